@@ -1,0 +1,20 @@
+"""loom: the Keras API of *Deep Learning with Python* (chapter 7), running natively on PyTorch.
+
+Example:
+    >>> import loom
+    >>> inputs = loom.Input((64,))
+    >>> x = loom.layers.Dense(32, activation="relu")(inputs)
+    >>> outputs = loom.layers.Dense(10, activation="softmax")(x)
+    >>> model = loom.Model(inputs, outputs)
+    >>> model.count_params()
+    2410
+"""
+
+from loom import activations, backend, initializers, regularizers, utils
+from loom.errors import LoomError
+from loom import layers
+from loom.layers import Input, InputLayer
+from loom import models
+from loom.models import Model, Sequential
+
+__version__ = "0.1.0"

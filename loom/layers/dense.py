@@ -1,0 +1,81 @@
+"""``Dense``: ``activation(inputs @ kernel + bias)`` on the last axis.
+
+Example:
+    >>> import loom
+    >>> x = loom.Input((16,))
+    >>> y = loom.layers.Dense(4, activation="relu")(x)
+    >>> y.shape
+    (None, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from loom import activations, initializers, regularizers
+from loom.errors import ConfigError
+from loom.layers.input_spec import InputSpec
+from loom.layers.layer import Layer
+
+
+class Dense(Layer):
+    """A densely connected layer; the kernel is stored in Keras's ``(in, out)`` layout.
+
+    Args:
+        units: output size (a positive int).
+        activation: activation name or callable (default ``None``: linear).
+        use_bias: add a bias vector (default ``True``).
+        kernel_initializer: default ``'glorot_uniform'``.
+        bias_initializer: default ``'zeros'``.
+        kernel_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        activity_regularizer: default ``None`` (penalty on the outputs, added to ``losses``).
+        kernel_constraint, bias_constraint: accepted for compatibility (default ``None``).
+    """
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ConfigError(f"Dense '{self.name}': units must be a positive int, got {units!r}.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ConfigError(f"Dense '{self.name}' needs a known last dimension, got input shape {input_shape}.")
+        self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer, self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
+
+    def call(self, inputs):
+        if self.use_bias:
+            if inputs.dim() == 2:
+                out = torch.addmm(self.bias, inputs, self.kernel)
+            else:
+                out = torch.matmul(inputs, self.kernel) + self.bias
+        else:
+            out = torch.matmul(inputs, self.kernel)
+        return self.activation(out)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}

@@ -1,0 +1,357 @@
+"""The Layer base class: a ``torch.nn.Module`` with Keras's lazy build, weights and config.
+
+A layer creates its weights in :meth:`Layer.build` from the first input shape it sees, computes in
+:meth:`Layer.call`, and describes itself with :meth:`Layer.get_config`. Called on symbolic tensors it records
+a graph node; called on real tensors (or NumPy arrays) it computes. Weights keep Keras's shapes and order,
+so :meth:`get_weights` / :meth:`set_weights` exchange weights with Keras models.
+
+Layers start in inference mode, as a Keras layer called without ``training=True``; ``fit`` switches to
+training mode, and plain-torch ``model.train()`` / ``model.eval()`` work as usual.
+
+Example:
+    >>> import torch, loom
+    >>> class Scale(loom.layers.Layer):
+    ...     def build(self, input_shape):
+    ...         self.add_weight("scale", (input_shape[-1],), initializer="ones")
+    ...     def call(self, x):
+    ...         return x * self.scale
+    >>> layer = Scale()
+    >>> layer(torch.ones(2, 3)).shape
+    torch.Size([2, 3])
+    >>> [w.shape for w in layer.get_weights()]
+    [(3,)]
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from loom import backend, initializers, regularizers, structure
+from loom.errors import ConfigError, InputError, ShapeError
+from loom.layers.input_spec import InputSpec
+from loom.registry import register_builtin, registered_name
+from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
+
+_BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "batch_input_shape", "batch_size", "input_dim",
+                "input_length")
+
+
+class Layer(nn.Module):
+    """Base class of every loom layer.
+
+    Args:
+        trainable: whether the layer's weights are updated by training (default ``True``).
+        name: the layer's name; default an automatic Keras-style name (``dense``, ``dense_1``...).
+        dtype: the weights' dtype (default ``'float32'``).
+        input_shape: for the first layer of a ``Sequential``: the input shape without batch (default ``None``).
+        batch_input_shape: the same with the batch size first (default ``None``).
+        batch_size: the fixed batch size, with ``input_shape`` (default ``None``).
+    """
+
+    input_spec: InputSpec | None = None
+    supports_masking: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("loom."):
+            register_builtin(cls)
+        cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
+        cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+
+    def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
+                 input_shape: Iterable | None = None, batch_input_shape: Iterable | None = None,
+                 batch_size: int | None = None, input_dim: int | None = None, **kwargs):
+        super().__init__()
+        if kwargs:
+            raise ConfigError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ConfigError(f"{type(self).__name__}: name must be a non-empty string without '/', got {name!r}.")
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self._dtype = backend.standardize_dtype(dtype)
+        self._trainable = bool(trainable)
+        self.built = False
+        self._inbound_nodes: list = []
+        self._trainable_names: list[str] = []
+        self._non_trainable_names: list[str] = []
+        self._regularizers: dict[str, Any] = {}
+        self._batch_input_shape = None
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        elif input_dim is not None:
+            self._batch_input_shape = (batch_size, input_dim)
+        self.train(False)
+
+    # ----------------------------------------------------------------------------------------- building
+    def build(self, input_shape: Any) -> None:
+        """Create the weights for inputs of ``input_shape`` (a tuple, or a list of tuples). Override this."""
+
+    def call(self, inputs, *args, **kwargs):
+        """The computation on real tensors. Override this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call().")
+
+    def forward(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def add_weight(self, name: str, shape: Iterable[int], initializer: Any = "glorot_uniform",
+                   regularizer: Any = None, trainable: bool = True, dtype: Any = None,
+                   constraint: Any = None) -> torch.Tensor:
+        """Create a weight in Keras's order (trainable weights first, in creation order).
+
+        ``shape`` is Keras's shape; the initializer sees it (so fans are Keras's) and
+        :meth:`weight_from_keras` turns the value into the stored layout. Trainable weights are
+        ``nn.Parameter``s; non-trainable ones (moving statistics) are buffers.
+        """
+        shape = tuple(int(d) for d in shape)
+        init = initializers.get(initializer)
+        value = init(shape, dtype=backend.standardize_dtype(dtype) if dtype else self._dtype)
+        value = self.weight_from_keras(name, value).contiguous()
+        if trainable:
+            param = nn.Parameter(value, requires_grad=self._trainable)
+            self.register_parameter(name, param)
+            self._trainable_names.append(name)
+        else:
+            self.register_buffer(name, value)
+            self._non_trainable_names.append(name)
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self._regularizers[name] = reg
+        return getattr(self, name)
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        if self.built:
+            return
+        try:
+            self.build(input_shape)
+        except (ShapeError, ConfigError):
+            raise
+        except (ValueError, TypeError, RuntimeError, IndexError) as e:
+            raise ShapeError(f"Layer '{self.name}' ({type(self).__name__}) cannot be built for input shape "
+                             f"{input_shape}: {e}") from e
+        self.built = True
+
+    # ------------------------------------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        if structure.any_leaf(is_symbolic, [args, kwargs]):
+            return self._call_symbolic(args, kwargs)
+        training = kwargs.pop("training", None) if not self._call_takes_training else None
+        if args:
+            args = (structure.map_structure(self._as_tensor, args[0]),) + args[1:]
+        if not self.built:
+            self._maybe_build(structure.map_structure(lambda t: (None,) + tuple(t.shape[1:]), args[0]))
+        if training is None or bool(training) == self.training:
+            return super().__call__(*args, **kwargs)
+        self.train(bool(training))
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.train(not training)
+
+    def _as_tensor(self, x):
+        if isinstance(x, torch.Tensor) or x is None or isinstance(x, (bool, str)):
+            return x
+        if isinstance(x, (np.ndarray, list, float, int, np.generic)):
+            return backend.to_tensor(x)
+        return x
+
+    def _call_symbolic(self, args: tuple, kwargs: dict):
+        from loom.graph import Node
+        if not args:
+            raise InputError(f"Layer '{self.name}' was called without inputs.")
+        kwargs = dict(kwargs)
+        kwargs.pop("training", None)
+        inputs = args[0]
+        shapes = structure.map_structure(lambda t: t.shape if is_symbolic(t) else None, inputs)
+        self._check_input_spec(shapes)
+        self._maybe_build(shapes)
+        example, specs, has_masks = infer_outputs(self, args, kwargs)
+        flat_outputs = [SymbolicTensor(shape, dtype, index=i, has_mask=has_mask)
+                        for i, ((shape, dtype), has_mask) in enumerate(zip(specs, has_masks))]
+        it = iter(flat_outputs)
+        outputs = structure.map_structure(lambda _: next(it), example)
+        node = Node(self, args, kwargs, outputs)
+        for t in flat_outputs:
+            t.node = node
+        return outputs
+
+    def _check_input_spec(self, shapes: Any) -> None:
+        if self.input_spec is None:
+            return
+        specs = self.input_spec if isinstance(self.input_spec, (list, tuple)) else [self.input_spec]
+        flat = shapes if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], tuple) else [shapes]
+        for spec, shape in zip(specs, flat):
+            if spec is not None and shape is not None:
+                spec.check(self.name, tuple(shape))
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: the input mask when ``supports_masking``, else ``None``."""
+        return mask if self.supports_masking else None
+
+    # ---------------------------------------------------------------------------------------- weights
+    def _sublayers(self) -> list["Layer"]:
+        """Layers whose weights follow this layer's own in ``weights`` (direct ``Layer`` children)."""
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def _own_weights(self) -> list[tuple[str, torch.Tensor]]:
+        return [(n, getattr(self, n)) for n in self._trainable_names + self._non_trainable_names]
+
+    def _weight_entries(self) -> list[tuple["Layer", str, torch.Tensor]]:
+        seen: set[int] = set()
+        out = []
+        for name, t in self._own_weights():
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append((self, name, t))
+        for layer in self._sublayers():
+            for owner, name, t in layer._weight_entries():
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    out.append((owner, name, t))
+        for name, t in self._foreign_parameters():
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append((self, name, t))
+        return out
+
+    def _foreign_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        """Parameters of plain ``nn.Module`` children (not loom layers), in torch's order."""
+        out = []
+        for child_name, child in self.named_children():
+            if isinstance(child, Layer):
+                continue
+            for n, p in child.named_parameters():
+                out.append((f"{child_name}.{n}", p))
+            for n, b in child.named_buffers():
+                out.append((f"{child_name}.{n}", b))
+        return out
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights in Keras order: this layer's trainable, its non-trainable, then sublayers'."""
+        return [t for _, _, t in self._weight_entries()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [t for t in self.weights if isinstance(t, nn.Parameter) and t.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [t for t in self.weights if not (isinstance(t, nn.Parameter) and t.requires_grad)]
+
+    def weight_to_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        """One stored weight in Keras's layout. Override when the stored layout differs (e.g. conv kernels)."""
+        return value
+
+    def weight_from_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        """A Keras-layout weight in the stored layout; the inverse of :meth:`weight_to_keras`."""
+        return value
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays, in Keras's shapes and order."""
+        return [owner.weight_to_keras(name, t.detach()).cpu().numpy() for owner, name, t in self._weight_entries()]
+
+    def set_weights(self, weights: list) -> None:
+        """Load weights given in Keras's shapes and order (as returned by Keras's ``get_weights()``).
+
+        Raises:
+            InputError: the number of arrays or one array's shape does not match; the message names it.
+        """
+        entries = self._weight_entries()
+        weights = list(weights)
+        if len(weights) != len(entries):
+            raise InputError(f"Layer '{self.name}' expects {len(entries)} weight arrays "
+                             f"({[f'{o.name}/{n}' for o, n, _ in entries]}), but got {len(weights)}.")
+        with torch.no_grad():
+            for (owner, name, t), w in zip(entries, weights):
+                value = owner.weight_from_keras(name, torch.as_tensor(np.asarray(w)))
+                if tuple(value.shape) != tuple(t.shape):
+                    expected = owner.weight_to_keras(name, t.detach()).shape
+                    raise InputError(f"Weight '{owner.name}/{name}' has shape {tuple(expected)}, but the "
+                                     f"given array has shape {np.asarray(w).shape}.")
+                t.copy_(value.to(dtype=t.dtype, device=t.device))
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights (shared weights counted once)."""
+        return int(sum(t.numel() for t in self.weights))
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+            for p in module.parameters(recurse=False):
+                p.requires_grad_(value)
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of this layer and its sublayers, computed from the current weights."""
+        out = [reg(getattr(self, name)) for name, reg in self._regularizers.items()]
+        for layer in self._sublayers():
+            out.extend(layer.losses)
+        return out
+
+    @property
+    def dtype(self) -> str:
+        return backend.dtype_name(self._dtype)
+
+    # ------------------------------------------------------------------------------------------- shapes
+    def _node_attr(self, attr: str):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no {attr}.")
+        values = []
+        for node in self._inbound_nodes:
+            tensors = node.output_tensors if attr == "output_shape" else node.input_tensors
+            shapes = [t.shape for t in tensors]
+            values.append(shapes[0] if len(shapes) == 1 else shapes)
+        if any(v != values[0] for v in values):
+            raise AttributeError(f"Layer '{self.name}' has been called on inputs of different shapes "
+                                 f"({values}); its {attr} is ambiguous.")
+        return values[0]
+
+    @property
+    def output_shape(self):
+        """The output shape of the layer (batch dim ``None``), from the graph it was called in."""
+        return self._node_attr("output_shape")
+
+    @property
+    def input_shape(self):
+        return self._node_attr("input_shape")
+
+    @property
+    def output(self):
+        return self._inbound_nodes[0].outputs
+
+    @property
+    def input(self):
+        node = self._inbound_nodes[0]
+        return node.call_args[0] if node.call_args else node.outputs
+
+    # ------------------------------------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (Keras's base keys plus the layer's own)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+    @classmethod
+    def registered_name(cls) -> str:
+        return registered_name(cls)

@@ -1,0 +1,44 @@
+"""``TorchModuleWrapper``: any ``torch.nn.Module`` used as a loom layer.
+
+Example:
+    >>> import torch, loom
+    >>> x = loom.Input((8,))
+    >>> y = loom.layers.TorchModuleWrapper(torch.nn.Linear(8, 3))(x)
+    >>> y.shape
+    (None, 3)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from loom.errors import ConfigError
+from loom.layers.layer import Layer
+
+
+class TorchModuleWrapper(Layer):
+    """Wrap ``module`` so it can be called on symbolic tensors and placed in loom models.
+
+    The module's parameters are the layer's weights, in torch's order and layout. Its shapes follow the
+    module's own convention (e.g. ``nn.Conv2d`` wants channels first).
+
+    Args:
+        module: the ``torch.nn.Module`` to wrap.
+        name: the layer's name (default automatic, ``torch_module_wrapper``...).
+    """
+
+    def __init__(self, module: nn.Module, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(module, nn.Module):
+            raise ConfigError(f"TorchModuleWrapper needs a torch.nn.Module, got {type(module).__name__}.")
+        self.module = module
+        self.module.train(False)
+        self.built = True
+
+    def call(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def get_config(self):
+        raise ConfigError(f"TorchModuleWrapper '{self.name}' wraps an arbitrary torch module and has no config; "
+                          f"save its weights with save_weights(), or write a registered loom layer.")

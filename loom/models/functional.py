@@ -1,0 +1,311 @@
+"""``Model``: a graph of layers from ``inputs`` to ``outputs``, itself a layer and a ``torch.nn.Module``.
+
+Two ways to make one, as in Keras:
+
+* functional: ``Model(inputs, outputs)`` where both sides are a symbolic tensor, a list or a dict;
+* subclassing: subclass ``Model``, create layers in ``__init__`` and compute in ``call``.
+
+The graph runs through :class:`~loom.graph.GraphRunner`; training, saving and the summary live in their
+own modules and are reached through the methods here.
+
+Example:
+    >>> import numpy as np, loom
+    >>> a = loom.Input((8,), name="a")
+    >>> b = loom.Input((4,), name="b")
+    >>> h = loom.layers.concatenate([a, loom.layers.Dense(8)(b)])
+    >>> model = loom.Model([a, b], loom.layers.Dense(1, name="out")(h))
+    >>> model.output_shape
+    (None, 1)
+    >>> model({"a": np.ones((2, 8)), "b": np.ones((2, 4))}).shape
+    torch.Size([2, 1])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from loom import backend, structure
+from loom.errors import ConfigError, GraphError, InputError, ShapeError
+from loom.graph import GraphRunner, map_graph
+from loom.layers.layer import Layer
+from loom.symbolic import SymbolicTensor
+
+
+def _io_structure(obj: Any, what: str) -> tuple[str, list[SymbolicTensor], list[str] | None]:
+    """``(kind, flat tensors, dict keys)`` for a model's inputs or outputs given as tensor, list or dict."""
+    if isinstance(obj, SymbolicTensor):
+        return "single", [obj], None
+    if isinstance(obj, (list, tuple)):
+        flat = list(obj)
+        kind = "list"
+        keys = None
+    elif isinstance(obj, dict):
+        keys = list(obj)
+        flat = [obj[k] for k in keys]
+        kind = "dict"
+    else:
+        raise GraphError(f"Model {what} must be a symbolic tensor (from loom.Input or a layer call), a list or a "
+                         f"dict of them; got {type(obj).__name__}.")
+    for t in flat:
+        if not isinstance(t, SymbolicTensor):
+            raise GraphError(f"Model {what} must be symbolic tensors from loom.Input or layer calls; got "
+                             f"{type(t).__name__}. (Real tensors are passed when calling the model, not here.)")
+    if kind == "list" and len(flat) == 1:
+        kind = "single"
+    return kind, flat, keys
+
+
+class Model(Layer):
+    """A model: layers connected from inputs to outputs. See the module docstring.
+
+    Args:
+        inputs: a symbolic tensor, list or dict of them (functional models; default ``None``).
+        outputs: the same, computed from ``inputs`` (default ``None``).
+        name: the model's name (default ``'functional'``, ``'functional_1'``...).
+        trainable: whether training updates the weights (default ``True``).
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, **kwargs):
+        if (inputs is None) != (outputs is None):
+            raise GraphError("Model(inputs, outputs): give both inputs and outputs, or neither (subclassing).")
+        if name is None and inputs is not None and type(self) is Model:
+            name = backend.unique_name("functional")
+        super().__init__(name=name, **kwargs)
+        self._runner: GraphRunner | None = None
+        self._graph_layers: list[Layer] = []
+        self.stop_training = False
+        self.compiled = False
+        self.optimizer = None
+        if inputs is not None:
+            self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------------------------------- graph
+    def _init_graph(self, inputs: Any, outputs: Any) -> None:
+        self._input_kind, self._inputs, self._input_keys = _io_structure(inputs, "inputs")
+        self._output_kind, self._outputs, self._output_keys = _io_structure(outputs, "outputs")
+        nodes, layers = map_graph(self._inputs, self._outputs)
+        for layer in layers:
+            if layer is self:
+                raise GraphError(f"Model '{self.name}' cannot contain itself.")
+            if layer.name in self._modules and self._modules[layer.name] is not layer:
+                raise GraphError(f"Two layers are named '{layer.name}'; layer names must be unique.")
+            if layer.name not in self._modules and hasattr(self, layer.name):
+                raise GraphError(f"Layer name '{layer.name}' clashes with a Model attribute; rename the layer.")
+            self.add_module(layer.name, layer)
+        self._graph_layers = layers
+        self._nodes = nodes
+        self._runner = GraphRunner(self._inputs, self._outputs, nodes)
+        self.built = True
+
+    @property
+    def is_graph_network(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers in Keras's order (functional models include their ``InputLayer``s)."""
+        if self._runner is not None:
+            return list(self._graph_layers)
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def _sublayers(self) -> list[Layer]:
+        return self.layers
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (or at position ``index``).
+
+        Raises:
+            ConfigError: no such layer; the message lists the layer names.
+        """
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ConfigError(f"Model '{self.name}' has {len(self.layers)} layers; index {index} is out of range.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ConfigError(f"No layer named {name!r} in model '{self.name}'. Layers: {[l.name for l in self.layers]}")
+
+    def _require_graph(self, what: str) -> None:
+        if self._runner is None:
+            raise ConfigError(f"Model '{self.name}' has no graph yet, so it has no {what}: call it on data or "
+                              f"build it first.")
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        self._require_graph("inputs")
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        self._require_graph("outputs")
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        self._require_graph("input")
+        return self._pack(self._inputs, self._input_kind, self._input_keys)
+
+    @property
+    def output(self):
+        self._require_graph("output")
+        return self._pack(self._outputs, self._output_kind, self._output_keys)
+
+    @property
+    def input_names(self) -> list[str]:
+        self._require_graph("input names")
+        return list(self._input_keys) if self._input_kind == "dict" else [t.node.layer.name for t in self._inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Keys for per-output losses and metrics: dict keys, else the names of the output layers."""
+        self._require_graph("output names")
+        if self._output_kind == "dict":
+            return list(self._output_keys)
+        return [t.node.layer.name for t in self._outputs]
+
+    @property
+    def input_shape(self):
+        self._require_graph("input shape")
+        shapes = [t.shape for t in self._inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        if self._runner is None:
+            return super().output_shape
+        shapes = [t.shape for t in self._outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # ---------------------------------------------------------------------------------------- running
+    def call(self, inputs, mask=None):
+        """Run the graph. Subclassed models override this."""
+        if self._runner is None:
+            raise NotImplementedError(f"Model '{self.name}' has no graph: build it with Model(inputs, outputs) "
+                                      f"or override call() in a subclass.")
+        outs = self._runner.run(self._flatten_inputs(inputs))
+        return self._pack(outs, self._output_kind, self._output_keys)
+
+    def run_flat(self, flat_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The graph on already-validated tensors in ``inputs`` order; returns outputs as a flat list.
+
+        This is the trainer's hot path: no conversion, no checks.
+        """
+        return self._runner.run(flat_inputs)
+
+    @staticmethod
+    def _pack(flat: list, kind: str, keys: list | None):
+        if kind == "single":
+            return flat[0]
+        if kind == "dict":
+            return dict(zip(keys, flat))
+        return list(flat)
+
+    def _flatten_inputs(self, inputs: Any) -> list[torch.Tensor]:
+        """Validate call inputs (tensor, list or dict) and return them in ``self.inputs`` order."""
+        names = self.input_names
+        n = len(self._inputs)
+        if isinstance(inputs, dict):
+            missing = [k for k in names if k not in inputs]
+            unknown = [k for k in inputs if k not in names]
+            if missing or unknown:
+                raise InputError(f"Model '{self.name}' expects inputs named {names}; got keys {list(inputs)}"
+                                 + (f" (missing {missing})" if missing else "")
+                                 + (f" (unknown {unknown})" if unknown else "") + ".")
+            flat = [inputs[k] for k in names]
+        elif isinstance(inputs, (list, tuple)) and not (n == 1 and _is_array_like_rows(inputs)):
+            if len(inputs) != n:
+                raise InputError(f"Model '{self.name}' expects {n} input(s) {names}, but got {len(inputs)}.")
+            flat = list(inputs)
+        else:
+            if n != 1:
+                raise InputError(f"Model '{self.name}' expects {n} inputs {names} (a list or a dict keyed by "
+                                 f"name), but got a single {type(inputs).__name__}.")
+            flat = [inputs]
+        return [self._check_input(t, x) for t, x in zip(self._inputs, flat)]
+
+    def _check_input(self, spec: SymbolicTensor, x: Any) -> torch.Tensor:
+        name = spec.node.layer.name if spec.node else "?"
+        if not isinstance(x, torch.Tensor):
+            x = backend.to_tensor(x, device=self._device())
+        if x.dtype.is_floating_point and not spec.torch_dtype.is_floating_point and spec.torch_dtype != torch.bool:
+            raise InputError(f"Input '{name}' of model '{self.name}' expects {spec.dtype} data (e.g. token ids), "
+                             f"but got {backend.dtype_name(x.dtype)}.")
+        if x.dtype != spec.torch_dtype and (spec.torch_dtype.is_floating_point or not x.dtype.is_floating_point):
+            x = x.to(spec.torch_dtype)
+        expected = spec.shape
+        if x.dim() != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], x.shape[1:])):
+            raise InputError(f"Input '{name}' of model '{self.name}' expects shape {expected}, but got "
+                             f"{tuple(x.shape)}.")
+        return x
+
+    def _device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        for b in self.buffers():
+            return b.device
+        return torch.device("cpu")
+
+    def _check_input_spec(self, shapes: Any) -> None:
+        if self._runner is None:
+            return
+        if isinstance(shapes, dict):
+            flat = [shapes.get(k) for k in self.input_names]
+        elif isinstance(shapes, list) or (isinstance(shapes, tuple) and shapes and isinstance(shapes[0], tuple)):
+            flat = list(shapes)
+        else:
+            flat = [shapes]
+        if len(flat) != len(self._inputs):
+            raise ShapeError(f"Model '{self.name}' expects {len(self._inputs)} input(s) {self.input_names}, "
+                             f"but was called on {len(flat)}.")
+        for spec, shape in zip(self._inputs, flat):
+            if shape is None:
+                continue
+            if len(shape) != len(spec.shape) or any(
+                    a is not None and b is not None and a != b for a, b in zip(spec.shape[1:], shape[1:])):
+                raise ShapeError(f"Model '{self.name}' input '{spec.node.layer.name}' expects shape {spec.shape}, "
+                                 f"but was called on shape {tuple(shape)}.")
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    # ------------------------------------------------------------------------------- summary and config
+    def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
+                expand_nested: bool = False, show_trainable: bool = False) -> None:
+        """Print Keras's summary table (with a *Connected to* column for non-sequential models)."""
+        from loom.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable)
+
+    def get_config(self) -> dict:
+        from loom.models.config import functional_config
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> "Model":
+        from loom.models.config import functional_from_config
+        return functional_from_config(cls, config, custom_objects=custom_objects, safe_mode=safe_mode)
+
+    # ------------------------------------------------------------------------------- saving (see saving)
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Write the model to one ``.loom`` file (config JSON + safetensors weights), atomically."""
+        from loom.models.saving import save_model
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        """Write the weights to a safetensors file (``.weights.safetensors``), atomically."""
+        from loom.models.saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False) -> None:
+        """Load weights written by :meth:`save_weights` (or a Keras ``.weights.h5`` file)."""
+        from loom.models.saving import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+def _is_array_like_rows(x: Any) -> bool:
+    """A plain nested list of numbers (one array), as opposed to a list of per-input arrays."""
+    return bool(x) and isinstance(x[0], (int, float)) or (bool(x) and isinstance(x[0], (list, tuple)) and bool(
+        x[0]) and isinstance(x[0][0], (int, float)))

@@ -1,0 +1,145 @@
+"""Symbolic tensors: the edges of a functional graph, and shape inference on torch's ``meta`` device.
+
+A :class:`SymbolicTensor` holds a shape (``None`` for unknown dimensions, always the batch), a dtype and
+the :class:`~loom.graph.Node` that produced it. Output shapes are never hand-written per layer: the layer
+runs once on ``meta`` tensors (no memory, no compute) with every unknown dimension set to one size and once
+with another; output dimensions that differ between the two runs are unknown (``None``).
+
+Example:
+    >>> import loom
+    >>> x = loom.Input((None, 8))
+    >>> x.shape, x.dtype
+    ((None, None, 8), 'float32')
+    >>> loom.layers.Dense(4)(x).shape
+    (None, None, 4)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch.func import functional_call
+
+from loom import backend, structure
+from loom.errors import ShapeError
+
+if TYPE_CHECKING:
+    from loom.graph import Node
+
+# Two distinct sizes substituted for unknown dimensions while inferring shapes. Large enough for any
+# kernel or pooling window, odd and coprime so that no arithmetic on them collides.
+_PROBE_SIZES = (83, 89)
+
+
+class SymbolicTensor:
+    """A placeholder tensor in a functional graph: shape, dtype and the node that made it."""
+
+    __slots__ = ("shape", "torch_dtype", "node", "index", "name", "has_mask", "__weakref__")
+
+    def __init__(self, shape, dtype=None, node: "Node | None" = None, index: int = 0, name: str | None = None,
+                 has_mask: bool = False):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.torch_dtype = backend.standardize_dtype(dtype)
+        self.node = node
+        self.index = index
+        self.name = name
+        self.has_mask = has_mask
+
+    @property
+    def dtype(self) -> str:
+        """Keras-style dtype name, e.g. ``'float32'``."""
+        return backend.dtype_name(self.torch_dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def _keras_history(self):
+        return (self.node.layer if self.node else None, self.index)
+
+    def __repr__(self) -> str:
+        producer = f", produced by '{self.node.layer.name}'" if self.node else ""
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}{producer}>"
+
+    def __bool__(self):
+        raise TypeError("A SymbolicTensor has no truth value: it holds no data until the model runs.")
+
+    def __len__(self):
+        raise TypeError("A SymbolicTensor has no length; use .shape.")
+
+    def __iter__(self):
+        raise TypeError("A SymbolicTensor cannot be iterated; use .shape.")
+
+    def probe(self, fill: int, device: str = "meta") -> torch.Tensor:
+        """A real tensor of this shape with unknown dimensions set to ``fill`` (on ``meta`` by default)."""
+        shape = tuple(fill if d is None else d for d in self.shape)
+        return torch.empty(shape, dtype=self.torch_dtype, device=device)
+
+
+def is_symbolic(x: Any) -> bool:
+    return isinstance(x, SymbolicTensor)
+
+
+def describe(obj: Any) -> str:
+    """Shapes of a nested structure of tensors for error messages."""
+    def one(t):
+        if isinstance(t, (SymbolicTensor, torch.Tensor)):
+            return str(tuple(t.shape))
+        return repr(t)
+    shapes = structure.map_structure(one, obj)
+    return str(shapes).replace("'", "")
+
+
+def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, device: str):
+    def sub(t):
+        return t.probe(fill, device) if isinstance(t, SymbolicTensor) else t
+    p_args = structure.map_structure(sub, args)
+    p_kwargs = structure.map_structure(sub, kwargs)
+    if device == "meta":
+        params = {name: torch.empty_like(t, device="meta")
+                  for name, t in list(layer.named_parameters()) + list(layer.named_buffers())}
+        with torch.no_grad():
+            out = functional_call(layer, params, p_args, p_kwargs, strict=False)
+    else:
+        with torch.no_grad():
+            out = layer(*p_args, **p_kwargs)
+    mask = None
+    if hasattr(layer, "compute_mask"):
+        masks = structure.map_structure(
+            lambda t: t.probe(fill, device)[..., 0].bool() if isinstance(t, SymbolicTensor) and t.has_mask
+            else None, p_args[0] if p_args else None)
+        mask = layer.compute_mask(p_args[0] if p_args else None, masks)
+    return out, mask
+
+
+def infer_outputs(layer: torch.nn.Module, args: tuple, kwargs: dict):
+    """Run ``layer`` on probes twice and return ``(structure of (shape, dtype), structure of has_mask)``.
+
+    Raises:
+        ShapeError: the layer cannot run on inputs of these shapes; the message names the layer and shapes.
+    """
+    runs = []
+    for fill in _PROBE_SIZES:
+        try:
+            runs.append(_probe_run(layer, args, kwargs, fill, "meta"))
+        except NotImplementedError:
+            runs.append(_probe_run(layer, args, kwargs, fill, "cpu"))
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            if isinstance(e, ShapeError):
+                raise
+            name = getattr(layer, "name", type(layer).__name__)
+            raise ShapeError(
+                f"Layer '{name}' ({type(layer).__name__}) cannot be applied to inputs of shape "
+                f"{describe(args[0] if len(args) == 1 else args)}: {e}") from e
+    (out_a, mask_a), (out_b, _) = runs
+    flat_a, flat_b = structure.flatten(out_a), structure.flatten(out_b)
+
+    def spec(ta: torch.Tensor, tb: torch.Tensor):
+        shape = tuple(None if da != db else da for da, db in zip(ta.shape, tb.shape))
+        return shape, ta.dtype
+    specs = [spec(a, b) for a, b in zip(flat_a, flat_b)]
+    flat_masks = structure.flatten(mask_a) if mask_a is not None else []
+    has_masks = [m is not None for m in flat_masks] if len(flat_masks) == len(specs) else [mask_a is not None] * len(specs)
+    return out_a, specs, has_masks

@@ -1,0 +1,17 @@
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np
+import pytest
+import torch
+
+import loom
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same seeds and fresh automatic names."""
+    loom.utils.set_random_seed(1234)
+    loom.backend.clear_session()
+    yield
