@@ -10,11 +10,13 @@ Example:
     2410
 """
 
-from loom import activations, backend, initializers, regularizers, utils
+from loom import activations, backend, constraints, initializers, regularizers, utils
 from loom.errors import LoomError
 from loom import layers
 from loom.layers import Input, InputLayer
 from loom import models
 from loom.models import Model, Sequential
+from loom import saving
+from loom import callbacks, mixed_precision
 
 __version__ = "0.1.0"

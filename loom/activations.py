@@ -26,11 +26,30 @@ def linear(x):
 
 
 def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    """Keras's ``relu``: ``x`` above ``threshold`` (default 0.0), clipped to ``[0, max_value]`` (default
+    ``None``: no clip), minus ``negative_slope * relu(threshold - x)`` (default slope 0.0).
+
+    The same steps as Keras, so edge cases agree (``x == threshold`` gives 0; a negative ``threshold``
+    with ``max_value`` clips at 0).
+    """
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return torch.relu(x)
-    below = x < threshold
-    y = torch.where(below, negative_slope * (x - threshold), x)
-    return y.clamp(max=max_value) if max_value is not None else y
+    if negative_slope != 0.0 and max_value is None and threshold == 0:
+        return F.leaky_relu(x, negative_slope)
+    negative_part = torch.relu(threshold - x) if negative_slope != 0.0 else None
+    clip_max = max_value is not None
+    if threshold != 0:
+        x = torch.where(x > threshold, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    elif max_value == 6:
+        x = F.relu6(x)
+        clip_max = False
+    else:
+        x = torch.relu(x)
+    if clip_max:
+        x = x.clamp(0.0, max_value)
+    if negative_part is not None:
+        x = x - negative_slope * negative_part
+    return x
 
 
 def relu6(x):

@@ -105,9 +105,9 @@ def default_device() -> torch.device:
 
 
 def snake_case(name: str) -> str:
-    """``'BatchNormalization'`` -> ``'batch_normalization'``, as Keras names layers."""
+    """``'BatchNormalization'`` -> ``'batch_normalization'``, ``'Conv2D'`` -> ``'conv2d'``, as Keras names layers."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(prefix: str) -> str:

@@ -43,3 +43,7 @@ class UnsafeLoadError(ModelFileError):
 
 class DatasetNotFoundError(LoomError, FileNotFoundError):
     """A dataset's files are not on disk; the message says how to get them."""
+
+
+class TrainingError(LoomError, RuntimeError):
+    """Training cannot go on, e.g. the loss became NaN or infinite; the message names the epoch and batch."""

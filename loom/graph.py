@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import collections
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 
@@ -31,22 +31,30 @@ from loom.symbolic import SymbolicTensor
 
 
 class Node:
-    """One call of ``layer`` on symbolic ``call_args`` / ``call_kwargs`` producing ``outputs``."""
+    """One call of ``layer`` on symbolic ``call_args`` / ``call_kwargs`` producing ``outputs``.
 
-    def __init__(self, layer, call_args: tuple = (), call_kwargs: dict | None = None, outputs: Any = None):
+    Args:
+        layer: the layer called.
+        call_args: the positional arguments of the call (symbolic tensors anywhere inside; default ``()``).
+        call_kwargs: the keyword arguments (default ``None``: none).
+        outputs: the structure of symbolic tensors the call returned (default ``None``).
+        training: an explicit ``training=`` given at the call, replayed whenever the graph runs
+            (default ``None``: follow the model's mode).
+    """
+
+    def __init__(self, layer, call_args: tuple = (), call_kwargs: dict | None = None, outputs: Any = None,
+                 training: bool | None = None):
         self.layer = layer
         self.call_args = call_args
         self.call_kwargs = call_kwargs or {}
+        self.training = training
         self.input_tensors: list[SymbolicTensor] = [
             t for t in structure.flatten([list(call_args), self.call_kwargs]) if isinstance(t, SymbolicTensor)]
         self.outputs = outputs
         self.output_tensors: list[SymbolicTensor] = [t for t in structure.flatten(outputs)
                                                      if isinstance(t, SymbolicTensor)]
+        self.is_input = not self.input_tensors and not call_args
         layer._inbound_nodes.append(self)
-
-    @property
-    def is_input(self) -> bool:
-        return not self.input_tensors and not self.call_args
 
     @property
     def parent_nodes(self) -> list["Node"]:
@@ -54,37 +62,106 @@ class Node:
 
     @property
     def index(self) -> int:
+        """Position of this node among its layer's calls (Keras's ``node_index``)."""
         return self.layer._inbound_nodes.index(self)
 
     def __repr__(self) -> str:
         return f"<Node {self.layer.name}[{self.index}]>"
 
 
+class GraphMap(NamedTuple):
+    """An ordered graph: ``nodes`` in execution order, ``layers`` in Keras order, ``nodes_by_depth``."""
+
+    nodes: list
+    layers: list
+    nodes_by_depth: dict
+
+
 def _build_map(inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor]):
+    """Depth-first post-order of the nodes behind ``outputs`` (Keras's ``_build_map``, without recursion)."""
     finished: set = set()
     in_progress: set = set()
     ordered: list[Node] = []
     layer_indices: dict = {}
     input_ids = {id(t) for t in inputs}
 
-    def visit(tensor: SymbolicTensor):
+    def enter(tensor: SymbolicTensor) -> Node | None:
         node = tensor.node
         if node is None or node in finished:
-            return
+            return None
+        if not node.is_input and id(tensor) in input_ids:
+            finished.add(node)  # an intermediate tensor given as a model input: the graph starts here
+            return None
         if node in in_progress:
             raise GraphError(f"The graph has a cycle at layer '{node.layer.name}'.")
         layer_indices.setdefault(node.layer, len(layer_indices))
         in_progress.add(node)
-        if not node.is_input and id(tensor) not in input_ids:
-            for parent in node.input_tensors:
-                visit(parent)
-        finished.add(node)
-        in_progress.discard(node)
-        ordered.append(node)
+        return node
 
     for out in outputs:
-        visit(out)
+        node = enter(out)
+        if node is None:
+            continue
+        stack = [(node, iter(node.input_tensors))]
+        while stack:
+            node, parents = stack[-1]
+            for tensor in parents:
+                child = enter(tensor)
+                if child is not None:
+                    stack.append((child, iter(child.input_tensors)))
+                    break
+            else:
+                stack.pop()
+                finished.add(node)
+                in_progress.discard(node)
+                ordered.append(node)
     return ordered, layer_indices
+
+
+def build_graph(inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor]) -> GraphMap:
+    """Order the graph between ``inputs`` and ``outputs`` as Keras's ``map_graph`` does.
+
+    Raises:
+        GraphError: an output needs an Input that is not among ``inputs`` (the message names it), or two
+            layers share a name.
+    """
+    ordered, layer_indices = _build_map(inputs, outputs)
+    in_graph = set(ordered)
+    node_depth: dict = {}
+    layer_depth: dict = {}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
+        layer_depth[node.layer] = depth
+        node_depth[node] = depth
+        for parent in node.parent_nodes:
+            if parent in in_graph:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for t in inputs:  # inputs that no output uses still belong to the model
+        if t.node is not None and t.node.is_input and t.node.layer not in layer_depth:
+            layer_depth[t.node.layer] = 0
+            layer_indices[t.node.layer] = -1
+            node_depth[t.node] = 0
+
+    layers_by_depth = collections.defaultdict(list)
+    for layer, depth in layer_depth.items():
+        layers_by_depth[depth].append(layer)
+    layers = []
+    for depth in sorted(layers_by_depth, reverse=True):
+        layers.extend(sorted(layers_by_depth[depth], key=lambda l: layer_indices[l]))
+
+    nodes_by_depth: dict = collections.defaultdict(list)
+    for node, depth in node_depth.items():
+        nodes_by_depth[depth].append(node)
+    nodes_by_depth = {d: nodes_by_depth[d] for d in sorted(nodes_by_depth, reverse=True)}
+    nodes = [n for group in nodes_by_depth.values() for n in group]
+
+    _check_computable(inputs, nodes)
+    names = [l.name for l in layers]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise GraphError(f"Layer names must be unique in a model; these appear more than once: {dupes}. "
+                         f"Give each layer its own name=.")
+    return GraphMap(nodes, layers, nodes_by_depth)
 
 
 def map_graph(inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor]):
@@ -97,66 +174,46 @@ def map_graph(inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor
         GraphError: an output needs an Input that is not among ``inputs`` (the message names it), or two
             layers share a name.
     """
-    ordered, layer_indices = _build_map(inputs, outputs)
-    node_depth: dict = {}
-    layer_depth: dict = {}
-    for node in reversed(ordered):
-        depth = node_depth.setdefault(node, 0)
-        depth = max(depth, layer_depth.get(node.layer, 0))
-        layer_depth[node.layer] = depth
-        node_depth[node] = depth
-        for parent in node.parent_nodes:
-            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
-    for t in inputs:
-        if t.node is not None and t.node.layer not in layer_depth:
-            layer_depth[t.node.layer] = 0
-            layer_indices[t.node.layer] = -1
-            node_depth[t.node] = 0
+    graph = build_graph(inputs, outputs)
+    return graph.nodes, graph.layers
 
-    layers_by_depth = collections.defaultdict(list)
-    for layer, depth in layer_depth.items():
-        layers_by_depth[depth].append(layer)
-    layers = []
-    for depth in sorted(layers_by_depth, reverse=True):
-        layers.extend(sorted(layers_by_depth[depth], key=lambda l: layer_indices[l]))
 
-    nodes_by_depth = collections.defaultdict(list)
-    for node, depth in node_depth.items():
-        nodes_by_depth[depth].append(node)
-    nodes = [n for depth in sorted(nodes_by_depth, reverse=True) for n in nodes_by_depth[depth]]
-
-    _check_computable(inputs, nodes)
-    names = [l.name for l in layers]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise GraphError(f"Layer names must be unique in a model; these appear more than once: {dupes}. "
-                         f"Give each layer its own name=.")
-    return nodes, layers
+def _tensor_label(t: SymbolicTensor) -> str:
+    if t.node is None:
+        return repr(t)
+    return f"'{t.node.layer.name}' output {t.index} (shape {t.shape})"
 
 
 def _check_computable(inputs: Sequence[SymbolicTensor], nodes: list[Node]) -> None:
     known = {id(t) for t in inputs}
-    given = [getattr(t.node.layer, "name", "?") if t.node else repr(t) for t in inputs]
+    given = [t.node.layer.name if t.node else repr(t) for t in inputs]
     for node in nodes:
-        if node.is_input and not any(id(t) in known for t in node.output_tensors):
-            raise GraphError(
-                f"Graph disconnected: the outputs depend on Input '{node.layer.name}' "
-                f"(shape {node.output_tensors[0].shape}), which is not among the model's inputs {given}. "
-                f"Add it to Model(inputs=...).")
+        if node.is_input:
+            if not any(id(t) in known for t in node.output_tensors):
+                raise GraphError(
+                    f"Graph disconnected: the outputs depend on Input '{node.layer.name}' "
+                    f"(shape {node.output_tensors[0].shape}), which is not among the model's inputs {given}. "
+                    f"Add it to Model(inputs=...).")
+            continue
         for t in node.input_tensors:
             if id(t) not in known:
                 raise GraphError(
-                    f"Graph disconnected: layer '{node.layer.name}' needs {t}, which cannot be computed from "
-                    f"the model's inputs {given}.")
-        if not node.is_input or any(id(t) in known for t in node.output_tensors):
-            known.update(id(t) for t in node.output_tensors)
+                    f"Graph disconnected: layer '{node.layer.name}' needs {_tensor_label(t)}, which cannot be "
+                    f"computed from the model's inputs {given}.")
+        known.update(id(t) for t in node.output_tensors)
+
+
+# Step kinds of a compiled graph.
+_ONE = 0      # layer(x): one positional tensor in, one tensor out
+_LIST = 1     # layer([x1, x2, ...]): one list of tensors in (merge layers), one tensor out
+_GENERAL = 2  # anything else: nested arguments, keyword tensors, several outputs, masks, training=
 
 
 class GraphRunner:
     """Runs ordered nodes on real tensors through integer slots.
 
-    Each step is ``(layer, simple, arg_slots, rebuild, out_slots, mask_slot)``; the common case of one
-    positional tensor in and one tensor out (``simple``) costs one list read and one call.
+    Each step is ``(layer, kind, arg_slots, out_slots, node, mask_in)``. The common cases (one tensor in and
+    out, or a list of tensors in and one out) cost one call and no allocation beyond the call's own list.
     """
 
     def __init__(self, inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor], nodes: list[Node]):
@@ -173,36 +230,56 @@ class GraphRunner:
             if node.is_input or all(id(t) in input_ids for t in node.output_tensors):
                 continue
             arg_slots = [slot(t) for t in node.input_tensors]
-            simple = (len(node.call_args) == 1 and isinstance(node.call_args[0], SymbolicTensor)
-                      and not node.call_kwargs and isinstance(node.outputs, SymbolicTensor))
             out_slots = [slot(t) for t in node.output_tensors]
-            takes_mask = getattr(node.layer, "_call_takes_mask", False)
-            mask_in = [slot(t) if t.has_mask else None for t in structure.flatten(node.call_args[:1])]
-            needs_mask = takes_mask and any(m is not None for m in mask_in)
-            emits_mask = any(t.has_mask for t in node.output_tensors)
-            self.steps.append((node, simple and not needs_mask and not emits_mask, arg_slots, out_slots,
-                               mask_in if (needs_mask or emits_mask) else None))
+            mask_in = self._mask_inputs(node, slot)
+            self.steps.append((node.layer, self._kind(node, mask_in), arg_slots, out_slots, node, mask_in))
         self.output_slots = [slot(t) for t in outputs]
         self.num_slots = len(slot_of)
         self.slot_of = slot_of
 
+    @staticmethod
+    def _mask_inputs(node: Node, slot) -> list | None:
+        """Slots of the masks of the first argument's tensors, when masks matter at this node."""
+        first = structure.flatten(node.call_args[:1])
+        mask_in = [slot(t) if isinstance(t, SymbolicTensor) and t.has_mask else None for t in first]
+        needs_mask = getattr(node.layer, "_call_takes_mask", False) and any(m is not None for m in mask_in)
+        emits_mask = any(t.has_mask for t in node.output_tensors)
+        return mask_in if (needs_mask or emits_mask) else None
+
+    @staticmethod
+    def _kind(node: Node, mask_in: list | None) -> int:
+        if mask_in is not None or node.training is not None or node.call_kwargs or len(node.call_args) != 1:
+            return _GENERAL
+        if not isinstance(node.outputs, SymbolicTensor):
+            return _GENERAL
+        arg = node.call_args[0]
+        if isinstance(arg, SymbolicTensor):
+            return _ONE
+        if isinstance(arg, list) and arg and all(isinstance(t, SymbolicTensor) for t in arg):
+            return _LIST
+        return _GENERAL
+
     def run(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """The outputs (in order) for input tensors ``values`` (in ``inputs`` order)."""
         slots: list[Any] = [None] * self.num_slots
         for s, v in zip(self.input_slots, values):
             slots[s] = v
         masks: list[Any] | None = [None] * self.num_slots if self.has_masks else None
         call = torch.nn.Module.__call__
-        for node, simple, arg_slots, out_slots, mask_in in self.steps:
-            if simple:
-                slots[out_slots[0]] = call(node.layer, slots[arg_slots[0]])
-                continue
-            out = self._run_node(node, slots, masks, mask_in)
-            for s, v in zip(out_slots, structure.flatten(out)):
-                slots[s] = v
+        for layer, kind, arg_slots, out_slots, node, mask_in in self.steps:
+            if kind == _ONE:
+                slots[out_slots[0]] = call(layer, slots[arg_slots[0]])
+            elif kind == _LIST:
+                slots[out_slots[0]] = call(layer, [slots[s] for s in arg_slots])
+            else:
+                out = self._run_node(node, slots, masks, mask_in)
+                for s, v in zip(out_slots, structure.flatten(out)):
+                    slots[s] = v
         return [slots[s] for s in self.output_slots]
 
     def _run_node(self, node: Node, slots: list, masks: list | None, mask_in: list | None):
         slot_of = self.slot_of
+        layer = node.layer
 
         def real(v):
             return slots[slot_of[id(v)]] if isinstance(v, SymbolicTensor) else v
@@ -212,11 +289,14 @@ class GraphRunner:
         if mask_in is not None:
             flat_masks = [masks[m] if m is not None else None for m in mask_in]
             in_mask = flat_masks[0] if isinstance(node.call_args[0], SymbolicTensor) else flat_masks
-            if getattr(node.layer, "_call_takes_mask", False) and any(m is not None for m in flat_masks):
+            if getattr(layer, "_call_takes_mask", False) and any(m is not None for m in flat_masks):
                 kwargs["mask"] = in_mask
-        out = torch.nn.Module.__call__(node.layer, *args, **kwargs)
+        if node.training is not None:
+            out = type(layer).__call__(layer, *args, training=node.training, **kwargs)
+        else:
+            out = torch.nn.Module.__call__(layer, *args, **kwargs)
         if mask_in is not None and masks is not None:
-            out_mask = node.layer.compute_mask(args[0], in_mask)
+            out_mask = layer.compute_mask(args[0], in_mask)
             outs = node.output_tensors
             flat = list(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
             for t, m in zip(outs, flat):

@@ -244,9 +244,10 @@ _ALIASES = {
     "random_normal": RandomNormal, "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
-    "orthogonal": Orthogonal, "identity": Identity,
+    "orthogonal": Orthogonal, "identity": Identity, "uniform": RandomUniform, "normal": RandomNormal,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
+_CLASSES.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
 
 
 def serialize(init: Initializer) -> dict:

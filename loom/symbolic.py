@@ -16,13 +16,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch.func import functional_call
 
 from loom import backend, structure
-from loom.errors import ShapeError
+from loom.errors import LoomError, ShapeError
 
 if TYPE_CHECKING:
     from loom.graph import Node
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 # Two distinct sizes substituted for unknown dimensions while inferring shapes. Large enough for any
 # kernel or pooling window, odd and coprime so that no arithmetic on them collides.
 _PROBE_SIZES = (83, 89)
+
+
+class KerasHistory(NamedTuple):
+    """Where a symbolic tensor comes from, as Keras's ``_keras_history``."""
+
+    operation: Any
+    node_index: int
+    tensor_index: int
 
 
 class SymbolicTensor:
@@ -56,8 +64,11 @@ class SymbolicTensor:
         return len(self.shape)
 
     @property
-    def _keras_history(self):
-        return (self.node.layer if self.node else None, self.index)
+    def _keras_history(self) -> "KerasHistory":
+        """``(operation, node_index, tensor_index)``: the layer, which of its calls, which of its outputs."""
+        if self.node is None:
+            return KerasHistory(None, 0, self.index)
+        return KerasHistory(self.node.layer, self.node.index, self.index)
 
     def __repr__(self) -> str:
         producer = f", produced by '{self.node.layer.name}'" if self.node else ""
@@ -72,10 +83,12 @@ class SymbolicTensor:
     def __iter__(self):
         raise TypeError("A SymbolicTensor cannot be iterated; use .shape.")
 
-    def probe(self, fill: int, device: str = "meta") -> torch.Tensor:
-        """A real tensor of this shape with unknown dimensions set to ``fill`` (on ``meta`` by default)."""
+    def probe(self, fill: int, device: Any = "meta") -> torch.Tensor:
+        """A tensor of this shape with unknown dimensions set to ``fill`` (on ``meta`` by default; zeros elsewhere)."""
         shape = tuple(fill if d is None else d for d in self.shape)
-        return torch.empty(shape, dtype=self.torch_dtype, device=device)
+        if str(device) == "meta":
+            return torch.empty(shape, dtype=self.torch_dtype, device="meta")
+        return torch.zeros(shape, dtype=self.torch_dtype, device=device)
 
 
 def is_symbolic(x: Any) -> bool:
@@ -92,54 +105,98 @@ def describe(obj: Any) -> str:
     return str(shapes).replace("'", "")
 
 
-def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, device: str):
+def _needs_real_run(layer: torch.nn.Module) -> bool:
+    """Whether running ``layer`` creates weights (unbuilt sublayers, lazy torch modules): meta cannot do that."""
+    for module in layer.modules():
+        if getattr(module, "built", True) is False and module is not layer:
+            return True
+        if any(torch.nn.parameter.is_lazy(p) for p in module.parameters(recurse=False)):
+            return True
+    return False
+
+
+def _real_device(layer: torch.nn.Module) -> torch.device:
+    for t in layer.parameters():
+        return t.device
+    for t in layer.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, device: Any):
     def sub(t):
         return t.probe(fill, device) if isinstance(t, SymbolicTensor) else t
     p_args = structure.map_structure(sub, args)
     p_kwargs = structure.map_structure(sub, kwargs)
-    if device == "meta":
-        params = {name: torch.empty_like(t, device="meta")
-                  for name, t in list(layer.named_parameters()) + list(layer.named_buffers())}
-        with torch.no_grad():
+    with torch.no_grad():
+        if str(device) == "meta":
+            params = {name: torch.empty_like(t, device="meta")
+                      for name, t in list(layer.named_parameters()) + list(layer.named_buffers())}
             out = functional_call(layer, params, p_args, p_kwargs, strict=False)
-    else:
-        with torch.no_grad():
+        else:
             out = layer(*p_args, **p_kwargs)
-    mask = None
-    if hasattr(layer, "compute_mask"):
-        masks = structure.map_structure(
-            lambda t: t.probe(fill, device)[..., 0].bool() if isinstance(t, SymbolicTensor) and t.has_mask
-            else None, p_args[0] if p_args else None)
-        mask = layer.compute_mask(p_args[0] if p_args else None, masks)
+        mask = None
+        if hasattr(layer, "compute_mask"):
+            first = args[0] if args else None
+            masks = structure.map_structure(
+                lambda t: t.probe(fill, device)[..., 0].bool() if isinstance(t, SymbolicTensor) and t.has_mask
+                else None, first)
+            mask = layer.compute_mask(p_args[0] if p_args else None, masks)
     return out, mask
 
 
+def _run_probes(layer: torch.nn.Module, args: tuple, kwargs: dict) -> list:
+    runs = []
+    for fill in _PROBE_SIZES:
+        if not runs and _needs_real_run(layer):
+            runs.append(_probe_run(layer, args, kwargs, fill, _real_device(layer)))
+            continue
+        try:
+            runs.append(_probe_run(layer, args, kwargs, fill, "meta"))
+        except NotImplementedError:
+            runs.append(_probe_run(layer, args, kwargs, fill, _real_device(layer)))
+    return runs
+
+
 def infer_outputs(layer: torch.nn.Module, args: tuple, kwargs: dict):
-    """Run ``layer`` on probes twice and return ``(structure of (shape, dtype), structure of has_mask)``.
+    """Run ``layer`` on probes twice and return ``(example outputs, [(shape, dtype)], [has_mask])``.
+
+    The first run happens on real zeros when the layer still has weights to create (unbuilt sublayers of a
+    subclassed model, lazy torch modules); every other run is on ``meta`` tensors.
 
     Raises:
         ShapeError: the layer cannot run on inputs of these shapes; the message names the layer and shapes.
     """
-    runs = []
-    for fill in _PROBE_SIZES:
-        try:
-            runs.append(_probe_run(layer, args, kwargs, fill, "meta"))
-        except NotImplementedError:
-            runs.append(_probe_run(layer, args, kwargs, fill, "cpu"))
-        except (RuntimeError, ValueError, TypeError, IndexError) as e:
-            if isinstance(e, ShapeError):
-                raise
-            name = getattr(layer, "name", type(layer).__name__)
-            raise ShapeError(
-                f"Layer '{name}' ({type(layer).__name__}) cannot be applied to inputs of shape "
-                f"{describe(args[0] if len(args) == 1 else args)}: {e}") from e
+    try:
+        runs = _run_probes(layer, args, kwargs)
+    except LoomError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError) as e:
+        name = getattr(layer, "name", type(layer).__name__)
+        raise ShapeError(
+            f"Layer '{name}' ({type(layer).__name__}) cannot be applied to inputs of shape "
+            f"{describe(args[0] if len(args) == 1 else args)}: {e}") from e
     (out_a, mask_a), (out_b, _) = runs
     flat_a, flat_b = structure.flatten(out_a), structure.flatten(out_b)
+    for t in flat_a:
+        if not isinstance(t, torch.Tensor):
+            raise ShapeError(f"Layer '{getattr(layer, 'name', type(layer).__name__)}' returned "
+                             f"{type(t).__name__}; layer outputs must be tensors (or lists/dicts of tensors).")
 
     def spec(ta: torch.Tensor, tb: torch.Tensor):
         shape = tuple(None if da != db else da for da, db in zip(ta.shape, tb.shape))
         return shape, ta.dtype
     specs = [spec(a, b) for a, b in zip(flat_a, flat_b)]
-    flat_masks = structure.flatten(mask_a) if mask_a is not None else []
-    has_masks = [m is not None for m in flat_masks] if len(flat_masks) == len(specs) else [mask_a is not None] * len(specs)
-    return out_a, specs, has_masks
+    return out_a, specs, _has_masks(mask_a, len(specs))
+
+
+def _has_masks(mask: Any, n: int) -> list[bool]:
+    """Which of ``n`` outputs carry a mask, given what ``compute_mask`` returned."""
+    if mask is None:
+        return [False] * n
+    if isinstance(mask, (list, tuple)):
+        flat = [m is not None for m in mask]
+        if len(flat) == n:
+            return flat
+        return [any(flat)] * n
+    return [True] * n

@@ -91,10 +91,10 @@ def candidate_locations(path: PathLike | None, env_var: str, defaults: list[str]
         A list of ``(location, reason)`` pairs; ``reason`` is used in "not found" messages.
     """
     if path is not None:
-        return [(os.fspath(path), "path=")]
+        return [(os.path.expanduser(os.fspath(path)), "path=")]
     from_env = os.environ.get(env_var)
     if from_env:
-        return [(from_env, f"${env_var}")]
+        return [(os.path.expanduser(from_env), f"${env_var}")]
     return [(location, "default") for location in defaults]
 
 

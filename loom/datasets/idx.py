@@ -151,13 +151,13 @@ def _read_stream(stream: BinaryIO, path: str, file_size: int | None) -> np.ndarr
     described = f"shape {shape} of {dtype.name} ({data_bytes} bytes of data)"
     if file_size is not None and file_size != header_bytes + data_bytes:
         found = file_size - header_bytes
-        fault = "truncated" if found < data_bytes else f"{found - data_bytes} bytes too long"
+        fault = "truncated" if found < data_bytes else f"too long by {found - data_bytes} bytes"
         raise InputError(f"{path}: IDX file is {fault}: the header says {described}, but {found} bytes follow it.")
     buffer = _read_exactly(stream, data_bytes)
     if len(buffer) < data_bytes:
         raise InputError(f"{path}: IDX file is truncated: the header says {described}, but only {len(buffer)} follow.")
     if stream.read(1):
-        raise InputError(f"{path}: IDX file has bytes left over after the {described} its header announces.")
+        raise InputError(f"{path}: IDX file is too long: bytes are left over after the {described} of its header.")
     values = np.frombuffer(buffer, dtype=dtype).reshape(shape)
     return values.astype(dtype.newbyteorder("="), copy=False)
 

@@ -13,13 +13,43 @@ from loom.layers.torch_module import TorchModuleWrapper
 from loom.layers.dense import Dense
 
 # --- core layers (helper: core-layers) ---
+from loom.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from loom.layers.dropout import Dropout
+from loom.layers.embedding import Embedding
+from loom.layers.lambda_layer import Lambda
+from loom.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                 concatenate, dot, maximum, minimum, multiply, subtract)
+from loom.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 # --- end core layers ---
 
 # --- convolution / pooling / reshaping 2D (helper: conv) ---
+from loom.layers.convolutional import (Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+                                      Convolution1D, Convolution2D, Convolution3D, Convolution1DTranspose,
+                                      Convolution2DTranspose, Convolution3DTranspose)
+from loom.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+                                   SeparableConvolution1D, SeparableConvolution2D)
+from loom.layers.pooling import (MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D,
+                                 AveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+                                 GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
+                                 MaxPool1D, MaxPool2D, MaxPool3D, AvgPool1D, AvgPool2D, AvgPool3D,
+                                 GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
+                                 GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D)
+from loom.layers.spatial import (UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, Cropping1D,
+                                 Cropping2D)
+from loom.layers.time_distributed import TimeDistributed
 # --- end convolution ---
 
 # --- normalization / noise (helper: norm) ---
+from loom.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from loom.layers.noise import (AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+                               SpatialDropout3D)
+from loom.layers.masking import Masking
 # --- end normalization ---
 
 # --- recurrent (helper: rnn) ---
+from loom.layers.rnn_base import RecurrentLayer
+from loom.layers.simple_rnn import SimpleRNN
+from loom.layers.lstm import LSTM
+from loom.layers.gru import GRU
+from loom.layers.bidirectional import Bidirectional
 # --- end recurrent ---

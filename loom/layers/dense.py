@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from loom import activations, initializers, regularizers
+from loom import activations, constraints, initializers, regularizers
 from loom.errors import ConfigError
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
@@ -31,8 +31,10 @@ class Dense(Layer):
         bias_initializer: default ``'zeros'``.
         kernel_regularizer: default ``None``.
         bias_regularizer: default ``None``.
-        activity_regularizer: default ``None`` (penalty on the outputs, added to ``losses``).
-        kernel_constraint, bias_constraint: accepted for compatibility (default ``None``).
+        activity_regularizer: default ``None``. A penalty on the outputs: after each call,
+            ``activity_regularizer(outputs) / batch_size`` is in ``losses`` (as Keras).
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
     """
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
@@ -50,15 +52,22 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self._activity_loss: torch.Tensor | None = None
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
         in_dim = input_shape[-1]
         if in_dim is None:
             raise ConfigError(f"Dense '{self.name}' needs a known last dimension, got input shape {input_shape}.")
-        self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer, self.kernel_regularizer)
+        self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer, self.kernel_regularizer,
+                        constraint=self.kernel_constraint)
+        constraints.register(self, "kernel", self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
+                            constraint=self.bias_constraint)
+            constraints.register(self, "bias", self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
 
     def call(self, inputs):
@@ -69,7 +78,16 @@ class Dense(Layer):
                 out = torch.matmul(inputs, self.kernel) + self.bias
         else:
             out = torch.matmul(inputs, self.kernel)
-        return self.activation(out)
+        out = self.activation(out)
+        if self.activity_regularizer is not None and out.device.type != "meta":
+            self._activity_loss = self.activity_regularizer(out) / max(out.shape[0], 1)
+        return out
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Weight penalties, plus the activity penalty of the last call (when ``activity_regularizer``)."""
+        own = [self._activity_loss] if self._activity_loss is not None else []
+        return super().losses + own
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
@@ -78,4 +96,6 @@ class Dense(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

@@ -32,10 +32,12 @@ import torch
 from torch import nn
 
 from loom import backend, initializers, regularizers, structure
-from loom.errors import ConfigError, InputError, ShapeError
+from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
+
+_CONTAINERS = (nn.ModuleList, nn.ModuleDict)
 
 _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "batch_input_shape", "batch_size", "input_dim",
                 "input_length")
@@ -80,6 +82,8 @@ class Layer(nn.Module):
         self._non_trainable_names: list[str] = []
         self._regularizers: dict[str, Any] = {}
         self._batch_input_shape = None
+        self._build_inputs = None
+        self._graph_keys: set[str] = set()
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
@@ -97,7 +101,36 @@ class Layer(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
     def forward(self, *args, **kwargs):
+        if self._call_takes_training and kwargs.get("training") is None:
+            kwargs["training"] = self.training
         return self.call(*args, **kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_"):
+            value = _as_container(value)
+            graph_keys = self.__dict__.get("_graph_keys")
+            if graph_keys and name in graph_keys and not isinstance(value, (nn.Module, nn.Parameter)):
+                object.__setattr__(self, name, value)  # a plain attribute beside a graph layer of that name
+                return
+        super().__setattr__(name, value)
+
+    def _register_layer(self, layer: "Layer") -> None:
+        """Make ``layer`` a child module under its name (even one like ``'output'`` that a property uses)."""
+        key = layer.name.replace(".", "_")
+        current = self._modules.get(key)
+        if current is layer:
+            return
+        if current is not None:
+            raise GraphError(f"'{self.name}' already has a different layer named '{layer.name}'; layer names "
+                             f"must be unique.")
+        self._modules[key] = layer
+        self._graph_keys.add(key)
+
+    def _unregister_layer(self, layer: "Layer") -> None:
+        key = layer.name.replace(".", "_")
+        if self._modules.get(key) is layer:
+            del self._modules[key]
+            self._graph_keys.discard(key)
 
     def add_weight(self, name: str, shape: Iterable[int], initializer: Any = "glorot_uniform",
                    regularizer: Any = None, trainable: bool = True, dtype: Any = None,
@@ -138,34 +171,72 @@ class Layer(nn.Module):
 
     # ------------------------------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
+            return nn.Module.__call__(self, args[0])  # the hot path: one tensor, nothing to convert
         if structure.any_leaf(is_symbolic, [args, kwargs]):
             return self._call_symbolic(args, kwargs)
-        training = kwargs.pop("training", None) if not self._call_takes_training else None
+        training = kwargs.pop("training", None)
         if args:
-            args = (structure.map_structure(self._as_tensor, args[0]),) + args[1:]
+            args = (self._convert_inputs(args[0]),) + args[1:]
         if not self.built:
-            self._maybe_build(structure.map_structure(lambda t: (None,) + tuple(t.shape[1:]), args[0]))
+            self._build_inputs = structure.map_structure(  # what summary() shows for layers outside a graph
+                lambda t: SymbolicTensor(tuple(t.shape), t.dtype) if isinstance(t, torch.Tensor) else None,
+                args[0] if args else None)
+            self._maybe_build(structure.map_structure(
+                lambda t: (None,) + tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else None,
+                args[0] if args else None))
         if training is None or bool(training) == self.training:
-            return super().__call__(*args, **kwargs)
+            return nn.Module.__call__(self, *args, **kwargs)
+        modes = [(m, m.training) for m in self.modules()]
         self.train(bool(training))
         try:
-            return super().__call__(*args, **kwargs)
+            return nn.Module.__call__(self, *args, **kwargs)
         finally:
-            self.train(not training)
+            for module, mode in modes:
+                module.training = mode
 
-    def _as_tensor(self, x):
-        if isinstance(x, torch.Tensor) or x is None or isinstance(x, (bool, str)):
+    def _convert_inputs(self, inputs: Any) -> Any:
+        """NumPy arrays and Python numbers in ``inputs`` as tensors on this layer's device and float dtype.
+
+        A nested Python list of numbers is one array; other lists, tuples and dicts are structures of inputs.
+        """
+        if isinstance(inputs, torch.Tensor):
+            return inputs
+        placement: list = []
+
+        def to_tensor(x):
+            if not placement:
+                placement.append(self._placement())
+            device, float_dtype = placement[0]
+            t = backend.to_tensor(x, device=device)
+            if float_dtype is not None and t.is_floating_point() and t.dtype != float_dtype:
+                t = t.to(float_dtype)
+            return t
+
+        def convert(x):
+            if isinstance(x, (np.ndarray, np.generic)) or (isinstance(x, (int, float)) and not isinstance(x, bool)):
+                return to_tensor(x)
+            if isinstance(x, (list, tuple)):
+                return to_tensor(x) if _is_number_rows(x) else type(x)(convert(v) for v in x)
+            if isinstance(x, dict):
+                return {k: convert(v) for k, v in x.items()}
             return x
-        if isinstance(x, (np.ndarray, list, float, int, np.generic)):
-            return backend.to_tensor(x)
-        return x
+        return convert(inputs)
+
+    def _placement(self) -> tuple[torch.device | None, torch.dtype | None]:
+        """The device and float dtype of this layer's first weight (``(None, None)`` when it has none)."""
+        for t in self.parameters():
+            return t.device, (t.dtype if t.is_floating_point() else None)
+        for t in self.buffers():
+            return t.device, (t.dtype if t.is_floating_point() else None)
+        return None, None
 
     def _call_symbolic(self, args: tuple, kwargs: dict):
         from loom.graph import Node
         if not args:
             raise InputError(f"Layer '{self.name}' was called without inputs.")
         kwargs = dict(kwargs)
-        kwargs.pop("training", None)
+        training = kwargs.pop("training", None)
         inputs = args[0]
         shapes = structure.map_structure(lambda t: t.shape if is_symbolic(t) else None, inputs)
         self._check_input_spec(shapes)
@@ -175,7 +246,7 @@ class Layer(nn.Module):
                         for i, ((shape, dtype), has_mask) in enumerate(zip(specs, has_masks))]
         it = iter(flat_outputs)
         outputs = structure.map_structure(lambda _: next(it), example)
-        node = Node(self, args, kwargs, outputs)
+        node = Node(self, args, kwargs, outputs, training=None if training is None else bool(training))
         for t in flat_outputs:
             t.node = node
         return outputs
@@ -194,9 +265,29 @@ class Layer(nn.Module):
         return mask if self.supports_masking else None
 
     # ---------------------------------------------------------------------------------------- weights
+    def _split_children(self) -> tuple[list["Layer"], list[tuple[str, nn.Module]]]:
+        """Child layers and plain torch child modules, in attribute order; lists/dicts of layers are opened."""
+        layers: list[Layer] = []
+        modules: list[tuple[str, nn.Module]] = []
+        seen: set[int] = set()
+
+        def walk(module: nn.Module, prefix: str) -> None:
+            for name, child in module.named_children():
+                if id(child) in seen:
+                    continue
+                seen.add(id(child))
+                if isinstance(child, Layer):
+                    layers.append(child)
+                elif isinstance(child, _CONTAINERS):
+                    walk(child, f"{prefix}{name}.")
+                else:
+                    modules.append((f"{prefix}{name}", child))
+        walk(self, "")
+        return layers, modules
+
     def _sublayers(self) -> list["Layer"]:
-        """Layers whose weights follow this layer's own in ``weights`` (direct ``Layer`` children)."""
-        return [m for m in self.children() if isinstance(m, Layer)]
+        """Layers whose weights follow this layer's own in ``weights`` (child layers, in attribute order)."""
+        return self._split_children()[0]
 
     def _own_weights(self) -> list[tuple[str, torch.Tensor]]:
         return [(n, getattr(self, n)) for n in self._trainable_names + self._non_trainable_names]
@@ -222,9 +313,7 @@ class Layer(nn.Module):
     def _foreign_parameters(self) -> list[tuple[str, torch.Tensor]]:
         """Parameters of plain ``nn.Module`` children (not loom layers), in torch's order."""
         out = []
-        for child_name, child in self.named_children():
-            if isinstance(child, Layer):
-                continue
+        for child_name, child in self._split_children()[1]:
             for n, p in child.named_parameters():
                 out.append((f"{child_name}.{n}", p))
             for n, b in child.named_buffers():
@@ -330,10 +419,16 @@ class Layer(nn.Module):
 
     @property
     def output(self):
+        """The symbolic output of the layer's first call."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no output.")
         return self._inbound_nodes[0].outputs
 
     @property
     def input(self):
+        """The symbolic input of the layer's first call."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no input.")
         node = self._inbound_nodes[0]
         return node.call_args[0] if node.call_args else node.outputs
 
@@ -355,3 +450,20 @@ class Layer(nn.Module):
     @classmethod
     def registered_name(cls) -> str:
         return registered_name(cls)
+
+
+def _as_container(value: Any) -> Any:
+    """A list/tuple of modules as ``nn.ModuleList`` and a dict of them as ``nn.ModuleDict``, so torch and the
+    weight order see layers kept in containers, as Keras tracks them."""
+    if type(value) in (list, tuple) and value and all(isinstance(v, nn.Module) for v in value):
+        return nn.ModuleList(value)
+    if type(value) is dict and value and all(isinstance(k, str) and isinstance(v, nn.Module) for k, v in value.items()):
+        return nn.ModuleDict(value)
+    return value
+
+
+def _is_number_rows(x: Any) -> bool:
+    """A (nested) Python list of numbers, i.e. one array rather than a list of inputs."""
+    while isinstance(x, (list, tuple)) and x:
+        x = x[0]
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)

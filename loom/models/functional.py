@@ -28,9 +28,10 @@ import torch
 
 from loom import backend, structure
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
-from loom.graph import GraphRunner, map_graph
+from loom.graph import GraphRunner, build_graph
 from loom.layers.layer import Layer
 from loom.symbolic import SymbolicTensor
+from loom.training.trainer import Trainable
 
 
 def _io_structure(obj: Any, what: str) -> tuple[str, list[SymbolicTensor], list[str] | None]:
@@ -42,7 +43,7 @@ def _io_structure(obj: Any, what: str) -> tuple[str, list[SymbolicTensor], list[
         kind = "list"
         keys = None
     elif isinstance(obj, dict):
-        keys = list(obj)
+        keys = sorted(obj)  # Keras flattens dicts in sorted key order
         flat = [obj[k] for k in keys]
         kind = "dict"
     else:
@@ -57,7 +58,7 @@ def _io_structure(obj: Any, what: str) -> tuple[str, list[SymbolicTensor], list[
     return kind, flat, keys
 
 
-class Model(Layer):
+class Model(Trainable, Layer):
     """A model: layers connected from inputs to outputs. See the module docstring.
 
     Args:
@@ -85,18 +86,18 @@ class Model(Layer):
     def _init_graph(self, inputs: Any, outputs: Any) -> None:
         self._input_kind, self._inputs, self._input_keys = _io_structure(inputs, "inputs")
         self._output_kind, self._outputs, self._output_keys = _io_structure(outputs, "outputs")
-        nodes, layers = map_graph(self._inputs, self._outputs)
-        for layer in layers:
+        self._set_graph(build_graph(self._inputs, self._outputs))
+
+    def _set_graph(self, graph) -> None:
+        """Adopt an ordered graph (:class:`~loom.graph.GraphMap`): its layers become child modules."""
+        for layer in graph.layers:
             if layer is self:
                 raise GraphError(f"Model '{self.name}' cannot contain itself.")
-            if layer.name in self._modules and self._modules[layer.name] is not layer:
-                raise GraphError(f"Two layers are named '{layer.name}'; layer names must be unique.")
-            if layer.name not in self._modules and hasattr(self, layer.name):
-                raise GraphError(f"Layer name '{layer.name}' clashes with a Model attribute; rename the layer.")
-            self.add_module(layer.name, layer)
-        self._graph_layers = layers
-        self._nodes = nodes
-        self._runner = GraphRunner(self._inputs, self._outputs, nodes)
+            self._register_layer(layer)
+        self._graph_layers = graph.layers
+        self._nodes = graph.nodes
+        self._nodes_by_depth = graph.nodes_by_depth
+        self._runner = GraphRunner(self._inputs, self._outputs, graph.nodes)
         self.built = True
 
     @property
@@ -108,7 +109,7 @@ class Model(Layer):
         """The layers in Keras's order (functional models include their ``InputLayer``s)."""
         if self._runner is not None:
             return list(self._graph_layers)
-        return [m for m in self.children() if isinstance(m, Layer)]
+        return Layer._sublayers(self)
 
     def _sublayers(self) -> list[Layer]:
         return self.layers
@@ -185,7 +186,13 @@ class Model(Layer):
         if self._runner is None:
             raise NotImplementedError(f"Model '{self.name}' has no graph: build it with Model(inputs, outputs) "
                                       f"or override call() in a subclass.")
-        outs = self._runner.run(self._flatten_inputs(inputs))
+        if isinstance(inputs, torch.Tensor) and len(self._inputs) == 1:
+            flat = [self._check_input(self._inputs[0], inputs)]
+        else:
+            flat = self._flatten_inputs(inputs)
+        outs = self._runner.run(flat)
+        if self._output_kind == "single":
+            return outs[0]
         return self._pack(outs, self._output_kind, self._output_keys)
 
     def run_flat(self, flat_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -227,26 +234,50 @@ class Model(Layer):
         return [self._check_input(t, x) for t, x in zip(self._inputs, flat)]
 
     def _check_input(self, spec: SymbolicTensor, x: Any) -> torch.Tensor:
-        name = spec.node.layer.name if spec.node else "?"
+        """``x`` as a tensor of the Input's dtype (floats follow the weights' dtype after ``.to(dtype)``).
+
+        Raises:
+            InputError: float data for an integer Input, or a shape that does not match the Input's.
+        """
         if not isinstance(x, torch.Tensor):
+            if x is None:
+                raise InputError(f"Input '{_input_name(spec)}' of model '{self.name}' got None; pass an array "
+                                 f"or tensor.")
             x = backend.to_tensor(x, device=self._device())
-        if x.dtype.is_floating_point and not spec.torch_dtype.is_floating_point and spec.torch_dtype != torch.bool:
-            raise InputError(f"Input '{name}' of model '{self.name}' expects {spec.dtype} data (e.g. token ids), "
-                             f"but got {backend.dtype_name(x.dtype)}.")
-        if x.dtype != spec.torch_dtype and (spec.torch_dtype.is_floating_point or not x.dtype.is_floating_point):
-            x = x.to(spec.torch_dtype)
+            if x.is_floating_point() and spec.torch_dtype.is_floating_point:
+                x = x.to(self._float_dtype() or spec.torch_dtype)
+        if x.dtype != spec.torch_dtype:
+            x = self._cast_input(spec, x)
         expected = spec.shape
-        if x.dim() != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], x.shape[1:])):
-            raise InputError(f"Input '{name}' of model '{self.name}' expects shape {expected}, but got "
-                             f"{tuple(x.shape)}.")
+        if x.dim() != len(expected):
+            if x.dim() == len(expected) + 1 and x.shape[-1] == 1:
+                x = x.squeeze(-1)  # Keras's rank adjustment: (batch, n, 1) for an Input of (n,)
+            elif x.dim() == len(expected) - 1 and expected[-1] == 1:
+                x = x.unsqueeze(-1)  # and (batch,) for an Input of (1,)
+        shape = x.shape
+        if len(shape) != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], shape[1:])):
+            raise InputError(f"Input '{_input_name(spec)}' of model '{self.name}' expects shape {expected} "
+                             f"(None: any size), but got {tuple(shape)}.")
         return x
 
+    def _cast_input(self, spec: SymbolicTensor, x: torch.Tensor) -> torch.Tensor:
+        want = spec.torch_dtype
+        if x.is_floating_point() and not want.is_floating_point and want != torch.bool:
+            raise InputError(f"Input '{_input_name(spec)}' of model '{self.name}' expects {spec.dtype} data "
+                             f"(e.g. token ids), but got {backend.dtype_name(x.dtype)}.")
+        if want.is_floating_point:
+            want = self._float_dtype() or want
+        return x if x.dtype == want else x.to(want)
+
     def _device(self) -> torch.device:
+        return self._placement()[0] or torch.device("cpu")
+
+    def _float_dtype(self) -> torch.dtype | None:
+        """The dtype of the first float weight: inputs follow it, so ``model.to(torch.float64)`` works."""
         for p in self.parameters():
-            return p.device
-        for b in self.buffers():
-            return b.device
-        return torch.device("cpu")
+            if p.is_floating_point():
+                return p.dtype
+        return None
 
     def _check_input_spec(self, shapes: Any) -> None:
         if self._runner is None:
@@ -303,6 +334,10 @@ class Model(Layer):
         """Load weights written by :meth:`save_weights` (or a Keras ``.weights.h5`` file)."""
         from loom.models.saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+def _input_name(spec: SymbolicTensor) -> str:
+    return spec.node.layer.name if spec.node is not None else "?"
 
 
 def _is_array_like_rows(x: Any) -> bool:

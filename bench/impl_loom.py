@@ -1,0 +1,39 @@
+"""loom: ``model.fit`` / ``model.predict`` as a user writes them."""
+
+from harness import data_for, parse_args, report, skip, time_runs  # noqa: I001 - harness fixes sys.path
+
+import loom
+import torch
+
+from bench.models import SPECS, missing_layers
+
+
+def main() -> None:
+    args = parse_args("loom")
+    spec = SPECS[args.model]
+    missing = missing_layers(loom, spec.name)
+    if missing:
+        return skip("loom", spec, f"loom has no {', '.join(missing)} yet")
+    n, x, y = data_for(spec, args.quick)
+    loom.utils.set_random_seed(0)
+    model = spec.build(loom)
+    model.compile(optimizer="rmsprop", loss=spec.loss, metrics=["accuracy"], jit_compile=args.compile)
+    inputs = x if len(x) > 1 else x[0]
+    bs = spec.batch_size
+    model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0)  # warm-up
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+
+    def train():
+        model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0)
+        sync()
+
+    def predict():
+        model.predict(inputs, batch_size=bs, verbose=0)
+    predict()
+    repeats = 2 if args.quick else args.repeats
+    report("loom" + (" (compile)" if args.compile else ""), spec, n, time_runs(train, repeats),
+           time_runs(predict, repeats), str(loom.backend.default_device()))
+
+
+if __name__ == "__main__":
+    main()

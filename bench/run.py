@@ -1,0 +1,117 @@
+"""Run the benchmark: every implementation in its own process, one Markdown table of samples/s.
+
+    python bench/run.py                 # all models, all implementations (minutes)
+    python bench/run.py --quick         # smoke run: few samples, two repeats (under a minute for M1)
+    python bench/run.py --models M1 --impls loom,torch
+
+Before each timed process the runner waits (up to --wait seconds) for the 1-minute load average to drop
+below --max-load, so other work on the machine does not distort the numbers; the table says when it did not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from bench.models import SPECS  # noqa: E402
+
+IMPLS = {
+    "loom": ("impl_loom.py", [], {}),
+    "torch": ("impl_torch.py", [], {}),
+    "torch-compile": ("impl_torch.py", ["--compile"], {}),
+    "keras-torch": ("impl_keras.py", [], {"KERAS_BACKEND": "torch"}),
+    "keras-jax": ("impl_keras.py", [], {"KERAS_BACKEND": "jax"}),
+}
+
+
+def wait_for_idle(max_load: float, wait: float) -> float:
+    """Wait until the 1-minute load average is below ``max_load`` (at most ``wait`` s); return the load."""
+    deadline = time.monotonic() + wait
+    load = os.getloadavg()[0]
+    while load >= max_load and time.monotonic() < deadline:
+        time.sleep(2)
+        load = os.getloadavg()[0]
+    return load
+
+
+def run_one(impl: str, model: str, args: argparse.Namespace) -> dict:
+    script, extra, env_extra = IMPLS[impl]
+    if impl == "keras-jax" and importlib.util.find_spec("jax") is None:
+        return {"impl": impl, "model": model, "skipped": "jax is not installed"}
+    cmd = [sys.executable, os.path.join(HERE, script), "--model", model, "--repeats", str(args.repeats), *extra]
+    if args.quick:
+        cmd.append("--quick")
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    load = wait_for_idle(args.max_load, args.wait)
+    env = {**os.environ, **env_extra}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+            result["impl"] = impl
+            result["load"] = load
+            return result
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+    return {"impl": impl, "model": model, "skipped": f"failed: {tail[0][:120]}"}
+
+
+def table(results: list[dict], max_load: float) -> str:
+    lines = ["| model | implementation | train samples/s | train vs fastest | predict samples/s | "
+             "predict vs fastest |", "|---|---|---:|---:|---:|---:|"]
+    for model in dict.fromkeys(r["model"] for r in results):
+        rows = [r for r in results if r["model"] == model]
+        timed = [r for r in rows if "train" in r]
+        best_train = max((r["train"] for r in timed), default=None)
+        best_predict = max((r["predict"] for r in timed), default=None)
+        title = f"{model} {SPECS[model].title}"
+        for r in rows:
+            if "skipped" in r:
+                lines.append(f"| {title} | {r['impl']} | skipped: {r['skipped']} | | | |")
+                continue
+            busy = " (busy machine)" if r["load"] >= max_load else ""
+            lines.append(f"| {title} | {r['impl']}{busy} | {r['train']:,.0f} | {r['train'] / best_train:.2f} | "
+                         f"{r['predict']:,.0f} | {r['predict'] / best_predict:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(SPECS), help="comma-separated, e.g. M1,M2")
+    parser.add_argument("--impls", default=",".join(IMPLS), help=f"comma-separated from {list(IMPLS)}")
+    parser.add_argument("--quick", action="store_true", help="smoke run (few samples, 2 repeats)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per implementation (median)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads in every process (0: default)")
+    parser.add_argument("--max-load", type=float, default=max(0.5, 0.25 * (os.cpu_count() or 1)),
+                        help="wait for a 1-minute load average below this before timing")
+    parser.add_argument("--wait", type=float, default=60.0, help="longest wait for an idle machine (s)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per-process time limit (s)")
+    args = parser.parse_args()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    impls = [i.strip() for i in args.impls.split(",") if i.strip()]
+    unknown = [m for m in models if m not in SPECS] + [i for i in impls if i not in IMPLS]
+    if unknown:
+        parser.error(f"unknown model/implementation {unknown}; models {list(SPECS)}, implementations {list(IMPLS)}")
+    results = []
+    for model in models:
+        for impl in impls:
+            results.append(run_one(impl, model, args))
+            print(f"  {model} {impl}: done", file=sys.stderr)
+    import torch
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"torch {torch.__version__}, device {device}, {os.cpu_count()} CPUs, {platform.python_version()}, "
+          f"{'quick' if args.quick else f'median of {args.repeats}'} epochs\n")
+    print(table(results, args.max_load))
+
+
+if __name__ == "__main__":
+    main()

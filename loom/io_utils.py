@@ -1,0 +1,135 @@
+"""File helpers used by every loom writer and reader: atomic writes and size-bounded reads.
+
+Every file loom writes goes through :func:`atomic_write` (or its context-manager form
+:func:`atomic_open`): the data goes to a temporary file in the target's directory, is flushed and
+fsynced, then renamed over the target, and the directory is fsynced. A crash or an exception midway
+leaves the old file untouched and no temporary file behind.
+
+Example:
+    >>> import os, tempfile
+    >>> from loom.io_utils import atomic_write, read_bounded
+    >>> target = os.path.join(tempfile.mkdtemp(), "hello.bin")
+    >>> atomic_write(target, b"hello")
+    >>> atomic_write(target, lambda f: f.write(b" world"))
+    >>> read_bounded(target, limit=1024)
+    b' world'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from typing import BinaryIO, Callable, Iterator, Union
+
+from loom.errors import ConfigError, ModelFileError
+
+PathLike = Union[str, os.PathLike]
+Writer = Union[bytes, bytearray, memoryview, Callable[[BinaryIO], object]]
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, overwrite: bool = True) -> Iterator[BinaryIO]:
+    """Open a temporary file beside ``path`` (read-write binary) and rename it over ``path`` on success.
+
+    If the ``with`` block raises, the temporary file is removed and ``path`` keeps its old content.
+
+    Args:
+        path: the file to write; its directory must exist.
+        overwrite: replace an existing ``path`` (default ``True``); if ``False`` and ``path`` exists,
+            raise ``FileExistsError`` before writing anything.
+
+    Yields:
+        A seekable binary file object opened for reading and writing (``'w+b'``).
+    """
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise ConfigError(f"Expected a text file path, got {path!r}.")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} already exists and overwrite=False.")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Cannot write {path}: directory {directory} does not exist.")
+    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temp_path, _mode_for(path))
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_path)
+        raise
+    _fsync_directory(directory)
+
+
+def atomic_write(path: PathLike, data: Writer, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same directory, fsync, rename).
+
+    Args:
+        path: the file to write; its directory must exist.
+        data: the bytes to write, or a callable receiving a binary file object (opened ``'w+b'``, so
+            seekable and readable, as ``zipfile`` and ``h5py`` need) that writes the content.
+        overwrite: replace an existing ``path`` (default ``True``).
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is ``False``.
+        Whatever the writer raises; ``path`` is then left as it was.
+    """
+    with atomic_open(path, overwrite=overwrite) as f:
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            f.write(data)
+        elif callable(data):
+            data(f)
+        else:
+            raise ConfigError(f"atomic_write needs bytes or a callable writer, got {type(data).__name__}.")
+
+
+def read_bounded(path: PathLike, limit: int, what: str = "file") -> bytes:
+    """Read a whole file, refusing files over ``limit`` bytes (checked before and while reading).
+
+    Raises:
+        ModelFileError: the file is missing, is not a regular file, cannot be read or is too large.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise ModelFileError(f"{path}: the {what} is {size} bytes, more than the limit of {limit}.")
+            data = f.read(size + 1)  # one read in the usual case; the loop covers a file that grows
+            while len(data) <= limit and (chunk := f.read(min(1 << 24, limit + 1 - len(data)))):
+                data += chunk
+    except FileNotFoundError as e:
+        raise ModelFileError(f"{path}: no such file.") from e
+    except IsADirectoryError as e:
+        raise ModelFileError(f"{path} is a directory, not a {what}.") from e
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read the {what}: {e}") from e
+    if len(data) > limit:
+        raise ModelFileError(f"{path}: the {what} grew past the limit of {limit} bytes while being read.")
+    return data
+
+
+def _mode_for(path: str) -> int:
+    """Keep the permissions of a file being replaced; new files get the usual rw-r--r--."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return 0o644
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable where the platform allows opening a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,352 @@
+"""The shared machinery of ``SimpleRNN``, ``LSTM`` and ``GRU``: weights, masks, dropout, states, config.
+
+Weights are stored in torch's layout (``(gates * units, in)`` matrices, torch's gate order) so the fused
+kernels (``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``) take them as they are; ``get_weights`` /
+``set_weights`` present Keras's layout (``kernel (in, gates * units)``, ``recurrent_kernel``, ``bias``).
+
+A layer runs the fused kernel when nothing needs per-step control: no mask, no recurrent dropout in
+training, and the activations the kernel implements. Otherwise a Python loop over time steps runs with
+Keras's semantics: the input projection of all steps is one matrix product; a masked step keeps the
+previous states and repeats the previous output (zeros with ``zero_output_for_mask``, as inside
+``Bidirectional``); dropout masks are drawn once per call and shared by all steps.
+
+Example:
+    >>> import torch, loom
+    >>> lstm = loom.layers.LSTM(8, return_sequences=True, return_state=True)
+    >>> seq, h, c = lstm(torch.randn(2, 5, 3))
+    >>> seq.shape, h.shape, c.shape
+    (torch.Size([2, 5, 8]), torch.Size([2, 8]), torch.Size([2, 8]))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from loom import activations, backend, constraints, initializers, regularizers
+from loom.errors import ConfigError, InputError, ShapeError
+from loom.layers.input_spec import InputSpec
+from loom.layers.layer import Layer
+
+
+def _rate(layer: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"Layer '{layer}': {name} must be a number in [0, 1], got {value!r}.")
+    return min(1.0, max(0.0, float(value)))
+
+
+class RecurrentLayer(Layer):
+    """Base class of the recurrent layers; subclasses define the cell (see ``SimpleRNN``, ``LSTM``, ``GRU``).
+
+    Subclasses set ``_gate_count`` and ``_state_count``, and implement ``_step`` (one time step of the loop)
+    and ``_fused`` (the whole sequence with a torch kernel, or ``None`` when it does not apply).
+    """
+
+    supports_masking = True
+    _gate_count = 1
+    _state_count = 1
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, use_cudnn: Any = "auto", implementation: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ConfigError(f"{type(self).__name__} '{self.name}': units must be a positive int, got {units!r}.")
+        if use_cudnn not in ("auto", True, False):
+            raise ConfigError(f"{type(self).__name__} '{self.name}': use_cudnn must be one of ['auto', True, "
+                              f"False], got {use_cudnn!r}.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = _rate(self.name, "dropout", dropout)
+        self.recurrent_dropout = _rate(self.name, "recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.use_cudnn = use_cudnn
+        self.states: list[torch.Tensor] | None = None
+        self._generators: dict[torch.device, torch.Generator] = {}
+        self._activity_loss: torch.Tensor | None = None
+        self.input_spec = InputSpec(ndim=3)
+
+    # ------------------------------------------------------------------------------------------ weights
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ShapeError(f"{type(self).__name__} '{self.name}' expects inputs of shape (batch, timesteps, "
+                             f"features), got {tuple(input_shape)}.")
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ShapeError(f"{type(self).__name__} '{self.name}' needs a known feature size, got input shape "
+                             f"{tuple(input_shape)}.")
+        width = self._gate_count * self.units
+        self.add_weight("kernel", (in_dim, width), self.kernel_initializer, self.kernel_regularizer)
+        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
+                        self.recurrent_regularizer)
+        constraints.register(self, "kernel", self.kernel_constraint)
+        constraints.register(self, "recurrent_kernel", self.recurrent_constraint)
+        if self.use_bias:
+            self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer)
+            constraints.register(self, "bias", self.bias_constraint)
+        self.input_spec = InputSpec(ndim=3, axes={-1: in_dim})
+
+    def _bias_shape(self) -> tuple:
+        return (self._gate_count * self.units,)
+
+    def _bias_initializer(self):
+        return self.bias_initializer
+
+    def _reorder_gates(self, value: torch.Tensor, dim: int) -> torch.Tensor:
+        """Keras gate order <-> torch gate order along ``dim`` (its own inverse). Identity by default."""
+        return value
+
+    def weight_from_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        if name in ("kernel", "recurrent_kernel"):
+            return self._reorder_gates(value, 1).t()
+        return self._reorder_gates(value, -1) if name == "bias" else value
+
+    def weight_to_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        if name in ("kernel", "recurrent_kernel"):
+            return self._reorder_gates(value.t(), 1)
+        return self._reorder_gates(value, -1) if name == "bias" else value
+
+    def _input_bias(self) -> torch.Tensor | None:
+        return self.bias if self.use_bias else None
+
+    def _recurrent_bias(self) -> torch.Tensor | None:
+        return None
+
+    # ------------------------------------------------------------------------------------------ calling
+    def call(self, inputs, initial_state=None, mask=None):
+        if inputs.dim() != 3 or inputs.shape[1] == 0:
+            raise ShapeError(f"{type(self).__name__} '{self.name}' expects inputs of shape (batch, timesteps>0, "
+                             f"features), got {tuple(inputs.shape)}.")
+        states = self._initial_states(inputs, initial_state)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        in_masks, rec_masks = self._dropout_masks(inputs) if self.training else (None, None)
+        x = inputs.flip(1) if self.go_backwards else inputs
+        if mask is not None:
+            mask = mask.to(device=inputs.device, dtype=torch.bool)
+            mask = mask.flip(1) if self.go_backwards else mask
+        result = None
+        if mask is None and rec_masks is None:
+            if in_masks is not None:
+                x = x * in_masks[0].unsqueeze(1)
+                in_masks = None
+            result = self._fused(x, states)
+        if result is None:
+            result = self._loop(x, states, mask, in_masks, rec_masks)
+        sequence, last, final_states = result
+        if self.stateful and inputs.device.type != "meta":
+            self.states = [s.detach() for s in final_states]
+        output = sequence if self.return_sequences else last
+        outputs = (output, *final_states) if self.return_state else output
+        if self.activity_regularizer is not None and inputs.device.type != "meta":
+            flat = outputs if isinstance(outputs, tuple) else (outputs,)
+            self._activity_loss = sum(self.activity_regularizer(o) / max(o.shape[0], 1) for o in flat)
+        return outputs
+
+    def _initial_states(self, inputs: torch.Tensor, initial_state: Any) -> list[torch.Tensor]:
+        batch = inputs.shape[0]
+        if initial_state is None:
+            if self.stateful and inputs.device.type != "meta":
+                return self._stored_states(inputs)
+            return [inputs.new_zeros(batch, self.units) for _ in range(self._state_count)]
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if len(states) != self._state_count:
+            raise InputError(f"{type(self).__name__} '{self.name}' expects {self._state_count} initial state "
+                             f"tensor(s) of shape (batch, {self.units}), got {len(states)}.")
+        out = []
+        for s in states:
+            s = backend.to_tensor(s, dtype=inputs.dtype, device=inputs.device)
+            if tuple(s.shape) != (batch, self.units):
+                raise InputError(f"{type(self).__name__} '{self.name}': each initial state must have shape "
+                                 f"({batch}, {self.units}) for inputs of shape {tuple(inputs.shape)}; got "
+                                 f"{tuple(s.shape)}.")
+            out.append(s)
+        return out
+
+    def _stored_states(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        batch = inputs.shape[0]
+        if self.states is None:
+            return [inputs.new_zeros(batch, self.units) for _ in range(self._state_count)]
+        if self.states[0].shape[0] != batch:
+            raise InputError(f"Stateful {type(self).__name__} '{self.name}' holds states for batches of "
+                             f"{self.states[0].shape[0]}, but got a batch of {batch}. Feed batches of one size, "
+                             f"or call reset_states() first.")
+        return [s.to(device=inputs.device, dtype=inputs.dtype) for s in self.states]
+
+    def reset_states(self, states: Any = None) -> None:
+        """Forget the states a ``stateful`` layer carries between calls (or set them to ``states``)."""
+        if not self.stateful:
+            raise ConfigError(f"{type(self).__name__} '{self.name}' is not stateful; reset_states() needs "
+                              f"stateful=True.")
+        if states is None:
+            self.states = None
+            return
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        self.states = [backend.to_tensor(s).detach() for s in states]
+
+    reset_state = reset_states
+
+    def _dropout_masks(self, inputs: torch.Tensor):
+        """Keras's per-call dropout masks: ``(input masks (n, batch, features), recurrent masks)`` or None.
+
+        With recurrent dropout Keras draws one mask per gate (its ``implementation=1``), else one input mask.
+        """
+        batch, features = inputs.shape[0], inputs.shape[2]
+        per_gate = 0.0 < self.recurrent_dropout < 1.0
+        in_masks = rec_masks = None
+        if 0.0 < self.dropout < 1.0:
+            count = self._gate_count if per_gate else 1
+            in_masks = self._draw_mask((count, batch, features), self.dropout, inputs)
+        if 0.0 < self.recurrent_dropout < 1.0:
+            rec_masks = self._draw_mask((self._gate_count, batch, self.units), self.recurrent_dropout, inputs)
+        return in_masks, rec_masks
+
+    def _draw_mask(self, shape: tuple, rate: float, like: torch.Tensor) -> torch.Tensor:
+        generator = None
+        if self.seed is not None and like.device.type != "meta":
+            if like.device not in self._generators:
+                self._generators[like.device] = torch.Generator(device=like.device).manual_seed(int(self.seed))
+            generator = self._generators[like.device]
+        keep = torch.rand(shape, dtype=like.dtype, device=like.device, generator=generator) >= rate
+        return keep.to(like.dtype) / (1.0 - rate)
+
+    # ------------------------------------------------------------------------------------ the two paths
+    def _fused(self, x: torch.Tensor, states: list[torch.Tensor]):
+        """``(sequence, last output, final states)`` from a fused torch kernel, or ``None`` if unsupported."""
+        return None
+
+    def _step(self, x_t: torch.Tensor, states: list[torch.Tensor], rec_masks: torch.Tensor | None):
+        """One time step from the input projection ``x_t``: ``(output, new states)``."""
+        raise NotImplementedError
+
+    def _input_projection(self, x: torch.Tensor, in_masks: torch.Tensor | None) -> torch.Tensor:
+        """``x @ kernel + input bias`` for all steps at once (with per-gate dropout masks if any)."""
+        bias = self._input_bias()
+        if in_masks is None:
+            return F.linear(x, self.kernel, bias)
+        if in_masks.shape[0] == 1:
+            return F.linear(x * in_masks[0].unsqueeze(1), self.kernel, bias)
+        gates, units = self._gate_count, self.units
+        batch, steps, features = x.shape
+        masked = (x.unsqueeze(0) * in_masks.unsqueeze(2)).reshape(gates, batch * steps, features)
+        proj = torch.bmm(masked, self.kernel.view(gates, units, features).transpose(1, 2))
+        proj = proj.view(gates, batch, steps, units).permute(1, 2, 0, 3).reshape(batch, steps, gates * units)
+        return proj + bias if bias is not None else proj
+
+    def _recurrent_projection(self, h: torch.Tensor, rec_masks: torch.Tensor | None) -> torch.Tensor:
+        """``h @ recurrent_kernel + recurrent bias`` (with per-gate recurrent dropout masks if any)."""
+        bias = self._recurrent_bias()
+        if rec_masks is None:
+            return F.linear(h, self.recurrent_kernel, bias)
+        if rec_masks.shape[0] == 1:
+            return F.linear(h * rec_masks[0], self.recurrent_kernel, bias)
+        gates, units = self._gate_count, self.units
+        proj = torch.bmm(h.unsqueeze(0) * rec_masks, self.recurrent_kernel.view(gates, units, units).transpose(1, 2))
+        proj = proj.transpose(0, 1).reshape(h.shape[0], gates * units)
+        return proj + bias if bias is not None else proj
+
+    def _loop(self, x, states, mask, in_masks, rec_masks):
+        projections = self._input_projection(x, in_masks).unbind(1)
+        outputs = []
+        output = previous = None
+        if mask is not None:
+            steps_mask = mask.unsqueeze(-1).unbind(1)
+            previous = x.new_zeros(x.shape[0], self.units)
+        for t, x_t in enumerate(projections):
+            output, new_states = self._step(x_t, states, rec_masks)
+            if mask is None:
+                states = new_states
+            else:
+                keep = steps_mask[t]
+                states = [torch.where(keep, n, s) for n, s in zip(new_states, states)]
+                output = torch.where(keep, output, torch.zeros_like(output) if self.zero_output_for_mask
+                                     else previous)
+                previous = output
+            if self.return_sequences:
+                outputs.append(output)
+        sequence = torch.stack(outputs, dim=1) if self.return_sequences else None
+        return sequence, output, states
+
+    @staticmethod
+    def _is(fn: Any, *candidates) -> bool:
+        return any(fn is c for c in candidates)
+
+    def _fusable_activations(self) -> bool:
+        return (self._is(self.activation, activations.tanh, torch.tanh)
+                and self._is(self.recurrent_activation, activations.sigmoid, torch.sigmoid))
+
+    # ------------------------------------------------------------------------------------- masks, config
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * self._state_count
+        return output_mask
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Weight penalties, plus the activity penalty of the last call (when ``activity_regularizer``)."""
+        own = [self._activity_loss] if self._activity_loss is not None else []
+        return super().losses + own
+
+    def get_config(self):
+        config = {**super().get_config(), "return_sequences": self.return_sequences,
+                  "return_state": self.return_state, "go_backwards": self.go_backwards,
+                  "stateful": self.stateful, "unroll": self.unroll,
+                  "zero_output_for_mask": self.zero_output_for_mask, "units": self.units,
+                  "activation": activations.serialize(self.activation)}
+        if self._gate_count > 1:
+            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        config.update({
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed})
+        return config
+
+
+def run_fused(kernel, x: torch.Tensor, states: list[torch.Tensor], params: list[torch.Tensor], has_biases: bool):
+    """Call one of torch's fused RNN kernels (batch first, one layer, one direction).
+
+    Returns ``(sequence, last output, final states)`` with states shaped ``(batch, units)``.
+    """
+    hidden = tuple(s.unsqueeze(0) for s in states)
+    hx = hidden if len(hidden) > 1 else hidden[0]
+    out = kernel(x, hx, params, has_biases, 1, 0.0, torch.is_grad_enabled(), False, True)
+    sequence, finals = out[0], [h.squeeze(0) for h in out[1:]]
+    return sequence, finals[0], finals

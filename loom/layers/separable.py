@@ -1,0 +1,255 @@
+"""Depthwise and depthwise-separable convolutions: ``DepthwiseConv1D``, ``DepthwiseConv2D``,
+``SeparableConv1D``, ``SeparableConv2D``, with Keras 3's arguments and weight shapes.
+
+A depthwise convolution filters every input channel on its own with ``depth_multiplier`` kernels (a grouped
+convolution with ``groups = in_channels``); a separable convolution follows it with a pointwise (1x1)
+convolution that mixes the channels. Stored layouts are torch's: depthwise ``(in * dm, 1, *k)``, pointwise
+``(filters, in * dm, 1...)``; Keras's are depthwise ``(*k, in, dm)`` and pointwise ``(1..., in * dm,
+filters)``. On channels_last inputs the pointwise step is a single matrix product over the channel axis.
+
+Example:
+    >>> import loom
+    >>> x = loom.Input((32, 32, 16))
+    >>> loom.layers.SeparableConv2D(64, 3, padding="same")(x).shape
+    (None, 32, 32, 64)
+    >>> loom.layers.DepthwiseConv2D(3, depth_multiplier=2)(x).shape
+    (None, 30, 30, 32)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from loom import activations, constraints, initializers, regularizers
+from loom.errors import ConfigError
+from loom.layers.conv_base import CONV_OPS, BaseConv, is_int
+from loom.layers.layer import Layer
+
+
+class BaseDepthwiseConv(BaseConv):
+    """Base of the depthwise convolutions.
+
+    Args:
+        kernel_size: an int or ``rank`` ints.
+        strides: an int or ``rank`` ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'``.
+        depth_multiplier: output channels per input channel (default 1).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        dilation_rate: default 1.
+        activation: default ``None``. use_bias: default ``True``.
+        depthwise_initializer: default ``'glorot_uniform'``. bias_initializer: default ``'zeros'``.
+        depthwise_regularizer, bias_regularizer, activity_regularizer: default ``None``.
+        depthwise_constraint, bias_constraint: projections applied after each optimizer step (default ``None``).
+    """
+
+    allows_causal = False
+
+    def __init__(self, kernel_size: Any, strides: Any = 1, padding: str = "valid", depth_multiplier: int = 1,
+                 data_format: str | None = None, dilation_rate: Any = 1, activation: Any = None,
+                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, depthwise_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs):
+        Layer.__init__(self, **kwargs)
+        self.depth_multiplier = _depth_multiplier(depth_multiplier, self)
+        self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
+        _set_common(self, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                    bias_constraint)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self._add_kernel("kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer,
+                         self.depthwise_regularizer, self.depthwise_constraint)
+        self._add_bias(channels * self.depth_multiplier)
+
+    def weight_from_keras(self, name, value):
+        return _depthwise_from_keras(self, value) if name == "kernel" else value
+
+    def weight_to_keras(self, name, value):
+        return _depthwise_to_keras(self, value) if name == "kernel" else value
+
+    def call(self, inputs):
+        self._check_channels(inputs)
+        sp = self._spatial
+        y = self._convolve(sp.to_first(inputs), self.kernel, self.bias, self._in_channels)
+        return self._activate(sp.to_last(y))
+
+    def get_config(self):
+        return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, **self._window_config(),
+                **self._common_config(),
+                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint)}
+
+
+class DepthwiseConv1D(BaseDepthwiseConv):
+    """Depthwise 1-D convolution over ``(batch, steps, channels)``; arguments as :class:`BaseDepthwiseConv`.
+
+    Example:
+        >>> import torch, loom
+        >>> loom.layers.DepthwiseConv1D(3, depth_multiplier=2)(torch.ones(2, 10, 4)).shape
+        torch.Size([2, 8, 8])
+    """
+
+    rank = 1
+
+
+class DepthwiseConv2D(BaseDepthwiseConv):
+    """Depthwise 2-D convolution over ``(batch, height, width, channels)``; arguments as
+    :class:`BaseDepthwiseConv`. Kernel in Keras layout: ``(kh, kw, in_channels, depth_multiplier)``.
+
+    Example:
+        >>> import torch, loom
+        >>> loom.layers.DepthwiseConv2D(3, padding="same")(torch.ones(2, 8, 8, 4)).shape
+        torch.Size([2, 8, 8, 4])
+    """
+
+    rank = 2
+
+
+class BaseSeparableConv(BaseConv):
+    """Base of the separable convolutions: depthwise, then pointwise (1x1) to ``filters`` channels.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an int or ``rank`` ints.
+        strides: default 1. padding: ``'valid'`` (default) or ``'same'``.
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``. dilation_rate: default 1.
+        depth_multiplier: depthwise output channels per input channel (default 1).
+        activation: default ``None``. use_bias: default ``True``.
+        depthwise_initializer, pointwise_initializer: default ``'glorot_uniform'``.
+        bias_initializer: default ``'zeros'``.
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer: default ``None``.
+        depthwise_constraint, pointwise_constraint, bias_constraint: projections applied after each optimizer
+            step (default ``None``).
+    """
+
+    allows_causal = False
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, depth_multiplier: int = 1,
+                 activation: Any = None, use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, depthwise_constraint: Any = None, pointwise_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs):
+        Layer.__init__(self, **kwargs)
+        if not is_int(filters) or filters <= 0:
+            raise ConfigError(f"{type(self).__name__} '{self.name}': `filters` must be a positive int, got "
+                              f"{filters!r}.")
+        self.filters = int(filters)
+        self.depth_multiplier = _depth_multiplier(depth_multiplier, self)
+        self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
+        _set_common(self, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                    bias_constraint)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        middle = channels * self.depth_multiplier
+        self._add_kernel("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
+                         self.depthwise_initializer, self.depthwise_regularizer, self.depthwise_constraint)
+        self._add_kernel("pointwise_kernel", (1,) * self.rank + (middle, self.filters), self.pointwise_initializer,
+                         self.pointwise_regularizer, self.pointwise_constraint)
+        self._add_bias(self.filters)
+
+    def weight_from_keras(self, name, value):
+        if name == "depthwise_kernel":
+            return _depthwise_from_keras(self, value)
+        return super().weight_from_keras(name, value)
+
+    def weight_to_keras(self, name, value):
+        if name == "depthwise_kernel":
+            return _depthwise_to_keras(self, value)
+        return super().weight_to_keras(name, value)
+
+    def call(self, inputs):
+        self._check_channels(inputs)
+        sp = self._spatial
+        middle = self._convolve(sp.to_first(inputs), self.depthwise_kernel, None, self._in_channels)
+        if sp.channels_last:
+            pointwise = self.pointwise_kernel.view(self.pointwise_kernel.shape[:2])
+            y = F.linear(sp.to_last(middle), pointwise, self.bias)
+        else:
+            y = CONV_OPS[self.rank](middle, self.pointwise_kernel, self.bias)
+        return self._activate(y)
+
+    def get_config(self):
+        return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
+                **self._window_config(), **self._common_config(),
+                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
+
+
+class SeparableConv1D(BaseSeparableConv):
+    """Depthwise-separable 1-D convolution; arguments as :class:`BaseSeparableConv`.
+
+    Example:
+        >>> import torch, loom
+        >>> loom.layers.SeparableConv1D(8, 3, padding="same")(torch.ones(2, 10, 4)).shape
+        torch.Size([2, 10, 8])
+    """
+
+    rank = 1
+
+
+class SeparableConv2D(BaseSeparableConv):
+    """Depthwise-separable 2-D convolution (Xception's building block); arguments as
+    :class:`BaseSeparableConv`.
+
+    Example:
+        >>> import torch, loom
+        >>> loom.layers.SeparableConv2D(8, 3, strides=2)(torch.ones(2, 9, 9, 4)).shape
+        torch.Size([2, 4, 4, 8])
+    """
+
+    rank = 2
+
+
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _depth_multiplier(value: Any, layer: Layer) -> int:
+    if not is_int(value) or value <= 0:
+        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `depth_multiplier` must be a positive int, "
+                          f"got {value!r}.")
+    return int(value)
+
+
+def _set_common(layer: BaseConv, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                bias_constraint) -> None:
+    layer.activation = activations.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.activity_regularizer = regularizers.get(activity_regularizer)
+    layer.bias_constraint = constraints.get(bias_constraint)
+    layer._activity_loss = None
+
+
+def _depthwise_from_keras(layer: BaseConv, value: torch.Tensor) -> torch.Tensor:
+    """Keras ``(*k, in, dm)`` -> torch ``(in * dm, 1, *k)`` (output channel ``c * dm + m``, as Keras)."""
+    flat = value.reshape(tuple(value.shape[:layer.rank]) + (1, -1))
+    return flat.permute(layer._keras_to_torch_axes())
+
+
+def _depthwise_to_keras(layer: BaseConv, value: torch.Tensor) -> torch.Tensor:
+    flat = value.permute(layer._torch_to_keras_axes())
+    channels = value.shape[0] // layer.depth_multiplier
+    return flat.reshape(tuple(flat.shape[:layer.rank]) + (channels, layer.depth_multiplier))

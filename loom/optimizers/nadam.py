@@ -1,0 +1,90 @@
+"""Nadam: Adam with Nesterov momentum (Dozat, 2015), with Keras's momentum-decay schedule.
+
+Example:
+    >>> import torch
+    >>> from loom.optimizers import Nadam
+    >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+    >>> _ = Nadam(learning_rate=0.1).apply_gradients([(torch.tensor([1.0]), w)])
+    >>> w.item() < 1.0
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from loom.optimizers.optimizer import Optimizer
+
+_MOMENTUM_DECAY = 0.96
+
+
+class Nadam(Optimizer):
+    """Nesterov-accelerated Adam, as ``keras.optimizers.Nadam``.
+
+    With ``u_t = beta_1 * (1 - 0.5 * 0.96**t)`` and ``U_t`` the product of ``u_1 ... u_t``::
+
+        m_hat = u_{t+1} * m / (1 - U_{t+1}) + (1 - u_t) * g / (1 - U_t)
+        v_hat = v / (1 - beta_2**t)
+        w -= learning_rate * m_hat / (sqrt(v_hat) + epsilon)
+
+    Args:
+        learning_rate: Defaults to 0.001.
+        beta_1: Defaults to 0.9.
+        beta_2: Defaults to 0.999.
+        epsilon: Defaults to 1e-7.
+        **kwargs: The base arguments (weight_decay, clipnorm, clipvalue, global_clipnorm, name, ...).
+
+    Example:
+        >>> Nadam().get_config()["beta_1"]
+        0.9
+    """
+
+    _slots = {"momentum": 0.0, "velocity": 0.0}
+
+    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self._u_product = 1.0
+        self._coefficients = (0.0, 0.0, 1.0, 1.0)
+
+    def _begin_step(self, step: int) -> None:
+        f = np.float32  # Keras keeps the running product in a float32 variable.
+        beta_1, decay = f(self.beta_1), f(_MOMENTUM_DECAY)
+        u_t = beta_1 * (f(1) - f(0.5) * decay ** f(step))
+        u_next = beta_1 * (f(1) - f(0.5) * decay ** f(step + 1))
+        u_product = f(self._u_product) * u_t
+        self._u_product = float(u_product)
+        self._coefficients = (u_t, u_next, u_product, u_product * u_next)
+
+    def _update(self, params, grads, states, lr, step):
+        u_t, u_next, u_product, u_product_next = self._coefficients
+        f = np.float32
+        momentums, velocities = states["momentum"], states["velocity"]
+        torch._foreach_lerp_(momentums, grads, 1 - self.beta_1)
+        torch._foreach_mul_(velocities, self.beta_2)
+        torch._foreach_addcmul_(velocities, grads, grads, value=1 - self.beta_2)
+        m_hat = torch._foreach_mul(momentums, float(u_next))
+        torch._foreach_div_(m_hat, float(f(1) - u_product_next))
+        scaled_grads = torch._foreach_mul(grads, float(f(1) - u_t))
+        torch._foreach_div_(scaled_grads, float(f(1) - u_product))
+        torch._foreach_add_(m_hat, scaled_grads)
+        denominators = torch._foreach_div(velocities, float(f(1) - f(self.beta_2) ** f(step)))
+        torch._foreach_sqrt_(denominators)
+        torch._foreach_add_(denominators, self.epsilon)
+        torch._foreach_addcdiv_(params, m_hat, denominators, value=-lr)
+
+    def _extra_state(self) -> dict[str, float]:
+        return {"u_product": self._u_product}
+
+    def _set_extra_state(self, values: dict[str, float]) -> None:
+        if "u_product" in values:
+            self._u_product = float(values["u_product"])
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

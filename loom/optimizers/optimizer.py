@@ -1,0 +1,461 @@
+"""The optimizer base class: Keras's lifecycle and hyperparameters on top of ``torch.optim.Optimizer``.
+
+A Keras optimizer is made before the model's parameters exist (``RMSprop(learning_rate=1e-3)``) and is
+handed them later (``model.compile(optimizer=...)``). So ``__init__`` only stores hyperparameters and
+:meth:`Optimizer.build` calls ``torch.optim.Optimizer.__init__``. After ``build`` the object is a real torch
+optimizer: ``step()``, ``zero_grad()``, ``state_dict()``, param groups and LR schedulers all work.
+
+One update (``step()`` or :meth:`Optimizer.apply_gradients`) does, as Keras 3 does:
+
+1. divide the gradients by ``loss_scale_factor`` (when set);
+2. clip them (``clipnorm`` per tensor, ``global_clipnorm`` over all, or ``clipvalue``);
+3. evaluate the learning rate (a schedule is called with :attr:`Optimizer.iterations`);
+4. decay the weights: ``param *= 1 - weight_decay * lr`` (decoupled, before the update);
+5. run the algorithm's update with multi-tensor ``torch._foreach_*`` ops (no per-parameter kernels
+   launched from Python, no host synchronisation);
+6. add one to :attr:`Optimizer.iterations` (a Python int).
+
+Subclasses define ``_slots`` (per-parameter state and its initial value), ``_hyperparameters()`` (their
+config keys) and ``_update(params, grads, states, lr, step)``.
+
+Example:
+    >>> import torch
+    >>> from loom.optimizers import SGD
+    >>> w = torch.nn.Parameter(torch.ones(2))
+    >>> opt = SGD(learning_rate=0.1)
+    >>> opt.build([w])
+    >>> w.grad = torch.ones(2)
+    >>> opt.step()
+    >>> w.detach()
+    tensor([0.9000, 0.9000])
+    >>> opt.iterations
+    1
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+from loom import backend
+from loom.errors import ConfigError
+from loom.schedules import LearningRateSchedule
+from loom import schedules
+
+_UNSUPPORTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                "gradient_accumulation_steps": None}
+_BASE_ARGS = ["learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
+              "name", *_UNSUPPORTED]
+
+
+def _as_float(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise ConfigError(f"Argument `{name}` must be a number or None. Received: {name}={value!r}")
+    return float(value)
+
+
+class Optimizer(torch.optim.Optimizer):
+    """Base class of loom's optimizers (see the module docstring for the update order).
+
+    Args:
+        learning_rate: A float, a :class:`loom.schedules.LearningRateSchedule`, or a callable taking no
+            arguments and returning the rate.
+        weight_decay: Decoupled weight decay factor, or None (default) for none.
+        clipnorm: Clip each gradient tensor to this L2 norm. Default None.
+        clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``. Default None.
+        global_clipnorm: Clip all gradients together to this global L2 norm. Default None.
+        loss_scale_factor: Gradients are divided by this before anything else. Default None.
+        name: Defaults to the snake-case class name.
+        use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps: accepted so that Keras
+            configs load; only their default values are supported.
+
+    Example:
+        >>> import torch
+        >>> from loom.optimizers import Adam
+        >>> layer = torch.nn.Linear(3, 1)
+        >>> opt = Adam(learning_rate=1e-3, clipnorm=1.0)
+        >>> opt.build(layer.parameters())
+        >>> layer(torch.ones(4, 3)).sum().backward()
+        >>> opt.step()
+        >>> opt.learning_rate = 1e-4
+        >>> opt.param_groups[0]["lr"]
+        0.0001
+    """
+
+    #: Per-parameter state names and initial fill values, in Keras's order.
+    _slots: dict[str, float] = {}
+
+    def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, loss_scale_factor: float | None = None,
+                 name: str | None = None, **kwargs: Any):
+        kwargs.pop("decay", None)  # Keras 3 ignores it too.
+        self._check_unsupported(kwargs)
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(v is not None for v in clips.values()) > 1:
+            raise ConfigError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                              + ", ".join(f"{k}={v}" for k, v in clips.items()))
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self._weight_decay = _as_float("weight_decay", weight_decay)
+        self.clipnorm = _as_float("clipnorm", clipnorm)
+        self.clipvalue = _as_float("clipvalue", clipvalue)
+        self.global_clipnorm = _as_float("global_clipnorm", global_clipnorm)
+        self.loss_scale_factor = _as_float("loss_scale_factor", loss_scale_factor)
+        self._learning_rate = self._check_learning_rate(learning_rate)
+        self._iterations = 0
+        self._built = False
+        self._group_index: dict[int, int] | None = None
+        # torch's step wrapper reads these before step() can say the optimizer is not built.
+        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+
+    def _check_unsupported(self, kwargs: dict) -> None:
+        for key, default in _UNSUPPORTED.items():
+            value = kwargs.pop(key, default)
+            if value != default and not (key == "use_ema" and not value):
+                raise ConfigError(f"`{key}={value!r}` is not supported by loom optimizers (only {default!r}).")
+        if kwargs:
+            valid = sorted(set(_BASE_ARGS) | set(self._hyperparameters_names()))
+            raise ConfigError(f"Argument(s) not recognized by {type(self).__name__}: {sorted(kwargs)}. "
+                              f"Valid arguments: {valid}")
+
+    @classmethod
+    def _hyperparameters_names(cls) -> list[str]:
+        import inspect
+        return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+
+    @staticmethod
+    def _check_learning_rate(value: Any) -> Any:
+        if isinstance(value, LearningRateSchedule) or callable(value):
+            return value
+        if isinstance(value, dict):
+            return schedules.deserialize(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+            raise ConfigError("Argument `learning_rate` should be a float, a LearningRateSchedule or a callable. "
+                              f"Received: learning_rate={value!r}")
+        return float(value)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    def build(self, params: Iterable[Any]) -> None:
+        """Attach the parameters (an iterable of tensors or of torch param-group dicts).
+
+        Does nothing when already built, as Keras. Param groups may override ``lr`` and ``weight_decay``.
+
+        Raises:
+            ConfigError: ``params`` is empty or not an iterable of tensors/dicts.
+        """
+        if self._built:
+            return
+        if isinstance(params, torch.Tensor):
+            params = [params]
+        params = list(params)
+        if not params:
+            raise ConfigError(f"{type(self).__name__}.build() got no parameters to optimize. "
+                              "Pass model.parameters() or a list of tensors.")
+        defaults = {"lr": self._scheduled_or(self._learning_rate), "weight_decay": self._weight_decay}
+        try:
+            torch.optim.Optimizer.__init__(self, params, defaults)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{type(self).__name__}.build() could not use these parameters: {e}") from e
+        self._built = True
+
+    def add_param_group(self, param_group: dict) -> None:
+        self._group_index = None
+        super().add_param_group(param_group)
+
+    def _require_built(self, what: str) -> None:
+        if not self._built:
+            raise ConfigError(f"Optimizer '{self.name}' is not built: call optimizer.build(model.parameters()) "
+                              f"(model.compile does it) before {what}.")
+
+    # ------------------------------------------------------------------ hyperparameters
+
+    @property
+    def iterations(self) -> int:
+        """Number of updates applied so far (a Python int)."""
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self._iterations = int(value)
+
+    def _scheduled_or(self, lr: Any) -> float:
+        if isinstance(lr, LearningRateSchedule):
+            return float(lr(self._iterations))
+        if callable(lr):
+            return float(lr())
+        return lr
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate the next update uses; settable with a float or a schedule."""
+        if callable(self._learning_rate) or not self._built:
+            return self._scheduled_or(self._learning_rate)
+        return float(self.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        value = self._check_learning_rate(value)
+        if not callable(value) and isinstance(self._learning_rate, LearningRateSchedule):
+            raise ConfigError(
+                f"Optimizer '{self.name}' was created with a LearningRateSchedule as its learning_rate, so its "
+                "learning rate is not settable. Create it with a float learning_rate to set it during training.")
+        self._learning_rate = value
+        if self._built:
+            current = self._scheduled_or(value)
+            for group in self.param_groups:
+                group["lr"] = current
+
+    @property
+    def weight_decay(self) -> float | None:
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value: float | None) -> None:
+        self._weight_decay = _as_float("weight_decay", value)
+        if self._built:
+            for group in self.param_groups:
+                group["weight_decay"] = self._weight_decay
+
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss * loss_scale_factor`` when a factor is set (the update divides the gradients back)."""
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
+    # ------------------------------------------------------------------ updates
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Apply one update from the parameters' ``.grad`` (parameters without a gradient are skipped)."""
+        self._require_built("step()")
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        work = []
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                work.append((group, params, [p.grad for p in params]))
+        self._apply(work)
+        return loss
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, torch.Tensor]]) -> int:
+        """Apply ``(gradient, parameter)`` pairs, building on the first call, as Keras. Returns iterations."""
+        pairs = list(grads_and_vars)
+        if not pairs:
+            return self._iterations
+        grads, params = zip(*pairs)
+        self.apply(list(grads), list(params))
+        return self._iterations
+
+    def apply(self, grads: list, trainable_variables: list | None = None) -> None:
+        """Apply ``grads`` to ``trainable_variables`` (default: the parameters given to ``build``)."""
+        if not grads:
+            return
+        if trainable_variables is None:
+            self._require_built("apply(grads) without variables")
+            trainable_variables = [p for g in self.param_groups for p in g["params"]]
+            if len(grads) != len(trainable_variables):
+                raise ConfigError(f"Got {len(grads)} gradients for {len(trainable_variables)} parameters; "
+                                  "they must match one to one.")
+        else:
+            self.build(trainable_variables)
+        with torch.no_grad():
+            self._apply(self._group_pairs(trainable_variables, grads))
+
+    def _group_pairs(self, params: list, grads: list) -> list:
+        if self._group_index is None:
+            self._group_index = {id(p): i for i, g in enumerate(self.param_groups) for p in g["params"]}
+        by_group: dict[int, tuple[list, list]] = {}
+        for p, g in zip(params, grads):
+            if g is None:
+                continue
+            index = self._group_index.get(id(p))
+            if index is None:
+                raise ConfigError(f"Optimizer '{self.name}' was built on other parameters; got an unknown one of "
+                                  f"shape {tuple(p.shape)}. Build a new optimizer for a new model.")
+            entry = by_group.setdefault(index, ([], []))
+            entry[0].append(p)
+            entry[1].append(backend.to_tensor(g, device=p.device))
+        return [(self.param_groups[i], ps, gs) for i, (ps, gs) in sorted(by_group.items())]
+
+    def _apply(self, work: list) -> None:
+        if work:
+            grads = self._process_gradients([g for _, _, gs in work for g in gs])
+            scheduled = callable(self._learning_rate)
+            lr_now = self._scheduled_or(self._learning_rate) if scheduled else None
+            step = self._iterations + 1
+            self._begin_step(step)
+            offset = 0
+            for group, params, group_grads in work:
+                group_grads, offset = grads[offset:offset + len(params)], offset + len(params)
+                if scheduled:
+                    group["lr"] = lr_now
+                lr = group["lr"]
+                if group.get("weight_decay"):
+                    f = self._scalar_type(params)
+                    torch._foreach_mul_(params, float(f(1.0) - f(group["weight_decay"]) * f(lr)))
+                self._update(params, group_grads, self._gather_states(params), lr, step)
+        self._iterations += 1
+
+    def _process_gradients(self, grads: list) -> list:
+        if self.loss_scale_factor is not None:
+            grads = torch._foreach_div(grads, self.loss_scale_factor)
+        if self.clipnorm is not None and self.clipnorm > 0:
+            denominators = torch._foreach_maximum(torch._foreach_norm(grads), self.clipnorm)
+            clipped = torch._foreach_mul(grads, self.clipnorm)
+            torch._foreach_div_(clipped, denominators)
+            return clipped
+        if self.global_clipnorm is not None and self.global_clipnorm > 0:
+            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            scale = self.global_clipnorm * torch.clamp(1.0 / total, max=1.0 / self.global_clipnorm)
+            return torch._foreach_mul(grads, scale + (total - total))
+        if self.clipvalue is not None and self.clipvalue > 0:
+            clipped = torch._foreach_clamp_min(grads, -self.clipvalue)
+            torch._foreach_clamp_max_(clipped, self.clipvalue)
+            return clipped
+        return list(grads)
+
+    def _gather_states(self, params: list) -> dict[str, list[torch.Tensor]]:
+        slots = self._active_slots()
+        out: dict[str, list[torch.Tensor]] = {name: [] for name in slots}
+        for p in params:
+            state = self.state[p]
+            for name, fill in slots.items():
+                tensor = state.get(name)
+                if tensor is None:
+                    tensor = state[name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
+                out[name].append(tensor)
+        return out
+
+    def _active_slots(self) -> dict[str, float]:
+        """The state this configuration needs (SGD without momentum needs none, for example)."""
+        return dict(self._slots)
+
+    def _begin_step(self, step: int) -> None:
+        """Hook run once per update, before the per-group updates (Nadam keeps a running product here)."""
+
+    @staticmethod
+    def _scalar_type(params: list) -> type:
+        """NumPy scalar type matching the parameters' precision.
+
+        Keras computes step-size scalars (bias corrections, decay factors) as 0-d tensors in the variable's
+        dtype; doing the same host arithmetic in that precision reproduces its rounding exactly.
+        """
+        return np.float64 if params[0].dtype == torch.float64 else np.float32
+
+    def _update(self, params: list, grads: list, states: dict, lr: float, step: int) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _update().")
+
+    # ------------------------------------------------------------------ state
+
+    def _extra_state(self) -> dict[str, float]:
+        """Optimizer-wide scalar state besides ``iterations`` (saved with the per-parameter state)."""
+        return {}
+
+    def _set_extra_state(self, values: dict[str, float]) -> None:
+        pass
+
+    def _flat_params(self) -> list[torch.Tensor]:
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def get_state_tensors(self) -> dict[str, torch.Tensor]:
+        """All state as tensors keyed by strings (for safetensors): ``iterations``, ``"<index>.<slot>"``.
+
+        ``index`` numbers the parameters in param-group order, as ``state_dict()`` does.
+        """
+        out = {"iterations": torch.tensor(self._iterations, dtype=torch.int64)}
+        out.update({k: torch.tensor(v, dtype=torch.float64) for k, v in self._extra_state().items()})
+        if self._built:
+            for index, p in enumerate(self._flat_params()):
+                if p in self.state:
+                    for slot, tensor in self.state[p].items():
+                        out[f"{index}.{slot}"] = tensor
+        return out
+
+    def set_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`get_state_tensors` returned (the optimizer must be built on matching params).
+
+        Raises:
+            ConfigError: a key, parameter index or shape does not match this optimizer.
+        """
+        tensors = dict(tensors)
+        if "iterations" in tensors:
+            self._iterations = int(tensors.pop("iterations"))
+        extra = {k: float(tensors.pop(k)) for k in list(self._extra_state()) if k in tensors}
+        self._set_extra_state(extra)
+        if not tensors:
+            return
+        self._require_built("set_state_tensors()")
+        params = self._flat_params()
+        for key, value in tensors.items():
+            index, _, slot = key.partition(".")
+            if not index.isdigit() or int(index) >= len(params) or slot not in self._slots:
+                raise ConfigError(f"Unexpected optimizer state key '{key}' for {type(self).__name__} with "
+                                  f"{len(params)} parameters; expected 'iterations' or '<index>.<slot>' with slot "
+                                  f"in {list(self._slots)}.")
+            p = params[int(index)]
+            if tuple(value.shape) != tuple(p.shape):
+                raise ConfigError(f"Optimizer state '{key}' has shape {tuple(value.shape)} but parameter {index} "
+                                  f"has shape {tuple(p.shape)}.")
+            self.state[p][slot] = value.detach().to(device=p.device, dtype=p.dtype).clone()
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict plus ``iterations`` (and optimizer-wide scalars such as Nadam's)."""
+        self._require_built("state_dict()")
+        state = super().state_dict()
+        state["iterations"] = self._iterations
+        state.update(self._extra_state())
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._require_built("load_state_dict()")
+        state_dict = dict(state_dict)
+        self._iterations = int(state_dict.pop("iterations", 0))
+        self._set_extra_state({k: state_dict.pop(k) for k in list(self._extra_state()) if k in state_dict})
+        super().load_state_dict(state_dict)
+        self._group_index = None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._require_built("zero_grad()")
+        super().zero_grad(set_to_none=set_to_none)
+
+    # ------------------------------------------------------------------ config
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        """The algorithm's own config entries (overridden by subclasses)."""
+        return {}
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config keys, so ``from_config`` (here or in Keras) rebuilds an equivalent optimizer."""
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        else:
+            lr = self.learning_rate
+        config = {"name": self.name, "learning_rate": lr, "weight_decay": self._weight_decay,
+                  "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                  **_UNSUPPORTED, "loss_scale_factor": self.loss_scale_factor}
+        config.update(self._hyperparameters())
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Optimizer":
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate:g} "
+                f"iterations={self._iterations} built={self._built}>")

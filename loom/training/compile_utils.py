@@ -1,0 +1,372 @@
+"""What ``compile`` arguments mean for each model output: losses, loss weights, metrics and their log names.
+
+``compile`` only stores the arguments; :func:`build_plan` resolves them once the target and output shapes
+are known (the first ``fit`` / ``evaluate``), as Keras 3 does, into a :class:`LossPlan` and a
+:class:`MetricPlan` that the training step runs as straight lines over precomputed lists.
+
+Log names follow Keras 3 exactly:
+
+* ``loss`` is the total (weighted sum of the per-output losses plus regularization);
+* with more than one loss, each output's *unweighted* loss is logged as ``<output_name>_loss``;
+* metrics are logged under the name given (``'acc'`` stays ``acc``, ``'accuracy'`` stays ``accuracy``), with an
+  ``<output_name>_`` prefix for multi-output models; duplicates get ``_1``, ``_2``...; a weighted metric
+  that clashes with an unweighted one is called ``weighted_<name>``;
+* logs are sorted by key and validation ones are prefixed ``val_``.
+
+Example:
+    >>> plan_names = metric_log_names([(None, "acc", False), (None, "mae", False)])
+    >>> plan_names
+    ['acc', 'mae']
+    >>> metric_log_names([("a", "mae", False), ("b", "mae", False), ("b", "mae", True)])
+    ['a_mae', 'b_mae', 'b_weighted_mae']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from loom import backend
+from loom.errors import ConfigError, InputError, ShapeError
+
+#: Loss names whose targets are integer class indices.
+_SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
+#: Built-in losses whose targets are converted to float once per fit.
+_FLOAT_TARGET_LOSSES = ("mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+                        "mean_squared_logarithmic_error", "binary_crossentropy", "categorical_crossentropy",
+                        "hinge", "squared_hinge", "categorical_hinge", "huber", "log_cosh", "poisson",
+                        "kl_divergence", "cosine_similarity", "binary_focal_crossentropy",
+                        "categorical_focal_crossentropy")
+
+
+# ------------------------------------------------------------------------------------------- per output
+def per_output(value: Any, output_names: Sequence[str], what: str, allow_broadcast: bool = True) -> list[Any]:
+    """One entry per output from a single value, a list (one per output) or a dict keyed by output names.
+
+    Raises:
+        ConfigError: a list of the wrong length or a dict with unknown keys; the message lists the outputs.
+    """
+    n = len(output_names)
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in output_names]
+        if unknown:
+            raise ConfigError(f"`{what}` has keys {unknown} that are not outputs of the model. Output names: "
+                              f"{list(output_names)}.")
+        return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ConfigError(f"`{what}` has {len(value)} entries but the model has {n} output(s) "
+                              f"{list(output_names)}: give one per output (None for an output without one), or a "
+                              f"dict keyed by output name.")
+        return list(value)
+    if not allow_broadcast and n > 1 and value is not None:
+        raise ConfigError(f"`{what}` must be a list or dict for a model with {n} outputs {list(output_names)}.")
+    return [value] * n
+
+
+def loss_name_of(loss: Any) -> str:
+    """The canonical name of a resolved loss (``'categorical_crossentropy'``...), for checks and dtypes."""
+    fn = getattr(loss, "fn", None)
+    if fn is not None and hasattr(fn, "__name__"):
+        return fn.__name__
+    name = type(loss).__name__
+    return backend.snake_case(name) if name not in ("function", "LossFunctionWrapper") else getattr(loss, "name", "")
+
+
+class LossPlan:
+    """The resolved losses: ``entries`` are ``(output index, loss, weight or None, log name)``.
+
+    ``track_each`` is true when more than one output has a loss, so each one's unweighted value is logged.
+    """
+
+    def __init__(self, entries: list[tuple[int, Any, float | None, str]], output_names: list[str]):
+        self.entries = entries
+        self.output_names = output_names
+        self.track_each = len(entries) > 1
+        self.names = ["loss"] + ([name for _, _, _, name in entries] if self.track_each else [])
+        self.kinds = {i: loss_name_of(loss) for i, loss, _, _ in entries}
+
+    def __call__(self, ys: list, outs: list, sws: list | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``(total, unweighted per-output values)`` for one batch."""
+        total = None
+        values = []
+        for i, loss, weight, _ in self.entries:
+            value = loss(ys[i], outs[i], None if sws is None else sws[i])
+            values.append(value)
+            weighted = value if weight is None else value * weight
+            total = weighted if total is None else total + weighted
+        return total, values
+
+    def target_dtype(self, index: int, y: torch.Tensor) -> torch.dtype | None:
+        """The dtype targets of output ``index`` are converted to once per fit (``None``: keep)."""
+        kind = self.kinds.get(index, "")
+        if kind in _SPARSE_LOSSES:
+            return torch.int64 if y.dtype != torch.int64 else None
+        if kind in _FLOAT_TARGET_LOSSES and not y.dtype.is_floating_point:
+            return backend.standardize_dtype(None)
+        return None
+
+
+def build_losses(loss: Any, loss_weights: Any, output_names: list[str], target_shapes: list[tuple] | None,
+                 output_shapes: list[tuple]) -> LossPlan:
+    """Resolve ``compile(loss=, loss_weights=)`` for these outputs.
+
+    Raises:
+        ConfigError: no loss at all, the wrong number of losses or weights for the outputs.
+    """
+    from loom import losses as losses_module
+    if loss is None:
+        raise ConfigError("No loss to train with: pass loss=... to compile() (for example loss='mse').")
+    per_loss = per_output(loss, output_names, "loss")
+    if loss_weights is None:
+        weights = [None] * len(output_names)
+    elif isinstance(loss_weights, (int, float)):
+        weights = [float(loss_weights)] * len(output_names)
+    else:
+        weights = per_output(loss_weights, output_names, "loss_weights", allow_broadcast=False)
+    entries = []
+    for i, (identifier, weight) in enumerate(zip(per_loss, weights)):
+        if identifier is None:
+            continue
+        t_shape = target_shapes[i] if target_shapes else None
+        resolved = losses_module.resolve(identifier, t_shape, output_shapes[i])
+        name = f"{output_names[i]}_loss"
+        entries.append((i, resolved, None if weight is None else float(weight), name))
+    if not entries:
+        raise ConfigError(f"compile(loss={loss!r}) gives no loss to any output {output_names}.")
+    return LossPlan(entries, output_names)
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+def _is_nested(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and any(isinstance(v, (list, tuple, dict)) for v in value)
+
+
+def metrics_per_output(metrics: Any, output_names: list[str], what: str) -> list[list[Any]]:
+    """Lists of metric identifiers per output (Keras 3 rules; a flat list on a multi-output model whose length
+    is not the number of outputs applies to every output, as Keras 2)."""
+    n = len(output_names)
+    if not metrics:
+        return [[] for _ in range(n)]
+    if isinstance(metrics, dict):
+        return [_as_list(m) for m in per_output(metrics, output_names, what)]
+    if not isinstance(metrics, (list, tuple)):
+        raise ConfigError(f"`{what}` must be a list or a dict (keyed by output name); got {type(metrics).__name__}.")
+    if n == 1:
+        flat = [m for entry in metrics for m in _as_list(entry)]
+        return [flat]
+    if len(metrics) == n or _is_nested(metrics):
+        return [_as_list(m) for m in per_output(list(metrics), output_names, what)]
+    return [list(metrics) for _ in range(n)]
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def metric_log_names(entries: list[tuple[str | None, str, bool]]) -> list[str]:
+    """Keras 3's log names for ``(output name or None, metric name, weighted)`` entries, in order."""
+    counters: dict[str, int] = {}
+    unweighted = []
+    for prefix, name, weighted in entries:
+        if weighted:
+            continue
+        full = f"{prefix}_{name}" if prefix else name
+        if full in counters:
+            counters[full] += 1
+            full = f"{full}_{counters[full] - 1}"
+        else:
+            counters[full] = 1
+        unweighted.append(full)
+    weighted_names = []
+    for prefix, name, weighted in entries:
+        if not weighted:
+            continue
+        full = f"{prefix}_{name}" if prefix else name
+        if full in counters:
+            full = f"weighted_{name}"
+            full = f"{prefix}_{full}" if prefix else full
+            if full in counters:
+                counters[full] += 1
+                full = f"{full}_{counters[full] - 1}"
+            else:
+                counters[full] = 1
+        else:
+            counters[full] = 1
+        weighted_names.append(full)
+    return unweighted + weighted_names
+
+
+class MetricPlan:
+    """The resolved metrics: ``entries`` are ``(output index, metric, log name, weighted)``."""
+
+    def __init__(self, entries: list[tuple[int, Any, str, bool]], plain_names: list[str]):
+        self.entries = entries
+        self.names = [name for _, _, name, _ in entries]
+        self.plain_names = plain_names
+
+    def update(self, ys: list, outs: list, sws: list | None) -> None:
+        for i, metric, _, weighted in self.entries:
+            metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+
+    def reset(self) -> None:
+        for _, metric, _, _ in self.entries:
+            metric.reset_state()
+
+    def results(self) -> dict[str, torch.Tensor]:
+        return {name: metric.result() for _, metric, name, _ in self.entries}
+
+    @property
+    def metrics(self) -> list:
+        return [metric for _, metric, _, _ in self.entries]
+
+
+def _resolve_metric(identifier: Any, y_shape: tuple | None, out_shape: tuple, loss: Any) -> Any:
+    from loom import metrics as metrics_module
+    return metrics_module.resolve(identifier, y_shape, out_shape, loss=loss)
+
+
+def build_metrics(metrics: Any, weighted_metrics: Any, output_names: list[str], target_shapes: list | None,
+                  output_shapes: list[tuple], loss_plan: LossPlan | None) -> MetricPlan:
+    """Resolve ``compile(metrics=, weighted_metrics=)`` into metric objects and Keras's log names."""
+    losses_by_output = {i: loss for i, loss, _, _ in loss_plan.entries} if loss_plan else {}
+    multi = len(output_names) > 1
+    raw = []
+    for weighted, spec, what in ((False, metrics, "metrics"), (True, weighted_metrics, "weighted_metrics")):
+        for i, identifiers in enumerate(metrics_per_output(spec, output_names, what)):
+            for identifier in identifiers:
+                y_shape = target_shapes[i] if target_shapes else None
+                metric = _resolve_metric(identifier, y_shape, output_shapes[i], losses_by_output.get(i))
+                raw.append((i, metric, weighted))
+    names = metric_log_names([(output_names[i] if multi else None, m.name, w) for i, m, w in raw])
+    entries = [(i, m, name, w) for (i, m, w), name in zip(raw, names)]
+    return MetricPlan(entries, plain_names=[m.name for _, m, _ in raw])
+
+
+# ----------------------------------------------------------------------------------------- checks, order
+def check_targets(ys: list[torch.Tensor], output_names: list[str], output_shapes: list[tuple],
+                  plan: LossPlan) -> None:
+    """Check each target against its output's shape once, before the loop.
+
+    Raises:
+        InputError: integer class labels given to ``categorical_crossentropy`` (suggests the sparse loss).
+        ShapeError: a target that cannot match its output; the message names the output and both shapes.
+    """
+    if len(ys) != len(output_names):
+        raise InputError(f"Got {len(ys)} target arrays for {len(output_names)} outputs {output_names}.")
+    for i, loss, _, _ in plan.entries:
+        kind = plan.kinds[i]
+        y_shape = tuple(ys[i].shape)
+        out = output_shapes[i]
+        if kind == "categorical_crossentropy" and (len(y_shape) < len(out) or (
+                y_shape[-1:] == (1,) and out[-1] not in (None, 1))):
+            raise InputError(f"Output '{output_names[i]}' has shape {out} and uses categorical_crossentropy, which "
+                             f"needs one-hot targets of that shape, but the targets have shape {y_shape}: they look "
+                             f"like integer class labels. Use loss='sparse_categorical_crossentropy', or one-hot "
+                             f"encode the labels (loom.utils.to_categorical).")
+        if kind in _SPARSE_LOSSES:
+            ok = len(y_shape) == len(out) - 1 or (len(y_shape) == len(out) and y_shape[-1] == 1)
+            expected = f"{(None,) + tuple(out[1:-1])} (or with a trailing 1)"
+            compare = tuple(out[1:-1])
+        elif kind in _FLOAT_TARGET_LOSSES:
+            compare = tuple(out[1:])
+            ok = _same_or_trailing_one(y_shape[1:], compare)
+            expected = str(out)
+        else:
+            continue
+        if ok and kind in _SPARSE_LOSSES:
+            ok = all(e is None or e == d for e, d in zip(compare, y_shape[1:]))
+        if not ok:
+            raise ShapeError(f"Targets for output '{output_names[i]}' have shape {y_shape}, which cannot match the "
+                             f"output shape {out} with loss '{kind}' (expected targets shaped {expected}).")
+
+
+def _same_or_trailing_one(a: tuple, b: tuple) -> bool:
+    def same(x, y):
+        return len(x) == len(y) and all(e is None or e == d for e, d in zip(y, x))
+    if same(a, b):
+        return True
+    if len(a) == len(b) + 1 and a[-1:] == (1,):
+        return same(a[:-1], b)
+    if len(b) == len(a) + 1 and b[-1:] == (1,):
+        return same(a, b[:-1])
+    return False
+
+
+def ordered_names(logs: dict, loss_plan: LossPlan | None, metric_plan: MetricPlan | None) -> list[str]:
+    """Keras 3's order of ``evaluate()`` results: ``loss``, metrics by their plain names when those are log keys
+    (single-output models), per-output losses, then every other key sorted."""
+    order = ["loss"]
+    if metric_plan is not None:
+        order += [n for n in metric_plan.plain_names if n in logs]
+    if loss_plan is not None and loss_plan.track_each:
+        order += [name for _, _, _, name in loss_plan.entries]
+    seen = set()
+    names = []
+    for name in order:
+        if name in logs and name not in seen:
+            names.append(name)
+            seen.add(name)
+    return names + sorted(k for k in logs if k not in seen)
+
+
+# ---------------------------------------------------------------------------------------- compile config
+def serialize_compile_config(optimizer: Any, loss: Any, loss_weights: Any, metrics: Any, weighted_metrics: Any,
+                             run_eagerly: bool, steps_per_execution: int, jit_compile: bool,
+                             mixed_precision: str | None) -> dict:
+    """A JSON-able dict of the compile arguments (objects as ``{'class_name', 'config'}``)."""
+    from loom import optimizers
+    return {
+        "optimizer": optimizers.serialize(optimizer) if optimizer is not None else None,
+        "loss": _serialize_nested(loss, "loss"),
+        "loss_weights": loss_weights,
+        "metrics": _serialize_nested(metrics, "metric"),
+        "weighted_metrics": _serialize_nested(weighted_metrics, "metric"),
+        "run_eagerly": bool(run_eagerly),
+        "steps_per_execution": int(steps_per_execution),
+        "jit_compile": bool(jit_compile),
+        "mixed_precision": mixed_precision,
+    }
+
+
+def _serialize_nested(value: Any, kind: str) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {k: _serialize_nested(v, kind) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_nested(v, kind) for v in value]
+    if kind == "loss":
+        from loom import losses
+        return losses.serialize(value)
+    from loom import metrics
+    return metrics.serialize(value)
+
+
+def deserialize_compile_config(config: dict) -> dict:
+    """The keyword arguments of ``compile`` from :func:`serialize_compile_config`'s dict."""
+    from loom import optimizers
+    kwargs = dict(config)
+    if isinstance(kwargs.get("optimizer"), dict):
+        kwargs["optimizer"] = optimizers.deserialize(kwargs["optimizer"])
+    kwargs["loss"] = _deserialize_nested(kwargs.get("loss"), "loss")
+    kwargs["metrics"] = _deserialize_nested(kwargs.get("metrics"), "metric")
+    kwargs["weighted_metrics"] = _deserialize_nested(kwargs.get("weighted_metrics"), "metric")
+    return kwargs
+
+
+def _deserialize_nested(value: Any, kind: str) -> Any:
+    if isinstance(value, dict) and "class_name" in value:
+        if kind == "loss":
+            from loom import losses
+            return losses.deserialize(value)
+        from loom import metrics
+        return metrics.deserialize(value)
+    if isinstance(value, dict):
+        return {k: _deserialize_nested(v, kind) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deserialize_nested(v, kind) for v in value]
+    return value

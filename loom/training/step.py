@@ -1,0 +1,129 @@
+"""The training and test steps: straight-line functions built once per ``fit`` / ``evaluate``.
+
+Everything that does not change between steps (which losses, weights, metric objects, whether there are
+regularizers or constraints, autocast, torch.compile) is decided here, before the loop, so a step is only
+tensor work: forward through ``model.run_flat``, loss, ``zero_grad(set_to_none=True)``, backward, optimizer
+step, metric updates. Nothing in a step reads a value back to the host.
+
+Example:
+    >>> import torch
+    >>> fn = make_compute(lambda xs: [xs[0] * 2], lambda ys, outs, sws: ((outs[0] - ys[0]).pow(2).mean(), []),
+    ...                   regularization=None)
+    >>> total, parts, outs = fn([torch.ones(3)], [torch.zeros(3)], None)
+    >>> float(total)
+    4.0
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import torch
+
+Compute = Callable[[list, list, Any], tuple]
+
+
+def make_compute(forward: Callable[[list], list], loss_plan: Callable, regularization: Callable | None,
+                 autocast: tuple[str, torch.dtype] | None = None, jit_compile: bool = False) -> Compute:
+    """``compute(xs, ys, sws) -> (total loss, per-output losses, outputs)``.
+
+    Args:
+        forward: ``forward(xs) -> list of outputs`` (``model.run_flat`` for graph models).
+        loss_plan: ``loss_plan(ys, outs, sws) -> (total, per-output values)``.
+        regularization: ``() -> tensor`` summing the regularization penalties, or ``None`` (default) for none.
+        autocast: ``(device type, dtype)`` to run forward and loss under ``torch.autocast`` (default ``None``).
+        jit_compile: compile the function with ``torch.compile`` (default ``False``).
+    """
+    if regularization is None:
+        def compute(xs, ys, sws):
+            outs = forward(xs)
+            total, parts = loss_plan(ys, outs, sws)
+            return total, parts, outs
+    else:
+        def compute(xs, ys, sws):
+            outs = forward(xs)
+            total, parts = loss_plan(ys, outs, sws)
+            return total + regularization(), parts, outs
+
+    if autocast is not None:
+        device_type, dtype = autocast
+
+        def compute(xs, ys, sws):
+            with torch.autocast(device_type, dtype=dtype):
+                outs = forward(xs)
+            outs = [o.float() if o.is_floating_point() else o for o in outs]
+            total, parts = loss_plan(ys, outs, sws)
+            if regularization is not None:
+                total = total + regularization()
+            return total, parts, outs
+    if jit_compile:
+        compute = torch.compile(compute)
+    return compute
+
+
+def make_train_step(compute: Compute, optimizer: Any, metric_update: Callable | None,
+                    after_update: Callable | None = None, scaler: Any = None) -> Callable:
+    """``step(xs, ys, sws) -> (total, per-output losses)``: one gradient update and the metric updates.
+
+    Args:
+        compute: from :func:`make_compute`.
+        optimizer: a built torch optimizer, or ``None`` when the model has no trainable weights.
+        metric_update: ``metric_update(ys, detached outputs, sws)`` or ``None`` (default) without metrics.
+        after_update: called after each optimizer step (weight constraints), or ``None`` (default).
+        scaler: a ``torch.amp.GradScaler`` for float16 training on CUDA (default ``None``).
+    """
+    if optimizer is None:
+        warnings.warn("The model has no trainable weights: fit() computes the loss but updates nothing.",
+                      stacklevel=3)
+
+        def step(xs, ys, sws):
+            with torch.no_grad():
+                total, parts, outs = compute(xs, ys, sws)
+            if metric_update is not None:
+                metric_update(ys, outs, sws)
+            return total, parts
+        return step
+
+    zero_grad = optimizer.zero_grad
+    opt_step = optimizer.step
+
+    if scaler is not None:
+        def update(total):
+            scaler.scale(total).backward()
+            scaler.step(optimizer)
+            scaler.update()
+    else:
+        def update(total):
+            total.backward()
+            opt_step()
+
+    def step(xs, ys, sws):
+        total, parts, outs = compute(xs, ys, sws)
+        zero_grad(set_to_none=True)
+        update(total)
+        if after_update is not None:
+            after_update()
+        if metric_update is not None:
+            metric_update(ys, [o.detach() for o in outs], sws)
+        return total, parts
+
+    if scaler is None and after_update is None and metric_update is None:
+        def step(xs, ys, sws):  # noqa: F811 - the common case without metrics, one call shorter
+            total, parts, outs = compute(xs, ys, sws)
+            zero_grad(set_to_none=True)
+            total.backward()
+            opt_step()
+            return total, parts
+    return step
+
+
+def make_test_step(compute: Compute, metric_update: Callable | None) -> Callable:
+    """``step(xs, ys, sws) -> (total, per-output losses)`` without gradients; updates the metrics."""
+    def step(xs, ys, sws):
+        with torch.no_grad():
+            total, parts, outs = compute(xs, ys, sws)
+            if metric_update is not None:
+                metric_update(ys, outs, sws)
+        return total, parts
+    return step

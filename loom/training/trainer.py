@@ -1,0 +1,621 @@
+"""The one training loop: ``compile`` / ``fit`` / ``evaluate`` / ``predict`` with Keras 3's semantics.
+
+:class:`Trainable` is a mixin of :class:`loom.Model`. Reading order of a ``fit``:
+
+1. **Data, once.** ``x`` / ``y`` / ``sample_weight`` are validated (sample counts, dict keys, shapes against
+   the model's inputs and outputs, dtypes), converted, and moved to the model's device a single time.
+   ``validation_split`` sets apart the *last* fraction, as Keras. ``class_weight`` becomes per-sample weights.
+2. **Plan, once.** Losses, loss weights and metrics are resolved per output into straight-line step
+   functions (:mod:`loom.training.step`): forward through ``model.run_flat``, loss, backward, optimizer step,
+   metric updates. Optional: ``torch.autocast`` (mixed precision) and ``torch.compile`` (``jit_compile``).
+3. **Loop.** Each epoch permutes the data once on the device and takes contiguous slices as batches. Loss
+   and metric values stay on the device: per-batch callbacks receive a lazy ``logs`` mapping, the progress bar
+   reads it a few times per second, and the epoch end reads everything once. There, a non-finite loss raises
+   :class:`~loom.errors.TrainingError` naming the epoch and the first bad batch (the check rides on that one
+   read, so it costs no extra synchronisation; a live progress bar reading a NaN raises it sooner).
+4. **Callbacks** see ``on_*`` hooks in Keras's order; ``History`` is returned.
+
+Example:
+    >>> import numpy as np, loom
+    >>> loom.utils.set_random_seed(0)
+    >>> model = loom.Sequential([loom.layers.Dense(1, input_shape=(3,))])
+    >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    >>> x, y = np.random.rand(64, 3), np.random.rand(64, 1)
+    >>> history = model.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0)
+    >>> sorted(history.history)
+    ['loss', 'mae', 'val_loss', 'val_mae']
+    >>> len(model.evaluate(x, y, verbose=0))
+    2
+    >>> model.predict(x[:5], verbose=0).shape
+    (5, 1)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from loom import backend, structure
+from loom.callbacks.callback_list import CallbackList
+from loom.errors import ConfigError, InputError
+from loom.training import compile_utils
+from loom.training.data import (ArrayData, EpochIterator, IterableData, as_tensor, check_cardinality,
+                                flatten_named, is_iterable_source, unpack_x_y_sample_weight)
+from loom.training.logs import LazyLogs, RunningLoss
+from loom.training.step import make_compute, make_test_step, make_train_step
+
+_POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
+
+
+class Trainable:
+    """``compile`` / ``fit`` / ``evaluate`` / ``predict`` for :class:`loom.Model` (see the module docstring)."""
+
+    # ============================================================================================ compile
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: bool | str = False, auto_scale_loss: bool = True,
+                mixed_precision: str | None = None) -> None:
+        """Configure the model for training.
+
+        Args:
+            optimizer: name (``'rmsprop'``, default), config dict or :class:`loom.optimizers.Optimizer`.
+            loss: name, function or :class:`loom.losses.Loss`; a list or dict (keyed by output name) gives one
+                per output (default ``None``; ``fit`` then raises).
+            loss_weights: a float, or one float per output as a list or dict (default ``None``: all 1).
+            metrics: a list of metrics (applied to the single output), a list per output, or a dict keyed by
+                output name (default ``None``). ``'accuracy'``/``'acc'`` pick the right accuracy from the shapes.
+            weighted_metrics: like ``metrics``, but weighted by ``sample_weight`` / ``class_weight`` (default None).
+            run_eagerly: never compile (overrides ``jit_compile``; default ``False``).
+            steps_per_execution: accepted for compatibility; loom runs one step per call (default 1).
+            jit_compile: compile the forward pass and loss with ``torch.compile`` (default ``False``; ``'auto'``
+                means ``False``, as Keras on torch).
+            auto_scale_loss: scale the loss (``GradScaler``) for ``mixed_float16`` on CUDA (default ``True``).
+            mixed_precision: ``'mixed_float16'``, ``'mixed_bfloat16'`` or ``None`` (default: the global policy
+                of :mod:`loom.mixed_precision`, ``'float32'`` unless set) to run forward and loss under
+                ``torch.autocast`` while the weights stay float32.
+        """
+        from loom import mixed_precision as mp
+        from loom import optimizers
+        optimizer = optimizers.get(optimizer)
+        policy = mixed_precision if mixed_precision is not None else mp.global_policy().name
+        if policy not in _POLICIES:
+            raise ConfigError(f"Unknown mixed_precision policy {policy!r}. Valid: "
+                              f"{[k for k in _POLICIES if k]}.")
+        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ConfigError(f"steps_per_execution must be a positive integer; got {steps_per_execution!r}.")
+        self._place_on_device()
+        self.optimizer = optimizer
+        self.loss = loss
+        self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
+                                  weighted_metrics=weighted_metrics)
+        self._jit = bool(jit_compile is True and not run_eagerly)
+        self._policy = policy if policy != "float32" else None
+        self._auto_scale_loss = auto_scale_loss
+        self._plan = None
+        self._train_step_cache = None
+        self.steps_per_execution = steps_per_execution
+        self.run_eagerly = bool(run_eagerly)
+        self.jit_compile = self._jit
+        self.stop_training = False
+        self.compiled = True
+        self._compile_config = compile_utils.serialize_compile_config(
+            optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly, steps_per_execution,
+            self._jit, mixed_precision)
+
+    def get_compile_config(self) -> dict:
+        """The JSON-able compile arguments (``{}`` before ``compile``)."""
+        return dict(getattr(self, "_compile_config", None) or {}) if getattr(self, "compiled", False) else {}
+
+    def compile_from_config(self, config: dict) -> None:
+        """``compile`` with the arguments :meth:`get_compile_config` returned (used when loading a model)."""
+        self.compile(**compile_utils.deserialize_compile_config(config))
+        if self.built and self.optimizer is not None and self._trainable_params():
+            self.optimizer.build(self._trainable_params())
+
+    def _require_compiled(self, method: str) -> None:
+        if not getattr(self, "compiled", False):
+            raise ConfigError(f"You must call compile() before {method}(): e.g. "
+                              f"model.compile(optimizer='rmsprop', loss='mse').")
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """Names of what ``evaluate`` returns, in order (``[]`` before the model has seen data).
+
+        Keras 3 returns ``['loss', 'compile_metrics']`` here; loom returns the flat names, matching the list.
+        """
+        plan = getattr(self, "_plan", None)
+        if plan is None:
+            return []
+        loss_plan, metric_plan = plan
+        keys = dict.fromkeys(loss_plan.names + metric_plan.names)
+        return compile_utils.ordered_names(keys, loss_plan, metric_plan)
+
+    @property
+    def metrics(self) -> list:
+        """The compiled metric objects (after the model has seen data)."""
+        plan = getattr(self, "_plan", None)
+        return plan[1].metrics if plan else []
+
+    def reset_metrics(self) -> None:
+        if getattr(self, "_plan", None):
+            self._plan[1].reset()
+
+    # ============================================================================================== fit
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: Any = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int | list = 1):
+        """Train for ``epochs`` epochs; returns the :class:`~loom.callbacks.History`.
+
+        Args:
+            x: arrays / tensors (one, a list, or a dict keyed by input name), a torch ``Dataset`` or
+                ``DataLoader``, a Keras-style ``Sequence``, or a generator of ``(x, y[, sample_weight])``.
+            y: targets like ``x`` (keyed by output name for dicts); ``None`` when ``x`` yields them.
+            batch_size: samples per step (default ``None``: 32; not for DataLoaders and generators).
+            epochs: index of the last epoch (default 1).
+            verbose: ``'auto'`` (default, = 1), 0 silent, 1 progress bar, 2 one line per epoch.
+            callbacks: a list of :class:`~loom.callbacks.Callback` (default ``None``).
+            validation_split: the last fraction of in-memory data kept for validation (default 0).
+            validation_data: ``(x, y)``, ``(x, y, sample_weight)`` or a data source (overrides the split).
+            shuffle: reshuffle in-memory data every epoch (default ``True``; also shuffles a torch Dataset).
+            class_weight: ``{class index: weight}`` weighting the loss per sample (single output; default None).
+            sample_weight: per-sample (or per-timestep) loss weights, like ``y`` (default ``None``).
+            initial_epoch: epoch to start from, for resuming (default 0).
+            steps_per_epoch: batches per epoch (default ``None``: one pass over the data).
+            validation_steps: batches per validation run (default ``None``: all).
+            validation_batch_size: default ``None``: ``batch_size``.
+            validation_freq: validate every N epochs, or at the epochs in a list (1-based; default 1).
+
+        Raises:
+            ConfigError: ``fit`` before ``compile``; bad arguments. InputError / ShapeError: bad data.
+            TrainingError: the loss became NaN or infinite.
+        """
+        self._require_compiled("fit")
+        self._place_on_device()
+        train, val_source, val_tuple = self._fit_sources(x, y, sample_weight, class_weight, validation_split,
+                                                          validation_data, batch_size, shuffle)
+        batch_size = batch_size or 32
+        train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
+        val_epochs = None if val_source is None else EpochIterator(
+            val_source, validation_batch_size or batch_size, False, validation_steps)
+        step = self._train_step()
+        loss_plan, metric_plan = self._plan
+        callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                 verbose=verbose, epochs=epochs, steps=train_epochs.steps)
+        callbacks.set_validation_data(val_tuple)
+        device = self._device()
+
+        self.stop_training = False
+        callbacks.on_train_begin()
+        epoch_logs: dict = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            running = RunningLoss(loss_plan.names, device, capacity=train_epochs.steps or 64)
+            where = _where(epoch)
+            wants_logs = callbacks.wants_train_batch_logs
+            callbacks.on_epoch_begin(epoch)
+            self.train()
+            for batch_index, (xs, ys, sws) in enumerate(train_epochs):
+                callbacks.on_train_batch_begin(batch_index)
+                total, parts = step(xs, ys, sws)
+                running.record(total, xs[0].shape[0], parts if loss_plan.track_each else None)
+                if wants_logs:
+                    callbacks.on_train_batch_end(batch_index, LazyLogs(
+                        lambda n=running.count: self._read_logs(running, metric_plan, n, where)))
+                if self.stop_training:
+                    break
+            self.eval()
+            if running.count == 0:
+                break
+            epoch_logs = self._read_logs(running, metric_plan, None, where)
+            if val_epochs is not None and _should_validate(epoch, validation_freq):
+                val_logs = self._test_loop(val_epochs, callbacks)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            epoch_logs = dict(sorted(epoch_logs.items()))
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training or train_epochs.exhausted:
+                break
+        callbacks.on_train_end(epoch_logs)
+        return self.history
+
+    # ========================================================================================= evaluate
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
+                 sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
+                 return_dict: bool = False):
+        """Loss and metrics on the data, in test mode.
+
+        Returns:
+            The loss alone (no metrics, one output), else a list in Keras's order (``loss`` first; see
+            :attr:`metrics_names`), or a dict with ``return_dict=True``.
+        """
+        self._require_compiled("evaluate")
+        self._place_on_device()
+        source = self._source(x, y, sample_weight, None, batch_size, shuffle=False, needs_targets=True)
+        epochs = EpochIterator(source, batch_size or 32, False, steps)
+        callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                                 steps=epochs.steps)
+        logs = self._test_loop(epochs, callbacks)
+        if return_dict:
+            return logs
+        names = compile_utils.ordered_names(logs, *self._plan)
+        values = [logs[k] for k in names]
+        return values[0] if len(values) == 1 else values
+
+    def _test_loop(self, epochs: EpochIterator, callbacks: CallbackList) -> dict[str, float]:
+        loss_plan, metric_plan = self._plan
+        step = self._test_step()
+        self.eval()
+        self.reset_metrics()
+        running = RunningLoss(loss_plan.names, self._device(), capacity=epochs.steps or 64)
+        wants_logs = callbacks.wants_test_batch_logs
+        callbacks.on_test_begin()
+        for batch_index, (xs, ys, sws) in enumerate(epochs):
+            callbacks.on_test_batch_begin(batch_index)
+            total, parts = step(xs, ys, sws)
+            running.record(total, xs[0].shape[0], parts if loss_plan.track_each else None)
+            if wants_logs:
+                callbacks.on_test_batch_end(batch_index, LazyLogs(
+                    lambda n=running.count: self._read_logs(running, metric_plan, n, _where(None))))
+        logs = dict(sorted(self._read_logs(running, metric_plan, None, _where(None)).items()))
+        callbacks.on_test_end(logs)
+        return logs
+
+    def _read_logs(self, running: RunningLoss, metric_plan, upto: int | None, where) -> dict[str, float]:
+        """The running means (one device read) and metric results, as floats."""
+        logs = running.means(upto, where)
+        for name, value in metric_plan.results().items():
+            logs[name] = float(value)
+        return logs
+
+    # ========================================================================================== predict
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
+                callbacks: Any = None):
+        """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs)."""
+        self._place_on_device()
+        source = self._source(x, None, None, None, batch_size, shuffle=False, needs_targets=False)
+        epochs = EpochIterator(source, batch_size or 32, False, steps)
+        callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                                 steps=epochs.steps)
+        forward = self._forward()
+        wants_logs = callbacks.wants_predict_batch_logs
+        self.eval()
+        collected: list[list[torch.Tensor]] | None = None
+        callbacks.on_predict_begin()
+        with torch.no_grad():
+            for batch_index, (xs, _, _) in enumerate(epochs):
+                callbacks.on_predict_batch_begin(batch_index)
+                outs = forward(xs)
+                if collected is None:
+                    collected = [[] for _ in outs]
+                for bucket, out in zip(collected, outs):
+                    bucket.append(out)
+                if wants_logs:
+                    callbacks.on_predict_batch_end(batch_index, {"outputs": self._pack_outputs(outs)})
+        callbacks.on_predict_end()
+        if collected is None:
+            raise InputError("predict() got no data: the input yielded no batches.")
+        return self._pack_outputs([backend.to_numpy(torch.cat(parts)) for parts in collected])
+
+    # ====================================================================================== on a batch
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
+                       return_dict: bool = False):
+        """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
+        self._require_compiled("train_on_batch")
+        self._place_on_device()
+        data = self._source(x, y, sample_weight, class_weight, None, shuffle=False, needs_targets=True)
+        step = self._train_step()
+        self.reset_metrics()
+        self.train()
+        try:
+            running = self._one_batch(data, step)
+        finally:
+            self.eval()
+        return self._batch_result(running, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
+        """Loss (and metrics) of one batch in test mode."""
+        self._require_compiled("test_on_batch")
+        self._place_on_device()
+        data = self._source(x, y, sample_weight, None, None, shuffle=False, needs_targets=True)
+        self.reset_metrics()
+        self.eval()
+        return self._batch_result(self._one_batch(data, self._test_step()), return_dict)
+
+    def predict_on_batch(self, x: Any):
+        """Outputs for one batch as NumPy."""
+        self._place_on_device()
+        data = self._source(x, None, None, None, None, shuffle=False, needs_targets=False)
+        self.eval()
+        with torch.no_grad():
+            outs = self._forward()(data.xs)
+        return self._pack_outputs([backend.to_numpy(o) for o in outs])
+
+    def _one_batch(self, data: ArrayData, step) -> RunningLoss:
+        running = RunningLoss(self._plan[0].names, self._device(), capacity=1)
+        total, parts = step(data.xs, data.ys, data.sws)
+        running.record(total, data.num_samples, parts if self._plan[0].track_each else None)
+        return running
+
+    def _batch_result(self, running: RunningLoss, return_dict: bool):
+        logs = dict(sorted(self._read_logs(running, self._plan[1], None, _where(None)).items()))
+        if return_dict:
+            return logs
+        values = [logs[k] for k in compile_utils.ordered_names(logs, *self._plan)]
+        return values[0] if len(values) == 1 else values
+
+    # ================================================================================ steps and plans
+    def _train_step(self):
+        """The train step for the current plan, built once per compile (and rebuilt when the plan changes)."""
+        cache = getattr(self, "_train_step_cache", None)
+        if cache is not None and cache[0] is self._plan:
+            return cache[1]
+        loss_plan, metric_plan = self._plan
+        params = self._trainable_params()
+        optimizer = self.optimizer if params else None
+        if optimizer is not None:
+            optimizer.build(params)
+        scaler = None
+        autocast = self._autocast()
+        if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
+            scaler = torch.amp.GradScaler("cuda")
+        compute = make_compute(self._forward(), loss_plan, self._regularization(), autocast, self._jit)
+        step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
+                               self._constraint_hook(), scaler)
+        self._train_step_cache = (self._plan, step)
+        return step
+
+    def _test_step(self):
+        loss_plan, metric_plan = self._plan
+        compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
+        return make_test_step(compute, metric_plan.update if metric_plan.entries else None)
+
+    def _trainable_params(self) -> list[torch.Tensor]:
+        return [p for p in self.trainable_weights if isinstance(p, torch.nn.Parameter) and p.requires_grad]
+
+    def _autocast(self):
+        dtype = _POLICIES.get(getattr(self, "_policy", None))
+        return None if dtype is None else (self._device().type, dtype)
+
+    def _regularization(self):
+        if not any(getattr(m, "_regularizers", None) for m in self.modules()):
+            return None
+        return lambda: sum(self.losses)
+
+    def _constraint_hook(self):
+        from loom import constraints
+        if not constraints.has_constraints(self):
+            return None
+        return lambda: constraints.apply_constraints(self)
+
+    def _forward(self):
+        """``forward(flat inputs) -> flat outputs``: ``run_flat`` for graph models, ``__call__`` otherwise."""
+        if getattr(self, "_runner", None) is not None:
+            return self.run_flat
+        kind = getattr(self, "_subclass_input_kind", ("single", None))
+
+        def forward(xs):
+            if kind[0] == "dict":
+                inputs = dict(zip(kind[1], xs))
+            elif kind[0] == "list":
+                inputs = list(xs)
+            else:
+                inputs = xs[0]
+            return structure.flatten(self(inputs))
+        return forward
+
+    def _pack_outputs(self, flat: list):
+        kind = getattr(self, "_output_kind", None) if getattr(self, "_runner", None) is not None else None
+        if kind == "dict":
+            return dict(zip(self._output_keys, flat))
+        if kind == "single" or (kind is None and len(flat) == 1):
+            return flat[0]
+        return list(flat)
+
+    def _place_on_device(self) -> None:
+        """Move the model to CUDA once when it is available and the model is still on the CPU."""
+        if torch.cuda.is_available() and self._device().type == "cpu":
+            self.to(backend.default_device())
+
+    # ======================================================================================= data
+    def _io_names(self) -> tuple[list[str] | None, list[str] | None]:
+        if getattr(self, "_runner", None) is None:
+            return None, getattr(self, "_subclass_output_names", None)
+        return self.input_names, self.output_names
+
+    def _ensure_built(self, x: Any) -> None:
+        """Build a ``Sequential`` from the first data; note a subclassed model's input structure."""
+        if getattr(self, "_runner", None) is not None:
+            return
+        if hasattr(self, "_build_from_data") and getattr(self, "_input_layer", "absent") is None:
+            sample = x[0] if isinstance(x, (list, tuple)) and not _array_like_rows(x) else x
+            self._build_from_data(as_tensor(sample, "x") if not isinstance(sample, torch.Tensor) else sample)
+            return
+        if isinstance(x, dict):
+            self._subclass_input_kind = ("dict", sorted(x))
+        elif isinstance(x, (list, tuple)) and not _array_like_rows(x):
+            self._subclass_input_kind = ("list", None)
+        else:
+            self._subclass_input_kind = ("single", None)
+
+    def _output_shapes(self, xs: list[torch.Tensor]) -> list[tuple]:
+        if getattr(self, "_runner", None) is not None:
+            return [t.shape for t in self._outputs]
+        with torch.no_grad():
+            self.eval()
+            outs = self(self._forward_inputs(xs))
+        if isinstance(outs, dict):
+            self._subclass_output_names = sorted(outs)
+        flat = structure.flatten(outs)
+        if getattr(self, "_subclass_output_names", None) is None or len(self._subclass_output_names) != len(flat):
+            self._subclass_output_names = ["output"] if len(flat) == 1 else [f"output_{i + 1}" for i in range(len(flat))]
+        return [(None,) + tuple(o.shape[1:]) for o in flat]
+
+    def _forward_inputs(self, xs: list[torch.Tensor]):
+        kind = getattr(self, "_subclass_input_kind", ("single", None))
+        if kind[0] == "dict":
+            return dict(zip(kind[1], xs))
+        return list(xs) if kind[0] == "list" else xs[0]
+
+    def _convert_x(self, i: int, t: torch.Tensor) -> torch.Tensor:
+        if getattr(self, "_runner", None) is None:
+            return t
+        return self._check_input(self._inputs[i], t)
+
+    def _ensure_plan(self, ys: list[torch.Tensor] | None, xs: list[torch.Tensor]) -> None:
+        """Resolve losses and metrics for these target / output shapes (once per compile)."""
+        output_shapes = self._output_shapes(xs)
+        names = self._io_names()[1]
+        if self._plan is None:
+            if ys is None:
+                raise InputError("The first data this compiled model sees must include targets `y`.")
+            target_shapes = [(None,) + tuple(t.shape[1:]) for t in ys]
+            args = self._compile_args
+            loss_plan = compile_utils.build_losses(args["loss"], args["loss_weights"], names, target_shapes,
+                                                   output_shapes)
+            metric_plan = compile_utils.build_metrics(args["metrics"], args["weighted_metrics"], names,
+                                                      target_shapes, output_shapes, loss_plan)
+            self._plan = (loss_plan, metric_plan)
+        if ys is not None:
+            compile_utils.check_targets(ys, names, output_shapes, self._plan[0])
+
+    def _convert_target(self, i: int, t: torch.Tensor) -> torch.Tensor:
+        dtype = self._plan[0].target_dtype(i, t)
+        return t.to(dtype) if dtype is not None else t
+
+    def _source(self, x, y, sample_weight, class_weight, batch_size, shuffle: bool, needs_targets: bool):
+        """An :class:`ArrayData` (validated, converted, on the device) or an :class:`IterableData`."""
+        if x is None:
+            raise InputError("No input data: pass x (arrays, a dict, a Dataset, a DataLoader or a generator).")
+        if is_iterable_source(x):
+            if y is not None or sample_weight is not None:
+                raise InputError(f"When x is a {type(x).__name__}, it must yield (x, y[, sample_weight]) itself: "
+                                 f"do not pass y or sample_weight.")
+            if class_weight is not None:
+                raise ConfigError("class_weight is only supported for in-memory arrays; weight the samples in "
+                                  "your data source instead (yield (x, y, sample_weight)).")
+            return self._iterable_source(x, batch_size, shuffle, needs_targets)
+        if needs_targets and y is None:
+            raise InputError("Targets `y` are required here (fit / evaluate / *_on_batch), got y=None.")
+        self._ensure_built(x)
+        input_names, output_names = self._io_names()
+        data = ArrayData.from_arrays(x, y, sample_weight, input_names=input_names,
+                                     output_names=output_names if y is not None else None)
+        data = data.map_tensors(fx=self._convert_x)
+        if y is not None:
+            self._ensure_plan(data.ys, data.xs)
+            data = data.map_tensors(fy=self._convert_target)
+            if class_weight is not None:
+                data.sws = _class_weight_to_sample_weights(data.ys, class_weight)
+        return data.map_tensors(device=self._device())
+
+    def _iterable_source(self, source: Any, batch_size: int | None, shuffle: bool, needs_targets: bool):
+        device = self._device()
+
+        def convert(x, y, sw):
+            input_names, output_names = self._io_names()
+            xs = [self._convert_x(i, as_tensor(v, "x")) for i, v in enumerate(flatten_named(x, input_names, "x"))]
+            ys = sws = None
+            if y is not None:
+                ys = [self._convert_target(i, as_tensor(v, "y"))
+                      for i, v in enumerate(flatten_named(y, output_names, "y"))]
+                if sw is not None:
+                    flat = (flatten_named(sw, output_names, "sample_weight")
+                            if isinstance(sw, (list, tuple, dict)) else [sw] * len(ys))
+                    sws = [None if w is None else as_tensor(w, "sample_weight").float() for w in flat]
+            elif needs_targets:
+                raise InputError("The data source yielded batches without targets; yield (x, y) or "
+                                 "(x, y, sample_weight).")
+            if not checked[0]:
+                check_cardinality({"x": xs, "y": ys or [], "sample_weight": sws or []})
+                checked[0] = True
+            xs = [t.to(device, non_blocking=True) for t in xs]
+            ys = None if ys is None else [t.to(device, non_blocking=True) for t in ys]
+            sws = None if sws is None else [None if w is None else w.to(device, non_blocking=True) for w in sws]
+            return xs, ys, sws
+
+        checked = [False]
+        data = IterableData(source, batch_size, shuffle, convert)
+        first = data.peek()
+        if first is not None:
+            fx, fy, _ = unpack_x_y_sample_weight(first)
+            self._ensure_built(fx)
+            if fy is not None:
+                input_names, output_names = self._io_names()
+                xs = [self._convert_x(i, as_tensor(v, "x")) for i, v in enumerate(flatten_named(fx, input_names, "x"))]
+                ys = [as_tensor(v, "y") for v in flatten_named(fy, self._io_names()[1], "y")]
+                self._ensure_plan(ys, xs)
+        return data
+
+    def _fit_sources(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
+                     shuffle):
+        """``(train source, validation source or None, validation tuple for callbacks)``."""
+        train = self._source(x, y, sample_weight, class_weight, batch_size, shuffle, needs_targets=True)
+        if validation_data is not None:
+            if is_iterable_source(validation_data):
+                return train, self._source(validation_data, None, None, None, batch_size, False, True), None
+            vx, vy, vsw = unpack_x_y_sample_weight(validation_data)
+            val = self._source(vx, vy, vsw, None, batch_size, False, needs_targets=True)
+            return train, val, tuple(validation_data)
+        if validation_split:
+            if not isinstance(train, ArrayData):
+                raise ConfigError("validation_split is only supported for in-memory data (arrays, tensors); pass "
+                                  "validation_data for a Dataset, DataLoader or generator.")
+            train, val = train.split(validation_split)
+            return train, val, _split_originals(train.num_samples, x, y, sample_weight)
+        return train, None, None
+
+
+# ============================================================================================ helpers
+def _where(epoch: int | None):
+    if epoch is None:
+        return lambda batch: f"evaluation batch {batch}"
+    return lambda batch: f"epoch {epoch + 1}, batch {batch}"
+
+
+def _should_validate(epoch: int, freq: int | list) -> bool:
+    if isinstance(freq, int):
+        if freq < 1:
+            raise ConfigError(f"validation_freq must be a positive integer or a list of epochs; got {freq}.")
+        return (epoch + 1) % freq == 0
+    if isinstance(freq, (list, tuple, set)):
+        return (epoch + 1) in freq
+    raise ConfigError(f"validation_freq must be an int or a list of epochs; got {type(freq).__name__}.")
+
+
+def _array_like_rows(x: Any) -> bool:
+    return bool(x) and isinstance(x[0], (int, float, np.number))
+
+
+def _split_originals(split_at: int, x: Any, y: Any, sample_weight: Any) -> tuple:
+    """The validation part of the user's own arrays (same types), for ``Callback.validation_data``."""
+    def tail(v):
+        return None if v is None else v[split_at:]
+    vx, vy = structure.map_structure(tail, x), structure.map_structure(tail, y)
+    if sample_weight is None:
+        return vx, vy
+    return vx, vy, structure.map_structure(tail, sample_weight)
+
+
+def _class_weight_to_sample_weights(ys: list[torch.Tensor], class_weight: dict) -> list[torch.Tensor]:
+    """Per-sample weights from ``{class: weight}``, as Keras (argmax of one-hot targets, else the label)."""
+    if len(ys) != 1:
+        raise ConfigError("`class_weight` is only supported for models with a single output; pass per-output "
+                          "`sample_weight` instead.")
+    y = ys[0]
+    if y.dim() > 1 and y.shape[-1] != 1:
+        labels = y.argmax(-1)
+    else:
+        labels = y.reshape(y.shape[0], *y.shape[1:-1]) if y.dim() > 1 else y
+    labels = torch.round(labels.double()).long() if labels.is_floating_point() else labels.long()
+    keys = [int(k) for k in class_weight]
+    size = max(int(labels.max()) + 1 if labels.numel() else 0, max(keys) + 1 if keys else 0)
+    table = torch.ones(size, dtype=torch.float32, device=labels.device)
+    if keys:
+        table[torch.tensor(keys, device=labels.device)] = torch.tensor(
+            [float(class_weight[k]) for k in class_weight], dtype=torch.float32, device=labels.device)
+    return [table[labels.clamp(min=0)]]

@@ -1,0 +1,89 @@
+"""The Metric base: Mean (the loss tracker), Sum, MeanMetricWrapper, state, devices and configs."""
+
+import numpy as np
+import pytest
+import torch
+
+from loom import losses, metrics
+from tests.keras_oracle import keras
+from tests.metrics.helpers import assert_parity
+
+RNG = np.random.default_rng(17)
+
+
+@pytest.mark.parametrize("cls_name", ["Mean", "Sum"])
+@pytest.mark.parametrize("shape,weight_shape", [((6,), (6,)), ((6, 3), (6,)), ((6, 3), (6, 3)), ((6, 2, 3), (6, 2)),
+                                                ((6, 3), None), ((), None)])
+def test_mean_and_sum_match_keras(cls_name, shape, weight_shape):
+    ours, theirs = getattr(metrics, cls_name)(), getattr(keras.metrics, cls_name)()
+    for _ in range(3):
+        values = RNG.normal(size=shape).astype("float32")
+        weight = None if weight_shape is None else RNG.uniform(size=weight_shape).astype("float32")
+        theirs.update_state(values, sample_weight=weight)
+        ours.update_state(torch.tensor(values), sample_weight=None if weight is None else torch.tensor(weight))
+    np.testing.assert_allclose(ours.result().numpy(), keras.ops.convert_to_numpy(theirs.result()), rtol=1e-6)
+
+
+def test_loss_tracker_weights_batch_losses_by_batch_size_like_keras():
+    ours, theirs = metrics.Mean(name="loss"), keras.metrics.Mean(name="loss")
+    for loss, batch_size in [(0.5, 32), (0.25, 32), (1.0, 7)]:
+        theirs.update_state(loss, sample_weight=batch_size)
+        ours.update_state(torch.tensor(loss), sample_weight=batch_size)
+    np.testing.assert_allclose(ours.result().numpy(), keras.ops.convert_to_numpy(theirs.result()), rtol=1e-6)
+    assert ours.result().shape == ()
+
+
+def test_mean_metric_wrapper_matches_keras_with_weights():
+    batches = [(RNG.normal(size=(5, 2)).astype("float32"), RNG.normal(size=(5, 2)).astype("float32"),
+                RNG.uniform(size=(5,)).astype("float32")) for _ in range(3)]
+    assert_parity(metrics.MeanMetricWrapper(losses.huber, delta=0.5),
+                  keras.metrics.MeanMetricWrapper(keras.losses.huber, delta=0.5), batches)
+
+
+def test_result_is_a_tensor_and_reset_zeroes_state():
+    m = metrics.Mean()
+    m.update_state(torch.tensor([1.0, 2.0]))
+    assert isinstance(m.result(), torch.Tensor) and m.result().item() == 1.5
+    m.reset_state()
+    assert m.result().item() == 0.0 and all(v.item() == 0 for v in m.variables)
+
+
+def test_update_does_not_build_an_autograd_graph():
+    m = metrics.MeanSquaredError()
+    y_pred = torch.ones(3, 1, requires_grad=True)
+    m.update_state(torch.zeros(3, 1), y_pred * 2)
+    assert not m.total.requires_grad and m.total.grad_fn is None
+
+
+@pytest.mark.parametrize("make", [metrics.AUC, metrics.Precision, metrics.Mean, metrics.BinaryAccuracy])
+def test_state_follows_the_data_device_lazily(make):
+    m = make()
+    assert m.device == torch.device("cpu")
+    y = torch.zeros(4, 1, device="meta")
+    m.update_state(y) if isinstance(m, metrics.Mean) and type(m) is metrics.Mean else m.update_state(y, y)
+    assert m.device.type == "meta" and all(v.device.type == "meta" for v in m.variables)
+    assert m.result().device.type == "meta"
+
+
+def test_to_moves_state_and_constants():
+    m = metrics.AUC().to("meta")
+    assert m.true_positives.device.type == "meta" and m._threshold_tensor.device.type == "meta"
+
+
+def test_mask_zeroes_the_weight_of_masked_samples():
+    m = metrics.MeanAbsoluteError()
+    m.update_state(torch.zeros(4, 1), torch.tensor([[1.0], [3.0], [100.0], [100.0]]),
+                   mask=torch.tensor([True, True, False, False]))
+    assert m.result().item() == pytest.approx(2.0)
+
+
+def test_wrapper_config_round_trip_with_builtin_function():
+    m = metrics.MeanMetricWrapper(losses.huber, name="h", delta=2.0)
+    clone = metrics.MeanMetricWrapper.from_config(m.get_config())
+    assert clone._fn is losses.huber and clone._fn_kwargs == {"delta": 2.0} and clone.name == "h"
+
+
+def test_call_updates_and_returns_result():
+    m = metrics.Sum()
+    assert m(torch.tensor([1.0, 2.0])).item() == 3.0
+    assert m(torch.tensor([4.0])).item() == 7.0

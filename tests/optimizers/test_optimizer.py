@@ -1,0 +1,197 @@
+"""The optimizer base: lifecycle, state round trips, learning-rate control, configs and identifiers."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from loom import optimizers, schedules
+from loom.errors import ConfigError
+from tests.keras_oracle import keras
+from tests.optimizers.helpers import make_problem, run_loom
+
+ALL = ["SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta"]
+
+
+def test_step_before_build_is_a_clear_error():
+    opt = optimizers.Adam()
+    with pytest.raises(ConfigError, match="not built.*build"):
+        opt.step()
+    with pytest.raises(ConfigError, match="not built"):
+        opt.state_dict()
+
+
+def test_build_with_no_parameters_is_a_config_error():
+    with pytest.raises(ConfigError, match="no parameters"):
+        optimizers.SGD().build([])
+
+
+@pytest.mark.parametrize("cls_name,kwargs", [("Adam", {"amsgrad": True}), ("Nadam", {}), ("RMSprop",
+                         {"momentum": 0.9, "centered": True}), ("SGD", {"momentum": 0.9}), ("Adagrad", {})])
+def test_state_dict_round_trip_continues_identically(cls_name, kwargs):
+    init, grads = make_problem(seed=1, steps=6)
+    reference = run_loom(getattr(optimizers, cls_name)(**kwargs), init, grads)
+
+    params = [torch.nn.Parameter(torch.tensor(x)) for x in init]
+    first = getattr(optimizers, cls_name)(**kwargs)
+    run_loom(first, init, grads[:3], params=params)
+    saved_params = [p.detach().clone() for p in params]
+    saved_state = copy.deepcopy(first.state_dict())
+    tensors = {k: v.clone() for k, v in first.get_state_tensors().items()}
+
+    for restore in ("state_dict", "tensors"):
+        resumed = [torch.nn.Parameter(p.clone()) for p in saved_params]
+        second = getattr(optimizers, cls_name)(**kwargs)
+        second.build(resumed)
+        if restore == "state_dict":
+            second.load_state_dict(copy.deepcopy(saved_state))
+        else:
+            second.set_state_tensors(tensors)
+        assert second.iterations == 3
+        out = run_loom(second, init, grads[3:], params=resumed)
+        for a, b in zip(out, reference):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_state_tensors_are_tensors_only_and_save_with_safetensors(tmp_path):
+    from safetensors.torch import load_file, save_file
+    init, grads = make_problem()
+    opt = optimizers.Nadam()
+    run_loom(opt, init, grads)
+    tensors = opt.get_state_tensors()
+    assert all(isinstance(v, torch.Tensor) for v in tensors.values())
+    assert {"iterations", "u_product", "0.momentum", "2.velocity"} <= set(tensors)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, tmp_path / "opt.safetensors")
+    loaded = load_file(tmp_path / "opt.safetensors")
+    clone = optimizers.Nadam()
+    clone.build([torch.nn.Parameter(torch.tensor(x)) for x in init])
+    clone.set_state_tensors(loaded)
+    assert clone.iterations == opt.iterations and clone._u_product == opt._u_product
+
+
+def test_set_state_tensors_rejects_mismatches():
+    opt = optimizers.Adam()
+    opt.build([torch.nn.Parameter(torch.zeros(3))])
+    with pytest.raises(ConfigError, match="shape"):
+        opt.set_state_tensors({"0.momentum": torch.zeros(4)})
+    with pytest.raises(ConfigError, match="Unexpected optimizer state key"):
+        opt.set_state_tensors({"0.accumulator": torch.zeros(3)})
+
+
+def test_learning_rate_property_and_setter_update_every_param_group():
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    opt = optimizers.SGD(learning_rate=0.1)
+    assert opt.learning_rate == 0.1
+    opt.build([{"params": [a]}, {"params": [b], "lr": 0.5}])
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    opt.learning_rate = 0.01
+    assert opt.learning_rate == 0.01 and [g["lr"] for g in opt.param_groups] == [0.01, 0.01]
+    a.grad = b.grad = torch.ones(2)
+    opt.step()
+    assert a.detach().tolist() == pytest.approx([-0.01, -0.01])
+
+
+def test_schedule_learning_rate_reads_current_value_and_cannot_be_set_to_a_float():
+    schedule = schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = optimizers.SGD(learning_rate=schedule)
+    opt.build([w])
+    for _ in range(2):
+        w.grad = torch.ones(1)
+        opt.step()
+    assert opt.learning_rate == pytest.approx(0.025)
+    assert w.item() == pytest.approx(-0.15)
+    with pytest.raises(ConfigError, match="not settable"):
+        opt.learning_rate = 0.1
+
+
+def test_plain_torch_usage_with_a_torch_lr_scheduler():
+    model = torch.nn.Linear(3, 1)
+    opt = optimizers.Adam(learning_rate=0.1)
+    opt.build(model.parameters())
+    scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(2):
+        opt.zero_grad()
+        model(torch.ones(4, 3)).pow(2).mean().backward()
+        opt.step()
+        scheduler.step()
+    assert opt.learning_rate == pytest.approx(0.025) and opt.iterations == 2
+
+
+def test_parameters_without_gradients_are_skipped():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = optimizers.Adam(weight_decay=0.5)
+    opt.build([a, b])
+    a.grad = torch.ones(2)
+    opt.step()
+    assert b.detach().tolist() == [1.0, 1.0] and b not in opt.state
+
+
+def test_float64_parameters_are_supported():
+    w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    opt = optimizers.Adam(learning_rate=0.1)
+    opt.apply_gradients([(torch.ones(3, dtype=torch.float64), w)])
+    assert w.dtype == torch.float64 and w.detach()[0].item() == pytest.approx(0.9, abs=1e-6)
+
+
+def test_apply_gradients_with_unknown_parameter_is_an_error():
+    opt = optimizers.SGD()
+    opt.apply_gradients([(torch.ones(1), torch.nn.Parameter(torch.zeros(1)))])
+    with pytest.raises(ConfigError, match="unknown"):
+        opt.apply_gradients([(torch.ones(2), torch.nn.Parameter(torch.zeros(2)))])
+
+
+@pytest.mark.parametrize("cls_name", ALL)
+def test_config_keys_and_defaults_match_keras(cls_name):
+    ours = getattr(optimizers, cls_name)().get_config()
+    theirs = getattr(keras.optimizers, cls_name)().get_config()
+    assert set(ours) == set(theirs)
+    for key, value in theirs.items():
+        if key != "name":
+            assert ours[key] == pytest.approx(value) if isinstance(value, float) else ours[key] == value, key
+
+
+@pytest.mark.parametrize("cls_name", ALL)
+def test_config_round_trip_and_keras_configs_load(cls_name):
+    opt = getattr(optimizers, cls_name)(learning_rate=0.05, clipnorm=1.0)
+    clone = optimizers.deserialize(optimizers.serialize(opt))
+    assert type(clone) is type(opt) and clone.get_config() == opt.get_config()
+    keras_config = keras.optimizers.serialize(getattr(keras.optimizers, cls_name)(learning_rate=0.05))
+    assert optimizers.deserialize(keras_config).learning_rate == pytest.approx(0.05)
+
+
+def test_schedule_config_round_trip():
+    opt = optimizers.Adam(learning_rate=schedules.CosineDecay(0.1, 100, alpha=0.1))
+    clone = optimizers.Adam.from_config(opt.get_config())
+    assert isinstance(clone._learning_rate, schedules.CosineDecay) and clone.learning_rate == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("identifier", ["sgd", "RMSprop", "rmsprop", "ADAM", "adamw", "nadam", "adamax",
+                                        "adagrad", "adadelta"])
+def test_get_resolves_names_case_insensitively(identifier):
+    assert type(optimizers.get(identifier)).__name__.lower() == identifier.lower()
+
+
+def test_get_accepts_dicts_and_instances_and_rejects_unknown_names():
+    opt = optimizers.SGD()
+    assert optimizers.get(opt) is opt
+    assert optimizers.get({"class_name": "Adam", "config": {"learning_rate": 0.5}}).learning_rate == 0.5
+    with pytest.raises(ConfigError, match="Unknown optimizer 'adamm'.*'adam'"):
+        optimizers.get("adamm")
+
+
+@pytest.mark.parametrize("kwargs,match", [({"clipnorm": 1.0, "clipvalue": 1.0}, "Only one of"),
+                                          ({"use_ema": True}, "not supported"),
+                                          ({"bogus": 1}, "not recognized.*Valid arguments"),
+                                          ({"learning_rate": "fast"}, "learning_rate")])
+def test_invalid_arguments_are_config_errors(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        optimizers.Adam(**kwargs)
+
+
+def test_adamw_requires_weight_decay_and_sgd_checks_momentum():
+    with pytest.raises(ConfigError):
+        optimizers.AdamW(weight_decay=None)
+    with pytest.raises(ConfigError, match="momentum"):
+        optimizers.SGD(momentum=1.5)

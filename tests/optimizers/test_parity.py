@@ -1,0 +1,84 @@
+"""Every optimizer against Keras 3 (torch backend): several steps on the same parameters and gradients."""
+
+import pytest
+
+from loom import optimizers, schedules
+from tests.keras_oracle import keras
+from tests.optimizers.helpers import assert_same_params, make_problem, run_keras, run_loom
+
+CASES = [
+    ("SGD", {}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"momentum": 0.5, "weight_decay": 0.05, "clipnorm": 0.5}),
+    ("RMSprop", {}),
+    ("RMSprop", {"momentum": 0.9, "centered": True}),
+    ("RMSprop", {"rho": 0.8, "centered": True, "clipvalue": 0.2}),
+    ("Adam", {}),
+    ("Adam", {"amsgrad": True}),
+    ("Adam", {"learning_rate": 0.01, "beta_1": 0.8, "epsilon": 1e-3, "weight_decay": 0.1}),
+    ("Adam", {"global_clipnorm": 1.0}),
+    ("AdamW", {}),
+    ("AdamW", {"weight_decay": 0.1, "amsgrad": True, "clipnorm": 0.3}),
+    ("Nadam", {}),
+    ("Nadam", {"beta_2": 0.99, "weight_decay": 0.01, "global_clipnorm": 0.5}),
+    ("Adamax", {}),
+    ("Adamax", {"learning_rate": 0.01, "clipvalue": 0.5}),
+    ("Adagrad", {}),
+    ("Adagrad", {"initial_accumulator_value": 0.5, "learning_rate": 0.1}),
+    ("Adadelta", {}),
+    ("Adadelta", {"learning_rate": 1.0, "rho": 0.9, "weight_decay": 0.01}),
+    ("SGD", {"loss_scale_factor": 8.0}),
+]
+
+
+@pytest.mark.parametrize("cls_name,kwargs", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_matches_keras(cls_name, kwargs):
+    init, grads = make_problem(seed=len(kwargs))
+    theirs = run_keras(getattr(keras.optimizers, cls_name)(**kwargs), init, grads)
+    ours = run_loom(getattr(optimizers, cls_name)(**kwargs), init, grads)
+    assert_same_params(ours, theirs)
+
+
+SCHEDULES = [
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}),
+    ("PiecewiseConstantDecay", {"boundaries": [1, 3], "values": [0.1, 0.05, 0.01]}),
+    ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 3, "warmup_target": 0.1, "warmup_steps": 2}),
+]
+
+
+@pytest.mark.parametrize("cls_name", ["SGD", "Adam", "Nadam"])
+@pytest.mark.parametrize("schedule_name,schedule_kwargs", SCHEDULES)
+def test_schedules_drive_the_rate_like_keras(cls_name, schedule_name, schedule_kwargs):
+    init, grads = make_problem(seed=3)
+    theirs = run_keras(getattr(keras.optimizers, cls_name)(
+        learning_rate=getattr(keras.optimizers.schedules, schedule_name)(**schedule_kwargs)), init, grads)
+    opt = getattr(optimizers, cls_name)(learning_rate=getattr(schedules, schedule_name)(**schedule_kwargs))
+    assert_same_params(run_loom(opt, init, grads), theirs)
+
+
+@pytest.mark.parametrize("cls_name", ["SGD", "RMSprop", "Adam"])
+def test_learning_rate_set_mid_training_matches_keras(cls_name):
+    init, grads = make_problem(seed=4, steps=6)
+
+    def lower_at_step_3(i, optimizer):
+        if i == 3:
+            optimizer.learning_rate = 0.5 * optimizer.learning_rate
+
+    theirs = run_keras(getattr(keras.optimizers, cls_name)(learning_rate=0.02, weight_decay=0.1), init, grads,
+                       lower_at_step_3)
+    ours = run_loom(getattr(optimizers, cls_name)(learning_rate=0.02, weight_decay=0.1), init, grads,
+                    lower_at_step_3)
+    assert_same_params(ours, theirs)
+
+
+def test_apply_gradients_matches_keras():
+    import torch
+    init, grads = make_problem(seed=5)
+    theirs = run_keras(keras.optimizers.Adam(amsgrad=True), init, grads)
+    params = [torch.nn.Parameter(torch.tensor(x)) for x in init]
+    opt = optimizers.Adam(amsgrad=True)
+    for step_grads in grads:
+        opt.apply_gradients(zip([torch.tensor(g) for g in step_grads], params))
+    assert opt.iterations == len(grads)
+    assert_same_params([p.detach().numpy() for p in params], theirs)

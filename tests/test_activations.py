@@ -1,0 +1,84 @@
+"""Activation functions: the same values as Keras 3 (not torch, where they differ), names, serialization."""
+
+import numpy as np
+import pytest
+import torch
+
+import loom
+from loom import activations
+from loom.errors import ConfigError
+from tests.keras_oracle import keras
+
+NAMES = ["relu", "relu6", "leaky_relu", "sigmoid", "hard_sigmoid", "softmax", "log_softmax", "tanh", "elu", "selu",
+         "gelu", "silu", "swish", "softplus", "softsign", "exponential", "mish", "linear"]
+X = torch.linspace(-7.0, 7.0, 141).reshape(3, 47)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_values_match_keras(name):
+    expected = keras.ops.convert_to_numpy(keras.activations.get(name)(X))
+    np.testing.assert_allclose(activations.get(name)(X).numpy(), expected, atol=1e-6, rtol=1e-6)
+
+
+def test_keras_formulas_where_they_differ_from_torch_defaults():
+    x = torch.tensor([-4.0, -3.0, -1.0, 0.0, 1.0, 3.0, 4.0])
+    # Keras 3 hard_sigmoid is relu6(x + 3) / 6 (Keras 2's was clip(0.2 x + 0.5)).
+    torch.testing.assert_close(activations.hard_sigmoid(x), torch.clamp(x + 3, 0, 6) / 6)
+    # Keras's leaky_relu function defaults to 0.2 (torch: 0.01); gelu is exact by default.
+    torch.testing.assert_close(activations.leaky_relu(x), torch.where(x > 0, x, 0.2 * x))
+    torch.testing.assert_close(activations.gelu(x), torch.nn.functional.gelu(x))
+    torch.testing.assert_close(activations.gelu(x, approximate=True),
+                               torch.nn.functional.gelu(x, approximate="tanh"))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"negative_slope": 0.1}, {"max_value": 2.0}, {"max_value": 6.0},
+                                    {"threshold": 1.0}, {"threshold": -1.0}, {"threshold": -1.0, "max_value": 3.0},
+                                    {"negative_slope": 0.5, "threshold": 2.0, "max_value": 4.0},
+                                    {"negative_slope": 0.3, "max_value": 6.0}])
+def test_parametrised_relu_matches_keras(kwargs):
+    x = torch.tensor([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0])
+    expected = keras.ops.convert_to_numpy(keras.activations.relu(x, **kwargs))
+    np.testing.assert_allclose(activations.relu(x, **kwargs).numpy(), expected, atol=1e-7)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax_axis(axis):
+    expected = keras.ops.convert_to_numpy(keras.activations.softmax(X, axis=axis))
+    np.testing.assert_allclose(activations.softmax(X, axis=axis).numpy(), expected, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_serialize_get_round_trip_uses_keras_names(name):
+    fn = activations.get(name)
+    serialized = activations.serialize(fn)
+    assert activations.get(serialized) is fn
+    expected = "silu" if name == "swish" else name
+    assert serialized == expected == keras.activations.serialize(keras.activations.get(name))
+
+
+def test_get_accepts_none_callables_and_keras_dicts():
+    assert activations.get(None) is activations.linear
+    assert activations.get("ReLU") is activations.relu
+
+    def custom(x):
+        return x * 2
+    assert activations.get(custom) is custom
+    assert activations.get({"class_name": "tanh"}) is activations.tanh
+
+
+def test_unknown_activation_lists_valid_names():
+    with pytest.raises(ConfigError, match="relu"):
+        activations.get("rleu")
+    with pytest.raises(ConfigError):
+        activations.get(42)
+
+
+def test_activation_gradients_are_finite():
+    x = X.clone().requires_grad_(True)
+    total = sum(activations.get(name)(x).sum() for name in NAMES if name != "exponential")
+    total.backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_import_loom_as_keras_exposes_activations():
+    assert loom.activations.swish is loom.activations.silu

@@ -1,0 +1,103 @@
+import json
+
+import pytest
+import torch
+
+from loom import losses, metrics, optimizers
+from loom.errors import ConfigError, InputError, ShapeError
+from loom.training import compile_utils as cu
+
+
+def test_per_output_from_single_list_and_dict():
+    assert cu.per_output("mse", ["a", "b"], "loss") == ["mse", "mse"]
+    assert cu.per_output({"b": "mae"}, ["a", "b"], "loss") == [None, "mae"]
+    with pytest.raises(ConfigError, match=r"\['a', 'b'\]"):
+        cu.per_output({"c": "mae"}, ["a", "b"], "loss")
+    with pytest.raises(ConfigError, match="1 entries"):
+        cu.per_output(["mse"], ["a", "b"], "loss")
+
+
+def test_metric_log_names_follow_keras():
+    assert cu.metric_log_names([(None, "acc", False)]) == ["acc"]
+    assert cu.metric_log_names([("o1", "mae", False), ("o1", "mae", False)]) == ["o1_mae", "o1_mae_1"]
+    assert cu.metric_log_names([(None, "accuracy", False), (None, "accuracy", True)]) == [
+        "accuracy", "weighted_accuracy"]
+    assert cu.metric_log_names([(None, "mae", True)]) == ["mae"]
+
+
+def test_metrics_per_output_rules():
+    names = ["a", "b"]
+    assert cu.metrics_per_output(["acc"], ["out"], "metrics") == [["acc"]]
+    assert cu.metrics_per_output(["acc", "mae"], names, "metrics") == [["acc"], ["mae"]]  # Keras 3: one each
+    assert cu.metrics_per_output(["acc", "mae", "mse"], names, "metrics") == [["acc", "mae", "mse"]] * 2
+    assert cu.metrics_per_output([["acc"], ["mae", "mse"]], names, "metrics") == [["acc"], ["mae", "mse"]]
+    assert cu.metrics_per_output({"b": "mae"}, names, "metrics") == [[], ["mae"]]
+    with pytest.raises(ConfigError):
+        cu.metrics_per_output("acc", names, "metrics")
+
+
+def test_build_losses_and_plan_call():
+    plan = cu.build_losses(["mse", "binary_crossentropy"], {"a": 2.0, "b": 1.0}, ["a", "b"],
+                           [(None, 1), (None, 1)], [(None, 1), (None, 1)])
+    assert plan.track_each and plan.names == ["loss", "a_loss", "b_loss"]
+    ys = [torch.zeros(4, 1), torch.ones(4, 1)]
+    outs = [torch.ones(4, 1), torch.full((4, 1), 0.5)]
+    total, parts = plan(ys, outs, None)
+    assert torch.isclose(total, 2 * parts[0] + parts[1])
+    assert float(parts[0]) == 1.0
+    with pytest.raises(ConfigError, match="No loss"):
+        cu.build_losses(None, None, ["a"], None, [(None, 1)])
+    with pytest.raises(ConfigError, match="loss_weights"):
+        cu.build_losses("mse", 2.0 and [1.0], ["a", "b"], None, [(None, 1), (None, 1)])
+
+
+def test_ce_alias_and_target_dtypes():
+    plan = cu.build_losses("ce", None, ["out"], [(None,)], [(None, 4)])
+    assert plan.kinds[0] == "sparse_categorical_crossentropy"
+    assert plan.target_dtype(0, torch.zeros(2, dtype=torch.int32)) == torch.int64
+    plan = cu.build_losses("mse", None, ["out"], [(None, 4)], [(None, 4)])
+    assert plan.target_dtype(0, torch.zeros(2, dtype=torch.int32)) == torch.float32
+    assert plan.target_dtype(0, torch.zeros(2)) is None
+
+
+def test_check_targets_errors():
+    plan = cu.build_losses("categorical_crossentropy", None, ["out"], [(None,)], [(None, 4)])
+    with pytest.raises(InputError, match="sparse_categorical_crossentropy"):
+        cu.check_targets([torch.zeros(5, dtype=torch.int64)], ["out"], [(None, 4)], plan)
+    cu.check_targets([torch.zeros(5, 4)], ["out"], [(None, 4)], plan)
+    plan = cu.build_losses("mse", None, ["out"], [(None, 3)], [(None, 4)])
+    with pytest.raises(ShapeError, match=r"output 'out'.*\(5, 3\).*\(None, 4\)"):
+        cu.check_targets([torch.zeros(5, 3)], ["out"], [(None, 4)], plan)
+    plan = cu.build_losses("sparse_categorical_crossentropy", None, ["out"], [(None,)], [(None, 7, 4)])
+    cu.check_targets([torch.zeros(5, 7)], ["out"], [(None, 7, 4)], plan)
+    with pytest.raises(ShapeError):
+        cu.check_targets([torch.zeros(5, 6)], ["out"], [(None, 7, 4)], plan)
+
+
+def test_build_metrics_names_and_update():
+    loss_plan = cu.build_losses("sparse_categorical_crossentropy", None, ["out"], [(None,)], [(None, 3)])
+    plan = cu.build_metrics(["acc", "acc"], ["acc"], ["out"], [(None,)], [(None, 3)], loss_plan)
+    assert plan.names == ["acc", "acc_1", "weighted_acc"]
+    assert type(plan.metrics[0]).__name__ == "SparseCategoricalAccuracy"
+    plan.update([torch.tensor([0, 1])], [torch.tensor([[0.9, 0.1, 0.0], [0.9, 0.1, 0.0]])], None)
+    assert float(plan.results()["acc"]) == 0.5
+    plan.reset()
+    assert float(plan.results()["acc"]) == 0.0
+
+
+def test_ordered_names_follow_keras_evaluate():
+    loss_plan = cu.build_losses(["mse", "mse"], None, ["o1", "o2"], None, [(None, 1), (None, 1)])
+    metric_plan = cu.build_metrics([["mae"], ["mse"]], None, ["o1", "o2"], [(None, 1)] * 2, [(None, 1)] * 2,
+                                   loss_plan)
+    logs = dict.fromkeys(sorted(loss_plan.names + metric_plan.names))
+    assert cu.ordered_names(logs, loss_plan, metric_plan) == ["loss", "o1_loss", "o2_loss", "o1_mae", "o2_mse"]
+
+
+def test_compile_config_round_trip_is_json():
+    config = cu.serialize_compile_config(optimizers.get("adam"), {"a": "mse", "b": losses.Huber()}, [1.0, 2.0],
+                                         ["accuracy", metrics.get("mae")], None, False, 1, False, None)
+    config = json.loads(json.dumps(config))
+    kwargs = cu.deserialize_compile_config(config)
+    assert isinstance(kwargs["optimizer"], optimizers.Adam)
+    assert kwargs["loss"]["a"] == "mse" and isinstance(kwargs["loss"]["b"], losses.Huber)
+    assert kwargs["metrics"][0] == "accuracy"
