@@ -1,76 +1,15 @@
-"""File helpers shared by the dataset loaders: atomic writes and finding a dataset's directory.
+"""Finding a dataset's directory (atomic writes come from :mod:`loom.io_utils`).
 
 Example:
-    >>> import os, tempfile
-    >>> from loom.datasets._files import atomic_write
-    >>> target = os.path.join(tempfile.mkdtemp(), "hello.bin")
-    >>> with atomic_write(target) as f:
-    ...     _ = f.write(b"hello")
-    >>> open(target, "rb").read()
-    b'hello'
+    >>> candidate_locations(None, "LOOM_NO_SUCH_VAR", ["/usr/share/datasets/fashion-mnist"])[0][1]
+    '/usr/share/datasets/fashion-mnist'
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from typing import BinaryIO, Iterator
 
-PathLike = str | os.PathLike
-
-
-@contextlib.contextmanager
-def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
-    """Opens a temporary file beside ``path`` for binary writing and renames it over ``path`` on success.
-
-    The data is flushed and fsynced before the rename, so ``path`` holds either the old content or the
-    complete new content, never a partial file. If the ``with`` block raises, the temporary file is removed
-    and ``path`` is left untouched.
-
-    Args:
-        path: The file to write. Its directory must exist.
-
-    Yields:
-        A binary file object to write to.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp_path, _mode_for(path))
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_path)
-        raise
-    _fsync_directory(directory)
-
-
-def _mode_for(path: str) -> int:
-    """Keeps the permissions of a file being replaced; new files get the usual rw-r--r--."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        return 0o644
-
-
-def _fsync_directory(directory: str) -> None:
-    """Makes the rename itself durable where the platform allows opening a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+from loom.io_utils import PathLike, atomic_open as atomic_write  # noqa: F401  (re-exported for the loaders)
 
 
 def keras_cache_dir() -> str:

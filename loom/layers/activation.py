@@ -208,8 +208,8 @@ class PReLU(Layer):
     Example:
         >>> import torch
         >>> layer = PReLU(alpha_initializer="ones")
-        >>> layer(torch.tensor([[-2.0, 3.0]]))
-        tensor([[-2.,  3.]], grad_fn=<AddBackward0>)
+        >>> layer(torch.tensor([[-2.0, 3.0]])).tolist()
+        [[-2.0, 3.0]]
     """
 
     supports_masking = True

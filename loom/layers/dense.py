@@ -37,6 +37,8 @@ class Dense(Layer):
         bias_constraint: the same for the bias (default ``None``).
     """
 
+    supports_masking = True  # as Keras 3: an input mask (e.g. from Embedding) passes through to later layers
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,

@@ -203,9 +203,10 @@ def deserialize_function(config: dict, custom_objects: dict | None, safe_mode: b
         return custom_objects[name.split(".")[-1]]
     if safe_mode:
         where = f"{config.get('module')}.{name}" if "qualname" in config else "its saved source text"
-        raise UnsafeLoadError(
-            f"{owner}: loading its function ({where}) would execute code. If you trust this file, load it with "
-            f"safe_mode=False, or pass the function in custom_objects={{'{name.split('.')[-1]}': fn}}.")
+        short = name.split(".")[-1]
+        hint = "" if short == "<lambda>" else f", or pass the function in custom_objects={{'{short}': fn}}"
+        raise UnsafeLoadError(f"{owner}: loading its function ({where}) would execute code. If you trust this "
+                              f"file, load it with safe_mode=False{hint}.")
     if "qualname" in config:
         try:
             return _resolve(config["module"], config["qualname"])

@@ -397,14 +397,14 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------------------------------- shapes
     def _node_attr(self, attr: str):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no {attr}.")
+            raise GraphError(f"Layer '{self.name}' has never been called, so it has no {attr}.")
         values = []
         for node in self._inbound_nodes:
             tensors = node.output_tensors if attr == "output_shape" else node.input_tensors
             shapes = [t.shape for t in tensors]
             values.append(shapes[0] if len(shapes) == 1 else shapes)
         if any(v != values[0] for v in values):
-            raise AttributeError(f"Layer '{self.name}' has been called on inputs of different shapes "
+            raise GraphError(f"Layer '{self.name}' has been called on inputs of different shapes "
                                  f"({values}); its {attr} is ambiguous.")
         return values[0]
 
@@ -421,14 +421,14 @@ class Layer(nn.Module):
     def output(self):
         """The symbolic output of the layer's first call."""
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no output.")
+            raise GraphError(f"Layer '{self.name}' has never been called, so it has no output.")
         return self._inbound_nodes[0].outputs
 
     @property
     def input(self):
         """The symbolic input of the layer's first call."""
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no input.")
+            raise GraphError(f"Layer '{self.name}' has never been called, so it has no input.")
         node = self._inbound_nodes[0]
         return node.call_args[0] if node.call_args else node.outputs
 

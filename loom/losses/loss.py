@@ -72,7 +72,7 @@ def apply_mask(sample_weight: torch.Tensor | None, mask: torch.Tensor | None, dt
         return sample_weight
     if reduction in ("mean", "sum_over_batch_size"):
         valid = mask.to(dtype).sum()
-        mask_weight = _divide_no_nan(torch.tensor(float(mask.numel()), dtype=dtype, device=mask.device), valid)
+        mask_weight = torch.where(valid == 0, torch.zeros_like(valid), mask.numel() / valid)
         float_mask = torch.where(mask.bool(), mask_weight, torch.zeros_like(mask_weight))
     else:
         float_mask = mask.to(dtype)

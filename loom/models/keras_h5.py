@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from loom.errors import ModelFileError
+from loom.errors import ConfigError, ModelFileError
 from loom.models.weight_map import WeightSlot, layer_groups, weight_slots
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -45,7 +45,7 @@ def read_h5_weights(source: str | bytes, slots: list[WeightSlot]) -> tuple[dict[
     Raises:
         ModelFileError: the file cannot be read as HDF5.
     """
-    import h5py
+    h5py = _h5py()
     name = source if isinstance(source, str) else "model.weights.h5"
     try:
         with h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r") as f:
@@ -71,8 +71,17 @@ def read_h5_weights(source: str | bytes, slots: list[WeightSlot]) -> tuple[dict[
     return found, sorted(p for p in arrays if p not in used)
 
 
+def _h5py():
+    try:
+        import h5py
+    except ImportError as e:
+        raise ConfigError("Reading or writing .h5 weight files needs the h5py package (pip install h5py); "
+                          "loom's own weight files are .safetensors.") from e
+    return h5py
+
+
 def _collect(f: Any) -> dict[str, np.ndarray]:
-    import h5py
+    h5py = _h5py()
     arrays: dict[str, np.ndarray] = {}
 
     def visit(path: str, obj: Any) -> None:
@@ -99,7 +108,7 @@ def _fallback_paths(arrays: dict, group: str, other_groups: set[str]) -> list[st
 
 def write_h5_weights(f: BinaryIO, model: Any) -> None:
     """Write ``model``'s weights to the open binary file ``f`` in Keras 3's ``.weights.h5`` layout."""
-    import h5py
+    h5py = _h5py()
     with h5py.File(f, "w") as h5:
         for group in layer_groups(model):
             path = f"{group.h5_group}/vars" if group.parts else "vars"

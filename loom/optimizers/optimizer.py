@@ -227,6 +227,24 @@ class Optimizer(torch.optim.Optimizer):
             for group in self.param_groups:
                 group["weight_decay"] = self._weight_decay
 
+    def exclude_from_weight_decay(self, var_list: Iterable[torch.Tensor] | None = None,
+                                  var_names: Iterable[str] | None = None) -> None:
+        """Exempt parameters from weight decay, as Keras: by object, or by a substring of their name.
+
+        Names are the ones given with ``build(model.named_parameters())`` (torch's named param groups) or a
+        parameter's ``name`` attribute. Call before the first update.
+        """
+        self._no_decay_ids = {id(p) for p in (var_list or ())}
+        self._no_decay_names = tuple(var_names or ())
+
+    def _decayed(self, group: dict, params: list) -> list:
+        ids, names = getattr(self, "_no_decay_ids", None), getattr(self, "_no_decay_names", ())
+        if not ids and not names:
+            return params
+        by_id = dict(zip(map(id, group["params"]), group.get("param_names", ())))
+        return [p for p in params if id(p) not in ids and not any(
+            n in (by_id.get(id(p)) or getattr(p, "name", None) or "") for n in names)]
+
     def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
         """``loss * loss_scale_factor`` when a factor is set (the update divides the gradients back)."""
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
@@ -302,9 +320,10 @@ class Optimizer(torch.optim.Optimizer):
                 if scheduled:
                     group["lr"] = lr_now
                 lr = group["lr"]
-                if group.get("weight_decay"):
+                decayed = self._decayed(group, params) if group.get("weight_decay") else None
+                if decayed:
                     f = self._scalar_type(params)
-                    torch._foreach_mul_(params, float(f(1.0) - f(group["weight_decay"]) * f(lr)))
+                    torch._foreach_mul_(decayed, float(f(1.0) - f(group["weight_decay"]) * f(lr)))
                 self._update(params, group_grads, self._gather_states(params), lr, step)
         self._iterations += 1
 

@@ -165,3 +165,17 @@ def test_dense_on_a_wrong_feature_size_raises_shape_error():
 def test_invalid_units_raise_config_error(units):
     with pytest.raises(ConfigError, match="units"):
         loom.layers.Dense(units)
+
+
+def test_dense_passes_masks_through_like_keras():
+    def build(lib):
+        ids = lib.Input((5,), dtype="int32")
+        x = lib.layers.Embedding(10, 4, mask_zero=True)(ids)
+        a, b = lib.layers.Dense(3)(x), lib.layers.Dense(3)(x)
+        return lib.Model(ids, lib.layers.Maximum()([a, b]))
+    keras_model, model = build(keras), build(loom)
+    assert model.outputs[0].has_mask
+    model.set_weights(keras_model.get_weights())
+    ids = np.array([[1, 0, 2, 0, 3], [0, 0, 4, 5, 6]], dtype="int32")
+    np.testing.assert_allclose(model(ids).detach().numpy(), keras.ops.convert_to_numpy(keras_model(ids)),
+                               atol=1e-6)

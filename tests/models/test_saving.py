@@ -314,3 +314,40 @@ def test_missing_and_wrong_files(tmp_path):
     model.save_weights(tmp_path / "w.safetensors")
     with pytest.raises(ModelFileError, match="load_weights"):
         loom.models.load_model(tmp_path / "w.safetensors")
+
+
+class _Subclassed(loom.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = loom.layers.Dense(4, activation="relu")
+        self.head = loom.layers.Dense(1)
+
+    def call(self, x):
+        return self.head(self.hidden(x))
+
+
+def test_subclassed_model_weights_round_trip(tmp_path):
+    model = _Subclassed()
+    x = _x(3, 5)
+    expected = model(x)
+    assert [s.key for s in weight_slots(model)] == ["hidden/kernel", "hidden/bias", "head/kernel", "head/bias"]
+    model.save_weights(tmp_path / "sub.weights.safetensors")
+    fresh = _Subclassed()
+    fresh(x)  # build
+    fresh.load_weights(tmp_path / "sub.weights.safetensors")
+    _assert_same_outputs(expected, fresh(x))
+    with pytest.raises(loom.LoomError, match="subclassed"):
+        model.save(tmp_path / "sub.loom")
+
+
+def test_torch_module_weights_round_trip(tmp_path):
+    def build():
+        x = loom.Input((3,))
+        return loom.Model(x, loom.layers.TorchModuleWrapper(torch.nn.Linear(3, 2))(x))
+
+    model, fresh = build(), build()
+    model.save_weights(tmp_path / "t.safetensors")
+    fresh.load_weights(tmp_path / "t.safetensors")
+    _assert_same_outputs(model(_x(2, 3)), fresh(_x(2, 3)))
+    assert [s.key for s in weight_slots(model)] == ["torch_module_wrapper/module.weight",
+                                                   "torch_module_wrapper/module.bias"]

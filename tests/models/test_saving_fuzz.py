@@ -208,7 +208,8 @@ def test_zip_bombs(saved, tmp_path):
 
 def _patch_central(data, name, offset, fmt, value):
     """Overwrite a field of ``name``'s central-directory record."""
-    pos = data.index(b"PK\x01\x02" + data[data.index(b"PK\x01\x02") + 4:][:0])
+    end_record = data.rindex(b"PK\x05\x06")
+    pos = struct.unpack("<I", data[end_record + 16:end_record + 20])[0]  # start of the central directory
     while True:
         name_len = struct.unpack("<H", data[pos + 28:pos + 30])[0]
         if data[pos + 46:pos + 46 + name_len] == name.encode():

@@ -9,6 +9,8 @@ from loom import layers
 from loom.errors import ConfigError, InputError
 from tests.keras_oracle import keras
 
+pytestmark = pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`")
+
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_names():

@@ -1,0 +1,181 @@
+"""The Layer base class (loom/layers/layer.py)."""
+
+import numpy as np
+import pytest
+import torch
+
+import loom
+from loom import layers
+from loom.errors import ConfigError, GraphError, InputError, ShapeError
+from loom.layers import InputSpec, Layer
+
+
+class Scale(Layer):
+    """y = x * scale + offset, with a non-trainable counter buffer."""
+
+    def build(self, input_shape):
+        self.add_weight("scale", (input_shape[-1],), initializer="ones")
+        self.add_weight("offset", (input_shape[-1],), initializer="zeros")
+        self.add_weight("calls", (), initializer="zeros", trainable=False)
+
+    def call(self, x):
+        return x * self.scale + self.offset
+
+
+def test_lazy_build_from_first_input():
+    layer = Scale()
+    assert not layer.built and layer.weights == []
+    out = layer(torch.ones(2, 3))
+    assert layer.built and out.shape == (2, 3)
+    assert [tuple(w.shape) for w in layer.get_weights()] == [(3,), (3,), ()]
+    assert isinstance(layer.scale, torch.nn.Parameter) and not isinstance(layer.calls, torch.nn.Parameter)
+    assert "calls" in dict(layer.named_buffers())
+    assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 1
+    assert layer.count_params() == 7
+
+
+def test_auto_names_and_name_validation():
+    assert [Scale().name for _ in range(3)] == ["scale", "scale_1", "scale_2"]
+    assert layers.Dense(2).name == "dense"
+    assert Scale(name="mine").name == "mine"
+    with pytest.raises(ConfigError, match="name"):
+        Scale(name="a/b")
+    with pytest.raises(ConfigError, match=r"unexpected keyword.*\['unitz'\]"):
+        Scale(unitz=3)
+
+
+def test_get_and_set_weights_check_counts_and_shapes():
+    layer = layers.Dense(2)
+    layer(torch.ones(1, 3))
+    kernel, bias = np.arange(6, dtype="float32").reshape(3, 2), np.array([1.0, -1.0], dtype="float32")
+    layer.set_weights([kernel, bias])
+    np.testing.assert_array_equal(layer.get_weights()[0], kernel)
+    with pytest.raises(InputError, match=r"expects 2 weight arrays.*got 1"):
+        layer.set_weights([kernel])
+    with pytest.raises(InputError, match=r"'dense/kernel' has shape \(3, 2\).*\(2, 3\)"):
+        layer.set_weights([kernel.T, bias])
+
+
+def test_trainable_flag_freezes_weights():
+    layer = layers.Dense(2)
+    layer(torch.ones(1, 3))
+    layer.trainable = False
+    assert not layer.trainable and layer.trainable_weights == [] and len(layer.non_trainable_weights) == 2
+    assert all(not p.requires_grad for p in layer.parameters())
+    frozen_at_start = layers.Dense(2, trainable=False)
+    frozen_at_start(torch.ones(1, 3))
+    assert frozen_at_start.trainable_weights == []
+
+
+def test_training_mode_starts_off_and_training_argument_toggles():
+    class Probe(Layer):
+        def call(self, x, training=None):
+            return x + (1.0 if training else 0.0)
+
+    class Outer(Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.inner = Probe()
+
+        def call(self, x):
+            return self.inner(x) + (10.0 if self.training else 0.0)
+    layer = Outer()
+    zero = torch.zeros(1)
+    assert not layer.training and not layer.inner.training
+    assert float(layer(zero)) == 0.0
+    assert float(layer(zero, training=True)) == 11.0  # the call's training= reaches sublayers
+    assert not layer.training and not layer.inner.training
+    layer.train()
+    assert float(layer(zero)) == 11.0 and float(layer(zero, training=False)) == 0.0
+    assert layer.inner.training
+
+
+def test_numpy_and_python_inputs_become_tensors():
+    layer = layers.Dense(1, kernel_initializer="ones")
+    out = layer(np.array([[1.0, 2.0]]))  # float64 -> float32
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and float(out.detach()) == 3.0
+    assert float(layer([[1.0, 2.0]]).detach()) == 3.0
+    layer.to(torch.float64)
+    assert layer(np.array([[1.0, 2.0]])).dtype == torch.float64
+
+
+def test_layer_holding_lists_and_dicts_of_layers():
+    class Block(Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.stack = [layers.Dense(3), layers.Dense(2)]
+            self.heads = {"a": layers.Dense(1)}
+            self.plain = torch.nn.Linear(2, 2)
+
+        def call(self, x):
+            for layer in self.stack:
+                x = layer(x)
+            return self.heads["a"](self.plain(x))
+    block = Block()
+    block(torch.ones(1, 4))
+    assert [l.name for l in block._sublayers()] == ["dense", "dense_1", "dense_2"]
+    assert [tuple(w.shape) for w in block.get_weights()] == [(4, 3), (3,), (3, 2), (2,), (2, 1), (1,), (2, 2), (2,)]
+    assert len(list(block.parameters())) == 8
+    assert isinstance(block.stack, torch.nn.ModuleList)
+
+
+def test_input_spec_is_checked_at_symbolic_calls():
+    class NeedsRank3(Layer):
+        input_spec = InputSpec(ndim=3)
+
+        def call(self, x):
+            return x
+    with pytest.raises(ShapeError, match=r"'needs_rank3'.*rank 3.*\(None, 4\)"):
+        NeedsRank3()(loom.Input((4,)))
+    assert NeedsRank3()(loom.Input((2, 4))).shape == (None, 2, 4)
+
+
+def test_shapes_of_a_called_layer():
+    dense = layers.Dense(3)
+    with pytest.raises(GraphError, match="never been called"):
+        dense.output_shape
+    with pytest.raises(GraphError, match="never been called"):
+        dense.output
+    x = loom.Input((5,))
+    y = dense(x)
+    assert dense.input_shape == (None, 5) and dense.output_shape == (None, 3)
+    assert dense.input is x and dense.output is y
+    dense(loom.Input((2, 5)))
+    with pytest.raises(GraphError, match="ambiguous"):
+        dense.output_shape
+
+
+def test_masking_defaults():
+    class Pass(Layer):
+        supports_masking = True
+
+        def call(self, x):
+            return x
+    mask = torch.tensor([True, False])
+    assert Pass().compute_mask(torch.ones(2), mask) is mask
+    assert layers.Dense(2).compute_mask(torch.ones(2), mask) is None
+
+
+def test_build_errors_name_the_layer():
+    class Picky(Layer):
+        def build(self, input_shape):
+            raise ValueError("wants more")
+
+        def call(self, x):
+            return x
+    with pytest.raises(ShapeError, match=r"'picky'.*\(None, 3\).*wants more"):
+        Picky()(loom.Input((3,)))
+
+
+def test_config_and_regularization_losses():
+    layer = layers.Dense(2, name="d", kernel_regularizer="l2")
+    assert layer.get_config()["name"] == "d" and layer.get_config()["trainable"] is True
+    layer(torch.ones(1, 3))
+    assert len(layer.losses) == 1 and layer.losses[0].ndim == 0
+    clone = layers.Dense.from_config(layer.get_config())
+    assert clone.units == 2 and clone.name == "d"
+
+
+def test_call_without_inputs_is_an_error():
+    with pytest.raises(InputError, match="without inputs"):
+        layers.Dense(2)._call_symbolic((), {})
