@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from loom.errors import ConfigError
+from loom.errors import ConfigError, InputError
 
 _FLOATX = "float32"
 _NAME_COUNTS: collections.Counter = collections.Counter()
@@ -75,7 +75,13 @@ def to_tensor(x: Any, dtype: torch.dtype | None = None, device: torch.device | N
     if isinstance(x, torch.Tensor):
         t = x
     else:
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(x)
+        except ValueError as e:  # ragged nested lists
+            raise InputError(f"Cannot turn {type(x).__name__} data into a tensor: {e}") from e
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"Cannot turn data of dtype {arr.dtype} into a tensor; pass numbers (bool, int or "
+                             f"float arrays).")
         if arr.dtype == np.float64 and dtype is None:
             arr = arr.astype(_FLOATX)
         if not arr.flags.writeable or not arr.flags.c_contiguous:

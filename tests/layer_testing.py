@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +99,9 @@ def _symbolic_inputs(input_shape: Any, input_dtype: Any, batch: Any) -> Any:
 
 
 def _check_symbolic(layer_cls, init_kwargs, input_shape, input_dtype, expected_output_shape, call_kwargs):
-    for batch in ("fixed", None):
+    # real tensors in call_kwargs (e.g. initial_state) fix the batch size, so only the fixed-batch pass runs
+    has_tensor_kwargs = any(isinstance(t, torch.Tensor) for t in loom.structure.flatten(call_kwargs))
+    for batch in ("fixed",) if has_tensor_kwargs else ("fixed", None):
         layer = layer_cls(**init_kwargs)
         inputs = _symbolic_inputs(input_shape, input_dtype, _first_batch(input_shape) if batch else None)
         out = layer(inputs, **call_kwargs)

@@ -56,7 +56,8 @@ def _non_negative(layer: str, name: str, value: Any, allow_none: bool = False) -
 
 
 class ReLU(Layer):
-    """Keras's ReLU layer: ``max_value`` if x >= max_value, x if threshold <= x, else ``negative_slope * (x - threshold)``.
+    """Keras's ReLU layer: ``max_value`` if x >= max_value, x if x > threshold, else
+    ``negative_slope * (x - threshold)``.
 
     Args:
         max_value: upper saturation, >= 0 (default ``None``: none).

@@ -152,7 +152,11 @@ class RecurrentLayer(Layer):
             mask = mask.to(device=inputs.device, dtype=torch.bool)
             mask = mask.flip(1) if self.go_backwards else mask
         result = None
-        if mask is None and rec_masks is None:
+        if x.device.type == "meta":
+            # Shape inference: torch's RNN kernels on meta tensors run step by step through the meta
+            # dispatcher (~0.3 s a call), so the output shapes are given directly.
+            result = self._meta_result(x, states)
+        elif mask is None and rec_masks is None:
             if in_masks is not None:
                 x = x * in_masks[0].unsqueeze(1)
                 in_masks = None
@@ -240,6 +244,10 @@ class RecurrentLayer(Layer):
     def _fused(self, x: torch.Tensor, states: list[torch.Tensor]):
         """``(sequence, last output, final states)`` from a fused torch kernel, or ``None`` if unsupported."""
         return None
+
+    def _meta_result(self, x: torch.Tensor, states: list[torch.Tensor]):
+        last = x.new_empty(x.shape[0], self.units)
+        return x.new_empty(x.shape[0], x.shape[1], self.units), last, [last] * len(states)
 
     def _step(self, x_t: torch.Tensor, states: list[torch.Tensor], rec_masks: torch.Tensor | None):
         """One time step from the input projection ``x_t``: ``(output, new states)``."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from loom import backend
 from loom.losses import functions as fns
 from loom.losses.loss import Loss, LossFunctionWrapper
 
@@ -280,10 +281,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
         if self.ignore_class is not None:
-            labels = torch.as_tensor(y_true)
-            if labels.dim() == torch.as_tensor(y_pred).dim() and labels.shape[self.axis] == 1:
+            y_pred = backend.to_tensor(y_pred)
+            labels = backend.to_tensor(y_true, device=y_pred.device)
+            if labels.dim() == y_pred.dim() and labels.shape[self.axis] == 1:
                 labels = labels.squeeze(self.axis)
-            valid = (labels != self.ignore_class).to(torch.as_tensor(y_pred).device)
+            valid = labels != self.ignore_class
             mask = valid if mask is None else mask & valid
         return super().__call__(y_true, y_pred, sample_weight=sample_weight, mask=mask)
 

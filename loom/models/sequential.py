@@ -2,6 +2,7 @@
 
 Example:
     >>> import loom
+    >>> loom.backend.clear_session()  # fresh automatic names
     >>> model = loom.Sequential([
     ...     loom.layers.Dense(32, activation="relu", input_shape=(64,)),
     ...     loom.layers.Dense(10, activation="softmax"),

@@ -7,7 +7,7 @@ the ``rich`` table Keras prints, so the text matches Keras's line for line.
 
 Example:
     >>> import loom
-    >>> model = loom.Sequential([loom.Input((4,)), loom.layers.Dense(8, name="hidden")])
+    >>> model = loom.Sequential([loom.Input((4,)), loom.layers.Dense(8, name="hidden")], name="sequential")
     >>> model.summary(line_length=50)
     Model: "sequential"
     ┏━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━━━┓

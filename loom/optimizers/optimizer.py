@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
@@ -117,7 +118,7 @@ class Optimizer(torch.optim.Optimizer):
     def _check_unsupported(self, kwargs: dict) -> None:
         for key, default in _UNSUPPORTED.items():
             value = kwargs.pop(key, default)
-            if value != default and not (key == "use_ema" and not value):
+            if bool(value) if key == "use_ema" else value != default:
                 raise ConfigError(f"`{key}={value!r}` is not supported by loom optimizers (only {default!r}).")
         if kwargs:
             valid = sorted(set(_BASE_ARGS) | set(self._hyperparameters_names()))
@@ -126,7 +127,6 @@ class Optimizer(torch.optim.Optimizer):
 
     @classmethod
     def _hyperparameters_names(cls) -> list[str]:
-        import inspect
         return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
 
     @staticmethod

@@ -95,8 +95,8 @@ def test_activity_regularizer_is_keras_penalty_over_batch_size():
     keras_layer._clear_losses()
     keras_layer(x)
     assert len(layer.losses) == 1
-    np.testing.assert_allclose(float(layer.losses[0].detach()), float(keras.ops.convert_to_numpy(keras_layer.losses[0])),
-                               rtol=1e-5)
+    expected = float(keras.ops.convert_to_numpy(keras_layer.losses[0]))
+    np.testing.assert_allclose(float(layer.losses[0].detach()), expected, rtol=1e-5)
     np.testing.assert_allclose(float(layer.losses[0].detach()), float(0.1 * out.detach().square().sum() / 4), rtol=1e-6)
 
 

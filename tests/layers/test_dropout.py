@@ -1,6 +1,5 @@
 """Dropout: identity at inference, inverted dropout in training, noise_shape, seeds, config."""
 
-import numpy as np
 import pytest
 import torch
 

@@ -76,7 +76,8 @@ def test_top_k_larger_than_classes_counts_everything():
     assert metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, k=5).tolist() == [1.0, 1.0]
 
 
-@pytest.mark.parametrize("cls_name,kwargs", [(c[0], c[1]) for c in CASES[1:4]] + [("TopKCategoricalAccuracy", {"k": 2})])
+@pytest.mark.parametrize("cls_name,kwargs",
+                         [(c[0], c[1]) for c in CASES[1:4]] + [("TopKCategoricalAccuracy", {"k": 2})])
 def test_names_and_configs_match_keras(cls_name, kwargs):
     ours, theirs = getattr(metrics, cls_name)(**kwargs), getattr(keras.metrics, cls_name)(**kwargs)
     assert ours.name == theirs.name

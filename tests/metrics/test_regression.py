@@ -48,7 +48,8 @@ CASES = [
     ("LogCoshError", {}, regression), ("KLDivergence", {}, positive), ("Poisson", {}, positive),
     ("Hinge", {}, binary), ("SquaredHinge", {}, binary), ("CategoricalHinge", {}, probabilities),
     ("BinaryCrossentropy", {}, binary), ("BinaryCrossentropy", {"label_smoothing": 0.1}, binary),
-    ("CategoricalCrossentropy", {}, probabilities), ("CategoricalCrossentropy", {"label_smoothing": 0.2}, probabilities),
+    ("CategoricalCrossentropy", {}, probabilities),
+    ("CategoricalCrossentropy", {"label_smoothing": 0.2}, probabilities),
     ("SparseCategoricalCrossentropy", {"from_logits": True}, sparse),
 ]
 

@@ -195,3 +195,31 @@ def test_adamw_requires_weight_decay_and_sgd_checks_momentum():
         optimizers.AdamW(weight_decay=None)
     with pytest.raises(ConfigError, match="momentum"):
         optimizers.SGD(momentum=1.5)
+
+
+def test_exclude_from_weight_decay_matches_keras():
+    from tests.optimizers.helpers import assert_same_params
+    init, grads = make_problem(seed=8)
+    variables = [keras.Variable(x) for x in init]
+    theirs_opt = keras.optimizers.AdamW(weight_decay=0.5)
+    theirs_opt.exclude_from_weight_decay(var_list=[variables[1]])
+    for step_grads in grads:
+        theirs_opt.apply_gradients(zip([torch.tensor(g) for g in step_grads], variables))
+    params = [torch.nn.Parameter(torch.tensor(x)) for x in init]
+    ours_opt = optimizers.AdamW(weight_decay=0.5)
+    ours_opt.exclude_from_weight_decay(var_list=[params[1]])
+    ours = run_loom(ours_opt, init, grads, params=params)
+    assert_same_params(ours, [keras.ops.convert_to_numpy(v) for v in variables])
+
+
+def test_exclude_from_weight_decay_by_name_with_named_parameters():
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.fill_(1.0)
+    opt = optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
+    opt.exclude_from_weight_decay(var_names=["bias"])
+    opt.build(layer.named_parameters())
+    layer.weight.grad, layer.bias.grad = torch.zeros(1, 2), torch.zeros(1)
+    opt.step()
+    assert layer.weight.detach()[0].tolist() == pytest.approx([0.95, 0.95]) and layer.bias.item() == 1.0
