@@ -18,5 +18,6 @@ from loom import models
 from loom.models import Model, Sequential
 from loom import saving
 from loom import callbacks, mixed_precision
+from loom import applications
 
 __version__ = "0.1.0"

@@ -82,6 +82,8 @@ def to_tensor(x: Any, dtype: torch.dtype | None = None, device: torch.device | N
         if arr.dtype.kind not in "biuf":
             raise InputError(f"Cannot turn data of dtype {arr.dtype} into a tensor; pass numbers (bool, int or "
                              f"float arrays).")
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))  # torch reads native byte order only
         if arr.dtype == np.float64 and dtype is None:
             arr = arr.astype(_FLOATX)
         if not arr.flags.writeable or not arr.flags.c_contiguous:

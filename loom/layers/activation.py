@@ -238,7 +238,6 @@ class PReLU(Layer):
                               f"shape {tuple(input_shape)} (set shared_axes for the unknown ones).")
         self.add_weight("alpha", param_shape, self.alpha_initializer, self.alpha_regularizer,
                         constraint=self.alpha_constraint)
-        constraints.register(self, "alpha", self.alpha_constraint)
         axes = {i: input_shape[i] for i in range(1, len(input_shape)) if i not in (self.shared_axes or [])}
         self.input_spec = InputSpec(ndim=len(input_shape), axes=axes)
 

@@ -15,6 +15,7 @@ import torch
 
 from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
+from loom.layers.rnn_base import run_fused
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -113,18 +114,48 @@ class Bidirectional(Layer):
                 raise InputError(f"Bidirectional '{self.name}': initial_state must hold the forward states then the "
                                  f"backward states (an even count), got {len(states)}.")
             forward_state, backward_state = states[:len(states) // 2], states[len(states) // 2:]
-        y = torch.nn.Module.__call__(self.forward_layer, inputs, initial_state=forward_state, mask=mask)
-        y_rev = torch.nn.Module.__call__(self.backward_layer, inputs, initial_state=backward_state, mask=mask)
-        states = ()
-        if self.return_state:
-            states = tuple(y[1:]) + tuple(y_rev[1:])
-            y, y_rev = y[0], y_rev[0]
-        if self.return_sequences:
-            y_rev = y_rev.flip(1)
+        fused = self._fused_pair(inputs, forward_state, backward_state) if mask is None else None
+        if fused is not None:
+            y, y_rev, states = fused
+        else:
+            y = torch.nn.Module.__call__(self.forward_layer, inputs, initial_state=forward_state, mask=mask)
+            y_rev = torch.nn.Module.__call__(self.backward_layer, inputs, initial_state=backward_state, mask=mask)
+            states = ()
+            if self.return_state:
+                states = tuple(y[1:]) + tuple(y_rev[1:])
+                y, y_rev = y[0], y_rev[0]
+            if self.return_sequences:
+                y_rev = y_rev.flip(1)
         output = self._merge(y, y_rev)
         if self.return_state:
             return (*output, *states) if self.merge_mode is None else (output, *states)
         return output
+
+    def _fused_pair(self, inputs, forward_state, backward_state):
+        """Both directions in one bidirectional torch kernel call (cuDNN runs them concurrently), or ``None``.
+
+        Returns ``(forward output, backward output in input time order, states)``.
+        """
+        fwd, bwd = self.forward_layer, self.backward_layer
+        if (inputs.device.type == "meta" or self.stateful or fwd.go_backwards or not bwd.go_backwards
+                or type(fwd) is not type(bwd) or fwd.units != bwd.units
+                or fwd.activity_regularizer is not None or bwd.activity_regularizer is not None):
+            return None
+        if self.training and (fwd.dropout or fwd.recurrent_dropout or bwd.dropout or bwd.recurrent_dropout):
+            return None
+        spec_f, spec_b = fwd._fused_spec(), bwd._fused_spec()
+        if spec_f is None or spec_b is None or spec_f[0] is not spec_b[0] or spec_f[2] != spec_b[2]:
+            return None
+        stacked = [torch.stack([f, b]) for f, b in zip(fwd._initial_states(inputs, forward_state),
+                                                        bwd._initial_states(inputs, backward_state))]
+        sequence, *finals = run_fused(spec_f[0], inputs, stacked, spec_f[1] + spec_b[1], spec_f[2],
+                                      bidirectional=True)
+        forward_states, backward_states = [h[0] for h in finals], [h[1] for h in finals]
+        if self.return_sequences:
+            y, y_rev = sequence[..., :fwd.units], sequence[..., fwd.units:]
+        else:
+            y, y_rev = forward_states[0], backward_states[0]
+        return y, y_rev, (*forward_states, *backward_states) if self.return_state else ()
 
     def _merge(self, y, y_rev):
         if self.merge_mode == "concat":

@@ -269,7 +269,6 @@ class BaseConv(Layer):
 
     def _add_kernel(self, name: str, shape: tuple, initializer, regularizer, constraint) -> None:
         self.add_weight(name, shape, initializer, regularizer, constraint=constraint)
-        constraints.register(self, name, constraint)
 
     def _add_bias(self, size: int) -> None:
         if self.use_bias:

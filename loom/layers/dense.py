@@ -65,11 +65,9 @@ class Dense(Layer):
             raise ConfigError(f"Dense '{self.name}' needs a known last dimension, got input shape {input_shape}.")
         self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer, self.kernel_regularizer,
                         constraint=self.kernel_constraint)
-        constraints.register(self, "kernel", self.kernel_constraint)
         if self.use_bias:
             self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
                             constraint=self.bias_constraint)
-            constraints.register(self, "bias", self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
 
     def call(self, inputs):

@@ -73,7 +73,6 @@ class Embedding(Layer):
     def build(self, input_shape=None):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
                         self.embeddings_regularizer, constraint=self.embeddings_constraint)
-        constraints.register(self, "embeddings", self.embeddings_constraint)
 
     def call(self, inputs):
         if inputs.dtype not in (torch.int32, torch.int64):

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom.layers.rnn_base import RecurrentLayer, run_fused
+from loom.layers.rnn_base import RecurrentLayer
 
 
 class GRU(RecurrentLayer):
@@ -113,10 +113,10 @@ class GRU(RecurrentLayer):
         h = states[0]
         x_r, x_z, x_h = x_t.chunk(3, dim=1)
         if self.reset_after:
-            h_r, h_z, h_h = self._recurrent_projection(h, rec_masks).chunk(3, dim=1)
-            r = self.recurrent_activation(x_r + h_r)
-            z = self.recurrent_activation(x_z + h_z)
-            candidate = self.activation(x_h + r * h_h)
+            u = self.units
+            projected = self._recurrent_projection(h, rec_masks)
+            r, z = self.recurrent_activation(x_t[:, :2 * u] + projected[:, :2 * u]).chunk(2, dim=1)
+            candidate = self.activation(x_h + r * projected[:, 2 * u:])
         else:
             u = self.units
             w_r, w_z, w_h = self.recurrent_kernel.split(u, dim=0)
@@ -127,13 +127,11 @@ class GRU(RecurrentLayer):
         h = z * h + (1.0 - z) * candidate
         return h, [h]
 
-    def _fused(self, x, states):
+    def _fused_spec(self):
         if not (self.reset_after and self._fusable_activations()):
             return None
-        params = [self.kernel, self.recurrent_kernel]
-        if self.use_bias:
-            params += [self.bias[0], self.bias[1]]
-        return run_fused(torch.gru, x, states, params, self.use_bias)
+        params = [self.kernel, self.recurrent_kernel, *self._torch_biases(self._input_bias(), self._recurrent_bias())]
+        return torch.gru, params, self.use_bias
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}

@@ -155,6 +155,9 @@ class Layer(nn.Module):
         reg = regularizers.get(regularizer)
         if reg is not None:
             self._regularizers[name] = reg
+        if constraint is not None:
+            from loom import constraints
+            constraints.register(self, name, constraint)
         return getattr(self, name)
 
     def _maybe_build(self, input_shape: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from loom import initializers
-from loom.layers.rnn_base import RecurrentLayer, run_fused
+from loom.layers.rnn_base import RecurrentLayer
 
 
 class LSTM(RecurrentLayer):
@@ -101,20 +101,17 @@ class LSTM(RecurrentLayer):
     def _step(self, x_t, states, rec_masks):
         h, c = states
         z = x_t + self._recurrent_projection(h, rec_masks)
-        z_i, z_f, z_c, z_o = z.chunk(4, dim=1)
-        i = self.recurrent_activation(z_i)
-        f = self.recurrent_activation(z_f)
-        c = f * c + i * self.activation(z_c)
-        h = self.recurrent_activation(z_o) * self.activation(c)
+        gates = self.recurrent_activation(z)  # elementwise: one call for i, f, o (the c slice is unused)
+        i, f, _, o = gates.chunk(4, dim=1)
+        c = f * c + i * self.activation(z[:, 2 * self.units:3 * self.units])
+        h = o * self.activation(c)
         return h, [h, c]
 
-    def _fused(self, x, states):
+    def _fused_spec(self):
         if not self._fusable_activations():
             return None
-        params = [self.kernel, self.recurrent_kernel]
-        if self.use_bias:
-            params += [self.bias, torch.zeros_like(self.bias)]
-        return run_fused(torch.lstm, x, states, params, self.use_bias)
+        params = [self.kernel, self.recurrent_kernel, *self._torch_biases(self.bias if self.use_bias else None)]
+        return torch.lstm, params, self.use_bias
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}

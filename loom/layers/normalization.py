@@ -193,8 +193,8 @@ class BatchNormalization(Layer):
             var, mean = torch.var_mean(inputs, self._reduction_dims(inputs), correction=0)
             self._update_moving(mean.detach(), var.detach())
             return self._normalize(inputs, mean, var, gamma, beta)
-        batch_mean = inputs.new_zeros(channels)
-        batch_var = inputs.new_zeros(channels)
+        batch_mean = self.moving_mean.new_zeros(channels)
+        batch_var = self.moving_variance.new_zeros(channels)
         out = self._fused(inputs, batch_mean, batch_var, gamma, beta, training=True, momentum=1.0)
         self._update_moving(batch_mean, batch_var * ((count - 1) / count))  # torch stores the unbiased one
         return out

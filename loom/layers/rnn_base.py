@@ -4,9 +4,9 @@ Weights are stored in torch's layout (``(gates * units, in)`` matrices, torch's 
 kernels (``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``) take them as they are; ``get_weights`` /
 ``set_weights`` present Keras's layout (``kernel (in, gates * units)``, ``recurrent_kernel``, ``bias``).
 
-A layer runs the fused kernel when nothing needs per-step control: no mask, no recurrent dropout in
-training, and the activations the kernel implements. Otherwise a Python loop over time steps runs with
-Keras's semantics: the input projection of all steps is one matrix product; a masked step keeps the
+A layer runs the fused kernel when nothing needs per-step control: no recurrent dropout in training, the
+activations the kernel implements, and no mask or a padding mask (see ``rnn_packed``). Otherwise a Python
+loop over time steps runs with Keras's semantics: the input projection of all steps is one matrix product; a masked step keeps the
 previous states and repeats the previous output (zeros with ``zero_output_for_mask``, as inside
 ``Bidirectional``); dropout masks are drawn once per call and shared by all steps.
 
@@ -29,6 +29,7 @@ from loom import activations, backend, constraints, initializers, regularizers
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
+from loom.layers.rnn_packed import run_padded
 
 
 def _rate(layer: str, name: str, value: Any) -> float:
@@ -156,11 +157,14 @@ class RecurrentLayer(Layer):
             # Shape inference: torch's RNN kernels on meta tensors run step by step through the meta
             # dispatcher (~0.3 s a call), so the output shapes are given directly.
             result = self._meta_result(x, states)
-        elif mask is None and rec_masks is None:
+        elif rec_masks is None:
             if in_masks is not None:
                 x = x * in_masks[0].unsqueeze(1)
                 in_masks = None
-            result = self._fused(x, states)
+            if mask is None:
+                result = self._fused(x, states)
+            elif (spec := self._fused_spec()) is not None:
+                result = run_padded(spec, x, states, mask, self.zero_output_for_mask, self.return_sequences)
         if result is None:
             result = self._loop(x, states, mask, in_masks, rec_masks)
         sequence, last, final_states = result
@@ -241,9 +245,19 @@ class RecurrentLayer(Layer):
         return keep.to(like.dtype) / (1.0 - rate)
 
     # ------------------------------------------------------------------------------------ the two paths
+    def _fused_spec(self):
+        """``(torch kernel, parameters, has_biases)`` for a fused call, or ``None`` when none applies."""
+        return None
+
     def _fused(self, x: torch.Tensor, states: list[torch.Tensor]):
         """``(sequence, last output, final states)`` from a fused torch kernel, or ``None`` if unsupported."""
-        return None
+        spec = self._fused_spec()
+        return None if spec is None else run_fused(spec[0], x, states, spec[1], spec[2])
+
+    def _torch_biases(self, input_bias, recurrent_bias=None) -> list[torch.Tensor]:
+        if not self.use_bias:
+            return []
+        return [input_bias, recurrent_bias if recurrent_bias is not None else torch.zeros_like(input_bias)]
 
     def _meta_result(self, x: torch.Tensor, states: list[torch.Tensor]):
         last = x.new_empty(x.shape[0], self.units)
@@ -348,13 +362,18 @@ class RecurrentLayer(Layer):
         return config
 
 
-def run_fused(kernel, x: torch.Tensor, states: list[torch.Tensor], params: list[torch.Tensor], has_biases: bool):
-    """Call one of torch's fused RNN kernels (batch first, one layer, one direction).
+def run_fused(kernel, x: torch.Tensor, states: list[torch.Tensor], params: list[torch.Tensor], has_biases: bool,
+              bidirectional: bool = False):
+    """Call one of torch's fused RNN kernels (batch first, one layer).
 
-    Returns ``(sequence, last output, final states)`` with states shaped ``(batch, units)``.
+    One direction: returns ``(sequence, last output, final states)`` with states shaped ``(batch, units)``.
+    Both directions (``params`` and each state of ``states`` stacked forward then backward): returns
+    torch's ``(sequence (batch, steps, 2 * units), final states (2, batch, units)...)``.
     """
-    hidden = tuple(s.unsqueeze(0) for s in states)
+    hidden = tuple(states) if bidirectional else tuple(s.unsqueeze(0) for s in states)
     hx = hidden if len(hidden) > 1 else hidden[0]
-    out = kernel(x, hx, params, has_biases, 1, 0.0, torch.is_grad_enabled(), False, True)
+    out = kernel(x, hx, params, has_biases, 1, 0.0, torch.is_grad_enabled(), bidirectional, True)
+    if bidirectional:
+        return out
     sequence, finals = out[0], [h.squeeze(0) for h in out[1:]]
     return sequence, finals[0], finals

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from loom import activations
-from loom.layers.rnn_base import RecurrentLayer, run_fused
+from loom.layers.rnn_base import RecurrentLayer
 
 
 class SimpleRNN(RecurrentLayer):
@@ -80,14 +80,12 @@ class SimpleRNN(RecurrentLayer):
         h = self.activation(x_t + self._recurrent_projection(states[0], rec_masks))
         return h, [h]
 
-    def _fused(self, x, states):
+    def _fused_spec(self):
         if self._is(self.activation, activations.tanh, torch.tanh):
             kernel = torch.rnn_tanh
         elif self._is(self.activation, activations.relu, torch.relu):
             kernel = torch.rnn_relu
         else:
             return None
-        params = [self.kernel, self.recurrent_kernel]
-        if self.use_bias:
-            params += [self.bias, torch.zeros_like(self.bias)]
-        return run_fused(kernel, x, states, params, self.use_bias)
+        params = [self.kernel, self.recurrent_kernel, *self._torch_biases(self.bias if self.use_bias else None)]
+        return kernel, params, self.use_bias

@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from loom.errors import ConfigError
@@ -20,8 +19,10 @@ from loom.layers.layer import Layer
 class TorchModuleWrapper(Layer):
     """Wrap ``module`` so it can be called on symbolic tensors and placed in loom models.
 
-    The module's parameters are the layer's weights, in torch's order and layout. Its shapes follow the
-    module's own convention (e.g. ``nn.Conv2d`` wants channels first).
+    The module's parameters are the layer's weights, in torch's order and layout (as Keras's
+    ``TorchModuleWrapper``), followed by its buffers (e.g. BatchNorm running statistics) as non-trainable
+    weights so that saving keeps them. Its shapes follow the module's own convention (e.g. ``nn.Conv2d`` wants
+    channels first). Lazy modules (``nn.LazyLinear``) get their weights at the first symbolic call.
 
     Args:
         module: the ``torch.nn.Module`` to wrap.

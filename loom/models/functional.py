@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, structure
+from loom import backend
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.graph import GraphRunner, build_graph
 from loom.layers.layer import Layer
@@ -199,8 +199,14 @@ class Model(Trainable, Layer):
         """The graph on already-validated tensors in ``inputs`` order; returns outputs as a flat list.
 
         This is the trainer's hot path: no conversion, no checks.
+
+        Raises:
+            ConfigError: the model has no graph (subclassed, or a Sequential not built yet).
         """
-        return self._runner.run(flat_inputs)
+        runner = self._runner
+        if runner is None:
+            raise ConfigError(f"Model '{self.name}' has no graph to run: call it on data (or build it) first.")
+        return runner.run(flat_inputs)
 
     @staticmethod
     def _pack(flat: list, kind: str, keys: list | None):

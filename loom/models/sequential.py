@@ -95,6 +95,8 @@ class Sequential(Model):
         self._register_layer(layer)
         if rebuild:
             self._maybe_rebuild()
+        else:
+            self._invalidate()
 
     def pop(self, rebuild: bool = True) -> Layer:
         """Remove and return the last layer.
@@ -111,7 +113,14 @@ class Sequential(Model):
             layer._inbound_nodes.remove(out.node)
         if rebuild:
             self._maybe_rebuild()
+        else:
+            self._invalidate()
         return layer
+
+    def _invalidate(self) -> None:
+        """Forget the compiled graph until the next rebuild (after ``add``/``pop`` with ``rebuild=False``)."""
+        self._runner = None
+        self.built = False
 
     def build(self, input_shape: Any = None) -> None:
         """Build the graph for inputs of ``input_shape`` (with the batch dimension, e.g. ``(None, 64)``).
@@ -136,8 +145,7 @@ class Sequential(Model):
             first = self._stack[0].inputs[0]
             self._input_layer = InputLayer(batch_shape=first.shape, dtype=first.dtype)
         if self._input_layer is None or not self._stack:
-            self._runner = None
-            self.built = False
+            self._invalidate()
             return
         backend.unique_name("functional")  # Keras builds an inner Functional here; keep auto-names in step
         x = self._stack_outputs[-1] if self._stack_outputs else self._input_layer.output_tensor
@@ -165,10 +173,11 @@ class Sequential(Model):
     def __call__(self, *args, **kwargs):
         if self._runner is None and args:
             x = args[0]
-            if self._input_layer is None and isinstance(x, SymbolicTensor):
-                self._input_layer = InputLayer(batch_shape=x.shape, dtype=x.dtype)
+            if isinstance(x, SymbolicTensor):
+                if self._input_layer is None:
+                    self._input_layer = InputLayer(batch_shape=x.shape, dtype=x.dtype)
                 self._maybe_rebuild()
-            elif not isinstance(x, SymbolicTensor):
+            else:
                 self._build_from_data(x)
         return super().__call__(*args, **kwargs)
 

@@ -200,28 +200,94 @@ def metric_log_names(entries: list[tuple[str | None, str, bool]]) -> list[str]:
     return unweighted + weighted_names
 
 
+#: Outputs (in elements) held back before deferred metric updates are applied.
+DEFER_BUDGET = 1 << 20
+
+
+def is_sample_additive(metric: Any) -> bool:
+    """A metric whose state is a per-sample sum (loom's ``MeanMetricWrapper`` family with its own update), so
+    updating it once on concatenated batches gives the same state as updating it batch by batch."""
+    from loom.metrics.metric import MeanMetricWrapper
+    return isinstance(metric, MeanMetricWrapper) and type(metric).update_state is MeanMetricWrapper.update_state
+
+
 class MetricPlan:
-    """The resolved metrics: ``entries`` are ``(output index, metric, log name, weighted)``."""
+    """The resolved metrics: ``entries`` are ``(output index, metric, log name, weighted)``.
+
+    Sample-additive metrics (accuracy, mae, ...: see :func:`is_sample_additive`) are *deferred*: a step only
+    keeps references to its (detached) outputs and targets, and the metric runs once on the concatenation
+    when its value is read (:meth:`results`), or when :data:`DEFER_BUDGET` output elements are pending. That
+    turns a handful of small kernels per step into one batch of larger ones, with the same final state.
+    Other metrics update every step.
+    """
 
     def __init__(self, entries: list[tuple[int, Any, str, bool]], plain_names: list[str]):
         self.entries = entries
         self.names = [name for _, _, name, _ in entries]
         self.plain_names = plain_names
+        self.deferred = [e for e in entries if is_sample_additive(e[1])]
+        self.immediate = [e for e in entries if not is_sample_additive(e[1])]
+        self._pending: list[tuple] = []
+        self._pending_size = 0
 
     def update(self, ys: list, outs: list, sws: list | None) -> None:
-        for i, metric, _, weighted in self.entries:
+        for i, metric, _, weighted in self.immediate:
+            metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+        if self.deferred:
+            self._pending.append((ys, outs, sws))
+            self._pending_size += outs[0].numel()
+            if self._pending_size >= DEFER_BUDGET:
+                self.flush()
+
+    def flush(self) -> None:
+        """Apply the pending updates of the deferred metrics."""
+        pending, self._pending, self._pending_size = self._pending, [], 0
+        if not pending:
+            return
+        if len(pending) > 1 and not _same_trailing_shapes(pending):
+            for ys, outs, sws in pending:
+                self._apply(ys, outs, sws)
+            return
+        if len(pending) == 1:
+            self._apply(*pending[0])
+            return
+        used = sorted({i for i, _, _, _ in self.deferred})
+        cat = torch.cat
+        ys = {i: cat([p[0][i] for p in pending]) for i in used}
+        outs = {i: cat([p[1][i] for p in pending]) for i in used}
+        sws = None
+        if pending[0][2] is not None:
+            sws = {i: None if pending[0][2][i] is None else cat([p[2][i] for p in pending]) for i in used}
+        self._apply(ys, outs, sws)
+
+    def _apply(self, ys, outs, sws) -> None:
+        for i, metric, _, weighted in self.deferred:
             metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
 
     def reset(self) -> None:
+        self._pending, self._pending_size = [], 0
         for _, metric, _, _ in self.entries:
             metric.reset_state()
 
     def results(self) -> dict[str, torch.Tensor]:
+        self.flush()
         return {name: metric.result() for _, metric, name, _ in self.entries}
 
     @property
     def metrics(self) -> list:
         return [metric for _, metric, _, _ in self.entries]
+
+
+def _same_trailing_shapes(pending: list) -> bool:
+    first_outs, first_ys = pending[0][1], pending[0][0]
+    for ys, outs, _ in pending[1:]:
+        for a, b in zip(outs, first_outs):
+            if a.shape[1:] != b.shape[1:]:
+                return False
+        for a, b in zip(ys, first_ys):
+            if a.shape[1:] != b.shape[1:]:
+                return False
+    return True
 
 
 def _resolve_metric(identifier: Any, y_shape: tuple | None, out_shape: tuple, loss: Any) -> Any:

@@ -153,7 +153,7 @@ def test_masking_defaults():
             return x
     mask = torch.tensor([True, False])
     assert Pass().compute_mask(torch.ones(2), mask) is mask
-    assert layers.Dense(2).compute_mask(torch.ones(2), mask) is None
+    assert Scale().compute_mask(torch.ones(2), mask) is None  # supports_masking is False by default
 
 
 def test_build_errors_name_the_layer():
@@ -179,3 +179,15 @@ def test_config_and_regularization_losses():
 def test_call_without_inputs_is_an_error():
     with pytest.raises(InputError, match="without inputs"):
         layers.Dense(2)._call_symbolic((), {})
+
+
+def test_unusual_numpy_inputs():
+    layer = layers.Dense(1, kernel_initializer="ones")
+    big_endian = np.array([[1.0, 2.0]], dtype=">f8")
+    assert float(layer(big_endian).detach()) == 3.0
+    transposed = np.array([[1.0], [2.0]]).T  # not C-contiguous
+    assert float(layer(transposed).detach()) == 3.0
+    with pytest.raises(InputError, match="dtype <U"):
+        layer(np.array([["a", "b"]]))
+    with pytest.raises(InputError, match="Cannot turn list"):
+        layer([[1.0, 2.0], [3.0]])

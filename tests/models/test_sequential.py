@@ -145,3 +145,15 @@ def test_single_input_errors():
 def test_layer_called_on_python_lists():
     model = loom.Sequential([layers.Dense(1, kernel_initializer="ones")])
     np.testing.assert_allclose(model([[1.0, 2.0, 3.0]]).detach().numpy(), [[6.0]])
+
+
+def test_add_and_pop_without_rebuild_take_effect_at_the_next_call():
+    model = loom.Sequential([loom.Input((3,)), layers.Dense(2)])
+    model.add(layers.Dense(5), rebuild=False)
+    assert not model.built
+    assert model(np.ones((1, 3))).shape == (1, 5) and model.built
+    model.pop(rebuild=False)
+    assert model(np.ones((1, 3))).shape == (1, 2)
+    x = loom.Input((3,))
+    model.add(layers.Dense(4), rebuild=False)
+    assert model(x).shape == (None, 4)
