@@ -67,6 +67,9 @@ class CallbackList:
             self.set_model(model)
         if params:
             self.set_params(params)
+        for cb in list(self.callbacks):
+            if hasattr(cb, "set_callback_list"):  # e.g. BackupAndRestore, which saves every callback's state
+                cb.set_callback_list(self)
         self._resolve_batch_hooks()
 
     def append(self, callback: Callback) -> None:

@@ -10,8 +10,8 @@ import loom
 from loom import layers
 from loom.applications.blocks import conv_bn, residual_block, separable_conv_block
 
-FULL_TRAIN_SAMPLES = 12000
-QUICK_TRAIN_SAMPLES = 1500
+FULL_TRAIN_SAMPLES = 15000
+QUICK_TRAIN_SAMPLES = 3000
 
 
 def build() -> loom.Model:
@@ -29,14 +29,23 @@ def build() -> loom.Model:
     return loom.Model(inputs, outputs, name="residual_convnet")
 
 
+def _quicker_moving_averages(model: loom.Model, momentum: float = 0.9) -> None:
+    """The BatchNormalization layers' moving statistics follow the batches faster than with Keras's default
+    momentum 0.99, which needs ~500 training steps before inference-mode outputs are right."""
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = momentum
+
+
 def run(ctx) -> None:
     loom.utils.set_random_seed(0)
     model = build()
+    _quicker_moving_averages(model)
     model.summary()
     n = QUICK_TRAIN_SAMPLES if ctx.quick else FULL_TRAIN_SAMPLES
     x_train, y_train = ctx.x_train[:n], ctx.y_train[:n]
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["acc"])
-    model.fit(x_train, y_train, batch_size=64, epochs=ctx.epochs(3), validation_split=0.1, verbose=2)
+    model.fit(x_train, y_train, batch_size=32, epochs=ctx.epochs(3), validation_split=0.1, verbose=2)
     loss, acc = model.evaluate(ctx.x_test, ctx.y_test, batch_size=500, verbose=0)
     print(f"trained on {len(x_train)} images; test accuracy: {acc:.4f} (loss {loss:.4f})")
     ctx.results["residual_convnet_test_acc"] = round(float(acc), 4)

@@ -75,6 +75,8 @@ class Bidirectional(Layer):
             raise ConfigError(f"Bidirectional '{self.name}': merge_mode must be one of {list(_MERGE_MODES)}, got "
                               f"{merge_mode!r}.")
         self.merge_mode = merge_mode
+        if self._batch_input_shape is None and layer._batch_input_shape is not None:
+            self._batch_input_shape = layer._batch_input_shape  # Keras 2 style: input_shape on the wrapped layer
         self.forward_layer = _clone(layer, f"forward_{_strip(layer.name, 'forward_')}")
         if backward_layer is None:
             backward_layer = _clone(layer, f"backward_{_strip(layer.name, 'backward_')}", go_backwards=True)

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Iterable
 
@@ -64,6 +65,8 @@ class Layer(nn.Module):
             register_builtin(cls)
         cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Iterable | None = None, batch_input_shape: Iterable | None = None,
@@ -470,3 +473,13 @@ def _is_number_rows(x: Any) -> bool:
     while isinstance(x, (list, tuple)) and x:
         x = x[0]
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+
+def _marks_built(build):
+    """Wrap a subclass's ``build`` so that calling it directly (as Keras users do) marks the layer built."""
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+    return wrapper

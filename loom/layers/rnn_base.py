@@ -6,9 +6,13 @@ kernels (``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``) take them as they ar
 
 A layer runs the fused kernel when nothing needs per-step control: no recurrent dropout in training, the
 activations the kernel implements, and no mask or a padding mask (see ``rnn_packed``). Otherwise a Python
-loop over time steps runs with Keras's semantics: the input projection of all steps is one matrix product; a masked step keeps the
-previous states and repeats the previous output (zeros with ``zero_output_for_mask``, as inside
-``Bidirectional``); dropout masks are drawn once per call and shared by all steps.
+loop over time steps runs with Keras's semantics: the input projection of all steps is one matrix product;
+a masked step keeps the previous states and repeats the previous output (zeros with
+``zero_output_for_mask``, as inside ``Bidirectional``); dropout masks are drawn once per call and shared by
+all steps (one per gate with recurrent dropout, as Keras's ``implementation=1``).
+
+Output shapes are inferred on ``meta`` tensors like every layer's, except that the RNN kernels themselves
+are skipped there (see ``_meta_result``).
 
 Example:
     >>> import torch, loom
@@ -42,7 +46,13 @@ class RecurrentLayer(Layer):
     """Base class of the recurrent layers; subclasses define the cell (see ``SimpleRNN``, ``LSTM``, ``GRU``).
 
     Subclasses set ``_gate_count`` and ``_state_count``, and implement ``_step`` (one time step of the loop)
-    and ``_fused`` (the whole sequence with a torch kernel, or ``None`` when it does not apply).
+    and ``_fused_spec`` (the torch kernel and its parameters, or ``None`` when none applies). Keras's
+    ``RNN(cell)`` API with custom cells is not provided.
+
+    Example:
+        >>> import torch, loom
+        >>> isinstance(loom.layers.GRU(2), RecurrentLayer)
+        True
     """
 
     supports_masking = True
@@ -145,13 +155,9 @@ class RecurrentLayer(Layer):
             raise ShapeError(f"{type(self).__name__} '{self.name}' expects inputs of shape (batch, timesteps>0, "
                              f"features), got {tuple(inputs.shape)}.")
         states = self._initial_states(inputs, initial_state)
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
+        mask = self._step_mask(inputs, mask)
         in_masks, rec_masks = self._dropout_masks(inputs) if self.training else (None, None)
         x = inputs.flip(1) if self.go_backwards else inputs
-        if mask is not None:
-            mask = mask.to(device=inputs.device, dtype=torch.bool)
-            mask = mask.flip(1) if self.go_backwards else mask
         result = None
         if x.device.type == "meta":
             # Shape inference: torch's RNN kernels on meta tensors run step by step through the meta
@@ -176,6 +182,20 @@ class RecurrentLayer(Layer):
             flat = outputs if isinstance(outputs, tuple) else (outputs,)
             self._activity_loss = sum(self.activity_regularizer(o) / max(o.shape[0], 1) for o in flat)
         return outputs
+
+    def _step_mask(self, inputs: torch.Tensor, mask: Any) -> torch.Tensor | None:
+        """The ``(batch, timesteps)`` boolean mask in processing order (flipped with ``go_backwards``)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if mask is None:
+            return None
+        mask = backend.to_tensor(mask, dtype=torch.bool, device=inputs.device)
+        if mask.dim() == 3 and mask.shape[-1] == 1:
+            mask = mask[..., 0]
+        if tuple(mask.shape) != tuple(inputs.shape[:2]):
+            raise InputError(f"{type(self).__name__} '{self.name}': the mask must have shape (batch, timesteps) = "
+                             f"{tuple(inputs.shape[:2])}, got {tuple(mask.shape)}.")
+        return mask.flip(1) if self.go_backwards else mask
 
     def _initial_states(self, inputs: torch.Tensor, initial_state: Any) -> list[torch.Tensor]:
         batch = inputs.shape[0]

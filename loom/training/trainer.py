@@ -191,7 +191,9 @@ class Trainable:
         device = self._device()
 
         self.stop_training = False
+        self._initial_epoch = None
         callbacks.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch  # set by a callback resuming a run (BackupAndRestore)
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()

@@ -219,6 +219,10 @@ def test_errors_are_clear():
         lstm(torch.tensor(_x()), initial_state=[torch.zeros(B, U)])
     with pytest.raises(InputError, match="shape"):
         lstm(torch.tensor(_x()), initial_state=[torch.zeros(B, U + 1)] * 2)
+    with pytest.raises(InputError, match="mask"):
+        lstm(torch.tensor(_x()), mask=torch.ones(B, T + 1, dtype=torch.bool))
+    torch.testing.assert_close(lstm(torch.tensor(_x()), mask=torch.tensor(_mask())[..., None]),
+                               lstm(torch.tensor(_x()), mask=torch.tensor(_mask())))
     with pytest.raises(loom.errors.ShapeError):
         loom.layers.SimpleRNN(U)(loom.Input((D,)))
     with pytest.raises(ConfigError, match="stateful"):

@@ -1,0 +1,41 @@
+"""Shared by the application tests: Keras models with non-trivial weights, and output comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def randomize_batchnorm(keras_model, seed: int = 0) -> None:
+    """Give every BatchNormalization of a Keras model random gamma/beta/moving statistics, so that a
+    parity test also checks the statistics are copied to the right layers."""
+    rng = np.random.default_rng(seed)
+    for layer in keras_model.layers:
+        if type(layer).__name__ != "BatchNormalization":
+            continue
+        values = []
+        for variable, value in zip(layer.weights, layer.get_weights()):
+            name = variable.path.split("/")[-1]
+            if name == "moving_variance":
+                values.append(rng.uniform(0.5, 1.5, value.shape).astype("float32"))
+            elif name == "gamma":
+                values.append(rng.uniform(0.8, 1.2, value.shape).astype("float32"))
+            else:
+                values.append(rng.normal(0.0, 0.1, value.shape).astype("float32"))
+        layer.set_weights(values)
+
+
+def images(size: int, batch: int = 2, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, (batch, size, size, 3)).astype("float32")
+
+
+def assert_close(loom_out, keras_out, tol: float = 1e-4) -> None:
+    """Equal to ``tol`` relative to the outputs' scale (deep nets of random weights have large outputs)."""
+    loom_out = loom_out.detach().cpu().numpy() if hasattr(loom_out, "detach") else np.asarray(loom_out)
+    keras_out = np.asarray(keras_out)
+    assert loom_out.shape == keras_out.shape
+    scale = max(1.0, float(np.abs(keras_out).max()))
+    np.testing.assert_allclose(loom_out, keras_out, rtol=tol, atol=tol * scale)
+
+
+def keras_predict(keras_model, x: np.ndarray) -> np.ndarray:
+    return np.asarray(keras_model.predict(x, verbose=0))
