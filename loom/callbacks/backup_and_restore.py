@@ -29,8 +29,8 @@ Example:
     ... except RuntimeError:
     ...     pass
     >>> history = model.fit(x, y, epochs=5, verbose=0, callbacks=[loom.callbacks.BackupAndRestore(backup)])
-    >>> history.epoch, len(history.history["loss"])
-    ([2, 3, 4], 5)
+    >>> history.epoch  # the History of the first run is restored too, as if nothing had happened
+    [0, 1, 2, 3, 4]
 """
 
 from __future__ import annotations

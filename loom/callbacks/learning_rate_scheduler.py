@@ -2,8 +2,9 @@
 
 Example:
     >>> import numpy as np, loom
+    >>> from loom.optimizers import SGD
     >>> model = loom.Sequential([loom.layers.Dense(1, input_shape=(2,))])
-    >>> model.compile(optimizer=loom.optimizers.SGD(learning_rate=0.1), loss="mse")
+    >>> model.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
     >>> halve = loom.callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch == 0 else lr / 2)
     >>> history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[halve])
     >>> history.history["learning_rate"]

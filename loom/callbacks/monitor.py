@@ -115,8 +115,9 @@ class MonitorCallback(Callback):
 
     Example:
         >>> cb = MonitorCallback(monitor="val_acc", min_delta=0.01)
-        >>> cb.improves(0.80), cb.improves(0.805)
-        (True, False)
+        >>> cb.best = 0.80
+        >>> cb.improves(0.805), cb.improves(0.82)
+        (False, True)
     """
 
     def __init__(self, monitor: str = "val_loss", mode: str = "auto", baseline: float | None = None,

@@ -2,12 +2,13 @@
 
 Example:
     >>> import numpy as np, loom
+    >>> from loom.optimizers import SGD
     >>> model = loom.Sequential([loom.layers.Dense(1, input_shape=(2,))])
-    >>> model.compile(optimizer=loom.optimizers.SGD(learning_rate=0.1), loss="mse")
+    >>> model.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
     >>> reduce = loom.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
     >>> history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[reduce])
-    >>> history.history["learning_rate"]
-    [0.1, 0.05, 0.025]
+    >>> history.history["learning_rate"]  # the rate each epoch used
+    [0.1, 0.1, 0.05]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ for the HParams dashboard (``tensorboard``'s own hparams protos, so its plugin r
 Example:
     >>> import tempfile, loom
     >>> from torch.utils.tensorboard import SummaryWriter
-    >>> model = loom.Sequential([loom.layers.Dense(2, input_shape=(3,))])
+    >>> model = loom.Sequential([loom.layers.Dense(2, input_shape=(3,), name="dense")])
     >>> with SummaryWriter(tempfile.mkdtemp()) as writer:
     ...     write_weight_histograms(writer, model, step=0)
     ['dense/kernel/histogram', 'dense/bias/histogram']

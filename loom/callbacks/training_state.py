@@ -15,7 +15,7 @@ a process killed at any moment leaves either the previous file or the new one.
 
 Example:
     >>> import os, tempfile, torch, loom
-    >>> model = loom.Sequential([loom.layers.Dense(1, input_shape=(2,))])
+    >>> model = loom.Sequential([loom.layers.Dense(1, input_shape=(2,), name="dense")])
     >>> model.compile(optimizer="sgd", loss="mse")
     >>> path = os.path.join(tempfile.mkdtemp(), "state.zip")
     >>> write_state(path, *capture(model, [], next_epoch=3))

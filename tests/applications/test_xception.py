@@ -1,0 +1,73 @@
+import hashlib
+
+import pytest
+
+import loom
+from loom.applications import xception
+from loom.errors import ConfigError
+from tests.applications.helpers import assert_close, images, keras_predict, randomize_batchnorm
+from tests.keras_oracle import keras
+
+SIZE = 71  # Xception's smallest input
+
+
+@pytest.fixture(scope="module")
+def keras_model():
+    keras.utils.clear_session()
+    model = keras.applications.Xception(weights=None, include_top=False, input_shape=(SIZE, SIZE, 3))
+    randomize_batchnorm(model)
+    return model
+
+
+def test_parameter_counts_are_keras():
+    model = loom.applications.Xception(weights=None)
+    assert model.count_params() == 22_910_480
+    assert model.output_shape == (None, 1000)
+    assert model.input_shape == (None, 299, 299, 3)
+    for pooling in ("avg", "max"):
+        base = xception.Xception(weights=None, include_top=False, pooling=pooling)
+        assert base.count_params() == 20_861_480
+        assert base.output_shape == (None, 2048)
+        assert base.input_shape == (None, None, None, 3)
+
+
+@pytest.mark.slow
+def test_matches_keras_layer_for_layer(keras_model):
+    loom.backend.clear_session()
+    model = loom.applications.Xception(weights=None, include_top=False, input_shape=(SIZE, SIZE, 3))
+    assert [l.name for l in model.layers] == [l.name for l in keras_model.layers]
+    model.set_weights(keras_model.get_weights())
+    x = images(SIZE)
+    assert_close(model(x), keras_predict(keras_model, x))
+
+
+@pytest.mark.slow
+def test_keras_weights_file_and_cached_imagenet_file(keras_model, tmp_path, monkeypatch):
+    x = images(SIZE, seed=1)
+    expected = keras_predict(keras_model, x)
+    path = tmp_path / "xception.weights.h5"
+    keras_model.save_weights(path)
+    model = xception.Xception(weights=path, include_top=False, input_shape=(SIZE, SIZE, 3))
+    assert_close(model(x), expected)
+    # weights='imagenet' uses Keras's cached file when it is there (checked with Keras's md5).
+    cache = tmp_path / "keras_home" / "models"
+    cache.mkdir(parents=True)
+    data = path.read_bytes()
+    (cache / "xception_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(data)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    fake = xception.PretrainedWeights("xception", "top.h5", "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                                      "0" * 32, hashlib.md5(data).hexdigest())
+    monkeypatch.setattr(xception, "_PRETRAINED", fake)
+    model = xception.Xception(weights="imagenet", include_top=False, input_shape=(SIZE, SIZE, 3))
+    assert_close(model(x), expected)
+
+
+def test_rejects_inputs_below_71_pixels():
+    with pytest.raises(ConfigError, match="at least 71x71"):
+        xception.Xception(weights=None, include_top=False, input_shape=(64, 64, 3))
+
+
+def test_preprocess_input_scales_to_minus_one_one():
+    import numpy as np
+    out = xception.preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]], "float32"))
+    np.testing.assert_allclose(out, [[[[-1.0, 0.0, 1.0]]]])
