@@ -24,7 +24,7 @@ import torch
 
 from loom import activations, layers
 from loom.applications.keras_weights import (PretrainedFileNotFoundError, PretrainedWeights, keras_cache_dirs,
-                                             load_application_weights, resolve_pretrained)
+                                             load_keras_weights, resolve_pretrained)
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.symbolic import SymbolicTensor
 
@@ -41,6 +41,35 @@ _CAFFE_MEAN = (103.939, 116.779, 123.68)  # BGR
 _TORCH_MEAN = (0.485, 0.456, 0.406)
 _TORCH_STD = (0.229, 0.224, 0.225)
 _class_index_cache: dict[str, dict] = {}
+
+APPLICATION_ARGS_DOC = """
+
+    Args:
+        include_top: end with global average pooling and a ``Dense(classes)`` classifier named
+            ``predictions`` (default ``True``).
+        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pretrained file, which must be
+            on this machine: see :mod:`loom.applications.keras_weights`) or the path of a weights file
+            (Keras ``.h5`` / ``.weights.h5``, or loom's) (default ``'imagenet'``).
+        input_tensor: a symbolic tensor to use as the image input (default ``None``: a new ``Input``).
+        input_shape: ``(height, width, channels)`` when ``include_top`` is ``False`` (default ``None``:
+            the native shape with the top, ``(None, None, 3)`` without).
+        pooling: without the top: ``None`` (the last feature map), ``'avg'`` or ``'max'`` (global
+            pooling) (default ``None``).
+        classes: classifier size, with the top (default 1000).
+        classifier_activation: the classifier's activation; ``None`` returns logits (default
+            ``'softmax'``).
+        name: the model's name (default the network's name).
+
+    Returns:
+        A functional ``loom.Model``.
+    """
+
+
+def with_application_args_doc(fn: Callable) -> Callable:
+    """Decorator: append the arguments every application shares to ``fn``'s docstring."""
+    if fn.__doc__ is not None:  # None under python -OO
+        fn.__doc__ += APPLICATION_ARGS_DOC
+    return fn
 
 
 # --------------------------------------------------------------------------------------------- preprocessing
@@ -171,8 +200,9 @@ def decode_predictions(preds: Any, top: int = 5, class_index: str | os.PathLike 
     Example:
         >>> import numpy as np
         >>> index = {"0": ["n0", "cat"], "1": ["n1", "dog"]}
-        >>> decode_predictions(np.array([[0.2, 0.8]]), top=1, class_index=index)
-        [[('n1', 'dog', 0.8)]]
+        >>> [(wnid, label, float(score)) for wnid, label, score in
+        ...  decode_predictions(np.array([[0.2, 0.8]]), top=1, class_index=index)[0]]
+        [('n1', 'dog', 0.8)]
     """
     preds = preds.detach().cpu().numpy() if isinstance(preds, torch.Tensor) else np.asarray(preds)
     if preds.ndim != 2:
@@ -192,6 +222,14 @@ def decode_predictions(preds: Any, top: int = 5, class_index: str | os.PathLike 
 
 
 # --------------------------------------------------------------------------------------- input and head rules
+def _channels(shape: tuple, last: bool) -> Any:
+    return shape[-1] if last else shape[0]
+
+
+def _spatial(shape: tuple, last: bool) -> tuple:
+    return tuple(shape[:2]) if last else tuple(shape[1:])
+
+
 def obtain_input_shape(input_shape: Any, default_size: int, min_size: int, data_format: str = "channels_last",
                        require_flatten: bool = False, weights: Any = None) -> tuple:
     """Keras's rules for an application's input shape: the default when none is given, else validated.
@@ -208,18 +246,14 @@ def obtain_input_shape(input_shape: Any, default_size: int, min_size: int, data_
         ConfigError: an invalid shape; the message says why.
     """
     last = data_format == "channels_last"
-    channel = lambda s: s[-1] if last else s[0]  # noqa: E731
-    spatial = lambda s: tuple(s[:2]) if last else tuple(s[1:])  # noqa: E731
-    if input_shape is not None:
-        input_shape = tuple(input_shape)
+    input_shape = None if input_shape is None else tuple(input_shape)
+    channels = 3
     if weights != "imagenet" and input_shape and len(input_shape) == 3:
-        if channel(input_shape) not in (1, 3):
+        channels = _channels(input_shape, last)
+        if channels not in (1, 3):
             warnings.warn(f"This model usually expects 1 or 3 input channels; got input_shape {input_shape}.",
                           stacklevel=3)
-        default = (default_size, default_size, channel(input_shape))
-    else:
-        default = (default_size, default_size, 3)
-    default = default if last else (default[2], default[0], default[1])
+    default = (default_size, default_size, channels) if last else (channels, default_size, default_size)
     if weights == "imagenet" and require_flatten:
         if input_shape is not None and input_shape != default:
             raise ConfigError(f"With include_top=True and weights='imagenet', input_shape must be {default}; "
@@ -229,10 +263,10 @@ def obtain_input_shape(input_shape: Any, default_size: int, min_size: int, data_
         if len(input_shape) != 3:
             raise ConfigError(f"input_shape must be a tuple of three integers (height, width, channels); got "
                               f"{input_shape}.")
-        if channel(input_shape) != 3 and weights == "imagenet":
+        if _channels(input_shape, last) != 3 and weights == "imagenet":
             raise ConfigError(f"With weights='imagenet' the input must have 3 channels; got input_shape "
                               f"{input_shape}.")
-        if any(d is not None and d < min_size for d in spatial(input_shape)):
+        if any(d is not None and d < min_size for d in _spatial(input_shape, last)):
             raise ConfigError(f"Input size must be at least {min_size}x{min_size}; got input_shape {input_shape}.")
     elif require_flatten:
         input_shape = default
@@ -297,10 +331,9 @@ def _source_inputs(tensor: SymbolicTensor) -> list[SymbolicTensor]:
 
 
 def _classifier_head(x: Any, include_top: bool, pooling: str | None, classes: int, classifier_activation: Any,
-                     weights: Any, pool_names: tuple) -> Any:
+                     pool_names: tuple) -> Any:
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        validate_activation(classifier_activation, weights)
         return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name=pool_names[0])(x)
@@ -343,12 +376,12 @@ def build_application(body: Callable[[Any], Any], *, name: str, default_size: in
                                require_flatten=include_top, weights=weights)
     img_input = _application_input(input_tensor, shape)
     x = body(img_input)
-    x = _classifier_head(x, include_top, pooling, classes, classifier_activation, weights, pool_names)
+    x = _classifier_head(x, include_top, pooling, classes, classifier_activation, pool_names)
     inputs = _source_inputs(input_tensor) if input_tensor is not None else img_input
     if isinstance(inputs, list) and len(inputs) == 1:
         inputs = inputs[0]
     model = Model(inputs, x, name=name)
     if weights_path is not None:
-        load_application_weights(model, weights_path)
+        load_keras_weights(model, weights_path)
     return model
 

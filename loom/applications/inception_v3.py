@@ -18,7 +18,6 @@ from loom import layers
 from loom.applications import imagenet_utils
 from loom.applications.blocks import conv2d_bn, inception_module
 from loom.applications.keras_weights import PretrainedWeights
-from loom.applications.resnet import _ARGS_DOC
 
 __all__ = ["InceptionV3", "conv2d_bn", "preprocess_input", "decode_predictions"]
 
@@ -77,6 +76,7 @@ def _body(img_input: Any) -> Any:
     return x
 
 
+@imagenet_utils.with_application_args_doc
 def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
                 input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
                 classifier_activation: Any = "softmax", name: str = "inception_v3") -> Any:
@@ -86,8 +86,6 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
         weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
         classifier_activation=classifier_activation)
 
-
-InceptionV3.__doc__ += _ARGS_DOC
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

@@ -40,7 +40,7 @@ from torch import nn
 from loom.errors import LoomError, ModelFileError
 
 __all__ = ["PretrainedFileNotFoundError", "PretrainedWeights", "load_keras_weights", "read_legacy_h5",
-           "is_legacy_h5", "keras_cache_dirs", "resolve_pretrained", "load_application_weights"]
+           "is_legacy_h5", "keras_cache_dirs", "resolve_pretrained"]
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -118,11 +118,6 @@ def resolve_pretrained(pretrained: PretrainedWeights, include_top: bool) -> str:
         f"machine with internet, download {pretrained.url(include_top)} (or run the Keras application with "
         f"weights='imagenet', which saves it in ~/.keras/models/), copy the file here, and pass "
         f"weights='path/to/{name}' (or put it in one of {keras_cache_dirs()}). Looked for: {candidates}.")
-
-
-def load_application_weights(model: Any, path: Any) -> None:
-    """Load an application's weights from ``path`` (any format :func:`load_keras_weights` reads)."""
-    load_keras_weights(model, path)
 
 
 # ------------------------------------------------------------------------------------------------ loading

@@ -57,29 +57,7 @@ def _resnet(weights_name: str, depths: tuple[int, int, int, int], **kwargs) -> A
                                             pool_names=("avg_pool", "max_pool"), **kwargs)
 
 
-_ARGS_DOC = """
-
-    Args:
-        include_top: end with global average pooling and a ``Dense(classes)`` classifier named
-            ``predictions`` (default ``True``).
-        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pretrained file, which must be
-            on this machine: see :mod:`loom.applications.keras_weights`) or the path of a weights file
-            (Keras ``.h5`` / ``.weights.h5``, or loom's) (default ``'imagenet'``).
-        input_tensor: a symbolic tensor to use as the image input (default ``None``: a new ``Input``).
-        input_shape: ``(height, width, channels)`` when ``include_top`` is ``False`` (default ``None``:
-            the native shape with the top, ``(None, None, 3)`` without).
-        pooling: without the top: ``None`` (the last feature map), ``'avg'`` or ``'max'`` (global
-            pooling) (default ``None``).
-        classes: classifier size, with the top (default 1000).
-        classifier_activation: the classifier's activation; ``None`` returns logits (default
-            ``'softmax'``).
-        name: the model's name (default the network's name).
-
-    Returns:
-        A functional ``loom.Model``.
-    """
-
-
+@imagenet_utils.with_application_args_doc
 def ResNet50(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
              input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
              classifier_activation: Any = "softmax", name: str = "resnet50") -> Any:
@@ -89,6 +67,7 @@ def ResNet50(include_top: bool = True, weights: Any = "imagenet", input_tensor: 
                    classifier_activation=classifier_activation)
 
 
+@imagenet_utils.with_application_args_doc
 def ResNet101(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
               input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
               classifier_activation: Any = "softmax", name: str = "resnet101") -> Any:
@@ -98,6 +77,7 @@ def ResNet101(include_top: bool = True, weights: Any = "imagenet", input_tensor:
                    classifier_activation=classifier_activation)
 
 
+@imagenet_utils.with_application_args_doc
 def ResNet152(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
               input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
               classifier_activation: Any = "softmax", name: str = "resnet152") -> Any:
@@ -106,9 +86,6 @@ def ResNet152(include_top: bool = True, weights: Any = "imagenet", input_tensor:
                    input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
                    classifier_activation=classifier_activation)
 
-
-for _fn in (ResNet50, ResNet101, ResNet152):
-    _fn.__doc__ += _ARGS_DOC
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

@@ -18,7 +18,6 @@ from loom import layers
 from loom.applications import imagenet_utils
 from loom.applications.blocks import separable_conv_block
 from loom.applications.keras_weights import PretrainedWeights
-from loom.applications.resnet import _ARGS_DOC
 
 __all__ = ["Xception", "preprocess_input", "decode_predictions"]
 
@@ -52,6 +51,7 @@ def _body(img_input: Any) -> Any:
     return _exit_sepconv(x, 2048, "block14_sepconv2")
 
 
+@imagenet_utils.with_application_args_doc
 def Xception(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
              input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
              classifier_activation: Any = "softmax", name: str = "xception") -> Any:
@@ -61,8 +61,6 @@ def Xception(include_top: bool = True, weights: Any = "imagenet", input_tensor: 
         weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
         classifier_activation=classifier_activation)
 
-
-Xception.__doc__ += _ARGS_DOC
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

@@ -13,11 +13,12 @@ import os
 import time
 
 from loom.demo.context import DemoContext
-from loom.demo import functional_model
+from loom.demo import functional_model, residual_convnet
 
 
 STEPS = [
     ("Functional model on Fashion-MNIST", functional_model.run),
+    ("Residual + BatchNormalization + SeparableConv2D convnet", residual_convnet.run),
 ]
 
 

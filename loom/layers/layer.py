@@ -349,7 +349,9 @@ class Layer(nn.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays, in Keras's shapes and order."""
-        return [owner.weight_to_keras(name, t.detach()).cpu().numpy() for owner, name, t in self._weight_entries()]
+        # .copy(): copies, as Keras, never views of the live tensors (which the optimizer changes in place).
+        return [owner.weight_to_keras(name, t.detach()).cpu().numpy().copy()
+                for owner, name, t in self._weight_entries()]
 
     def set_weights(self, weights: list) -> None:
         """Load weights given in Keras's shapes and order (as returned by Keras's ``get_weights()``).

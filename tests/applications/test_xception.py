@@ -1,9 +1,11 @@
 import hashlib
 
 import pytest
+import torch
 
 import loom
 from loom.applications import xception
+from loom.applications.keras_weights import PretrainedWeights
 from loom.errors import ConfigError
 from tests.applications.helpers import assert_close, images, keras_predict, randomize_batchnorm
 from tests.keras_oracle import keras
@@ -55,7 +57,7 @@ def test_keras_weights_file_and_cached_imagenet_file(keras_model, tmp_path, monk
     data = path.read_bytes()
     (cache / "xception_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(data)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    fake = xception.PretrainedWeights("xception", "top.h5", "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    fake = PretrainedWeights("xception", "top.h5", "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
                                       "0" * 32, hashlib.md5(data).hexdigest())
     monkeypatch.setattr(xception, "_PRETRAINED", fake)
     model = xception.Xception(weights="imagenet", include_top=False, input_shape=(SIZE, SIZE, 3))
@@ -71,3 +73,17 @@ def test_preprocess_input_scales_to_minus_one_one():
     import numpy as np
     out = xception.preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]], "float32"))
     np.testing.assert_allclose(out, [[[[-1.0, 0.0, 1.0]]]])
+
+
+def test_shared_base_on_two_inputs_as_in_the_book():
+    # Deep Learning with Python, 7.1.5: one Xception base shared by two image inputs (a siamese model).
+    from loom import layers
+    base = loom.applications.Xception(weights=None, include_top=False)
+    left, right = loom.Input((SIZE, SIZE, 3)), loom.Input((SIZE, SIZE, 3))
+    merged = layers.concatenate([base(left), base(right)], axis=-1)
+    model = loom.Model([left, right], merged)
+    assert model.count_params() == 20_861_480
+    x = images(SIZE, batch=1)
+    out = model([x, x[:, ::-1].copy()]).detach()
+    assert out.shape == (1, 3, 3, 4096)
+    assert not torch.allclose(out[..., :2048], out[..., 2048:])

@@ -1,6 +1,6 @@
 import pytest
 
-import loom
+from loom import metrics
 from loom.callbacks.monitor import MonitorCallback, infer_mode, is_improvement, monitored_value
 from loom.errors import ConfigError
 
@@ -24,11 +24,11 @@ def test_explicit_mode_wins_and_unknown_names_raise():
 
 
 def test_infer_mode_from_the_models_metric_objects():
-    class Weird(loom.metrics.Metric):
+    class Weird(metrics.Metric):
         _direction = "up"
 
-    assert infer_mode("val_score", metrics=[loom.metrics.MeanAbsoluteError(name="score")]) == "min"
-    assert infer_mode("val_score", metrics=[loom.metrics.AUC(name="score")]) == "max"
+    assert infer_mode("val_score", metrics=[metrics.MeanAbsoluteError(name="score")]) == "min"
+    assert infer_mode("val_score", metrics=[metrics.AUC(name="score")]) == "max"
     assert infer_mode("val_thing", metrics=[Weird(name="thing")]) == "max"
 
 

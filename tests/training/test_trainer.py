@@ -347,3 +347,64 @@ def test_class_weight_with_multi_output_is_rejected():
 def test_validation_split_needs_enough_samples():
     with pytest.raises(ConfigError, match="validation_split"):
         compiled().fit(X[:1], Y_SPARSE[:1], validation_split=0.5, verbose=0)
+
+
+def test_subclassed_models_train_with_single_and_multiple_outputs():
+    class Sub(loom.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = loom.layers.Dense(8, activation="relu")
+            self.out = loom.layers.Dense(3, activation="softmax")
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = Sub()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, Y_SPARSE, epochs=2, verbose=0, validation_split=0.2)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert model.predict(X[:3], verbose=0).shape == (3, 3)
+
+    class Two(loom.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = loom.layers.Dense(1), loom.layers.Dense(2)
+
+        def call(self, inputs):
+            return [self.a(inputs["a"]), self.b(inputs["b"])]
+
+    model = Two()
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    history = model.fit({"a": MX["a"], "b": MX["b"][:, :2]}, [MY[0], np.zeros((40, 2))], verbose=0)
+    assert sorted(history.history) == ["loss", "output_1_loss", "output_2_loss"]
+
+
+def test_validation_steps_restart_from_the_first_batch_each_epoch():
+    seen = []
+
+    class Watch(loom.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    model = compiled()
+    history = model.fit(X, Y_SPARSE, epochs=2, batch_size=10, verbose=0, validation_data=(X, Y_SPARSE),
+                        validation_steps=2, callbacks=[Watch()])
+    assert seen == [0, 1, 0, 1]
+    assert len(history.history["val_loss"]) == 2
+    first_two = model.evaluate(X[:20], Y_SPARSE[:20], batch_size=10, verbose=0)
+    np.testing.assert_allclose(model.evaluate(X, Y_SPARSE, batch_size=10, steps=2, verbose=0), first_two,
+                               rtol=1e-6)
+
+
+def test_predict_ignores_targets_in_a_loader_and_works_uncompiled():
+    model = mlp(loom)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(X),
+                                                                        torch.from_numpy(Y_SPARSE)), batch_size=25)
+    out = model.predict(loader, verbose=0)
+    np.testing.assert_allclose(out, model.predict(X, verbose=0), rtol=1e-6)
+    assert out.shape == (60, 3)
+
+
+def test_class_weight_and_sample_weight_together_are_rejected():
+    with pytest.raises(ConfigError, match="at the same time"):
+        compiled().fit(X, Y_SPARSE, class_weight={0: 1.0}, sample_weight=np.ones(60), verbose=0)

@@ -1,0 +1,190 @@
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+import loom
+from loom import layers
+from loom.applications import keras_weights, resnet
+from loom.applications.keras_weights import (PretrainedFileNotFoundError, PretrainedWeights, load_keras_weights,
+                                             read_legacy_h5, resolve_pretrained)
+from loom.errors import ModelFileError
+from tests.applications.helpers import assert_close, images, keras_predict, randomize_batchnorm
+from tests.keras_oracle import keras
+
+
+def _small_loom_model(top: bool = True):
+    inputs = loom.Input((8, 8, 3))
+    x = loom.applications.blocks.conv2d_bn(inputs, 4, 3, 3)
+    x = layers.SeparableConv2D(6, 3, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    if top:
+        x = layers.Dense(5)(x)
+    return loom.Model(inputs, x)
+
+
+def _small_keras_model():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs)
+    x = keras.layers.BatchNormalization(scale=False)(x)
+    x = keras.layers.Activation("relu")(x)
+    x = keras.layers.SeparableConv2D(6, 3, use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(5)(x))
+
+
+def write_keras2_h5(path, layer_weights, full_model=False, chunks=1):
+    """A Keras 2 HDF5 weights file: ``layer_weights`` is ``[(layer name, [(weight name, array)])]``; layer
+    names and dataset paths as Keras 2 wrote them (``conv2d_1/conv2d_1/kernel:0``)."""
+    with h5py.File(path, "w") as f:
+        root = f.create_group("model_weights") if full_model else f
+        root.attrs["backend"] = b"tensorflow"
+        root.attrs["keras_version"] = b"2.2.4"
+        names = np.array([name.encode() for name, _ in layer_weights])
+        for i, part in enumerate(np.array_split(names, chunks)):
+            root.attrs["layer_names" if chunks == 1 else f"layer_names{i}"] = part
+        for name, weights in layer_weights:
+            group = root.create_group(name)
+            paths = [f"{name}/{w}:0" for w, _ in weights]
+            group.attrs["weight_names"] = np.array([p.encode() for p in paths]) if paths else np.array([])
+            for p, (_, value) in zip(paths, weights):
+                group.create_dataset(p, data=value)
+
+
+def _keras2_layout(model, offset=1):
+    """The weights of ``model``'s layers under Keras 2 style names (``conv2d_1``: counted from 1)."""
+    out = []
+    for layer in model.layers:
+        base = loom.backend.snake_case(type(layer).__name__)
+        names = ["kernel", "bias"] if isinstance(layer, layers.Dense) else [f"w{i}" for i in range(9)]
+        out.append((f"{base}_{offset}_{layer.name}", list(zip(names, layer.get_weights()))))
+    return out
+
+
+@pytest.mark.slow
+def test_legacy_keras2_file_loads_into_an_application(tmp_path):
+    keras.utils.clear_session()
+    keras_model = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3), classes=5)
+    randomize_batchnorm(keras_model)
+    layer_weights = []
+    for layer in keras_model.layers:  # Keras 2 names: counted from 1, so they do not match today's names
+        weight_names = [v.path.split("/")[-1] for v in layer.weights]
+        layer_weights.append((f"old_{layer.name}", list(zip(weight_names, layer.get_weights()))))
+    path = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    write_keras2_h5(path, layer_weights)
+    model = resnet.ResNet50(weights=path, input_shape=(32, 32, 3), classes=5)
+    x = images(32)
+    assert_close(model(x), keras_predict(keras_model, x))
+
+
+def test_keras_own_legacy_writer_and_full_model_layout(tmp_path):
+    from keras.src.legacy.saving import legacy_h5_format
+    keras.utils.clear_session()
+    keras_model = _small_keras_model()
+    randomize_batchnorm(keras_model)
+    path = tmp_path / "keras_legacy.h5"
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f.create_group("model_weights"), keras_model)
+    model = _small_loom_model()
+    load_keras_weights(model, path)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    assert_close(model(x), keras_predict(keras_model, x), tol=1e-5)
+
+
+@pytest.mark.parametrize("full_model,chunks", [(False, 1), (True, 3)])
+def test_legacy_file_round_trip_by_layer_order(tmp_path, full_model, chunks):
+    source = _small_loom_model()
+    path = tmp_path / "w.h5"
+    write_keras2_h5(path, _keras2_layout(source), full_model=full_model, chunks=chunks)
+    assert [len(w) for _, w in read_legacy_h5(str(path))] == [1, 3, 2, 4, 2]  # layers with weights only
+    target = _small_loom_model()
+    load_keras_weights(target, path)
+    for a, b in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_legacy_file_for_another_architecture_is_refused(tmp_path):
+    path = tmp_path / "w.h5"
+    write_keras2_h5(path, _keras2_layout(_small_loom_model(top=True)))
+    with pytest.raises(ModelFileError, match="same include_top"):
+        load_keras_weights(_small_loom_model(top=False), path)
+
+
+def test_legacy_shape_mismatch_changes_nothing_unless_skipped(tmp_path):
+    layout = _keras2_layout(_small_loom_model())
+    name, weights = layout[-1]
+    layout[-1] = (name, [(w, np.zeros((7, 5), "float32") if w == "kernel" else v) for w, v in weights])
+    path = tmp_path / "w.h5"
+    write_keras2_h5(path, layout)
+    target = _small_loom_model()
+    before = target.get_weights()
+    with pytest.raises(ModelFileError, match=r"'dense.*/kernel:0' has shape \(7, 5\)"):
+        load_keras_weights(target, path)
+    for a, b in zip(before, target.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(UserWarning, match="skipped"):
+        load_keras_weights(target, path, skip_mismatch=True)
+    np.testing.assert_array_equal(target.get_weights()[0], layout[1][1][0][1])  # the conv kernel loaded
+    np.testing.assert_array_equal(target.get_weights()[-2], before[-2])  # the Dense kernel kept
+
+
+def test_keras3_weights_file_keras_archive_and_unreadable_files(tmp_path):
+    keras.utils.clear_session()
+    keras_model = _small_keras_model()
+    randomize_batchnorm(keras_model)
+    path = tmp_path / "small.weights.h5"
+    keras_model.save_weights(path)
+    model = _small_loom_model()
+    load_keras_weights(model, path)
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
+    assert_close(model(x), keras_predict(keras_model, x), tol=1e-5)
+    archive = tmp_path / "small.keras"
+    keras_model.save(archive)
+    model = _small_loom_model()
+    load_keras_weights(model, archive)
+    assert_close(model(x), keras_predict(keras_model, x), tol=1e-5)
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    with pytest.raises(ModelFileError):
+        load_keras_weights(model, broken)
+    with pytest.raises(ModelFileError):
+        load_keras_weights(model, tmp_path / "missing.h5")
+
+
+def test_missing_h5py_says_how_to_install(tmp_path, monkeypatch):
+    path = tmp_path / "w.h5"
+    write_keras2_h5(path, _keras2_layout(_small_loom_model()))
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(ImportError, match="pip install h5py"):
+        load_keras_weights(_small_loom_model(), path)
+
+
+def test_imagenet_weights_explain_how_to_provide_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path)])
+    with pytest.raises(PretrainedFileNotFoundError) as info:
+        resnet.ResNet50()  # weights='imagenet' is the default; fails before building anything
+    message = str(info.value)
+    assert "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in message
+    assert "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" in message
+    assert "weights=" in message
+    with pytest.raises(PretrainedFileNotFoundError, match="_notop.h5"):
+        loom.applications.Xception(include_top=False)
+
+
+def test_resolve_pretrained_checks_keras_checksum(tmp_path, monkeypatch):
+    import hashlib
+    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path / "a"), str(tmp_path)])
+    (tmp_path / "net_notop.h5").write_bytes(b"weights")
+    good = PretrainedWeights("net", "net.h5", "net_notop.h5", "0" * 32, hashlib.md5(b"weights").hexdigest())
+    assert resolve_pretrained(good, include_top=False) == str(tmp_path / "net_notop.h5")
+    bad = PretrainedWeights("net", "net.h5", "net_notop.h5", "0" * 32, "1" * 32)
+    with pytest.raises(ModelFileError, match="checksum"):
+        resolve_pretrained(bad, include_top=False)
+
+
+def test_keras_cache_dirs_follow_keras_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert keras_weights.keras_cache_dirs()[0] == str(tmp_path / "models")

@@ -1,0 +1,255 @@
+"""BackupAndRestore: a run interrupted anywhere (an exception, kill -9 mid-epoch, kill -9 mid-save) and run
+again ends with exactly the weights, history and CSV log of an uninterrupted run."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+import loom
+from loom.callbacks import BackupAndRestore, EarlyStopping, ReduceLROnPlateau
+from loom.callbacks import training_state
+from loom.errors import ConfigError, ModelFileError
+
+
+def _build(seed=0, units=16):
+    loom.utils.set_random_seed(seed)
+    loom.backend.clear_session()
+    model = loom.Sequential([
+        loom.layers.Dense(units, activation="relu", input_shape=(6,)), loom.layers.Dropout(0.3),
+        loom.layers.BatchNormalization(), loom.layers.Dropout(0.2, seed=5), loom.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(3)
+    return rng.random((96, 6)).astype("float32"), rng.random((96, 1)).astype("float32")
+
+
+class Crash(loom.callbacks.Callback):
+    def __init__(self, epoch, batch=None):
+        super().__init__()
+        self.epoch, self.batch = epoch, batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch and self.batch is None:
+            raise KeyboardInterrupt("crash")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.batch is not None and self.epoch == len(self.model.history.epoch) and batch == self.batch:
+            raise KeyboardInterrupt("crash")
+
+
+def _callbacks(backup, **kwargs):
+    return [EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True),
+            ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5, min_delta=0.01),
+            BackupAndRestore(backup, **kwargs)]
+
+
+def _fit(model, backup, epochs=8, extra=(), **kwargs):
+    x, y = _data()
+    return model.fit(x, y, batch_size=16, epochs=epochs, validation_split=0.25, verbose=0,
+                     callbacks=[*extra, *_callbacks(backup, **kwargs)])
+
+
+def _assert_same_weights(a, b):
+    for u, v in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+class LastWeights(loom.callbacks.Callback):
+    """The weights at the last epoch end (before EarlyStopping puts the best ones back)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights = self.model.get_weights()
+
+
+def test_resumes_after_an_exception_exactly(tmp_path):
+    reference, reference_last = _build(), LastWeights()
+    expected = _fit(reference, tmp_path / "reference", extra=[reference_last]).history
+    model = _build()
+    with pytest.raises(KeyboardInterrupt):
+        _fit(model, tmp_path / "backup", extra=[Crash(epoch=4)])
+    assert os.listdir(tmp_path / "backup") == ["training_state.zip"]
+    resumed, last = _build(), LastWeights()
+    history = _fit(resumed, tmp_path / "backup", extra=[last])
+    assert history.history == expected and history.epoch == list(range(len(expected["loss"])))
+    _assert_same_weights(resumed, reference)
+    for a, b in zip(last.weights, reference_last.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.optimizer.iterations == reference.optimizer.iterations
+    assert resumed.optimizer.learning_rate == reference.optimizer.learning_rate
+    assert not os.path.exists(tmp_path / "backup")  # delete_checkpoint=True
+
+
+def test_a_stopped_run_stays_stopped_and_restores_best_weights(tmp_path):
+    reference = _build()
+    expected = _fit(reference, tmp_path / "reference", epochs=40, delete_checkpoint=False)
+    assert len(expected.epoch) < 40  # EarlyStopping stopped it
+    again = _build()
+    history = _fit(again, tmp_path / "reference", epochs=40)
+    assert history.history == expected.history
+    _assert_same_weights(again, reference)
+
+
+def test_state_file_holds_every_callbacks_state(tmp_path):
+    model = _build()
+    with pytest.raises(KeyboardInterrupt):
+        _fit(model, tmp_path, extra=[Crash(epoch=3)])
+    document, tensors = training_state.read_state(str(tmp_path / "training_state.zip"))
+    assert document["epoch"] == 3 and not document["stop_training"]
+    assert sorted(document["callbacks"]) == ["Crash", "EarlyStopping", "History", "ReduceLROnPlateau"]
+    assert document["callbacks"]["History"]["epoch"] == [0, 1, 2]
+    assert set(document["callbacks"]["EarlyStopping"]) >= {"best", "wait", "best_weights"}
+    assert {"rng/torch", "rng/numpy", "optimizer/iterations", "model/dense.kernel"} <= set(tensors)
+    assert any(k.startswith("rng/module/dropout_1/") for k in tensors)
+    with zipfile.ZipFile(tmp_path / "training_state.zip") as archive:  # no pickle anywhere
+        assert sorted(archive.namelist()) == ["state.json", "state.safetensors"]
+
+
+def test_batch_save_freq_resumes_the_interrupted_epoch(tmp_path):
+    model = _build()
+    with pytest.raises(KeyboardInterrupt):
+        _fit(model, tmp_path / "b", extra=[Crash(epoch=2, batch=2)], save_freq=2)
+    document, _ = training_state.read_state(str(tmp_path / "b" / "training_state.zip"))
+    assert document["epoch"] == 2
+    seen = []
+    record = loom.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
+    _fit(_build(), tmp_path / "b", extra=[record], save_freq=2)
+    assert seen == list(range(2, len(seen) + 2))
+
+
+def test_double_checkpoint_falls_back_to_the_previous_file(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _fit(_build(), tmp_path, extra=[Crash(epoch=3)], double_checkpoint=True)
+    assert sorted(os.listdir(tmp_path)) == ["training_state.zip", "training_state.zip.prev"]
+    (tmp_path / "training_state.zip").write_bytes(b"PK\x03\x04 truncated")
+    seen = []
+    record = loom.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
+    _fit(_build(), tmp_path, extra=[record], double_checkpoint=True)
+    assert seen[0] == 2
+
+
+def test_errors_stale_temporaries_and_arguments(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _fit(_build(), tmp_path, extra=[Crash(epoch=2)])
+    (tmp_path / ".training_state.zip.abc123.tmp").write_bytes(b"partial")
+    with pytest.raises(ModelFileError, match="does not match this model"):
+        _fit(_build(units=8), tmp_path)
+    assert not (tmp_path / ".training_state.zip.abc123.tmp").exists()
+    with pytest.raises(ConfigError, match="backup_dir"):
+        BackupAndRestore("")
+    with pytest.raises(ConfigError, match="save_freq"):
+        BackupAndRestore(str(tmp_path), save_freq="batch")
+
+
+# ------------------------------------------------------------------------------------- kill -9, for real
+SCRIPT = textwrap.dedent("""
+    import json, os, sys, time
+    import numpy as np, loom
+    from loom.callbacks import BackupAndRestore, CSVLogger, EarlyStopping, ReduceLROnPlateau
+
+    out, backup, marker, kill_epoch, kill_batch = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
+
+    class Stall(loom.callbacks.Callback):
+        # Test harness: mark that epoch `kill_epoch`, batch `kill_batch` has run, then wait to be killed.
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if (self.epoch, batch) == (kill_epoch, kill_batch):
+                open(marker, "w").close()
+                time.sleep(600)
+
+    loom.utils.set_random_seed(0)
+    rng = np.random.default_rng(3)
+    x, y = rng.random((256, 64)).astype("float32"), rng.random((256, 1)).astype("float32")
+    model = loom.Sequential([
+        loom.layers.Dense(512, activation="relu", input_shape=(64,)), loom.layers.Dropout(0.3),
+        loom.layers.Dense(512, activation="relu"), loom.layers.BatchNormalization(),
+        loom.layers.Dropout(0.2, seed=1), loom.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    print("ready", flush=True)
+    callbacks = [EarlyStopping(patience=4, restore_best_weights=True),
+                 ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.001),
+                 CSVLogger(os.path.join(out, "log.csv")), BackupAndRestore(backup)]
+    if kill_epoch >= 0:
+        callbacks.append(Stall())
+    history = model.fit(x, y, batch_size=32, epochs=12, validation_split=0.25, verbose=0, callbacks=callbacks)
+    model.save_weights(os.path.join(out, "final.weights.safetensors"))
+    with open(os.path.join(out, "history.json"), "w") as f:
+        json.dump({"history": history.history, "epoch": history.epoch}, f)
+""")
+
+
+def _launch(tmp_path, out, backup, kill_at=(-1, -1)):
+    script = tmp_path / "train.py"
+    if not script.exists():
+        script.write_text(SCRIPT)
+    os.makedirs(out, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    args = [sys.executable, str(script), str(out), str(backup), str(tmp_path / "marker"), *map(str, kill_at)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _finish(proc):
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-3000:]
+
+
+def _outputs(out):
+    return [(out / name).read_bytes() for name in ("final.weights.safetensors", "history.json", "log.csv")]
+
+
+def _wait_for(path, proc, limit=120.0):
+    deadline = time.monotonic() + limit
+    while not path.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the training script never reached the marker"
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_epoch_then_rerun_gives_identical_results(tmp_path):
+    _finish(_launch(tmp_path, tmp_path / "reference", tmp_path / "reference_backup"))
+    expected = _outputs(tmp_path / "reference")
+    out, backup = tmp_path / "run", tmp_path / "backup"
+    proc = _launch(tmp_path, out, backup, kill_at=(3, 2))
+    _wait_for(tmp_path / "marker", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert json.loads(zipfile.ZipFile(backup / "training_state.zip").read("state.json"))["epoch"] == 3
+    _finish(_launch(tmp_path, out, backup))
+    assert _outputs(out) == expected
+    assert not backup.exists()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_rerun_gives_identical_results(tmp_path):
+    """Kill the same run again and again at seeded random moments (many land inside a backup write), then
+    let it finish: weights, history and CSV log are byte-identical to an uninterrupted run."""
+    _finish(_launch(tmp_path, tmp_path / "reference", tmp_path / "reference_backup"))
+    expected = _outputs(tmp_path / "reference")
+    out, backup = tmp_path / "run", tmp_path / "backup"
+    rng = random.Random(11)
+    epochs_done = []
+    for _ in range(6):
+        proc = _launch(tmp_path, out, backup)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.05, 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if (backup / "training_state.zip").exists():
+            document, _ = training_state.read_state(str(backup / "training_state.zip"))  # never partial
+            epochs_done.append(document["epoch"])
+    assert epochs_done and epochs_done == sorted(epochs_done)
+    _finish(_launch(tmp_path, out, backup))
+    assert _outputs(out) == expected

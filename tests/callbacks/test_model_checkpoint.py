@@ -1,0 +1,134 @@
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import loom
+from loom.callbacks import ModelCheckpoint
+from loom.errors import ConfigError
+from tests.callbacks.fakes import FakeModel, drive
+from tests.keras_oracle import keras
+
+VAL_LOSS = [1.0, 0.8, 0.85, 0.7, 0.75, 0.72, 0.6]
+
+
+def _logs():
+    return [{"loss": 1.0, "val_loss": v, "val_acc": 1 - v} for v in VAL_LOSS]
+
+
+@pytest.mark.parametrize("kwargs, weights_only", [
+    ({}, True), ({"save_best_only": True}, True), ({"save_best_only": True, "monitor": "val_acc", "mode": "max"}, True),
+    ({"save_best_only": True, "initial_value_threshold": 0.75}, True), ({"save_best_only": True}, False),
+    ({"save_freq": 3}, True), ({"save_freq": 2, "save_best_only": False}, False),
+])
+def test_saves_what_keras_saves(tmp_path, kwargs, weights_only):
+    name = "ckpt.{epoch:02d}-{val_loss:.2f}" if kwargs.get("save_freq", "epoch") == "epoch" else "ckpt.{epoch:02d}-{batch:02d}"
+    path = str(tmp_path / (name + (".weights.h5" if weights_only else ".keras")))
+    ours, theirs = FakeModel(), FakeModel()
+    logs = _logs() if "save_freq" not in kwargs else [{"loss": 1.0}] * 3
+    drive(ModelCheckpoint(path, save_weights_only=weights_only, **kwargs), ours, logs, batches_per_epoch=4)
+    drive(keras.callbacks.ModelCheckpoint(path, save_weights_only=weights_only, **kwargs), theirs, logs,
+          batches_per_epoch=4)
+    assert ours.saved == theirs.saved and ours.saved
+
+
+def test_bad_arguments_and_templates(tmp_path):
+    with pytest.raises(ConfigError, match="save_freq"):
+        ModelCheckpoint("x.loom", save_freq="batch")
+    cb = ModelCheckpoint(str(tmp_path / "m.{val_acc:.2f}.loom"))
+    cb.set_model(FakeModel())
+    with pytest.raises(ConfigError, match="Available fields: \\['epoch', 'loss'\\]"):
+        cb.on_epoch_end(0, {"loss": 1.0})
+    os.mkdir(tmp_path / "dir.loom")
+    cb = ModelCheckpoint(str(tmp_path / "dir.loom"))
+    cb.set_model(FakeModel())
+    with pytest.raises(ConfigError, match="directory"):
+        cb.on_epoch_end(0, {"val_loss": 1.0})
+
+
+def test_missing_monitor_warns_and_saves(tmp_path):
+    model = FakeModel()
+    with pytest.warns(UserWarning, match="Available metrics are: loss"):
+        drive(ModelCheckpoint(str(tmp_path / "m.loom"), save_best_only=True), model, [{"loss": 1.0}])
+    assert len(model.saved) == 1
+
+
+def _model():
+    model = loom.Sequential([loom.layers.Dense(4, activation="relu", input_shape=(3,)), loom.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_real_files_best_only_and_weights(tmp_path):
+    x, y = np.random.rand(64, 3), np.random.rand(64, 1)
+    model = _model()
+    best = str(tmp_path / "sub" / "best.loom")
+    snapshots = []
+    record = loom.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: snapshots.append((logs["val_loss"], model.get_weights())))
+    weights = ModelCheckpoint(str(tmp_path / "w.{epoch:02d}.weights.safetensors"), save_weights_only=True,
+                              monitor="val_loss", verbose=1)
+    model.fit(x, y, epochs=4, validation_split=0.25, verbose=0,
+              callbacks=[record, ModelCheckpoint(best, save_best_only=True), weights])
+    assert sorted(os.listdir(tmp_path)) == ["sub"] + [f"w.{i:02d}.weights.safetensors" for i in range(1, 5)]
+    best_weights = min(snapshots, key=lambda s: s[0])[1]
+    for got, expected in zip(loom.models.load_model(best).get_weights(), best_weights):
+        np.testing.assert_array_equal(got, expected)
+    other = _model()
+    other.load_weights(str(tmp_path / "w.02.weights.safetensors"))
+    for got, expected in zip(other.get_weights(), snapshots[1][1]):
+        np.testing.assert_array_equal(got, expected)
+
+
+SCRIPT = textwrap.dedent("""
+    import sys, numpy as np, loom
+    loom.utils.set_random_seed(0)
+    model = loom.Sequential([loom.layers.Dense(1024, input_shape=(1024,)), loom.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.random.rand(8, 1024), np.random.rand(8, 1)
+    print("ready", flush=True)
+    model.fit(x, y, batch_size=8, epochs=100000, verbose=0,
+              callbacks=[loom.callbacks.ModelCheckpoint(sys.argv[1], save_freq=1)])
+""")
+
+
+@pytest.mark.slow
+def test_never_leaves_a_partial_file_when_killed(tmp_path):
+    """SIGKILL the saving process at random moments: the checkpoint is always a complete, loadable model.
+
+    Saving dominates the loop (a 1M-parameter model saved after every batch), so many kills land inside a
+    write; those leave only a hidden temporary file beside the intact checkpoint.
+    """
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    target = tmp_path / "ckpt" / "model.loom"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    rng = random.Random(7)
+    shapes = [w.shape for w in _reference_model().get_weights()]
+    seen: set[str] = set()
+    killed_mid_write = 0
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, str(script), str(target)], env=env, stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.0, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        names = set(os.listdir(target.parent)) if target.parent.exists() else set()
+        assert all(n == "model.loom" or (n.startswith(".model.loom.") and n.endswith(".tmp")) for n in names), names
+        killed_mid_write += bool(names - seen - {"model.loom"})
+        seen = names
+        if target.exists():
+            assert [w.shape for w in loom.models.load_model(str(target)).get_weights()] == shapes
+        if killed_mid_write >= 2:
+            break
+    assert killed_mid_write >= 1
+
+
+def _reference_model():
+    return loom.Sequential([loom.layers.Dense(1024, input_shape=(1024,)), loom.layers.Dense(1)])
