@@ -95,9 +95,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads in every process (0: default)")
     parser.add_argument("--max-load", type=float, default=max(0.5, 0.25 * (os.cpu_count() or 1)),
                         help="wait for a 1-minute load average below this before timing")
-    parser.add_argument("--wait", type=float, default=60.0, help="longest wait for an idle machine (s)")
+    parser.add_argument("--wait", type=float, default=None,
+                        help="longest wait for an idle machine (s; default 60, 0 with --quick)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per-process time limit (s)")
     args = parser.parse_args()
+    if args.wait is None:
+        args.wait = 0.0 if args.quick else 60.0
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     impls = [i.strip() for i in args.impls.split(",") if i.strip()]
     unknown = [m for m in models if m not in SPECS] + [i for i in impls if i not in IMPLS]

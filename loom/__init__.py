@@ -12,12 +12,12 @@ Example:
 
 from loom import activations, backend, constraints, initializers, regularizers, utils
 from loom.errors import LoomError
-from loom import layers
+from loom import layers, losses, metrics, optimizers
 from loom.layers import Input, InputLayer
 from loom import models
 from loom.models import Model, Sequential
 from loom import saving
 from loom import callbacks, mixed_precision
-from loom import applications
+from loom import applications, datasets
 
 __version__ = "0.1.0"

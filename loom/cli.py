@@ -1,8 +1,9 @@
-"""The ``loom`` command line: ``loom demo``, ``loom summary FILE``, ``loom version``.
+"""The ``loom`` command line: ``loom demo``, ``loom summary FILE``, ``loom board LOGDIR``, ``loom version``.
 
 Example:
     $ loom demo --quick
     $ loom summary model.loom
+    $ loom board logs --port 6006
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ def _summary(args: argparse.Namespace) -> int:
     from loom.models import load_model
     load_model(args.file, compile=False).summary()
     return 0
+
+
+def _board(args: argparse.Namespace) -> int:
+    from loom.callbacks.tensorboard_server import serve
+    return serve(args.logdir, args.port)
 
 
 def _version(args: argparse.Namespace) -> int:
@@ -41,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print the summary of a saved .loom model")
     summary.add_argument("file")
     summary.set_defaults(fn=_summary)
+    board = sub.add_parser("board", help="start TensorBoard on 127.0.0.1 for a log directory")
+    board.add_argument("logdir", help="the log_dir of a loom.callbacks.TensorBoard callback")
+    board.add_argument("--port", type=int, default=6006, help="port on 127.0.0.1 (default 6006; 0: any free one)")
+    board.set_defaults(fn=_board)
     version = sub.add_parser("version", help="print versions")
     version.set_defaults(fn=_version)
     return parser

@@ -75,6 +75,8 @@ class BackupAndRestore(Callback):
         self._others: list[Callback] = []
         self._current_epoch = 0
         self._batches_since_save = 0
+        if save_freq != "epoch":  # a per-batch hook only when needed: the loop skips hooks nobody defines
+            self.on_train_batch_end = self._count_batch
 
     def set_callback_list(self, callbacks: Any) -> None:
         """Called by :class:`~loom.callbacks.CallbackList`: note the other callbacks and move to the end."""
@@ -102,9 +104,7 @@ class BackupAndRestore(Callback):
         self._current_epoch = epoch
         self._batches_since_save = 0
 
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        if self.save_freq == "epoch":
-            return
+    def _count_batch(self, batch: int, logs: Any = None) -> None:
         self._batches_since_save += 1
         if self._batches_since_save >= self.save_freq:
             self._batches_since_save = 0

@@ -1,7 +1,9 @@
 """``CallbackList``: calls one hook on every callback, precomputing who listens to the per-batch hooks.
 
 Per-batch hooks run once per step, so the list resolves at construction which callbacks override them and
-keeps their bound methods; a batch hook nobody overrides is an empty loop. The loop asks
+keeps their bound methods; a batch hook nobody overrides is an empty loop. A callback whose attribute
+``skip_batch_hooks`` is true after ``set_params`` gets no per-batch calls (the progress bar when it has
+nothing to redraw). The loop asks
 :attr:`CallbackList.wants_train_batch_logs` (and friends) to skip building per-batch logs altogether.
 
 Example:
@@ -91,6 +93,7 @@ class CallbackList:
         self.params = params
         for cb in self.callbacks:
             cb.set_params(params)
+        self._resolve_batch_hooks()
 
     def set_validation_data(self, validation_data: Any) -> None:
         """Give every callback ``validation_data`` (a tuple ``(x, y[, sample_weight])`` or ``None``)."""
@@ -99,8 +102,9 @@ class CallbackList:
 
     def _resolve_batch_hooks(self) -> None:
         self._batch_methods: dict[str, list] = {}
+        listening = [cb for cb in self.callbacks if not getattr(cb, "skip_batch_hooks", False)]
         for hook, names in _BATCH_HOOKS.items():
-            self._batch_methods[hook] = [getattr(cb, hook) for cb in self.callbacks
+            self._batch_methods[hook] = [getattr(cb, hook) for cb in listening
                                          if any(overrides(cb, n) for n in names)]
         self.wants_train_batch_logs = bool(self._batch_methods["on_train_batch_end"])
         self.wants_test_batch_logs = bool(self._batch_methods["on_test_batch_end"])

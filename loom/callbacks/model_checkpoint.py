@@ -58,11 +58,13 @@ class ModelCheckpoint(MonitorCallback):
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen: int | None = None
         self._current_epoch = 0
+        if save_freq != "epoch":  # a per-batch hook only when needed: the loop skips hooks nobody defines
+            self.on_train_batch_end = self._batch_end
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._current_epoch = epoch
 
-    def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+    def _batch_end(self, batch: int, logs: Mapping | None = None) -> None:
         if self._should_save_on_batch(batch):
             self._save(self._current_epoch, batch, logs)
 

@@ -159,6 +159,7 @@ class ProgbarLogger(Callback):
         self._in_fit = False
         self._seen = 0
         self._next_draw = 0.0
+        self.skip_batch_hooks = False
 
     def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)
@@ -166,6 +167,9 @@ class ProgbarLogger(Callback):
         self.verbose = 1 if verbose == "auto" else int(verbose)
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
+        interactive = bool(getattr(sys.stdout, "isatty", lambda: False)())
+        # Without a live bar there is nothing to do per batch, unless the epoch length must be counted.
+        self.skip_batch_hooks = self.target is not None and not (self.verbose == 1 and interactive)
 
     def _new_bar(self) -> None:
         self.progbar = Progbar(self.target, verbose=self.verbose)

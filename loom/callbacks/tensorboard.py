@@ -71,11 +71,13 @@ class TensorBoard(Callback):
         self._profiler = None
         self._writers: dict[str, Any] = {}
         self._global_train_batch = 0
-        self._global_test_batch = 0
         self._graph_written = False
         self._in_fit = False
         self._epoch_start = (0.0, 0)
         self._batch_start = 0.0
+        if self.update_freq != "epoch" or self._start_batch:  # per-batch hooks only when they have work
+            self.on_train_batch_begin = self._batch_begin
+            self.on_train_batch_end = self._batch_end
 
     # --------------------------------------------------------------------------------------- writers
     def _writer(self, run: str) -> Any:
@@ -111,14 +113,14 @@ class TensorBoard(Callback):
         if self.write_steps_per_second:
             self._epoch_start = (time.perf_counter(), self._iterations())
 
-    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+    def _batch_begin(self, batch: int, logs: Any = None) -> None:
         self._global_train_batch += 1
         if self.write_steps_per_second:
             self._batch_start = time.perf_counter()
         if self._start_batch and self._global_train_batch == self._start_batch:
             self._start_profiler()
 
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+    def _batch_end(self, batch: int, logs: Any = None) -> None:
         step = self._global_train_batch
         if self.update_freq != "epoch" and step % self.update_freq == 0:
             writer = self._writer("train")
@@ -131,9 +133,6 @@ class TensorBoard(Callback):
             self._profiler.step()
             if step >= self._stop_batch:
                 self._stop_profiler()
-
-    def on_test_batch_begin(self, batch: int, logs: Any = None) -> None:
-        self._global_test_batch += 1
 
     def on_test_end(self, logs: dict | None = None) -> None:
         optimizer = getattr(self.model, "optimizer", None)
@@ -193,11 +192,10 @@ class TensorBoard(Callback):
             profiler.__exit__(None, None, None)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"global_train_batch": self._global_train_batch, "global_test_batch": self._global_test_batch}
+        return {"global_train_batch": self._global_train_batch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._global_train_batch = int(state.get("global_train_batch", 0))
-        self._global_test_batch = int(state.get("global_test_batch", 0))
 
 
 def log_hparams(log_dir: str | os.PathLike, hparams: dict[str, Any], metrics: dict[str, float] | None = None,

@@ -171,7 +171,7 @@ def write_embeddings(writer: Any, model: Any, step: int, metadata: Any = None,
         metadata: a file path (one label per row of the table; a header line when it has several columns) for
             every Embedding layer, or ``{layer name: path}`` (default ``None``).
         embeddings_data: input data; when given, each Embedding layer's outputs on it are written too (tag
-            ``'<layer>/outputs'``), one point per token (default ``None``).
+            ``'<layer>_outputs'``), one point per token (default ``None``).
     """
     layers = [layer for layer in _layers(model) if type(layer).__name__ == "Embedding"]
     check_embeddings_metadata(metadata, [layer.name for layer in layers])
@@ -228,7 +228,7 @@ def _write_embedding_outputs(writer: Any, model: Any, layers: list, data: Any, s
             handle.remove()
     tags = []
     for name, out in outputs.items():
-        tags.append(f"{name}/outputs")
+        tags.append(f"{name}_outputs")
         writer.add_embedding(out.reshape(-1, out.shape[-1]), global_step=step, tag=tags[-1])
     return tags
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 from loom.callbacks.callback import Callback
-from loom.errors import TrainingError
 
 
 class TerminateOnNaN(Callback):
@@ -37,10 +36,7 @@ class TerminateOnNaN(Callback):
         self.raise_error = raise_error
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        try:
-            loss = (logs or {}).get("loss")
-        except TrainingError:  # loom's lazy logs refuse to hand out a non-finite loss
-            loss = float("nan")
+        loss = (logs or {}).get("loss")
         if loss is None:
             return
         loss = float(loss)

@@ -58,11 +58,13 @@ class RunningLoss:
         self.sizes.append(batch_size)
         self.count += 1
 
-    def means(self, upto: int | None = None, where: Callable[[int], str] | None = None) -> dict[str, float]:
+    def means(self, upto: int | None = None, where: Callable[[int], str] | None = None,
+              check: bool = True) -> dict[str, float]:
         """Batch-size-weighted means over the first ``upto`` steps (default all), as Python floats.
 
         Raises:
-            TrainingError: a loss is NaN or infinite; ``where(step)`` describes the first bad step.
+            TrainingError: with ``check`` (default), the total loss is NaN or infinite; ``where(step)`` describes
+                the first bad step.
         """
         n = self.count if upto is None else upto
         if n == 0:
@@ -71,7 +73,7 @@ class RunningLoss:
         weights = torch.tensor(self.sizes[:n], dtype=values.dtype).to(values.device, non_blocking=True)
         sums = (values * weights[:, None]).sum(0) / float(sum(self.sizes[:n]))
         result = sums.tolist()
-        if result[0] != result[0] or result[0] in (float("inf"), float("-inf")):
+        if check and (result[0] != result[0] or result[0] in (float("inf"), float("-inf"))):
             bad = int((~torch.isfinite(values[:, 0])).nonzero()[0, 0])
             place = where(bad) if where else f"batch {bad}"
             raise TrainingError(f"The loss became {float(values[bad, 0])} at {place}. Lower the learning rate, "

@@ -9,10 +9,13 @@
    functions (:mod:`loom.training.step`): forward through ``model.run_flat``, loss, backward, optimizer step,
    metric updates. Optional: ``torch.autocast`` (mixed precision) and ``torch.compile`` (``jit_compile``).
 3. **Loop.** Each epoch permutes the data once on the device and takes contiguous slices as batches. Loss
-   and metric values stay on the device: per-batch callbacks receive a lazy ``logs`` mapping, the progress bar
-   reads it a few times per second, and the epoch end reads everything once. There, a non-finite loss raises
-   :class:`~loom.errors.TrainingError` naming the epoch and the first bad batch (the check rides on that one
-   read, so it costs no extra synchronisation; a live progress bar reading a NaN raises it sooner).
+   values go into a device buffer (:mod:`loom.training.logs`); sample-additive metrics (accuracy, mae...)
+   are updated in chunks of batches; per-batch callbacks receive a lazy ``logs`` mapping that reads the device
+   only when a callback looks (the progress bar: a few times per second). The epoch end reads everything
+   once. **NaN policy:** that epoch-end read checks the loss buffer, and a NaN or infinite loss raises
+   :class:`~loom.errors.TrainingError` naming the epoch and the first bad batch: no extra synchronisation,
+   at the cost of finishing the epoch. Per-batch logs carry NaN as a value, so a callback that stops training
+   on it (``TerminateOnNaN``) ends the run gracefully instead, as in Keras.
 4. **Callbacks** see ``on_*`` hooks in Keras's order; ``History`` is returned.
 
 Example:
@@ -32,25 +35,23 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-import numpy as np
 import torch
 
 from loom import backend, structure
 from loom.callbacks.callback_list import CallbackList
 from loom.errors import ConfigError, InputError
 from loom.training import compile_utils
-from loom.training.data import (ArrayData, EpochIterator, IterableData, as_tensor, check_cardinality,
-                                flatten_named, is_iterable_source, unpack_x_y_sample_weight)
+from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
+from loom.training.prepare import DataPreparation
 from loom.training.step import make_compute, make_test_step, make_train_step
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
 
 
-class Trainable:
+class Trainable(DataPreparation):
     """``compile`` / ``fit`` / ``evaluate`` / ``predict`` for :class:`loom.Model` (see the module docstring)."""
 
     # ============================================================================================ compile
@@ -197,7 +198,7 @@ class Trainable:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             running = RunningLoss(loss_plan.names, device, capacity=train_epochs.steps or 64)
-            where = _where(epoch)
+            where = _where(epoch)  # names the first non-finite batch when the epoch-end read raises
             wants_logs = callbacks.wants_train_batch_logs
             callbacks.on_epoch_begin(epoch)
             self.train()
@@ -207,13 +208,13 @@ class Trainable:
                 running.record(total, xs[0].shape[0], parts if loss_plan.track_each else None)
                 if wants_logs:
                     callbacks.on_train_batch_end(batch_index, LazyLogs(
-                        lambda n=running.count: self._read_logs(running, metric_plan, n, where)))
+                        lambda n=running.count: self._read_logs(running, metric_plan, n)))
                 if self.stop_training:
                     break
             self.eval()
             if running.count == 0:
                 break
-            epoch_logs = self._read_logs(running, metric_plan, None, where)
+            epoch_logs = self._read_logs(running, metric_plan, None, None if self.stop_training else where)
             if val_source is not None and _should_validate(epoch, validation_freq):
                 # A fresh iterator each time: validation_steps restarts from the first batch, as Keras.
                 val_epochs = EpochIterator(val_source, val_batch_size, False, validation_steps)
@@ -263,14 +264,19 @@ class Trainable:
             running.record(total, xs[0].shape[0], parts if loss_plan.track_each else None)
             if wants_logs:
                 callbacks.on_test_batch_end(batch_index, LazyLogs(
-                    lambda n=running.count: self._read_logs(running, metric_plan, n, _where(None))))
-        logs = dict(sorted(self._read_logs(running, metric_plan, None, _where(None)).items()))
+                    lambda n=running.count: self._read_logs(running, metric_plan, n)))
+        logs = dict(sorted(self._read_logs(running, metric_plan).items())) if running.count else {}
         callbacks.on_test_end(logs)
         return logs
 
-    def _read_logs(self, running: RunningLoss, metric_plan, upto: int | None, where) -> dict[str, float]:
-        """The running means (one device read) and metric results, as floats."""
-        logs = running.means(upto, where)
+    def _read_logs(self, running: RunningLoss, metric_plan, upto: int | None = None,
+                   where=None) -> dict[str, float]:
+        """The running means (one device read) and metric results, as floats.
+
+        With ``where`` (training, at the end of an epoch) a non-finite loss raises ``TrainingError``; per-batch
+        logs and evaluation report NaN as a value instead, so callbacks such as ``TerminateOnNaN`` can react.
+        """
+        logs = running.means(upto, where, check=where is not None)
         for name, value in metric_plan.results().items():
             logs[name] = float(value)
         return logs
@@ -345,7 +351,7 @@ class Trainable:
         return running
 
     def _batch_result(self, running: RunningLoss, return_dict: bool):
-        logs = dict(sorted(self._read_logs(running, self._plan[1], None, _where(None)).items()))
+        logs = dict(sorted(self._read_logs(running, self._plan[1]).items()))
         if return_dict:
             return logs
         values = [logs[k] for k in compile_utils.ordered_names(logs, *self._plan)]
@@ -361,6 +367,10 @@ class Trainable:
         params = self._trainable_params()
         optimizer = self.optimizer if params else None
         if optimizer is not None:
+            if optimizer.built and not {id(p) for p in params} <= {id(p) for g in optimizer.param_groups
+                                                                   for p in g["params"]}:
+                raise ConfigError(f"Optimizer '{optimizer.name}' was built for other parameters (another model?). "
+                                  f"Give compile() a new optimizer, e.g. optimizer='{type(optimizer).__name__}'.")
             optimizer.build(params)
         scaler = None
         autocast = self._autocast()
@@ -399,17 +409,7 @@ class Trainable:
         """``forward(flat inputs) -> flat outputs``: ``run_flat`` for graph models, ``__call__`` otherwise."""
         if getattr(self, "_runner", None) is not None:
             return self.run_flat
-        kind = getattr(self, "_subclass_input_kind", ("single", None))
-
-        def forward(xs):
-            if kind[0] == "dict":
-                inputs = dict(zip(kind[1], xs))
-            elif kind[0] == "list":
-                inputs = list(xs)
-            else:
-                inputs = xs[0]
-            return structure.flatten(self(inputs))
-        return forward
+        return lambda xs: structure.flatten(self(self._forward_inputs(xs)))
 
     def _pack_outputs(self, flat: list):
         kind = getattr(self, "_output_kind", None) if getattr(self, "_runner", None) is not None else None
@@ -425,9 +425,7 @@ class Trainable:
             self.to(backend.default_device())
 
 # ============================================================================================ helpers
-def _where(epoch: int | None):
-    if epoch is None:
-        return lambda batch: f"evaluation batch {batch}"
+def _where(epoch: int):
     return lambda batch: f"epoch {epoch + 1}, batch {batch}"
 
 

@@ -159,6 +159,7 @@ SCRIPT = textwrap.dedent("""
     from loom.callbacks import BackupAndRestore, CSVLogger, EarlyStopping, ReduceLROnPlateau
 
     out, backup, marker, kill_epoch, kill_batch = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
+    EPOCHS = 30
 
     class Stall(loom.callbacks.Callback):
         # Test harness: mark that epoch `kill_epoch`, batch `kill_batch` has run, then wait to be killed.
@@ -172,19 +173,19 @@ SCRIPT = textwrap.dedent("""
 
     loom.utils.set_random_seed(0)
     rng = np.random.default_rng(3)
-    x, y = rng.random((256, 64)).astype("float32"), rng.random((256, 1)).astype("float32")
-    model = loom.Sequential([
-        loom.layers.Dense(512, activation="relu", input_shape=(64,)), loom.layers.Dropout(0.3),
-        loom.layers.Dense(512, activation="relu"), loom.layers.BatchNormalization(),
+    x, y = rng.random((512, 64)).astype("float32"), rng.random((512, 1)).astype("float32")
+    model = loom.Sequential([  # big weights, little data: saving the backup takes much of each epoch
+        loom.layers.Dense(1024, activation="relu", input_shape=(64,)), loom.layers.Dropout(0.3),
+        loom.layers.Dense(1024, activation="relu"), loom.layers.BatchNormalization(),
         loom.layers.Dropout(0.2, seed=1), loom.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     print("ready", flush=True)
-    callbacks = [EarlyStopping(patience=4, restore_best_weights=True),
+    callbacks = [EarlyStopping(patience=8, restore_best_weights=True),
                  ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.001),
                  CSVLogger(os.path.join(out, "log.csv")), BackupAndRestore(backup)]
     if kill_epoch >= 0:
         callbacks.append(Stall())
-    history = model.fit(x, y, batch_size=32, epochs=12, validation_split=0.25, verbose=0, callbacks=callbacks)
+    history = model.fit(x, y, batch_size=64, epochs=EPOCHS, validation_split=0.25, verbose=0, callbacks=callbacks)
     model.save_weights(os.path.join(out, "final.weights.safetensors"))
     with open(os.path.join(out, "history.json"), "w") as f:
         json.dump({"history": history.history, "epoch": history.epoch}, f)
@@ -234,22 +235,29 @@ def test_kill_9_mid_epoch_then_rerun_gives_identical_results(tmp_path):
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_rerun_gives_identical_results(tmp_path):
-    """Kill the same run again and again at seeded random moments (many land inside a backup write), then
-    let it finish: weights, history and CSV log are byte-identical to an uninterrupted run."""
+    """Kill the same run again and again at seeded random moments (about half land inside a backup write,
+    which takes about half of each epoch here), then let it finish: weights, history and CSV log are
+    byte-identical to an uninterrupted run's."""
     _finish(_launch(tmp_path, tmp_path / "reference", tmp_path / "reference_backup"))
     expected = _outputs(tmp_path / "reference")
     out, backup = tmp_path / "run", tmp_path / "backup"
     rng = random.Random(11)
-    epochs_done = []
-    for _ in range(6):
+    epochs_done, killed_mid_write, temporaries = set(), 0, set()
+    for _ in range(16):
         proc = _launch(tmp_path, out, backup)
         assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.05, 1.2))
+        time.sleep(rng.uniform(0.02, 0.5))
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        if proc.wait(timeout=30) == 0:
+            continue  # it finished first (and deleted its backup): the next launch trains afresh
+        left = {n for n in os.listdir(backup) if n.endswith(".tmp")} if backup.exists() else set()
+        killed_mid_write += bool(left - temporaries)
+        temporaries |= left
         if (backup / "training_state.zip").exists():
             document, _ = training_state.read_state(str(backup / "training_state.zip"))  # never partial
-            epochs_done.append(document["epoch"])
-    assert epochs_done and epochs_done == sorted(epochs_done)
+            epochs_done.add(document["epoch"])
+        if killed_mid_write >= 2 and len(epochs_done) >= 3:
+            break
+    assert killed_mid_write >= 1 and len(epochs_done) >= 3, (killed_mid_write, epochs_done)
     _finish(_launch(tmp_path, out, backup))
     assert _outputs(out) == expected

@@ -30,12 +30,16 @@ def test_stops_at_the_first_bad_batch():
     seen = []
     counter = loom.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
     x, y = _data()
-    try:
-        model = _model()
-        model.fit(x, y, batch_size=2, shuffle=False, epochs=3, verbose=0, callbacks=[counter, TerminateOnNaN()])
-    except TrainingError as e:  # loom's loop still reports the bad batch when the epoch's logs are read
-        assert "batch 2" in str(e)
-    assert seen == [0, 1, 2]
+    history = _model().fit(x, y, batch_size=2, shuffle=False, epochs=3, verbose=0,
+                           callbacks=[counter, TerminateOnNaN()])
+    assert seen == [0, 1, 2]  # a graceful stop: no batch after the bad one, History returned
+    assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
+
+
+def test_without_it_the_loop_raises_at_the_epoch_end():
+    x, y = _data()
+    with pytest.raises(TrainingError, match="batch 2"):
+        _model().fit(x, y, batch_size=2, shuffle=False, verbose=0)
 
 
 def test_raise_error():

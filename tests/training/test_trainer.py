@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import loom
+import loom.optimizers  # noqa: F401 - loom.optimizers.SGD below
 from loom.errors import ConfigError, InputError, ShapeError, TrainingError
 from tests.keras_oracle import keras
 
@@ -408,3 +409,39 @@ def test_predict_ignores_targets_in_a_loader_and_works_uncompiled():
 def test_class_weight_and_sample_weight_together_are_rejected():
     with pytest.raises(ConfigError, match="at the same time"):
         compiled().fit(X, Y_SPARSE, class_weight={0: 1.0}, sample_weight=np.ones(60), verbose=0)
+
+
+def test_a_callback_stopping_on_nan_gets_nan_logs_instead_of_an_error():
+    class StopOnNaN(loom.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if np.isnan(logs["loss"]):
+                self.model.stop_training = True
+
+    x = X.copy()
+    x[45] = np.nan
+    history = compiled().fit(x, Y_SPARSE, batch_size=20, shuffle=False, epochs=3, verbose=0,
+                             callbacks=[StopOnNaN()])
+    assert history.epoch == [0] and np.isnan(history.history["loss"][0])
+
+
+def test_batch_normalization_trains_in_training_mode_like_keras():
+    def build(lib):
+        inputs = lib.Input((6,))
+        h = lib.layers.BatchNormalization()(lib.layers.Dense(8, use_bias=False)(inputs))  # a bias here has ~0 grad
+        return lib.Model(inputs, lib.layers.Dense(3, activation="softmax")(lib.layers.Activation("relu")(h)))
+    k, l = build(keras), build(loom)
+    l.set_weights(k.get_weights())
+    for model in (k, l):
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    kw = dict(epochs=2, batch_size=16, shuffle=False, verbose=0, validation_split=0.2)
+    assert_history_close(k.fit(X, Y_SPARSE, **kw), l.fit(X, Y_SPARSE, **kw), tol=2e-5)
+    assert_weights_close(k, l, tol=2e-5)
+    assert not l.training
+
+
+def test_an_optimizer_built_for_another_model_is_refused():
+    first, second = compiled(), mlp(loom)
+    first.fit(X, Y_SPARSE, verbose=0)
+    second.compile(optimizer=first.optimizer, loss="sparse_categorical_crossentropy")
+    with pytest.raises(ConfigError, match="built for other parameters"):
+        second.fit(X, Y_SPARSE, verbose=0)
