@@ -4,6 +4,7 @@ Example:
     $ loom demo --quick
     $ loom summary model.loom
     $ loom board logs --port 6006
+    $ loom tune search.py
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def _summary(args: argparse.Namespace) -> int:
 def _board(args: argparse.Namespace) -> int:
     from loom.callbacks.tensorboard_server import serve
     return serve(args.logdir, args.port)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from loom.tuning.cli_tune import main as tune_main
+    return tune_main(["--help"] if args.tune_help else args.rest)
 
 
 def _version(args: argparse.Namespace) -> int:
@@ -51,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("logdir", help="the log_dir of a loom.callbacks.TensorBoard callback")
     board.add_argument("--port", type=int, default=6006, help="port on 127.0.0.1 (default 6006; 0: any free one)")
     board.set_defaults(fn=_board)
+    tune = sub.add_parser("tune", add_help=False, help="hyperparameter search: 'loom tune SCRIPT', "
+                          "'loom tune worker SCRIPT --storage URL', 'loom tune status' (see loom tune --help)")
+    tune.add_argument("-h", "--help", action="store_true", dest="tune_help")
+    tune.add_argument("rest", nargs=argparse.REMAINDER)
+    tune.set_defaults(fn=_tune)
     version = sub.add_parser("version", help="print versions")
     version.set_defaults(fn=_version)
     return parser

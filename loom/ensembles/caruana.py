@@ -78,6 +78,6 @@ def caruana_selection(predictions: np.ndarray, y: np.ndarray, scorer: Scorer, it
         counts[pick] += 1
         total += predictions[pick]
         history.append(float(losses[pick]))
-        if losses[pick] < best_loss:
+        if losses[pick] < best_loss - 1e-12 * max(1.0, abs(best_loss)):  # a real gain, not rounding noise
             best_loss, best_counts = float(losses[pick]), counts.copy()
     return Selection(best_counts / best_counts.sum(), best_counts, float(best_loss), history)

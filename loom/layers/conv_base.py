@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from loom import activations, constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
+from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 
@@ -81,6 +82,13 @@ def data_format_arg(value: Any, owner: str) -> str:
     if fmt not in DATA_FORMATS:
         raise ConfigError(f"{owner}: `data_format` must be one of {list(DATA_FORMATS)}, got {value!r}.")
     return fmt
+
+
+def check_rank(layer: Layer, inputs: torch.Tensor) -> None:
+    """Raise ShapeError unless eager ``inputs`` are ``(batch, *layer.rank spatial axes, channels)``."""
+    if inputs.dim() != layer.rank + 2:
+        raise ShapeError(f"Layer '{layer.name}' ({type(layer).__name__}) expects inputs of rank "
+                         f"{layer.rank + 2}, but got input shape {tuple(inputs.shape)}.")
 
 
 # ------------------------------------------------------------------------------------------------ padding
@@ -179,7 +187,7 @@ class SpatialOp:
 
 
 # -------------------------------------------------------------------------------------- the conv base
-class BaseConv(Layer):
+class BaseConv(ActivityPenalty, Layer):
     """Base of the N-d convolutions: arguments, weights in torch layout with Keras's view, the forward pass.
 
     The kernel is stored as torch wants it, ``(filters, in_channels // groups, *kernel_size)``; get_weights /
@@ -221,16 +229,21 @@ class BaseConv(Layer):
         self.filters, self.groups = int(filters), int(groups)
         self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate,
                               allow_causal=self.rank == 1 and self.allows_causal)
+        self._set_common_args(activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                              bias_constraint)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+
+    def _set_common_args(self, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                         bias_constraint) -> None:
+        """The arguments of every convolution besides its kernels' (those ``_common_config`` serializes)."""
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._activity_loss: torch.Tensor | None = None
 
     def _set_window_args(self, kernel_size, strides, padding, data_format, dilation_rate, allow_causal=False):
         owner = f"{type(self).__name__} '{self.name}'"
@@ -317,15 +330,8 @@ class BaseConv(Layer):
     def _activate(self, out: torch.Tensor) -> torch.Tensor:
         """The activation, and the activity penalty of this call (as Keras: divided by the batch size)."""
         out = self.activation(out)
-        if self.activity_regularizer is not None and out.device.type != "meta":
-            self._activity_loss = self.activity_regularizer(out) / max(out.shape[0], 1)
+        self._penalize_activity(out)
         return out
-
-    @property
-    def losses(self) -> list[torch.Tensor]:
-        """Weight penalties, plus the activity penalty of the last call (when ``activity_regularizer``)."""
-        own = [self._activity_loss] if self._activity_loss is not None else []
-        return super().losses + own
 
     # ------------------------------------------------------------------------------------ config
     def _window_config(self) -> dict:

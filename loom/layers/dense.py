@@ -16,11 +16,12 @@ import torch
 
 from loom import activations, constraints, initializers, regularizers
 from loom.errors import ConfigError
+from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 
 
-class Dense(Layer):
+class Dense(ActivityPenalty, Layer):
     """A densely connected layer; the kernel is stored in Keras's ``(in, out)`` layout.
 
     Args:
@@ -56,7 +57,6 @@ class Dense(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._activity_loss: torch.Tensor | None = None
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -79,15 +79,8 @@ class Dense(Layer):
         else:
             out = torch.matmul(inputs, self.kernel)
         out = self.activation(out)
-        if self.activity_regularizer is not None and out.device.type != "meta":
-            self._activity_loss = self.activity_regularizer(out) / max(out.shape[0], 1)
+        self._penalize_activity(out)
         return out
-
-    @property
-    def losses(self) -> list[torch.Tensor]:
-        """Weight penalties, plus the activity penalty of the last call (when ``activity_regularizer``)."""
-        own = [self._activity_loss] if self._activity_loss is not None else []
-        return super().losses + own
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),

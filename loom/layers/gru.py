@@ -112,13 +112,12 @@ class GRU(RecurrentLayer):
     def _step(self, x_t, states, rec_masks):
         h = states[0]
         x_r, x_z, x_h = x_t.chunk(3, dim=1)
+        u = self.units
         if self.reset_after:
-            u = self.units
             projected = self._recurrent_projection(h, rec_masks)
             r, z = self.recurrent_activation(x_t[:, :2 * u] + projected[:, :2 * u]).chunk(2, dim=1)
             candidate = self.activation(x_h + r * projected[:, 2 * u:])
         else:
-            u = self.units
             w_r, w_z, w_h = self.recurrent_kernel.split(u, dim=0)
             masks = rec_masks if rec_masks is not None else (None, None, None)
             r = self.recurrent_activation(x_r + F.linear(_masked(h, masks[0]), w_r))
@@ -130,8 +129,7 @@ class GRU(RecurrentLayer):
     def _fused_spec(self):
         if not (self.reset_after and self._fusable_activations()):
             return None
-        params = [self.kernel, self.recurrent_kernel, *self._torch_biases(self._input_bias(), self._recurrent_bias())]
-        return torch.gru, params, self.use_bias
+        return torch.gru, self._fused_params(), self.use_bias
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}

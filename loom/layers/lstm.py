@@ -110,8 +110,7 @@ class LSTM(RecurrentLayer):
     def _fused_spec(self):
         if not self._fusable_activations():
             return None
-        params = [self.kernel, self.recurrent_kernel, *self._torch_biases(self.bias if self.use_bias else None)]
-        return torch.lstm, params, self.use_bias
+        return torch.lstm, self._fused_params(), self.use_bias
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}

@@ -22,8 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom.errors import ShapeError
-from loom.layers.conv_base import SpatialOp, data_format_arg, int_tuple, padding_arg
+from loom.layers.conv_base import SpatialOp, check_rank, data_format_arg, int_tuple, padding_arg
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 
@@ -58,9 +57,7 @@ class BasePooling(Layer):
         self.built = True
 
     def call(self, inputs):
-        if inputs.dim() != self.rank + 2:
-            raise ShapeError(f"Layer '{self.name}' ({type(self).__name__}) expects inputs of rank "
-                             f"{self.rank + 2}, but got input shape {tuple(inputs.shape)}.")
+        check_rank(self, inputs)
         sp = self._spatial
         x = sp.to_first(inputs)
         padding, pre_pad = sp.padding_for(x)
@@ -196,24 +193,19 @@ class BaseGlobalPooling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self.built = True
 
-    def _check(self, inputs: torch.Tensor) -> None:
-        if inputs.dim() != self.rank + 2:
-            raise ShapeError(f"Layer '{self.name}' ({type(self).__name__}) expects inputs of rank "
-                             f"{self.rank + 2}, but got input shape {tuple(inputs.shape)}.")
-
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 class _GlobalMax(BaseGlobalPooling):
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return torch.amax(inputs, dim=self._axes, keepdim=self.keepdims)
 
 
 class _GlobalAverage(BaseGlobalPooling):
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
 
 
@@ -271,7 +263,7 @@ class GlobalAveragePooling1D(_GlobalAverage):
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
-        self._check(inputs)
+        check_rank(self, inputs)
         steps = self._axes[0]
         keep = mask.to(device=inputs.device, dtype=torch.bool).unsqueeze(2 if steps == 1 else 1)
         total = torch.where(keep, inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device))

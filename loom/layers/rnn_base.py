@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from loom import activations, backend, constraints, initializers, regularizers
 from loom.errors import ConfigError, InputError, ShapeError
+from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 from loom.layers.rnn_packed import run_padded
@@ -42,7 +43,7 @@ def _rate(layer: str, name: str, value: Any) -> float:
     return min(1.0, max(0.0, float(value)))
 
 
-class RecurrentLayer(Layer):
+class RecurrentLayer(ActivityPenalty, Layer):
     """Base class of the recurrent layers; subclasses define the cell (see ``SimpleRNN``, ``LSTM``, ``GRU``).
 
     Subclasses set ``_gate_count`` and ``_state_count``, and implement ``_step`` (one time step of the loop)
@@ -100,7 +101,6 @@ class RecurrentLayer(Layer):
         self.use_cudnn = use_cudnn
         self.states: list[torch.Tensor] | None = None
         self._generators: dict[torch.device, torch.Generator] = {}
-        self._activity_loss: torch.Tensor | None = None
         self.input_spec = InputSpec(ndim=3)
 
     # ------------------------------------------------------------------------------------------ weights
@@ -178,9 +178,7 @@ class RecurrentLayer(Layer):
             self.states = [s.detach() for s in final_states]
         output = sequence if self.return_sequences else last
         outputs = (output, *final_states) if self.return_state else output
-        if self.activity_regularizer is not None and inputs.device.type != "meta":
-            flat = outputs if isinstance(outputs, tuple) else (outputs,)
-            self._activity_loss = sum(self.activity_regularizer(o) / max(o.shape[0], 1) for o in flat)
+        self._penalize_activity(*(outputs if isinstance(outputs, tuple) else [outputs]))
         return outputs
 
     def _step_mask(self, inputs: torch.Tensor, mask: Any) -> torch.Tensor | None:
@@ -274,10 +272,14 @@ class RecurrentLayer(Layer):
         spec = self._fused_spec()
         return None if spec is None else run_fused(spec[0], x, states, spec[1], spec[2])
 
-    def _torch_biases(self, input_bias, recurrent_bias=None) -> list[torch.Tensor]:
+    def _fused_params(self) -> list[torch.Tensor]:
+        """The weights as torch's fused kernels take them: kernels, then input and recurrent biases if any."""
         if not self.use_bias:
-            return []
-        return [input_bias, recurrent_bias if recurrent_bias is not None else torch.zeros_like(input_bias)]
+            return [self.kernel, self.recurrent_kernel]
+        input_bias, recurrent_bias = self._input_bias(), self._recurrent_bias()
+        if recurrent_bias is None:
+            recurrent_bias = torch.zeros_like(input_bias)
+        return [self.kernel, self.recurrent_kernel, input_bias, recurrent_bias]
 
     def _meta_result(self, x: torch.Tensor, states: list[torch.Tensor]):
         last = x.new_empty(x.shape[0], self.units)
@@ -351,12 +353,6 @@ class RecurrentLayer(Layer):
         if self.return_state:
             return [output_mask] + [None] * self._state_count
         return output_mask
-
-    @property
-    def losses(self) -> list[torch.Tensor]:
-        """Weight penalties, plus the activity penalty of the last call (when ``activity_regularizer``)."""
-        own = [self._activity_loss] if self._activity_loss is not None else []
-        return super().losses + own
 
     def get_config(self):
         config = {**super().get_config(), "return_sequences": self.return_sequences,

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom import activations, constraints, initializers, regularizers
+from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError
 from loom.layers.conv_base import CONV_OPS, BaseConv, is_int
 from loom.layers.layer import Layer
@@ -56,8 +56,8 @@ class BaseDepthwiseConv(BaseConv):
         Layer.__init__(self, **kwargs)
         self.depth_multiplier = _depth_multiplier(depth_multiplier, self)
         self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
-        _set_common(self, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
-                    bias_constraint)
+        self._set_common_args(activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                              bias_constraint)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.depthwise_constraint = constraints.get(depthwise_constraint)
@@ -146,8 +146,8 @@ class BaseSeparableConv(BaseConv):
         self.filters = int(filters)
         self.depth_multiplier = _depth_multiplier(depth_multiplier, self)
         self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
-        _set_common(self, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
-                    bias_constraint)
+        self._set_common_args(activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
+                              bias_constraint)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
@@ -230,17 +230,6 @@ def _depth_multiplier(value: Any, layer: Layer) -> int:
         raise ConfigError(f"{type(layer).__name__} '{layer.name}': `depth_multiplier` must be a positive int, "
                           f"got {value!r}.")
     return int(value)
-
-
-def _set_common(layer: BaseConv, activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
-                bias_constraint) -> None:
-    layer.activation = activations.get(activation)
-    layer.use_bias = bool(use_bias)
-    layer.bias_initializer = initializers.get(bias_initializer)
-    layer.bias_regularizer = regularizers.get(bias_regularizer)
-    layer.activity_regularizer = regularizers.get(activity_regularizer)
-    layer.bias_constraint = constraints.get(bias_constraint)
-    layer._activity_loss = None
 
 
 def _depthwise_from_keras(layer: BaseConv, value: torch.Tensor) -> torch.Tensor:

@@ -87,5 +87,4 @@ class SimpleRNN(RecurrentLayer):
             kernel = torch.rnn_relu
         else:
             return None
-        params = [self.kernel, self.recurrent_kernel, *self._torch_biases(self.bias if self.use_bias else None)]
-        return kernel, params, self.use_bias
+        return kernel, self._fused_params(), self.use_bias

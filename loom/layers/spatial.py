@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from loom.errors import ConfigError, ShapeError
-from loom.layers.conv_base import data_format_arg, flat_pad, int_tuple, is_int
+from loom.layers.conv_base import check_rank, data_format_arg, flat_pad, int_tuple, is_int
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 
@@ -28,7 +28,7 @@ _INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
 class _SpatialReshape(Layer):
-    """Checks the rank of eager inputs; these layers have no weights."""
+    """Base of the spatial reshaping layers (no weights); subclasses check eager inputs with ``check_rank``."""
 
     rank = 1
 
@@ -36,11 +36,6 @@ class _SpatialReshape(Layer):
         super().__init__(**kwargs)
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self.built = True
-
-    def _check(self, inputs: torch.Tensor) -> None:
-        if inputs.dim() != self.rank + 2:
-            raise ShapeError(f"Layer '{self.name}' ({type(self).__name__}) expects inputs of rank "
-                             f"{self.rank + 2}, but got input shape {tuple(inputs.shape)}.")
 
     def _owner(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
@@ -77,7 +72,7 @@ class UpSampling1D(_SpatialReshape):
         self.size = int(size)
 
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return _repeat_axes(inputs, (1,), (self.size,))
 
     def get_config(self):
@@ -113,7 +108,7 @@ class UpSampling2D(_SpatialReshape):
         self._axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
 
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         if self.interpolation == "nearest":
             return _repeat_axes(inputs, self._axes, self.size)
         channels_last = self.data_format == "channels_last"
@@ -159,7 +154,7 @@ class ZeroPadding1D(_SpatialReshape):
         self._pad = (0, 0) + self.padding if self.data_format == "channels_last" else self.padding
 
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return F.pad(inputs, self._pad)
 
     def get_config(self):
@@ -190,7 +185,7 @@ class ZeroPadding2D(_SpatialReshape):
         self._pad = (0, 0) + pads if self.data_format == "channels_last" else pads
 
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return F.pad(inputs, self._pad)
 
     def get_config(self):
@@ -227,7 +222,7 @@ class Cropping1D(_SpatialReshape):
         self.cropping = int_tuple(cropping, 2, "cropping", self._owner(), allow_zero=True)
 
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return _crop(inputs, 1, (self.cropping,), self)
 
     def get_config(self):
@@ -256,7 +251,7 @@ class Cropping2D(_SpatialReshape):
         self.data_format = data_format_arg(data_format, self._owner())
 
     def call(self, inputs):
-        self._check(inputs)
+        check_rank(self, inputs)
         return _crop(inputs, 1 if self.data_format == "channels_last" else 2, self.cropping, self)
 
     def get_config(self):

@@ -274,3 +274,39 @@ class MeanMetricWrapper(Mean):
             from loom.metrics import functions_by_name
             fn = functions_by_name(fn)
         return cls(fn, **config)
+
+
+class FunctionMean(MeanMetricWrapper):
+    """Base of the metrics that are the running mean of one fixed function, configured by name and dtype.
+
+    Subclasses set ``_fn`` (the per-sample function) and ``_default_name``, and may override
+    ``_per_sample_fn`` to wrap ``_fn``.
+
+    Args:
+        name: Defaults to the subclass's ``_default_name``.
+        dtype: Defaults to floatx.
+
+    Example:
+        >>> import torch
+        >>> from loom.losses import mean_absolute_error
+        >>> class MAE(FunctionMean):
+        ...     _fn = staticmethod(mean_absolute_error)
+        ...     _default_name = "mae"
+        >>> MAE()(torch.zeros(2, 1), torch.tensor([[1.0], [3.0]]))
+        tensor(2.)
+        >>> MAE().get_config()
+        {'name': 'mae', 'dtype': 'float32'}
+    """
+
+    _fn = staticmethod(lambda y_true, y_pred: None)
+    _default_name = ""
+
+    def __init__(self, name: str | None = None, dtype: Any = None):
+        super().__init__(self._per_sample_fn(), name=name or self._default_name, dtype=dtype)
+
+    @classmethod
+    def _per_sample_fn(cls) -> Callable:
+        return cls._fn
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}

@@ -18,7 +18,7 @@ import torch
 
 from loom.losses import functions as fns
 from loom.losses.loss import squeeze_or_expand_to_same_rank
-from loom.metrics.metric import MeanMetricWrapper
+from loom.metrics.metric import FunctionMean, MeanMetricWrapper
 
 
 def _aligned(fn: Callable) -> Callable:
@@ -29,15 +29,10 @@ def _aligned(fn: Callable) -> Callable:
     return aligned
 
 
-class _LossMean(MeanMetricWrapper):
-    _fn = staticmethod(lambda y_true, y_pred: None)
-    _default_name = ""
-
-    def __init__(self, name: str | None = None, dtype: Any = None):
-        super().__init__(_aligned(type(self)._fn), name=name or self._default_name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype}
+class _LossMean(FunctionMean):
+    @classmethod
+    def _per_sample_fn(cls) -> Callable:
+        return _aligned(cls._fn)
 
 
 class KLDivergence(_LossMean):

@@ -18,21 +18,10 @@ import torch
 from loom import backend
 from loom.losses import functions as fns
 from loom.losses.loss import squeeze_or_expand_to_same_rank
-from loom.metrics.metric import Mean, MeanMetricWrapper
+from loom.metrics.metric import FunctionMean, Mean, MeanMetricWrapper
 
 
-class _ErrorMean(MeanMetricWrapper):
-    _fn = staticmethod(lambda y_true, y_pred: None)
-    _default_name = ""
-
-    def __init__(self, name: str | None = None, dtype: Any = None):
-        super().__init__(type(self)._fn, name=name or self._default_name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype}
-
-
-class MeanSquaredError(_ErrorMean):
+class MeanSquaredError(FunctionMean):
     """Running mean of squared errors (name ``'mean_squared_error'``).
 
     Example:
@@ -43,7 +32,7 @@ class MeanSquaredError(_ErrorMean):
     _default_name = "mean_squared_error"
 
 
-class MeanAbsoluteError(_ErrorMean):
+class MeanAbsoluteError(FunctionMean):
     """Running mean of absolute errors (name ``'mean_absolute_error'``).
 
     Example:
@@ -54,7 +43,7 @@ class MeanAbsoluteError(_ErrorMean):
     _default_name = "mean_absolute_error"
 
 
-class MeanAbsolutePercentageError(_ErrorMean):
+class MeanAbsolutePercentageError(FunctionMean):
     """Running mean absolute percentage error (name ``'mean_absolute_percentage_error'``).
 
     Example:
@@ -65,7 +54,7 @@ class MeanAbsolutePercentageError(_ErrorMean):
     _default_name = "mean_absolute_percentage_error"
 
 
-class MeanSquaredLogarithmicError(_ErrorMean):
+class MeanSquaredLogarithmicError(FunctionMean):
     """Running mean squared logarithmic error (name ``'mean_squared_logarithmic_error'``).
 
     Example:
@@ -76,7 +65,7 @@ class MeanSquaredLogarithmicError(_ErrorMean):
     _default_name = "mean_squared_logarithmic_error"
 
 
-class LogCoshError(_ErrorMean):
+class LogCoshError(FunctionMean):
     """Running mean of ``log(cosh(error))`` (name ``'logcosh'``).
 
     Example:

@@ -47,16 +47,14 @@ class Adadelta(Optimizer):
     def _update(self, params, grads, states, lr, step):
         rho = self.rho
         acc_grads, acc_deltas = states["accumulated_grad"], states["accumulated_delta_var"]
-        torch._foreach_mul_(acc_grads, rho)
-        torch._foreach_addcmul_(acc_grads, grads, grads, value=1 - rho)
+        self._average_squares_(acc_grads, grads, rho)
         numerators = torch._foreach_add(acc_deltas, self.epsilon)
         torch._foreach_sqrt_(numerators)
         denominators = torch._foreach_add(acc_grads, self.epsilon)
         torch._foreach_sqrt_(denominators)
         deltas = torch._foreach_mul(numerators, grads)
         torch._foreach_div_(deltas, denominators)
-        torch._foreach_mul_(acc_deltas, rho)
-        torch._foreach_addcmul_(acc_deltas, deltas, deltas, value=1 - rho)
+        self._average_squares_(acc_deltas, deltas, rho)
         torch._foreach_add_(params, deltas, alpha=-lr)
 
     def _hyperparameters(self) -> dict[str, Any]:

@@ -64,8 +64,7 @@ class Adam(Optimizer):
         alpha = float(f(lr) * np.sqrt(f(1) - f(self.beta_2) ** t) / (f(1) - f(self.beta_1) ** t))
         momentums, velocities = states["momentum"], states["velocity"]
         torch._foreach_lerp_(momentums, grads, 1 - self.beta_1)
-        torch._foreach_mul_(velocities, self.beta_2)
-        torch._foreach_addcmul_(velocities, grads, grads, value=1 - self.beta_2)
+        self._average_squares_(velocities, grads, self.beta_2)
         if self.amsgrad:
             torch._foreach_maximum_(states["velocity_hat"], velocities)
             velocities = states["velocity_hat"]

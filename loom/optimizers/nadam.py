@@ -67,8 +67,7 @@ class Nadam(Optimizer):
         f = np.float32
         momentums, velocities = states["momentum"], states["velocity"]
         torch._foreach_lerp_(momentums, grads, 1 - self.beta_1)
-        torch._foreach_mul_(velocities, self.beta_2)
-        torch._foreach_addcmul_(velocities, grads, grads, value=1 - self.beta_2)
+        self._average_squares_(velocities, grads, self.beta_2)
         m_hat = torch._foreach_mul(momentums, float(u_next))
         torch._foreach_div_(m_hat, float(f(1) - u_product_next))
         scaled_grads = torch._foreach_mul(grads, float(f(1) - u_t))

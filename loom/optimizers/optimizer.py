@@ -373,6 +373,12 @@ class Optimizer(torch.optim.Optimizer):
         """
         return np.float64 if params[0].dtype == torch.float64 else np.float32
 
+    @staticmethod
+    def _average_squares_(averages: list, values: list, decay: float) -> None:
+        """``averages = decay * averages + (1 - decay) * values**2`` in place (Adam's ``v``, RMSprop, Adadelta)."""
+        torch._foreach_mul_(averages, decay)
+        torch._foreach_addcmul_(averages, values, values, value=1 - decay)
+
     def _update(self, params: list, grads: list, states: dict, lr: float, step: int) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update().")
 

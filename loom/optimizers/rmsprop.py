@@ -64,8 +64,7 @@ class RMSprop(Optimizer):
     def _update(self, params, grads, states, lr, step):
         rho = self.rho
         velocities = states["velocity"]
-        torch._foreach_mul_(velocities, rho)
-        torch._foreach_addcmul_(velocities, grads, grads, value=1 - rho)
+        self._average_squares_(velocities, grads, rho)
         denominators = torch._foreach_add(velocities, self.epsilon)
         if self.centered:
             averages = states["average_gradient"]

@@ -49,7 +49,8 @@ class PruningCallback(Callback):
     """Report ``objective`` to an Optuna trial after each epoch and stop training when the pruner says so.
 
     Training stops gracefully (``model.stop_training``), so every other callback still sees the end of
-    training; the caller then marks the trial pruned if :attr:`pruned_at` is set.
+    training; the caller then marks the trial pruned if :attr:`pruned_at` is set. The last epoch is reported
+    but never pruned: the training is done, and its score is a real one.
 
     Args:
         trial: the ``optuna.trial.Trial`` to report to.
@@ -87,7 +88,8 @@ class PruningCallback(Callback):
             return  # e.g. an epoch without validation (validation_freq > 1)
         value = float(logs[self.objective])
         self.trial.report(value if math.isfinite(value) else float("nan"), self.first_step + epoch)
-        if self.trial.should_prune():
+        last_epoch = epoch + 1 >= self.params.get("epochs", epoch + 2)
+        if not last_epoch and self.trial.should_prune():
             self.pruned_at = epoch
             if self.model is not None:
                 self.model.stop_training = True

@@ -60,8 +60,10 @@ def open_storage(storage: Any, directory: str, heartbeat_interval: int = 10, gra
     if storage.startswith("sqlite"):
         engine_kwargs = {"connect_args": {"timeout": 60}}
     try:
-        return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-                                          grace_period=grace_period)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs,
+                                              heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     except ImportError as e:
         driver = "psycopg2-binary" if storage.startswith("postgres") else "the database driver"
         raise ImportError(f"Cannot open storage {_redact(storage)}: install {driver} ({e}).") from e
@@ -72,6 +74,13 @@ def fail_stale_trials(study: optuna.Study) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+
+
+def ask_trial(study: optuna.Study):
+    """``study.ask()`` without Optuna's warning that heartbeats are meant for ``optimize`` (the tuner beats itself)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
+        return study.ask()
 
 
 def count_trials(study: optuna.Study) -> dict[TrialState, int]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import loom
+from tests.keras_oracle import keras
+
 
 def randomize_batchnorm(keras_model, seed: int = 0) -> None:
     """Give every BatchNormalization of a Keras model random gamma/beta/moving statistics, so that a
@@ -39,3 +42,21 @@ def assert_close(loom_out, keras_out, tol: float = 1e-4) -> None:
 
 def keras_predict(keras_model, x: np.ndarray) -> np.ndarray:
     return np.asarray(keras_model.predict(x, verbose=0))
+
+
+def keras_base_model(name: str, size: int):
+    """Keras's application ``name`` without its top, on ``(size, size, 3)`` inputs, random BatchNorm stats."""
+    keras.utils.clear_session()
+    model = getattr(keras.applications, name)(weights=None, include_top=False, input_shape=(size, size, 3))
+    randomize_batchnorm(model)
+    return model
+
+
+def assert_matches_keras_layer_for_layer(name: str, keras_model, size: int) -> None:
+    """loom's application ``name`` has Keras's layer names, takes its weights and gives its outputs."""
+    loom.backend.clear_session()
+    model = getattr(loom.applications, name)(weights=None, include_top=False, input_shape=(size, size, 3))
+    assert [l.name for l in model.layers] == [l.name for l in keras_model.layers]
+    model.set_weights(keras_model.get_weights())
+    x = images(size)
+    assert_close(model(x), keras_predict(keras_model, x))

@@ -7,18 +7,15 @@ import loom
 from loom.applications import xception
 from loom.applications.keras_weights import PretrainedWeights
 from loom.errors import ConfigError
-from tests.applications.helpers import assert_close, images, keras_predict, randomize_batchnorm
-from tests.keras_oracle import keras
+from tests.applications.helpers import (
+    assert_close, assert_matches_keras_layer_for_layer, images, keras_base_model, keras_predict)
 
 SIZE = 71  # Xception's smallest input
 
 
 @pytest.fixture(scope="module")
 def keras_model():
-    keras.utils.clear_session()
-    model = keras.applications.Xception(weights=None, include_top=False, input_shape=(SIZE, SIZE, 3))
-    randomize_batchnorm(model)
-    return model
+    return keras_base_model("Xception", SIZE)
 
 
 def test_parameter_counts_are_keras():
@@ -35,12 +32,7 @@ def test_parameter_counts_are_keras():
 
 @pytest.mark.slow
 def test_matches_keras_layer_for_layer(keras_model):
-    loom.backend.clear_session()
-    model = loom.applications.Xception(weights=None, include_top=False, input_shape=(SIZE, SIZE, 3))
-    assert [l.name for l in model.layers] == [l.name for l in keras_model.layers]
-    model.set_weights(keras_model.get_weights())
-    x = images(SIZE)
-    assert_close(model(x), keras_predict(keras_model, x))
+    assert_matches_keras_layer_for_layer("Xception", keras_model, SIZE)
 
 
 @pytest.mark.slow

@@ -1,0 +1,471 @@
+"""``Tuner``: hyperparameter search on Optuna, through the normal ``fit`` (book section 7.3.2).
+
+Choose hyperparameters, build, train, score on validation data, choose the next, and at the end measure
+once on test data. The tuner runs that loop:
+
+* **search space**: ``build(hp)`` asks :class:`~loom.tuning.HyperParameters` for values and returns a
+  compiled model; the tuner owns no model code, and ``build(HyperParameters())`` is the default model;
+* **algorithms** (:mod:`loom.tuning.algorithms`): random, TPE (default), Bayesian (Gaussian process),
+  evolutionary (CMA-ES, NSGA-II), grid; **pruning** (:mod:`loom.tuning.pruning`) stops hopeless trials;
+* **storage** (:mod:`loom.tuning.storage`): SQLite in ``directory`` by default, so rerunning the same
+  search after a crash continues it (dead trials are failed by heartbeat and redone) up to ``max_trials``
+  finished trials in total; with a PostgreSQL URL, workers on many machines share one study;
+* **each trial** (:mod:`loom.tuning.trial`) keeps its best epoch's weights in
+  ``<directory>/<study>/trial_NNNN/`` with its TensorBoard logs and hyperparameters, then frees its model;
+* **guarding the validation set**: the tuner counts the configurations scored on the same validation data,
+  and :meth:`Tuner.evaluate_best` reports the held-out test score beside the best validation score.
+
+Example:
+    >>> import tempfile, numpy as np, loom
+    >>> def build(hp):
+    ...     model = loom.Sequential([loom.Input((4,)), loom.layers.Dense(hp.Int("units", 2, 8, step=2)),
+    ...                              loom.layers.Dense(1)])
+    ...     model.compile(optimizer=hp.Choice("optimizer", ["sgd", "adam"]), loss="mse")
+    ...     return model
+    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+    >>> tuner = Tuner(build, objective="val_loss", max_trials=3, seed=0, directory=tempfile.mkdtemp(), verbose=0)
+    >>> tuner.search(x, y, validation_split=0.25, epochs=2)
+    >>> len(tuner.completed_trials), sorted(tuner.best_params)
+    (3, ['optimizer', 'units'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import shutil
+import socket
+import time
+import warnings
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from loom.callbacks.monitor import infer_mode
+from loom.errors import ConfigError, TrainingError
+from loom.tuning import data as search_data
+from loom.tuning import plots
+from loom.tuning.algorithms import ALGORITHMS, make_sampler
+from loom.tuning.pruning import make_pruner
+from loom.tuning.results import TrialResult, format_table, rank
+from loom.tuning.space import HyperParameters, grid_space
+from loom.tuning.storage import FINISHED, Heartbeat, ask_trial, count_trials, fail_stale_trials, open_storage
+from loom.tuning.trial import WEIGHTS_NAME, TrialSpec, check_model, run_trial
+
+_DIRECTIONS = {"min": "min", "max": "max", "minimize": "min", "maximize": "max"}
+_POLL_SECONDS = 1.0
+
+
+class ValidationOverfitWarning(UserWarning):
+    """The best configuration scores clearly worse on held-out test data than on the validation data."""
+
+
+class Tuner:
+    """Search hyperparameters for ``build(hp)`` (see the module docstring).
+
+    Args:
+        build: ``build(hp) -> compiled model``.
+        objective: the logged metric to optimize (default ``'val_loss'``), e.g. ``'val_acc'``.
+        direction: ``'min'`` or ``'max'`` (default ``None``: from the objective's name, as ``EarlyStopping``'s
+            ``mode='auto'``: accuracies go up, losses down).
+        algorithm: ``'random'``, ``'tpe'`` (default), ``'bayesian'``, ``'evolutionary'``, ``'nsga2'``, ``'grid'``,
+            or an Optuna sampler.
+        max_trials: finished (complete or pruned) trials to reach in the study, over all runs and workers
+            (default 10; for ``'grid'`` at most the grid's size).
+        timeout: seconds after which this process starts no new trial (default ``None``: no limit).
+        pruner: ``'median'`` (default), ``'hyperband'``, ``'none'``/``None``, or an Optuna pruner.
+        storage: ``None`` (default: SQLite ``<directory>/study.db``), a SQLAlchemy URL such as
+            ``'postgresql://user@host/db'``, or an Optuna storage.
+        study_name: the study's name in the storage (default ``None``: ``build``'s function name).
+        seed: seeds the algorithm and each trial's weights and shuffling (default ``None``).
+        directory: where the database, trial weights, TensorBoard logs and plots go (default ``'tuning'``).
+        overwrite: delete an existing study of this name and its files first (default ``False``: resume it).
+        tensorboard: log each trial to TensorBoard under its directory (default ``True``).
+        heartbeat_interval: seconds between a running trial's heartbeats (default 10); a trial silent for
+            twice as long counts as dead.
+        max_consecutive_failures: failed trials in a row (NaN losses) before the search gives up (default 3).
+        verbose: 0 silent, 1 one line per trial (default), 2 also each epoch.
+    """
+
+    def __init__(self, build: Callable[[HyperParameters], Any], objective: str = "val_loss",
+                 direction: str | None = None, algorithm: Any = "tpe", max_trials: int = 10,
+                 timeout: float | None = None, pruner: Any = "median", storage: Any = None,
+                 study_name: str | None = None, seed: int | None = None, directory: str | os.PathLike = "tuning",
+                 overwrite: bool = False, tensorboard: bool = True, heartbeat_interval: int = 10,
+                 max_consecutive_failures: int = 3, verbose: int = 1):
+        if not callable(build):
+            raise ConfigError(f"Tuner: build must be a function build(hp) -> compiled model; got {build!r}.")
+        if not isinstance(objective, str) or not objective:
+            raise ConfigError(f"Tuner: objective must be a metric name such as 'val_loss'; got {objective!r}.")
+        if isinstance(algorithm, str) and algorithm not in ALGORITHMS:
+            raise ConfigError(f"Tuner: unknown algorithm {algorithm!r}. Valid: {list(ALGORITHMS)}.")
+        for name, value in (("max_trials", max_trials), ("max_consecutive_failures", max_consecutive_failures)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"Tuner: {name} must be a positive integer; got {value!r}.")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ConfigError(f"Tuner: timeout must be a positive number of seconds or None; got {timeout!r}.")
+        self.build = build
+        self.objective = objective
+        self.mode = _resolve_mode(objective, direction)
+        self.algorithm = algorithm
+        self.max_trials = max_trials
+        self.timeout = timeout
+        self.pruner = pruner
+        self.seed = seed
+        self.directory = os.fspath(directory)
+        self.study_name = study_name or _default_study_name(build)
+        self.tensorboard = tensorboard
+        self.max_consecutive_failures = max_consecutive_failures
+        self.verbose = verbose
+        self.validation_data: tuple | None = None
+        self._fingerprint: str | None = None
+        self._storage = open_storage(storage, self.directory, heartbeat_interval)
+        if not objective.startswith("val_"):
+            warnings.warn(f"Tuner: objective '{objective}' is a training metric; a search should score on "
+                          f"validation data (e.g. 'val_{objective}').", stacklevel=2)
+        if overwrite:
+            self._delete_study()
+
+    # ============================================================================================ search
+    def search(self, x: Any, y: Any = None, *, validation_data: Any = None, validation_split: float = 0.0,
+               epochs: int = 1, callbacks: list | None = None, cv: int | None = None, **fit_kwargs: Any) -> None:
+        """Run trials until the study has ``max_trials`` finished trials (or ``timeout``).
+
+        Args:
+            x: training inputs (arrays or tensors; a list or dict of them for several inputs).
+            y: training targets, like ``x``.
+            validation_data: ``(x_val, y_val)`` every trial is scored on (default ``None``).
+            validation_split: else, the last fraction of ``x``/``y`` held out once for all trials (default 0).
+            epochs: epochs per trial (default 1).
+            callbacks: callbacks added to every trial's ``fit`` (default ``None``), e.g. ``EarlyStopping``.
+            cv: score each trial by ``cv``-fold cross-validation on ``x``/``y`` instead (default ``None``), for
+                small data; the value is the mean over folds, the saved model the first fold's.
+            **fit_kwargs: passed to ``fit`` (``batch_size``, ``class_weight``...).
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"search: epochs must be a positive integer; got {epochs!r}.")
+        for key in ("validation_steps", "initial_epoch", "verbose"):
+            if key in fit_kwargs:
+                raise ConfigError(f"search: {key}= is not supported here (the tuner sets it).")
+        folds = self._folds(x, y, validation_data, validation_split, cv)
+        spec = TrialSpec(self.build, self.objective, self.mode, epochs, folds, list(callbacks or []),
+                         dict(fit_kwargs), self.tensorboard, self.seed, 2 if self.verbose >= 2 else 0)
+        budget = self.max_trials
+        grid = None
+        if self.algorithm == "grid":
+            grid = grid_space(self._default_space())
+            budget = min(budget, _grid_size(grid))
+        existing = len(self._study().get_trials(deepcopy=False))
+        seed = None if self.seed is None else self.seed + existing
+        sampler = make_sampler(self.algorithm, seed=seed, max_trials=budget, grid=lambda: grid)
+        study = self._study(sampler, make_pruner(self.pruner, epochs))
+        with _quiet_optuna():
+            self._run_trials(study, spec, budget)
+
+    def _folds(self, x: Any, y: Any, validation_data: Any, validation_split: float, cv: int | None) -> list:
+        search_data.check_in_memory("x", x)
+        search_data.check_in_memory("y", y)
+        if cv is not None:
+            if validation_data is not None or validation_split:
+                raise ConfigError("search: cv= scores on folds of x/y; do not also pass validation_data or "
+                                  "validation_split.")
+            n = search_data.num_samples(x, y)
+            folds = [(search_data.take(x, tr), search_data.take(y, tr), (search_data.take(x, va),
+                                                                            search_data.take(y, va)))
+                     for tr, va in search_data.kfold_indices(n, cv, self.seed)]
+        elif validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ConfigError("search: validation_data must be a tuple (x_val, y_val) of arrays.")
+            search_data.check_in_memory("validation_data", validation_data)
+            folds = [(x, y, tuple(validation_data))]
+        elif validation_split:
+            folds = [search_data.split_validation(x, y, validation_split)]
+        else:
+            raise ConfigError("search: pass validation_data=(x_val, y_val), validation_split=... or cv=...: every "
+                              "configuration must be scored on data it was not trained on.")
+        self.validation_data = folds[0][2]
+        self._fingerprint = search_data.fingerprint(self.validation_data) + (f"-cv{cv}" if cv else "")
+        return folds
+
+    def _run_trials(self, study: optuna.Study, spec: TrialSpec, budget: int) -> None:
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        failures = 0
+        while (trial := self._claim_trial(study, budget, deadline)) is not None:
+            failures = 0 if self._run_one(study, trial, spec, budget) else failures + 1
+            if failures >= self.max_consecutive_failures:
+                raise TrainingError(f"{failures} trials in a row failed (see Tuner.trials' fail_reason); stopping "
+                                    f"the search. Narrow the search space (e.g. smaller learning rates).")
+
+    def _claim_trial(self, study: optuna.Study, budget: int, deadline: float | None):
+        """A new trial, or ``None`` when the study has ``budget`` finished trials or time is up.
+
+        While other workers' running trials could complete the budget, wait for them (they may die and need
+        redoing). Two workers asking at once may both get a trial; the one numbered past the budget is
+        marked failed with ``user_attrs['surplus']`` and never runs.
+        """
+        while True:
+            fail_stale_trials(study)
+            counts = count_trials(study)
+            finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+            if finished >= budget or (deadline is not None and time.monotonic() > deadline):
+                return None
+            if finished + counts[TrialState.RUNNING] >= budget:
+                time.sleep(_POLL_SECONDS)
+                continue
+            trial = ask_trial(study)
+            ahead = [t for t in study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
+                     if t.number < trial.number]
+            if len(ahead) < budget:
+                return trial
+            trial.set_user_attr("surplus", True)
+            study.tell(trial, state=TrialState.FAIL)
+
+    def _run_one(self, study: optuna.Study, trial: Any, spec: TrialSpec, budget: int) -> bool:
+        """Run ``trial`` and tell the study; ``False`` when it failed with a training error (NaN)."""
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr("validation_fingerprint", self._fingerprint)
+        relative = os.path.join(self.study_name, f"trial_{trial.number:04d}")
+        start = time.perf_counter()
+        try:
+            with Heartbeat(self._storage, trial):
+                outcome = run_trial(trial, spec, os.path.join(self.directory, relative))
+        except TrainingError as e:
+            trial.set_user_attr("fail_reason", str(e))
+            study.tell(trial, state=TrialState.FAIL)
+            self._report(trial.number, "FAIL", None, time.perf_counter() - start, budget, str(e))
+            return False
+        except BaseException:
+            with contextlib.suppress(Exception):
+                study.tell(trial, state=TrialState.FAIL)
+            raise
+        finally:
+            gc.collect()
+        for key, value in (("best_epoch", outcome.best_epoch), ("epochs_run", outcome.epochs_run),
+                           ("pruned_at", outcome.pruned_at), ("metrics", outcome.metrics),
+                           ("fold_values", outcome.fold_values)):
+            trial.set_user_attr(key, value)
+        if outcome.pruned_at is None:
+            trial.set_user_attr("weights", os.path.join(relative, WEIGHTS_NAME))
+            study.tell(trial, outcome.value)
+            self._report(trial.number, "COMPLETE", outcome.value, time.perf_counter() - start, budget,
+                         outcome.hp_values)
+        else:
+            study.tell(trial, state=TrialState.PRUNED)
+            self._report(trial.number, f"PRUNED at epoch {outcome.pruned_at + 1}", None,
+                         time.perf_counter() - start, budget, outcome.hp_values)
+        return True
+
+    def _report(self, number: int, state: str, value: float | None, seconds: float, budget: int, detail: Any) -> None:
+        if not self.verbose:
+            return
+        score = f" {self.objective}={value:.4f}" if value is not None else ""
+        best = self.completed_trials
+        best_text = f" (best {best[0].value:.4f}, trial {best[0].number})" if best else ""
+        print(f"[tuner] trial {number} {state}{score}{best_text} {seconds:.1f}s {detail}", flush=True)
+
+    # =========================================================================================== results
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study (loaded from the storage)."""
+        return self._study()
+
+    @property
+    def trials(self) -> list[TrialResult]:
+        """Every trial of the study, in trial order."""
+        return [TrialResult.from_optuna(t, self.directory) for t in self._study().get_trials(deepcopy=False)]
+
+    @property
+    def completed_trials(self) -> list[TrialResult]:
+        """The completed trials, best first (what ``loom.ensembles`` picks members from)."""
+        return rank([t for t in self.trials if t.state == "COMPLETE"], self.mode)
+
+    @property
+    def best_trial(self) -> TrialResult:
+        """The best completed trial."""
+        completed = self.completed_trials
+        if not completed:
+            raise ConfigError(f"Study '{self.study_name}' has no completed trial yet: run tuner.search(...) first.")
+        return completed[0]
+
+    @property
+    def best_params(self) -> dict:
+        """The best trial's hyperparameters: ``build(HyperParameters(values=tuner.best_params))``."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """The best trial's objective value."""
+        return self.best_trial.value
+
+    @property
+    def validation_uses(self) -> int:
+        """How many configurations (complete or pruned trials) were scored on this search's validation data."""
+        fingerprint = self._fingerprint
+        finished = [t for t in self._study().get_trials(deepcopy=False, states=FINISHED)]
+        if fingerprint is None and finished:
+            fingerprint = self._study().get_trials(deepcopy=False, states=FINISHED)[0].user_attrs.get(
+                "validation_fingerprint")
+        return sum(1 for t in finished if t.user_attrs.get("validation_fingerprint") == fingerprint)
+
+    def load_trial_model(self, number: int) -> Any:
+        """The trained model of trial ``number``: ``build`` with its parameters plus its saved best weights."""
+        matches = [t for t in self.trials if t.number == number]
+        if not matches:
+            raise ConfigError(f"Study '{self.study_name}' has no trial {number}; trials: {[t.number for t in self.trials]}.")
+        trial = matches[0]
+        if trial.weights_path is None or not os.path.exists(trial.weights_path):
+            raise ConfigError(f"Trial {number} ({trial.state}) has no saved weights"
+                              f"{' at ' + trial.weights_path if trial.weights_path else ''}: only completed trials "
+                              f"keep them, on the machine that ran them (directory={self.directory!r}).")
+        model = self.build(HyperParameters(values=trial.params))
+        check_model(model, "build(hp)")
+        if not getattr(model, "built", True) and self.validation_data is not None:
+            model.predict(search_data.take(self.validation_data[0], slice(0, 1)), verbose=0)
+        model.load_weights(trial.weights_path)
+        return model
+
+    def best_model(self) -> Any:
+        """The best trial's model with the weights of its best epoch (loaded, not retrained)."""
+        return self.load_trial_model(self.best_trial.number)
+
+    def results(self, as_frame: bool = False) -> Any:
+        """Every trial ranked best first, as a list of row dicts, or a pandas DataFrame with ``as_frame=True``."""
+        rows = [t.as_row(self.objective) for t in rank(self.trials, self.mode)]
+        if not as_frame:
+            return rows
+        try:
+            import pandas
+        except ImportError as e:
+            raise ImportError("results(as_frame=True) needs pandas: pip install pandas") from e
+        return pandas.DataFrame(rows)
+
+    def summary(self, top: int = 10) -> None:
+        """Print the search's settings, its trial counts and the ``top`` trials (default 10)."""
+        trials = self.trials
+        states = {s: sum(t.state == s for t in trials) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
+        algorithm = self.algorithm if isinstance(self.algorithm, str) else type(self.algorithm).__name__
+        print(f"Search '{self.study_name}': objective {self.objective} ({self.mode}), algorithm {algorithm}, "
+              f"{len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in states.items() if v)})")
+        print(f"Configurations scored on the same validation data: {self.validation_uses}")
+        print(format_table(rank(trials, self.mode), self.objective, top))
+
+    def plot(self, directory: str | os.PathLike | None = None) -> dict[str, str]:
+        """Save ``optimization_history.png`` and ``param_importances.png`` (default in the tuner's directory).
+
+        Returns:
+            ``{'history': path, 'importances': path}``; importances only with two or more completed trials.
+        """
+        directory = os.fspath(directory) if directory is not None else os.path.join(self.directory, self.study_name)
+        os.makedirs(directory, exist_ok=True)
+        paths = {"history": plots.plot_history(self.trials, self.mode, self.objective,
+                                               os.path.join(directory, "optimization_history.png"))}
+        importances = plots.param_importances(self._study())
+        if importances:
+            paths["importances"] = plots.plot_importances(importances, os.path.join(directory,
+                                                                                   "param_importances.png"))
+        return paths
+
+    def evaluate_best(self, x_test: Any, y_test: Any, tolerance: float = 0.05, **evaluate_kwargs: Any) -> dict:
+        """Score the best model once on held-out test data, beside its validation score.
+
+        The best validation score was selected among :attr:`validation_uses` configurations, so it is
+        optimistic; the test score is the one to report. Warns (:class:`ValidationOverfitWarning`) when the test
+        score is worse by more than ``tolerance`` (relative, default 5%).
+
+        Returns:
+            ``{'objective', 'trial', 'validation', 'test', 'gap', 'configurations_scored'}``; ``gap`` > 0 means
+            the test score is worse.
+        """
+        best = self.best_trial
+        logs = self.best_model().evaluate(x_test, y_test, verbose=0, return_dict=True, **evaluate_kwargs)
+        key = self.objective[4:] if self.objective.startswith("val_") else self.objective
+        if key not in logs:
+            raise ConfigError(f"evaluate_best: the model's evaluate() gives {sorted(logs)}, not '{key}'.")
+        test = float(logs[key])
+        gap = best.value - test if self.mode == "max" else test - best.value
+        report = {"objective": self.objective, "trial": best.number, "validation": best.value, "test": test,
+                  "gap": gap, "configurations_scored": self.validation_uses}
+        if self.verbose:
+            print(f"[tuner] best trial {best.number}: validation {self.objective}={best.value:.4f}, test {key}="
+                  f"{test:.4f} (chosen among {report['configurations_scored']} configurations)")
+        if gap > tolerance * max(abs(best.value), 1e-12):
+            warnings.warn(f"The best configuration scores {key}={test:.4f} on the test data but {best.value:.4f} on "
+                          f"the validation data it was chosen on among {report['configurations_scored']} "
+                          f"configurations: the search has partly fitted the validation set. Report the test score, "
+                          f"and prefer cross-validation (cv=k) or more validation data.", ValidationOverfitWarning,
+                          stacklevel=2)
+        return report
+
+    def ensemble(self, top_k: int = 5, method: str = "caruana", diversity: Any = None, **kwargs: Any) -> Any:
+        """An ensemble of the best trials' models (:func:`loom.ensembles.from_search.ensemble_from_tuner`)."""
+        from loom.ensembles.from_search import ensemble_from_tuner
+        return ensemble_from_tuner(self, top_k=top_k, method=method, diversity=diversity, **kwargs)
+
+    # ========================================================================================== helpers
+    def _study(self, sampler: Any = None, pruner: Any = None) -> optuna.Study:
+        direction = "minimize" if self.mode == "min" else "maximize"
+        with _quiet_optuna():
+            try:
+                study = optuna.create_study(storage=self._storage, study_name=self.study_name, direction=direction,
+                                            sampler=sampler or optuna.samplers.RandomSampler(),
+                                            pruner=pruner or optuna.pruners.NopPruner(), load_if_exists=True)
+            except ValueError as e:
+                raise ConfigError(f"Cannot open study '{self.study_name}': {e}") from e
+        if study.direction.name.lower() != direction:
+            raise ConfigError(f"Study '{self.study_name}' exists and {study.direction.name.lower()}s; this Tuner "
+                              f"{direction}s {self.objective}. Use another study_name or overwrite=True.")
+        recorded = study.user_attrs.get("objective")
+        if recorded is None:
+            study.set_user_attr("objective", self.objective)
+        elif recorded != self.objective:
+            raise ConfigError(f"Study '{self.study_name}' optimizes {recorded}, not {self.objective}. Use another "
+                              f"study_name or directory, or overwrite=True.")
+        return study
+
+    def _delete_study(self) -> None:
+        with _quiet_optuna(), contextlib.suppress(KeyError):
+            optuna.delete_study(study_name=self.study_name, storage=self._storage)
+        shutil.rmtree(os.path.join(self.directory, self.study_name), ignore_errors=True)
+
+    def _default_space(self) -> dict:
+        hp = HyperParameters()
+        self.build(hp)
+        gc.collect()
+        return hp.space
+
+
+def _resolve_mode(objective: str, direction: str | None) -> str:
+    if direction is not None:
+        if direction not in _DIRECTIONS:
+            raise ConfigError(f"Tuner: direction must be one of {list(_DIRECTIONS)} or None; got {direction!r}.")
+        return _DIRECTIONS[direction]
+    try:
+        return infer_mode(objective)
+    except ConfigError as e:
+        raise ConfigError(f"Tuner: cannot tell whether objective {objective!r} should go down or up; pass "
+                          f"direction='min' or direction='max'.") from e
+
+
+def _default_study_name(build: Any) -> str:
+    name = getattr(build, "__name__", "")
+    return name if name.isidentifier() else "search"
+
+
+def _grid_size(grid: dict) -> int:
+    size = 1
+    for values in grid.values():
+        size *= len(values)
+    return size
+
+
+@contextlib.contextmanager
+def _quiet_optuna():
+    """Optuna's per-trial INFO lines off while the tuner prints its own."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
