@@ -56,6 +56,10 @@ class Param:
             return False
         if self.kind == "int" and int(value) != value:
             return False
+        if self.step is not None:
+            offset = (value - self.low) / self.step
+            if abs(offset - round(offset)) > 1e-9:
+                return False
         return self.low <= value <= self.high
 
     def grid(self) -> list:

@@ -159,7 +159,7 @@ SCRIPT = textwrap.dedent("""
     from loom.callbacks import BackupAndRestore, CSVLogger, EarlyStopping, ReduceLROnPlateau
 
     out, backup, marker, stall = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    EPOCHS = 30
+    EPOCHS = 15
 
     # Test harness (never in library code): write a marker, then wait to be killed, either after batch B of
     # epoch E ("batch:E:B") or in the middle of writing the N-th backup file ("save:N", after its first zip
@@ -195,14 +195,14 @@ SCRIPT = textwrap.dedent("""
 
     loom.utils.set_random_seed(0)
     rng = np.random.default_rng(3)
-    x, y = rng.random((512, 64)).astype("float32"), rng.random((512, 1)).astype("float32")
+    x, y = rng.random((256, 64)).astype("float32"), rng.random((256, 1)).astype("float32")
     model = loom.Sequential([  # big weights, little data: saving the backup takes much of each epoch
         loom.layers.Dense(1024, activation="relu", input_shape=(64,)), loom.layers.Dropout(0.3),
         loom.layers.Dense(1024, activation="relu"), loom.layers.BatchNormalization(),
         loom.layers.Dropout(0.2, seed=1), loom.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     print("ready", flush=True)
-    callbacks = [EarlyStopping(patience=8, restore_best_weights=True),
+    callbacks = [EarlyStopping(patience=4, restore_best_weights=True),
                  ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.001),
                  CSVLogger(os.path.join(out, "log.csv")), BackupAndRestore(backup)]
     if kind == "batch":

@@ -87,48 +87,64 @@ def test_real_files_best_only_and_weights(tmp_path):
 
 
 SCRIPT = textwrap.dedent("""
-    import sys, numpy as np, loom
+    import sys, time, zipfile, numpy as np, loom
+    target, marker, stall_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if stall_at:  # test harness: stall inside the N-th save, after its first zip entry was written
+        writes, original = [], zipfile.ZipFile.writestr
+
+        def slow_writestr(self, info, data, *args, **kwargs):
+            if getattr(info, "filename", info) == "model.safetensors":
+                writes.append(1)
+                if len(writes) == stall_at:
+                    open(marker, "w").close()
+                    time.sleep(600)
+            return original(self, info, data, *args, **kwargs)
+        zipfile.ZipFile.writestr = slow_writestr
     loom.utils.set_random_seed(0)
     model = loom.Sequential([loom.layers.Dense(1024, input_shape=(1024,)), loom.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     x, y = np.random.rand(8, 1024), np.random.rand(8, 1)
     print("ready", flush=True)
     model.fit(x, y, batch_size=8, epochs=100000, verbose=0,
-              callbacks=[loom.callbacks.ModelCheckpoint(sys.argv[1], save_freq=1)])
+              callbacks=[loom.callbacks.ModelCheckpoint(target, save_freq=1)])
 """)
+
+
+def _check_folder(target, shapes):
+    names = os.listdir(target.parent) if target.parent.exists() else []
+    assert all(n == "model.loom" or (n.startswith(".model.loom.") and n.endswith(".tmp")) for n in names), names
+    if target.exists():
+        assert [w.shape for w in loom.models.load_model(str(target)).get_weights()] == shapes
+    return names
 
 
 @pytest.mark.slow
 def test_never_leaves_a_partial_file_when_killed(tmp_path):
-    """SIGKILL the saving process at random moments: the checkpoint is always a complete, loadable model.
-
-    Saving dominates the loop (a 1M-parameter model saved after every batch), so many kills land inside a
-    write; those leave only a hidden temporary file beside the intact checkpoint.
-    """
+    """SIGKILL the saving process inside a write, then at random moments: the checkpoint is always a
+    complete, loadable model; a killed write leaves only a hidden temporary file beside it."""
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    target = tmp_path / "ckpt" / "model.loom"
+    target, marker = tmp_path / "ckpt" / "model.loom", tmp_path / "marker"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    shapes = [(1024, 1024), (1024,), (1024, 1), (1,)]
+
+    def launch(stall_at):
+        return subprocess.Popen([sys.executable, str(script), str(target), str(marker), str(stall_at)], env=env,
+                                stdout=subprocess.PIPE)
+
+    proc = launch(stall_at=3)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert len(_check_folder(target, shapes)) == 2 and target.exists()  # the 2nd save and the killed 3rd
     rng = random.Random(7)
-    shapes = [w.shape for w in _reference_model().get_weights()]
-    seen: set[str] = set()
-    killed_mid_write = 0
-    for _ in range(12):
-        proc = subprocess.Popen([sys.executable, str(script), str(target)], env=env, stdout=subprocess.PIPE)
+    for _ in range(4):
+        proc = launch(stall_at=0)
         assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        names = set(os.listdir(target.parent)) if target.parent.exists() else set()
-        assert all(n == "model.loom" or (n.startswith(".model.loom.") and n.endswith(".tmp")) for n in names), names
-        killed_mid_write += bool(names - seen - {"model.loom"})
-        seen = names
-        if target.exists():
-            assert [w.shape for w in loom.models.load_model(str(target)).get_weights()] == shapes
-        if killed_mid_write >= 2:
-            break
-    assert killed_mid_write >= 1
-
-
-def _reference_model():
-    return loom.Sequential([loom.layers.Dense(1024, input_shape=(1024,)), loom.layers.Dense(1)])
+        _check_folder(target, shapes)

@@ -1,0 +1,103 @@
+"""HyperParameters: defaults outside a search, fixed values, sampling from a trial, conditional spaces, errors."""
+
+import optuna
+import pytest
+
+from loom.errors import ConfigError
+from loom.tuning import HyperParameters
+from loom.tuning.space import grid_space
+
+
+def declare(hp):
+    return (hp.Int("units", 32, 256, step=32), hp.Float("dropout", 0.0, 0.5, step=0.1),
+            hp.Float("lr", 1e-4, 1e-2, log=True), hp.Choice("optimizer", ["rmsprop", "adam"]), hp.Boolean("bn"))
+
+
+def test_defaults_are_low_first_choice_and_false():
+    assert declare(HyperParameters()) == (32, 0.0, 1e-4, "rmsprop", False)
+
+
+def test_explicit_defaults():
+    hp = HyperParameters()
+    assert hp.Int("units", 32, 256, step=32, default=128) == 128
+    assert hp.Float("lr", 1e-4, 1e-2, log=True, default=1e-3) == 1e-3
+    assert hp.Choice("optimizer", ["rmsprop", "adam"], default="adam") == "adam"
+    assert hp.Boolean("bn", default=True) is True
+    assert hp.Fixed("batch_size", 64) == 64
+    assert hp.values == {"units": 128, "lr": 1e-3, "optimizer": "adam", "bn": True, "batch_size": 64}
+
+
+def test_fixed_values_override_defaults_and_are_checked():
+    hp = HyperParameters(values={"units": 96, "optimizer": "adam", "bn": True})
+    assert declare(hp) == (96, 0.0, 1e-4, "adam", True)
+    with pytest.raises(ConfigError, match="not legal"):
+        HyperParameters(values={"units": 100}).Int("units", 32, 256, step=32)
+    with pytest.raises(ConfigError, match="not legal"):
+        HyperParameters(values={"optimizer": "sgd"}).Choice("optimizer", ["rmsprop", "adam"])
+    with pytest.raises(ConfigError, match="not legal"):
+        HyperParameters(values={"bn": 1}).Boolean("bn")
+
+
+def test_values_come_from_the_trial_inside_a_search():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        units, dropout, lr, optimizer, bn = declare(HyperParameters(trial=trial))
+        assert units in range(32, 257, 32) and 1e-4 <= lr <= 1e-2 and optimizer in ("rmsprop", "adam")
+        assert round(dropout * 10, 6) == int(round(dropout * 10)) and 0.0 <= dropout <= 0.5
+        assert isinstance(bn, bool)
+        assert trial.params == {"units": units, "dropout": dropout, "lr": lr, "optimizer": optimizer, "bn": bn}
+        study.tell(trial, 0.0)
+    assert len({t.params["units"] for t in study.trials}) > 3
+
+
+def test_conditional_space_only_declares_what_is_used():
+    def layer_widths(hp):
+        return [hp.Int(f"units_{i}", 8, 64, step=8) for i in range(hp.Int("layers", 1, 3))]
+
+    hp = HyperParameters()
+    assert layer_widths(hp) == [8] and list(hp.space) == ["layers", "units_0"]
+    hp = HyperParameters(values={"layers": 3, "units_2": 64})
+    assert layer_widths(hp) == [8, 8, 64] and list(hp.values) == ["layers", "units_0", "units_1", "units_2"]
+
+
+def test_asking_twice_returns_the_same_value_but_conflicts_are_errors():
+    hp = HyperParameters(values={"units": 64})
+    assert hp.Int("units", 32, 256, step=32) == hp.Int("units", 32, 256, step=32) == 64
+    assert hp.get("units") == 64
+    with pytest.raises(ConfigError, match="declared twice"):
+        hp.Int("units", 32, 512, step=32)
+    with pytest.raises(ConfigError, match="not been declared"):
+        hp.get("lr")
+
+
+@pytest.mark.parametrize("declare_bad, message", [
+    (lambda hp: hp.Int("u", 10, 1), "must not exceed"),
+    (lambda hp: hp.Int("u", 1, 10, step=4), "multiple of step"),
+    (lambda hp: hp.Int("u", 1, 8, step=1.5), "must be an int"),
+    (lambda hp: hp.Int("u", 2, 8, step=2, log=True), "log=True needs step=1"),
+    (lambda hp: hp.Float("lr", 0.0, 1.0, log=True), "low > 0"),
+    (lambda hp: hp.Float("lr", 0.1, 1.0, step=0.1, log=True), "not both"),
+    (lambda hp: hp.Float("lr", 0.1, 1.0, step=-1), "positive"),
+    (lambda hp: hp.Choice("act", []), "non-empty"),
+    (lambda hp: hp.Choice("act", ["relu", "relu"]), "duplicates"),
+    (lambda hp: hp.Choice("shape", [(1, 2), (3, 4)]), "None, bool, int, float or str"),
+    (lambda hp: hp.Choice("act", ["relu", "tanh"], default="gelu"), "default"),
+    (lambda hp: hp.Int("", 1, 2), "non-empty string"),
+])
+def test_bad_declarations_raise_clear_errors(declare_bad, message):
+    with pytest.raises(ConfigError, match=message):
+        declare_bad(HyperParameters())
+
+
+def test_grid_space_lists_every_value():
+    hp = HyperParameters()
+    hp.Int("units", 32, 96, step=32)
+    hp.Float("dropout", 0.0, 0.4, step=0.2)
+    hp.Choice("act", ["relu", "tanh"])
+    hp.Boolean("bn")
+    assert grid_space(hp.space) == {"units": [32, 64, 96], "dropout": [0.0, 0.2, 0.4], "act": ["relu", "tanh"],
+                                    "bn": [False, True]}
+    hp.Float("lr", 1e-4, 1e-2, log=True)
+    with pytest.raises(ConfigError, match="step"):
+        grid_space(hp.space)
