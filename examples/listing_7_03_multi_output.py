@@ -35,7 +35,7 @@ model.compile(optimizer="rmsprop",
               loss={"age": "mse", "income": "categorical_crossentropy", "gender": "binary_crossentropy"},
               loss_weights={"age": 0.25, "income": 1.0, "gender": 10.0})
 
-n, length = (32, 200) if args.smoke else (512, 500)
+n, length = (16, 500) if args.smoke else (512, 500)
 posts = np.random.randint(1, vocabulary_size, size=(n, length))
 age_targets = np.random.randint(18, 80, size=(n, 1)).astype("float32")
 income_targets = keras.utils.to_categorical(np.random.randint(0, num_income_groups, n), num_income_groups)

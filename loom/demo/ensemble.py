@@ -10,12 +10,13 @@ as one file and reloaded.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
 import loom
 from loom import layers
-from loom.ensembles import Ensemble, load, tree_member
+from loom.ensembles import Ensemble, EnsembleWarning, load, tree_member
 
 FULL = {"validation": 5000, "mlp_samples": 30000, "conv_samples": 15000, "tree_samples": 4000, "tree_iter": 25}
 QUICK = {"validation": 500, "mlp_samples": 2500, "conv_samples": 2500, "tree_samples": 1000, "tree_iter": 8}
@@ -74,7 +75,9 @@ def run(ctx) -> None:
     ensemble.fit_weights(x_val, y_val, metric="log_loss")
     print(f"weights fitted on {v} validation images: "
           + ", ".join(f"{n} {w:.3f}" for n, w in zip(ensemble.names, ensemble.weights)))
-    report = ensemble.report(ctx.x_test, ctx.y_test)
+    with warnings.catch_warnings():  # the report's table already lists its warnings
+        warnings.simplefilter("ignore", EnsembleWarning)
+        report = ensemble.report(ctx.x_test, ctx.y_test)
     accuracy = report.accuracy["ensemble"]
     path = os.path.join(ctx.workdir, "ensemble.zip")
     ensemble.save(path)

@@ -41,9 +41,9 @@ def ensemble_from_tuner(tuner: Any, top_k: int = 5, method: str = "caruana", div
         method: the ensemble method (default ``'caruana'``); see :class:`~loom.ensembles.Ensemble`.
         diversity: ``None`` (default): the ``top_k`` best trials. A number in ``[0, 1]``: start from the best
             trial, then repeatedly add the candidate maximizing ``(1 - diversity) * quality + diversity *
-            novelty``, where quality is the candidate's validation score scaled to ``[0, 1]`` within the pool
-            and novelty is ``(1 - r) / 2`` averaged over the chosen members, ``r`` the correlation of their
-            validation errors.
+            novelty``, where quality is ``exp(-(loss - best_loss) / |best_loss|)`` (1 for the best trial,
+            smaller for relatively worse ones, on the validation data) and novelty is ``(1 - r) / 2`` averaged
+            over the chosen members, ``r`` the correlation of their validation errors.
         x_val: validation inputs (default ``None``: ``tuner.validation_data[0]``).
         y_val: validation targets (default ``None``: ``tuner.validation_data[1]``).
         metric: the metric for fitting and for quality (default ``'auto'``: log loss / MSE).
@@ -140,8 +140,8 @@ def _diverse_picks(candidates: Ensemble, x_val: Any, y_val: Any, metric: MetricL
     labels = candidates.prepare_targets(y_val, predictions.shape[1])
     scorer = get_scorer(metric, candidates.task)
     losses = np.array([scorer.as_loss(labels, p) for p in predictions])
-    spread = losses.max() - losses.min()
-    quality = (losses.max() - losses) / spread if spread > 0 else np.ones(len(losses))
+    best = losses.min()
+    quality = np.exp(-(losses - best) / max(abs(best), 1e-12))  # 1 for the best, less for relatively worse
     if candidates.task == "classification":
         target = np.zeros(predictions.shape[1:])
         target[np.arange(len(labels)), labels] = 1.0

@@ -10,9 +10,10 @@ file per member under ``members/``:
   rebuilt with ``from_config(config)`` or ``cls(**config)``. Unregistered classes are refused both ways;
 * scikit-learn estimators: ``members/<i>.skops`` (``skops.io``), plus a stacking meta-learner in
   ``stacker.skops``. Reading first lists the file's types with ``skops.io.get_untrusted_types`` and refuses
-  any that is not in the allow-list: scikit-learn estimator classes (subclasses of ``BaseEstimator`` under
-  ``sklearn.``), scikit-learn's tree internals (``Tree``, ``TreePredictor``), NumPy scalar/dtype/array
-  types, or a name the caller passes in ``trusted=``.
+  any that is not in the allow-list: scikit-learn estimator classes (subclasses of ``BaseEstimator``
+  defined under ``sklearn.``, never from test modules), scikit-learn's tree internals (``Tree``,
+  ``TreePredictor``, ``KDTree``, ``BallTree``), NumPy scalar/dtype/array types, or a name the caller passes
+  in ``trusted=``. Functions (e.g. a ``FunctionTransformer``'s ``func``) are never in the allow-list.
 
 Callable members and custom ``features`` functions cannot be saved (there is no safe way to store code).
 A missing, truncated, garbled or hostile file raises :class:`~loom.errors.ModelFileError` (its subclass
@@ -63,7 +64,10 @@ _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _SKLEARN_INTERNALS = frozenset({
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
 })
+_TEST_MODULES = ("tests", "testing", "conftest")
 
 
 # -------------------------------------------------------------------------------------------------- saving
@@ -265,16 +269,16 @@ def allowed_type(name: str) -> bool:
     estimator classes, scikit-learn's tree internals, and NumPy scalar, dtype and array types."""
     if name in _SKLEARN_INTERNALS:
         return True
-    root = name.split(".", 1)[0]
-    if root not in ("sklearn", "numpy"):
+    parts = name.split(".")
+    if parts[0] not in ("sklearn", "numpy") or any(p in _TEST_MODULES or p.startswith("test_") for p in parts):
         return False
     cls = _resolve(name)
     if not isinstance(cls, type):
         return False
-    if root == "numpy":
+    if parts[0] == "numpy":
         return issubclass(cls, (np.generic, np.dtype, np.ndarray))
     from sklearn.base import BaseEstimator
-    return issubclass(cls, BaseEstimator)
+    return issubclass(cls, BaseEstimator) and cls.__module__.split(".")[0] == "sklearn"
 
 
 def _resolve(name: str) -> Any:

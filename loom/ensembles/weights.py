@@ -92,7 +92,7 @@ def optimize_weights(predictions: np.ndarray, y: np.ndarray, scorer: Scorer, met
         found = _simplex(result.x)
     loss = objective(found)
     details = {"iterations": int(getattr(result, "nit", 0)), "message": str(getattr(result, "message", ""))}
-    if not loss < equal_loss:
+    if not loss < equal_loss - 1e-12 * max(1.0, abs(equal_loss)):  # a real gain, not rounding noise
         return WeightFit(equal, equal_loss, equal_loss, method, True, details)
     return WeightFit(found, loss, equal_loss, method, False, details)
 

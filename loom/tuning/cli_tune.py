@@ -14,7 +14,8 @@
 * optionally ``SEARCH``: a dict of :meth:`loom.tuning.Tuner.search` arguments (``epochs``, ``batch_size``...).
 
 Command-line options override ``TUNER``. The study is named after the script unless ``TUNER`` or
-``--study-name`` says otherwise, so every worker running the same script joins the same study.
+``--study-name`` says otherwise, so every worker running the same script joins the same study. A worker adds
+its process id to ``TUNER``'s ``seed``, so that workers do not draw the same configurations.
 ``loom tune SCRIPT`` prints the top trials, saves the plots and, when ``data()`` gives test data, scores the
 best model on it once; ``worker`` only runs trials.
 """
@@ -91,6 +92,8 @@ def _tuner_from_script(module: Any, args: argparse.Namespace, worker: bool):
     for key in ("storage", "study_name", "directory", "max_trials", "algorithm", "timeout"):
         if getattr(args, key, None) is not None:
             kwargs[key] = getattr(args, key)
+    if worker and kwargs.get("seed") is not None:
+        kwargs["seed"] += os.getpid()  # workers of one study must not draw the same configurations
     if args.overwrite:
         if worker:
             raise ConfigError("loom tune worker: --overwrite would delete the shared study; run it without.")

@@ -56,6 +56,7 @@ def open_storage(storage: Any, directory: str, heartbeat_interval: int = 10, gra
     if "://" not in storage:
         raise ConfigError(f"storage must be a SQLAlchemy URL such as 'sqlite:///tuning/study.db' or "
                           f"'postgresql://user@host:5432/db'; got {storage!r}.")
+    storage = _with_driver(storage)
     engine_kwargs: dict = {"pool_pre_ping": True}
     if storage.startswith("sqlite"):
         engine_kwargs = {"connect_args": {"timeout": 60}}
@@ -131,10 +132,21 @@ class Heartbeat:
                 return
 
 
+def _with_driver(url: str) -> str:
+    """``postgresql://`` with the driver installed: SQLAlchemy 2.1 defaults to psycopg 3, loom installs psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    import importlib.util
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2{sep}{rest}"
+    return f"postgresql{sep}{rest}"
+
+
 def _redact(url: str) -> str:
     """``url`` without its password."""
     head, sep, tail = url.partition("://")
-    if "@" in tail:
-        credentials, _, host = tail.rpartition("@")
+    credentials, at, host = tail.rpartition("@")
+    if at and ":" in credentials:
         return f"{head}{sep}{credentials.split(':')[0]}:***@{host}"
     return url

@@ -162,15 +162,15 @@ def test_build_must_return_a_compiled_model(tmp_path):
 
 def test_nan_trials_fail_and_the_search_gives_up_after_too_many(tmp_path):
     def build(hp):
-        model = loom.Sequential([loom.Input((64,)), layers.Dense(10, activation="softmax")])
-        model.compile(optimizer=optimizers.SGD(learning_rate=hp.Float("lr", 1e8, 1e9)),
-                      loss="sparse_categorical_crossentropy", metrics=["acc"])
+        model = loom.Sequential([loom.Input((64,)), layers.Dense(1)])
+        model.compile(optimizer=optimizers.SGD(learning_rate=hp.Float("lr", 1e8, 1e9)), loss="mse")
         return model
-    tuner = _tuner(tmp_path, build=build, max_consecutive_failures=2)
+    (x, y), val, _ = digits_data()
+    tuner = _tuner(tmp_path, build=build, objective="val_loss", max_consecutive_failures=2)
     with pytest.raises(TrainingError, match="2 trials in a row failed"):
-        _search(tuner, samples=200, epochs=1)
+        tuner.search(x[:200], y[:200].astype("float32"), validation_data=(val[0], val[1].astype("float32")), epochs=2)
     assert [t.state for t in tuner.trials] == ["FAIL", "FAIL"]
-    assert all(t.fail_reason for t in tuner.trials)
+    assert all("NaN" in t.fail_reason or "infinite" in t.fail_reason for t in tuner.trials)
 
 
 def test_rerun_resumes_and_overwrite_restarts(tmp_path):
@@ -181,7 +181,9 @@ def test_rerun_resumes_and_overwrite_restarts(tmp_path):
     assert len(more.trials) == 5
     fresh = _tuner(tmp_path, algorithm="random", max_trials=2, overwrite=True)
     assert fresh.trials == []
-    with pytest.raises(ConfigError, match="optimizes val_acc"):
+    with pytest.raises(ConfigError, match="optimizes val_acc, not val_auc"):
+        _tuner(tmp_path, objective="val_auc").trials
+    with pytest.raises(ConfigError, match="exists and maximizes"):
         _tuner(tmp_path, objective="val_loss").trials
 
 
