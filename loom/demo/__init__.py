@@ -13,13 +13,14 @@ import os
 import time
 
 from loom.demo.context import DemoContext
-from loom.demo import callbacks_tensorboard, functional_model, residual_convnet
+from loom.demo import callbacks_tensorboard, ensemble, functional_model, residual_convnet
 
 
 STEPS = [
     ("Functional model on Fashion-MNIST", functional_model.run),
     ("Residual + BatchNormalization + SeparableConv2D convnet", residual_convnet.run),
     ("Callbacks, TensorBoard and plot_model", callbacks_tensorboard.run),
+    ("Ensemble of a network, a convnet and gradient-boosted trees", ensemble.run),
 ]
 
 
