@@ -9,6 +9,10 @@ extras="${1:-}"
 packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
 command -v dot >/dev/null 2>&1 || packages+=(graphviz)
+# The tests start a throwaway PostgreSQL server (tests/tuning/postgres.py) for the multi-worker tuning test.
+if [ "$extras" = "test" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  packages+=(postgresql)
+fi
 if [ ${#packages[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

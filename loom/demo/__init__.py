@@ -13,14 +13,15 @@ import os
 import time
 
 from loom.demo.context import DemoContext
-from loom.demo import callbacks_tensorboard, ensemble, functional_model, residual_convnet
+from loom.demo import callbacks_tensorboard, ensemble, functional_model, residual_convnet, tuning
 
 
 STEPS = [
     ("Functional model on Fashion-MNIST", functional_model.run),
     ("Residual + BatchNormalization + SeparableConv2D convnet", residual_convnet.run),
     ("Callbacks, TensorBoard and plot_model", callbacks_tensorboard.run),
-    ("Ensemble of a network, a convnet and gradient-boosted trees", ensemble.run),
+    ("Hyperparameter search (TPE with pruning, on Optuna)", tuning.run),
+    ("Ensemble of the tuned network, a convnet and gradient-boosted trees", ensemble.run),
 ]
 
 

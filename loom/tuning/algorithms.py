@@ -2,7 +2,9 @@
 
 * ``'random'``: independent uniform draws (Bergstra & Bengio, 2012); the baseline every other must beat.
 * ``'tpe'``: Tree-structured Parzen Estimator (Bergstra et al., 2011), Hyperopt's algorithm, the one the
-  book names: models good and bad configurations separately; handles conditional spaces. The default.
+  book names: models good and bad configurations separately; handles conditional spaces. The default. With
+  several workers, running trials count as having the worst value ("constant liar"), so that workers do not
+  all sample around the same promising point.
 * ``'bayesian'``: Gaussian-process Bayesian optimization (Optuna's ``GPSampler``, needs scipy and torch);
   strongest for small budgets over numeric parameters.
 * ``'evolutionary'``: CMA-ES (Hansen, 2016; the ``cmaes`` package) over the numeric parameters, TPE for the
@@ -54,7 +56,7 @@ def make_sampler(algorithm: Any, seed: int | None = None, max_trials: int | None
         if algorithm == "random":
             return samplers.RandomSampler(seed=seed)
         if algorithm == "tpe":
-            return samplers.TPESampler(seed=seed, n_startup_trials=startup)
+            return samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
         if algorithm == "bayesian":
             _require("scipy", "algorithm='bayesian'")
             _require("torch", "algorithm='bayesian'")

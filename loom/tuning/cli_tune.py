@@ -15,7 +15,7 @@
 
 Command-line options override ``TUNER``. The study is named after the script unless ``TUNER`` or
 ``--study-name`` says otherwise, so every worker running the same script joins the same study. A worker adds
-its process id to ``TUNER``'s ``seed``, so that workers do not draw the same configurations.
+its process id into ``TUNER``'s ``seed``, so that workers do not draw the same configurations.
 ``loom tune SCRIPT`` prints the top trials, saves the plots and, when ``data()`` gives test data, scores the
 best model on it once; ``worker`` only runs trials.
 """
@@ -61,7 +61,8 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _status_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="loom tune status", description="List the trials of the studies in a storage.")
+    parser = argparse.ArgumentParser(prog="loom tune status",
+                                     description="List the trials of the studies in a storage.")
     _common(parser)
     parser.add_argument("--top", type=int, default=None, help="show only the best N trials of each study")
     return parser
@@ -80,8 +81,9 @@ def load_script(path: str) -> Any:
     spec.loader.exec_module(module)
     missing = [n for n in ("build", "data") if not callable(getattr(module, n, None))]
     if missing:
-        raise ConfigError(f"loom tune: {path} must define {' and '.join(f'{n}()' for n in missing)}: build(hp) returns a "
-                          f"compiled model, data() returns (x, y, (x_val, y_val)[, (x_test, y_test)]).")
+        names = " and ".join(f"{n}()" for n in missing)
+        raise ConfigError(f"loom tune: {path} must define {names}: build(hp) returns a compiled model, data() returns "
+                          f"(x, y, (x_val, y_val)[, (x_test, y_test)]).")
     return module
 
 
@@ -93,7 +95,8 @@ def _tuner_from_script(module: Any, args: argparse.Namespace, worker: bool):
         if getattr(args, key, None) is not None:
             kwargs[key] = getattr(args, key)
     if worker and kwargs.get("seed") is not None:
-        kwargs["seed"] += os.getpid()  # workers of one study must not draw the same configurations
+        from loom.tuning.tuner import derive_seed
+        kwargs["seed"] = derive_seed(kwargs["seed"], os.getpid())  # workers must not draw the same configurations
     if args.overwrite:
         if worker:
             raise ConfigError("loom tune worker: --overwrite would delete the shared study; run it without.")
@@ -129,7 +132,11 @@ def _run(args: argparse.Namespace, worker: bool) -> int:
     except ImportError as e:
         print(f"(no plots: {e})")
     if test is not None:
-        tuner.evaluate_best(*test)
+        report = tuner.evaluate_best(*test)
+        if not tuner.verbose:
+            print(f"best trial {report['trial']}: validation {report['objective']}={report['validation']:.4f}, test "
+                  f"{report['test']:.4f} (gap {report['gap']:+.4f}; {report['configurations_scored']} configurations "
+                  f"scored on the validation data)")
     return 0
 
 

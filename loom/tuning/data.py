@@ -36,7 +36,8 @@ def num_samples(*data: Any) -> int:
     """The common number of samples of the leaves of ``data`` (``InputError`` when they disagree)."""
     sizes = {len(leaf) for part in data for leaf in flatten(part) if leaf is not None}
     if len(sizes) != 1:
-        raise InputError(f"The tuner needs in-memory arrays with the same number of samples; got sizes {sorted(sizes)}.")
+        raise InputError(f"The tuner needs in-memory arrays with the same number of samples; got sizes "
+                         f"{sorted(sizes)}.")
     return sizes.pop()
 
 

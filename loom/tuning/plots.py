@@ -60,7 +60,8 @@ def plot_history(trials: list[TrialResult], mode: str, objective: str, path: str
         best = t.value if best is None else (min if mode == "min" else max)(best, t.value)
         best_so_far.append(best)
     if complete:
-        axes.step([t.number for t in complete], best_so_far, where="post", color="#d62728", label="best so far")
+        steps = [t.number for t in complete] + [finished[-1].number]  # the line runs to the last trial
+        axes.step(steps, best_so_far + best_so_far[-1:], where="post", color="#d62728", label="best so far")
     axes.set_xlabel("trial")
     axes.set_ylabel(objective)
     axes.set_title(f"Optimization history ({'lower' if mode == 'min' else 'higher'} is better)")

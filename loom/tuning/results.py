@@ -38,6 +38,10 @@ class TrialResult:
         seconds: wall-clock duration. metrics: every logged metric at the best epoch.
         weights_path: the saved best weights, or ``None``. worker: ``host:pid`` of the process that ran it.
         fold_values: the objective per fold with ``cv``. fail_reason: why a failed trial failed.
+
+    Example:
+        >>> TrialResult(3, "COMPLETE", 0.93, {"units": 64}, best_epoch=7).as_row("val_acc")["val_acc"]
+        0.93
     """
 
     number: int

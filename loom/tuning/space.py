@@ -211,14 +211,14 @@ class HyperParameters:
 
     def _value_of(self, param: Param, suggest) -> Any:
         if self._trial is not None and suggest is not None:
-            return suggest(self._trial)
+            return _on_grid(param, suggest(self._trial))
         if param.name in self._fixed:
             value = self._fixed[param.name]
             if isinstance(value, float) and param.kind == "int" and value.is_integer():
                 value = int(value)
             if not param.contains(value):
                 raise ConfigError(f"Hyperparameter {param.name!r}: value {value!r} is not legal ({_describe(param)}).")
-            return value
+            return _on_grid(param, value)
         return param.default
 
     def __repr__(self) -> str:
@@ -242,6 +242,13 @@ def _check_range(name: str, what: str, low: float, high: float, step: float | No
         raise ConfigError(f"hp.{what}({name!r}): step must be a positive number; got {step!r}.")
     if log and low <= 0:
         raise ConfigError(f"hp.{what}({name!r}): log=True needs low > 0; got low={low}.")
+
+
+def _on_grid(param: Param, value: Any) -> Any:
+    """A stepped float without its rounding noise (``0.30000000000000004`` -> ``0.3``)."""
+    if param.kind == "float" and param.step is not None:
+        return round(value, 12)
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:

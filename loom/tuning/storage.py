@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -61,13 +62,25 @@ def open_storage(storage: Any, directory: str, heartbeat_interval: int = 10, gra
     if storage.startswith("sqlite"):
         engine_kwargs = {"connect_args": {"timeout": 60}}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs,
-                                              heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+        return _rdb_storage(storage, engine_kwargs, heartbeat_interval, grace_period)
     except ImportError as e:
         driver = "psycopg2-binary" if storage.startswith("postgres") else "the database driver"
         raise ImportError(f"Cannot open storage {_redact(storage)}: install {driver} ({e}).") from e
+
+
+def _rdb_storage(url: str, engine_kwargs: dict, heartbeat_interval: int, grace_period: int | None, attempts: int = 5):
+    """``RDBStorage``, retried: workers starting together race to create the tables, and all but one fail once."""
+    from sqlalchemy.exc import SQLAlchemyError
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                                  heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def fail_stale_trials(study: optuna.Study) -> None:

@@ -14,19 +14,6 @@ once on test data. The tuner runs that loop:
   ``<directory>/<study>/trial_NNNN/`` with its TensorBoard logs and hyperparameters, then frees its model;
 * **guarding the validation set**: the tuner counts the configurations scored on the same validation data,
   and :meth:`Tuner.evaluate_best` reports the held-out test score beside the best validation score.
-
-Example:
-    >>> import tempfile, numpy as np, loom
-    >>> def build(hp):
-    ...     model = loom.Sequential([loom.Input((4,)), loom.layers.Dense(hp.Int("units", 2, 8, step=2)),
-    ...                              loom.layers.Dense(1)])
-    ...     model.compile(optimizer=hp.Choice("optimizer", ["sgd", "adam"]), loss="mse")
-    ...     return model
-    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
-    >>> tuner = Tuner(build, objective="val_loss", max_trials=3, seed=0, directory=tempfile.mkdtemp(), verbose=0)
-    >>> tuner.search(x, y, validation_split=0.25, epochs=2)
-    >>> len(tuner.completed_trials), sorted(tuner.best_params)
-    (3, ['optimizer', 'units'])
 """
 
 from __future__ import annotations
@@ -87,6 +74,19 @@ class Tuner:
             twice as long counts as dead.
         max_consecutive_failures: failed trials in a row (NaN losses) before the search gives up (default 3).
         verbose: 0 silent, 1 one line per trial (default), 2 also each epoch.
+
+    Example:
+        >>> import tempfile, numpy as np, loom
+        >>> def build(hp):
+        ...     model = loom.Sequential([loom.Input((4,)), loom.layers.Dense(hp.Int("units", 2, 8, step=2)),
+        ...                              loom.layers.Dense(1)])
+        ...     model.compile(optimizer=hp.Choice("optimizer", ["sgd", "adam"]), loss="mse")
+        ...     return model
+        >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+        >>> tuner = Tuner(build, objective="val_loss", max_trials=3, seed=0, directory=tempfile.mkdtemp(), verbose=0)
+        >>> tuner.search(x, y, validation_split=0.25, epochs=2)
+        >>> len(tuner.completed_trials), sorted(tuner.best_params)
+        (3, ['optimizer', 'units'])
     """
 
     def __init__(self, build: Callable[[HyperParameters], Any], objective: str = "val_loss",
@@ -158,7 +158,7 @@ class Tuner:
             grid = grid_space(self._default_space())
             budget = min(budget, _grid_size(grid))
         existing = len(self._study().get_trials(deepcopy=False))
-        seed = None if self.seed is None else self.seed + existing
+        seed = None if self.seed is None else derive_seed(self.seed, existing)  # a resumed search draws anew
         sampler = make_sampler(self.algorithm, seed=seed, max_trials=budget, grid=lambda: grid)
         study = self._study(sampler, make_pruner(self.pruner, epochs))
         with _quiet_optuna():
@@ -313,7 +313,8 @@ class Tuner:
         """The trained model of trial ``number``: ``build`` with its parameters plus its saved best weights."""
         matches = [t for t in self.trials if t.number == number]
         if not matches:
-            raise ConfigError(f"Study '{self.study_name}' has no trial {number}; trials: {[t.number for t in self.trials]}.")
+            raise ConfigError(f"Study '{self.study_name}' has no trial {number}; trials: "
+                              f"{[t.number for t in self.trials]}.")
         trial = matches[0]
         if trial.weights_path is None or not os.path.exists(trial.weights_path):
             raise ConfigError(f"Trial {number} ({trial.state}) has no saved weights"
@@ -321,7 +322,11 @@ class Tuner:
                               f"keep them, on the machine that ran them (directory={self.directory!r}).")
         model = self.build(HyperParameters(values=trial.params))
         check_model(model, "build(hp)")
-        if not getattr(model, "built", True) and self.validation_data is not None:
+        if not getattr(model, "built", True):
+            if self.validation_data is None:
+                raise ConfigError("build(hp) returns a model without an input shape, which cannot take saved weights "
+                                  "before it sees data: start it with loom.Input(shape) (or input_shape=...), or call "
+                                  "search() on this Tuner first.")
             model.predict(search_data.take(self.validation_data[0], slice(0, 1)), verbose=0)
         model.load_weights(trial.weights_path)
         return model
@@ -434,6 +439,12 @@ class Tuner:
         self.build(hp)
         gc.collect()
         return hp.space
+
+
+def derive_seed(*parts: int) -> int:
+    """A seed mixed from ``parts`` (NumPy's ``SeedSequence``): nearby inputs give unrelated seeds."""
+    import numpy as np
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] % (2 ** 31))
 
 
 def _resolve_mode(objective: str, direction: str | None) -> str:

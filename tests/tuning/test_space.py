@@ -44,9 +44,10 @@ def test_values_come_from_the_trial_inside_a_search():
         trial = study.ask()
         units, dropout, lr, optimizer, bn = declare(HyperParameters(trial=trial))
         assert units in range(32, 257, 32) and 1e-4 <= lr <= 1e-2 and optimizer in ("rmsprop", "adam")
-        assert round(dropout * 10, 6) == int(round(dropout * 10)) and 0.0 <= dropout <= 0.5
+        assert dropout in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # on the grid, without rounding noise
         assert isinstance(bn, bool)
-        assert trial.params == {"units": units, "dropout": dropout, "lr": lr, "optimizer": optimizer, "bn": bn}
+        assert trial.params == {"units": units, "dropout": pytest.approx(dropout), "lr": lr, "optimizer": optimizer,
+                                "bn": bn}
         study.tell(trial, 0.0)
     assert len({t.params["units"] for t in study.trials}) > 3
 

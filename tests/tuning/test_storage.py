@@ -55,7 +55,7 @@ def _tune(*args, cwd):
 
 
 def _load(url, name="digits_search"):
-    return optuna.load_study(study_name=name, storage=url)
+    return optuna.load_study(study_name=name, storage=open_storage(url, "unused"))
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 import math
 import os
 import sys
+import time
 import types
 import warnings
 
@@ -75,20 +76,20 @@ def test_results_summary_and_plots(tmp_path, capsys):
             assert f.read(4) == b"\x89PNG"
 
 
-def test_direction_follows_the_objective():
-    assert _tuner("unused", objective="val_acc").mode == "max"
-    assert _tuner("unused", objective="val_loss").mode == "min"
-    assert _tuner("unused", objective="val_mae").mode == "min"
-    assert _tuner("unused", objective="val_score", direction="maximize").mode == "max"
+def test_direction_follows_the_objective(tmp_path):
+    assert _tuner(tmp_path, objective="val_acc").mode == "max"
+    assert _tuner(tmp_path, objective="val_loss", study_name="a").mode == "min"
+    assert _tuner(tmp_path, objective="val_mae", study_name="b").mode == "min"
+    assert _tuner(tmp_path, objective="val_score", direction="maximize", study_name="c").mode == "max"
     with pytest.raises(ConfigError, match="direction='min'"):
-        _tuner("unused", objective="val_score")
+        _tuner(tmp_path, objective="val_score")
     with pytest.raises(ConfigError, match="direction must be"):
-        _tuner("unused", direction="up")
+        _tuner(tmp_path, direction="up")
 
 
-def test_training_objective_warns():
+def test_training_objective_warns(tmp_path):
     with pytest.warns(UserWarning, match="training metric"):
-        _tuner("unused", objective="acc")
+        _tuner(tmp_path, objective="acc")
 
 
 def test_evaluate_best_reports_test_score_and_warns_on_a_large_gap(tmp_path):
@@ -196,6 +197,16 @@ def test_each_trial_logs_to_tensorboard_with_its_hyperparameters(tmp_path):
         with open(os.path.join(trial_dir, root_events[0]), "rb") as f:
             content = f.read()
         assert b"_hparams_/session_start_info" in content and b"units" in content and b"lr" in content
+
+
+def test_timeout_stops_starting_trials(tmp_path):
+    class Slow(loom.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(0.3)
+
+    tuner = _tuner(tmp_path, algorithm="random", max_trials=50, timeout=0.5)
+    _search(tuner, samples=64, epochs=2, callbacks=[Slow()])
+    assert 1 <= len(tuner.trials) <= 2 and all(t.state == "COMPLETE" for t in tuner.trials)
 
 
 def test_user_callbacks_run_in_every_trial_and_do_not_keep_models(tmp_path):
