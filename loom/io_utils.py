@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
 from typing import BinaryIO, Callable, Iterator, Union
 
-from loom.errors import ConfigError, ModelFileError
+from loom.errors import ConfigError, LoomError, ModelFileError
 
 PathLike = Union[str, os.PathLike]
 Writer = Union[bytes, bytearray, memoryview, Callable[[BinaryIO], object]]
@@ -133,3 +134,55 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+MAX_COMPRESSION_RATIO = 100
+
+
+def read_zip_entries(path: str, check_names: Callable[[list[str]], None],
+                     entry_limit: Callable[[str], int | None] = lambda name: None) -> dict[str, bytes]:
+    """Every entry of the zip archive ``path``, each refused when damaged, encrypted or out of proportion.
+
+    Args:
+        path: the archive (its signature is checked by the caller, which knows what it expects).
+        check_names: called with the entry names (duplicates included); raises ModelFileError for an
+            unexpected set of entries, before anything is decompressed.
+        entry_limit: an extra byte limit per entry name (e.g. for JSON documents), or ``None``.
+
+    Raises:
+        ModelFileError: anything wrong with the archive, naming the file and the entry.
+    """
+    size = os.path.getsize(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            check_names([info.filename for info in infos])
+            return {info.filename: _read_zip_entry(archive, info, size, path, entry_limit(info.filename))
+                    for info in infos}
+    except LoomError:
+        raise
+    except Exception as e:  # noqa: BLE001 - zipfile raises many types for damaged archives
+        raise ModelFileError(f"{path}: damaged or truncated archive: {type(e).__name__}: {e}") from e
+
+
+def _read_zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_size: int, path: str,
+                    extra_limit: int | None) -> bytes:
+    """One entry, refusing encryption, odd compression and sizes out of proportion to the archive."""
+    where = f"{path} ({info.filename})"
+    if info.flag_bits & 0x1:
+        raise ModelFileError(f"{where} is encrypted.")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelFileError(f"{where} uses compression method {info.compress_type}; only stored and deflated "
+                             f"entries are read.")
+    limit = min(max(info.compress_size, 1) * MAX_COMPRESSION_RATIO, archive_size * MAX_COMPRESSION_RATIO)
+    if extra_limit is not None:
+        limit = min(limit, extra_limit)
+    if info.compress_size > archive_size or info.file_size > limit:
+        raise ModelFileError(f"{where} declares {info.file_size} bytes ({info.compress_size} compressed) in a "
+                             f"{archive_size}-byte file: refused (corrupt or a zip bomb).")
+    with archive.open(info) as handle:
+        data = handle.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise ModelFileError(f"{where} holds {len(data)} bytes but declares {info.file_size}.")
+    return data
+

@@ -44,8 +44,8 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from loom.errors import ConfigError, LoomError, ModelFileError, UnsafeLoadError
-from loom.io_utils import atomic_write
+from loom.errors import ConfigError, ModelFileError, UnsafeLoadError
+from loom.io_utils import atomic_write, read_zip_entries
 from loom.ensembles.ensemble import METHODS, Ensemble, check_weights
 from loom.ensembles.members import OUTPUT_KINDS, LoomMember, Member, SklearnMember, TorchMember
 from loom.ensembles.stacking import Stacker
@@ -56,7 +56,6 @@ MANIFEST = "ensemble.json"
 STACKER = "stacker.skops"
 MAX_MEMBERS = 1000
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
 _ENTRY = re.compile(r"^(ensemble\.json|stacker\.skops|members/\d{1,4}\.(loom|safetensors|skops))$")
 _EXTENSIONS = {"loom": "loom", "torch": "safetensors", "sklearn": "skops"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -295,7 +294,6 @@ def _resolve(name: str) -> Any:
 # --------------------------------------------------------------------------------------------- archive checks
 def _read_zip(path: str) -> dict[str, bytes]:
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as f:
             head = f.read(4)
     except FileNotFoundError as e:
@@ -304,40 +302,14 @@ def _read_zip(path: str) -> dict[str, bytes]:
         raise ModelFileError(f"{path}: cannot read: {e}") from e
     if head != b"PK\x03\x04":
         raise ModelFileError(f"{path} is not a loom ensemble file (not a zip archive).")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            names = [i.filename for i in infos]
-            bad = [n for n in names if not _ENTRY.match(n)]
-            if bad or len(set(names)) != len(names) or len(names) > MAX_MEMBERS + 2 or MANIFEST not in names:
-                raise ModelFileError(f"{path}: unexpected archive entries {sorted(set(bad or names))[:10]}; an "
-                                     f"ensemble file holds {MANIFEST}, members/<i>.(loom|safetensors|skops) and "
-                                     f"optionally {STACKER}, each once.")
-            return {i.filename: _read_entry(archive, i, size, path) for i in infos}
-    except LoomError:
-        raise
-    except Exception as e:  # noqa: BLE001 - zipfile raises many types for damaged archives
-        raise ModelFileError(f"{path}: damaged or truncated archive: {type(e).__name__}: {e}") from e
 
-
-def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_size: int, path: str) -> bytes:
-    where = f"{path} ({info.filename})"
-    if info.flag_bits & 0x1:
-        raise ModelFileError(f"{where} is encrypted.")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ModelFileError(f"{where} uses compression method {info.compress_type}; only stored and deflated "
-                             f"entries are read.")
-    limit = min(max(info.compress_size, 1) * MAX_COMPRESSION_RATIO, archive_size * MAX_COMPRESSION_RATIO)
-    if info.filename == MANIFEST:
-        limit = min(limit, MAX_MANIFEST_BYTES)
-    if info.compress_size > archive_size or info.file_size > limit:
-        raise ModelFileError(f"{where} declares {info.file_size} bytes ({info.compress_size} compressed) in a "
-                             f"{archive_size}-byte file: refused (corrupt or a zip bomb).")
-    with archive.open(info) as handle:
-        data = handle.read(info.file_size + 1)
-    if len(data) != info.file_size:
-        raise ModelFileError(f"{where} holds {len(data)} bytes but declares {info.file_size}.")
-    return data
+    def check(names: list[str]) -> None:
+        bad = [n for n in names if not _ENTRY.match(n)]
+        if bad or len(set(names)) != len(names) or len(names) > MAX_MEMBERS + 2 or MANIFEST not in names:
+            raise ModelFileError(f"{path}: unexpected archive entries {sorted(set(bad or names))[:10]}; an "
+                                 f"ensemble file holds {MANIFEST}, members/<i>.(loom|safetensors|skops) and "
+                                 f"optionally {STACKER}, each once.")
+    return read_zip_entries(path, check, lambda name: MAX_MANIFEST_BYTES if name == MANIFEST else None)
 
 
 def _parse_manifest(entries: dict[str, bytes], path: str) -> dict:

@@ -39,8 +39,8 @@ from typing import Any
 
 import torch
 
-from loom.errors import ConfigError, LoomError, ModelFileError, UnsafeLoadError
-from loom.io_utils import atomic_write
+from loom.errors import ConfigError, ModelFileError, UnsafeLoadError
+from loom.io_utils import atomic_write, read_zip_entries
 from loom.models import safetensors_io
 from loom.models.keras_h5 import HDF5_SIGNATURE, read_h5_weights, write_h5_weights
 from loom.models.weight_map import weight_slots
@@ -50,7 +50,6 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 OPTIMIZER_PREFIX = "optimizer/"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -304,40 +303,12 @@ def _read_zip(path: str, allowed: tuple[set[str], ...]) -> dict[str, bytes]:
     head = _read_head(path)
     if not head.startswith(_ZIP_SIGNATURE):
         raise ModelFileError(f"{path} is not a .loom file (not a zip archive){_format_hint(head)}.")
-    size = os.path.getsize(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            names = [info.filename for info in infos]
-            if len(set(names)) != len(names) or set(names) not in allowed:
-                raise ModelFileError(f"{path}: unexpected archive entries {sorted(names)[:10]}; a .loom file "
-                                     f"holds exactly {[CONFIG_NAME, WEIGHTS_NAME]}{_keras_hint(names)}.")
-            return {info.filename: _read_entry(archive, info, size, path) for info in infos}
-    except LoomError:
-        raise
-    except Exception as e:  # noqa: BLE001 - zipfile raises many types for damaged archives
-        raise ModelFileError(f"{path}: damaged or truncated archive: {type(e).__name__}: {e}") from e
 
-
-def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_size: int, path: str) -> bytes:
-    """One entry, refusing encryption, odd compression and sizes out of proportion to the archive."""
-    where = f"{path} ({info.filename})"
-    if info.flag_bits & 0x1:
-        raise ModelFileError(f"{where} is encrypted.")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ModelFileError(f"{where} uses compression method {info.compress_type}; only stored and deflated "
-                             f"entries are read.")
-    limit = min(max(info.compress_size, 1) * MAX_COMPRESSION_RATIO, archive_size * MAX_COMPRESSION_RATIO)
-    if info.filename.endswith(".json"):
-        limit = min(limit, MAX_CONFIG_BYTES)
-    if info.compress_size > archive_size or info.file_size > limit:
-        raise ModelFileError(f"{where} declares {info.file_size} bytes ({info.compress_size} compressed) in a "
-                             f"{archive_size}-byte file: refused (corrupt or a zip bomb).")
-    with archive.open(info) as handle:
-        data = handle.read(info.file_size + 1)
-    if len(data) != info.file_size:
-        raise ModelFileError(f"{where} holds {len(data)} bytes but declares {info.file_size}.")
-    return data
+    def check(names: list[str]) -> None:
+        if len(set(names)) != len(names) or set(names) not in allowed:
+            raise ModelFileError(f"{path}: unexpected archive entries {sorted(names)[:10]}; a .loom file "
+                                 f"holds exactly {[CONFIG_NAME, WEIGHTS_NAME]}{_keras_hint(names)}.")
+    return read_zip_entries(path, check, lambda name: MAX_CONFIG_BYTES if name.endswith(".json") else None)
 
 
 def _parse_config(data: bytes, path: str) -> dict:
