@@ -77,13 +77,7 @@ def make_train_step(compute: Compute, optimizer: Any, metric_update: Callable | 
         warnings.warn("The model has no trainable weights: fit() computes the loss but updates nothing.",
                       stacklevel=3)
 
-        def step(xs, ys, sws):
-            with torch.no_grad():
-                total, parts, outs = compute(xs, ys, sws)
-            if metric_update is not None:
-                metric_update(ys, outs, sws)
-            return total, parts
-        return step
+        return make_test_step(compute, metric_update)
 
     zero_grad = optimizer.zero_grad
     opt_step = optimizer.step
