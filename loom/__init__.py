@@ -18,6 +18,7 @@ from loom import models
 from loom.models import Model, Sequential
 from loom import saving
 from loom import callbacks, mixed_precision
+from loom import distributed
 from loom import applications, datasets
 
 __version__ = "0.1.0"

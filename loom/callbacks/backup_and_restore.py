@@ -9,7 +9,8 @@ the file exists, all of that is put back and the loop starts at the saved epoch 
 Keras 3). With ``save_freq='epoch'`` a run killed at any moment (even ``kill -9`` in the middle of a save)
 and rerun with the same seed ends with exactly the weights of an uninterrupted run. With ``save_freq=N``
 batches, the state is also saved every N batches and a resumed run restarts the interrupted epoch from its
-first batch with the saved weights (Keras's behaviour: less work lost, not bit-identical).
+first batch with the saved weights (Keras's behaviour: less work lost, not bit-identical). In a distributed
+run rank 0 writes the file and every rank reads it when the run is started again.
 
 The callback moves itself to the end of the callback list, so it restores states after the other callbacks
 have reset themselves in ``on_train_begin``, and saves after they have updated in ``on_epoch_end``.
@@ -41,6 +42,7 @@ from typing import Any
 
 from loom.callbacks.callback import Callback
 from loom.callbacks import training_state
+from loom.distributed.context import is_rank_zero
 from loom.errors import ConfigError, ModelFileError
 
 STATE_FILE = "training_state.zip"
@@ -88,7 +90,8 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._current_epoch = 0
         self._batches_since_save = 0
-        self._remove_stale_temporaries()
+        if is_rank_zero():
+            self._remove_stale_temporaries()
         loaded = self._load()
         if loaded is None:
             return
@@ -115,11 +118,13 @@ class BackupAndRestore(Callback):
         self._save(epoch + 1)
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+        if self.delete_checkpoint and is_rank_zero() and os.path.isdir(self.backup_dir):
             shutil.rmtree(self.backup_dir)
 
     # ----------------------------------------------------------------------------------------- files
     def _save(self, next_epoch: int) -> None:
+        if not is_rank_zero():  # distributed: rank 0 writes, every rank reads when the run restarts
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         document, tensors = training_state.capture(self.model, self._others, next_epoch)
         if self.double_checkpoint and os.path.exists(self._state_path):

@@ -46,7 +46,11 @@ class Callback:
         validation_data: during ``fit``, the validation data as a tuple ``(x, y)`` or ``(x, y, sample_weight)``
             (whatever ``validation_data=`` was, or the arrays ``validation_split`` set apart), else ``None``.
             Keras 3 dropped this attribute; loom keeps it for callbacks written for Keras 2.
+        rank_zero_only: class attribute; ``True`` for callbacks with side effects (files, printing): in a
+            distributed run only rank 0 runs them (default ``False``: every rank runs the callback).
     """
+
+    rank_zero_only = False
 
     def __init__(self):
         self.params: dict[str, Any] = {}

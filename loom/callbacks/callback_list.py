@@ -3,7 +3,8 @@
 Per-batch hooks run once per step, so the list resolves at construction which callbacks override them and
 keeps their bound methods; a batch hook nobody overrides is an empty loop. A callback whose attribute
 ``skip_batch_hooks`` is true after ``set_params`` gets no per-batch calls (the progress bar when it has
-nothing to redraw). The loop asks
+nothing to redraw). In a distributed run, callbacks whose class sets ``rank_zero_only`` (progress bar, file
+writers) are left out on every rank but 0. The loop asks
 :attr:`CallbackList.wants_train_batch_logs` (and friends) to skip building per-batch logs altogether.
 
 Example:
@@ -25,6 +26,7 @@ from typing import Any, Iterable
 from loom.callbacks.callback import Callback, overrides
 from loom.callbacks.history import History
 from loom.callbacks.progbar import ProgbarLogger
+from loom.distributed.context import is_rank_zero
 from loom.errors import ConfigError
 
 _BATCH_HOOKS = {
@@ -63,6 +65,9 @@ class CallbackList:
         if self.progbar is None and add_progbar:
             self.progbar = ProgbarLogger()
             self.callbacks.append(self.progbar)
+        if not is_rank_zero():
+            self.callbacks = [cb for cb in self.callbacks if not cb.rank_zero_only]
+            self.progbar = None
         self.model = None
         self.params: dict[str, Any] = {}
         if model is not None:

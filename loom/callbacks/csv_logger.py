@@ -38,6 +38,8 @@ class CSVLogger(Callback):
         append: keep what the file already holds and add rows after it (default ``False``: start afresh).
     """
 
+    rank_zero_only = True  # distributed runs: only rank 0 writes / prints
+
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
         super().__init__()
         self.sep = separator

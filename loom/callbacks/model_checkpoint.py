@@ -42,6 +42,8 @@ class ModelCheckpoint(MonitorCallback):
             ``save_best_only`` (default ``None``).
     """
 
+    rank_zero_only = True  # distributed runs: only rank 0 writes / prints
+
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
                  save_freq: str | int = "epoch", initial_value_threshold: float | None = None):

@@ -150,6 +150,8 @@ class ProgbarLogger(Callback):
     Validation inside ``fit`` prints nothing of its own: its ``val_*`` metrics appear on the epoch line.
     """
 
+    rank_zero_only = True  # distributed runs: only rank 0 writes / prints
+
     def __init__(self):
         super().__init__()
         self.verbose = 1

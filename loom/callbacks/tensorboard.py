@@ -49,6 +49,8 @@ class TensorBoard(Callback):
         write_steps_per_second: add ``epoch_steps_per_second`` / ``batch_steps_per_second`` (default False).
     """
 
+    rank_zero_only = True  # distributed runs: only rank 0 writes / prints
+
     def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0, write_graph: bool = True,
                  write_images: bool = False, update_freq: str | int = "epoch", embeddings_freq: int = 0,
                  embeddings_metadata: Any = None, embeddings_data: Any = None, profile_batch: Any = 0,

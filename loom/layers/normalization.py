@@ -78,7 +78,9 @@ class BatchNormalization(Layer):
         gamma_regularizer: default ``None``.
         beta_constraint: default ``None``.
         gamma_constraint: default ``None``.
-        synchronized: cross-replica statistics; only ``False`` is supported (default ``False``).
+        synchronized: in a distributed run, compute the batch statistics over all processes' batches
+            (default ``False``; see :func:`loom.distributed.sync_batchnorm`). Without a process group it changes
+            nothing.
         renorm: use batch renormalization (default ``False``).
         renorm_clipping: dict with optional keys ``'rmax'``, ``'rmin'``, ``'dmax'`` (default ``None``: no
             clipping).
@@ -108,9 +110,6 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ConfigError(f"BatchNormalization '{self.name}': axis must be an int, got {axis!r}.")
-        if synchronized:
-            raise ConfigError(f"BatchNormalization '{self.name}': synchronized=True (cross-device statistics) is "
-                              f"not supported; use synchronized=False.")
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -123,7 +122,7 @@ class BatchNormalization(Layer):
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
-        self.synchronized = False
+        self.synchronized = bool(synchronized)
         self.renorm = bool(renorm)
         self.renorm_clipping = self._check_clipping(renorm_clipping) if self.renorm else renorm_clipping
         self.renorm_momentum = float(renorm_momentum)
@@ -183,6 +182,11 @@ class BatchNormalization(Layer):
                 var, mean = torch.var_mean(inputs, self._reduction_dims(inputs), correction=0)
             gamma, beta = self._renorm_transform(mean, var, gamma, beta)
             return self._fused(inputs, None, None, gamma, beta, training=True)
+        if self.synchronized:
+            from loom.distributed.data_parallel import synchronized_moments
+            mean, var = synchronized_moments(inputs, self._reduction_dims(inputs))
+            self._update_moving(mean.detach(), var.detach())
+            return self._normalize(inputs, mean, var, gamma, beta)
         return self._train_plain(inputs, gamma, beta)
 
     def _train_plain(self, inputs, gamma, beta):

@@ -327,13 +327,23 @@ class Model(Trainable, Layer):
 
     # ------------------------------------------------------------------------------- saving (see saving)
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
-        """Write the model to one ``.loom`` file (config JSON + safetensors weights), atomically."""
+        """Write the model to one ``.loom`` file (config JSON + safetensors weights), atomically.
+
+        In a distributed run only rank 0 writes; the call does nothing on other ranks.
+        """
+        from loom.distributed.context import is_rank_zero
         from loom.models.saving import save_model
+        if not is_rank_zero():
+            return
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
-        """Write the weights to a safetensors file (``.weights.safetensors``), atomically."""
+        """Write the weights to a safetensors file (``.weights.safetensors``), atomically (rank 0 only when
+        distributed)."""
+        from loom.distributed.context import is_rank_zero
         from loom.models.saving import save_weights
+        if not is_rank_zero():
+            return
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str, skip_mismatch: bool = False) -> None:

@@ -17,6 +17,9 @@
    at the cost of finishing the epoch. Per-batch logs carry NaN as a value, so a callback that stops training
    on it (``TerminateOnNaN``) ends the run gracefully instead, as in Keras.
 4. **Callbacks** see ``on_*`` hooks in Keras's order; ``History`` is returned.
+5. **Distributed** (under ``torchrun``; :mod:`loom.distributed`): the train step's forward goes through DDP,
+   each rank takes its share of the data, epoch-end logs are summed over ranks (one ``all_reduce``) and rank
+   0's ``stop_training`` is broadcast. Without a process group these hooks do nothing.
 
 Example:
     >>> import numpy as np, loom
@@ -41,6 +44,7 @@ import torch
 
 from loom import backend, structure
 from loom.callbacks.callback_list import CallbackList
+from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
 from loom.errors import ConfigError, InputError
 from loom.training import compile_utils
 from loom.training.data import ArrayData, EpochIterator
@@ -181,8 +185,11 @@ class Trainable(DataPreparation):
         train, val_source, val_tuple = self._fit_sources(x, y, sample_weight, class_weight, validation_split,
                                                           validation_data, batch_size, shuffle)
         batch_size = batch_size or 32
-        train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
         val_batch_size = validation_batch_size or batch_size
+        train = sharding.shard_for_training(train, batch_size)  # unchanged unless distributed
+        if val_source is not None:
+            val_source = sharding.shard_for_evaluation(val_source, val_batch_size)
+        train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
         step = self._train_step()
         loss_plan, metric_plan = self._plan
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
@@ -222,6 +229,7 @@ class Trainable(DataPreparation):
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             epoch_logs = dict(sorted(epoch_logs.items()))
             callbacks.on_epoch_end(epoch, epoch_logs)
+            self.stop_training = dist_reduce.agree(self.stop_training)  # rank 0 decides for all
             if self.stop_training or train_epochs.exhausted:
                 break
         callbacks.on_train_end(epoch_logs)
@@ -233,6 +241,9 @@ class Trainable(DataPreparation):
                  return_dict: bool = False):
         """Loss and metrics on the data, in test mode.
 
+        Distributed: each rank evaluates its block of in-memory rows (a ``DistributedSampler`` share of a
+        Dataset / DataLoader) and the sums are all-reduced, so every rank returns the global values.
+
         Returns:
             The loss alone (no metrics, one output), else a list in Keras's order (``loss`` first; see
             :attr:`metrics_names`), or a dict with ``return_dict=True``.
@@ -240,6 +251,7 @@ class Trainable(DataPreparation):
         self._require_compiled("evaluate")
         self._place_on_device()
         source = self._source(x, y, sample_weight, None, batch_size, shuffle=False, needs_targets=True)
+        source = sharding.shard_for_evaluation(source, batch_size or 32)
         epochs = EpochIterator(source, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
@@ -276,6 +288,8 @@ class Trainable(DataPreparation):
         With ``where`` (training, at the end of an epoch) a non-finite loss raises ``TrainingError``; per-batch
         logs and evaluation report NaN as a value instead, so callbacks such as ``TerminateOnNaN`` can react.
         """
+        if upto is None and dist_context.is_distributed():  # epoch end: global values, one all_reduce
+            return dist_reduce.global_logs(running, metric_plan, where)
         logs = running.means(upto, where, check=where is not None)
         for name, value in metric_plan.results().items():
             logs[name] = float(value)
@@ -284,10 +298,16 @@ class Trainable(DataPreparation):
     # ========================================================================================== predict
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: Any = None):
-        """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs)."""
+        """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs).
+
+        Distributed: each rank predicts its contiguous block of in-memory rows and the blocks are all-gathered,
+        so every rank returns all rows, in order. Other sources (and ``steps``) are not split: each rank
+        predicts everything it is given.
+        """
         self._place_on_device()
         source = self._source(x, None, None, None, batch_size, shuffle=False, needs_targets=False)
-        epochs = EpochIterator(source, batch_size or 32, False, steps)
+        block = sharding.shard_blocks(source) if steps is None else source  # this rank's rows when distributed
+        epochs = EpochIterator(block, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
         forward = self._forward()
@@ -308,7 +328,10 @@ class Trainable(DataPreparation):
         callbacks.on_predict_end()
         if collected is None:
             raise InputError("predict() got no data: the input yielded no batches.")
-        return self._pack_outputs([backend.to_numpy(torch.cat(parts)) for parts in collected])
+        outputs = [torch.cat(parts) for parts in collected]
+        if block is not source:  # every rank gets all rows back, in order
+            outputs = [dist_reduce.gather_rows(out, source.num_samples) for out in outputs]
+        return self._pack_outputs([backend.to_numpy(out) for out in outputs])
 
     # ====================================================================================== on a batch
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
@@ -376,7 +399,8 @@ class Trainable(DataPreparation):
         autocast = self._autocast()
         if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
             scaler = torch.amp.GradScaler("cuda")
-        compute = make_compute(self._forward(), loss_plan, self._regularization(), autocast, self._jit)
+        forward = data_parallel.ddp_forward(self, self._forward()) if optimizer is not None else self._forward()
+        compute = make_compute(forward, loss_plan, self._regularization(), autocast, self._jit)
         step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
                                self._constraint_hook(), scaler)
         self._train_step_cache = (self._plan, step)
@@ -420,7 +444,8 @@ class Trainable(DataPreparation):
         return list(flat)
 
     def _place_on_device(self) -> None:
-        """Move the model to CUDA once when it is available and the model is still on the CPU."""
+        """Join a launcher's process group (once); move the model to CUDA when available and still on the CPU."""
+        dist_context.ensure_initialized()
         if torch.cuda.is_available() and self._device().type == "cpu":
             self.to(backend.default_device())
 
