@@ -212,7 +212,7 @@ _GENERAL = 2  # anything else: nested arguments, keyword tensors, several output
 class GraphRunner:
     """Runs ordered nodes on real tensors through integer slots.
 
-    Each step is ``(layer, kind, arg_slots, out_slots, node, mask_in)``. The common cases (one tensor in and
+    Each step is ``(layer, kind, arg_slots, out_slots, node, mask_in, releases)``. The common cases (one tensor in and
     out, or a list of tensors in and one out) cost one call and no allocation beyond the call's own list.
     """
 
@@ -236,6 +236,21 @@ class GraphRunner:
         self.output_slots = [slot(t) for t in outputs]
         self.num_slots = len(slot_of)
         self.slot_of = slot_of
+        self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases())]
+
+    def _releases(self) -> list[tuple[int, ...]]:
+        """Per step, the slots whose last reader it is: dropped right after it, so intermediate tensors are
+        freed as the graph runs (as in eager torch code) instead of all living until the end."""
+        last_reader: dict[int, int] = {}
+        for index, step in enumerate(self.steps):
+            for s in step[2]:
+                last_reader[s] = index
+        releases: list[list[int]] = [[] for _ in self.steps]
+        outputs = set(self.output_slots)
+        for s, index in last_reader.items():
+            if s not in outputs:
+                releases[index].append(s)
+        return [tuple(r) for r in releases]
 
     @staticmethod
     def _mask_inputs(node: Node, slot) -> list | None:
@@ -266,7 +281,7 @@ class GraphRunner:
             slots[s] = v
         masks: list[Any] | None = [None] * self.num_slots if self.has_masks else None
         call = torch.nn.Module.__call__
-        for layer, kind, arg_slots, out_slots, node, mask_in in self.steps:
+        for layer, kind, arg_slots, out_slots, node, mask_in, releases in self.steps:
             if kind == _ONE:
                 slots[out_slots[0]] = call(layer, slots[arg_slots[0]])
             elif kind == _LIST:
@@ -275,6 +290,8 @@ class GraphRunner:
                 out = self._run_node(node, slots, masks, mask_in)
                 for s, v in zip(out_slots, structure.flatten(out)):
                     slots[s] = v
+            for s in releases:
+                slots[s] = None
         return [slots[s] for s in self.output_slots]
 
     def _run_node(self, node: Node, slots: list, masks: list | None, mask_in: list | None):

@@ -195,3 +195,23 @@ def test_explicit_training_argument_is_replayed():
     assert not model.get_layer("always").training  # the replay restores the mode
     model.train()
     assert float(model(ones)) == 2.0
+
+
+def test_runner_frees_intermediate_tensors_as_it_goes():
+    import weakref
+    x = loom.Input((4,))
+    h1 = loom.layers.Dense(4, name="h1")(x)
+    h2 = loom.layers.Dense(4, name="h2")(h1)
+    out = loom.layers.add([loom.layers.Dense(4, name="h3")(h2), h2])
+    model = loom.Model(x, out)
+    seen = {}
+    for name in ("h1", "h2"):
+        model.get_layer(name).register_forward_hook(
+            lambda mod, inp, o, name=name: seen.__setitem__(name, weakref.ref(o)))
+    alive_during = []
+    model.get_layer("h3").register_forward_hook(
+        lambda mod, inp, o: alive_during.append((seen["h1"]() is None, seen["h2"]() is not None)))
+    with torch.no_grad():
+        result = model.run_flat([torch.ones(2, 4)])
+    assert alive_during == [(True, True)]  # h1 dropped once h2 consumed it; h2 kept for the add
+    assert seen["h2"]() is None and result[0].shape == (2, 4)

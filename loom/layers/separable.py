@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError
@@ -178,12 +177,9 @@ class BaseSeparableConv(BaseConv):
         self._check_channels(inputs)
         sp = self._spatial
         middle = self._convolve(sp.to_first(inputs), self.depthwise_kernel, None, self._in_channels)
-        if sp.channels_last:
-            pointwise = self.pointwise_kernel.view(self.pointwise_kernel.shape[:2])
-            y = F.linear(sp.to_last(middle), pointwise, self.bias)
-        else:
-            y = CONV_OPS[self.rank](middle, self.pointwise_kernel, self.bias)
-        return self._activate(y)
+        # A 1x1 convolution on the channels-last memory (oneDNN fuses the bias; F.linear would copy it out).
+        y = CONV_OPS[sp.op_rank](middle, sp.lift_weight(self.pointwise_kernel), self.bias)
+        return self._activate(sp.to_last(y))
 
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
