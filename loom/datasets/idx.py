@@ -35,7 +35,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from loom.datasets._files import PathLike, atomic_write
+from loom.io_utils import PathLike, atomic_open
 from loom.errors import ConfigError, InputError
 
 _CODE_TO_DTYPE = {
@@ -116,7 +116,7 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
     header = _encode_header(array)
     data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder(">"))
     path = os.fspath(path)
-    with atomic_write(path) as f:
+    with atomic_open(path) as f:
         if path.endswith(".gz"):
             with gzip.GzipFile(filename=os.path.basename(path), mode="wb", fileobj=f, compresslevel=6, mtime=0) as gz:
                 _write_payload(gz, header, data)

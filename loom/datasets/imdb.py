@@ -38,7 +38,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from loom.datasets._files import PathLike, atomic_write, candidate_locations, describe_locations, keras_cache_dir
+from loom.datasets._files import PathLike, candidate_locations, describe_locations, keras_cache_dir
+from loom.io_utils import atomic_open
 from loom.errors import ConfigError, DatasetNotFoundError, InputError
 
 ENV_VAR = "LOOM_IMDB_PATH"
@@ -182,7 +183,7 @@ def save_npz(
         if labels.shape != (len(offsets) - 1,):
             raise InputError(f"save_npz: y_{split} has shape {labels.shape}; expected ({len(offsets) - 1},).")
         arrays.update({f"x_{split}_values": values, f"x_{split}_offsets": offsets, f"y_{split}": labels})
-    with atomic_write(path) as f:
+    with atomic_open(path) as f:
         np.savez(f, **arrays)
 
 

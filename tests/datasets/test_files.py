@@ -1,10 +1,11 @@
-"""atomic_write and the search for a dataset's place."""
+"""Atomic writes (loom.io_utils.atomic_open) and the search for a dataset's place."""
 
 import os
 
 import pytest
 
-from loom.datasets._files import atomic_write, candidate_locations
+from loom.datasets._files import candidate_locations
+from loom.io_utils import atomic_open as atomic_write
 
 
 def test_atomic_write_replaces_and_keeps_permissions(tmp_path):
