@@ -1,7 +1,7 @@
 """Finding a dataset's directory (atomic writes come from :mod:`loom.io_utils`).
 
 Example:
-    >>> candidate_locations(None, "LOOM_NO_SUCH_VAR", ["/usr/share/datasets/fashion-mnist"])[0][1]
+    >>> candidate_locations(None, "LOOM_NO_SUCH_VAR", ["/usr/share/datasets/fashion-mnist"])[0][0]
     '/usr/share/datasets/fashion-mnist'
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from loom.io_utils import PathLike, atomic_open as atomic_write  # noqa: F401  (re-exported for the loaders)
+from loom.io_utils import PathLike
 
 
 def keras_cache_dir() -> str:

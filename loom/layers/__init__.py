@@ -2,6 +2,7 @@
 
 Example:
     >>> import loom
+    >>> loom.backend.clear_session()
     >>> loom.layers.Dense(4).name
     'dense'
 """
