@@ -31,7 +31,7 @@ def main() -> None:
         model.predict(inputs, batch_size=bs, verbose=0)
     predict()
     repeats = 2 if args.quick else args.repeats
-    report("loom" + (" (compile)" if args.compile else ""), spec, n, time_runs(train, repeats),
+    report("loom" + (" (jit_compile)" if args.compile else ""), spec, n, time_runs(train, repeats),
            time_runs(predict, repeats), str(loom.backend.default_device()))
 
 

@@ -26,6 +26,7 @@ from bench.models import SPECS  # noqa: E402
 
 IMPLS = {
     "loom": ("impl_loom.py", [], {}),
+    "loom-jit": ("impl_loom.py", ["--compile"], {}),
     "torch": ("impl_torch.py", [], {}),
     "torch-compile": ("impl_torch.py", ["--compile"], {}),
     "keras-torch": ("impl_keras.py", [], {"KERAS_BACKEND": "torch"}),
@@ -43,6 +44,12 @@ def wait_for_idle(max_load: float, wait: float) -> float:
     return load
 
 
+def _pin_to(threads: int):
+    """Pin the process to ``threads`` CPUs: some engines (XLA's CPU runtime) start more threads than asked."""
+    cpus = sorted(os.sched_getaffinity(0))[:threads]
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 def run_one(impl: str, model: str, args: argparse.Namespace) -> dict:
     script, extra, env_extra = IMPLS[impl]
     if impl == "keras-jax" and importlib.util.find_spec("jax") is None:
@@ -54,7 +61,11 @@ def run_one(impl: str, model: str, args: argparse.Namespace) -> dict:
         cmd += ["--threads", str(args.threads)]
     load = wait_for_idle(args.max_load, args.wait)
     env = {**os.environ, **env_extra}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    if args.threads:  # the same thread budget for every engine (OpenMP, MKL and XLA's Eigen pool)
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
+                   XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={args.threads}")
+    pin = _pin_to(args.threads) if args.threads else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout, preexec_fn=pin)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result = json.loads(line[len("RESULT "):])

@@ -124,6 +124,15 @@ _BY_NAME: dict[str, Callable] = {
 _NAME_OF = {fn: name for name, fn in _BY_NAME.items() if name != "swish"}
 
 
+def in_place(fn: Callable) -> Callable:
+    """``fn``, or an equivalent that overwrites its argument (ReLU: ``torch.relu_``).
+
+    For a layer's own fresh pre-activation (a convolution's or matmul's output, which nothing else holds and
+    whose backward does not need it): no new buffer, and one pass over memory that is still in cache.
+    """
+    return _IN_PLACE.get(fn, fn)
+
+
 def get(identifier: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     """Resolve ``None`` (linear), a name or a callable to an activation function."""
     if identifier is None:
@@ -145,3 +154,5 @@ def serialize(fn: Callable) -> Any:
     if fn in _NAME_OF:
         return _NAME_OF[fn]
     return {"module": getattr(fn, "__module__", None), "qualname": getattr(fn, "__qualname__", repr(fn))}
+
+_IN_PLACE = {relu: torch.relu_}

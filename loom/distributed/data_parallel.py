@@ -26,16 +26,7 @@ from typing import Any, Callable
 import torch
 
 from loom.distributed import context
-
-
-class _FlatForward(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module, forward: Callable[[list], list]):
-        super().__init__()
-        self.model = model
-        self._forward = forward
-
-    def forward(self, xs: list) -> list:
-        return self._forward(xs)
+from loom.training.step import FlatForward
 
 
 def ddp_forward(model: torch.nn.Module, forward: Callable[[list], list]) -> Callable[[list], list]:
@@ -46,7 +37,7 @@ def ddp_forward(model: torch.nn.Module, forward: Callable[[list], list]) -> Call
     device = next(model.parameters()).device
     device_ids = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else None
-    return DistributedDataParallel(_FlatForward(model, forward), device_ids=device_ids)
+    return DistributedDataParallel(FlatForward(model, forward), device_ids=device_ids)
 
 
 def sync_batchnorm(model: Any, enabled: bool = True) -> int:

@@ -38,8 +38,7 @@ class ActivityPenalty:
         penalties = [self.activity_regularizer(o) / max(o.shape[0], 1) for o in outputs]
         self._activity_loss = sum(penalties[1:], penalties[0])
 
-    @property
-    def losses(self) -> list[torch.Tensor]:
+    def _collect_losses(self) -> list[torch.Tensor]:
         """Weight penalties, plus the activity penalty of the last call (when ``activity_regularizer``)."""
         own = [self._activity_loss] if self._activity_loss is not None else []
-        return super().losses + own
+        return super()._collect_losses() + own

@@ -328,8 +328,9 @@ class BaseConv(ActivityPenalty, Layer):
         return self._activate(sp.to_last(y))
 
     def _activate(self, out: torch.Tensor) -> torch.Tensor:
-        """The activation, and the activity penalty of this call (as Keras: divided by the batch size)."""
-        out = self.activation(out)
+        """The activation (in place: ``out`` is this call's own), and the activity penalty of this call (as Keras:
+        divided by the batch size)."""
+        out = activations.in_place(self.activation)(out)
         self._penalize_activity(out)
         return out
 

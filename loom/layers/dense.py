@@ -78,7 +78,7 @@ class Dense(ActivityPenalty, Layer):
                 out = torch.matmul(inputs, self.kernel) + self.bias
         else:
             out = torch.matmul(inputs, self.kernel)
-        out = self.activation(out)
+        out = activations.in_place(self.activation)(out)
         self._penalize_activity(out)
         return out
 

@@ -393,6 +393,10 @@ class Layer(nn.Module):
     @property
     def losses(self) -> list[torch.Tensor]:
         """Regularization penalties of this layer and its sublayers, computed from the current weights."""
+        return self._collect_losses()
+
+    def _collect_losses(self) -> list[torch.Tensor]:
+        # A method, not the property itself, so that subclasses extend it with super() (traceable by torch.compile).
         out = [reg(getattr(self, name)) for name, reg in self._regularizers.items()]
         for layer in self._sublayers():
             out.extend(layer.losses)

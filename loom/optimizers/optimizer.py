@@ -267,6 +267,32 @@ class Optimizer(torch.optim.Optimizer):
         self._apply(work)
         return loss
 
+    def step_with(self, params: list, grads: list) -> None:
+        """``step()`` with ``grads`` given for ``params`` instead of read from their ``.grad``.
+
+        The compiled train step's update: when ``params`` are the built parameters in order and no step hook is
+        registered, it runs without torch's per-step hook and profiler wrapper.
+        """
+        flat = self._flat_params()
+        if (self._has_step_hooks() or len(params) != len(flat)
+                or any(a is not b for a, b in zip(params, flat))):
+            for p, g in zip(params, grads):
+                p.grad = g
+            self.step()
+            return
+        work, offset = [], 0
+        for group in self.param_groups:
+            size = len(group["params"])
+            work.append((group, group["params"], grads[offset:offset + size]))
+            offset += size
+        with torch.no_grad():
+            self._apply(work)
+
+    def _has_step_hooks(self) -> bool:
+        from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
+        return bool(self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
+                    or _global_optimizer_pre_hooks or _global_optimizer_post_hooks)
+
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, torch.Tensor]]) -> int:
         """Apply ``(gradient, parameter)`` pairs, building on the first call, as Keras. Returns iterations."""
         pairs = list(grads_and_vars)

@@ -239,6 +239,11 @@ class MetricPlan:
             if self._pending_size >= DEFER_BUDGET:
                 self.flush()
 
+    def update_now(self, ys: list, outs: list, sws: list | None) -> None:
+        """Update every metric on this batch at once (inside a compiled step, where nothing is deferred)."""
+        for i, metric, _, weighted in self.entries:
+            metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+
     def flush(self) -> None:
         """Apply the pending updates of the deferred metrics."""
         pending, self._pending, self._pending_size = self._pending, [], 0

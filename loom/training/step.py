@@ -24,6 +24,19 @@ import torch
 Compute = Callable[[list, list, Any], tuple]
 
 
+class FlatForward(torch.nn.Module):
+    """``forward(xs) -> outputs`` as a module holding the model, for wrappers that need a module (DDP,
+    ``torch.func.functional_call``); the model's weights are its own under the prefix ``model.``."""
+
+    def __init__(self, model: torch.nn.Module, forward: Callable[[list], list]):
+        super().__init__()
+        self.model = model
+        self._forward = forward
+
+    def forward(self, xs: list) -> list:
+        return self._forward(xs)
+
+
 def make_compute(forward: Callable[[list], list], loss_plan: Callable, regularization: Callable | None,
                  autocast: tuple[str, torch.dtype] | None = None, jit_compile: bool = False) -> Compute:
     """``compute(xs, ys, sws) -> (total loss, per-output losses, outputs)``.

@@ -7,7 +7,8 @@
    ``validation_split`` sets apart the *last* fraction, as Keras. ``class_weight`` becomes per-sample weights.
 2. **Plan, once.** Losses, loss weights and metrics are resolved per output into straight-line step
    functions (:mod:`loom.training.step`): forward through ``model.run_flat``, loss, backward, optimizer step,
-   metric updates. Optional: ``torch.autocast`` (mixed precision) and ``torch.compile`` (``jit_compile``).
+   metric updates. Optional: ``torch.autocast`` (mixed precision) and ``jit_compile``, which compiles the
+   whole gradient step into one graph (:mod:`loom.training.compiled_step`).
 3. **Loop.** Each epoch permutes the data once on the device and takes contiguous slices as batches. Loss
    values go into a device buffer (:mod:`loom.training.logs`); sample-additive metrics (accuracy, mae...)
    are updated in chunks of batches; per-batch callbacks receive a lazy ``logs`` mapping that reads the device
@@ -42,7 +43,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, structure
+from loom import backend, cpu_allocator, structure
 from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
 from loom.errors import ConfigError, InputError
@@ -50,6 +51,8 @@ from loom.training import compile_utils
 from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
+from loom.training.compiled_step import (compiled, make_compiled_test_step, make_compiled_train_step,
+                                         with_eager_fallback)
 from loom.training.step import make_compute, make_test_step, make_train_step
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
@@ -75,8 +78,10 @@ class Trainable(DataPreparation):
             weighted_metrics: like ``metrics``, but weighted by ``sample_weight`` / ``class_weight`` (default None).
             run_eagerly: never compile (overrides ``jit_compile``; default ``False``).
             steps_per_execution: accepted for compatibility; loom runs one step per call (default 1).
-            jit_compile: compile the forward pass and loss with ``torch.compile`` (default ``False``; ``'auto'``
-                means ``False``, as Keras on torch).
+            jit_compile: compile the whole train step (forward, loss, gradients, metric updates) and the
+                evaluate / predict steps with ``torch.compile`` (:mod:`loom.training.compiled_step`; default
+                ``False``; ``'auto'`` means ``False``, as Keras on torch). Worth it for small models, where
+                per-op overhead dominates; the first batch of each shape pays the compilation.
             auto_scale_loss: scale the loss (``GradScaler``) for ``mixed_float16`` on CUDA (default ``True``).
             mixed_precision: ``'mixed_float16'``, ``'mixed_bfloat16'`` or ``None`` (default: the global policy
                 of :mod:`loom.mixed_precision`, ``'float32'`` unless set) to run forward and loss under
@@ -100,7 +105,7 @@ class Trainable(DataPreparation):
         self._policy = policy if policy != "float32" else None
         self._auto_scale_loss = auto_scale_loss
         self._plan = None
-        self._train_step_cache = None
+        self._train_step_cache = self._test_step_cache = self._predict_cache = None
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = self._jit
@@ -310,7 +315,7 @@ class Trainable(DataPreparation):
         epochs = EpochIterator(block, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
-        forward = self._forward()
+        forward = self._predict_forward()
         wants_logs = callbacks.wants_predict_batch_logs
         self.eval()
         collected: list[list[torch.Tensor]] | None = None
@@ -364,7 +369,7 @@ class Trainable(DataPreparation):
         data = self._source(x, None, None, None, None, shuffle=False, needs_targets=False)
         self.eval()
         with torch.no_grad():
-            outs = self._forward()(data.xs)
+            outs = self._predict_forward()(data.xs)
         return self._pack_outputs([backend.to_numpy(o) for o in outs])
 
     def _one_batch(self, data: ArrayData, step) -> RunningLoss:
@@ -400,16 +405,42 @@ class Trainable(DataPreparation):
         if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
             scaler = torch.amp.GradScaler("cuda")
         forward = data_parallel.ddp_forward(self, self._forward()) if optimizer is not None else self._forward()
-        compute = make_compute(forward, loss_plan, self._regularization(), autocast, self._jit)
+        whole_step = self._jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
+        compute = make_compute(forward, loss_plan, self._regularization(), autocast, self._jit and not whole_step)
         step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
                                self._constraint_hook(), scaler)
+        if whole_step:
+            compiled = make_compiled_train_step(
+                self, self._forward(), params, optimizer, loss_plan,
+                metric_plan.update_now if metric_plan.entries else None, self._regularization(), autocast,
+                self._constraint_hook())
+            step = with_eager_fallback(compiled, step)
         self._train_step_cache = (self._plan, step)
         return step
 
     def _test_step(self):
+        cache = getattr(self, "_test_step_cache", None)
+        if cache is not None and cache[0] is self._plan:
+            return cache[1]
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
-        return make_test_step(compute, metric_plan.update if metric_plan.entries else None)
+        step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
+        if self._jit:
+            step = with_eager_fallback(make_compiled_test_step(
+                compute, metric_plan.update_now if metric_plan.entries else None), step, "test step")
+        self._test_step_cache = (self._plan, step)
+        return step
+
+    def _predict_forward(self):
+        """The forward pass ``predict`` runs: compiled once per ``compile(jit_compile=True)``."""
+        if not getattr(self, "_jit", False):
+            return self._forward()
+        cache = getattr(self, "_predict_cache", None)
+        if cache is None:
+            forward = self._forward()
+            cache = self._predict_cache = with_eager_fallback(compiled(lambda xs: forward(xs)), forward,
+                                                              "forward pass")
+        return cache
 
     def _trainable_params(self) -> list[torch.Tensor]:
         return [p for p in self.trainable_weights if isinstance(p, torch.nn.Parameter) and p.requires_grad]
@@ -444,10 +475,13 @@ class Trainable(DataPreparation):
         return list(flat)
 
     def _place_on_device(self) -> None:
-        """Join a launcher's process group (once); move the model to CUDA when available and still on the CPU."""
+        """Join a launcher's process group (once); move the model to CUDA when available and still on the CPU;
+        on the CPU, tune the allocator (:mod:`loom.cpu_allocator`)."""
         dist_context.ensure_initialized()
         if torch.cuda.is_available() and self._device().type == "cpu":
             self.to(backend.default_device())
+        if self._device().type == "cpu":
+            cpu_allocator.enable()
 
 # ============================================================================================ helpers
 def _where(epoch: int):

@@ -1,0 +1,168 @@
+"""``jit_compile=True``: the whole gradient computation of a train step as one ``torch.compile`` graph.
+
+Compiling only the forward pass leaves the autograd engine, one Python call per backward node, and the
+metric updates outside the graph; on small models that overhead is most of a step. Here the step is written
+functionally, so the forward pass, the loss, the gradients (``torch.func.grad``) and the metric updates are
+traced together and inductor fuses them into a few kernels (as XLA does for Keras on JAX):
+
+    grads, loss = compiled(trainable weights, other weights and buffers, x, y, sample_weight)
+    optimizer.step_with(params, grads)   # eager foreach update
+
+The optimizer stays outside the graph on purpose: its step-dependent scalars (schedules, Adam's bias
+correction, a learning rate changed by ``ReduceLROnPlateau``) would otherwise recompile the graph.
+
+Buffers (BatchNormalization's moving statistics) are passed in explicitly, because ``torch.func.grad`` only
+lets a function update tensors it receives as arguments. Each graph is traced whole (``fullgraph``); a model
+that cannot be (a layer calling ``.item()``, say) trains with the eager step instead, after a warning
+(:func:`with_eager_fallback`). ``evaluate`` and ``predict`` compile their step the same way.
+
+Example:
+    >>> import numpy as np, loom
+    >>> loom.utils.set_random_seed(0)
+    >>> model = loom.Sequential([loom.Input((4,)), loom.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    >>> x = np.ones((8, 4), "float32")
+    >>> history = model.fit(x, np.zeros((8, 1), "float32"), epochs=3, batch_size=8, verbose=0)
+    >>> len(history.history["loss"]), history.history["loss"][2] < history.history["loss"][0]
+    (3, True)
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+from contextlib import nullcontext
+from typing import Any, Callable
+
+import torch
+
+from loom.training.step import FlatForward
+
+
+def compiled(fn: Callable) -> Callable:
+    """``fn`` under ``torch.compile`` (static shapes), called with only the guards that tell its graphs apart.
+
+    Checking every guard (the model's attributes, the metric objects...) costs tens of microseconds a call,
+    as much as a small model's whole step. Like Keras's cached train function, a compiled step reads the
+    layers' Python attributes when it is traced (the first batch of each shape); change them, and call
+    ``compile()`` again. A new input shape (the last, smaller batch) is traced once with every guard.
+    """
+    global _COMPILED
+    _COMPILED += 1
+    code = fn.__code__.replace(co_name=f"{fn.__code__.co_name}_{_COMPILED}")  # graphs live on the code object:
+    own = types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)  # keep apart
+    graph = torch.compile(own, dynamic=False, fullgraph=True, options={"cpp_wrapper": True})
+
+    def call(*args):
+        try:
+            with torch.compiler.set_stance(skip_guard_eval_unsafe=True):
+                return graph(*args)
+        except RuntimeError as e:
+            if "Recompilation triggered" not in str(e):
+                raise
+            return graph(*args)
+    return call
+
+
+_COMPILED = 0
+
+
+def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], list], params: list,
+                             optimizer: Any, loss_plan: Callable, metric_update: Callable | None,
+                             regularization: Callable | None, autocast: tuple | None,
+                             after_update: Callable | None = None) -> Callable:
+    """``step(xs, ys, sws) -> (total, per-output losses)`` with the gradients computed in one compiled graph.
+
+    Args:
+        model: the model (its parameters and buffers are looked up by name).
+        forward: ``forward(xs) -> list of outputs`` (``model.run_flat`` for graph models).
+        params: the trainable parameters the optimizer was built on.
+        optimizer: a built loom optimizer.
+        loss_plan: ``loss_plan(ys, outs, sws) -> (total, per-output values)``.
+        metric_update: ``metric_update(ys, outs, sws)`` applied inside the graph, or ``None``.
+        regularization: ``() -> tensor`` of regularization penalties, or ``None``.
+        autocast: ``(device type, dtype)`` for mixed precision, or ``None``.
+        after_update: called after each optimizer step (weight constraints), or ``None``.
+    """
+    def forward_and_penalty(xs):  # the penalty must be computed while the weights are swapped in
+        return forward(xs), (regularization() if regularization is not None else None)
+    holder = FlatForward(model, forward_and_penalty)
+    trainable_ids = {id(p) for p in params}
+    named = list(holder.named_parameters())
+    train_names = [n for n, p in named if id(p) in trainable_ids]
+    train_params = [p for n, p in named if id(p) in trainable_ids]
+    fixed_names = [n for n, p in named if id(p) not in trainable_ids] + [n for n, _ in holder.named_buffers()]
+    fixed_slots = [_slot(holder, n) for n in fixed_names]
+
+    def loss_of(train_values, fixed_values, xs, ys, sws):
+        weights = {**dict(zip(train_names, train_values)), **dict(zip(fixed_names, fixed_values))}
+        with torch.autocast(*autocast) if autocast else nullcontext():
+            outs, penalty = torch.func.functional_call(holder, weights, (xs,))
+        if autocast:
+            outs = [o.float() if o.is_floating_point() else o for o in outs]
+        total, parts = loss_plan(ys, outs, sws)
+        if penalty is not None:
+            total = total + penalty
+        return total, (total, parts, [o.detach() for o in outs])
+
+    grad_of = torch.func.grad(loss_of, has_aux=True)
+
+    def gradients(train_values, fixed_values, xs, ys, sws):
+        grads, (total, parts, outs) = grad_of(train_values, fixed_values, xs, ys, sws)
+        if metric_update is not None:
+            metric_update(ys, outs, sws)
+        return grads, total.detach(), [p.detach() for p in parts]
+
+    compiled_gradients = compiled(gradients)
+    step_with = optimizer.step_with
+
+    def step(xs, ys, sws):
+        fixed = [getattr(module, attr).detach() for module, attr in fixed_slots]  # current, even if replaced
+        grads, total, parts = compiled_gradients([p.detach() for p in train_params], fixed, xs, ys, sws)
+        step_with(train_params, grads)
+        if after_update is not None:
+            after_update()
+        return total, parts
+    return step
+
+
+def make_compiled_test_step(compute: Callable, metric_update: Callable | None) -> Callable:
+    """``step(xs, ys, sws) -> (total, per-output losses)``: loss and metric updates in one compiled graph."""
+    def test(xs, ys, sws):
+        total, parts, outs = compute(xs, ys, sws)
+        if metric_update is not None:
+            metric_update(ys, outs, sws)
+        return total, parts
+    graph = compiled(test)
+
+    def step(xs, ys, sws):
+        with torch.no_grad():
+            return graph(xs, ys, sws)
+    return step
+
+
+def with_eager_fallback(compiled_fn: Callable, eager: Callable, what: str = "train step") -> Callable:
+    """``compiled_fn``, or ``eager`` from the first call that torch.compile cannot trace (with a warning).
+
+    Errors in the user's data or model are not swallowed: the eager function runs the same batch and raises
+    them.
+    """
+    current = [compiled_fn]
+
+    def call(*args):
+        if current[0] is eager:
+            return eager(*args)
+        try:
+            return compiled_fn(*args)
+        except torch._dynamo.exc.TorchDynamoException as e:
+            warnings.warn(f"jit_compile: the {what} could not be compiled ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:200]}); it continues eagerly.", stacklevel=2)
+            current[0] = eager
+            return eager(*args)
+    return call
+
+
+def _slot(holder: torch.nn.Module, name: str) -> tuple[torch.nn.Module, str]:
+    """``(module, attribute)`` holding the weight or buffer called ``name``."""
+    path, _, attr = name.rpartition(".")
+    return (holder.get_submodule(path) if path else holder), attr

@@ -1,0 +1,125 @@
+"""``jit_compile=True``: the whole-step compiled training gives the eager loop's numbers."""
+
+import numpy as np
+import pytest
+import torch
+
+import loom
+from loom.training.compiled_step import with_eager_fallback
+
+pytestmark = pytest.mark.filterwarnings("error:jit_compile")  # a fallback to eager would make the tests moot
+
+RNG = np.random.default_rng(3)
+X = RNG.random((60, 6)).astype("float32")
+Y = RNG.integers(0, 3, 60)
+Y2 = RNG.random((60, 1)).astype("float32")
+
+
+def regularized_bn_model():
+    inputs = loom.Input((6,), name="x")
+    h = loom.layers.Dense(8, activation="relu", kernel_regularizer="l2", name="h")(inputs)
+    h = loom.layers.BatchNormalization(name="bn")(h)
+    out = loom.layers.Dense(3, activation="softmax", kernel_constraint=loom.constraints.MaxNorm(0.5),
+                            name="out")(h)
+    return loom.Model(inputs, out)
+
+
+def two_output_model():
+    inputs = loom.Input((6,), name="x")
+    h = loom.layers.Dense(8, activation="relu")(inputs)
+    frozen = loom.layers.Dense(8, name="frozen")
+    frozen.trainable = False
+    h = loom.layers.concatenate([h, frozen(inputs)])
+    return loom.Model(inputs, [loom.layers.Dense(3, activation="softmax", name="cls")(h),
+                               loom.layers.Dense(1, name="reg")(h)])
+
+
+def train(build, jit, compile_kwargs, fit_kwargs):
+    loom.utils.set_random_seed(11)
+    model = build()
+    model.compile(jit_compile=jit, **compile_kwargs)
+    history = model.fit(X, fit_kwargs.pop("y", Y), epochs=3, batch_size=16, shuffle=False, verbose=0,
+                        **fit_kwargs)
+    return model, history.history
+
+
+def assert_same_training(build, compile_kwargs, fit_kwargs=None):
+    eager, eager_logs = train(build, False, compile_kwargs, dict(fit_kwargs or {}))
+    jit, jit_logs = train(build, True, compile_kwargs, dict(fit_kwargs or {}))
+    assert sorted(jit_logs) == sorted(eager_logs)
+    for key in eager_logs:
+        np.testing.assert_allclose(jit_logs[key], eager_logs[key], rtol=2e-5, atol=1e-6, err_msg=key)
+    for a, b in zip(jit.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    return jit
+
+
+@pytest.mark.slow
+def test_regularizers_constraints_batchnorm_and_metrics_match_eager():
+    model = assert_same_training(
+        regularized_bn_model, dict(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                                   metrics=["accuracy"]),
+        dict(validation_split=0.25))
+    assert float(model.get_layer("bn").moving_mean.abs().sum()) > 0  # moving statistics were updated
+    assert float(model.get_layer("out").kernel.detach().norm(dim=0).max()) <= 0.5 + 1e-6
+
+
+@pytest.mark.slow
+def test_multi_output_losses_weights_and_frozen_layers_match_eager():
+    frozen_before = None
+
+    def build():
+        nonlocal frozen_before
+        model = two_output_model()
+        frozen_before = model.get_layer("frozen").get_weights()
+        return model
+    model = assert_same_training(
+        build, dict(optimizer="adam", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+                    loss_weights={"cls": 1.0, "reg": 0.5}, metrics={"cls": ["accuracy"], "reg": ["mae"]}),
+        dict(y={"cls": Y, "reg": Y2}))
+    for a, b in zip(model.get_layer("frozen").get_weights(), frozen_before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_a_learning_rate_changed_every_epoch_needs_no_recompilation():
+    schedule = loom.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 / (epoch + 1))
+    assert_same_training(regularized_bn_model, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"),
+                         dict(callbacks=[schedule]))
+
+
+@pytest.mark.slow
+def test_models_compiled_in_one_process_keep_their_own_graphs_and_predict_evaluate_match():
+    plain, _ = train(lambda: loom.Sequential([loom.Input((6,)), loom.layers.Dense(3, activation="softmax")]), True,
+                     dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), {})
+    eager, _ = train(regularized_bn_model, False, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), {})
+    jit, _ = train(regularized_bn_model, True, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), {})
+    np.testing.assert_allclose(jit.predict(X, verbose=0), eager.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jit.evaluate(X, Y, verbose=0), eager.evaluate(X, Y, verbose=0), rtol=1e-5)
+    assert plain.predict(X, verbose=0).shape == (60, 3)
+
+
+@pytest.mark.filterwarnings("default:jit_compile")
+def test_an_untraceable_step_falls_back_to_the_eager_one_with_a_warning():
+    calls = []
+
+    def compiled(xs, ys, sws):
+        calls.append("compiled")
+        raise torch._dynamo.exc.Unsupported("data-dependent branch")
+
+    def eager(xs, ys, sws):
+        calls.append("eager")
+        return "result"
+    step = with_eager_fallback(compiled, eager)
+    with pytest.warns(UserWarning, match="train step could not be compiled.*continues eagerly"):
+        assert step([], [], None) == "result"
+    assert step([], [], None) == "result"
+    assert calls == ["compiled", "eager", "eager"]
+
+
+def test_errors_in_the_data_still_reach_the_user():
+    def compiled(xs, ys, sws):
+        raise ValueError("bad shapes")
+    step = with_eager_fallback(compiled, lambda xs, ys, sws: None)
+    with pytest.raises(ValueError, match="bad shapes"):
+        step([], [], None)
