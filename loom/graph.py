@@ -207,6 +207,8 @@ def _check_computable(inputs: Sequence[SymbolicTensor], nodes: list[Node]) -> No
 _ONE = 0      # layer(x): one positional tensor in, one tensor out
 _LIST = 1     # layer([x1, x2, ...]): one list of tensors in (merge layers), one tensor out
 _GENERAL = 2  # anything else: nested arguments, keyword tensors, several outputs, masks, training=
+_ONE_IN_PLACE = 3   # _ONE whose input nothing else reads: without gradients, the layer may overwrite it
+_LIST_IN_PLACE = 4  # _LIST likewise for the first tensor of the list
 
 
 class GraphRunner:
@@ -236,7 +238,32 @@ class GraphRunner:
         self.output_slots = [slot(t) for t in outputs]
         self.num_slots = len(slot_of)
         self.slot_of = slot_of
+        self._allow_in_place()
         self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases())]
+
+    def _allow_in_place(self) -> None:
+        """Mark the steps whose layer may overwrite its (first) input in inference.
+
+        Safe when that input is a fresh tensor (made by a layer whose output aliases nothing: ``_fresh_output``)
+        that no other step and no model output reads: then no other live tensor can share its memory.
+        """
+        readers: dict[int, int] = {}
+        for step in self.steps:
+            for s in step[2]:
+                readers[s] = readers.get(s, 0) + 1
+        fresh = set()
+        for layer, kind, arg_slots, out_slots, _, _ in self.steps:
+            if kind == _ONE or (kind == _LIST and len(arg_slots) > 1):
+                if getattr(layer, "_fresh_output", False):
+                    fresh.add(out_slots[0])
+        kept = set(self.output_slots) | set(self.input_slots)
+        for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
+            if kind not in (_ONE, _LIST) or not getattr(layer, "_runs_in_place", False):
+                continue
+            first = arg_slots[0]
+            if first in fresh and first not in kept and readers[first] == 1:
+                kind = _ONE_IN_PLACE if kind == _ONE else _LIST_IN_PLACE
+                self.steps[index] = (layer, kind, arg_slots, out_slots, node, mask_in)
 
     def _releases(self) -> list[tuple[int, ...]]:
         """Per step, the slots whose last reader it is: dropped right after it, so intermediate tensors are
@@ -281,15 +308,22 @@ class GraphRunner:
             slots[s] = v
         masks: list[Any] | None = [None] * self.num_slots if self.has_masks else None
         call = torch.nn.Module.__call__
+        in_place = not torch.is_grad_enabled()
         for layer, kind, arg_slots, out_slots, node, mask_in, releases in self.steps:
             if kind == _ONE:
                 slots[out_slots[0]] = call(layer, slots[arg_slots[0]])
             elif kind == _LIST:
                 slots[out_slots[0]] = call(layer, [slots[s] for s in arg_slots])
-            else:
+            elif kind == _GENERAL:
                 out = self._run_node(node, slots, masks, mask_in)
                 for s, v in zip(out_slots, structure.flatten(out)):
                     slots[s] = v
+            else:
+                args = slots[arg_slots[0]] if kind == _ONE_IN_PLACE else [slots[s] for s in arg_slots]
+                out = None
+                if in_place and not (layer._forward_hooks or layer._forward_pre_hooks):
+                    out = layer._call_in_place(args)
+                slots[out_slots[0]] = out if out is not None else call(layer, args)
             for s in releases:
                 slots[s] = None
         return [slots[s] for s in self.output_slots]

@@ -115,6 +115,37 @@ def test_deep_chain_has_no_recursion_limit():
     assert len(nodes) == 1501 and len(graph_layers) == 2
 
 
+def test_in_place_steps_only_overwrite_fresh_tensors_nothing_else_reads():
+    x = loom.Input((4,))
+    d = layers.Dense(4, name="d")(x)
+    r1 = layers.Activation("relu", name="r1")(d)          # d is fresh and read once: in place
+    bn = layers.BatchNormalization(name="bn")(r1)         # r1 is fresh and read once: in place
+    r2 = layers.Activation("relu", name="r2")(x)          # a model input: never overwritten
+    branch = layers.Dense(4, name="branch")(bn)
+    r3 = layers.Activation("relu", name="r3")(branch)     # branch is read twice: not in place
+    flat = layers.Reshape((4,), name="view")(branch)
+    r4 = layers.Activation("relu", name="r4")(flat)       # a reshape may alias its input: not in place
+    total = layers.add([r3, r4, r2], name="sum")          # r3 fresh and read once: in place
+    model = loom.Model(x, [total, bn])
+    kinds = {step[0].name: step[1] for step in model._runner.steps}
+    assert (kinds["r1"], kinds["bn"], kinds["sum"]) == (3, 3, 4)
+    assert (kinds["r2"], kinds["r3"], kinds["r4"]) == (0, 0, 0)
+    torch.manual_seed(0)
+    bn_layer = model.get_layer("bn")
+    with torch.no_grad():
+        bn_layer.moving_mean.uniform_(-1, 1)
+        bn_layer.moving_variance.uniform_(0.5, 2)
+    data = torch.randn(8, 4)
+    kept = data.clone()
+    model.eval()
+    expected = model.run_flat([data])          # with gradients: nothing in place
+    with torch.no_grad():
+        got = model.run_flat([data])
+    torch.testing.assert_close(data, kept, rtol=0, atol=0)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b.detach())
+
+
 def test_runner_step_kinds_and_results():
     x = loom.Input((3,))
     a = layers.Dense(3, name="a")(x)
@@ -129,7 +160,7 @@ def test_runner_step_kinds_and_results():
     nodes, _ = map_graph([x], [p, q])
     runner = GraphRunner([x], [p, q], nodes)
     kinds = {step[0].name: step[1] for step in runner.steps}
-    assert kinds == {"a": 0, "b": 0, "add": 1, "two": 2}
+    assert kinds == {"a": 0, "b": 0, "add": 4, "two": 2}  # add may overwrite a (fresh, read only by add)
     data = torch.randn(4, 3)
     la, lb = a.node.layer, b.node.layer
     ref = data @ la.kernel + la.bias + data @ lb.kernel + lb.bias

@@ -43,6 +43,16 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    @property
+    def _fresh_output(self) -> bool:
+        return self.activation is not activations.linear
+
+    _runs_in_place = True
+
+    def _call_in_place(self, inputs):
+        fn = activations.in_place(self.activation)
+        return fn(inputs) if fn is not self.activation else None
+
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 

@@ -212,6 +212,8 @@ class BaseConv(ActivityPenalty, Layer):
             their axes are Keras's, e.g. ``MaxNorm(axis=[0, 1, 2])`` for a Conv2D kernel).
     """
 
+    _fresh_output = True
+
     rank = 2
     allows_causal = True
 

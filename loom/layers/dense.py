@@ -38,6 +38,8 @@ class Dense(ActivityPenalty, Layer):
         bias_constraint: the same for the bias (default ``None``).
     """
 
+    _fresh_output = True
+
     supports_masking = True  # as Keras 3: an input mask (e.g. from Embedding) passes through to later layers
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,

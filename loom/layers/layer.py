@@ -103,6 +103,17 @@ class Layer(nn.Module):
         """The computation on real tensors. Override this."""
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
+    #: The call returns new tensors that alias neither its inputs nor its state (graph runners may then let the
+    #: next layer overwrite them in inference).
+    _fresh_output = False
+    #: ``_call_in_place`` can overwrite the input (set by the layers that implement it).
+    _runs_in_place = False
+
+    def _call_in_place(self, inputs: Any) -> torch.Tensor | None:
+        """Inference only: this layer's output computed by overwriting its (first) input, which the graph runner
+        guarantees nothing else reads; ``None`` when this layer or these inputs cannot (then ``call`` runs)."""
+        return None
+
     def forward(self, *args, **kwargs):
         if self._call_takes_training and kwargs.get("training") is None:
             kwargs["training"] = self.training

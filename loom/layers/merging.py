@@ -48,6 +48,8 @@ def _broadcast_shape(layer: "Merge", shapes: Sequence[tuple]) -> tuple:
 class Merge(Layer):
     """Base class of the merge layers: ``call`` takes a list of tensors (and their masks)."""
 
+    _fresh_output = True
+
     supports_masking = True
     _min_inputs = 1
     _max_inputs: int | None = None
@@ -121,6 +123,16 @@ class Add(Merge):
 
     def _merge(self, inputs, mask):
         return _reduce(inputs, torch.add)
+
+    _runs_in_place = True
+
+    def _call_in_place(self, inputs):
+        first = inputs[0]
+        if any(x.shape != first.shape or x.dtype != first.dtype for x in inputs[1:]):
+            return None
+        for x in inputs[1:]:
+            first.add_(x)
+        return first
 
 
 class Subtract(Merge):

@@ -99,6 +99,8 @@ class BatchNormalization(Layer):
         tensor([0.5000, 0.5000, 0.5000])
     """
 
+    _fresh_output = True
+
     supports_masking = True
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
@@ -188,6 +190,20 @@ class BatchNormalization(Layer):
             self._update_moving(mean.detach(), var.detach())
             return self._normalize(inputs, mean, var, gamma, beta)
         return self._train_plain(inputs, gamma, beta)
+
+    _runs_in_place = True
+
+    def _call_in_place(self, inputs):
+        """Inference with the moving statistics as one in-place pass: ``x = x * scale + shift``."""
+        if (self.training and self.trainable) or inputs.dtype != self.moving_mean.dtype:
+            return None
+        inv = torch.rsqrt(self.moving_variance + self.epsilon)
+        scale = inv * self.gamma if self.scale else inv
+        shift = -self.moving_mean * scale
+        if self.center:
+            shift = shift + self.beta
+        rank, axis = inputs.dim(), self._channel_axis
+        return torch.addcmul(_broadcast(shift, rank, axis), inputs, _broadcast(scale, rank, axis), out=inputs)
 
     def _train_plain(self, inputs, gamma, beta):
         """Batch statistics through torch's fused kernel, which also returns them for the moving averages."""
