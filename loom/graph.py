@@ -209,6 +209,10 @@ _LIST = 1     # layer([x1, x2, ...]): one list of tensors in (merge layers), one
 _GENERAL = 2  # anything else: nested arguments, keyword tensors, several outputs, masks, training=
 _ONE_IN_PLACE = 3   # _ONE whose input nothing else reads: without gradients, the layer may overwrite it
 _LIST_IN_PLACE = 4  # _LIST likewise for the first tensor of the list
+_FOLD = 5           # a convolution whose only reader is a BatchNormalization (and maybe then a ReLU): without
+#                     gradients, one convolution with folded weights; ``node`` holds (bn, relu or None, the
+#                     output slots of the folded steps)
+_FOLDED = 6         # a step a _FOLD may have done already (its output is set): else as _ONE_IN_PLACE
 
 
 class GraphRunner:
@@ -264,6 +268,32 @@ class GraphRunner:
             if first in fresh and first not in kept and readers[first] == 1:
                 kind = _ONE_IN_PLACE if kind == _ONE else _LIST_IN_PLACE
                 self.steps[index] = (layer, kind, arg_slots, out_slots, node, mask_in)
+        self._fold_batchnorms()
+
+    def _fold_batchnorms(self) -> None:
+        """Mark convolution -> BatchNormalization (-> ReLU) chains whose intermediate tensors nothing else reads."""
+        only_reader = {}
+        for index, step in enumerate(self.steps):
+            for s in step[2]:
+                only_reader[s] = None if s in only_reader else index
+        for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
+            if kind != _ONE or not getattr(layer, "_folds_batchnorm", False):
+                continue
+            bn_index = only_reader.get(out_slots[0])
+            if bn_index is None or self.steps[bn_index][1] != _ONE_IN_PLACE or \
+                    not getattr(self.steps[bn_index][0], "_folds_into_convolution", False):
+                continue
+            bn = self.steps[bn_index]
+            chain = [bn_index]
+            relu_index = only_reader.get(bn[3][0])
+            if relu_index is not None and self.steps[relu_index][1] == _ONE_IN_PLACE and \
+                    getattr(self.steps[relu_index][0], "_is_relu", False):
+                chain.append(relu_index)
+            fold = (bn[0], self.steps[relu_index][0] if len(chain) == 2 else None,
+                    tuple(self.steps[i][3][0] for i in chain))
+            self.steps[index] = (layer, _FOLD, arg_slots, out_slots, fold, mask_in)
+            for i in chain:
+                self.steps[i] = self.steps[i][:1] + (_FOLDED,) + self.steps[i][2:]
 
     def _releases(self) -> list[tuple[int, ...]]:
         """Per step, the slots whose last reader it is: dropped right after it, so intermediate tensors are
@@ -318,8 +348,18 @@ class GraphRunner:
                 out = self._run_node(node, slots, masks, mask_in)
                 for s, v in zip(out_slots, structure.flatten(out)):
                     slots[s] = v
-            else:
-                args = slots[arg_slots[0]] if kind == _ONE_IN_PLACE else [slots[s] for s in arg_slots]
+            elif kind == _FOLD:
+                bn, relu, chain_slots = node
+                out = None
+                if in_place and not any(m._forward_hooks or m._forward_pre_hooks for m in (layer, bn, relu) if m):
+                    out = layer._call_folded(slots[arg_slots[0]], bn, relu is not None)
+                if out is not None:
+                    for s in chain_slots:  # the folded steps see their outputs set and skip
+                        slots[s] = out
+                else:
+                    slots[out_slots[0]] = call(layer, slots[arg_slots[0]])
+            elif kind != _FOLDED or slots[out_slots[0]] is None:
+                args = slots[arg_slots[0]] if kind != _LIST_IN_PLACE else [slots[s] for s in arg_slots]
                 out = None
                 if in_place and not (layer._forward_hooks or layer._forward_pre_hooks):
                     out = layer._call_in_place(args)

@@ -246,3 +246,28 @@ def test_runner_frees_intermediate_tensors_as_it_goes():
         result = model.run_flat([torch.ones(2, 4)])
     assert alive_during == [(True, True)]  # h1 dropped once h2 consumed it; h2 kept for the add
     assert seen["h2"]() is None and result[0].shape == (2, 4)
+
+
+@pytest.mark.parametrize("relu_after", [True, False])
+def test_inference_folds_batchnorm_and_relu_into_the_convolution(relu_after):
+    x = loom.Input((6, 6, 3))
+    c = layers.Conv2D(4, 3, padding="same", name="conv")(x)
+    h = layers.BatchNormalization(name="bn")(c)
+    if relu_after:
+        h = layers.Activation("relu", name="relu")(h)
+    model = loom.Model(x, layers.GlobalAveragePooling2D()(h))
+    kinds = {step[0].name: step[1] for step in model._runner.steps}
+    assert kinds["conv"] == 5 and kinds["bn"] == 6 and kinds.get("relu", 6) == 6
+    torch.manual_seed(1)
+    bn = model.get_layer("bn")
+    with torch.no_grad():
+        for w in (bn.gamma, bn.beta, bn.moving_mean):
+            w.uniform_(-1, 1)
+        bn.moving_variance.uniform_(0.5, 2)
+    data = torch.randn(2, 6, 6, 3)
+    for training in (False, True):  # in training mode the fold does not apply: batch statistics
+        model.train(training)
+        expected = model.run_flat([data])[0].detach()
+        with torch.no_grad():
+            got = model.run_flat([data])[0]
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

@@ -47,6 +47,10 @@ class Activation(Layer):
     def _fresh_output(self) -> bool:
         return self.activation is not activations.linear
 
+    @property
+    def _is_relu(self) -> bool:
+        return self.activation is activations.relu
+
     _runs_in_place = True
 
     def _call_in_place(self, inputs):

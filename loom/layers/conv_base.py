@@ -41,6 +41,19 @@ DATA_FORMATS = ("channels_last", "channels_first")
 _TO_FIRST = {2: (0, 3, 1, 2), 3: (0, 4, 1, 2, 3)}
 _TO_LAST = {2: (0, 2, 3, 1), 3: (0, 2, 3, 4, 1)}
 CONV_OPS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+# oneDNN's convolution with a fused element-wise post-op (what torch.compile emits for conv + relu on the CPU).
+_CONV_POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) \
+    if torch.backends.mkldnn.is_available() else None
+
+
+def fused_conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, strides, padding, dilation,
+                      groups: int) -> torch.Tensor | None:
+    """``relu(conv2d(...))`` in one oneDNN call, for float32 CPU inference; ``None`` where that does not apply
+    (gradients enabled, another device or dtype, no oneDNN, TorchScript tracing)."""
+    if (_CONV_POINTWISE is None or torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
+            or torch.jit.is_tracing()):  # TorchScript cannot record the op (TensorBoard's graph traces the model)
+        return None
+    return _CONV_POINTWISE(x, weight, bias, list(padding), list(strides), list(dilation), groups, "relu", [], "")
 
 
 # ----------------------------------------------------------------------------------------- argument checks
@@ -315,19 +328,60 @@ class BaseConv(ActivityPenalty, Layer):
                              f"{tuple(inputs.shape)}.")
 
     def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                  groups: int) -> torch.Tensor:
-        """The windowed convolution of channels-first ``x`` with the stored-layout ``weight``."""
+                  groups: int, activate: bool = False) -> torch.Tensor:
+        """The windowed convolution of channels-first ``x`` with the stored-layout ``weight``; with ``activate``,
+        followed by the activation and returned channels-last (see :meth:`_activated_convolution`)."""
         sp = self._spatial
         padding, pre_pad = sp.padding_for(x)
         if pre_pad is not None:
             x = F.pad(x, pre_pad)
-        return CONV_OPS[sp.op_rank](x, sp.lift_weight(weight), bias, sp.strides, padding, sp.dilation, groups)
+        args = (x, sp.lift_weight(weight), bias, sp.strides, padding, sp.dilation, groups)
+        return self._activated_convolution(*args) if activate else CONV_OPS[sp.op_rank](*args)
+
+    def _activated_convolution(self, x, weight, bias, strides, padding, dilation, groups) -> torch.Tensor:
+        """Convolution and activation, channels-last. A ReLU in CPU inference runs inside oneDNN's convolution
+        (a post-op), which saves a pass over the output."""
+        sp = self._spatial
+        if self.activation is activations.relu and sp.op_rank == 2:
+            y = fused_conv2d_relu(x, weight, bias, strides, padding, dilation, groups)
+            if y is not None:
+                out = sp.to_last(y)
+                self._penalize_activity(out)
+                return out
+        return self._activate(sp.to_last(CONV_OPS[sp.op_rank](x, weight, bias, strides, padding, dilation, groups)))
 
     def call(self, inputs):
         self._check_channels(inputs)
+        return self._convolve(self._spatial.to_first(inputs), self.kernel, self.bias, self.groups, activate=True)
+
+    @property
+    def _folds_batchnorm(self) -> bool:
+        """A plain convolution (no activation, channels-last) that a following BatchNormalization can fold into."""
+        return (type(self).call is BaseConv.call and self.activation is activations.linear
+                and self.data_format == "channels_last" and self.activity_regularizer is None)
+
+    def _call_folded(self, inputs: torch.Tensor, bn: Any, relu: bool) -> torch.Tensor | None:
+        """Inference of this convolution followed by ``bn`` (and a ReLU) as one convolution: the weights scaled
+        by the normalization's per-channel factor, its shift as the bias. ``None`` where that does not apply."""
+        affine = bn._inference_affine(inputs)
+        if not self._folds_batchnorm or affine is None or bn._channel_axis != inputs.dim() - 1:
+            return None
+        self._check_channels(inputs)
+        scale, shift = affine
         sp = self._spatial
-        y = self._convolve(sp.to_first(inputs), self.kernel, self.bias, self.groups)
-        return self._activate(sp.to_last(y))
+        weight = sp.lift_weight(self.kernel) * scale.reshape((-1,) + (1,) * (sp.op_rank + 1))
+        bias = shift if self.bias is None else torch.addcmul(shift, self.bias, scale)
+        x = sp.to_first(inputs)
+        padding, pre_pad = sp.padding_for(x)
+        if pre_pad is not None:
+            x = F.pad(x, pre_pad)
+        args = (x, weight, bias, sp.strides, padding, sp.dilation, self.groups)
+        y = fused_conv2d_relu(*args) if relu and sp.op_rank == 2 else None
+        if y is None:
+            y = CONV_OPS[sp.op_rank](*args)
+            if relu:
+                y = torch.relu_(y)
+        return sp.to_last(y)
 
     def _activate(self, out: torch.Tensor) -> torch.Tensor:
         """The activation (in place: ``out`` is this call's own), and the activity penalty of this call (as Keras:

@@ -193,17 +193,27 @@ class BatchNormalization(Layer):
 
     _runs_in_place = True
 
-    def _call_in_place(self, inputs):
-        """Inference with the moving statistics as one in-place pass: ``x = x * scale + shift``."""
+    #: A convolution right before this layer may absorb it in inference (see ``BaseConv._call_folded``).
+    _folds_into_convolution = True
+
+    def _inference_affine(self, inputs) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(scale, shift)`` per channel such that inference gives ``x * scale + shift``; ``None`` in training
+        (or for inputs of another dtype than the statistics)."""
         if (self.training and self.trainable) or inputs.dtype != self.moving_mean.dtype:
             return None
         inv = torch.rsqrt(self.moving_variance + self.epsilon)
         scale = inv * self.gamma if self.scale else inv
         shift = -self.moving_mean * scale
-        if self.center:
-            shift = shift + self.beta
+        return scale, (shift + self.beta if self.center else shift)
+
+    def _call_in_place(self, inputs):
+        """Inference with the moving statistics as one in-place pass: ``x = x * scale + shift``."""
+        affine = self._inference_affine(inputs)
+        if affine is None:
+            return None
         rank, axis = inputs.dim(), self._channel_axis
-        return torch.addcmul(_broadcast(shift, rank, axis), inputs, _broadcast(scale, rank, axis), out=inputs)
+        return torch.addcmul(_broadcast(affine[1], rank, axis), inputs, _broadcast(affine[0], rank, axis),
+                             out=inputs)
 
     def _train_plain(self, inputs, gamma, beta):
         """Batch statistics through torch's fused kernel, which also returns them for the moving averages."""

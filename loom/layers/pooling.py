@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+
 from typing import Any
 
 import torch
@@ -55,9 +57,14 @@ class BasePooling(Layer):
                                   self.data_format)
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self.built = True
+        # Inference shortcut: windows that neither overlap nor need padding, on channels-last data.
+        self._disjoint_windows = (self.strides == self.pool_size and self.padding == "valid"
+                                  and self.data_format == "channels_last")
 
     def call(self, inputs):
         check_rank(self, inputs)
+        if self.pool_mode == "max" and self._disjoint_windows and not torch.is_grad_enabled():
+            return _max_of_disjoint_windows(inputs, self.pool_size)
         sp = self._spatial
         x = sp.to_first(inputs)
         padding, pre_pad = sp.padding_for(x)
@@ -83,6 +90,24 @@ class BasePooling(Layer):
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
                 "strides": self.strides, "data_format": self.data_format}
+
+
+def _max_of_disjoint_windows(x: torch.Tensor, window: tuple[int, ...]) -> torch.Tensor:
+    """Max pooling of channels-last ``x`` over windows that tile it without overlap (``strides == pool_size``,
+    ``'valid'``): the elementwise maximum of the window's strided slices, into one output buffer. Without
+    gradients it gives ``max_pool``'s values without computing the argmax indices that ``max_pool`` always
+    writes on the CPU (twice the output's size in int64)."""
+    outs = [size // k for size, k in zip(x.shape[1:-1], window)]
+    offsets = list(itertools.product(*(range(k) for k in window)))
+
+    def piece(offset):
+        return x[(slice(None),) + tuple(slice(o, o + n * k, k) for o, n, k in zip(offset, outs, window))]
+    if len(offsets) == 1:
+        return piece(offsets[0]).clone()
+    result = torch.maximum(piece(offsets[0]), piece(offsets[1]))
+    for offset in offsets[2:]:
+        torch.maximum(result, piece(offset), out=result)
+    return result
 
 
 def _lowest(dtype: torch.dtype) -> float | int:

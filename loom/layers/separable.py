@@ -24,7 +24,7 @@ import torch
 
 from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError
-from loom.layers.conv_base import CONV_OPS, BaseConv, is_int
+from loom.layers.conv_base import BaseConv, is_int
 from loom.layers.layer import Layer
 
 
@@ -76,8 +76,7 @@ class BaseDepthwiseConv(BaseConv):
     def call(self, inputs):
         self._check_channels(inputs)
         sp = self._spatial
-        y = self._convolve(sp.to_first(inputs), self.kernel, self.bias, self._in_channels)
-        return self._activate(sp.to_last(y))
+        return self._convolve(sp.to_first(inputs), self.kernel, self.bias, self._in_channels, activate=True)
 
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, **self._window_config(),
@@ -178,8 +177,9 @@ class BaseSeparableConv(BaseConv):
         sp = self._spatial
         middle = self._convolve(sp.to_first(inputs), self.depthwise_kernel, None, self._in_channels)
         # A 1x1 convolution on the channels-last memory (oneDNN fuses the bias; F.linear would copy it out).
-        y = CONV_OPS[sp.op_rank](middle, sp.lift_weight(self.pointwise_kernel), self.bias)
-        return self._activate(sp.to_last(y))
+        ones, zeros = (1,) * sp.op_rank, (0,) * sp.op_rank
+        return self._activated_convolution(middle, sp.lift_weight(self.pointwise_kernel), self.bias, ones, zeros,
+                                           ones, 1)
 
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, "filters": self.filters,

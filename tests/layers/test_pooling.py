@@ -172,3 +172,20 @@ def test_pooling_errors():
         loom.layers.MaxPooling2D()(torch.zeros(2, 4, 4))
     with pytest.raises(ShapeError, match="rank 3"):
         loom.layers.GlobalAveragePooling1D()(loom.Input((4, 4, 4)))
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: loom.layers.MaxPooling2D(2), (3, 7, 6, 5)),
+    (lambda: loom.layers.MaxPooling2D((3, 2)), (2, 9, 5, 4)),
+    (lambda: loom.layers.MaxPooling1D(4), (2, 11, 3)),
+    (lambda: loom.layers.MaxPooling3D(2), (1, 4, 5, 6, 2)),
+])
+def test_inference_max_pooling_over_disjoint_windows_matches_the_pooling_kernel(layer, shape):
+    pool = layer()
+    x = torch.randn(*shape)
+    x[0, 0, 0, ...] = float("nan")
+    expected = pool(x.requires_grad_())  # with gradients: max_pool itself
+    with torch.no_grad():
+        got = pool(x)
+    torch.testing.assert_close(got, expected.detach(), equal_nan=True, rtol=0, atol=0)
+    assert got.is_contiguous()
