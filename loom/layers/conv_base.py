@@ -49,10 +49,10 @@ _CONV_POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) \
 def fused_conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, strides, padding, dilation,
                       groups: int) -> torch.Tensor | None:
     """``relu(conv2d(...))`` in one oneDNN call, for float32 CPU inference; ``None`` where that does not apply
-    (gradients enabled, another device or dtype, no oneDNN, TorchScript tracing)."""
+    (gradients enabled, another device or dtype, no oneDNN, tracing)."""
     if (_CONV_POINTWISE is None or torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
-            or torch.jit.is_tracing()):  # TorchScript cannot record the op (TensorBoard's graph traces the model)
-        return None
+            or torch.jit.is_tracing() or torch.compiler.is_compiling()):  # tracers: TorchScript cannot record
+        return None  # the op (TensorBoard's graph); under torch.compile inductor does this fusion itself
     return _CONV_POINTWISE(x, weight, bias, list(padding), list(strides), list(dilation), groups, "relu", [], "")
 
 

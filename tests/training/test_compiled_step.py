@@ -123,3 +123,21 @@ def test_errors_in_the_data_still_reach_the_user():
     step = with_eager_fallback(compiled, lambda xs, ys, sws: None)
     with pytest.raises(ValueError, match="bad shapes"):
         step([], [], None)
+
+
+@pytest.mark.slow
+def test_compiled_predict_of_a_convnet_matches_eager():
+    def build():
+        loom.utils.set_random_seed(2)
+        inputs = loom.Input((8, 8, 3))
+        x = loom.layers.Conv2D(4, 3, activation="relu")(inputs)
+        x = loom.layers.Conv2D(4, 3, padding="same")(x)
+        x = loom.layers.BatchNormalization()(x)
+        x = loom.layers.Activation("relu")(x)
+        x = loom.layers.MaxPooling2D(2)(x)
+        return loom.Model(inputs, loom.layers.Dense(2)(loom.layers.GlobalAveragePooling2D()(x)))
+    images = RNG.random((10, 8, 8, 3)).astype("float32")
+    eager, jit = build(), build()
+    jit.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    np.testing.assert_allclose(jit.predict(images, batch_size=4, verbose=0), eager.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
