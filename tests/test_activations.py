@@ -82,3 +82,14 @@ def test_activation_gradients_are_finite():
 
 def test_import_loom_as_keras_exposes_activations():
     assert loom.activations.swish is loom.activations.silu
+
+
+def test_softmax_without_gradients_matches_torch_on_small_axes():
+    torch.manual_seed(0)
+    x = torch.randn(16, 10) * 30
+    x[0, 3] = 1e4
+    with torch.no_grad():
+        for axis in (-1, 0):
+            torch.testing.assert_close(loom.activations.softmax(x, axis), torch.softmax(x, axis), rtol=1e-6,
+                                       atol=1e-7)
+        assert loom.activations.softmax(torch.empty(0, 10)).shape == (0, 10)

@@ -51,8 +51,8 @@ from loom.training import compile_utils
 from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
-from loom.training.compiled_step import (compiled, make_compiled_test_step, make_compiled_train_step,
-                                         with_eager_fallback)
+from loom.training.compiled_step import (compiled, is_small, make_compiled_test_step,
+                                         make_compiled_train_step, with_eager_fallback)
 from loom.training.step import make_compute, make_test_step, make_train_step
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
@@ -426,8 +426,9 @@ class Trainable(DataPreparation):
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
         if self._jit:
-            step = with_eager_fallback(make_compiled_test_step(
-                compute, metric_plan.update_now if metric_plan.entries else None), step, "test step")
+            metric_update = metric_plan.update_now if metric_plan.entries else None
+            step = with_eager_fallback(make_compiled_test_step(compute, metric_update, is_small(self)), step,
+                                       "test step")
         self._test_step_cache = (self._plan, step)
         return step
 
@@ -438,8 +439,8 @@ class Trainable(DataPreparation):
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
             forward = self._forward()
-            cache = self._predict_cache = with_eager_fallback(compiled(lambda xs: forward(xs)), forward,
-                                                              "forward pass")
+            graph = compiled(lambda xs: forward(xs), is_small(self))
+            cache = self._predict_cache = with_eager_fallback(graph, forward, "forward pass")
         return cache
 
     def _trainable_params(self) -> list[torch.Tensor]:
