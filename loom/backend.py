@@ -107,6 +107,12 @@ def to_numpy(x: Any) -> Any:
     return x
 
 
+def inference_shortcuts() -> bool:
+    """Whether inference-only shortcuts (in-place ops, fused kernels, folded layers) may run: gradients are off
+    and no TorchScript trace is recording (its sanity check re-traces without gradients and compares graphs)."""
+    return not torch.is_grad_enabled() and not torch.jit.is_tracing()
+
+
 def default_device() -> torch.device:
     """CUDA when available, else CPU: where ``fit`` places a model that is still on the CPU."""
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")

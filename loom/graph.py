@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Sequence
 
 import torch
 
-from loom import structure
+from loom import backend, structure
 from loom.errors import GraphError
 from loom.symbolic import SymbolicTensor
 
@@ -338,7 +338,7 @@ class GraphRunner:
             slots[s] = v
         masks: list[Any] | None = [None] * self.num_slots if self.has_masks else None
         call = torch.nn.Module.__call__
-        in_place = not torch.is_grad_enabled()
+        in_place = backend.inference_shortcuts()
         for layer, kind, arg_slots, out_slots, node, mask_in, releases in self.steps:
             if kind == _ONE:
                 slots[out_slots[0]] = call(layer, slots[arg_slots[0]])

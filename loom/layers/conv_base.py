@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from loom import activations, constraints, initializers, regularizers
+from loom import activations, backend, constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
@@ -50,9 +50,9 @@ def fused_conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
                       groups: int) -> torch.Tensor | None:
     """``relu(conv2d(...))`` in one oneDNN call, for float32 CPU inference; ``None`` where that does not apply
     (gradients enabled, another device or dtype, no oneDNN, tracing)."""
-    if (_CONV_POINTWISE is None or torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
-            or torch.jit.is_tracing() or torch.compiler.is_compiling()):  # tracers: TorchScript cannot record
-        return None  # the op (TensorBoard's graph); under torch.compile inductor does this fusion itself
+    if (_CONV_POINTWISE is None or not backend.inference_shortcuts() or x.device.type != "cpu"
+            or x.dtype != torch.float32 or torch.compiler.is_compiling()):  # inductor does this fusion itself
+        return None
     return _CONV_POINTWISE(x, weight, bias, list(padding), list(strides), list(dilation), groups, "relu", [], "")
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from loom import backend
 from loom.layers.conv_base import SpatialOp, check_rank, data_format_arg, int_tuple, padding_arg
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
@@ -63,7 +64,7 @@ class BasePooling(Layer):
 
     def call(self, inputs):
         check_rank(self, inputs)
-        if self.pool_mode == "max" and self._disjoint_windows and not torch.is_grad_enabled():
+        if self.pool_mode == "max" and self._disjoint_windows and backend.inference_shortcuts():
             return _max_of_disjoint_windows(inputs, self.pool_size)
         sp = self._spatial
         x = sp.to_first(inputs)
