@@ -161,4 +161,5 @@ def serialize(fn: Callable) -> Any:
         return _NAME_OF[fn]
     return {"module": getattr(fn, "__module__", None), "qualname": getattr(fn, "__qualname__", repr(fn))}
 
+
 _IN_PLACE = {relu: torch.relu_}

@@ -215,6 +215,11 @@ _FOLD = 5           # a convolution whose only reader is a BatchNormalization (a
 _FOLDED = 6         # a step a _FOLD may have done already (its output is set): else as _ONE_IN_PLACE
 
 
+def _hooked(module: torch.nn.Module) -> bool:
+    """Forward hooks make a layer's call observable: such layers always run through ``__call__``."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
 class GraphRunner:
     """Runs ordered nodes on real tensors through integer slots.
 
@@ -242,19 +247,25 @@ class GraphRunner:
         self.output_slots = [slot(t) for t in outputs]
         self.num_slots = len(slot_of)
         self.slot_of = slot_of
-        self._allow_in_place()
-        self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases())]
+        readers = self._readers()
+        self._allow_in_place(readers)
+        self._fold_batchnorms(readers)
+        self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases(readers))]
 
-    def _allow_in_place(self) -> None:
+    def _readers(self) -> dict[int, list[int]]:
+        """Per slot, the indices of the steps that read it."""
+        readers: dict[int, list[int]] = {}
+        for index, step in enumerate(self.steps):
+            for s in step[2]:
+                readers.setdefault(s, []).append(index)
+        return readers
+
+    def _allow_in_place(self, readers: dict[int, list[int]]) -> None:
         """Mark the steps whose layer may overwrite its (first) input in inference.
 
         Safe when that input is a fresh tensor (made by a layer whose output aliases nothing: ``_fresh_output``)
         that no other step and no model output reads: then no other live tensor can share its memory.
         """
-        readers: dict[int, int] = {}
-        for step in self.steps:
-            for s in step[2]:
-                readers[s] = readers.get(s, 0) + 1
         fresh = set()
         for layer, kind, arg_slots, out_slots, _, _ in self.steps:
             if kind == _ONE or (kind == _LIST and len(arg_slots) > 1):
@@ -265,27 +276,26 @@ class GraphRunner:
             if kind not in (_ONE, _LIST) or not getattr(layer, "_runs_in_place", False):
                 continue
             first = arg_slots[0]
-            if first in fresh and first not in kept and readers[first] == 1:
+            if first in fresh and first not in kept and len(readers[first]) == 1:
                 kind = _ONE_IN_PLACE if kind == _ONE else _LIST_IN_PLACE
                 self.steps[index] = (layer, kind, arg_slots, out_slots, node, mask_in)
-        self._fold_batchnorms()
 
-    def _fold_batchnorms(self) -> None:
-        """Mark convolution -> BatchNormalization (-> ReLU) chains whose intermediate tensors nothing else reads."""
-        only_reader = {}
-        for index, step in enumerate(self.steps):
-            for s in step[2]:
-                only_reader[s] = None if s in only_reader else index
+    def _fold_batchnorms(self, readers: dict[int, list[int]]) -> None:
+        """Mark convolution -> BatchNormalization (-> ReLU) chains whose intermediate tensors nothing else reads
+        (run after :meth:`_allow_in_place`: the folded steps must be in-place ones)."""
+        def only_reader(s: int) -> int | None:
+            indices = readers.get(s, [])
+            return indices[0] if len(indices) == 1 else None
         for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
             if kind != _ONE or not getattr(layer, "_folds_batchnorm", False):
                 continue
-            bn_index = only_reader.get(out_slots[0])
+            bn_index = only_reader(out_slots[0])
             if bn_index is None or self.steps[bn_index][1] != _ONE_IN_PLACE or \
                     not getattr(self.steps[bn_index][0], "_folds_into_convolution", False):
                 continue
             bn = self.steps[bn_index]
             chain = [bn_index]
-            relu_index = only_reader.get(bn[3][0])
+            relu_index = only_reader(bn[3][0])
             if relu_index is not None and self.steps[relu_index][1] == _ONE_IN_PLACE and \
                     getattr(self.steps[relu_index][0], "_is_relu", False):
                 chain.append(relu_index)
@@ -295,18 +305,14 @@ class GraphRunner:
             for i in chain:
                 self.steps[i] = self.steps[i][:1] + (_FOLDED,) + self.steps[i][2:]
 
-    def _releases(self) -> list[tuple[int, ...]]:
+    def _releases(self, readers: dict[int, list[int]]) -> list[tuple[int, ...]]:
         """Per step, the slots whose last reader it is: dropped right after it, so intermediate tensors are
         freed as the graph runs (as in eager torch code) instead of all living until the end."""
-        last_reader: dict[int, int] = {}
-        for index, step in enumerate(self.steps):
-            for s in step[2]:
-                last_reader[s] = index
         releases: list[list[int]] = [[] for _ in self.steps]
         outputs = set(self.output_slots)
-        for s, index in last_reader.items():
+        for s, indices in readers.items():
             if s not in outputs:
-                releases[index].append(s)
+                releases[indices[-1]].append(s)
         return [tuple(r) for r in releases]
 
     @staticmethod
@@ -351,7 +357,7 @@ class GraphRunner:
             elif kind == _FOLD:
                 bn, relu, chain_slots = node
                 out = None
-                if in_place and not any(m._forward_hooks or m._forward_pre_hooks for m in (layer, bn, relu) if m):
+                if in_place and not any(_hooked(m) for m in (layer, bn, relu) if m is not None):
                     out = layer._call_folded(slots[arg_slots[0]], bn, relu is not None)
                 if out is not None:
                     for s in chain_slots:  # the folded steps see their outputs set and skip
@@ -361,7 +367,7 @@ class GraphRunner:
             elif kind != _FOLDED or slots[out_slots[0]] is None:
                 args = slots[arg_slots[0]] if kind != _LIST_IN_PLACE else [slots[s] for s in arg_slots]
                 out = None
-                if in_place and not (layer._forward_hooks or layer._forward_pre_hooks):
+                if in_place and not _hooked(layer):
                     out = layer._call_in_place(args)
                 slots[out_slots[0]] = out if out is not None else call(layer, args)
             for s in releases:

@@ -327,32 +327,43 @@ class BaseConv(ActivityPenalty, Layer):
                              f"with {self._in_channels} channels ({self.data_format}), but got input shape "
                              f"{tuple(inputs.shape)}.")
 
-    def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                  groups: int, activate: bool = False) -> torch.Tensor:
-        """The windowed convolution of channels-first ``x`` with the stored-layout ``weight``; with ``activate``,
-        followed by the activation and returned channels-last (see :meth:`_activated_convolution`)."""
-        sp = self._spatial
-        padding, pre_pad = sp.padding_for(x)
-        if pre_pad is not None:
-            x = F.pad(x, pre_pad)
-        args = (x, sp.lift_weight(weight), bias, sp.strides, padding, sp.dilation, groups)
-        return self._activated_convolution(*args) if activate else CONV_OPS[sp.op_rank](*args)
+    def _padded(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
+        """Channels-first ``x`` with any explicit (asymmetric) padding applied, and the op's own padding."""
+        padding, pre_pad = self._spatial.padding_for(x)
+        return (x if pre_pad is None else F.pad(x, pre_pad)), padding
 
-    def _activated_convolution(self, x, weight, bias, strides, padding, dilation, groups) -> torch.Tensor:
-        """Convolution and activation, channels-last. A ReLU in CPU inference runs inside oneDNN's convolution
-        (a post-op), which saves a pass over the output."""
+    def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                  groups: int) -> torch.Tensor:
+        """The windowed convolution of channels-first ``x`` with the stored-layout ``weight``."""
         sp = self._spatial
-        if self.activation is activations.relu and sp.op_rank == 2:
-            y = fused_conv2d_relu(x, weight, bias, strides, padding, dilation, groups)
-            if y is not None:
-                out = sp.to_last(y)
-                self._penalize_activity(out)
-                return out
-        return self._activate(sp.to_last(CONV_OPS[sp.op_rank](x, weight, bias, strides, padding, dilation, groups)))
+        x, padding = self._padded(x)
+        return CONV_OPS[sp.op_rank](x, sp.lift_weight(weight), bias, sp.strides, padding, sp.dilation, groups)
+
+    def _activated_convolution(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int,
+                               activation: Any = None, pointwise: bool = False) -> torch.Tensor:
+        """``activation(conv(x))`` channels-last, with its activity penalty, for channels-first ``x`` and a
+        torch-layout ``weight``: this layer's window, or a 1x1 unit-stride convolution with ``pointwise``.
+
+        ``activation`` defaults to the layer's. In CPU inference a ReLU runs inside oneDNN's convolution (a
+        post-op), which saves a pass over the output; otherwise it overwrites the convolution's own output.
+        """
+        sp = self._spatial
+        activation = self.activation if activation is None else activation
+        if pointwise:
+            ones = (1,) * sp.op_rank
+            args = (x, weight, bias, ones, (0,) * sp.op_rank, ones, groups)
+        else:
+            x, padding = self._padded(x)
+            args = (x, weight, bias, sp.strides, padding, sp.dilation, groups)
+        y = fused_conv2d_relu(*args) if activation is activations.relu and sp.op_rank == 2 else None
+        if y is not None:
+            return self._activate(sp.to_last(y), activations.linear)  # the ReLU is already applied
+        return self._activate(sp.to_last(CONV_OPS[sp.op_rank](*args)), activation)
 
     def call(self, inputs):
         self._check_channels(inputs)
-        return self._convolve(self._spatial.to_first(inputs), self.kernel, self.bias, self.groups, activate=True)
+        sp = self._spatial
+        return self._activated_convolution(sp.to_first(inputs), sp.lift_weight(self.kernel), self.bias, self.groups)
 
     @property
     def _folds_batchnorm(self) -> bool:
@@ -371,22 +382,13 @@ class BaseConv(ActivityPenalty, Layer):
         sp = self._spatial
         weight = sp.lift_weight(self.kernel) * scale.reshape((-1,) + (1,) * (sp.op_rank + 1))
         bias = shift if self.bias is None else torch.addcmul(shift, self.bias, scale)
-        x = sp.to_first(inputs)
-        padding, pre_pad = sp.padding_for(x)
-        if pre_pad is not None:
-            x = F.pad(x, pre_pad)
-        args = (x, weight, bias, sp.strides, padding, sp.dilation, self.groups)
-        y = fused_conv2d_relu(*args) if relu and sp.op_rank == 2 else None
-        if y is None:
-            y = CONV_OPS[sp.op_rank](*args)
-            if relu:
-                y = torch.relu_(y)
-        return sp.to_last(y)
+        return self._activated_convolution(sp.to_first(inputs), weight, bias, self.groups,
+                                           activations.relu if relu else activations.linear)
 
-    def _activate(self, out: torch.Tensor) -> torch.Tensor:
-        """The activation (in place: ``out`` is this call's own), and the activity penalty of this call (as Keras:
-        divided by the batch size)."""
-        out = activations.in_place(self.activation)(out)
+    def _activate(self, out: torch.Tensor, activation: Any = None) -> torch.Tensor:
+        """``activation`` (default: the layer's), in place since ``out`` is this call's own, and the activity
+        penalty of this call (as Keras: divided by the batch size)."""
+        out = activations.in_place(self.activation if activation is None else activation)(out)
         self._penalize_activity(out)
         return out
 

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import itertools
-
 from typing import Any
 
 import torch

@@ -76,7 +76,8 @@ class BaseDepthwiseConv(BaseConv):
     def call(self, inputs):
         self._check_channels(inputs)
         sp = self._spatial
-        return self._convolve(sp.to_first(inputs), self.kernel, self.bias, self._in_channels, activate=True)
+        return self._activated_convolution(sp.to_first(inputs), sp.lift_weight(self.kernel), self.bias,
+                                           self._in_channels)
 
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, **self._window_config(),
@@ -177,9 +178,8 @@ class BaseSeparableConv(BaseConv):
         sp = self._spatial
         middle = self._convolve(sp.to_first(inputs), self.depthwise_kernel, None, self._in_channels)
         # A 1x1 convolution on the channels-last memory (oneDNN fuses the bias; F.linear would copy it out).
-        ones, zeros = (1,) * sp.op_rank, (0,) * sp.op_rank
-        return self._activated_convolution(middle, sp.lift_weight(self.pointwise_kernel), self.bias, ones, zeros,
-                                           ones, 1)
+        return self._activated_convolution(middle, sp.lift_weight(self.pointwise_kernel), self.bias, 1,
+                                           pointwise=True)
 
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, "filters": self.filters,

@@ -231,8 +231,7 @@ class MetricPlan:
         self._pending_size = 0
 
     def update(self, ys: list, outs: list, sws: list | None) -> None:
-        for i, metric, _, weighted in self.immediate:
-            metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+        _update_states(self.immediate, ys, outs, sws)
         if self.deferred:
             self._pending.append((ys, outs, sws))
             self._pending_size += outs[0].numel()
@@ -241,8 +240,7 @@ class MetricPlan:
 
     def update_now(self, ys: list, outs: list, sws: list | None) -> None:
         """Update every metric on this batch at once (inside a compiled step, where nothing is deferred)."""
-        for i, metric, _, weighted in self.entries:
-            metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+        _update_states(self.entries, ys, outs, sws)
 
     def flush(self) -> None:
         """Apply the pending updates of the deferred metrics."""
@@ -266,8 +264,7 @@ class MetricPlan:
         self._apply(ys, outs, sws)
 
     def _apply(self, ys, outs, sws) -> None:
-        for i, metric, _, weighted in self.deferred:
-            metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+        _update_states(self.deferred, ys, outs, sws)
 
     def reset(self) -> None:
         self._pending, self._pending_size = [], 0
@@ -281,6 +278,12 @@ class MetricPlan:
     @property
     def metrics(self) -> list:
         return [metric for _, metric, _, _ in self.entries]
+
+
+def _update_states(entries: list, ys, outs, sws) -> None:
+    """``update_state`` of each ``(output index, metric, name, weighted)`` entry on its output and target."""
+    for i, metric, _, weighted in entries:
+        metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
 
 
 def _same_trailing_shapes(pending: list) -> bool:

@@ -58,7 +58,7 @@ def compiled(fn: Callable, small: bool = False) -> Callable:
 
     def call(*args):
         try:
-            with _differentiating_guards_only():
+            with _STANCE:
                 return graph(*args)
         except RuntimeError as e:
             if "Recompilation triggered" not in str(e):
@@ -97,11 +97,7 @@ class _StanceSwitch:
         return False
 
 
-def _differentiating_guards_only() -> _StanceSwitch:
-    return _STANCE
-
-
-_STANCE = _StanceSwitch()
+_STANCE = _StanceSwitch()  # only the guards that tell a function's graphs apart
 
 
 def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], list], params: list,
@@ -168,22 +164,6 @@ def is_small(model: torch.nn.Module) -> bool:
     from loom.layers.rnn_base import RecurrentLayer
     return (sum(1 for _ in model.parameters()) <= 16
             and not any(isinstance(m, (RecurrentLayer, torch.nn.RNNBase)) for m in model.modules()))
-
-
-def make_compiled_test_step(compute: Callable, metric_update: Callable | None, small: bool = False) -> Callable:
-    """``step(xs, ys, sws) -> (total, per-output losses)``: loss and metric updates in one compiled graph
-    (``small``: with inductor's C++ wrapper, see :func:`compiled`)."""
-    def test(xs, ys, sws):
-        total, parts, outs = compute(xs, ys, sws)
-        if metric_update is not None:
-            metric_update(ys, outs, sws)
-        return total, parts
-    graph = compiled(test, small)
-
-    def step(xs, ys, sws):
-        with torch.no_grad():
-            return graph(xs, ys, sws)
-    return step
 
 
 def with_eager_fallback(compiled_fn: Callable, eager: Callable, what: str = "train step") -> Callable:

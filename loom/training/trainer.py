@@ -51,8 +51,7 @@ from loom.training import compile_utils
 from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
-from loom.training.compiled_step import (compiled, is_small, make_compiled_test_step,
-                                         make_compiled_train_step, with_eager_fallback)
+from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
 from loom.training.step import make_compute, make_test_step, make_train_step
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
@@ -411,7 +410,7 @@ class Trainable(DataPreparation):
                                self._constraint_hook(), scaler)
         if whole_step:
             compiled = make_compiled_train_step(
-                self, self._forward(), params, optimizer, loss_plan,
+                self, forward, params, optimizer, loss_plan,
                 metric_plan.update_now if metric_plan.entries else None, self._regularization(), autocast,
                 self._constraint_hook())
             step = with_eager_fallback(compiled, step)
@@ -425,10 +424,10 @@ class Trainable(DataPreparation):
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
-        if self._jit:
-            metric_update = metric_plan.update_now if metric_plan.entries else None
-            step = with_eager_fallback(make_compiled_test_step(compute, metric_update, is_small(self)), step,
-                                       "test step")
+        if self._jit:  # loss and metric updates in one graph, where metrics are updated at once
+            graph = compiled(make_test_step(compute, metric_plan.update_now if metric_plan.entries else None),
+                             is_small(self))
+            step = with_eager_fallback(graph, step, "test step")
         self._test_step_cache = (self._plan, step)
         return step
 
