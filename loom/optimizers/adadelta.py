@@ -44,7 +44,7 @@ class Adadelta(Optimizer):
         self.rho = rho
         self.epsilon = epsilon
 
-    def _update(self, params, grads, states, lr, step):
+    def _update(self, params, grads, states, lr):
         rho = self.rho
         acc_grads, acc_deltas = states["accumulated_grad"], states["accumulated_delta_var"]
         self._average_squares_(acc_grads, grads, rho)
@@ -55,7 +55,7 @@ class Adadelta(Optimizer):
         deltas = torch._foreach_mul(numerators, grads)
         torch._foreach_div_(deltas, denominators)
         self._average_squares_(acc_deltas, deltas, rho)
-        torch._foreach_add_(params, deltas, alpha=-lr)
+        self._add_scaled_(params, deltas, -lr)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"rho": self.rho, "epsilon": self.epsilon}

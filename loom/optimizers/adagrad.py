@@ -43,12 +43,12 @@ class Adagrad(Optimizer):
     def _active_slots(self) -> dict[str, float]:
         return {"accumulator": float(self.initial_accumulator_value)}
 
-    def _update(self, params, grads, states, lr, step):
+    def _update(self, params, grads, states, lr):
         accumulators = states["accumulator"]
         torch._foreach_addcmul_(accumulators, grads, grads)
         denominators = torch._foreach_add(accumulators, self.epsilon)
         torch._foreach_sqrt_(denominators)
-        torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
+        self._addcdiv_scaled_(params, grads, denominators, -lr)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}

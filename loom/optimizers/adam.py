@@ -58,10 +58,11 @@ class Adam(Optimizer):
             slots["velocity_hat"] = 0.0
         return slots
 
-    def _update(self, params, grads, states, lr, step):
-        f = self._scalar_type(params)
+    def _rates(self, lr, step, f):
         t = f(step)
-        alpha = float(f(lr) * np.sqrt(f(1) - f(self.beta_2) ** t) / (f(1) - f(self.beta_1) ** t))
+        return (float(f(lr) * np.sqrt(f(1) - f(self.beta_2) ** t) / (f(1) - f(self.beta_1) ** t)),)
+
+    def _update(self, params, grads, states, alpha):
         momentums, velocities = states["momentum"], states["velocity"]
         torch._foreach_lerp_(momentums, grads, 1 - self.beta_1)
         self._average_squares_(velocities, grads, self.beta_2)
@@ -70,7 +71,7 @@ class Adam(Optimizer):
             velocities = states["velocity_hat"]
         denominators = torch._foreach_sqrt(velocities)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_addcdiv_(params, momentums, denominators, value=-alpha)
+        self._addcdiv_scaled_(params, momentums, denominators, -alpha)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}

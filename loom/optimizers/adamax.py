@@ -48,15 +48,17 @@ class Adamax(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def _update(self, params, grads, states, lr, step):
+    def _rates(self, lr, step, f):
+        return (lr, float(f(1) - f(self.beta_1) ** f(step)))
+
+    def _update(self, params, grads, states, lr, bias_correction):
         momentums, norms = states["momentum"], states["norm"]
         torch._foreach_lerp_(momentums, grads, 1 - self.beta_1)
         torch._foreach_mul_(norms, self.beta_2)
         torch._foreach_maximum_(norms, torch._foreach_abs(grads))
         denominators = torch._foreach_add(norms, self.epsilon)
-        f = self._scalar_type(params)
-        torch._foreach_mul_(denominators, float(f(1) - f(self.beta_1) ** f(step)))
-        torch._foreach_addcdiv_(params, momentums, denominators, value=-lr)
+        torch._foreach_mul_(denominators, bias_correction)
+        self._addcdiv_scaled_(params, momentums, denominators, -lr)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -51,32 +51,36 @@ class Nadam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self._u_product = 1.0
-        self._coefficients = (0.0, 0.0, 1.0, 1.0)
 
-    def _begin_step(self, step: int) -> None:
+    def _momentum_at(self, step: int) -> np.float32:
         f = np.float32  # Keras keeps the running product in a float32 variable.
-        beta_1, decay = f(self.beta_1), f(_MOMENTUM_DECAY)
-        u_t = beta_1 * (f(1) - f(0.5) * decay ** f(step))
-        u_next = beta_1 * (f(1) - f(0.5) * decay ** f(step + 1))
-        u_product = f(self._u_product) * u_t
-        self._u_product = float(u_product)
-        self._coefficients = (u_t, u_next, u_product, u_product * u_next)
+        return f(self.beta_1) * (f(1) - f(0.5) * f(_MOMENTUM_DECAY) ** f(step))
 
-    def _update(self, params, grads, states, lr, step):
-        u_t, u_next, u_product, u_product_next = self._coefficients
+    def _rates(self, lr, step, f):
         f = np.float32
+        u_t, u_next = self._momentum_at(step), self._momentum_at(step + 1)
+        u_product = f(self._u_product) * u_t
+        return (lr, float(u_next), float(f(1) - u_product * u_next), float(f(1) - u_t), float(f(1) - u_product),
+                float(f(1) - f(self.beta_2) ** f(step)))
+
+    def _finish_step(self) -> None:
+        self._u_product = float(np.float32(self._u_product) * self._momentum_at(self._iterations + 1))
+        super()._finish_step()
+
+    def _update(self, params, grads, states, lr, u_next, one_minus_product_next, one_minus_u, one_minus_product,
+                velocity_correction):
         momentums, velocities = states["momentum"], states["velocity"]
         torch._foreach_lerp_(momentums, grads, 1 - self.beta_1)
         self._average_squares_(velocities, grads, self.beta_2)
-        m_hat = torch._foreach_mul(momentums, float(u_next))
-        torch._foreach_div_(m_hat, float(f(1) - u_product_next))
-        scaled_grads = torch._foreach_mul(grads, float(f(1) - u_t))
-        torch._foreach_div_(scaled_grads, float(f(1) - u_product))
+        m_hat = torch._foreach_mul(momentums, u_next)
+        torch._foreach_div_(m_hat, one_minus_product_next)
+        scaled_grads = torch._foreach_mul(grads, one_minus_u)
+        torch._foreach_div_(scaled_grads, one_minus_product)
         torch._foreach_add_(m_hat, scaled_grads)
-        denominators = torch._foreach_div(velocities, float(f(1) - f(self.beta_2) ** f(step)))
+        denominators = torch._foreach_div(velocities, velocity_correction)
         torch._foreach_sqrt_(denominators)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_addcdiv_(params, m_hat, denominators, value=-lr)
+        self._addcdiv_scaled_(params, m_hat, denominators, -lr)
 
     def _extra_state(self) -> dict[str, float]:
         return {"u_product": self._u_product}

@@ -16,7 +16,10 @@ One update (``step()`` or :meth:`Optimizer.apply_gradients`) does, as Keras 3 do
 6. add one to :attr:`Optimizer.iterations` (a Python int).
 
 Subclasses define ``_slots`` (per-parameter state and its initial value), ``_hyperparameters()`` (their
-config keys) and ``_update(params, grads, states, lr, step)``.
+config keys), ``_rates(lr, step)`` (the scalars that change from one update to the next, default ``(lr,)``)
+and ``_update(params, grads, states, *rates)``. ``_update`` gets the rates as floats when it runs eagerly and
+as 0-d tensors inside a compiled train step (:meth:`Optimizer.graph_update`), so a new learning rate or step
+never recompiles; :meth:`Optimizer._add_scaled_` and :meth:`Optimizer._addcdiv_scaled_` take either.
 
 Example:
     >>> import torch
@@ -339,19 +342,101 @@ class Optimizer(torch.optim.Optimizer):
             scheduled = callable(self._learning_rate)
             lr_now = self._scheduled_or(self._learning_rate) if scheduled else None
             step = self._iterations + 1
-            self._begin_step(step)
             offset = 0
             for group, params, group_grads in work:
                 group_grads, offset = grads[offset:offset + len(params)], offset + len(params)
                 if scheduled:
                     group["lr"] = lr_now
-                lr = group["lr"]
-                decayed = self._decayed(group, params) if group.get("weight_decay") else None
-                if decayed:
-                    f = self._scalar_type(params)
-                    torch._foreach_mul_(decayed, float(f(1.0) - f(group["weight_decay"]) * f(lr)))
-                self._update(params, group_grads, self._gather_states(params), lr, step)
+                decay, *rates = self._group_rates(group, params, step)
+                if decay is not None:
+                    self._decay_(group, params, decay)
+                self._update(params, group_grads, self._gather_states(params), *rates)
+        self._finish_step()
+
+    def _group_rates(self, group: dict, params: list, step: int) -> tuple:
+        """``(weight-decay factor or None, *self._rates(lr, step))`` for one param group."""
+        lr, f = group["lr"], self._scalar_type(params)
+        decay = float(f(1.0) - f(group["weight_decay"]) * f(lr)) if group.get("weight_decay") else None
+        return (decay, *self._rates(lr, step, f))
+
+    def _decay_(self, group: dict, params: list, factor: Any) -> None:
+        decayed = self._decayed(group, params)
+        if decayed:
+            torch._foreach_mul_(decayed, factor)
+
+    def _rates(self, lr: float, step: int, f: type) -> tuple:
+        """The update's scalars that change between steps (``_update`` receives them after ``states``).
+
+        ``f`` is the NumPy scalar type of the parameters (see :meth:`_scalar_type`)."""
+        return (lr,)
+
+    def _finish_step(self) -> None:
+        """Count the update (Nadam also commits its running product here)."""
         self._iterations += 1
+
+    # ------------------------------------------------------------------ the update inside a compiled step
+
+    def updates_in_graph(self, params: list) -> bool:
+        """Whether :meth:`graph_update` can update ``params`` inside a compiled train step.
+
+        It can when ``params`` are this optimizer's parameters in order, in one param group, and nothing hooks
+        or overrides ``step()``. Hyperparameters other than the learning rate (clipping, momentum, ...) are read
+        when the step is traced, as Keras's traced train function does.
+        """
+        flat = self._flat_params() if self._built else []
+        return (len(params) == len(flat) and all(a is b for a, b in zip(params, flat))
+                and not self.graph_update_blocked()
+                and inspect.unwrap(type(self).step) is inspect.unwrap(Optimizer.step)  # torch wraps step()
+                and type(self)._apply is Optimizer._apply)
+
+    def graph_update_blocked(self) -> bool:
+        """True while the update must run eagerly: several param groups, or step hooks (checked each step)."""
+        return len(self.param_groups) != 1 or self._has_step_hooks()
+
+    def graph_inputs(self, params: list) -> tuple[dict, torch.Tensor]:
+        """``(states, rates)`` for the next :meth:`graph_update`, computed eagerly before each step.
+
+        ``rates`` holds the weight-decay factor (1 without decay) and :meth:`_rates` as one tensor, so that
+        schedules and callbacks changing the learning rate reach the graph without recompiling it.
+        """
+        group = self.param_groups[0]
+        if callable(self._learning_rate):
+            group["lr"] = self._scheduled_or(self._learning_rate)
+        decay, *rates = self._group_rates(group, params, self._iterations + 1)
+        key = (1.0 if decay is None else decay, *rates)
+        if key != getattr(self, "_graph_key", None):
+            self._graph_key, self._graph_rates = key, torch.tensor(key, dtype=params[0].dtype,
+                                                                   device=params[0].device)
+        return self._gather_states(params), self._graph_rates
+
+    def graph_update(self, params: list, grads: list, states: dict, rates: torch.Tensor) -> None:
+        """One update of ``params`` (detached views, updated in place) traced into a compiled step.
+
+        Call :meth:`graph_done` after each call that ran.
+        """
+        decay, *rates = rates.unbind()
+        self._decay_(self.param_groups[0], params, decay)  # a factor of 1 keeps every weight bit-identical
+        self._update(params, self._process_gradients(grads), states, *rates)
+
+    def graph_done(self) -> None:
+        """Count an update made by :meth:`graph_update`."""
+        self._finish_step()
+
+    @staticmethod
+    def _add_scaled_(targets: list, tensors: list, scale: Any) -> None:
+        """``targets += scale * tensors`` for a float ``scale`` or a 0-d tensor one (inside a compiled step)."""
+        if isinstance(scale, torch.Tensor):
+            torch._foreach_add_(targets, torch._foreach_mul(tensors, scale))
+        else:
+            torch._foreach_add_(targets, tensors, alpha=scale)
+
+    @staticmethod
+    def _addcdiv_scaled_(targets: list, numerators: list, denominators: list, scale: Any) -> None:
+        """``targets += scale * numerators / denominators``, ``scale`` a float or a 0-d tensor."""
+        if isinstance(scale, torch.Tensor):
+            torch._foreach_add_(targets, torch._foreach_div(torch._foreach_mul(numerators, scale), denominators))
+        else:
+            torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
 
     def _process_gradients(self, grads: list) -> list:
         if self.loss_scale_factor is not None:
@@ -387,9 +472,6 @@ class Optimizer(torch.optim.Optimizer):
         """The state this configuration needs (SGD without momentum needs none, for example)."""
         return dict(self._slots)
 
-    def _begin_step(self, step: int) -> None:
-        """Hook run once per update, before the per-group updates (Nadam keeps a running product here)."""
-
     @staticmethod
     def _scalar_type(params: list) -> type:
         """NumPy scalar type matching the parameters' precision.
@@ -405,7 +487,7 @@ class Optimizer(torch.optim.Optimizer):
         torch._foreach_mul_(averages, decay)
         torch._foreach_addcmul_(averages, values, values, value=1 - decay)
 
-    def _update(self, params: list, grads: list, states: dict, lr: float, step: int) -> None:
+    def _update(self, params: list, grads: list, states: dict, *rates: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update().")
 
     # ------------------------------------------------------------------ state

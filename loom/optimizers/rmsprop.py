@@ -61,7 +61,7 @@ class RMSprop(Optimizer):
             slots["average_gradient"] = 0.0
         return slots
 
-    def _update(self, params, grads, states, lr, step):
+    def _update(self, params, grads, states, lr):
         rho = self.rho
         velocities = states["velocity"]
         self._average_squares_(velocities, grads, rho)
@@ -75,10 +75,10 @@ class RMSprop(Optimizer):
         if self.momentum > 0:
             momentums = states["momentum"]
             torch._foreach_mul_(momentums, self.momentum)
-            torch._foreach_addcdiv_(momentums, grads, denominators, value=lr)
+            self._addcdiv_scaled_(momentums, grads, denominators, lr)
             torch._foreach_add_(params, momentums, alpha=-1)
         else:
-            torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
+            self._addcdiv_scaled_(params, grads, denominators, -lr)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}

@@ -57,15 +57,15 @@ class SGD(Optimizer):
     def _active_slots(self) -> dict[str, float]:
         return dict(self._slots) if self.momentum != 0 else {}
 
-    def _update(self, params, grads, states, lr, step):
+    def _update(self, params, grads, states, lr):
         if self.momentum == 0:
-            torch._foreach_add_(params, grads, alpha=-lr)
+            self._add_scaled_(params, grads, -lr)
             return
         velocities = states["momentum"]
         torch._foreach_mul_(velocities, self.momentum)
-        torch._foreach_add_(velocities, grads, alpha=-lr)
+        self._add_scaled_(velocities, grads, -lr)
         if self.nesterov:
-            torch._foreach_add_(params, grads, alpha=-lr)
+            self._add_scaled_(params, grads, -lr)
             torch._foreach_add_(params, velocities, alpha=self.momentum)
         else:
             torch._foreach_add_(params, velocities)

@@ -3,13 +3,16 @@
 Compiling only the forward pass leaves the autograd engine, one Python call per backward node, and the
 metric updates outside the graph; on small models that overhead is most of a step. Here the step is written
 functionally, so the forward pass, the loss, the gradients (``torch.func.grad``) and the metric updates are
-traced together and inductor fuses them into a few kernels (as XLA does for Keras on JAX):
+traced together with the optimizer's update, and inductor fuses them into a few kernels (as XLA does for
+Keras on JAX):
 
-    grads, loss = compiled(trainable weights, other weights and buffers, x, y, sample_weight)
-    optimizer.step_with(params, grads)   # eager foreach update
+    states, rates = optimizer.graph_inputs(params)    # eager: schedule, bias corrections -> one tensor
+    loss = compiled(trainable weights, other weights and buffers, x, y, sample_weight, states, rates)
 
-The optimizer stays outside the graph on purpose: its step-dependent scalars (schedules, Adam's bias
-correction, a learning rate changed by ``ReduceLROnPlateau``) would otherwise recompile the graph.
+The step-dependent scalars (a schedule, Adam's bias correction, a learning rate changed by
+``ReduceLROnPlateau``) enter the graph as a tensor, so they never recompile it. An optimizer that cannot
+update inside the graph (several param groups, step hooks, a custom ``step()``) gets the gradients from the
+graph and updates eagerly (``optimizer.step_with``).
 
 Buffers (BatchNormalization's moving statistics) are passed in explicitly, because ``torch.func.grad`` only
 lets a function update tensors it receives as arguments. Each graph is traced whole (``fullgraph``); a model
@@ -122,8 +125,9 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
     holder = FlatForward(model, forward_and_penalty)
     trainable_ids = {id(p) for p in params}
     named = list(holder.named_parameters())
-    train_names = [n for n, p in named if id(p) in trainable_ids]
-    train_params = [p for n, p in named if id(p) in trainable_ids]
+    name_of = {id(p): n for n, p in named}
+    train_params = [p for p in params if id(p) in name_of]  # the optimizer's order
+    train_names = [name_of[id(p)] for p in train_params]
     fixed_names = [n for n, p in named if id(p) not in trainable_ids] + [n for n, _ in holder.named_buffers()]
     fixed_slots = [_slot(holder, n) for n in fixed_names]
 
@@ -146,13 +150,27 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
             metric_update(ys, outs, sws)
         return grads, total.detach(), [p.detach() for p in parts]
 
-    compiled_gradients = compiled(gradients, is_small(model))
-    step_with = optimizer.step_with
+    def update(train_values, fixed_values, xs, ys, sws, states, rates):
+        grads, total, parts = gradients(train_values, fixed_values, xs, ys, sws)
+        with torch.no_grad():
+            optimizer.graph_update(train_values, grads, states, rates)
+        return total, parts
+
+    small = is_small(model)
+    compiled_update = compiled(update, small) if optimizer.updates_in_graph(train_params) else None
+    graphs = {}
 
     def step(xs, ys, sws):
         fixed = [getattr(module, attr).detach() for module, attr in fixed_slots]  # current, even if replaced
-        grads, total, parts = compiled_gradients([p.detach() for p in train_params], fixed, xs, ys, sws)
-        step_with(train_params, grads)
+        values = [p.detach() for p in train_params]
+        if compiled_update is not None and not optimizer.graph_update_blocked():
+            total, parts = compiled_update(values, fixed, xs, ys, sws, *optimizer.graph_inputs(train_params))
+            optimizer.graph_done()
+        else:  # a step hook was registered after the step was built
+            if "gradients" not in graphs:
+                graphs["gradients"] = compiled(gradients, small)
+            grads, total, parts = graphs["gradients"](values, fixed, xs, ys, sws)
+            optimizer.step_with(train_params, grads)
         if after_update is not None:
             after_update()
         return total, parts

@@ -141,3 +141,51 @@ def test_compiled_predict_of_a_convnet_matches_eager():
     jit.compile(optimizer="sgd", loss="mse", jit_compile=True)
     np.testing.assert_allclose(jit.predict(images, batch_size=4, verbose=0), eager.predict(images, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+OPTIMIZERS = [
+    loom.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    loom.optimizers.RMSprop(momentum=0.5, centered=True, clipnorm=0.5),
+    loom.optimizers.Adam(amsgrad=True, global_clipnorm=1.0),
+    loom.optimizers.AdamW(weight_decay=0.1),
+    loom.optimizers.Nadam(clipvalue=0.1),
+    loom.optimizers.Adamax(),
+    loom.optimizers.Adagrad(0.05),
+    loom.optimizers.Adadelta(1.0),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: type(o).__name__)
+def test_every_optimizer_updates_inside_the_graph_as_it_does_eagerly(optimizer, monkeypatch):
+    def eager_update_called(*args):
+        raise AssertionError("the update should have run inside the compiled step")
+    monkeypatch.setattr(type(optimizer), "step_with", eager_update_called)
+    config = optimizer.get_config()
+    build = lambda: loom.Sequential([loom.Input((6,)), loom.layers.Dense(5, activation="relu"),  # noqa: E731
+                                     loom.layers.Dense(3, activation="softmax")])
+    compile_kwargs = dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    eager, eager_logs = train(build, False, dict(optimizer=type(optimizer).from_config(config), **compile_kwargs), {})
+    jit, jit_logs = train(build, True, dict(optimizer=optimizer, **compile_kwargs), {})
+    np.testing.assert_allclose(jit_logs["loss"], eager_logs["loss"], rtol=2e-5, atol=1e-6)
+    for a, b in zip(jit.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    assert jit.optimizer.iterations == eager.optimizer.iterations == 12
+    for key, value in eager.optimizer.get_state_tensors().items():
+        np.testing.assert_allclose(jit.optimizer.get_state_tensors()[key], value, rtol=2e-5, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.slow
+def test_a_step_hook_registered_during_training_moves_the_update_out_of_the_graph():
+    calls = []
+
+    class HookOnSecondEpoch(loom.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.optimizer.register_step_post_hook(lambda *args: calls.append(1))
+    _, eager_logs = train(regularized_bn_model, False, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+                          {})
+    _, jit_logs = train(regularized_bn_model, True, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+                        dict(callbacks=[HookOnSecondEpoch()]))
+    assert len(calls) == 8  # two epochs of four batches ran through optimizer.step()
+    np.testing.assert_allclose(jit_logs["loss"], eager_logs["loss"], rtol=2e-5, atol=1e-6)
