@@ -357,8 +357,8 @@ class BaseConv(ActivityPenalty, Layer):
             args = (x, weight, bias, sp.strides, padding, sp.dilation, groups)
         y = fused_conv2d_relu(*args) if activation is activations.relu and sp.op_rank == 2 else None
         if y is not None:
-            return self._activate(sp.to_last(y), activations.linear)  # the ReLU is already applied
-        return self._activate(sp.to_last(CONV_OPS[sp.op_rank](*args)), activation)
+            return self._activate(y, activations.linear)  # the ReLU is already applied
+        return self._activate(CONV_OPS[sp.op_rank](*args), activation)
 
     def call(self, inputs):
         self._check_channels(inputs)
@@ -386,9 +386,14 @@ class BaseConv(ActivityPenalty, Layer):
                                            activations.relu if relu else activations.linear)
 
     def _activate(self, out: torch.Tensor, activation: Any = None) -> torch.Tensor:
-        """``activation`` (default: the layer's), in place since ``out`` is this call's own, and the activity
-        penalty of this call (as Keras: divided by the batch size)."""
-        out = activations.in_place(self.activation if activation is None else activation)(out)
+        """``activation`` (default: the layer's) of this call's own channels-first output, returned in the
+        layer's layout with the activity penalty of this call (as Keras: divided by the batch size).
+
+        The activation overwrites ``out`` unless it is a view: autograd would copy the whole base tensor
+        around an in-place op on a view (the channels-last permutation of a convolution's output is one).
+        """
+        fn = self.activation if activation is None else activation
+        out = self._spatial.to_last((fn if out._base is not None else activations.in_place(fn))(out))
         self._penalize_activity(out)
         return out
 

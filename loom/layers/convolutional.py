@@ -167,7 +167,7 @@ class BaseConvTranspose(BaseConv):
             y = self._cut(op(x, weight, None, sp.strides, 0, 0, 1, sp.dilation))
             if self.bias is not None:
                 y = y + self.bias.view((1, -1) + (1,) * sp.op_rank)
-        return self._activate(sp.to_last(y))
+        return self._activate(y)
 
     def _cut(self, y: torch.Tensor) -> torch.Tensor:
         """Cut (or zero-extend, for negative amounts) each spatial axis of the full output."""

@@ -72,6 +72,32 @@ def test_channels_last_output_is_contiguous_without_copies(layer):
     assert y.is_contiguous()
 
 
+@pytest.mark.parametrize("layer", [
+    lambda: loom.layers.Conv2D(4, 3, activation="relu"),
+    lambda: loom.layers.Conv1D(4, 3, activation="relu"),
+    lambda: loom.layers.SeparableConv2D(4, 3, activation="relu"),
+    lambda: loom.layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", use_bias=False),
+])
+def test_activation_in_place_never_on_a_view_while_training(layer):
+    """An in-place ReLU on the channels-last view of a convolution's output would make autograd copy the whole
+    output around it (CopySlices / AsStridedBackward): the activation runs on the op's own output."""
+    layer = layer()
+    x = torch.randn((2, 12, 4) if layer.rank == 1 else (2, 8, 9, 4), requires_grad=True)
+    y = layer(x)
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            stack.extend(next_node for next_node, _ in node.next_functions)
+    names = {type(node).__name__ for node in seen}
+    assert "ReluBackward0" in names and not names & {"CopySlices", "AsStridedBackward0"}, names
+    (grad,) = torch.autograd.grad((y * y).sum(), x)
+    layer.activation = loom.activations.linear
+    (expected,) = torch.autograd.grad((torch.relu(layer(x)) ** 2).sum(), x)
+    torch.testing.assert_close(grad, expected)
+
+
 def test_spatial_op_views_share_storage():
     op = SpatialOp(2, (3, 3), (1, 1), (1, 1), "same", "channels_last")
     x = torch.randn(2, 5, 6, 3)
