@@ -271,3 +271,72 @@ def test_inference_folds_batchnorm_and_relu_into_the_convolution(relu_after):
         with torch.no_grad():
             got = model.run_flat([data])[0]
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def _big_activation_convnet(extra=None):
+    x = loom.Input((24, 24, 3))
+    h = layers.SeparableConv2D(16, 3, activation="relu", name="sep")(x)
+    h = layers.BatchNormalization(name="bn")(h)
+    if extra is not None:
+        h = extra(h)
+    h = layers.MaxPooling2D(2)(h)
+    return loom.Model(x, layers.Dense(3)(layers.GlobalAveragePooling2D()(h)))
+
+
+def _batch_sizes_seen(model, data, training=False):
+    seen = []
+    handle = model.get_layer("sep").register_forward_pre_hook(lambda m, args: seen.append(args[0].shape[0]))
+    model.train(training)
+    with torch.no_grad():
+        out = model.run_flat([data])[0]
+    handle.remove()
+    return seen, out
+
+
+def test_cpu_inference_runs_large_batches_in_equal_pieces_with_the_same_results(monkeypatch):
+    torch.manual_seed(3)
+    largest = 22 * 22 * 16 * 4  # the separable convolution's output per sample, in bytes
+    monkeypatch.setattr(loom.graph, "_CHUNK_BYTES", 4 * largest)
+    model = _big_activation_convnet()
+    assert model._runner.inference_chunk == 4
+    data = torch.randn(10, 24, 24, 3)
+    model._runner.inference_chunk = None
+    whole_seen, whole = _batch_sizes_seen(model, data)
+    assert whole_seen == [10]
+    model._runner.inference_chunk = 4
+    pieces_seen, pieces = _batch_sizes_seen(model, data)
+    assert pieces_seen == [4, 3, 3]
+    torch.testing.assert_close(pieces, whole, rtol=1e-5, atol=1e-6)
+    assert _batch_sizes_seen(model, data, training=True)[0] == [10]  # batch statistics need the whole batch
+    with torch.enable_grad():
+        assert [o.shape[0] for o in model.run_flat([data])] == [10]
+
+
+@pytest.mark.parametrize("extra", [
+    lambda h: layers.Lambda(lambda t: t - t.mean(0, keepdim=True))(h),   # mixes the samples of a batch
+    lambda h: layers.BatchNormalization()(h, training=True),
+    lambda h: layers.LSTM(2, return_sequences=True)(layers.Reshape((22 * 22, 16))(h)),
+])
+def test_graphs_that_may_mix_samples_never_run_in_pieces(extra, monkeypatch):
+    monkeypatch.setattr(loom.graph, "_CHUNK_BYTES", 1)
+    if "LSTM" in str(extra.__code__.co_names):
+        x = loom.Input((24, 24, 3))
+        model = loom.Model(x, extra(layers.SeparableConv2D(16, 3, name="sep")(x)))
+    else:
+        model = _big_activation_convnet(extra)
+    assert model._runner.inference_chunk is None
+
+
+def test_user_layers_and_nested_models_decide_for_themselves(monkeypatch):
+    monkeypatch.setattr(loom.graph, "_CHUNK_BYTES", 1)
+
+    class Custom(layers.Layer):
+        def call(self, inputs):
+            return inputs - inputs.mean(0)
+    inner = _big_activation_convnet()
+    x = loom.Input((24, 24, 3))
+    assert loom.Model(x, inner(x))._runner.inference_chunk == 1
+    assert loom.Model(x, Custom()(inner(x)))._runner.inference_chunk is None
+    wrapped = loom.Model(x, inner(x))
+    y = loom.Input((24, 24, 3))
+    assert loom.Model(y, layers.Lambda(lambda t: t)(wrapped(y)))._runner.inference_chunk is None

@@ -62,6 +62,8 @@ class Bidirectional(Layer):
         torch.Size([2, 5, 3])
     """
 
+    _inference_in_pieces = False  # runs code loom does not know
+
     supports_masking = True
 
     def __init__(self, layer: Layer, merge_mode: str | None = "concat", weights: list | None = None,

@@ -45,6 +45,8 @@ class Lambda(Layer):
         tensor([9.])
     """
 
+    _inference_in_pieces = False  # runs code loom does not know
+
     def __init__(self, function: Callable, output_shape: Any = None, mask: Any = None,
                  arguments: dict | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -108,6 +108,9 @@ class Layer(nn.Module):
     _fresh_output = False
     #: ``_call_in_place`` can overwrite the input (set by the layers that implement it).
     _runs_in_place = False
+    #: Inference computes each sample on its own and gains from running a large batch in pieces (graph runners
+    #: may then split it; honoured for loom's own layers only, not for subclasses defined elsewhere).
+    _inference_in_pieces = True
 
     def _call_in_place(self, inputs: Any) -> torch.Tensor | None:
         """Inference only: this layer's output computed by overwriting its (first) input, which the graph runner

@@ -56,6 +56,8 @@ class RecurrentLayer(ActivityPenalty, Layer):
         True
     """
 
+    _inference_in_pieces = False  # per sample, but pieces would only add sequential steps
+
     supports_masking = True
     _gate_count = 1
     _state_count = 1

@@ -43,6 +43,8 @@ class TimeDistributed(Layer):
         torch.Size([2, 5, 4])
     """
 
+    _inference_in_pieces = False  # runs code loom does not know
+
     supports_masking = True
 
     def __init__(self, layer: Layer, **kwargs):

@@ -29,6 +29,8 @@ class TorchModuleWrapper(Layer):
         name: the layer's name (default automatic, ``torch_module_wrapper``...).
     """
 
+    _inference_in_pieces = False  # runs code loom does not know
+
     def __init__(self, module: nn.Module, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(module, nn.Module):
