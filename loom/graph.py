@@ -215,6 +215,7 @@ _FOLD = 5           # a convolution whose only reader is a BatchNormalization (a
 #                     gradients, one convolution with folded weights; ``node`` holds (bn, relu or None, the
 #                     output slots of the folded steps)
 _FOLDED = 6         # a step a _FOLD may have done already (its output is set): else as _ONE_IN_PLACE
+_TIME_MAJOR = 7     # an Embedding whose only reader is a recurrent layer: its output laid out step-major
 
 
 #: Largest activation of one piece when CPU inference splits a batch (``LOOM_INFERENCE_CHUNK_BYTES``; 0: never).
@@ -266,6 +267,7 @@ class GraphRunner:
         readers = self._readers()
         self._allow_in_place(readers)
         self._fold_batchnorms(readers)
+        self._feed_recurrent_layers_time_major(readers)
         self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases(readers))]
         self._layers = [step[0] for step in self.steps]
 
@@ -321,6 +323,17 @@ class GraphRunner:
             self.steps[index] = (layer, _FOLD, arg_slots, out_slots, fold, mask_in)
             for i in chain:
                 self.steps[i] = self.steps[i][:1] + (_FOLDED,) + self.steps[i][2:]
+
+    def _feed_recurrent_layers_time_major(self, readers: dict[int, list[int]]) -> None:
+        """Mark the Embedding steps whose output only a recurrent layer reads (the book's text -> LSTM)."""
+        outputs = set(self.output_slots)
+        for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
+            if kind != _ONE or not hasattr(layer, "_call_time_major") or out_slots[0] in outputs:
+                continue
+            reading = readers.get(out_slots[0], [])
+            if len(reading) == 1 and self.steps[reading[0]][1] == _ONE and \
+                    getattr(self.steps[reading[0]][0], "_reads_time_major", False):
+                self.steps[index] = (layer, _TIME_MAJOR, arg_slots, out_slots, node, mask_in)
 
     def _releases(self, readers: dict[int, list[int]]) -> list[tuple[int, ...]]:
         """Per step, the slots whose last reader it is: dropped right after it, so intermediate tensors are
@@ -402,6 +415,9 @@ class GraphRunner:
                 out = self._run_node(node, slots, masks, mask_in)
                 for s, v in zip(out_slots, structure.flatten(out)):
                     slots[s] = v
+            elif kind == _TIME_MAJOR:
+                x = slots[arg_slots[0]]
+                slots[out_slots[0]] = layer._call_time_major(x) if not _hooked(layer) else call(layer, x)
             elif kind == _FOLD:
                 bn, relu, chain_slots = node
                 out = None

@@ -340,3 +340,24 @@ def test_user_layers_and_nested_models_decide_for_themselves(monkeypatch):
     wrapped = loom.Model(x, inner(x))
     y = loom.Input((24, 24, 3))
     assert loom.Model(y, layers.Lambda(lambda t: t)(wrapped(y)))._runner.inference_chunk is None
+
+
+def test_an_embedding_read_only_by_a_recurrent_layer_feeds_it_step_major():
+    tokens = loom.Input((7,), dtype="int32")
+    embedded = layers.Embedding(20, 4, name="embed")(tokens)
+    model = loom.Model(tokens, layers.LSTM(3, name="lstm")(embedded))
+    shared = layers.Embedding(20, 4, name="shared")(tokens)
+    both = loom.Model(tokens, [layers.LSTM(3)(shared), layers.Dense(2)(shared)])
+    kinds = {step[0].name: step[1] for step in model._runner.steps}
+    assert kinds == {"embed": 7, "lstm": 0}
+    assert {step[0].name: step[1] for step in both._runner.steps}["shared"] != 7  # two readers: as written
+    data = torch.randint(0, 20, (5, 7), generator=torch.Generator().manual_seed(0))
+    lstm, embed = model.get_layer("lstm"), model.get_layer("embed")
+    for training in (False, True):
+        model.train(training)
+        expected = lstm(embed(data))
+        got = model.run_flat([data])[0]
+        torch.testing.assert_close(got, expected)
+        grads = torch.autograd.grad(got.sum(), [embed.embeddings, lstm.kernel])
+        for g, e in zip(grads, torch.autograd.grad(expected.sum(), [embed.embeddings, lstm.kernel])):
+            torch.testing.assert_close(g, e)

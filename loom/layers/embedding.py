@@ -79,6 +79,14 @@ class Embedding(Layer):
             inputs = inputs.long()
         return F.embedding(inputs, self.embeddings)
 
+    def _call_time_major(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``call``'s values and shape, ``(batch, steps, dim)``, laid out step-major in memory: torch's fused
+        recurrent kernels work step-major and would otherwise copy a batch-first input (graph runners use this
+        when a recurrent layer is the output's only reader)."""
+        if inputs.dim() != 2:
+            return self.call(inputs)
+        return self.call(inputs.t()).transpose(0, 1)
+
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None

@@ -57,6 +57,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
     """
 
     _inference_in_pieces = False  # per sample, but pieces would only add sequential steps
+    _reads_time_major = True  # torch's fused kernels run step-major (see Embedding._call_time_major)
 
     supports_masking = True
     _gate_count = 1

@@ -273,8 +273,9 @@ class Optimizer(torch.optim.Optimizer):
     def step_with(self, params: list, grads: list) -> None:
         """``step()`` with ``grads`` given for ``params`` instead of read from their ``.grad``.
 
-        The compiled train step's update: when ``params`` are the built parameters in order and no step hook is
-        registered, it runs without torch's per-step hook and profiler wrapper.
+        The compiled train step's update when it cannot run inside the graph (:meth:`updates_in_graph`): when
+        ``params`` are the built parameters in order and no step hook is registered, it runs without torch's
+        per-step hook and profiler wrapper.
         """
         flat = self._flat_params()
         if (self._has_step_hooks() or len(params) != len(flat)
