@@ -93,7 +93,7 @@ def make_train_step(compute: Compute, optimizer: Any, metric_update: Callable | 
         return make_test_step(compute, metric_update)
 
     zero_grad = optimizer.zero_grad
-    opt_step = optimizer.step
+    opt_step = getattr(optimizer, "step_unwrapped", optimizer.step)  # loom's optimizers skip torch's wrapper
 
     if scaler is not None:
         def update(total):

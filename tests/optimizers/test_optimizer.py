@@ -223,3 +223,34 @@ def test_exclude_from_weight_decay_by_name_with_named_parameters():
     layer.weight.grad, layer.bias.grad = torch.zeros(1, 2), torch.zeros(1)
     opt.step()
     assert layer.weight.detach()[0].tolist() == pytest.approx([0.95, 0.95]) and layer.bias.item() == 1.0
+
+
+def test_step_unwrapped_is_step_and_still_honours_hooks_and_overrides():
+    def trained(opt, steps=3, unwrapped=True, hook=None):
+        w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        opt.build([w])
+        if hook is not None:
+            opt.register_step_post_hook(hook)
+        for _ in range(steps):
+            opt.zero_grad()
+            assert w.grad is None
+            (w ** 2).sum().backward()
+            opt.step_unwrapped() if unwrapped else opt.step()
+        return w.detach()
+    torch.testing.assert_close(trained(optimizers.Adam(0.1)), trained(optimizers.Adam(0.1), unwrapped=False),
+                               rtol=0, atol=0)
+    calls = []
+    trained(optimizers.Adam(0.1), hook=lambda *args: calls.append(1))
+    assert calls == [1, 1, 1]
+    early = optimizers.Adam(0.1)
+    early.register_step_pre_hook(lambda *args: calls.append(2))  # before build(): kept
+    trained(early, steps=1)
+    assert calls == [1, 1, 1, 2]
+
+    class Halving(optimizers.SGD):
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.grad.mul_(0.5)
+            return super().step(closure)
+    torch.testing.assert_close(trained(Halving(0.1), steps=1), torch.tensor([0.9, -1.8]))
