@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Sequence
 import torch
 
 from loom import backend, structure
-from loom.errors import GraphError
+from loom.errors import ConfigError, GraphError
 from loom.symbolic import SymbolicTensor
 
 
@@ -218,8 +218,17 @@ _FOLDED = 6         # a step a _FOLD may have done already (its output is set): 
 _TIME_MAJOR = 7     # an Embedding whose only reader is a recurrent layer: its output laid out step-major
 
 
+def _chunk_bytes() -> int:
+    value = os.environ.get("LOOM_INFERENCE_CHUNK_BYTES", str(16 << 20))
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError("LOOM_INFERENCE_CHUNK_BYTES must be a whole number of bytes (0 never splits a batch), "
+                          f"got {value!r}.") from None
+
+
 #: Largest activation of one piece when CPU inference splits a batch (``LOOM_INFERENCE_CHUNK_BYTES``; 0: never).
-_CHUNK_BYTES = int(os.environ.get("LOOM_INFERENCE_CHUNK_BYTES", 16 << 20))
+_CHUNK_BYTES = _chunk_bytes()
 
 
 def runs_in_pieces(layer: torch.nn.Module) -> bool:
@@ -372,7 +381,7 @@ class GraphRunner:
 
         A convnet's activations for a whole batch outgrow the CPU's cache, so each layer reads its input back
         from memory; in pieces whose largest activation is a few MiB, the next layer finds it in cache (the
-        book's separable convnet predicts ~1.3x faster). Only for graphs whose every layer is one of loom's
+        book's separable convnet predicts ~1.1x faster). Only for graphs whose every layer is one of loom's
         own that computes each sample on its own (no Lambda, wrapped torch module, recurrent layer, or
         ``training=`` override) and whose activation sizes are all known.
         """

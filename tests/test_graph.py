@@ -361,3 +361,11 @@ def test_an_embedding_read_only_by_a_recurrent_layer_feeds_it_step_major():
         grads = torch.autograd.grad(got.sum(), [embed.embeddings, lstm.kernel])
         for g, e in zip(grads, torch.autograd.grad(expected.sum(), [embed.embeddings, lstm.kernel])):
             torch.testing.assert_close(g, e)
+
+
+def test_a_bad_piece_budget_in_the_environment_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("LOOM_INFERENCE_CHUNK_BYTES", "16MB")
+    with pytest.raises(loom.errors.ConfigError, match="LOOM_INFERENCE_CHUNK_BYTES must be a whole number.*'16MB'"):
+        loom.graph._chunk_bytes()
+    monkeypatch.setenv("LOOM_INFERENCE_CHUNK_BYTES", "0")
+    assert loom.graph._chunk_bytes() == 0

@@ -57,7 +57,7 @@ class Nadam(Optimizer):
         return f(self.beta_1) * (f(1) - f(0.5) * f(_MOMENTUM_DECAY) ** f(step))
 
     def _rates(self, lr, step, f):
-        f = np.float32
+        f = np.float32  # as Keras: the momentum schedule and its product in float32, whatever the weights' dtype
         u_t, u_next = self._momentum_at(step), self._momentum_at(step + 1)
         u_product = f(self._u_product) * u_t
         return (lr, float(u_next), float(f(1) - u_product * u_next), float(f(1) - u_t), float(f(1) - u_product),

@@ -16,7 +16,7 @@ One update (``step()`` or :meth:`Optimizer.apply_gradients`) does, as Keras 3 do
 6. add one to :attr:`Optimizer.iterations` (a Python int).
 
 Subclasses define ``_slots`` (per-parameter state and its initial value), ``_hyperparameters()`` (their
-config keys), ``_rates(lr, step)`` (the scalars that change from one update to the next, default ``(lr,)``)
+config keys), ``_rates(lr, step, f)`` (the scalars that change from one update to the next, default ``(lr,)``)
 and ``_update(params, grads, states, *rates)``. ``_update`` gets the rates as floats when it runs eagerly and
 as 0-d tensors inside a compiled train step (:meth:`Optimizer.graph_update`), so a new learning rate or step
 never recompiles; :meth:`Optimizer._add_scaled_` and :meth:`Optimizer._addcdiv_scaled_` take either.
@@ -271,15 +271,23 @@ class Optimizer(torch.optim.Optimizer):
     def step_unwrapped(self) -> None:
         """``step()`` without torch's per-call wrapper (hooks, profiler range) when no step hook is registered:
         the fit loop's eager update."""
-        if self._has_step_hooks() or self._overrides_step():
+        if not self._plain_step():
             self.step()
             return
         with torch.no_grad():
             self._apply(self._work_from_grads())
 
-    def _overrides_step(self) -> bool:
-        return (inspect.unwrap(type(self).step) is not inspect.unwrap(Optimizer.step)  # torch wraps step()
-                or type(self)._apply is not Optimizer._apply)
+    def _plain_step(self) -> bool:
+        """No step hook is registered and no subclass overrides ``step()`` / ``_apply``: an update may then
+        skip torch's step wrapper (or run inside a compiled step)."""
+        return (not self._has_step_hooks()
+                and inspect.unwrap(type(self).step) is inspect.unwrap(Optimizer.step)  # torch wraps step()
+                and type(self)._apply is Optimizer._apply)
+
+    def _built_on(self, params: list) -> bool:
+        """``params`` are this optimizer's parameters, in param-group order."""
+        flat = self._flat_params() if self._built else []
+        return len(params) == len(flat) and all(a is b for a, b in zip(params, flat))
 
     def _work_from_grads(self) -> list:
         work = []
@@ -293,12 +301,10 @@ class Optimizer(torch.optim.Optimizer):
         """``step()`` with ``grads`` given for ``params`` instead of read from their ``.grad``.
 
         The compiled train step's update when it cannot run inside the graph (:meth:`updates_in_graph`): when
-        ``params`` are the built parameters in order and no step hook is registered, it runs without torch's
+        ``params`` are the built parameters in order and :meth:`_plain_step`, it runs without torch's
         per-step hook and profiler wrapper.
         """
-        flat = self._flat_params()
-        if (self._has_step_hooks() or len(params) != len(flat)
-                or any(a is not b for a, b in zip(params, flat))):
+        if not (self._plain_step() and self._built_on(params)):
             for p, g in zip(params, grads):
                 p.grad = g
             self.step()
@@ -403,9 +409,7 @@ class Optimizer(torch.optim.Optimizer):
         or overrides ``step()``. Hyperparameters other than the learning rate (clipping, momentum, ...) are read
         when the step is traced, as Keras's traced train function does.
         """
-        flat = self._flat_params() if self._built else []
-        return (len(params) == len(flat) and all(a is b for a, b in zip(params, flat))
-                and not self.graph_update_blocked() and not self._overrides_step())
+        return self._built_on(params) and len(self.param_groups) == 1 and self._plain_step()
 
     def graph_update_blocked(self) -> bool:
         """True while the update must run eagerly: several param groups, or step hooks (checked each step)."""

@@ -158,7 +158,7 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
 
     small = is_small(model)
     compiled_update = compiled(update, small) if optimizer.updates_in_graph(train_params) else None
-    graphs = {}
+    compiled_gradients = compiled(gradients, small)  # torch.compile traces on the first call only
 
     def step(xs, ys, sws):
         fixed = [getattr(module, attr).detach() for module, attr in fixed_slots]  # current, even if replaced
@@ -166,10 +166,8 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
         if compiled_update is not None and not optimizer.graph_update_blocked():
             total, parts = compiled_update(values, fixed, xs, ys, sws, *optimizer.graph_inputs(train_params))
             optimizer.graph_done()
-        else:  # a step hook was registered after the step was built
-            if "gradients" not in graphs:
-                graphs["gradients"] = compiled(gradients, small)
-            grads, total, parts = graphs["gradients"](values, fixed, xs, ys, sws)
+        else:  # the update cannot run in the graph, or a step hook was registered since the step was built
+            grads, total, parts = compiled_gradients(values, fixed, xs, ys, sws)
             optimizer.step_with(train_params, grads)
         if after_update is not None:
             after_update()
