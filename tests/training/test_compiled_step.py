@@ -6,6 +6,7 @@ import torch
 
 import loom
 from loom.training.compiled_step import with_eager_fallback
+from tests.tolerance import assert_allclose_scaled, assert_weights_close
 
 pytestmark = pytest.mark.filterwarnings("error:jit_compile")  # a fallback to eager would make the tests moot
 
@@ -48,9 +49,8 @@ def assert_same_training(build, compile_kwargs, fit_kwargs=None):
     jit, jit_logs = train(build, True, compile_kwargs, dict(fit_kwargs or {}))
     assert sorted(jit_logs) == sorted(eager_logs)
     for key in eager_logs:
-        np.testing.assert_allclose(jit_logs[key], eager_logs[key], rtol=2e-5, atol=1e-6, err_msg=key)
-    for a, b in zip(jit.get_weights(), eager.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+        assert_allclose_scaled(jit_logs[key], eager_logs[key], err_msg=key)
+    assert_weights_close(jit.get_weights(), eager.get_weights())
     return jit
 
 
@@ -94,8 +94,8 @@ def test_models_compiled_in_one_process_keep_their_own_graphs_and_predict_evalua
                      dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), {})
     eager, _ = train(regularized_bn_model, False, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), {})
     jit, _ = train(regularized_bn_model, True, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), {})
-    np.testing.assert_allclose(jit.predict(X, verbose=0), eager.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(jit.evaluate(X, Y, verbose=0), eager.evaluate(X, Y, verbose=0), rtol=1e-5)
+    assert_allclose_scaled(jit.predict(X, verbose=0), eager.predict(X, verbose=0))
+    assert_allclose_scaled(jit.evaluate(X, Y, verbose=0), eager.evaluate(X, Y, verbose=0))
     assert plain.predict(X, verbose=0).shape == (60, 3)
 
 
@@ -139,8 +139,7 @@ def test_compiled_predict_of_a_convnet_matches_eager():
     images = RNG.random((10, 8, 8, 3)).astype("float32")
     eager, jit = build(), build()
     jit.compile(optimizer="sgd", loss="mse", jit_compile=True)
-    np.testing.assert_allclose(jit.predict(images, batch_size=4, verbose=0), eager.predict(images, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    assert_allclose_scaled(jit.predict(images, batch_size=4, verbose=0), eager.predict(images, verbose=0))
 
 
 OPTIMIZERS = [
@@ -167,12 +166,11 @@ def test_every_optimizer_updates_inside_the_graph_as_it_does_eagerly(optimizer, 
     compile_kwargs = dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     eager, eager_logs = train(build, False, dict(optimizer=type(optimizer).from_config(config), **compile_kwargs), {})
     jit, jit_logs = train(build, True, dict(optimizer=optimizer, **compile_kwargs), {})
-    np.testing.assert_allclose(jit_logs["loss"], eager_logs["loss"], rtol=2e-5, atol=1e-6)
-    for a, b in zip(jit.get_weights(), eager.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    assert_allclose_scaled(jit_logs["loss"], eager_logs["loss"])
+    assert_weights_close(jit.get_weights(), eager.get_weights())
     assert jit.optimizer.iterations == eager.optimizer.iterations == 12
     for key, value in eager.optimizer.get_state_tensors().items():
-        np.testing.assert_allclose(jit.optimizer.get_state_tensors()[key], value, rtol=2e-5, atol=1e-6, err_msg=key)
+        assert_allclose_scaled(jit.optimizer.get_state_tensors()[key], value, err_msg=key)
 
 
 @pytest.mark.slow
@@ -188,4 +186,4 @@ def test_a_step_hook_registered_during_training_moves_the_update_out_of_the_grap
     _, jit_logs = train(regularized_bn_model, True, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
                         dict(callbacks=[HookOnSecondEpoch()]))
     assert len(calls) == 8  # two epochs of four batches ran through optimizer.step()
-    np.testing.assert_allclose(jit_logs["loss"], eager_logs["loss"], rtol=2e-5, atol=1e-6)
+    assert_allclose_scaled(jit_logs["loss"], eager_logs["loss"])
