@@ -1,0 +1,394 @@
+"""Shared machinery of ``loom.ops``: tensor conversion, Keras's dtype promotion, axis and shape checks.
+
+Every op converts its inputs with :func:`convert_to_tensor`, picks output dtypes with :func:`result_type` (the
+one promotion table) and validates axes and broadcasting here, so errors name the op, the argument and the
+shapes instead of surfacing as a torch traceback.
+
+Example:
+    >>> from loom.ops import _tensor
+    >>> _tensor.convert_to_tensor([1, 2]).dtype
+    torch.int32
+    >>> _tensor.result_type("int32", float)
+    'float32'
+    >>> _tensor.canonical_axis(-1, 3, "sum")
+    (2,)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Iterable, TypeVar
+
+import numpy as np
+import torch
+
+from loom import backend
+from loom.errors import InputError, LoomError, ShapeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TORCH_DTYPES: dict[str, torch.dtype] = {
+    "bool": torch.bool,
+    "uint8": torch.uint8, "uint16": torch.uint16, "uint32": torch.uint32, "uint64": torch.uint64,
+    "int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64,
+    "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32, "float64": torch.float64,
+    "complex64": torch.complex64, "complex128": torch.complex128,
+}
+_NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
+
+# NumPy unsigned types torch handles poorly are widened on conversion, as Keras's torch backend does.
+_NUMPY_WIDEN = {"uint16": "int32", "uint32": "int64"}
+
+# Keras's promotion lattice: each dtype's immediate successors; "int"/"float" are weak Python scalars.
+_LATTICE: dict[str, tuple[str, ...]] = {
+    "bool": ("int",),
+    "int": ("uint8", "int8", "complex64"),
+    "uint8": ("int16", "uint16"), "uint16": ("int32", "uint32"), "uint32": ("int64", "uint64"),
+    "uint64": ("float",),
+    "int8": ("int16",), "int16": ("int32",), "int32": ("int64",), "int64": ("float",),
+    "float": ("bfloat16", "float16"),
+    "bfloat16": ("float32",), "float16": ("float32",), "float32": ("float64", "complex64"),
+    "float64": ("complex128",), "complex64": ("complex128",), "complex128": (),
+}
+_WEAK = {"int", "float"}
+# On the torch backend Keras's promotion never returns 64-bit types.
+_NARROW = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
+
+
+def _upper_bounds() -> dict[str, frozenset[str]]:
+    bounds = {}
+    for node in _LATTICE:
+        seen, todo = {node}, [node]
+        while todo:
+            for nxt in _LATTICE[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        bounds[node] = frozenset(seen)
+    return bounds
+
+
+_UPPER = _upper_bounds()
+
+
+def to_torch_dtype(dtype: Any) -> torch.dtype:
+    """A torch dtype from a Keras name, NumPy dtype, Python type or torch dtype (``None`` means floatx).
+
+    Example:
+        >>> to_torch_dtype("uint16")
+        torch.uint16
+    """
+    if dtype is None:
+        return _TORCH_DTYPES[backend.floatx()]
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = standardize_dtype(dtype)
+    return _TORCH_DTYPES[name]
+
+
+def standardize_dtype(dtype: Any) -> str:
+    """The Keras name of any dtype spelling (``torch.float32``, ``np.int32``, ``int``, ``'float'``...).
+
+    Example:
+        >>> standardize_dtype(int)
+        'int32'
+    """
+    if dtype is None:
+        return backend.floatx()
+    if isinstance(dtype, torch.dtype):
+        return dtype_name(dtype)
+    if dtype is bool or dtype == "bool":
+        return "bool"
+    if dtype is int or dtype == "int":
+        return "int32"
+    if dtype is float or dtype == "float":
+        return backend.floatx()
+    if dtype is complex:
+        return "complex64"
+    if hasattr(dtype, "dtype") and not isinstance(dtype, type):
+        return standardize_dtype(dtype.dtype)
+    if isinstance(dtype, str) and dtype in _TORCH_DTYPES:
+        return dtype
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in _TORCH_DTYPES:
+        raise InputError(f"Unknown dtype {dtype!r}. Valid: {sorted(_TORCH_DTYPES)}")
+    return name
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """The Keras name of a torch dtype (``torch.float32`` -> ``'float32'``).
+
+    Example:
+        >>> dtype_name(torch.int16)
+        'int16'
+    """
+    return _NAMES.get(dtype) or backend.dtype_name(dtype)
+
+
+def _is_tensor_like(x: Any) -> bool:
+    return isinstance(x, torch.Tensor) or isinstance(getattr(x, "value", None), torch.Tensor)
+
+
+def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
+                      ragged: bool | None = None) -> torch.Tensor:
+    """Turn NumPy arrays, Python scalars/lists, tensors or variables into a torch tensor, as Keras does.
+
+    Python floats become floatx (float32), Python ints int32, bools bool; NumPy arrays keep their dtype
+    (float64 stays float64); tensors are returned as they are unless ``dtype`` asks for a cast.
+
+    Args:
+        x: the value to convert.
+        dtype: target dtype; default ``None`` (keep or infer as above).
+        sparse: accepted for Keras compatibility; default ``None``. ``True`` is refused (no sparse tensors).
+        ragged: accepted for Keras compatibility; default ``None``. ``True`` is refused.
+
+    Returns:
+        A torch tensor.
+
+    Example:
+        >>> convert_to_tensor(1.5).dtype
+        torch.float32
+        >>> convert_to_tensor(np.zeros(2)).dtype
+        torch.float64
+    """
+    if sparse or ragged:
+        raise InputError("convert_to_tensor: sparse and ragged tensors are not supported; pass a dense value.")
+    target = None if dtype is None else to_torch_dtype(dtype)
+    if isinstance(x, torch.Tensor):
+        return x if target is None or x.dtype == target else x.to(target)
+    value = getattr(x, "value", None)
+    if isinstance(value, torch.Tensor):
+        return value if target is None or value.dtype == target else value.to(target)
+    return _from_python(x, target)
+
+
+def _from_python(x: Any, target: torch.dtype | None) -> torch.Tensor:
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic) and not isinstance(x, (float, int)):
+        arr = np.asarray(x)
+        name = arr.dtype.name
+        if arr.dtype.kind not in "biufc":
+            raise InputError(f"convert_to_tensor: cannot convert data of dtype {arr.dtype}; pass numbers.")
+        if name == "uint64" and target is None:
+            raise InputError("convert_to_tensor: uint64 data is not supported; cast it to int64 first.")
+        if name in _NUMPY_WIDEN and target is None:
+            arr = arr.astype(_NUMPY_WIDEN[name])
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        t = torch.from_numpy(np.array(arr, copy=True, order="C"))
+        return t if target is None or t.dtype == target else t.to(target)
+    if isinstance(x, (list, tuple)) and any(_is_tensor_like(v) for v in _flatten(x)):
+        t = torch.stack([convert_to_tensor(v) for v in x])
+        return t if target is None else t.to(target)
+    kind = _python_kind(x)
+    try:
+        return torch.tensor(x, dtype=target or _TORCH_DTYPES[kind])
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise InputError(f"convert_to_tensor: cannot turn {type(x).__name__} into a tensor: {e}") from e
+
+
+def _flatten(x: Any) -> Iterable[Any]:
+    for v in x:
+        if isinstance(v, (list, tuple)):
+            yield from _flatten(v)
+        else:
+            yield v
+
+
+def _python_kind(x: Any) -> str:
+    """The dtype Keras gives a Python scalar or nested list: bool < int32 < float32 (floatx)."""
+    leaves = list(_flatten(x)) if isinstance(x, (list, tuple)) else [x]
+    if not leaves:
+        return backend.floatx()
+    if any(isinstance(v, complex) for v in leaves):
+        return "complex64"
+    if any(isinstance(v, float) or isinstance(v, np.floating) for v in leaves):
+        return backend.floatx()
+    if all(isinstance(v, (bool, np.bool_)) for v in leaves):
+        return "bool"
+    return "int32"
+
+
+def _dtype_and_weak(x: Any) -> tuple[str, bool]:
+    if x is int or x is float:
+        return standardize_dtype(x), True
+    if isinstance(x, bool):
+        return "bool", False
+    if isinstance(x, (int, float)) and not isinstance(x, np.generic):
+        return standardize_dtype(type(x)), True
+    if _is_tensor_like(x) or isinstance(x, np.ndarray):
+        return standardize_dtype(x.dtype if hasattr(x, "dtype") else x.value.dtype), False
+    return standardize_dtype(x), False
+
+
+def _least_upper_bound(names: set[str]) -> str:
+    common = frozenset.intersection(*(_UPPER[n] for n in names))
+    least = [c for c in common if common <= _UPPER[c]]
+    if len(least) != 1:
+        raise InputError(f"No implicit promotion between dtypes {sorted(names)}; cast the inputs explicitly.")
+    return least[0]
+
+
+def result_type(*dtypes_or_values: Any) -> str:
+    """Keras 3's promoted dtype of dtypes or values (Python scalars and ``int``/``float`` are weak types).
+
+    Args:
+        *dtypes_or_values: dtypes in any spelling, tensors, arrays or Python scalars. None means floatx.
+
+    Returns:
+        The Keras dtype name; as on Keras's torch backend, 64-bit results narrow to 32 bits.
+
+    Example:
+        >>> result_type("uint8", "int8")
+        'int16'
+        >>> result_type("int8", int)
+        'int8'
+    """
+    if not dtypes_or_values:
+        return backend.floatx()
+    pairs = [_dtype_and_weak(backend.floatx() if d is None else d) for d in dtypes_or_values]
+    names = [n for n, _ in pairs]
+    weak = [w for _, w in pairs]
+    if len(pairs) == 1:
+        out, out_weak = pairs[0]
+    elif len(set(names)) == 1 and not all(weak):
+        out, out_weak = names[0], False
+    elif all(weak):
+        out, out_weak = _least_upper_bound(set(names)), True
+    else:
+        nodes = {_weaken(n) if w else n for n, w in pairs}
+        out = _least_upper_bound(nodes)
+        out_weak = out in _WEAK
+    if out_weak and out != "bool":
+        out = backend.floatx() if out == "float" or "float" in out else ("int32" if "int" in out else out)
+    return _NARROW.get(out, out)
+
+
+def _weaken(name: str) -> str:
+    if name == "bool":
+        return name
+    if "float" in name:
+        return "float"
+    if "int" in name:
+        return "int"
+    return name
+
+
+def canonical_axis(axis: Any, ndim: int, op_name: str, arg: str = "axis") -> tuple[int, ...] | None:
+    """Normalise an int, tuple or None axis to a tuple of non-negative ints (None stays None).
+
+    Raises:
+        InputError: naming the op, the argument, the value and ``ndim`` for an axis out of range or repeated.
+
+    Example:
+        >>> canonical_axis((0, -1), 3, "sum")
+        (0, 2)
+    """
+    if axis is None:
+        return None
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    out = []
+    for a in axes:
+        if isinstance(a, torch.Tensor):
+            a = int(a)
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise InputError(f"ops.{op_name}: `{arg}` must be an int or a tuple of ints; got {axis!r}.")
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise InputError(f"ops.{op_name}: `{arg}`={axis!r} is out of range for an input of rank {ndim} "
+                             f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1}).")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise InputError(f"ops.{op_name}: `{arg}`={axis!r} repeats an axis (rank {ndim}).")
+    return tuple(out)
+
+
+def one_axis(axis: Any, ndim: int, op_name: str, arg: str = "axis") -> int:
+    """A single normalised axis; see :func:`canonical_axis`.
+
+    Example:
+        >>> one_axis(-1, 2, "argmax")
+        1
+    """
+    if isinstance(axis, (list, tuple)):
+        raise InputError(f"ops.{op_name}: `{arg}` must be a single int; got {axis!r}.")
+    return canonical_axis(axis, ndim, op_name, arg)[0]
+
+
+def broadcast_shapes_or_raise(op_name: str, *tensors: Any) -> torch.Size:
+    """The broadcast shape of ``tensors`` (or shapes), or a :class:`ShapeError` naming the op and shapes.
+
+    Example:
+        >>> broadcast_shapes_or_raise("add", torch.zeros(2, 1), torch.zeros(3))
+        torch.Size([2, 3])
+    """
+    shapes = [tuple(t.shape) if hasattr(t, "shape") else tuple(t) for t in tensors]
+    try:
+        return torch.broadcast_shapes(*shapes)
+    except RuntimeError as e:
+        raise ShapeError(f"ops.{op_name}: shapes {', '.join(map(str, shapes))} cannot be broadcast together."
+                         ) from e
+
+
+def _device_of(values: Iterable[Any]) -> torch.device | None:
+    for v in values:
+        t = v if isinstance(v, torch.Tensor) else getattr(v, "value", None)
+        if isinstance(t, torch.Tensor) and t.device.type != "cpu":
+            return t.device
+    return None
+
+
+def tensors(op_name: str, *values: Any, dtype: Any = None) -> list[torch.Tensor]:
+    """Convert ``values`` to tensors on one device (the first non-CPU input's), errors naming the op.
+
+    Example:
+        >>> [t.dtype for t in tensors("add", 1, 2.0)]
+        [torch.int32, torch.float32]
+    """
+    device = _device_of(values)
+    out = []
+    for v in values:
+        try:
+            t = convert_to_tensor(v, dtype=dtype)
+        except LoomError as e:
+            raise InputError(f"ops.{op_name}: {e}") from e
+        out.append(t if device is None or t.device == device else t.to(device))
+    return out
+
+
+def tensor(op_name: str, value: Any, dtype: Any = None) -> torch.Tensor:
+    """Convert one value; see :func:`tensors`.
+
+    Example:
+        >>> tensor("abs", [-1.0]).dtype
+        torch.float32
+    """
+    return tensors(op_name, value, dtype=dtype)[0]
+
+
+def op(name: str) -> Callable[[F], F]:
+    """Decorate a public op so torch errors raised inside it surface as loom errors naming the op.
+
+    Example:
+        >>> @op("twice")
+        ... def twice(x):
+        ...     return tensor("twice", x) * 2
+        >>> twice(3).item()
+        6
+    """
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except LoomError:
+                raise
+            except (RuntimeError, IndexError) as e:
+                raise InputError(f"ops.{name}: {e}") from e
+            except TypeError as e:
+                if "argument" in str(e) and fn.__name__ in str(e):
+                    raise  # a Python call error (wrong keyword) reads best as it is
+                raise InputError(f"ops.{name}: {e}") from e
+        return run  # type: ignore[return-value]
+    return wrap
