@@ -392,3 +392,26 @@ def op(name: str) -> Callable[[F], F]:
                 raise InputError(f"ops.{name}: {e}") from e
         return run  # type: ignore[return-value]
     return wrap
+
+
+def cast(x: torch.Tensor, dtype: Any) -> torch.Tensor:
+    """``x`` in ``dtype`` (any spelling); no copy when it already is.
+
+    Example:
+        >>> cast(torch.ones(2), "int32").dtype
+        torch.int32
+    """
+    target = to_torch_dtype(dtype)
+    return x if x.dtype == target else x.to(target)
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """Integer and bool tensors in floatx; float and complex tensors unchanged.
+
+    Example:
+        >>> as_float(torch.ones(2, dtype=torch.int64)).dtype
+        torch.float32
+    """
+    if x.dtype.is_floating_point or x.dtype.is_complex:
+        return x
+    return x.to(to_torch_dtype(backend.floatx()))
