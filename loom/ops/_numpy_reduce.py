@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from loom.errors import InputError
-from loom.ops._tensor import as_float, canonical_axis, cast, one_axis, op, result_type, tensor
+from loom.ops._tensor import as_float, canonical_axis, cast, one_axis, op, result_type, tensor, to_torch_dtype
 
 __all__ = [
     "all", "amax", "amin", "any", "argmax", "argmin", "average", "count_nonzero", "cumprod", "cumsum", "max",
@@ -82,7 +82,7 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) ->
     dims = _dims("prod", x, axis)
     x = cast(x, dtype)
     for d in sorted(dims, reverse=True):
-        x = torch.prod(x, dim=d, keepdim=keepdims)
+        x = torch.prod(x, dim=d, keepdim=keepdims, dtype=x.dtype)
     return x
 
 
@@ -283,7 +283,8 @@ def _scan(name: str, fn: Any, x: Any, axis: Any, dtype: Any) -> torch.Tensor:
     d = one_axis(axis, t.ndim, name)
     out = result_type(dtype if dtype is not None else t.dtype)
     out = "int32" if out == "bool" else out
-    return fn(cast(t, out), dim=d)
+    target = to_torch_dtype(out)
+    return fn(cast(t, target), dim=d, dtype=target)
 
 
 @op("cumsum")
