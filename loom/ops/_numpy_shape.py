@@ -577,12 +577,12 @@ def ndim(x: Any) -> int:
 
 
 def size(x: Any) -> torch.Tensor:
-    """The number of elements of ``x`` (an int32 scalar tensor).
+    """The number of elements of ``x`` (an int64 scalar tensor, as Keras's torch backend returns).
 
     Args:
         x: input tensor.
     """
-    return torch.tensor(tensor("size", x).numel(), dtype=torch.int32)
+    return torch.tensor(tensor("size", x).numel(), dtype=torch.int64)
 
 
 @op("meshgrid")

@@ -84,6 +84,8 @@ def check(name: str, *args, rel: float = 1e-5, check_dtype: bool = True, **kwarg
 def check_grad(name: str, *args, rel: float = 1e-4, **kwargs) -> None:
     """Gradients of ``sum(op(*args) * weights)`` w.r.t. every float array argument, loom vs Keras."""
     floats = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    if not floats:
+        return
 
     def run(fn):
         ts = [torch.tensor(a, requires_grad=True) if i in floats else a for i, a in enumerate(args)]
