@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from loom.errors import InputError, ShapeError
-from loom.ops._tensor import as_float, cast, one_axis, op, result_type, tensor, tensors
+from loom.ops._tensor import as_float, broadcast_shapes_or_raise, cast, one_axis, op, result_type, tensor, tensors
 
 __all__ = [
     "corrcoef", "correlate", "cross", "diag", "diagflat", "diagonal", "diff", "dot", "einsum", "inner", "kron",
@@ -162,10 +162,11 @@ def cross(x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, a
     for arg, t in (("x1", a), ("x2", b)):
         if t.shape[-1] not in (2, 3):
             raise ShapeError(f"ops.cross: `{arg}` vectors must have 2 or 3 components; got shape {tuple(t.shape)}.")
+    broadcast_shapes_or_raise("cross", a.shape[:-1], b.shape[:-1])
     if a.shape[-1] == 2 and b.shape[-1] == 2:
         z = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
         return cast(z, result)
-    a, b = (F.pad(t, (0, 1)) if t.shape[-1] == 2 else t for t in (a, b))
+    a, b = torch.broadcast_tensors(*(F.pad(t, (0, 1)) if t.shape[-1] == 2 else t for t in (a, b)))
     compute = "float32" if result == "float16" else result
     out = torch.linalg.cross(cast(a, compute), cast(b, compute), dim=-1)
     return cast(torch.movedim(out, -1, one_axis(axisc, out.ndim, "cross", "axisc")), result)
