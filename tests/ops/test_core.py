@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from loom.errors import ConfigError, ShapeError
-from loom.ops import core, linalg, math, nn
+from loom.ops import core, image, linalg, math, nn
 from tests.keras_oracle import keras
 from tests.tolerance import assert_allclose_scaled
 
@@ -155,5 +155,5 @@ def test_every_top_level_keras_name_exists():
     rest = {n for n in dir(K) if not n.startswith("_") and n not in subs} - {"numpy", "nn", "linalg", "image"}
     ours = set(core.__all__) | set(math.__all__)
     assert rest <= ours, rest - ours
-    for mod, keras_mod in ((nn, K.nn), (linalg, K.linalg)):
+    for mod, keras_mod in ((nn, K.nn), (linalg, K.linalg), (image, K.image)):
         assert {n for n in dir(keras_mod) if not n.startswith("_")} <= set(mod.__all__)
