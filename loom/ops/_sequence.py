@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom.errors import ConfigError, ShapeError
+from loom.errors import ConfigError, InputError, ShapeError
 from loom.ops._common import check_choice, float_result, ftensor, tensor
 
 
@@ -68,10 +68,14 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, m
     if output.ndim != 3 or target.ndim != 2 or target.shape[0] != output.shape[0]:
         raise ShapeError(f"ctc_loss: expected target (batch, label_len) and output (batch, time, classes) with the "
                          f"same batch, got target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}.")
+    target_length = tensor(target_length, op="ctc_loss").long().to(target.device)
+    used = torch.arange(target.shape[1], device=target.device)[None, :] < target_length.reshape(-1, 1)
+    if bool((((target < 0) | (target >= output.shape[-1])) & used).any()):
+        raise InputError(f"ctc_loss: `target` labels must be in [0, {output.shape[-1]}) (the classes of `output`), "
+                         f"got values {sorted(set(target[used].tolist()))}.")
     log_probs = torch.log_softmax(output, dim=-1).transpose(0, 1)
-    return F.ctc_loss(log_probs, target, tensor(output_length, op="ctc_loss").long(),
-                      tensor(target_length, op="ctc_loss").long(), blank=mask_index, reduction="none",
-                      zero_infinity=False)
+    return F.ctc_loss(log_probs, target, tensor(output_length, op="ctc_loss").long(), target_length,
+                      blank=mask_index, reduction="none", zero_infinity=False)
 
 
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", beam_width: int = 100,

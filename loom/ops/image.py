@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from loom.errors import ConfigError, InputError, ShapeError
-from loom.ops._common import check_choice, data_format as _data_format, float_result, ftensor, tensor, tuple_arg
+from loom.ops._common import check_choice, data_format as _data_format, float_result, tensor, tuple_arg
 from loom.ops._conv import conv
 from loom.ops._image_warp import (affine_transform, elastic_transform, map_coordinates, perspective_transform,
                                   scale_and_translate)
+from loom.ops._tensor import op
 
 _RESIZE_MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic", "area": "area"}
 
@@ -289,3 +290,8 @@ def ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11, 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "perspective_transform", "resize",
            "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
+
+
+# torch failures inside an op (e.g. a kernel's own shape check) surface as loom InputErrors naming the op
+for _name in __all__:
+    globals()[_name] = op("image." + _name)(globals()[_name])

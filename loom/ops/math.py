@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.ops._common import check_axes, ftensor, tensor
+from loom.ops._tensor import op
 
 _SEGMENT_INIT = {"sum": 0.0, "prod": 1.0, "amax": float("-inf"), "amin": float("inf")}
 
@@ -260,3 +261,8 @@ def view_as_real(x: Any) -> torch.Tensor:
 __all__ = ["cdist", "erf", "erfc", "erfinv", "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft",
            "istft", "logdet", "logsumexp", "rfft", "rsqrt", "segment_max", "segment_min", "segment_prod",
            "segment_sum", "stft", "top_k", "view_as_complex", "view_as_real"]
+
+
+# torch failures inside an op (e.g. a kernel's own shape check) surface as loom InputErrors naming the op
+for _name in __all__:
+    globals()[_name] = op(_name)(globals()[_name])

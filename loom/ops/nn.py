@@ -19,6 +19,7 @@ from loom.ops._nn_stats import (batch_normalization, binary_crossentropy, catego
                                 layer_normalization, moments, multi_hot, normalize, one_hot, psnr,
                                 rms_normalization, sparse_categorical_crossentropy)
 from loom.ops._sequence import ctc_decode, ctc_loss, dot_product_attention
+from loom.ops._tensor import op
 
 __all__ = [
     "adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization", "binary_crossentropy",
@@ -30,3 +31,8 @@ __all__ = [
     "softsign", "space_to_depth", "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax",
     "squareplus", "swish", "tanh_shrink", "threshold", "unfold",
 ]
+
+
+# torch failures inside an op (e.g. a kernel's own shape check) surface as loom InputErrors naming the op
+for _name in __all__:
+    globals()[_name] = op("nn." + _name)(globals()[_name])

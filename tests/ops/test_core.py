@@ -24,7 +24,8 @@ def _same(got, want, rel=1e-6):
 
 
 @pytest.mark.parametrize("x,dtype", [(X * 100, "int32"), (X, "float16"), (np.array([1, 0, 2]), "bool"),
-                                     (np.array([-1, 256, 3], "int32"), "uint8"), (np.array([1.5, -2.5], "float32"), "int64")])
+                                     (np.array([-1, 256, 3], "int32"), "uint8"),
+                                     (np.array([1.5, -2.5], "float32"), "int64")])
 def test_cast_and_saturate_cast(x, dtype):
     _same(core.cast(x, dtype), K.cast(x, dtype))
     _same(core.saturate_cast(x, dtype), K.saturate_cast(x, dtype))

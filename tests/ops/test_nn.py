@@ -294,3 +294,38 @@ def test_every_keras_name_exists():
     names = {n for n in dir(K) if not n.startswith("_")}
     assert names <= set(nn.__all__), names - set(nn.__all__)
     assert issubclass(ShapeError, LoomError)
+
+
+GRAD_CASES = {  # name -> (args, kwargs); gradients of sum(out**2) w.r.t. every float argument
+    "conv_transpose": ((RNG.normal(size=(1, 4, 3, 2)), RNG.normal(size=(3, 3, 2, 2))), {"strides": 2,
+                                                                                         "padding": "same"}),
+    "depthwise_conv": ((RNG.normal(size=(1, 5, 5, 2)), RNG.normal(size=(3, 3, 2, 2))), {"padding": "same"}),
+    "separable_conv": ((RNG.normal(size=(1, 5, 5, 2)), RNG.normal(size=(3, 3, 2, 1)), RNG.normal(size=(1, 1, 2, 3))),
+                       {}),
+    "max_pool": ((RNG.normal(size=(1, 5, 5, 2)),), {"pool_size": 2, "padding": "same"}),
+    "average_pool": ((RNG.normal(size=(1, 5, 5, 2)),), {"pool_size": 3, "strides": 2, "padding": "same"}),
+    "categorical_crossentropy": ((ONEHOT, LOGITS), {"from_logits": True}),
+    "binary_crossentropy": ((ONEHOT, PROBS), {}),
+    "layer_normalization": ((LOGITS, RNG.normal(size=5), RNG.normal(size=5)), {}),
+    "rms_normalization": ((LOGITS, RNG.normal(size=5)), {}),
+    "normalize": ((LOGITS,), {"order": 1}),
+    "dot_product_attention": ((RNG.normal(size=(1, 3, 2, 4)), RNG.normal(size=(1, 3, 2, 4)),
+                               RNG.normal(size=(1, 3, 2, 4))), {"is_causal": True}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_gradients_match_keras(name):
+    args, kwargs = GRAD_CASES[name]
+    ours = [torch.tensor(np.asarray(a, "float32"), requires_grad=True) for a in args]
+    theirs = [torch.tensor(np.asarray(a, "float32"), requires_grad=True) for a in args]
+    getattr(nn, name)(*ours, **kwargs).pow(2).sum().backward()
+    getattr(K, name)(*theirs, **kwargs).pow(2).sum().backward()
+    for a, b in zip(ours, theirs):
+        if b.grad is not None:
+            assert_allclose_scaled(a.grad.numpy(), b.grad.numpy(), rel=1e-4)
+
+
+def test_torch_failures_become_loom_errors():
+    with pytest.raises(LoomError, match="ctc_loss"):
+        nn.ctc_loss(np.array([[1, 9]]), LOGITS[None], np.array([2]), np.array([4]))
