@@ -78,19 +78,70 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, m
                       blank=mask_index, reduction="none", zero_infinity=False)
 
 
+def _logadd(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    top = max(a, b)
+    return top + math.log1p(math.exp(-abs(a - b)))
+
+
+def _beam_search_one(log_probs: list[list[float]], blank: int, beam_width: int) -> list[tuple[tuple, float]]:
+    """CTC prefix beam search over one sequence: ``[(labels, log probability)]``, best first."""
+    neg = -math.inf
+    beams: dict[tuple, tuple[float, float]] = {(): (0.0, neg)}  # prefix -> (ends in blank, ends in a label)
+    for step in log_probs:
+        grown: dict[tuple, list[float]] = {}
+        for prefix, (p_blank, p_label) in beams.items():
+            total = _logadd(p_blank, p_label)
+            slot = grown.setdefault(prefix, [neg, neg])
+            slot[0] = _logadd(slot[0], total + step[blank])
+            for c, lp in enumerate(step):
+                if c == blank:
+                    continue
+                longer = grown.setdefault(prefix + (c,), [neg, neg])
+                if prefix and prefix[-1] == c:  # a repeat extends only across a blank; else it merges
+                    longer[1] = _logadd(longer[1], p_blank + lp)
+                    slot[1] = _logadd(slot[1], p_label + lp)
+                else:
+                    longer[1] = _logadd(longer[1], total + lp)
+        ranked = sorted(grown.items(), key=lambda kv: _logadd(*kv[1]), reverse=True)[:beam_width]
+        beams = {k: (v[0], v[1]) for k, v in ranked}
+    return sorted(((k, _logadd(*v)) for k, v in beams.items()), key=lambda kv: kv[1], reverse=True)
+
+
+def _beam_search(x: torch.Tensor, lengths: torch.Tensor, blank: int, beam_width: int,
+                 top_paths: int) -> tuple[torch.Tensor, torch.Tensor]:
+    batch, steps, _ = x.shape
+    log_probs = torch.log_softmax(x, dim=-1).detach().cpu().double()
+    paths = torch.full((top_paths, batch, steps), -1, dtype=torch.int32)
+    scores = torch.full((batch, top_paths), -math.inf, dtype=x.dtype)
+    for b in range(batch):
+        found = _beam_search_one(log_probs[b, :int(lengths[b])].tolist(), blank, beam_width)
+        for k, (labels, score) in enumerate(found[:top_paths]):
+            paths[k, b, :len(labels)] = torch.tensor(labels, dtype=torch.int32)
+            scores[b, k] = score
+    return paths.to(x.device), scores.to(x.device)
+
+
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", beam_width: int = 100,
                top_paths: int = 1, merge_repeated: bool = True, mask_index: int = 0) -> tuple[torch.Tensor, ...]:
-    """Decode CTC outputs ``(batch, time, classes)``: ``(decoded (top_paths, batch, time) padded with -1,
-    scores (batch, top_paths))``. Only ``strategy='greedy'`` is implemented."""
+    """Decode CTC outputs ``(batch, time, classes)`` into ``(decoded (top_paths, batch, time) padded with -1,
+    scores (batch, top_paths))``: ``'greedy'`` (best class per step; score is minus the summed logits) or
+    ``'beam_search'`` (prefix beam search; scores are log probabilities)."""
     check_choice(strategy, ("greedy", "beam_search"), "ctc_decode", "strategy")
-    if strategy != "greedy":
-        raise ConfigError("ctc_decode: strategy='beam_search' is not implemented in loom yet; use 'greedy'.")
     x = ftensor(inputs, "ctc_decode")
     if x.ndim != 3:
         raise ShapeError(f"ctc_decode: `inputs` must be (batch, time, classes), got shape {tuple(x.shape)}.")
     batch, steps, classes = x.shape
     blank = classes - 1 if mask_index is None else mask_index
     lengths = tensor(sequence_lengths, op="ctc_decode").long().to(x.device)
+    if strategy == "beam_search":
+        if beam_width < 1 or not 1 <= top_paths <= beam_width:
+            raise ConfigError(f"ctc_decode: need beam_width >= 1 and 1 <= top_paths <= beam_width, got "
+                              f"beam_width={beam_width}, top_paths={top_paths}.")
+        return _beam_search(x, lengths, blank, beam_width, top_paths)
     scores, indices = x.max(dim=-1)
     beyond = torch.arange(steps, device=x.device)[None, :] >= lengths[:, None]
     indices = torch.where(beyond, blank, indices)

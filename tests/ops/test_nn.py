@@ -286,8 +286,15 @@ def test_ctc():
         want = K.ctc_decode(logits, ol, merge_repeated=merge, mask_index=mask_index)
         for g, w in zip(got, want):
             _same(g, w)
+    for beam_width, top_paths, mask_index in ((10, 3, 0), (2, 2, 3), (50, 1, 1)):
+        got = nn.ctc_decode(logits, ol, "beam_search", beam_width, top_paths, mask_index=mask_index)
+        want = K.ctc_decode(logits, ol, "beam_search", beam_width, top_paths, mask_index=mask_index)
+        assert torch.equal(got[0], want[0])
+        _same(got[1], want[1], rel=1e-5)
     with pytest.raises(ConfigError, match="strategy"):
         nn.ctc_decode(logits, ol, strategy="best")
+    with pytest.raises(ConfigError, match="top_paths"):
+        nn.ctc_decode(logits, ol, strategy="beam_search", beam_width=2, top_paths=3)
 
 
 def test_every_keras_name_exists():
