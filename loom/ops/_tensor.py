@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
@@ -26,6 +27,7 @@ from loom import backend
 from loom.errors import InputError, LoomError, ShapeError
 
 F = TypeVar("F", bound=Callable[..., Any])
+_INNER_OP = re.compile(r"^ops\.\w+: ")
 
 _TORCH_DTYPES: dict[str, torch.dtype] = {
     "bool": torch.bool,
@@ -382,8 +384,11 @@ def op(name: str) -> Callable[[F], F]:
         def run(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
-            except LoomError:
-                raise
+            except LoomError as e:
+                if str(e).startswith(f"ops.{name}:"):
+                    raise
+                # an op built on another reports the op the user called
+                raise type(e)(f"ops.{name}: {_INNER_OP.sub('', str(e))}") from e
             except (RuntimeError, IndexError) as e:
                 raise InputError(f"ops.{name}: {e}") from e
             except TypeError as e:
