@@ -196,5 +196,5 @@ def sparsemax(x: Any, axis: int = -1) -> torch.Tensor:
 def polar(abs_: Any, angle: Any) -> torch.Tensor:
     """The complex tensor ``abs_ * (cos(angle) + i sin(angle))``."""
     r, a = ftensor(abs_, "polar"), ftensor(angle, "polar")
-    return torch.polar(r, a.to(r.dtype))
+    return torch.polar(r, a.to(r.device, r.dtype))
 

@@ -64,7 +64,7 @@ def _prepare(inputs: Any, kernel: Any, op: str, fmt: str | None) -> tuple[torch.
     if w.ndim != x.ndim:
         raise ShapeError(f"{op}: `kernel` must have rank {x.ndim} for inputs of rank {x.ndim}, got kernel.shape="
                          f"{tuple(w.shape)}.")
-    return x.to(dtype), w.to(dtype), fmt
+    return x.to(dtype), w.to(x.device, dtype), fmt
 
 
 def _conv_core(op: str, x: torch.Tensor, w_torch: torch.Tensor, groups: int, strides: Any, padding: str,

@@ -31,7 +31,7 @@ def _same_shape(op: str, target: torch.Tensor, output: torch.Tensor) -> None:
 def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> torch.Tensor:
     """Element-wise binary cross-entropy (no reduction); probabilities clipped to ``[1e-7, 1 - 1e-7]``."""
     output = ftensor(output, "binary_crossentropy")
-    target = tensor(target, op="binary_crossentropy").to(output.dtype)
+    target = tensor(target, op="binary_crossentropy").to(output.device, output.dtype)
     _same_shape("binary_crossentropy", target, output)
     if from_logits:
         return F.binary_cross_entropy_with_logits(output, target, reduction="none")
@@ -42,7 +42,7 @@ def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> 
 def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False, axis: int = -1) -> torch.Tensor:
     """Cross-entropy between one-hot (or soft) targets and probabilities/logits along ``axis``."""
     output = ftensor(output, "categorical_crossentropy")
-    target = tensor(target, op="categorical_crossentropy").to(output.dtype)
+    target = tensor(target, op="categorical_crossentropy").to(output.device, output.dtype)
     _same_shape("categorical_crossentropy", target, output)
     if output.ndim < 1:
         raise ShapeError("categorical_crossentropy: `target` and `output` must be at least rank 1, got scalars.")
@@ -60,7 +60,7 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     """Cross-entropy between integer class targets and probabilities/logits along ``axis``."""
     op = "sparse_categorical_crossentropy"
     output = ftensor(output, op)
-    target = tensor(target, op=op).long()
+    target = tensor(target, op=op).long().to(output.device)
     if output.ndim < 1:
         raise ShapeError(f"{op}: `output` must be at least rank 1, got a scalar.")
     axis = check_axis(axis, output.ndim, op)
@@ -133,7 +133,7 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
     shape[axis] = x.shape[axis]
 
     def along(v: Any, name: str) -> torch.Tensor:
-        v = tensor(v, op="batch_normalization").to(x.dtype)
+        v = tensor(v, op="batch_normalization").to(x.device, x.dtype)
         if v.numel() != x.shape[axis]:
             raise ShapeError(f"batch_normalization: `{name}` must have {x.shape[axis]} entries (axis {axis} of "
                              f"x.shape={tuple(x.shape)}), got shape {tuple(v.shape)}.")
@@ -167,7 +167,7 @@ def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: Any =
     shape = [x.shape[d] if d in dims else 1 for d in range(x.ndim)]
 
     def fit(v: Any) -> torch.Tensor | None:
-        return None if v is None else tensor(v, op="layer_normalization").to(x.dtype).reshape(shape)
+        return None if v is None else tensor(v, op="layer_normalization").to(x.device, x.dtype).reshape(shape)
 
     gamma, beta = fit(gamma), fit(beta)
     mean = x.mean(dim=dims, keepdim=True)
@@ -189,7 +189,7 @@ def rms_normalization(x: Any, scale: Any = None, axis: Any = -1, epsilon: float 
     dims = check_axes(axis, x.ndim, "rms_normalization")
     out = x * torch.rsqrt((x * x).mean(dim=dims, keepdim=True) + eps)
     if scale is not None:
-        out = out * tensor(scale, op="rms_normalization").to(x.dtype)
+        out = out * tensor(scale, op="rms_normalization").to(x.device, x.dtype)
     return out.to(original)
 
 
@@ -216,6 +216,6 @@ def psnr(x1: Any, x2: Any, max_val: float) -> torch.Tensor:
         raise ShapeError(f"psnr: `x1` and `x2` must have the same shape, got {tuple(x1.shape)} and "
                          f"{tuple(x2.shape)}.")
     dtype = float_result(x1, x2)
-    x1, x2 = x1.to(dtype), x2.to(dtype)
+    x1, x2 = x1.to(dtype), x2.to(x1.device, dtype)
     mse = ((x1 - x2) ** 2).mean()
     return 20 * torch.log10(torch.tensor(max_val, dtype=dtype, device=x1.device)) - 10 * torch.log10(mse)

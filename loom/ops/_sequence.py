@@ -30,7 +30,7 @@ def _attention_inputs(query: Any, key: Any, value: Any) -> tuple[torch.Tensor, .
         raise ShapeError(f"dot_product_attention: incompatible shapes query={tuple(q.shape)}, key="
                          f"{tuple(k.shape)}, value={tuple(v.shape)}.")
     dtype = float_result(q, k, v)
-    return q.to(dtype), k.to(dtype), v.to(dtype)
+    return q.to(dtype), k.to(q.device, dtype), v.to(q.device, dtype)
 
 
 def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, mask: Any = None,
@@ -50,8 +50,8 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     if attn_logits_soft_cap is not None:
         logits = attn_logits_soft_cap * torch.tanh(logits / attn_logits_soft_cap)
     if bias is not None:
-        logits = logits + tensor(bias, op="dot_product_attention").to(logits.dtype)
-    allowed = None if mask is None else tensor(mask, op="dot_product_attention").bool()
+        logits = logits + tensor(bias, op="dot_product_attention").to(logits.device, logits.dtype)
+    allowed = None if mask is None else tensor(mask, op="dot_product_attention").bool().to(q.device)
     if is_causal:
         causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
         allowed = causal if allowed is None else allowed & causal
@@ -64,7 +64,7 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, m
     """Per-sample CTC loss of integer ``target`` ``(batch, max_label_len)`` under logits ``output``
     ``(batch, time, classes)``; ``mask_index`` is the blank class."""
     output = ftensor(output, "ctc_loss")
-    target = tensor(target, op="ctc_loss").long()
+    target = tensor(target, op="ctc_loss").long().to(output.device)
     if output.ndim != 3 or target.ndim != 2 or target.shape[0] != output.shape[0]:
         raise ShapeError(f"ctc_loss: expected target (batch, label_len) and output (batch, time, classes) with the "
                          f"same batch, got target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}.")

@@ -272,7 +272,7 @@ def ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11, 
     original = a.dtype if a.dtype.is_floating_point else torch.float32
     dtype = float_result(a, b)
     n, c, h, w = a.shape
-    a, b = a.to(dtype).reshape(n * c, 1, h, w), b.to(dtype).reshape(n * c, 1, h, w)
+    a, b = a.to(dtype).reshape(n * c, 1, h, w), b.to(a.device, dtype).reshape(n * c, 1, h, w)
     g = _gaussian_1d(filter_size, filter_sigma, dtype, a.device)
     window = torch.outer(g, g).reshape(1, 1, filter_size, filter_size)
 

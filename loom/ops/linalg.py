@@ -34,7 +34,7 @@ def _matrix(x: Any, name: str, square: bool = True, arg: str = "x") -> torch.Ten
 def _pair(a: Any, b: Any, name: str, square: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     a, b = _matrix(a, name, square, arg="a"), ftensor(b, name)
     dtype = float_result(a, b)
-    return a.to(dtype), b.to(dtype)
+    return a.to(dtype), b.to(a.device, dtype)
 
 
 @op("linalg.cholesky")

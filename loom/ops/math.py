@@ -90,6 +90,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
 def cdist(x: Any, y: Any) -> torch.Tensor:
     """Euclidean distances between the rows of ``x (..., P, M)`` and ``y (..., R, M)``: ``(..., P, R)``."""
     x, y = ftensor(x, "cdist"), ftensor(y, "cdist")
+    y = y.to(x.device)
     if x.ndim < 2 or y.ndim < 2 or x.shape[-1] != y.shape[-1]:
         raise ShapeError(f"ops.cdist: inputs must have rank >= 2 and the same last dimension, got "
                          f"x.shape={tuple(x.shape)}, y.shape={tuple(y.shape)}.")
