@@ -11,12 +11,13 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from loom.errors import ConfigError, ShapeError
+from loom.errors import ShapeError
 from loom.ops._common import check_axis, ftensor, tensor
 
 _SELU_ALPHA = 1.6732632423543772
@@ -158,21 +159,30 @@ def threshold(x: Any, threshold: float, default_value: float) -> torch.Tensor:
     return torch.where(x > threshold, x, torch.tensor(default_value, dtype=x.dtype, device=x.device))
 
 
-def _axis_or_flat(x: torch.Tensor, axis: int | None, op: str, fn) -> torch.Tensor:
+def _axis_or_flat(x: torch.Tensor, axis: Any, op: str, fn) -> torch.Tensor:
+    """``fn(t, dim)`` along one axis, over all entries (``None``) or over several axes jointly (a tuple)."""
     if axis is None:
         return fn(x.reshape(-1), 0).reshape(x.shape)
     if isinstance(axis, (tuple, list)):
-        raise ConfigError(f"{op}: `axis` must be an int or None, got {axis!r}.")
-    return fn(x, check_axis(axis, x.ndim, op))
+        axes = [check_axis(a, x.ndim, op) for a in axis]
+        keep = [d for d in range(x.ndim) if d not in axes]
+        moved = x.permute(*keep, *axes)
+        out = fn(moved.reshape(*moved.shape[:len(keep)], -1), -1).reshape(moved.shape)
+        return out.permute(*sorted(range(x.ndim), key=[*keep, *axes].__getitem__))
+    axis = check_axis(axis, x.ndim, op)
+    if x.shape[axis] == 1:
+        warnings.warn(f"{op} over axis {axis} of a tensor of shape {tuple(x.shape)}: the axis has size 1, so the "
+                      f"result is constant. Did you mean sigmoid?", stacklevel=3)
+    return fn(x, axis)
 
 
-def softmax(x: Any, axis: int | None = -1) -> torch.Tensor:
-    """``exp(x) / sum(exp(x))`` along ``axis`` (``None``: over all entries)."""
+def softmax(x: Any, axis: Any = -1) -> torch.Tensor:
+    """``exp(x) / sum(exp(x))`` along ``axis`` (``None``: over all entries; a tuple: over those axes jointly)."""
     x = ftensor(x, "softmax")
     return _axis_or_flat(x, axis, "softmax", lambda t, d: torch.softmax(t, d))
 
 
-def log_softmax(x: Any, axis: int | None = -1) -> torch.Tensor:
+def log_softmax(x: Any, axis: Any = -1) -> torch.Tensor:
     """``log(softmax(x))`` along ``axis``, computed stably."""
     x = ftensor(x, "log_softmax")
     return _axis_or_flat(x, axis, "log_softmax", lambda t, d: torch.log_softmax(t, d))

@@ -59,6 +59,7 @@ def test_activation_integer_inputs(name):
                                          ("soft_shrink", {"threshold": 1.0}), ("hard_shrink", {"threshold": 1.0}),
                                          ("squareplus", {"b": 2}), ("softmax", {"axis": 0}),
                                          ("softmax", {"axis": None}), ("log_softmax", {"axis": None}),
+                                         ("softmax", {"axis": (0, 1)}), ("log_softmax", {"axis": (1, 0)}),
                                          ("sparsemax", {"axis": 0}), ("glu", {"axis": 0}),
                                          ("threshold", {"threshold": 0.5, "default_value": -1.0})])
 def test_activation_arguments(name, kwargs):
@@ -71,6 +72,8 @@ def test_activation_errors():
         nn.softmax(X, axis=2)
     with pytest.raises(ShapeError, match="glu"):
         nn.glu(np.zeros((2, 3), "float32"))
+    with pytest.warns(UserWarning, match="size 1"):
+        nn.softmax(np.zeros((2, 1), "float32"))
 
 
 def test_polar():
