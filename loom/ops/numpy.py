@@ -8,7 +8,8 @@ concept and are re-exported here:
 - ``_numpy_binary``: element-wise functions of two tensors (``add``, ``maximum``, ``equal``...)
 - ``_numpy_reduce`` / ``_numpy_nan``: reductions and scans (``sum``, ``argmax``, ``cumsum``, ``quantile``,
   ``nanmean``...)
-- ``_numpy_shape``: layout (``reshape``, ``concatenate``, ``split``, ``pad``, ``take``...)
+- ``_numpy_shape``: layout (``reshape``, ``transpose``, ``pad``, ``take``...)
+- ``_numpy_join``: joining and splitting (``concatenate``, ``stack``, ``split``...)
 - ``_numpy_create``: creation (``arange``, ``ones``, ``eye``, ``linspace``, windows...)
 - ``_numpy_linalg``: products, diagonals, differences (``matmul``, ``einsum``, ``trace``, ``diff``...)
 - ``_numpy_search``: sorting, searching, selection (``sort``, ``where``, ``unique``, ``histogram``...)
@@ -27,6 +28,8 @@ from loom.ops._numpy_binary import *  # noqa: F401,F403
 from loom.ops._numpy_binary import __all__ as _binary
 from loom.ops._numpy_create import *  # noqa: F401,F403
 from loom.ops._numpy_create import __all__ as _create
+from loom.ops._numpy_join import *  # noqa: F401,F403
+from loom.ops._numpy_join import __all__ as _join
 from loom.ops._numpy_linalg import *  # noqa: F401,F403
 from loom.ops._numpy_linalg import __all__ as _linalg
 from loom.ops._numpy_nan import *  # noqa: F401,F403
@@ -40,4 +43,4 @@ from loom.ops._numpy_shape import __all__ as _shape
 from loom.ops._numpy_unary import *  # noqa: F401,F403
 from loom.ops._numpy_unary import __all__ as _unary
 
-__all__ = sorted(set(_binary + _create + _linalg + _nan + _reduce + _search + _shape + _unary))
+__all__ = sorted(set(_binary + _create + _join + _linalg + _nan + _reduce + _search + _shape + _unary))

@@ -48,7 +48,8 @@ NUMPY_CASES = [
     ("array_split", (C, [1], 0), {}), ("pad", (X["n"], ((1, 1), (2, 2))), {"mode": "reflect"}),
     ("pad", (X["n"], ((1, 0), (2, 1))), {"mode": "edge"}), ("pad", (X["n"], ((1, 1), (3, 2))), {"mode": "wrap"}),
     ("pad", (C, ((0, 0), (1, 1), (1, 2))), {"mode": "reflect"}), ("pad", (X["i"], ((1, 1), (1, 1))), {"mode": "edge"}),
-    ("pad", (X["n3"], 2), {"mode": "symmetric"}), ("take", (C, np.array([[0, 2], [1, -1]])), {}),
+    ("pad", (X["n3"], 2), {"mode": "symmetric"}), ("pad", (X["n"], (1, 2)), {"mode": "edge"}),
+    ("pad", (X["n"], ((2, 1),)), {"mode": "wrap"}), ("pad", (C, 1), {}), ("take", (C, np.array([[0, 2], [1, -1]])), {}),
 ]
 GRAD = {"reshape", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze", "ravel", "flip", "rot90", "roll",
         "tile", "repeat", "concatenate", "stack", "append", "broadcast_to", "pad", "take", "take_along_axis",
