@@ -82,7 +82,16 @@ def _conv_core(op: str, x: torch.Tensor, w_torch: torch.Tensor, groups: int, str
 
 def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", data_format: str | None = None,
          dilation_rate: Any = 1) -> torch.Tensor:
-    """N-D convolution (N = 1, 2, 3); ``kernel`` is ``(*kernel_size, in_channels // groups, out_channels)``."""
+    """N-D convolution (N = 1, 2, 3), grouped when the kernel has fewer input channels than ``inputs``.
+
+    Args:
+        inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor, 1-3 spatial dims.
+        kernel: ``(*kernel_size, in_channels // groups, out_channels)``.
+        strides: int or one int per spatial dim; default 1.
+        padding: ``'valid'`` or ``'same'`` (TF's, extra padding after); default ``'valid'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; default None (channels_last).
+        dilation_rate: int or one int per spatial dim; default 1.
+    """
     x, w, fmt = _prepare(inputs, kernel, "conv", data_format)
     channels, k_in = x.shape[1], w.shape[-2]
     if k_in == 0 or channels % k_in:
@@ -103,7 +112,16 @@ def _depthwise_weight(w: torch.Tensor, channels: int, op: str) -> torch.Tensor:
 
 def depthwise_conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
                    data_format: str | None = None, dilation_rate: Any = 1) -> torch.Tensor:
-    """Depthwise convolution; ``kernel`` is ``(*kernel_size, in_channels, depth_multiplier)``."""
+    """Depthwise convolution: each input channel convolved with its own ``depth_multiplier`` filters.
+
+    Args:
+        inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor, 1-3 spatial dims.
+        kernel: ``(*kernel_size, in_channels, depth_multiplier)``.
+        strides: int or one int per spatial dim; default 1.
+        padding: ``'valid'`` or ``'same'`` (TF's, extra padding after); default ``'valid'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; default None (channels_last).
+        dilation_rate: int or one int per spatial dim; default 1.
+    """
     x, w, fmt = _prepare(inputs, kernel, "depthwise_conv", data_format)
     w_torch = _depthwise_weight(w, x.shape[1], "depthwise_conv")
     out = _conv_core("depthwise_conv", x, w_torch, x.shape[1], strides, padding, dilation_rate)
@@ -112,7 +130,17 @@ def depthwise_conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
 
 def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, strides: Any = 1,
                    padding: str = "valid", data_format: str | None = None, dilation_rate: Any = 1) -> torch.Tensor:
-    """A depthwise convolution followed by a 1x1 ``pointwise_kernel`` convolution."""
+    """A depthwise convolution followed by a 1x1 ``pointwise_kernel`` convolution.
+
+    Args:
+        inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor.
+        depthwise_kernel: ``(*kernel_size, in_channels, depth_multiplier)``.
+        pointwise_kernel: ``(1, ..., 1, in_channels * depth_multiplier, out_channels)``.
+        strides: of the depthwise step; default 1.
+        padding: ``'valid'`` or ``'same'``; default ``'valid'``.
+        data_format: default None (channels_last).
+        dilation_rate: of the depthwise step; default 1.
+    """
     fmt = data_format
     depth = depthwise_conv(inputs, depthwise_kernel, strides, padding, fmt, dilation_rate)
     return conv(depth, pointwise_kernel, 1, "valid", fmt, 1)
@@ -120,8 +148,17 @@ def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, st
 
 def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", output_padding: Any = None,
                    data_format: str | None = None, dilation_rate: Any = 1) -> torch.Tensor:
-    """Transposed convolution; ``kernel`` is ``(*kernel_size, out_channels, in_channels)``; output lengths as
-    Keras's ``deconv_output_length``."""
+    """Transposed convolution (the gradient of ``conv``); output lengths as Keras's ``deconv_output_length``.
+
+    Args:
+        inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor.
+        kernel: ``(*kernel_size, out_channels, in_channels)``.
+        strides: int or one per spatial dim; default 1.
+        padding: ``'valid'`` or ``'same'``; default ``'valid'``.
+        output_padding: extra length per spatial dim; default None (inferred).
+        data_format: default None (channels_last).
+        dilation_rate: int or one per spatial dim; default 1.
+    """
     op = "conv_transpose"
     x, w, fmt = _prepare(inputs, kernel, op, data_format)
     n, padding = x.ndim - 2, _padding(padding, op)
@@ -160,7 +197,15 @@ def _pool_args(inputs: Any, pool_size: Any, strides: Any, padding: str, fmt: str
 
 def max_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
              data_format: str | None = None) -> torch.Tensor:
-    """Max pooling over 1-3 spatial dims; ``strides`` default to ``pool_size``."""
+    """Max pooling over 1-3 spatial dims.
+
+    Args:
+        inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor.
+        pool_size: int or one per spatial dim.
+        strides: int or one per spatial dim; default None (``pool_size``).
+        padding: ``'valid'`` or ``'same'`` (padded entries never win); default ``'valid'``.
+        data_format: default None (channels_last).
+    """
     x, fmt, n, pool, strides, pads = _pool_args(inputs, pool_size, strides, padding, data_format, "max_pool")
     if pads is not None:
         x = _pad(x, pads, float("-inf"))
@@ -169,7 +214,15 @@ def max_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "v
 
 def average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
                  data_format: str | None = None) -> torch.Tensor:
-    """Average pooling; with ``'same'`` padding the padded entries are left out of each average (as TF)."""
+    """Average pooling; with ``'same'`` padding the padded entries are left out of each average (as TF).
+
+    Args:
+        inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor.
+        pool_size: int or one per spatial dim.
+        strides: int or one per spatial dim; default None (``pool_size``).
+        padding: ``'valid'`` or ``'same'``; default ``'valid'``.
+        data_format: default None (channels_last).
+    """
     x, fmt, n, pool, strides, pads = _pool_args(inputs, pool_size, strides, padding, data_format, "average_pool")
     if pads is None:
         return _from_first(_AVG_POOL[n](x, pool, strides), fmt)

@@ -50,8 +50,16 @@ def _nodes(coordinate: torch.Tensor, order: int) -> list[tuple[torch.Tensor, Any
 
 def map_coordinates(inputs: Any, coordinates: Any, order: int, fill_mode: str = "constant",
                     fill_value: float = 0) -> torch.Tensor:
-    """Sample ``inputs`` at ``coordinates`` (one array of positions per input axis), nearest (``order=0``) or
-    linear (``order=1``); outside points follow ``fill_mode`` (SciPy's modes)."""
+    """Sample ``inputs`` at ``coordinates`` (as ``scipy.ndimage.map_coordinates``).
+
+    Args:
+        inputs: N-D array.
+        coordinates: N arrays of positions (one per input axis), all the same shape.
+        order: 0 (nearest) or 1 (linear).
+        fill_mode: ``'constant'``, ``'nearest'``, ``'wrap'``, ``'mirror'`` or ``'reflect'``; default
+            ``'constant'``.
+        fill_value: value outside the input with ``'constant'``; default 0.
+    """
     x = tensor(inputs, op="image.map_coordinates")
     coords = [ftensor(c, "image.map_coordinates") if order else tensor(c, op="image.map_coordinates")
               for c in coordinates]
@@ -124,7 +132,17 @@ def _projective(x: torch.Tensor, transform: torch.Tensor, order: int, fill_mode:
 def affine_transform(images: Any, transform: Any, interpolation: str = "bilinear", fill_mode: str = "constant",
                      fill_value: float = 0, data_format: str | None = None) -> torch.Tensor:
     """Map each output pixel ``(x, y)`` to the input point ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``,
-    ``k = c0 x + c1 y + 1``, from ``transform = [a0, a1, a2, b0, b1, b2, c0, c1]`` (one row per image)."""
+    ``k = c0 x + c1 y + 1``.
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        transform: ``[a0, a1, a2, b0, b1, b2, c0, c1]``, shape ``(8,)`` or ``(batch, 8)``.
+        interpolation: ``'nearest'`` or ``'bilinear'``; default ``'bilinear'``.
+        fill_mode: ``'constant'``, ``'nearest'``, ``'wrap'``, ``'mirror'`` or ``'reflect'``; default
+            ``'constant'``.
+        fill_value: value outside the image with ``'constant'``; default 0.
+        data_format: default None (channels_last).
+    """
     op = "affine_transform"
     check_choice(interpolation, tuple(INTERPOLATIONS), f"ops.image.{op}", "interpolation")
     check_choice(fill_mode, FILL_MODES, f"ops.image.{op}", "fill_mode")
@@ -172,7 +190,18 @@ def perspective_transform(images: Any, start_points: Any, end_points: Any, inter
 def elastic_transform(images: Any, alpha: float = 20.0, sigma: float = 5.0, interpolation: str = "bilinear",
                       fill_mode: str = "reflect", fill_value: float = 0.0, seed: Any = None,
                       data_format: str | None = None) -> torch.Tensor:
-    """Displace pixels by Gaussian-smoothed random fields scaled by ``alpha`` (Simard et al., 2003)."""
+    """Displace pixels by Gaussian-smoothed random fields scaled by ``alpha`` (Simard et al., 2003).
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        alpha: displacement scale; default 20.0.
+        sigma: smoothing standard deviation (kernel ``int(6 sigma) | 1``); default 5.0.
+        interpolation: ``'nearest'`` or ``'bilinear'``; default ``'bilinear'``.
+        fill_mode: as :func:`affine_transform`; default ``'reflect'``.
+        fill_value: default 0.0.
+        seed: None, an int or a ``loom.random.SeedGenerator``; default None.
+        data_format: default None (channels_last).
+    """
     from loom.ops.image import gaussian_blur
     from loom.random import normal
 

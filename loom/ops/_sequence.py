@@ -38,8 +38,16 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
                           attn_logits_soft_cap: float | None = None) -> torch.Tensor:
     """Scaled dot-product attention on Keras's ``(batch, length, heads, head_dim)`` layout.
 
-    ``mask`` (bool, True = attend) and ``bias`` (added to the logits) broadcast to ``(batch, heads, q_len,
-    kv_len)``; ``scale`` defaults to ``1 / sqrt(head_dim)``.
+    Args:
+        query: ``(batch, q_len, heads, dim)``.
+        key: ``(batch, kv_len, heads, dim)``.
+        value: ``(batch, kv_len, heads, value_dim)``.
+        bias: added to the logits, broadcast to ``(batch, heads, q_len, kv_len)``; default None.
+        mask: bool, True where attention is allowed, same broadcast; default None. Not with ``bias``.
+        scale: logits multiplier; default None (``1 / sqrt(dim)``).
+        is_causal: also mask future keys; default False.
+        flash_attention: accepted for Keras compatibility; default None.
+        attn_logits_soft_cap: cap logits smoothly with ``cap * tanh(logits / cap)``; default None.
     """
     if bias is not None and mask is not None:
         raise ConfigError("dot_product_attention: pass only one of `bias` and `mask`, got both.")
@@ -61,8 +69,15 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
 
 
 def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, mask_index: int = 0) -> torch.Tensor:
-    """Per-sample CTC loss of integer ``target`` ``(batch, max_label_len)`` under logits ``output``
-    ``(batch, time, classes)``; ``mask_index`` is the blank class."""
+    """Per-sample CTC loss (Graves et al., 2006).
+
+    Args:
+        target: integer labels ``(batch, max_label_len)``.
+        output: logits ``(batch, time, classes)``.
+        target_length: labels used per sample ``(batch,)``.
+        output_length: time steps used per sample ``(batch,)``.
+        mask_index: the blank class; default 0.
+    """
     output = ftensor(output, "ctc_loss")
     target = tensor(target, op="ctc_loss").long().to(output.device)
     if output.ndim != 3 or target.ndim != 2 or target.shape[0] != output.shape[0]:
@@ -127,9 +142,18 @@ def _beam_search(x: torch.Tensor, lengths: torch.Tensor, blank: int, beam_width:
 
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", beam_width: int = 100,
                top_paths: int = 1, merge_repeated: bool = True, mask_index: int = 0) -> tuple[torch.Tensor, ...]:
-    """Decode CTC outputs ``(batch, time, classes)`` into ``(decoded (top_paths, batch, time) padded with -1,
-    scores (batch, top_paths))``: ``'greedy'`` (best class per step; score is minus the summed logits) or
-    ``'beam_search'`` (prefix beam search; scores are log probabilities)."""
+    """Decode CTC outputs into ``(decoded (top_paths, batch, time) padded with -1, scores (batch, top_paths))``.
+
+    Args:
+        inputs: logits ``(batch, time, classes)``.
+        sequence_lengths: time steps used per sample ``(batch,)``.
+        strategy: ``'greedy'`` (best class per step; score is minus the summed logits) or ``'beam_search'``
+            (prefix beam search; scores are log probabilities); default ``'greedy'``.
+        beam_width: beams kept per step (beam search); default 100.
+        top_paths: paths returned (beam search); default 1.
+        merge_repeated: collapse repeated labels (greedy); default True.
+        mask_index: the blank class; default 0 (None: the last class).
+    """
     check_choice(strategy, ("greedy", "beam_search"), "ctc_decode", "strategy")
     x = ftensor(inputs, "ctc_decode")
     if x.ndim != 3:

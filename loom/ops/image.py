@@ -108,7 +108,19 @@ def resize(images: Any, size: Sequence[int], interpolation: str = "bilinear", an
            crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False, fill_mode: str = "constant",
            fill_value: float = 0.0, data_format: str | None = None) -> torch.Tensor:
     """Resize to ``size = (height, width)``; optionally centre-crop or pad to the target aspect ratio first.
-    ``interpolation``: ``'bilinear'``, ``'nearest'``, ``'bicubic'``, ``'area'``, ``'lanczos3'``, ``'lanczos5'``."""
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        size: ``(height, width)`` of the result.
+        interpolation: ``'bilinear'``, ``'nearest'``, ``'bicubic'``, ``'area'``, ``'lanczos3'`` or
+            ``'lanczos5'``; default ``'bilinear'``.
+        antialias: low-pass filter when downsampling (bilinear, bicubic, lanczos); default False.
+        crop_to_aspect_ratio: centre-crop to the target aspect ratio first; default False.
+        pad_to_aspect_ratio: pad with ``fill_value`` to the target aspect ratio first; default False.
+        fill_mode: only ``'constant'``; default ``'constant'``.
+        fill_value: padding value; default 0.0.
+        data_format: default None (channels_last).
+    """
     op = "ops.image.resize"
     check_choice(interpolation, (*_RESIZE_MODES, "lanczos3", "lanczos5"), op, "interpolation")
     check_choice(fill_mode, ("constant",), op, "fill_mode")
@@ -169,7 +181,14 @@ def crop_images(images: Any, top_cropping: int | None = None, left_cropping: int
                 bottom_cropping: int | None = None, right_cropping: int | None = None,
                 target_height: int | None = None, target_width: int | None = None,
                 data_format: str | None = None) -> torch.Tensor:
-    """Crop to a box given by two of (top, bottom, height) and two of (left, right, width)."""
+    """Crop to a box given by two of (top, bottom, height) and two of (left, right, width).
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        top_cropping, left_cropping, bottom_cropping, right_cropping: rows/columns removed; default None.
+        target_height, target_width: size of the result; default None.
+        data_format: default None (channels_last).
+    """
     x, single, fmt = _batched(images, "crop_images", data_format)
     top, th = _sides(top_cropping, bottom_cropping, target_height, x.shape[-2],
                      ("top_cropping", "bottom_cropping", "target_height"), "crop_images", False)
@@ -181,7 +200,14 @@ def crop_images(images: Any, top_cropping: int | None = None, left_cropping: int
 def pad_images(images: Any, top_padding: int | None = None, left_padding: int | None = None,
                bottom_padding: int | None = None, right_padding: int | None = None, target_height: int | None = None,
                target_width: int | None = None, data_format: str | None = None) -> torch.Tensor:
-    """Zero-pad to a box given by two of (top, bottom, height) and two of (left, right, width)."""
+    """Zero-pad to a box given by two of (top, bottom, height) and two of (left, right, width).
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        top_padding, left_padding, bottom_padding, right_padding: rows/columns added; default None.
+        target_height, target_width: size of the result; default None.
+        data_format: default None (channels_last).
+    """
     x, single, fmt = _batched(images, "pad_images", data_format)
     h, w = x.shape[-2:]
     top, th = _sides(top_padding, bottom_padding, target_height, h,
@@ -211,8 +237,16 @@ def _patches(images: Any, size: Any, strides: Any, dilation_rate: Any, padding: 
 
 def extract_patches(images: Any, size: Any, strides: Any = None, dilation_rate: Any = 1, padding: str = "valid",
                     data_format: str | None = None) -> torch.Tensor:
-    """Patches of ``size`` every ``strides`` (default ``size``), flattened into the channel axis as
-    ``(patch_h, patch_w, channels)``; a 3-element ``size`` means :func:`extract_patches_3d`."""
+    """Patches flattened into the channel axis in ``(patch_h, patch_w, channels)`` order.
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        size: int or ``(patch_h, patch_w)``; three ints mean :func:`extract_patches_3d`.
+        strides: default None (``size``: non-overlapping patches).
+        dilation_rate: spacing of the sampled pixels; default 1.
+        padding: ``'valid'`` or ``'same'``; default ``'valid'``.
+        data_format: default None (channels_last).
+    """
     if not isinstance(size, int) and len(size) == 3:
         return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
     return _patches(images, size, strides, dilation_rate, padding, data_format, 2, "extract_patches")
@@ -232,7 +266,14 @@ def _gaussian_1d(size: int, sigma: Any, dtype: torch.dtype, device: torch.device
 
 def gaussian_blur(images: Any, kernel_size: Any = (3, 3), sigma: Any = (1.0, 1.0),
                   data_format: str | None = None) -> torch.Tensor:
-    """Blur each channel with a Gaussian kernel (zero padding, same size)."""
+    """Blur each channel with a Gaussian kernel (zero padding, same size).
+
+    Args:
+        images: ``(h, w, c)`` or ``(batch, h, w, c)`` (or channels-first).
+        kernel_size: ``(kh, kw)``; default ``(3, 3)``.
+        sigma: one or two standard deviations; default ``(1.0, 1.0)``.
+        data_format: default None (channels_last).
+    """
     op = "ops.image.gaussian_blur"
     x, single, fmt = _batched(images, "gaussian_blur", data_format)
     ks = tuple_arg(kernel_size, 2, op, "kernel_size")
@@ -264,7 +305,16 @@ def sobel_edges(images: Any, data_format: str | None = None) -> torch.Tensor:
 
 def ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11, filter_sigma: float = 1.5,
          k1: float = 0.01, k2: float = 0.03, data_format: str | None = None) -> torch.Tensor:
-    """Structural similarity (Wang et al., 2004) per image, averaged over channels; Gaussian window, valid."""
+    """Structural similarity (Wang et al., 2004) per image, averaged over channels; Gaussian window, valid.
+
+    Args:
+        image1, image2: same-shape images ``(h, w, c)`` or ``(batch, h, w, c)``.
+        max_val: dynamic range of the pixel values; default 1.0.
+        filter_size: Gaussian window size; default 11.
+        filter_sigma: Gaussian window standard deviation; default 1.5.
+        k1, k2: stability constants; default 0.01 and 0.03.
+        data_format: default None (channels_last).
+    """
     a, single, fmt = _batched(image1, "ssim", data_format)
     b, _, _ = _batched(image2, "ssim", data_format)
     if a.shape != b.shape:

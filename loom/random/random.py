@@ -54,20 +54,44 @@ def _float_dtype(dtype: Any, op: str) -> torch.dtype:
 
 def normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0, dtype: Any = None,
            seed: Any = None) -> torch.Tensor:
-    """Samples from a normal distribution with ``mean`` and ``stddev``; ``dtype`` defaults to floatx."""
+    """Samples from a normal distribution.
+
+    Args:
+        shape: output shape.
+        mean: default 0.0.
+        stddev: default 1.0.
+        dtype: a float dtype; default None (floatx).
+        seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
+    """
     d, shape = _float_dtype(dtype, "normal"), _shape(shape, "normal")
     return torch.randn(shape, generator=_generator(seed, op="normal"), dtype=d) * stddev + mean
 
 
 def uniform(shape: Sequence[int], minval: float = 0.0, maxval: float = 1.0, dtype: Any = None,
             seed: Any = None) -> torch.Tensor:
-    """Samples uniform in ``[minval, maxval)``; ``dtype`` must be a float dtype (default floatx)."""
+    """Samples uniform in ``[minval, maxval)``.
+
+    Args:
+        shape: output shape.
+        minval: default 0.0.
+        maxval: default 1.0.
+        dtype: a float dtype; default None (floatx).
+        seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
+    """
     d, shape = _float_dtype(dtype, "uniform"), _shape(shape, "uniform")
     return torch.rand(shape, generator=_generator(seed, op="uniform"), dtype=d) * (maxval - minval) + minval
 
 
 def randint(shape: Sequence[int], minval: int, maxval: int, dtype: Any = "int32", seed: Any = None) -> torch.Tensor:
-    """Integers uniform in ``[minval, maxval)``; ``dtype`` defaults to ``'int32'``."""
+    """Integers uniform in ``[minval, maxval)``.
+
+    Args:
+        shape: output shape.
+        minval: lowest value.
+        maxval: one above the highest value.
+        dtype: an integer dtype; default ``'int32'``.
+        seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
+    """
     d, shape = backend.standardize_dtype(dtype), _shape(shape, "randint")
     if d.is_floating_point or d == torch.bool:
         raise ConfigError(f"random.randint: `dtype` must be an integer dtype, got {dtype!r}.")
@@ -79,7 +103,15 @@ def randint(shape: Sequence[int], minval: int, maxval: int, dtype: Any = "int32"
 
 def truncated_normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0, dtype: Any = None,
                      seed: Any = None) -> torch.Tensor:
-    """Normal samples with values more than two ``stddev`` from ``mean`` redrawn."""
+    """Normal samples with values more than two ``stddev`` from ``mean`` redrawn.
+
+    Args:
+        shape: output shape.
+        mean: default 0.0.
+        stddev: default 1.0.
+        dtype: a float dtype; default None (floatx).
+        seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
+    """
     d, shape = _float_dtype(dtype, "truncated_normal"), _shape(shape, "truncated_normal")
     out = torch.empty(shape, dtype=torch.float32 if d in (torch.float16, torch.bfloat16) else d)
     torch.nn.init.trunc_normal_(out, 0.0, 1.0, -2.0, 2.0, generator=_generator(seed, op="truncated_normal"))
@@ -87,8 +119,15 @@ def truncated_normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.
 
 
 def dropout(inputs: Any, rate: float, noise_shape: Sequence[int] | None = None, seed: Any = None) -> torch.Tensor:
-    """Zero each entry with probability ``rate`` and scale the rest by ``1 / (1 - rate)``; ``noise_shape``
-    broadcasts one keep/drop draw (e.g. ``(batch, 1, features)``)."""
+    """Zero each entry with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
+
+    Args:
+        inputs: tensor.
+        rate: drop probability in ``[0, 1)``.
+        noise_shape: shape of the keep/drop draw, broadcast to ``inputs`` (``None`` entries take the input's
+            size), e.g. ``(batch, 1, features)``; default None (``inputs.shape``).
+        seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
+    """
     x = tensor(inputs, op="random.dropout")
     if not 0 <= rate < 1:
         raise ConfigError(f"random.dropout: `rate` must be in [0, 1), got {rate!r}.")
