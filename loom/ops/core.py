@@ -113,7 +113,14 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
 
 def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: Any,
                maximum_iterations: int | None = None) -> Any:
-    """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` (at most ``maximum_iterations`` times)."""
+    """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` is true.
+
+    Args:
+        cond: callable on the loop variables returning a bool (or bool tensor).
+        body: callable on the loop variables returning their new values (same structure).
+        loop_vars: a tuple/list of values, or a single value (then ``body`` takes and returns one value).
+        maximum_iterations: stop after this many iterations; default None (no limit).
+    """
     is_tuple = isinstance(loop_vars, (tuple, list))
     state = tuple(loop_vars) if is_tuple else (loop_vars,)
     steps = 0
@@ -161,7 +168,16 @@ def map(f: Callable[[Any], Any], xs: Any) -> Any:
 
 def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int | None = None,
          reverse: bool = False, unroll: int = 1) -> tuple[Any, Any]:
-    """``carry, y = f(carry, x)`` over the slices of ``xs`` along axis 0; returns ``(carry, stacked ys)``."""
+    """``carry, y = f(carry, x)`` over the slices of ``xs`` along axis 0; returns ``(carry, stacked ys)``.
+
+    Args:
+        f: callable ``(carry, x) -> (carry, y)``; ``y`` may be a nested structure or None.
+        init: the initial carry.
+        xs: tensor or nested structure scanned along axis 0; default None (then ``x`` is None).
+        length: number of steps when ``xs`` is None; default None.
+        reverse: scan from the last slice; ``ys`` stay in input order; default False.
+        unroll: accepted for Keras compatibility (loops run eagerly); default 1.
+    """
     leaves = [convert_to_tensor(v) for v in flatten(xs)] if xs is not None else []
     n = leaves[0].shape[0] if leaves else length
     if n is None:
@@ -182,7 +198,14 @@ def scan(f: Callable[[Any, Any], tuple], init: Any, xs: Any = None, length: int 
 
 
 def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = False, axis: int = 0) -> Any:
-    """Inclusive prefix scan of ``elems`` along ``axis`` with the associative ``f`` (e.g. a cumulative sum)."""
+    """Inclusive prefix scan of ``elems`` along ``axis`` with the associative ``f`` (e.g. a cumulative sum).
+
+    Args:
+        f: associative binary callable on slices (or nested structures of slices).
+        elems: tensor or nested structure of tensors with the same size along ``axis``.
+        reverse: scan from the end; default False.
+        axis: scanned axis; default 0.
+    """
     leaves = [convert_to_tensor(v) for v in flatten(elems)]
     if not leaves:
         raise InputError("ops.associative_scan: `elems` holds no tensors.")
@@ -229,8 +252,14 @@ def scatter(indices: Any, values: Any, shape: Sequence[int]) -> torch.Tensor:
 
 
 def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: str | None = None) -> torch.Tensor:
-    """A copy of ``inputs`` with ``updates`` written at ``indices`` (or combined: ``'add'``, ``'max'``,
-    ``'min'``, ``'mul'``)."""
+    """A copy of ``inputs`` with ``updates`` written at ``indices``.
+
+    Args:
+        inputs: tensor to update.
+        indices: ``(num_updates, index_depth)`` integer positions into the leading axes of ``inputs``.
+        updates: ``(num_updates, *inputs.shape[index_depth:])`` values.
+        reduction: None (replace), ``'add'``, ``'max'``, ``'min'`` or ``'mul'``; default None.
+    """
     check_choice(reduction, (None, "add", "max", "min", "mul"), "ops.scatter_update", "reduction")
     inputs = tensor(inputs, op="scatter_update")
     idx = _indices(indices, "scatter_update", inputs.ndim).to(inputs.device)
