@@ -56,7 +56,9 @@ def _torch_promoted(name: str, fn: Fn, what: str) -> Callable[[Any, Any], torch.
 def _keras_promoted(name: str, fn: Fn, what: str, with_float: bool = False) -> Callable[[Any, Any], torch.Tensor]:
     def f(x1: Any, x2: Any) -> torch.Tensor:
         a, b = pair(name, x1, x2)
-        dtype = result_type(_kind(x1, a), _kind(x2, b), *((float,) if with_float else ()))
+        # as Keras's torch backend: maximum & co. keep Python scalars weak, the float functions do not
+        kinds = (a.dtype, b.dtype, float) if with_float else (_kind(x1, a), _kind(x2, b))
+        dtype = result_type(*kinds)
         return fn(cast(a, dtype), cast(b, dtype))
 
     f.__name__ = f.__qualname__ = name
@@ -143,9 +145,9 @@ def divide_no_nan(x1: Any, x2: Any) -> torch.Tensor:
     return torch.where(zero, torch.zeros((), dtype=a.dtype, device=a.device), a / torch.where(zero, 1, b))
 
 
-def _int_float(a: torch.Tensor, b: torch.Tensor, x1: Any, x2: Any) -> str:
+def _int_float(a: torch.Tensor, b: torch.Tensor) -> str:
     """Keras's promoted type, with integer results moved to floats (int64 to float64, others to floatx)."""
-    dtype = result_type(_kind(x1, a), _kind(x2, b))
+    dtype = result_type(a.dtype, b.dtype)
     if "int" in dtype:
         return "float64" if dtype == "int64" else result_type(float)
     return dtype
@@ -160,7 +162,7 @@ def hypot(x1: Any, x2: Any) -> torch.Tensor:
         x2: second leg (broadcast against ``x1``).
     """
     a, b = pair("hypot", x1, x2)
-    dtype = _int_float(a, b, x1, x2)
+    dtype = _int_float(a, b)
     return torch.hypot(cast(a, dtype), cast(b, dtype))
 
 
@@ -173,7 +175,7 @@ def heaviside(x1: Any, x2: Any) -> torch.Tensor:
         x2: the value at zero (broadcast against ``x1``).
     """
     a, b = pair("heaviside", x1, x2)
-    dtype = _int_float(a, b, x1, x2)
+    dtype = _int_float(a, b)
     return torch.heaviside(cast(a, dtype), cast(b, dtype))
 
 
@@ -188,7 +190,7 @@ def ldexp(x1: Any, x2: Any) -> torch.Tensor:
     a, b = pair("ldexp", x1, x2)
     if b.dtype.is_floating_point or b.dtype == torch.bool:
         raise InputError(f"ops.ldexp: the exponent `x2` must be an integer tensor; got dtype {b.dtype}.")
-    dtype = result_type(_kind(x1, a), _kind(x2, b), float)
+    dtype = result_type(a.dtype, b.dtype, float)
     return cast(torch.ldexp(a, b), dtype)
 
 
@@ -201,13 +203,13 @@ def nextafter(x1: Any, x2: Any) -> torch.Tensor:
         x2: directions (broadcast against ``x1``).
     """
     a, b = pair("nextafter", x1, x2)
-    dtype = result_type(_kind(x1, a), _kind(x2, b), float)
+    dtype = result_type(a.dtype, b.dtype, float)
     return cast(torch.nextafter(a.to(torch.float64), b.to(torch.float64)), dtype)
 
 
 def _close(name: str, x1: Any, x2: Any, rtol: float, atol: float, equal_nan: bool) -> torch.Tensor:
     a, b = pair(name, x1, x2)
-    dtype = result_type(_kind(x1, a), _kind(x2, b))
+    dtype = result_type(a.dtype, b.dtype)
     a, b = cast(a, dtype), cast(b, dtype)
     if "float" in dtype:
         return torch.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
@@ -248,6 +250,8 @@ def _bitwise(name: str, fn: Fn) -> Callable[[Any, Any], torch.Tensor]:
         for arg, t in (("x", a), ("y", b)):
             if t.dtype.is_floating_point or t.dtype.is_complex:
                 raise InputError(f"ops.{name}: `{arg}` must be an integer or bool tensor; got dtype {t.dtype}.")
+        if "shift" in name and type(y) is int:
+            return fn(a, y)  # a Python shift count leaves the tensor's type alone, as in Keras
         return fn(a, b)
 
     f.__name__ = f.__qualname__ = name
