@@ -56,15 +56,24 @@ def _pad(x: torch.Tensor, pads: list[tuple[int, int]], value: float = 0.0) -> to
     return F.pad(x, flat, value=value) if any(flat) else x
 
 
-def _prepare(inputs: Any, kernel: Any, op: str, fmt: str | None) -> tuple[torch.Tensor, torch.Tensor, str]:
+def _prepare(inputs: Any, kernel: Any, op: str, fmt: str | None):
+    """Channels-first ``x``, kernel ``w`` in one compute dtype, the data format and the result dtype (integer
+    inputs and kernels give an integer result, as Keras; computed in float64, exact for realistic values)."""
     x, w = tensor(inputs, op=op), tensor(kernel, op=op)
     fmt = data_format(fmt, op)
     x = _to_first(x, fmt, op)
-    dtype = x.dtype if x.dtype.is_floating_point else w.dtype if w.dtype.is_floating_point else torch.float32
     if w.ndim != x.ndim:
         raise ShapeError(f"{op}: `kernel` must have rank {x.ndim} for inputs of rank {x.ndim}, got kernel.shape="
                          f"{tuple(w.shape)}.")
-    return x.to(dtype), w.to(x.device, dtype), fmt
+    if not x.dtype.is_floating_point and not w.dtype.is_floating_point:
+        return x.double(), w.to(x.device, torch.float64), fmt, torch.promote_types(x.dtype, w.dtype)
+    dtype = x.dtype if x.dtype.is_floating_point else w.dtype
+    return x.to(dtype), w.to(x.device, dtype), fmt, dtype
+
+
+def _finish(y: torch.Tensor, fmt: str, dtype: torch.dtype) -> torch.Tensor:
+    y = y if dtype.is_floating_point else torch.round(y).to(dtype)
+    return _from_first(y, fmt)
 
 
 def _conv_core(op: str, x: torch.Tensor, w_torch: torch.Tensor, groups: int, strides: Any, padding: str,
@@ -92,13 +101,13 @@ def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", dat
         data_format: ``'channels_last'`` or ``'channels_first'``; default None (channels_last).
         dilation_rate: int or one int per spatial dim; default 1.
     """
-    x, w, fmt = _prepare(inputs, kernel, "conv", data_format)
+    x, w, fmt, out_dtype = _prepare(inputs, kernel, "conv", data_format)
     channels, k_in = x.shape[1], w.shape[-2]
     if k_in == 0 or channels % k_in:
         raise ShapeError(f"conv: the input has {channels} channels, which the kernel's input channels {k_in} "
                          f"(kernel.shape={tuple(w.shape)}) do not divide.")
     w_torch = w.permute(-1, -2, *range(w.ndim - 2))
-    return _from_first(_conv_core("conv", x, w_torch, channels // k_in, strides, padding, dilation_rate), fmt)
+    return _finish(_conv_core("conv", x, w_torch, channels // k_in, strides, padding, dilation_rate), fmt, out_dtype)
 
 
 def _depthwise_weight(w: torch.Tensor, channels: int, op: str) -> torch.Tensor:
@@ -122,10 +131,10 @@ def depthwise_conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
         data_format: ``'channels_last'`` or ``'channels_first'``; default None (channels_last).
         dilation_rate: int or one int per spatial dim; default 1.
     """
-    x, w, fmt = _prepare(inputs, kernel, "depthwise_conv", data_format)
+    x, w, fmt, out_dtype = _prepare(inputs, kernel, "depthwise_conv", data_format)
     w_torch = _depthwise_weight(w, x.shape[1], "depthwise_conv")
     out = _conv_core("depthwise_conv", x, w_torch, x.shape[1], strides, padding, dilation_rate)
-    return _from_first(out, fmt)
+    return _finish(out, fmt, out_dtype)
 
 
 def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, strides: Any = 1,
@@ -160,7 +169,7 @@ def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
         dilation_rate: int or one per spatial dim; default 1.
     """
     op = "conv_transpose"
-    x, w, fmt = _prepare(inputs, kernel, op, data_format)
+    x, w, fmt, out_dtype = _prepare(inputs, kernel, op, data_format)
     n, padding = x.ndim - 2, _padding(padding, op)
     strides, dilation = tuple_arg(strides, n, op, "strides"), tuple_arg(dilation_rate, n, op, "dilation_rate")
     if w.shape[-1] != x.shape[1]:
@@ -178,7 +187,7 @@ def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
             length = (size - 1) * s + k_eff - (2 * (k_eff // 2) if padding == "same" else 0) + out_pad[i]
         left = same_pads([length], [k_eff], [s], [1])[0][0] if padding == "same" else 0
         pads.append((-left, length - full.shape[2 + i] + left))
-    return _from_first(_pad(full, pads), fmt)
+    return _finish(_pad(full, pads), fmt, out_dtype)
 
 
 def _pool_args(inputs: Any, pool_size: Any, strides: Any, padding: str, fmt: str | None, op: str):
@@ -206,10 +215,14 @@ def max_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "v
         padding: ``'valid'`` or ``'same'`` (padded entries never win); default ``'valid'``.
         data_format: default None (channels_last).
     """
+    inputs = tensor(inputs, op="max_pool")
+    original = inputs.dtype
     x, fmt, n, pool, strides, pads = _pool_args(inputs, pool_size, strides, padding, data_format, "max_pool")
+    if not original.is_floating_point:  # integer inputs keep their dtype (float64 holds them exactly)
+        x = x.double()
     if pads is not None:
         x = _pad(x, pads, float("-inf"))
-    return _from_first(_MAX_POOL[n](x, pool, strides), fmt)
+    return _finish(_MAX_POOL[n](x, pool, strides), fmt, original if not original.is_floating_point else x.dtype)
 
 
 def average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",

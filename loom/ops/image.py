@@ -230,7 +230,7 @@ def _patches(images: Any, size: Any, strides: Any, dilation_rate: Any, padding: 
     depth = channels
     for s in size:
         depth *= s
-    eye = torch.eye(depth, dtype=x.dtype if x.dtype.is_floating_point else torch.float32, device=x.device)
+    eye = torch.eye(depth, dtype=x.dtype if x.dtype != torch.bool else torch.int32, device=x.device)
     out = conv(x, eye.reshape(*size, channels, depth), strides or size, padding, fmt, dilation_rate)
     return out.squeeze(0) if single else out
 
@@ -295,11 +295,13 @@ def sobel_edges(images: Any, data_format: str | None = None) -> torch.Tensor:
         raise ShapeError(f"ops.image.sobel_edges: `images` must have rank 4, got shape {tuple(x.shape)}.")
     fmt = _data_format(data_format, "ops.image.sobel_edges")
     x = x.permute(0, 3, 1, 2) if fmt == "channels_last" else x
-    x = x if x.dtype.is_floating_point else x.to(torch.float32)
+    original = x.dtype
+    x = x if x.dtype.is_floating_point else x.double()  # integer images keep their dtype, exactly
     c = x.shape[1]
     sx = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=x.dtype, device=x.device)
     ky, kx = sx.T.reshape(1, 1, 3, 3).repeat(c, 1, 1, 1), sx.reshape(1, 1, 3, 3).repeat(c, 1, 1, 1)
     edges = torch.stack([F.conv2d(x, ky, padding=1, groups=c), F.conv2d(x, kx, padding=1, groups=c)], -1)
+    edges = edges if original.is_floating_point else edges.to(original)
     return edges.permute(0, 2, 3, 1, 4) if fmt == "channels_last" else edges
 
 

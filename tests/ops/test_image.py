@@ -114,6 +114,9 @@ def test_blur_sobel_ssim():
         _same(image.gaussian_blur(FIRST, ks, sigma, "channels_first"), K.gaussian_blur(FIRST, ks, sigma,
                                                                                        "channels_first"))
     _same(image.sobel_edges(IMG), K.sobel_edges(IMG))
+    ints = (IMG * 100).astype("int32")
+    _same(image.sobel_edges(ints), K.sobel_edges(ints))
+    _same(image.extract_patches(ints, 2), K.extract_patches(ints, 2))
     _same(image.sobel_edges(FIRST, "channels_first"), K.sobel_edges(FIRST, "channels_first"))
     big = RNG.uniform(size=(2, 16, 16, 3)).astype("float32")
     noisy = np.clip(big + RNG.normal(scale=0.1, size=big.shape), 0, 1).astype("float32")

@@ -202,6 +202,15 @@ def test_conv_transpose(xs, ks, strides, padding, out_pad, dil):
           K.conv_transpose(x, k, strides, padding, out_pad, dilation_rate=dil))
 
 
+def test_integer_conv_and_max_pool_keep_integer_dtype():
+    x = np.arange(2 * 6 * 6 * 2).reshape(2, 6, 6, 2).astype("int32")
+    k = RNG.integers(-3, 4, size=(3, 3, 2, 2)).astype("int32")
+    _same(nn.conv(x, k, 2, "same"), K.conv(x, k, 2, "same"))
+    _same(nn.max_pool(x, 2), K.max_pool(x, 2))
+    _same(nn.max_pool(x, 3, 2, "same"), K.max_pool(x, 3, 2, "same"))
+    assert nn.conv(x, k.astype("float32")).dtype == torch.float32  # Keras's torch backend fails on this mix
+
+
 def test_conv_gradient_and_errors():
     x = torch.tensor(RNG.normal(size=(1, 6, 6, 2)).astype("float32"), requires_grad=True)
     k = torch.tensor(RNG.normal(size=(3, 3, 2, 3)).astype("float32"), requires_grad=True)
