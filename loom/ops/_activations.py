@@ -18,20 +18,26 @@ import torch
 import torch.nn.functional as F
 
 from loom.errors import ShapeError
-from loom.ops._common import check_axis, ftensor, tensor
+from loom.ops._common import as_float, check_axis, ftensor, tensor
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
 
+def _numeric(x: Any, op: str) -> torch.Tensor:
+    """``x`` as a tensor, bools in floatx (ops that keep integer dtypes have no bool version)."""
+    t = tensor(x, op=op)
+    return as_float(t, op) if t.dtype == torch.bool else t
+
+
 def relu(x: Any) -> torch.Tensor:
-    """``max(x, 0)``, keeping the input dtype."""
-    return torch.relu(tensor(x, op="relu"))
+    """``max(x, 0)``, keeping the input dtype (bool: floatx)."""
+    return torch.relu(_numeric(x, "relu"))
 
 
 def relu6(x: Any) -> torch.Tensor:
-    """``min(max(x, 0), 6)``, keeping the input dtype."""
-    return torch.clamp(tensor(x, op="relu6"), 0, 6)
+    """``min(max(x, 0), 6)``, keeping the input dtype (bool: floatx)."""
+    return torch.clamp(_numeric(x, "relu6"), 0, 6)
 
 
 def sigmoid(x: Any) -> torch.Tensor:
@@ -141,8 +147,8 @@ def tanh_shrink(x: Any) -> torch.Tensor:
 
 
 def hard_tanh(x: Any) -> torch.Tensor:
-    """``x`` clipped to ``[-1, 1]``, keeping the input dtype."""
-    x = tensor(x, op="hard_tanh")
+    """``x`` clipped to ``[-1, 1]``, keeping the input dtype (bool: floatx)."""
+    x = _numeric(x, "hard_tanh")
     if x.dtype == torch.uint8:
         return torch.clamp(x, max=1)
     return torch.clamp(x, -1, 1)

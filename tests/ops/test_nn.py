@@ -52,6 +52,7 @@ def test_activation_integer_inputs(name):
         assert getattr(nn, name)(x).dtype == torch.float32
         return
     _same(getattr(nn, name)(x), want)
+    assert getattr(nn, name)(x > 0).dtype == torch.float32  # bools compute in floatx (Keras fails on most)
 
 
 @pytest.mark.parametrize("name,kwargs", [("leaky_relu", {"negative_slope": 0.1}), ("elu", {"alpha": 0.5}),
