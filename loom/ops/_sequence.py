@@ -54,17 +54,25 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     q, k, v = _attention_inputs(query, key, value)
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    lowest = torch.finfo(q.dtype).min
+    causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril() if is_causal else None
+    additive = None
+    if mask is not None:
+        allowed = tensor(mask, op="dot_product_attention").bool().to(q.device)
+        allowed = allowed if causal is None else allowed & causal
+        additive = torch.where(allowed, 0.0, lowest).to(q.dtype)
+    elif bias is not None:
+        additive = tensor(bias, op="dot_product_attention").to(q.device, q.dtype)
+        additive = additive if causal is None else additive.masked_fill(~causal, lowest)
+    if attn_logits_soft_cap is None:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=additive, scale=scale,
+                                              is_causal=is_causal and additive is None).transpose(1, 2)
     logits = torch.matmul(q, k.transpose(-1, -2)) * scale
-    if attn_logits_soft_cap is not None:
-        logits = attn_logits_soft_cap * torch.tanh(logits / attn_logits_soft_cap)
-    if bias is not None:
-        logits = logits + tensor(bias, op="dot_product_attention").to(logits.device, logits.dtype)
-    allowed = None if mask is None else tensor(mask, op="dot_product_attention").bool().to(q.device)
-    if is_causal:
-        causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
-        allowed = causal if allowed is None else allowed & causal
-    if allowed is not None:
-        logits = logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)
+    logits = attn_logits_soft_cap * torch.tanh(logits / attn_logits_soft_cap)
+    if additive is not None:
+        logits = logits + additive
+    elif causal is not None:
+        logits = logits.masked_fill(~causal, lowest)
     return torch.matmul(torch.softmax(logits, dim=-1), v).transpose(1, 2)
 
 

@@ -272,7 +272,8 @@ def test_fold_unfold():
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"is_causal": True}, {"scale": 0.3},
-                                    {"mask": "mask"}, {"mask": "mask", "is_causal": True}, {"bias": "bias"}])
+                                    {"mask": "mask"}, {"mask": "mask", "is_causal": True}, {"bias": "bias"},
+                                    {"bias": "bias", "is_causal": True}])
 def test_dot_product_attention(kwargs):
     q, k, v = (RNG.normal(size=(2, 5, 3, 4)).astype("float32") for _ in range(3))
     extra = dict(kwargs)
@@ -281,8 +282,9 @@ def test_dot_product_attention(kwargs):
     if "bias" in extra:
         extra["bias"] = RNG.normal(size=(1, 3, 5, 5)).astype("float32")
     _same(nn.dot_product_attention(q, k, v, **extra), K.dot_product_attention(q, k, v, **extra))
-    if not kwargs:  # Keras refuses a logits soft cap off JAX/TPU; a huge cap changes nothing
-        _same(nn.dot_product_attention(q, k, v, attn_logits_soft_cap=1e6), K.dot_product_attention(q, k, v))
+    # Keras refuses a logits soft cap off JAX/TPU; a huge cap changes nothing
+    _same(nn.dot_product_attention(q, k, v, attn_logits_soft_cap=1e6, **extra), K.dot_product_attention(q, k, v,
+                                                                                                          **extra))
     with pytest.raises(ConfigError, match="bias"):
         nn.dot_product_attention(q, k, v, bias=q, mask=q)
     with pytest.raises(ShapeError, match="query"):
