@@ -26,7 +26,8 @@ def _attention_inputs(query: Any, key: Any, value: Any) -> tuple[torch.Tensor, .
         if t.ndim != 4:
             raise ShapeError(f"dot_product_attention: `{name}` must have rank 4 (batch, length, heads, dim), got "
                              f"shape {tuple(t.shape)}.")
-    if not q.ndim == k.ndim == v.ndim or k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1]:
+    if (k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1] or q.shape[0] != k.shape[0]
+            or q.shape[2] % k.shape[2]):
         raise ShapeError(f"dot_product_attention: incompatible shapes query={tuple(q.shape)}, key="
                          f"{tuple(k.shape)}, value={tuple(v.shape)}.")
     dtype = float_result(q, k, v)
@@ -40,8 +41,8 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
 
     Args:
         query: ``(batch, q_len, heads, dim)``.
-        key: ``(batch, kv_len, heads, dim)``.
-        value: ``(batch, kv_len, heads, value_dim)``.
+        key: ``(batch, kv_len, kv_heads, dim)``; ``heads`` a multiple of ``kv_heads`` (grouped-query attention).
+        value: ``(batch, kv_len, kv_heads, value_dim)``.
         bias: added to the logits, broadcast to ``(batch, heads, q_len, kv_len)``; default None.
         mask: bool, True where attention is allowed, same broadcast; default None. Not with ``bias``.
         scale: logits multiplier; default None (``1 / sqrt(dim)``).
@@ -53,6 +54,8 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         raise ConfigError("dot_product_attention: pass only one of `bias` and `mask`, got both.")
     q, k, v = _attention_inputs(query, key, value)
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+    if k.shape[1] != q.shape[1]:  # grouped-query attention: each key/value head serves a group of query heads
+        k, v = (t.repeat_interleave(q.shape[1] // t.shape[1], dim=1) for t in (k, v))
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     lowest = torch.finfo(q.dtype).min
     causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril() if is_causal else None

@@ -285,8 +285,13 @@ def test_dot_product_attention(kwargs):
     # Keras refuses a logits soft cap off JAX/TPU; a huge cap changes nothing
     _same(nn.dot_product_attention(q, k, v, attn_logits_soft_cap=1e6, **extra), K.dot_product_attention(q, k, v,
                                                                                                           **extra))
+    if not kwargs:  # grouped-query attention: 3 query heads share one key/value head
+        _same(nn.dot_product_attention(q, k[:, :, :1], v[:, :, :1]), K.dot_product_attention(q, k[:, :, :1],
+                                                                                              v[:, :, :1]))
     with pytest.raises(ConfigError, match="bias"):
         nn.dot_product_attention(q, k, v, bias=q, mask=q)
+    with pytest.raises(ShapeError, match="key"):
+        nn.dot_product_attention(q, k[:, :, :2], v[:, :, :2])
     with pytest.raises(ShapeError, match="query"):
         nn.dot_product_attention(q[0, 0], k, v)
 
