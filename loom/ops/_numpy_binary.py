@@ -282,5 +282,4 @@ def clip(x: Any, x_min: Any, x_max: Any) -> torch.Tensor:
     broadcast_shapes_or_raise("clip", t, lo, hi)
     if t.dtype == torch.bool:
         t = t.to(torch.int32)
-    out = torch.clip(t.float() if t.dtype == torch.float16 and t.device.type == "cpu" else t, min=lo, max=hi)
-    return out.to(t.dtype) if t.dtype == torch.float16 else out
+    return torch.clip(t, min=lo, max=hi)

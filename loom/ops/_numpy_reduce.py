@@ -42,10 +42,11 @@ def _empty_axis(axis: Any) -> bool:
     return isinstance(axis, (list, tuple)) and len(axis) == 0
 
 
-def _reduce(fn: Any, x: torch.Tensor, dims: tuple[int, ...], keepdims: bool, **kw: Any) -> torch.Tensor:
+def _reduce(fn: Any, x: torch.Tensor, dims: tuple[int, ...], keepdims: bool) -> torch.Tensor:
+    """``fn`` over ``dims``; no dims (a scalar, or ``axis=()``) reduces nothing."""
     if not dims:
-        return fn(x, **kw) if x.ndim == 0 and not kw.get("dim") else x
-    return fn(x, dim=dims, keepdim=keepdims, **kw)
+        return fn(x) if x.ndim == 0 else x
+    return fn(x, dim=dims, keepdim=keepdims)
 
 
 @op("sum")
@@ -115,7 +116,7 @@ def var(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
     t = tensor("var", x)
     out = result_type(t.dtype, float)
     if _empty_axis(axis):
-        return torch.zeros_like(t, dtype=cast(t[:0], out).dtype)
+        return torch.zeros_like(t, dtype=to_torch_dtype(out))
     dims = _dims("var", t, axis)
     t = cast(t, result_type(t.dtype, "float32"))
     return cast(torch.var(t, dim=dims, keepdim=keepdims, correction=0), out)
