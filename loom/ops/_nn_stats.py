@@ -29,7 +29,13 @@ def _same_shape(op: str, target: torch.Tensor, output: torch.Tensor) -> None:
 
 
 def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> torch.Tensor:
-    """Element-wise binary cross-entropy (no reduction); probabilities clipped to ``[1e-7, 1 - 1e-7]``."""
+    """Element-wise binary cross-entropy (no reduction).
+
+    Args:
+        target: labels in ``[0, 1]``, the shape of ``output``.
+        output: probabilities (clipped to ``[1e-7, 1 - 1e-7]``) or logits.
+        from_logits: whether ``output`` holds logits; default False.
+    """
     output = ftensor(output, "binary_crossentropy")
     target = tensor(target, op="binary_crossentropy").to(output.device, output.dtype)
     _same_shape("binary_crossentropy", target, output)
@@ -40,7 +46,14 @@ def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> 
 
 
 def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False, axis: int = -1) -> torch.Tensor:
-    """Cross-entropy between one-hot (or soft) targets and probabilities/logits along ``axis``."""
+    """Cross-entropy between one-hot (or soft) targets and probabilities/logits along ``axis``.
+
+    Args:
+        target: class distributions, the shape of ``output``.
+        output: probabilities (renormalized along ``axis`` and clipped) or logits.
+        from_logits: whether ``output`` holds logits; default False.
+        axis: the class axis; default -1.
+    """
     output = ftensor(output, "categorical_crossentropy")
     target = tensor(target, op="categorical_crossentropy").to(output.device, output.dtype)
     _same_shape("categorical_crossentropy", target, output)
@@ -57,7 +70,14 @@ def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False
 
 def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
                                     axis: int = -1) -> torch.Tensor:
-    """Cross-entropy between integer class targets and probabilities/logits along ``axis``."""
+    """Cross-entropy between integer class targets and probabilities/logits along ``axis``.
+
+    Args:
+        target: class indices, the shape of ``output`` without ``axis`` (or with it of size 1).
+        output: probabilities (renormalized along ``axis`` and clipped) or logits.
+        from_logits: whether ``output`` holds logits; default False.
+        axis: the class axis; default -1.
+    """
     op = "sparse_categorical_crossentropy"
     output = ftensor(output, op)
     target = tensor(target, op=op).long().to(output.device)
@@ -79,7 +99,15 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
 
 
 def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse: bool = False) -> torch.Tensor:
-    """One-hot encode integer ``x`` into a new ``axis`` of size ``num_classes``; negative indices give zeros."""
+    """One-hot encode integer ``x`` into a new axis of size ``num_classes``; negative indices give zeros.
+
+    Args:
+        x: integer class indices (floats are truncated).
+        num_classes: size of the new axis.
+        axis: where the new axis goes; default -1.
+        dtype: output dtype; default None (floatx).
+        sparse: must be False (loom has no sparse tensors); default False.
+    """
     if sparse:
         raise ConfigError("one_hot: `sparse=True` is not supported by loom (torch dense tensors).")
     if not isinstance(num_classes, int) or num_classes < 1:
@@ -108,7 +136,14 @@ def multi_hot(inputs: Any, num_classes: int | None = None, axis: int = -1, dtype
 
 
 def moments(x: Any, axes: Any, keepdims: bool = False, synchronized: bool = False) -> tuple[torch.Tensor, ...]:
-    """Mean and variance of ``x`` over ``axes`` (float16 computed in float32)."""
+    """Mean and variance of ``x`` over ``axes`` (float16 computed in float32).
+
+    Args:
+        x: input tensor.
+        axes: axis or axes to reduce.
+        keepdims: keep the reduced axes with size 1; default False.
+        synchronized: must be False (no cross-device reduction here); default False.
+    """
     if synchronized:
         raise ConfigError("moments: `synchronized=True` is not supported by loom.")
     x = ftensor(x, "moments")

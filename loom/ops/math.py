@@ -175,7 +175,17 @@ def _check_frames(sequence_length: int, sequence_stride: int, fft_length: int, o
 def stft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, window: Any = "hann",
          center: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Short-time Fourier transform along the last axis: ``(real, imag)`` of shape
-    ``(..., frames, fft_length // 2 + 1)``; ``center`` reflect-pads by ``fft_length // 2``."""
+    ``(..., frames, fft_length // 2 + 1)``.
+
+    Args:
+        x: float32 or float64 signal ``(..., samples)``.
+        sequence_length: frame length.
+        sequence_stride: hop between frames.
+        fft_length: FFT size (>= ``sequence_length``; frames are zero-padded).
+        window: ``'hann'``, ``'hamming'``, a ``(sequence_length,)`` array or None (rectangular); default
+            ``'hann'``.
+        center: reflect-pad the signal by ``fft_length // 2`` on both sides; default True.
+    """
     _check_frames(sequence_length, sequence_stride, fft_length, "stft")
     x = tensor(x, op="stft")
     if x.dtype not in (torch.float32, torch.float64):
@@ -191,7 +201,17 @@ def stft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, wi
 
 def istft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, length: int | None = None,
           window: Any = "hann", center: bool = True) -> torch.Tensor:
-    """Inverse of :func:`stft` by windowed overlap-add; ``length`` trims or pads the output."""
+    """Inverse of :func:`stft` by windowed overlap-add.
+
+    Args:
+        x: ``(real, imag)`` spectrogram ``(..., frames, fft_length // 2 + 1)``.
+        sequence_length: frame length used by :func:`stft`.
+        sequence_stride: hop used by :func:`stft`.
+        fft_length: FFT size used by :func:`stft`.
+        length: samples in the result (trimmed or zero-padded); default None (all).
+        window: as :func:`stft`; default ``'hann'``.
+        center: whether :func:`stft` centred the frames; default True.
+    """
     _check_frames(sequence_length, sequence_stride, fft_length, "istft")
     spec = _complex(x, "istft")
     win = _window(window, sequence_length, spec.real.dtype, spec.device, "istft")
