@@ -217,7 +217,7 @@ def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = F
     acc, results = None, {}
     for i in order:
         x = _unflatten_like(elems, [v.select(axis, i) for v in leaves])
-        acc = x if acc is None else (f(x, acc) if reverse else f(acc, x))
+        acc = x if acc is None else f(acc, x)  # reverse: flip, scan, flip (as jax.lax.associative_scan)
         results[i] = flatten(acc)
     columns = zip(*(results[i] for i in range(n)))
     return _unflatten_like(elems, [torch.stack([convert_to_tensor(c) for c in col], dim=axis) for col in columns])

@@ -81,6 +81,10 @@ def test_scan_map_and_associative_scan():
     _same(got["a"], xs * 2)
     for axis, reverse in ((0, False), (1, True)):
         _same(core.associative_scan(torch.add, xs, reverse, axis), K.associative_scan(torch.add, xs, reverse, axis))
+    mats = torch.tensor(RNG.normal(size=(4, 2, 2)).astype("float32"))  # associative, not commutative
+    for reverse in (False, True):
+        _same(core.associative_scan(torch.matmul, mats, reverse), K.associative_scan(torch.matmul, mats, reverse),
+              rel=1e-5)
     pair = core.associative_scan(lambda a, b: (a[0] + b[0], a[1] * b[1]), (xs, xs))
     _same(pair, (torch.cumsum(xs, 0), torch.cumprod(xs, 0)))
     _same(core.vectorized_map(lambda v: v * v.sum(), xs), K.vectorized_map(lambda v: v * v.sum(), xs))
