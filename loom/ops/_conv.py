@@ -184,8 +184,11 @@ def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
         if out_pad is None:
             length = size * s if padding == "same" else size * s + max(k_eff - s, 0)
         else:
-            length = (size - 1) * s + k_eff - (2 * (k_eff // 2) if padding == "same" else 0) + out_pad[i]
-        left = same_pads([length], [k_eff], [s], [1])[0][0] if padding == "same" else 0
+            length = (size - 1) * s + (k_eff % 2 if padding == "same" else k_eff) + out_pad[i]
+        left = 0
+        if padding == "same":  # Keras's split of the implicit padding: the larger half on the left
+            pad_len = s + k_eff - 2 if out_pad is None else k_eff + k_eff % 2 - 2 + out_pad[i]
+            left = (k_eff - 1) - min(pad_len - pad_len // 2, k_eff - 1)
         pads.append((-left, length - full.shape[2 + i] + left))
     return _finish(_pad(full, pads), fmt, out_dtype)
 

@@ -1,5 +1,7 @@
 """loom.ops.nn against keras.ops.nn on the same inputs: values, dtypes, shapes, gradients, errors."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -210,6 +212,16 @@ def test_integer_conv_and_max_pool_keep_integer_dtype():
     _same(nn.max_pool(x, 2), K.max_pool(x, 2))
     _same(nn.max_pool(x, 3, 2, "same"), K.max_pool(x, 3, 2, "same"))
     assert nn.conv(x, k.astype("float32")).dtype == torch.float32  # Keras's torch backend fails on this mix
+
+
+def test_conv_transpose_lengths_and_offsets_grid():
+    for k, s, d, padding, out_pad in itertools.product((1, 2, 3, 4), (1, 2, 3), (1, 2), ("valid", "same"),
+                                                        (None, 0, 1)):
+        if out_pad is not None and 0 < s <= out_pad:
+            continue
+        x, w = RNG.normal(size=(1, 5, 2)).astype("float32"), RNG.normal(size=(k, 3, 2)).astype("float32")
+        _same(nn.conv_transpose(x, w, s, padding, out_pad, dilation_rate=d),
+              K.conv_transpose(x, w, s, padding, out_pad, dilation_rate=d))
 
 
 def test_conv_gradient_and_errors():
