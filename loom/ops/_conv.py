@@ -230,7 +230,9 @@ def max_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "v
 
 def average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
                  data_format: str | None = None) -> torch.Tensor:
-    """Average pooling; with ``'same'`` padding the padded entries are left out of each average (as TF).
+    """Average pooling; with ``'same'`` padding the padded entries are left out of each average, as Keras's
+    TensorFlow and JAX backends and loom's ``AveragePooling`` layers do (Keras 3.15's torch backend counts
+    replicated edge values when the padding is asymmetric).
 
     Args:
         inputs: ``(batch, *spatial, channels)`` (or channels-first) tensor.

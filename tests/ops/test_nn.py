@@ -255,6 +255,13 @@ def test_pooling(xs, pool, strides, padding):
           K.average_pool(xf, pool, strides, padding, "channels_first"))
 
 
+def test_average_pool_same_excludes_asymmetric_padding():
+    x = np.arange(6, dtype="float32").reshape(1, 6, 1)
+    got = nn.average_pool(x, 4, 1, "same")[0, :, 0]  # total padding 3: one before, two after
+    want = [np.mean(x[0, max(i - 1, 0):i + 3, 0]) for i in range(6)]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+
+
 def test_adaptive_pooling():
     x = RNG.normal(size=(2, 7, 9, 3)).astype("float32")
     for name in ("adaptive_average_pool", "adaptive_max_pool"):
