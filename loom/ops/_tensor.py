@@ -2,7 +2,8 @@
 
 Every op converts its inputs with :func:`convert_to_tensor`, picks output dtypes with :func:`result_type` (the
 one promotion table) and validates axes and broadcasting here, so errors name the op, the argument and the
-shapes instead of surfacing as a torch traceback.
+shapes instead of surfacing as a torch traceback. An op called on ``loom.Input`` placeholders becomes a layer of
+the functional graph (see :func:`op`).
 
 Example:
     >>> from loom.ops import _tensor
@@ -23,8 +24,9 @@ from typing import Any, Callable, Iterable, TypeVar
 import numpy as np
 import torch
 
-from loom import backend
+from loom import backend, structure
 from loom.errors import InputError, LoomError, ShapeError
+from loom.symbolic import SymbolicTensor
 
 F = TypeVar("F", bound=Callable[..., Any])
 _INNER_OP = re.compile(r"^ops\.\w+: ")
@@ -370,7 +372,8 @@ def tensor(op_name: str, value: Any, dtype: Any = None) -> torch.Tensor:
 
 
 def op(name: str) -> Callable[[F], F]:
-    """Decorate a public op so torch errors raised inside it surface as loom errors naming the op.
+    """Decorate a public op: torch errors inside it surface as loom errors naming the op, and a call on
+    functional-graph placeholders (``loom.Input`` and what layers make of it) adds the op to the graph.
 
     Example:
         >>> @op("twice")
@@ -382,6 +385,8 @@ def op(name: str) -> Callable[[F], F]:
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
+            if _has_symbolic(args) or (kwargs and _has_symbolic(kwargs.values())):
+                return _symbolic_call(name, fn, args, kwargs)
             try:
                 return fn(*args, **kwargs)
             except LoomError as e:
@@ -420,3 +425,30 @@ def as_float(x: torch.Tensor) -> torch.Tensor:
     if x.dtype.is_floating_point or x.dtype.is_complex:
         return x
     return x.to(to_torch_dtype(backend.floatx()))
+
+
+def _has_symbolic(values: Iterable[Any]) -> bool:
+    """Whether a functional-graph placeholder is among ``values`` (or inside their lists and tuples)."""
+    for v in values:
+        if isinstance(v, SymbolicTensor) or isinstance(v, (list, tuple)) and _has_symbolic(v):
+            return True
+    return False
+
+
+def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """An op called on ``loom.Input`` placeholders becomes a layer of the functional graph, as in Keras.
+
+    The layer is a :class:`loom.layers.Lambda` named after the op; its output shape is inferred by running the
+    op on placeholders, so the op must not depend on data values (``nonzero``, ``unique`` cannot).
+    """
+    from loom.layers.lambda_layer import Lambda
+
+    placeholders = [t for t in structure.flatten([args, kwargs]) if isinstance(t, SymbolicTensor)]
+
+    def call(inputs: list) -> Any:
+        feed = iter(inputs)
+        real_args, real_kwargs = structure.map_structure(
+            lambda t: next(feed) if isinstance(t, SymbolicTensor) else t, [list(args), kwargs])
+        return fn(*real_args, **real_kwargs)
+
+    return Lambda(call, name=backend.unique_name(name))(placeholders)
