@@ -180,3 +180,26 @@ def test_scale_and_translate(method, antialias):
     scale, shift = np.array([0.6, 1.5], "float32"), np.array([0.5, -1.0], "float32")
     _same(image.scale_and_translate(IMG, (2, 4, 13, 3), scale, shift, (1, 2), method, antialias),
           K.scale_and_translate(IMG, (2, 4, 13, 3), scale, shift, (1, 2), method, antialias))
+
+
+GRAD_CASES = {  # name -> (float args, kwargs); gradients of sum(out**2) against Keras's
+    "resize": ((IMG,), {"size": (4, 11)}),
+    "affine_transform": ((IMG[:1],), {"transform": np.array([1.1, 0.2, -1.0, -0.1, 0.9, 1.5, 0, 0], "float32")}),
+    "map_coordinates": ((IMG[0, :, :, 0], RNG.uniform(0, 6, size=(2, 3, 4)).astype("float32")), {"order": 1}),
+    "ssim": ((RNG.uniform(size=(1, 12, 12, 2)), RNG.uniform(size=(1, 12, 12, 2))), {"filter_size": 5}),
+    "gaussian_blur": ((IMG,), {"data_format": "channels_last"}),
+    "rgb_to_hsv": ((IMG,), {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_gradients_match_keras(name):
+    args, kwargs = GRAD_CASES[name]
+    ours = [torch.tensor(np.asarray(a, "float32"), requires_grad=True) for a in args]
+    theirs = [torch.tensor(np.asarray(a, "float32"), requires_grad=True) for a in args]
+    getattr(image, name)(*ours, **kwargs).pow(2).sum().backward()
+    getattr(K, name)(*theirs, **{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+                     ).pow(2).sum().backward()
+    for a, b in zip(ours, theirs):
+        if b.grad is not None:
+            assert_allclose_scaled(a.grad.numpy(), b.grad.numpy(), rel=1e-4)

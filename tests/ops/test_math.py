@@ -120,3 +120,26 @@ def test_stft_istft(seq, stride, nfft, window, center):
     with pytest.raises(ConfigError, match="stft.*fft_length"):
         math.stft(x, 8, 2, 4)
 
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("logsumexp", (X,), {"axis": 1}), ("cdist", (X[:2], X[1:]), {}), ("segment_max", (X, np.array([0, 1, 1])), {}),
+    ("segment_prod", (X, np.array([0, 1, 1])), {}), ("stft", (np.tile(X, (1, 4)),), {"sequence_length": 8, "sequence_stride": 4,
+                                                                          "fft_length": 8}),
+    ("rsqrt", (np.abs(X) + 0.5,), {}), ("erfinv", (X / 10,), {}),
+])
+def test_gradients_match_keras(name, args, kwargs):
+    ours = [torch.tensor(a, requires_grad=True) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+            for a in args]
+    theirs = [torch.tensor(a, requires_grad=True) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+              for a in args]
+
+    def loss(out):
+        parts = out if isinstance(out, tuple) else (out,)
+        return sum(p.pow(2).sum() for p in parts)
+
+    loss(getattr(math, name)(*ours, **kwargs)).backward()
+    loss(getattr(K, name)(*theirs, **kwargs)).backward()
+    for a, b in zip(ours, theirs):
+        if isinstance(b, torch.Tensor) and b.grad is not None:
+            assert_allclose_scaled(a.grad.numpy(), b.grad.numpy(), rel=1e-4)
