@@ -124,8 +124,8 @@ def test_stft_istft(seq, stride, nfft, window, center):
 
 @pytest.mark.parametrize("name,args,kwargs", [
     ("logsumexp", (X,), {"axis": 1}), ("cdist", (X[:2], X[1:]), {}), ("segment_max", (X, np.array([0, 1, 1])), {}),
-    ("segment_prod", (X, np.array([0, 1, 1])), {}), ("stft", (np.tile(X, (1, 4)),), {"sequence_length": 8, "sequence_stride": 4,
-                                                                          "fft_length": 8}),
+    ("segment_prod", (X, np.array([0, 1, 1])), {}),
+    ("stft", (np.tile(X, (1, 4)),), {"sequence_length": 8, "sequence_stride": 4, "fft_length": 8}),
     ("rsqrt", (np.abs(X) + 0.5,), {}), ("erfinv", (X / 10,), {}),
 ])
 def test_gradients_match_keras(name, args, kwargs):
