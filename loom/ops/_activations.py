@@ -135,7 +135,7 @@ def glu(x: Any, axis: int = -1) -> torch.Tensor:
     x = ftensor(x, "glu")
     axis = check_axis(axis, x.ndim, "glu")
     if x.shape[axis] % 2:
-        raise ShapeError(f"glu: axis {axis} of `x` must have even size, got shape {tuple(x.shape)}.")
+        raise ShapeError(f"ops.nn.glu: axis {axis} of `x` must have even size, got shape {tuple(x.shape)}.")
     a, b = torch.chunk(x, 2, dim=axis)
     return a * torch.sigmoid(b)
 

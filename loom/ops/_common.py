@@ -23,6 +23,11 @@ def tensor(x: Any, dtype: Any = None, op: str = "ops") -> torch.Tensor:
     return _tensor.tensor(op, x, dtype=dtype)
 
 
+def qualified(op: str) -> str:
+    """The name errors use: ``'ops.nn.conv'`` for nn's bare names (``'conv'``), others as given."""
+    return op if op.startswith("ops.") else f"ops.nn.{op}"
+
+
 def as_float(x: torch.Tensor, op: str) -> torch.Tensor:
     """Integer and bool tensors promoted to floatx (Keras's float ops); float tensors unchanged."""
     if x.dtype.is_floating_point or x.dtype.is_complex:
@@ -49,9 +54,9 @@ def float_result(*xs: torch.Tensor) -> torch.dtype:
 def check_axis(axis: int, ndim: int, op: str, arg: str = "axis") -> int:
     """``axis`` made non-negative; a ShapeError naming the op if it is outside ``[-ndim, ndim)``."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise ConfigError(f"{op}: `{arg}` must be an int, got {axis!r}.")
+        raise ConfigError(f"{qualified(op)}: `{arg}` must be an int, got {axis!r}.")
     if not -ndim <= axis < max(ndim, 1):
-        raise ShapeError(f"{op}: `{arg}`={axis} is out of range for a tensor of rank {ndim} "
+        raise ShapeError(f"{qualified(op)}: `{arg}`={axis} is out of range for a tensor of rank {ndim} "
                          f"(valid: {-ndim}..{ndim - 1}).")
     return int(axis) % max(ndim, 1)
 
@@ -65,14 +70,14 @@ def check_axes(axes: Any, ndim: int, op: str, arg: str = "axis") -> list[int]:
 def check_rank(x: torch.Tensor, ranks: Sequence[int], op: str, arg: str) -> None:
     """A ShapeError naming the op and argument when ``x.ndim`` is not one of ``ranks``."""
     if x.ndim not in ranks:
-        raise ShapeError(f"{op}: `{arg}` must have rank {' or '.join(map(str, ranks))}, got shape "
+        raise ShapeError(f"{qualified(op)}: `{arg}` must have rank {' or '.join(map(str, ranks))}, got shape "
                          f"{tuple(x.shape)}.")
 
 
 def check_choice(value: Any, options: Sequence[Any], op: str, arg: str) -> Any:
     """``value`` if it is one of ``options``, else a ConfigError listing them."""
     if value not in options:
-        raise ConfigError(f"{op}: `{arg}` must be one of {list(options)}, got {value!r}.")
+        raise ConfigError(f"{qualified(op)}: `{arg}` must be one of {list(options)}, got {value!r}.")
     return value
 
 
@@ -89,7 +94,7 @@ def tuple_arg(value: Any, n: int, op: str, arg: str) -> tuple[int, ...]:
         value = (int(value),) * n
     value = tuple(int(v) for v in value)
     if len(value) != n or any(v < 1 for v in value):
-        raise ConfigError(f"{op}: `{arg}` must be a positive int or {n} positive ints, got {value!r}.")
+        raise ConfigError(f"{qualified(op)}: `{arg}` must be a positive int or {n} positive ints, got {value!r}.")
     return value
 
 
@@ -99,4 +104,4 @@ def broadcast_shapes(op: str, **named: torch.Tensor) -> torch.Size:
         return torch.broadcast_shapes(*(t.shape for t in named.values()))
     except RuntimeError as e:
         shapes = ", ".join(f"{k}.shape={tuple(v.shape)}" for k, v in named.items())
-        raise ShapeError(f"{op}: shapes cannot broadcast: {shapes}.") from e
+        raise ShapeError(f"{qualified(op)}: shapes cannot broadcast: {shapes}.") from e

@@ -29,7 +29,8 @@ _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 def _to_first(x: torch.Tensor, fmt: str, op: str) -> torch.Tensor:
     if x.ndim not in (3, 4, 5):
-        raise ShapeError(f"{op}: `inputs` must have rank 3, 4 or 5 (batch, 1-3 spatial dims, channels), got shape "
+        raise ShapeError(f"ops.nn.{op}: `inputs` must have rank 3, 4 or 5 (batch, 1-3 spatial dims, channels), "
+                         f"got shape "
                          f"{tuple(x.shape)}.")
     return x.movedim(-1, 1) if fmt == "channels_last" else x
 
@@ -63,7 +64,7 @@ def _prepare(inputs: Any, kernel: Any, op: str, fmt: str | None):
     fmt = data_format(fmt, op)
     x = _to_first(x, fmt, op)
     if w.ndim != x.ndim:
-        raise ShapeError(f"{op}: `kernel` must have rank {x.ndim} for inputs of rank {x.ndim}, got kernel.shape="
+        raise ShapeError(f"ops.nn.{op}: `kernel` must have rank {x.ndim} for inputs of rank {x.ndim}, got kernel.shape="
                          f"{tuple(w.shape)}.")
     if not x.dtype.is_floating_point and not w.dtype.is_floating_point:
         return x.double(), w.to(x.device, torch.float64), fmt, torch.promote_types(x.dtype, w.dtype)
@@ -84,7 +85,7 @@ def _conv_core(op: str, x: torch.Tensor, w_torch: torch.Tensor, groups: int, str
         x = _pad(x, same_pads(x.shape[2:], w_torch.shape[2:], strides, dilation))
     for size, k, d in zip(x.shape[2:], w_torch.shape[2:], dilation):
         if size < (k - 1) * d + 1:
-            raise ShapeError(f"{op}: the (dilated) kernel {tuple(w_torch.shape[2:])} is larger than the input's "
+            raise ShapeError(f"ops.nn.{op}: the (dilated) kernel {tuple(w_torch.shape[2:])} is larger than the input's "
                              f"spatial shape {tuple(x.shape[2:])}.")
     return _CONV[n](x, w_torch, stride=strides, dilation=dilation, groups=groups)
 
@@ -104,7 +105,7 @@ def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", dat
     x, w, fmt, out_dtype = _prepare(inputs, kernel, "conv", data_format)
     channels, k_in = x.shape[1], w.shape[-2]
     if k_in == 0 or channels % k_in:
-        raise ShapeError(f"conv: the input has {channels} channels, which the kernel's input channels {k_in} "
+        raise ShapeError(f"ops.nn.conv: the input has {channels} channels, which the kernel's input channels {k_in} "
                          f"(kernel.shape={tuple(w.shape)}) do not divide.")
     w_torch = w.permute(-1, -2, *range(w.ndim - 2))
     return _finish(_conv_core("conv", x, w_torch, channels // k_in, strides, padding, dilation_rate), fmt, out_dtype)
@@ -112,7 +113,7 @@ def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", dat
 
 def _depthwise_weight(w: torch.Tensor, channels: int, op: str) -> torch.Tensor:
     if w.shape[-2] != channels:
-        raise ShapeError(f"{op}: the depthwise kernel's input channels {w.shape[-2]} (kernel.shape="
+        raise ShapeError(f"ops.nn.{op}: the depthwise kernel's input channels {w.shape[-2]} (kernel.shape="
                          f"{tuple(w.shape)}) must equal the input's {channels} channels.")
     spatial = w.shape[:-2]
     w = w.reshape(*spatial, 1, channels * w.shape[-1])
@@ -173,7 +174,7 @@ def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
     n, padding = x.ndim - 2, _padding(padding, op)
     strides, dilation = tuple_arg(strides, n, op, "strides"), tuple_arg(dilation_rate, n, op, "dilation_rate")
     if w.shape[-1] != x.shape[1]:
-        raise ShapeError(f"{op}: the kernel's input channels {w.shape[-1]} (kernel.shape={tuple(w.shape)}) must "
+        raise ShapeError(f"ops.nn.{op}: the kernel's input channels {w.shape[-1]} (kernel.shape={tuple(w.shape)}) must "
                          f"equal the input's {x.shape[1]} channels.")
     out_pad = None if output_padding is None else (
         (output_padding,) * n if isinstance(output_padding, int) else tuple(output_padding))
@@ -202,7 +203,7 @@ def _pool_args(inputs: Any, pool_size: Any, strides: Any, padding: str, fmt: str
     strides = pool if strides is None else tuple_arg(strides, n, op, "strides")
     pads = same_pads(x.shape[2:], pool, strides, (1,) * n) if _padding(padding, op) == "same" else None
     if pads is None and any(s < k for s, k in zip(x.shape[2:], pool)):
-        raise ShapeError(f"{op}: `pool_size` {pool} is larger than the input's spatial shape "
+        raise ShapeError(f"ops.nn.{op}: `pool_size` {pool} is larger than the input's spatial shape "
                          f"{tuple(x.shape[2:])} with padding='valid'.")
     return x, fmt, n, pool, strides, pads
 
@@ -270,7 +271,7 @@ def adaptive_max_pool(inputs: Any, output_size: Any, data_format: str | None = N
 
 def _block(block_size: Any, op: str) -> int:
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 2:
-        raise ConfigError(f"{op}: `block_size` must be an int >= 2, got {block_size!r}.")
+        raise ConfigError(f"ops.nn.{op}: `block_size` must be an int >= 2, got {block_size!r}.")
     return block_size
 
 
@@ -281,7 +282,7 @@ def depth_to_space(x: Any, block_size: int, data_format: str = "channels_last") 
     _rank4(x, op)
     n, h, w, c = x.shape if fmt == "channels_last" else x.permute(0, 2, 3, 1).shape
     if c % (r * r):
-        raise ShapeError(f"{op}: channels {c} are not divisible by block_size**2 = {r * r}.")
+        raise ShapeError(f"ops.nn.{op}: channels {c} are not divisible by block_size**2 = {r * r}.")
     if fmt == "channels_first":  # channels ordered (c, r, r) as in torch's pixel_shuffle
         return F.pixel_shuffle(x, r)
     y = x.reshape(n, h, w, r, r, c // (r * r)).permute(0, 1, 3, 2, 4, 5)
@@ -295,7 +296,7 @@ def space_to_depth(x: Any, block_size: int, data_format: str = "channels_last") 
     _rank4(x, op)
     n, h, w, c = x.shape if fmt == "channels_last" else x.permute(0, 2, 3, 1).shape
     if h % r or w % r:
-        raise ShapeError(f"{op}: height {h} and width {w} must be divisible by block_size {r}.")
+        raise ShapeError(f"ops.nn.{op}: height {h} and width {w} must be divisible by block_size {r}.")
     if fmt == "channels_first":
         return F.pixel_unshuffle(x, r)
     y = x.reshape(n, h // r, r, w // r, r, c).permute(0, 1, 3, 2, 4, 5)
@@ -308,7 +309,7 @@ def _check_fmt(fmt: str, op: str) -> str:
 
 def _rank4(x: torch.Tensor, op: str, arg: str = "x") -> None:
     if x.ndim != 4:
-        raise ShapeError(f"{op}: `{arg}` must have rank 4, got shape {tuple(x.shape)}.")
+        raise ShapeError(f"ops.nn.{op}: `{arg}` must have rank 4, got shape {tuple(x.shape)}.")
 
 
 def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> torch.Tensor:
@@ -324,9 +325,9 @@ def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding:
     """Sum sliding-window patches ``(N, C*kH*kW, L)`` back into ``(N, C, *output_size)`` (torch's ``fold``)."""
     x = tensor(x, op="fold")
     if x.ndim != 3:
-        raise ShapeError(f"fold: `x` must have rank 3 (N, C*kH*kW, L), got shape {tuple(x.shape)}.")
+        raise ShapeError(f"ops.nn.fold: `x` must have rank 3 (N, C*kH*kW, L), got shape {tuple(x.shape)}.")
     try:
         return F.fold(x, output_size, kernel_size, dilation=dilation, padding=padding, stride=stride)
     except RuntimeError as e:
-        raise ShapeError(f"fold: x.shape={tuple(x.shape)} does not fit output_size={output_size}, "
+        raise ShapeError(f"ops.nn.fold: x.shape={tuple(x.shape)} does not fit output_size={output_size}, "
                          f"kernel_size={kernel_size}: {e}") from e

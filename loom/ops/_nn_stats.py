@@ -24,7 +24,7 @@ EPSILON = 1e-7
 
 def _same_shape(op: str, target: torch.Tensor, output: torch.Tensor) -> None:
     if target.shape != output.shape:
-        raise ShapeError(f"{op}: `target` and `output` must have the same shape, got target.shape="
+        raise ShapeError(f"ops.nn.{op}: `target` and `output` must have the same shape, got target.shape="
                          f"{tuple(target.shape)}, output.shape={tuple(output.shape)}.")
 
 
@@ -58,7 +58,7 @@ def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False
     target = tensor(target, op="categorical_crossentropy").to(output.device, output.dtype)
     _same_shape("categorical_crossentropy", target, output)
     if output.ndim < 1:
-        raise ShapeError("categorical_crossentropy: `target` and `output` must be at least rank 1, got scalars.")
+        raise ShapeError("ops.nn.categorical_crossentropy: `target` and `output` must be at least rank 1, got scalars.")
     axis = check_axis(axis, output.ndim, "categorical_crossentropy")
     if from_logits:
         log_prob = torch.log_softmax(output, dim=axis)
@@ -82,13 +82,13 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     output = ftensor(output, op)
     target = tensor(target, op=op).long().to(output.device)
     if output.ndim < 1:
-        raise ShapeError(f"{op}: `output` must be at least rank 1, got a scalar.")
+        raise ShapeError(f"ops.nn.{op}: `output` must be at least rank 1, got a scalar.")
     axis = check_axis(axis, output.ndim, op)
     if target.ndim == output.ndim and target.shape[axis] == 1:
         target = target.squeeze(axis)
     expected = output.shape[:axis] + output.shape[axis + 1:]
     if target.shape != expected:
-        raise ShapeError(f"{op}: `target` must have the shape of `output` without its class axis, got "
+        raise ShapeError(f"ops.nn.{op}: `target` must have the shape of `output` without its class axis, got "
                          f"target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}.")
     if from_logits:
         log_prob = torch.log_softmax(output, dim=axis)
@@ -109,9 +109,9 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse:
         sparse: must be False (loom has no sparse tensors); default False.
     """
     if sparse:
-        raise ConfigError("one_hot: `sparse=True` is not supported by loom (torch dense tensors).")
+        raise ConfigError("ops.nn.one_hot: `sparse=True` is not supported by loom (torch dense tensors).")
     if not isinstance(num_classes, int) or num_classes < 1:
-        raise ConfigError(f"one_hot: `num_classes` must be a positive int, got {num_classes!r}.")
+        raise ConfigError(f"ops.nn.one_hot: `num_classes` must be a positive int, got {num_classes!r}.")
     x = tensor(x, op="one_hot")
     if x.dtype.is_floating_point:
         x = x.long()
@@ -127,9 +127,9 @@ def multi_hot(inputs: Any, num_classes: int | None = None, axis: int = -1, dtype
     if num_classes is None:
         num_classes = kwargs.pop("num_tokens", None)
     if kwargs:
-        raise ConfigError(f"multi_hot: unexpected arguments {sorted(kwargs)}.")
+        raise ConfigError(f"ops.nn.multi_hot: unexpected arguments {sorted(kwargs)}.")
     if num_classes is None:
-        raise ConfigError("multi_hot: `num_classes` is required.")
+        raise ConfigError("ops.nn.multi_hot: `num_classes` is required.")
     x = tensor(inputs, op="multi_hot")
     encoded = one_hot(x.to(torch.int32), num_classes, axis=axis, dtype=dtype, sparse=sparse)
     return torch.amax(encoded, dim=1 if x.ndim > 1 else 0)
@@ -145,7 +145,7 @@ def moments(x: Any, axes: Any, keepdims: bool = False, synchronized: bool = Fals
         synchronized: must be False (no cross-device reduction here); default False.
     """
     if synchronized:
-        raise ConfigError("moments: `synchronized=True` is not supported by loom.")
+        raise ConfigError("ops.nn.moments: `synchronized=True` is not supported by loom.")
     x = ftensor(x, "moments")
     dims = check_axes(axes, x.ndim, "moments", "axes")
     work = x.float() if x.dtype == torch.float16 else x
@@ -170,7 +170,7 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
     def along(v: Any, name: str) -> torch.Tensor:
         v = tensor(v, op="batch_normalization").to(x.device, x.dtype)
         if v.numel() != x.shape[axis]:
-            raise ShapeError(f"batch_normalization: `{name}` must have {x.shape[axis]} entries (axis {axis} of "
+            raise ShapeError(f"ops.nn.batch_normalization: `{name}` must have {x.shape[axis]} entries (axis {axis} of "
                              f"x.shape={tuple(x.shape)}), got shape {tuple(v.shape)}.")
         return v.reshape(shape)
 
@@ -195,7 +195,7 @@ def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: Any =
     ``beta`` (``rms_scaling=True``: divide by the root of the variance only, no shift)."""
     rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
-        raise ConfigError(f"layer_normalization: unexpected arguments {sorted(kwargs)}.")
+        raise ConfigError(f"ops.nn.layer_normalization: unexpected arguments {sorted(kwargs)}.")
     eps = EPSILON if epsilon is None else epsilon
     x, original = _compute(x, "layer_normalization")
     dims = sorted(check_axes(axis, x.ndim, "layer_normalization"))
@@ -231,7 +231,7 @@ def rms_normalization(x: Any, scale: Any = None, axis: Any = -1, epsilon: float 
 def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> torch.Tensor:
     """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``)."""
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise ConfigError(f"normalize: `order` must be an int >= 1, got {order!r}.")
+        raise ConfigError(f"ops.nn.normalize: `order` must be an int >= 1, got {order!r}.")
     eps = EPSILON if epsilon is None else epsilon
     x = ftensor(x, "normalize")
     if x.ndim == 0:
@@ -248,7 +248,7 @@ def psnr(x1: Any, x2: Any, max_val: float) -> torch.Tensor:
     """Peak signal-to-noise ratio ``20 log10(max_val) - 10 log10(mse)`` of two same-shape tensors."""
     x1, x2 = ftensor(x1, "psnr"), ftensor(x2, "psnr")
     if x1.shape != x2.shape:
-        raise ShapeError(f"psnr: `x1` and `x2` must have the same shape, got {tuple(x1.shape)} and "
+        raise ShapeError(f"ops.nn.psnr: `x1` and `x2` must have the same shape, got {tuple(x1.shape)} and "
                          f"{tuple(x2.shape)}.")
     dtype = float_result(x1, x2)
     x1, x2 = x1.to(dtype), x2.to(x1.device, dtype)

@@ -24,11 +24,12 @@ def _attention_inputs(query: Any, key: Any, value: Any) -> tuple[torch.Tensor, .
     q, k, v = (ftensor(t, "dot_product_attention") for t in (query, key, value))
     for name, t in (("query", q), ("key", k), ("value", v)):
         if t.ndim != 4:
-            raise ShapeError(f"dot_product_attention: `{name}` must have rank 4 (batch, length, heads, dim), got "
+            raise ShapeError(f"ops.nn.dot_product_attention: `{name}` must have rank 4 (batch, length, heads, "
+                             f"dim), got "
                              f"shape {tuple(t.shape)}.")
     if (k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1] or q.shape[0] != k.shape[0]
             or q.shape[2] % k.shape[2]):
-        raise ShapeError(f"dot_product_attention: incompatible shapes query={tuple(q.shape)}, key="
+        raise ShapeError(f"ops.nn.dot_product_attention: incompatible shapes query={tuple(q.shape)}, key="
                          f"{tuple(k.shape)}, value={tuple(v.shape)}.")
     dtype = float_result(q, k, v)
     return q.to(dtype), k.to(q.device, dtype), v.to(q.device, dtype)
@@ -51,7 +52,7 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         attn_logits_soft_cap: cap logits smoothly with ``cap * tanh(logits / cap)``; default None.
     """
     if bias is not None and mask is not None:
-        raise ConfigError("dot_product_attention: pass only one of `bias` and `mask`, got both.")
+        raise ConfigError("ops.nn.dot_product_attention: pass only one of `bias` and `mask`, got both.")
     q, k, v = _attention_inputs(query, key, value)
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
     if k.shape[1] != q.shape[1]:  # grouped-query attention: each key/value head serves a group of query heads
@@ -92,12 +93,14 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, m
     output = ftensor(output, "ctc_loss")
     target = tensor(target, op="ctc_loss").long().to(output.device)
     if output.ndim != 3 or target.ndim != 2 or target.shape[0] != output.shape[0]:
-        raise ShapeError(f"ctc_loss: expected target (batch, label_len) and output (batch, time, classes) with the "
+        raise ShapeError(f"ops.nn.ctc_loss: expected target (batch, label_len) and output (batch, time, classes) "
+                         f"with the "
                          f"same batch, got target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}.")
     target_length = tensor(target_length, op="ctc_loss").long().to(target.device)
     used = torch.arange(target.shape[1], device=target.device)[None, :] < target_length.reshape(-1, 1)
     if bool((((target < 0) | (target >= output.shape[-1])) & used).any()):
-        raise InputError(f"ctc_loss: `target` labels must be in [0, {output.shape[-1]}) (the classes of `output`), "
+        raise InputError(f"ops.nn.ctc_loss: `target` labels must be in [0, {output.shape[-1]}) (the classes of "
+                         f"`output`), "
                          f"got values {sorted(set(target[used].tolist()))}.")
     log_probs = torch.log_softmax(output, dim=-1).transpose(0, 1)
     return F.ctc_loss(log_probs, target, tensor(output_length, op="ctc_loss").long(), target_length,
@@ -168,13 +171,13 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", bea
     check_choice(strategy, ("greedy", "beam_search"), "ctc_decode", "strategy")
     x = ftensor(inputs, "ctc_decode")
     if x.ndim != 3:
-        raise ShapeError(f"ctc_decode: `inputs` must be (batch, time, classes), got shape {tuple(x.shape)}.")
+        raise ShapeError(f"ops.nn.ctc_decode: `inputs` must be (batch, time, classes), got shape {tuple(x.shape)}.")
     batch, steps, classes = x.shape
     blank = classes - 1 if mask_index is None else mask_index
     lengths = tensor(sequence_lengths, op="ctc_decode").long().to(x.device)
     if strategy == "beam_search":
         if beam_width < 1 or not 1 <= top_paths <= beam_width:
-            raise ConfigError(f"ctc_decode: need beam_width >= 1 and 1 <= top_paths <= beam_width, got "
+            raise ConfigError(f"ops.nn.ctc_decode: need beam_width >= 1 and 1 <= top_paths <= beam_width, got "
                               f"beam_width={beam_width}, top_paths={top_paths}.")
         return _beam_search(x, lengths, blank, beam_width, top_paths)
     scores, indices = x.max(dim=-1)
