@@ -1,7 +1,9 @@
 """Keras's core ops on torch: casting, shapes, control flow (``cond``, ``scan``, ``while_loop``...), slicing and
 scattering, custom gradients and ``rearrange``.
 
-Control flow runs eagerly in Python, as on Keras's torch backend; gradients flow through every iteration.
+Control flow runs eagerly in Python, as on Keras's torch backend; gradients flow through every iteration. The
+data ops (``cast``, ``slice``, ``scatter_update``, ``rearrange``...) called on ``loom.Input`` placeholders become
+layers of the functional graph; control flow takes real tensors.
 
 Example:
     >>> from loom.ops import core
@@ -21,11 +23,12 @@ import torch
 
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.ops._common import check_axis, check_choice, tensor
-from loom.ops._rearrange import rearrange
-from loom.ops._tensor import convert_to_tensor, dtype_name, to_torch_dtype
+from loom.ops._rearrange import rearrange as _rearrange
+from loom.ops._tensor import convert_to_tensor, dtype_name, op, to_torch_dtype
 from loom.structure import flatten
 
 
+@op("cast")
 def cast(x: Any, dtype: Any) -> torch.Tensor:
     """``x`` converted to ``dtype`` (float to int truncates toward zero)."""
     return tensor(x, op="cast").to(to_torch_dtype(dtype))
@@ -38,6 +41,7 @@ def _limits(dtype: torch.dtype) -> tuple[float, float]:
     return info.min, info.max
 
 
+@op("saturate_cast")
 def saturate_cast(x: Any, dtype: Any) -> torch.Tensor:
     """Cast with values first clipped to the target dtype's range (``[-1, 256] -> uint8`` gives ``[0, 255]``)."""
     x, target = tensor(x, op="saturate_cast"), to_torch_dtype(dtype)
@@ -84,11 +88,13 @@ def dtype(x: Any) -> str:
     return dtype_name(convert_to_tensor(x).dtype)
 
 
+@op("stop_gradient")
 def stop_gradient(variable: Any) -> torch.Tensor:
     """``variable``'s value with no gradient flowing back through it."""
     return tensor(variable, op="stop_gradient").detach()
 
 
+@op("unstack")
 def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[torch.Tensor]:
     """The slices of ``x`` along ``axis`` as a list."""
     x = tensor(x, op="unstack")
@@ -239,6 +245,7 @@ def _indices(indices: Any, op: str, rank: int) -> torch.Tensor:
     return idx
 
 
+@op("scatter")
 def scatter(indices: Any, values: Any, shape: Sequence[int]) -> torch.Tensor:
     """A zero tensor of ``shape`` with ``values`` added at ``indices`` (duplicates sum)."""
     values = tensor(values, op="scatter")
@@ -251,6 +258,7 @@ def scatter(indices: Any, values: Any, shape: Sequence[int]) -> torch.Tensor:
     return out.index_put(tuple(idx.T), values.reshape(want), accumulate=True)
 
 
+@op("scatter_update")
 def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: str | None = None) -> torch.Tensor:
     """A copy of ``inputs`` with ``updates`` written at ``indices``.
 
@@ -292,6 +300,7 @@ def _starts(start_indices: Any, x: torch.Tensor, op: str) -> list[int]:
     return [int(s) for s in starts]
 
 
+@op("slice")
 def slice(inputs: Any, start_indices: Any, shape: Any) -> torch.Tensor:
     """The block of ``inputs`` of ``shape`` starting at ``start_indices``."""
     x = tensor(inputs, op="slice")
@@ -302,6 +311,7 @@ def slice(inputs: Any, start_indices: Any, shape: Any) -> torch.Tensor:
     return x[tuple(builtins.slice(s, s + int(n)) for s, n in zip(starts, sizes))]
 
 
+@op("slice_update")
 def slice_update(inputs: Any, start_indices: Any, updates: Any) -> torch.Tensor:
     """A copy of ``inputs`` with the block at ``start_indices`` replaced by ``updates``."""
     x = tensor(inputs, op="slice_update")
@@ -344,6 +354,8 @@ def custom_gradient(f: Callable[..., tuple]) -> Callable[..., Any]:
         return _CustomGradient.apply(f, *args)
     return wrapper
 
+
+rearrange = op("rearrange")(_rearrange)
 
 __all__ = ["associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor", "custom_gradient", "dtype",
            "fori_loop", "is_tensor", "map", "rearrange", "saturate_cast", "scan", "scatter", "scatter_update",

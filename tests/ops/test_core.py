@@ -162,3 +162,21 @@ def test_every_top_level_keras_name_exists():
     assert rest <= ours, rest - ours
     for mod, keras_mod in ((nn, K.nn), (linalg, K.linalg), (image, K.image)):
         assert {n for n in dir(keras_mod) if not n.startswith("_")} <= set(mod.__all__)
+
+
+def test_ops_on_functional_placeholders_build_graph_layers():
+    import loom
+
+    data = RNG.normal(size=(2, 6, 6, 3)).astype("float32")
+    kernel = RNG.normal(size=(3, 3, 3, 4)).astype("float32")
+    x = loom.Input((6, 6, 3))
+    y = nn.relu(nn.conv(x, kernel, padding="same"))
+    y = core.rearrange(core.cast(y, "float64"), "b h w c -> b c (h w)")
+    z = image.resize(x, (3, 3))
+    model = loom.Model(x, [y, z, core.unstack(y, axis=1)[0]])
+    got = model.predict(data, verbose=0)
+    want_y = core.cast(nn.relu(nn.conv(data, kernel, padding="same")), "float64")
+    want_y = core.rearrange(want_y, "b h w c -> b c (h w)")
+    np.testing.assert_allclose(got[0], want_y.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], image.resize(data, (3, 3)).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(got[2], want_y[:, 0].numpy(), rtol=1e-5, atol=1e-6)
