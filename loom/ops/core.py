@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -350,8 +351,9 @@ def custom_gradient(f: Callable[..., tuple]) -> Callable[..., Any]:
         >>> (clip_grad(x) * 5).sum().backward(); x.grad.tolist()
         [1.0]
     """
-    def wrapper(*args: Any) -> Any:
-        return _CustomGradient.apply(f, *args)
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return _CustomGradient.apply(functools.partial(f, **kwargs) if kwargs else f, *args)
     return wrapper
 
 

@@ -136,6 +136,14 @@ def test_custom_gradient_matches_keras():
     make(K)(b).sum().backward()
     _same(a.grad, b.grad)
 
+    @core.custom_gradient
+    def scaled(x, y, factor=1.0):
+        return x * y * factor, lambda up: (up * 10, up * 20)
+
+    x, y = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    scaled(x, y, factor=3.0).sum().backward()
+    assert x.grad.tolist() == [10.0, 10.0] and y.grad.tolist() == [20.0, 20.0]
+
 
 @pytest.mark.parametrize("pattern,lengths", [("b h w -> b (h w)", {}), ("b (h w) -> h w b", {"h": 2}),
                                              ("a b c -> c a b", {}), ("(a b) c d -> a (b c) d", {"a": 2})])
