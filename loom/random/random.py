@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 import torch
@@ -28,9 +29,9 @@ def _generator(seed: Any, device: torch.device | str = "cpu", op: str = "random"
         return None
     if isinstance(seed, SeedGenerator):
         return seed.generator(device)
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigError(f"random.{op}: `seed` must be None, an int or a SeedGenerator, got {seed!r}.")
-    return generator_from(seed, 0, device)
+    return generator_from(int(seed), 0, device)
 
 
 def _shape(shape: Any, op: str) -> tuple[int, ...]:

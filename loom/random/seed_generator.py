@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 import random as _py_random
 from typing import Any
 
@@ -51,11 +52,11 @@ class SeedGenerator:
             raise ConfigError(f"SeedGenerator: unexpected arguments {sorted(kwargs)}.")
         if seed is None:
             seed = make_default_seed()
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise ConfigError(f"SeedGenerator: `seed` must be an int or None, got {seed!r}.")
-        self._initial_seed = seed
+        self._initial_seed = int(seed)
         self.name = name or backend.unique_name("seed_generator")
-        self.state = torch.tensor([seed, 0], dtype=torch.int64)
+        self.state = torch.tensor([self._initial_seed, 0], dtype=torch.int64)
 
     def next(self, ordered: bool = True) -> torch.Tensor:
         """The current ``[seed, counter]`` state (a copy), then advance the counter."""

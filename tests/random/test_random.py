@@ -46,6 +46,7 @@ def test_ranges():
 
 def test_int_seed_is_stateless_generator_is_stateful():
     assert torch.equal(random.normal((4,), seed=5), random.normal((4,), seed=5))
+    assert torch.equal(random.normal((4,), seed=np.int64(5)), random.normal((4,), seed=5))
     assert not torch.equal(random.normal((4,), seed=5), random.normal((4,), seed=6))
     g = random.SeedGenerator(11)
     a, b = random.uniform((4,), seed=g), random.uniform((4,), seed=g)
