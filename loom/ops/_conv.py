@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -177,7 +178,7 @@ def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "v
         raise ShapeError(f"ops.nn.{op}: the kernel's input channels {w.shape[-1]} (kernel.shape={tuple(w.shape)}) must "
                          f"equal the input's {x.shape[1]} channels.")
     out_pad = None if output_padding is None else (
-        (output_padding,) * n if isinstance(output_padding, int) else tuple(output_padding))
+        (output_padding,) * n if isinstance(output_padding, numbers.Integral) else tuple(output_padding))
     full = _CONV_T[n](x, w.permute(-1, -2, *range(n)), stride=strides, dilation=dilation)
     pads = []
     for i in range(n):
@@ -270,7 +271,7 @@ def adaptive_max_pool(inputs: Any, output_size: Any, data_format: str | None = N
 
 
 def _block(block_size: Any, op: str) -> int:
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 2:
+    if isinstance(block_size, bool) or not isinstance(block_size, numbers.Integral) or block_size < 2:
         raise ConfigError(f"ops.nn.{op}: `block_size` must be an int >= 2, got {block_size!r}.")
     return block_size
 

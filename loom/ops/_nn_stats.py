@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -110,7 +111,7 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse:
     """
     if sparse:
         raise ConfigError("ops.nn.one_hot: `sparse=True` is not supported by loom (torch dense tensors).")
-    if not isinstance(num_classes, int) or num_classes < 1:
+    if not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ConfigError(f"ops.nn.one_hot: `num_classes` must be a positive int, got {num_classes!r}.")
     x = tensor(x, op="one_hot")
     if x.dtype.is_floating_point:
@@ -230,7 +231,7 @@ def rms_normalization(x: Any, scale: Any = None, axis: Any = -1, epsilon: float 
 
 def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> torch.Tensor:
     """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``)."""
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
         raise ConfigError(f"ops.nn.normalize: `order` must be an int >= 1, got {order!r}.")
     eps = EPSILON if epsilon is None else epsilon
     x = ftensor(x, "normalize")

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 import torch
@@ -247,7 +248,7 @@ def extract_patches(images: Any, size: Any, strides: Any = None, dilation_rate: 
         padding: ``'valid'`` or ``'same'``; default ``'valid'``.
         data_format: default None (channels_last).
     """
-    if not isinstance(size, int) and len(size) == 3:
+    if not isinstance(size, numbers.Integral) and len(size) == 3:
         return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
     return _patches(images, size, strides, dilation_rate, padding, data_format, 2, "extract_patches")
 

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -63,7 +64,7 @@ def segment_prod(data: Any, segment_ids: Any, num_segments: int | None = None,
 def top_k(x: Any, k: int, sorted: bool = True) -> Any:
     """The ``k`` largest entries along the last axis and their indices, as ``(values, indices)``."""
     x = tensor(x, op="top_k")
-    if x.ndim < 1 or not isinstance(k, int) or not 0 <= k <= x.shape[-1]:
+    if x.ndim < 1 or not isinstance(k, numbers.Integral) or not 0 <= k <= x.shape[-1]:
         raise ConfigError(f"ops.top_k: `k` must be an int in [0, {x.shape[-1] if x.ndim else 0}] for x.shape="
                           f"{tuple(x.shape)}, got {k!r}.")
     return torch.topk(x, k, sorted=sorted)
@@ -165,7 +166,7 @@ def _window(window: Any, sequence_length: int, dtype: torch.dtype, device: torch
 
 
 def _check_frames(sequence_length: int, sequence_stride: int, fft_length: int, op: str) -> None:
-    if not isinstance(sequence_stride, int) or sequence_stride < 1 or sequence_length < 1:
+    if not isinstance(sequence_stride, numbers.Integral) or sequence_stride < 1 or sequence_length < 1:
         raise ConfigError(f"ops.{op}: `sequence_length` and `sequence_stride` must be positive ints, got "
                           f"{sequence_length!r}, {sequence_stride!r}.")
     if fft_length < sequence_length:

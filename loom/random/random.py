@@ -35,7 +35,7 @@ def _generator(seed: Any, device: torch.device | str = "cpu", op: str = "random"
 
 
 def _shape(shape: Any, op: str) -> tuple[int, ...]:
-    if isinstance(shape, int):
+    if isinstance(shape, numbers.Integral):
         shape = (shape,)
     try:
         out = tuple(int(s) for s in shape)
