@@ -188,3 +188,21 @@ def test_ops_on_functional_placeholders_build_graph_layers():
     np.testing.assert_allclose(got[0], want_y.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[1], image.resize(data, (3, 3)).numpy(), rtol=1e-6)
     np.testing.assert_allclose(got[2], want_y[:, 0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _params(fn):
+    import inspect
+
+    return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
+
+
+def test_signatures_match_keras():
+    from loom import random
+
+    pairs = [(nn, K.nn), (linalg, K.linalg), (image, K.image), (random, keras.random)]
+    for ours, theirs in pairs:
+        for name in (n for n in dir(theirs) if not n.startswith("_")):
+            assert _params(getattr(ours, name)) == _params(getattr(theirs, name)), (ours.__name__, name)
+    for name in set(core.__all__) | set(math.__all__):
+        ours = getattr(core, name, None) or getattr(math, name)
+        assert _params(ours) == _params(getattr(K, name)), name
