@@ -29,7 +29,7 @@ from loom.errors import InputError, LoomError, ShapeError
 from loom.symbolic import SymbolicTensor
 
 F = TypeVar("F", bound=Callable[..., Any])
-_INNER_OP = re.compile(r"^ops\.\w+: ")
+_INNER_OP = re.compile(r"^ops\.[\w.]+: ")
 
 _TORCH_DTYPES: dict[str, torch.dtype] = {
     "bool": torch.bool,
@@ -166,6 +166,9 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     value = getattr(x, "value", None)
     if isinstance(value, torch.Tensor):
         return value if target is None or value.dtype == target else value.to(target)
+    if isinstance(x, SymbolicTensor):
+        raise InputError(f"convert_to_tensor: {x!r} is a functional-graph placeholder with no values; ops called "
+                         f"on it add layers to the graph, but it cannot become a tensor.")
     return _from_python(x, target)
 
 

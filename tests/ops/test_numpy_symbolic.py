@@ -45,3 +45,10 @@ def test_symbolic_shape_errors_name_the_op():
 def test_real_tensors_are_untouched():
     t = torch.ones(2, 3)
     assert torch.equal(ops.sum(t, axis=0), torch.full((3,), 2.0))
+
+
+def test_placeholders_cannot_become_tensors():
+    from loom.errors import InputError
+
+    with pytest.raises(InputError, match="functional-graph placeholder"):
+        ops.convert_to_tensor(loom.Input((3,)))
