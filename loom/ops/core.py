@@ -234,7 +234,7 @@ def vectorized_map(function: Callable[[Any], Any], elements: Any) -> Any:
     """``function`` mapped over axis 0 of ``elements`` with ``torch.vmap`` (a Python loop if vmap cannot)."""
     try:
         return torch.vmap(function)(elements)
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, NotImplementedError):  # e.g. data-dependent Python control flow
         return map(function, elements)
 
 

@@ -88,6 +88,8 @@ def test_scan_map_and_associative_scan():
     pair = core.associative_scan(lambda a, b: (a[0] + b[0], a[1] * b[1]), (xs, xs))
     _same(pair, (torch.cumsum(xs, 0), torch.cumprod(xs, 0)))
     _same(core.vectorized_map(lambda v: v * v.sum(), xs), K.vectorized_map(lambda v: v * v.sum(), xs))
+    _same(core.vectorized_map(lambda v: v * 2 if float(v.sum()) > 0 else -v, xs),  # vmap cannot: a Python loop
+          torch.stack([v * 2 if float(v.sum()) > 0 else -v for v in xs]))
 
 
 def test_gradients_through_loops():
