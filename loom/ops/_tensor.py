@@ -255,7 +255,13 @@ def result_type(*dtypes_or_values: Any) -> str:
     """
     if not dtypes_or_values:
         return backend.floatx()
-    pairs = [_dtype_and_weak(backend.floatx() if d is None else d) for d in dtypes_or_values]
+    floatx = backend.floatx()
+    return _promote(tuple(_dtype_and_weak(floatx if d is None else d) for d in dtypes_or_values), floatx)
+
+
+@functools.lru_cache(maxsize=1024)
+def _promote(pairs: tuple[tuple[str, bool], ...], floatx: str) -> str:
+    """:func:`result_type` of (dtype name, is weak) pairs under ``floatx``, cached: ops call it on every use."""
     names = [n for n, _ in pairs]
     weak = [w for _, w in pairs]
     if len(pairs) == 1:
@@ -269,7 +275,7 @@ def result_type(*dtypes_or_values: Any) -> str:
         out = _least_upper_bound(nodes)
         out_weak = out in _WEAK
     if out_weak and out != "bool":
-        out = backend.floatx() if out == "float" or "float" in out else ("int32" if "int" in out else out)
+        out = floatx if "float" in out else ("int32" if "int" in out else out)
     return _NARROW.get(out, out)
 
 
@@ -331,17 +337,22 @@ def broadcast_shapes_or_raise(op_name: str, *tensors: Any) -> torch.Size:
         torch.Size([2, 3])
     """
     shapes = [tuple(t.shape) if hasattr(t, "shape") else tuple(t) for t in tensors]
-    try:
-        return torch.broadcast_shapes(*shapes)
-    except RuntimeError as e:
-        raise ShapeError(f"ops.{op_name}: shapes {', '.join(map(str, shapes))} cannot be broadcast together."
-                         ) from e
+    ndim = max(map(len, shapes), default=0)
+    out = [1] * ndim
+    for shape in shapes:  # NumPy's rule, in Python: torch.broadcast_shapes costs ~25 us per call
+        for i, d in enumerate(shape, ndim - len(shape)):
+            if d != 1 and d != out[i]:
+                if out[i] != 1:
+                    raise ShapeError(f"ops.{op_name}: shapes {', '.join(map(str, shapes))} cannot be broadcast "
+                                     f"together.")
+                out[i] = d
+    return torch.Size(out)
 
 
 def _device_of(values: Iterable[Any]) -> torch.device | None:
     for v in values:
         t = v if isinstance(v, torch.Tensor) else getattr(v, "value", None)
-        if isinstance(t, torch.Tensor) and t.device.type != "cpu":
+        if isinstance(t, torch.Tensor) and not t.is_cpu:
             return t.device
     return None
 
