@@ -9,7 +9,6 @@ from tests.keras_oracle import keras
 from tests.tolerance import assert_allclose_scaled
 
 KNP = keras.ops.numpy
-RNG = np.random.default_rng(0)
 
 
 def inputs() -> dict:
