@@ -23,10 +23,10 @@ from typing import Any
 
 import torch
 
-from loom import backend
+from loom import backend, config
 from loom.errors import ConfigError
 
-_EPSILON = 1e-7  # Keras's backend.epsilon()
+
 
 
 def _norms(w: torch.Tensor, axis: Any) -> torch.Tensor:
@@ -69,7 +69,7 @@ class MaxNorm(Constraint):
     def __call__(self, w):
         norms = _norms(w, self.axis)
         desired = torch.clamp(norms, 0, self.max_value)
-        return w * (desired / (_EPSILON + norms))
+        return w * (desired / (config.epsilon() + norms))
 
     def get_config(self):
         return {"max_value": self.max_value, "axis": self.axis}
@@ -95,7 +95,7 @@ class UnitNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w):
-        return w / (_EPSILON + _norms(w, self.axis))
+        return w / (config.epsilon() + _norms(w, self.axis))
 
     def get_config(self):
         return {"axis": self.axis}
@@ -124,7 +124,7 @@ class MinMaxNorm(Constraint):
     def __call__(self, w):
         norms = _norms(w, self.axis)
         desired = self.rate * torch.clamp(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
-        return w * (desired / (_EPSILON + norms))
+        return w * (desired / (config.epsilon() + norms))
 
     def get_config(self):
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}

@@ -45,7 +45,7 @@ class Initializer:
         raise NotImplementedError
 
     def _empty(self, shape, dtype) -> torch.Tensor:
-        return torch.empty(tuple(shape), dtype=backend.standardize_dtype(dtype))
+        return torch.empty(tuple(shape), dtype=backend.torch_dtype(dtype))
 
     def get_config(self) -> dict:
         return {"seed": self.seed} if hasattr(self, "seed") else {}
@@ -62,7 +62,7 @@ class Zeros(Initializer):
         pass
 
     def __call__(self, shape, dtype=None):
-        return torch.zeros(tuple(shape), dtype=backend.standardize_dtype(dtype))
+        return torch.zeros(tuple(shape), dtype=backend.torch_dtype(dtype))
 
     def get_config(self):
         return {}
@@ -72,7 +72,7 @@ class Ones(Zeros):
     """All ones. Example: ``Ones()((2,))`` -> ``tensor([1., 1.])``."""
 
     def __call__(self, shape, dtype=None):
-        return torch.ones(tuple(shape), dtype=backend.standardize_dtype(dtype))
+        return torch.ones(tuple(shape), dtype=backend.torch_dtype(dtype))
 
 
 class Constant(Initializer):
@@ -82,7 +82,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=None):
-        return torch.full(tuple(shape), float(self.value), dtype=backend.standardize_dtype(dtype))
+        return torch.full(tuple(shape), float(self.value), dtype=backend.torch_dtype(dtype))
 
     def get_config(self):
         return {"value": self.value}
@@ -218,7 +218,7 @@ class Orthogonal(Initializer):
         q = q * torch.sign(torch.diagonal(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).to(backend.standardize_dtype(dtype))
+        return (self.gain * q[:rows, :cols]).reshape(shape).to(backend.torch_dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
@@ -233,7 +233,7 @@ class Identity(Initializer):
     def __call__(self, shape, dtype=None):
         if len(shape) != 2:
             raise ConfigError(f"Identity needs a 2D shape, got {tuple(shape)}.")
-        return self.gain * torch.eye(*shape, dtype=backend.standardize_dtype(dtype))
+        return self.gain * torch.eye(*shape, dtype=backend.torch_dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain}
