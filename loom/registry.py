@@ -102,16 +102,25 @@ def registered_name(cls: type) -> str:
     return getattr(cls, "_registered_name", None) if "_registered_name" in cls.__dict__ else cls.__name__
 
 
+def find_custom(name: str, custom_objects: dict | None = None) -> Any:
+    """``name`` in ``custom_objects``, then in open :class:`CustomObjectScope` blocks, then among registered
+    custom objects (not loom's built-in classes); ``None`` when absent."""
+    for table in (custom_objects, *reversed(_scopes()), _CUSTOM_OBJECTS):
+        found = _lookup(name, table)
+        if found is not None:
+            return found
+    return None
+
+
 def get_registered(name: str, custom_objects: dict | None = None) -> type:
     """Look a class up by registered name: ``custom_objects``, then open scopes, custom objects, built-ins.
 
     Raises:
         UnsafeLoadError: the name is not registered.
     """
-    for table in (custom_objects, *reversed(_scopes()), _CUSTOM_OBJECTS):
-        found = _lookup(name, table)
-        if found is not None:
-            return found
+    found = find_custom(name, custom_objects)
+    if found is not None:
+        return found
     if name in _REGISTRY:
         return _REGISTRY[name]
     raise UnsafeLoadError(
