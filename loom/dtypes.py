@@ -71,7 +71,7 @@ def standardize_dtype(dtype: Any) -> str:
                 except TypeError:
                     name = str(dtype)
     if name not in ALLOWED_DTYPES:
-        raise ConfigError(f"Invalid dtype: {dtype!r}. Valid: {list(ALLOWED_DTYPES)}")
+        raise ConfigError(f"Unknown dtype {dtype!r}. Valid: {list(ALLOWED_DTYPES)}")
     return name
 
 
