@@ -77,10 +77,15 @@ def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'loom' has no attribute {name!r}")
-    if isinstance(target, str):
-        value = importlib.import_module(target)
-    else:
-        value = getattr(importlib.import_module(target[0]), target[1])
+    module = target if isinstance(target, str) else target[0]
+    try:
+        value = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        raise AttributeError(f"module 'loom' has no attribute {name!r} ({module} is not installed)") from None
+    if not isinstance(target, str):
+        value = getattr(value, target[1])
     globals()[name] = value
     return value
 
