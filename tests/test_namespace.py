@@ -100,3 +100,33 @@ def test_lazy_packages_load_on_attribute_access():
     before, after = out.stdout.strip().splitlines()
     assert before == "[]"
     assert after == "['loom.ensembles', 'loom.tuning']"
+
+
+def test_mixed_precision_api():
+    from loom import mixed_precision as mp
+    assert mp.set_dtype_policy is mp.set_global_policy and mp.Policy is mp.DTypePolicy
+    for name in ("mixed_float16", "mixed_bfloat16", "float32", "float64"):
+        ours, theirs = mp.DTypePolicy(name), keras.mixed_precision.DTypePolicy(name)
+        assert (ours.compute_dtype, ours.variable_dtype, ours.get_config()) == \
+            (theirs.compute_dtype, theirs.variable_dtype, theirs.get_config())
+    with pytest.raises(loom.LoomError):
+        mp.DTypePolicy("int8_mixed")
+    opt = mp.LossScaleOptimizer(loom.optimizers.SGD(0.1))
+    assert opt.get_config()["initial_scale"] == keras.mixed_precision.LossScaleOptimizer(
+        keras.optimizers.SGD(0.1)).get_config()["initial_scale"]
+    back = mp.LossScaleOptimizer.from_config(opt.get_config())
+    assert isinstance(back.inner_optimizer, loom.optimizers.SGD) and back.learning_rate == pytest.approx(0.1)
+
+
+def test_loss_scale_optimizer_trains_on_cpu_as_its_inner_optimizer():
+    import numpy as np
+    from loom import mixed_precision as mp
+    x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+    results = []
+    for wrap in (False, True):
+        loom.utils.set_random_seed(1)
+        model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(1)])
+        opt = loom.optimizers.SGD(0.1)
+        model.compile(optimizer=mp.LossScaleOptimizer(opt) if wrap else opt, loss="mse")
+        results.append(model.fit(x, y, epochs=2, verbose=0).history["loss"])
+    assert results[0] == results[1]
