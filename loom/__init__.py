@@ -32,7 +32,7 @@ from loom.symbolic import SymbolicTensor as KerasTensor
 from loom import models
 from loom.models import Model, Sequential
 from loom import saving
-from loom import callbacks, dtype_policies, mixed_precision
+from loom import callbacks, dtype_policies, mixed_precision, tree
 from loom.mixed_precision import DTypePolicy, FloatDTypePolicy
 
 __version__ = "0.1.0"
@@ -69,7 +69,7 @@ _LAZY: dict[str, Any] = {
 _EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
           "LoomError", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "activations", "backend",
           "callbacks", "config", "constraints", "device", "dtype_policies", "initializers", "layers", "losses",
-          "metrics", "mixed_precision", "models", "optimizers", "regularizers", "saving", "utils", "version"]
+          "metrics", "mixed_precision", "models", "optimizers", "regularizers", "saving", "tree", "utils", "version"]
 __all__ = sorted(_EAGER + list(_LAZY))
 
 

@@ -18,12 +18,14 @@ EXCLUDED = {
 # Keras names loom does not provide yet (whole subsystems outside issue 13's list); the report names them.
 NOT_YET = {
     "": {"Function", "Operation", "Quantizer", "RematScope", "StatelessScope", "SymbolicScope", "name_scope",
-         "distillation", "distribution", "export", "legacy", "preprocessing", "quantizers", "remat", "tree",
+         "distillation", "distribution", "export", "legacy", "preprocessing", "quantizers", "remat",
          "visualization", "wrappers"},
     "saving": {"KerasFileEditor"},
+    "dtype_policies": {"AWQDTypePolicy", "DTypePolicyMap", "GPTQDTypePolicy", "Int4DTypePolicy", "QuantizedDTypePolicy",
+                       "QuantizedFloat8DTypePolicy"},
 }
-MODULES = ["", "initializers", "activations", "regularizers", "constraints", "saving", "models", "backend", "config",
-           "mixed_precision"]
+MODULES = ["", "tree", "dtype_policies", "initializers", "activations", "regularizers", "constraints", "saving",
+           "models", "backend", "config", "mixed_precision"]
 LAYER_BASES = ["Layer", "InputLayer", "InputSpec", "Input", "Lambda", "TorchModuleWrapper"]
 # Provided by other packages of loom (ops, random, variables); skipped only while those modules are absent.
 OPTIONAL_MODULES = {"ops": "loom.ops", "random": "loom.random", "Variable": "loom.variables"}

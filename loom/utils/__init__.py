@@ -32,7 +32,10 @@ def get_registered_object(name: str, custom_objects: dict | None = None, module_
 
 
 def pad_sequences(*args: Any, **kwargs: Any) -> Any:
-    """Pad sequences to one length, as ``keras.utils.pad_sequences``; see :func:`loom.datasets.sequence.pad_sequences`."""
+    """Pad sequences to one length, as ``keras.utils.pad_sequences``.
+
+    See :func:`loom.datasets.sequence.pad_sequences` (imported on first use, so ``import loom`` stays light).
+    """
     from loom.datasets.sequence import pad_sequences as _pad
     return _pad(*args, **kwargs)
 
