@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from loom.errors import ConfigError
@@ -172,6 +173,20 @@ def max_steps_per_epoch() -> int | None:
 def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
     """Cap the batches each ``fit`` epoch runs (``None`` removes the cap)."""
     _state["max_steps_per_epoch"] = _positive_or_none(max_steps_per_epoch, "max_steps_per_epoch")
+
+
+def fit_limits(epochs: int, steps_per_epoch: int | None) -> tuple[int, int | None]:
+    """``fit``'s ``epochs`` and ``steps_per_epoch`` capped by :func:`max_epochs` / :func:`max_steps_per_epoch`,
+    with a warning when a cap applies, as Keras."""
+    cap = _state["max_epochs"]
+    if cap is not None and cap < epochs:
+        warnings.warn(f"Limiting epochs to {cap} (loom.config.max_epochs()).", stacklevel=3)
+        epochs = cap
+    cap = _state["max_steps_per_epoch"]
+    if cap is not None and (steps_per_epoch is None or cap < steps_per_epoch):
+        warnings.warn(f"Limiting steps_per_epoch to {cap} (loom.config.max_steps_per_epoch()).", stacklevel=3)
+        steps_per_epoch = cap
+    return epochs, steps_per_epoch
 
 
 def _positive_or_none(value: Any, name: str) -> int | None:

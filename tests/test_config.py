@@ -94,3 +94,22 @@ def test_get_uid_and_clear_session_as_keras():
 def test_is_keras_tensor():
     assert backend.is_keras_tensor(loom.Input((2,)))
     assert not backend.is_keras_tensor(1.0)
+
+
+def test_max_epochs_and_steps_cap_fit_as_keras():
+    import numpy as np
+    x, y = np.ones((100, 2), "float32"), np.ones((100, 1), "float32")
+    config.set_max_epochs(2)
+    config.set_max_steps_per_epoch(3)
+    try:
+        model = loom.Sequential([loom.Input((2,)), loom.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        with pytest.warns(UserWarning) as record:
+            history = model.fit(x, y, epochs=5, batch_size=10, verbose=0)
+    finally:
+        config.set_max_epochs(None)
+        config.set_max_steps_per_epoch(None)
+    assert len(history.history["loss"]) == 2
+    assert model.optimizer.iterations == 6
+    messages = " ".join(str(w.message) for w in record)
+    assert "Limiting epochs to 2" in messages and "Limiting steps_per_epoch to 3" in messages
