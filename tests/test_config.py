@@ -113,3 +113,19 @@ def test_max_epochs_and_steps_cap_fit_as_keras():
     assert model.optimizer.iterations == 6
     messages = " ".join(str(w.message) for w in record)
     assert "Limiting epochs to 2" in messages and "Limiting steps_per_epoch to 3" in messages
+
+
+def test_disabled_interactive_logging_sends_progress_to_logging(capsys, caplog):
+    import logging
+
+    import numpy as np
+    model = loom.Sequential([loom.Input((2,)), loom.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    config.disable_interactive_logging()
+    try:
+        with caplog.at_level(logging.INFO, logger="loom"):
+            model.fit(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=2)
+    finally:
+        config.enable_interactive_logging()
+    assert "loss" not in capsys.readouterr().out
+    assert any("loss" in r.getMessage() for r in caplog.records)
