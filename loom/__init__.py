@@ -1,4 +1,9 @@
-"""loom: the Keras API of *Deep Learning with Python* (chapter 7), running natively on PyTorch.
+"""loom: the Keras 3 API running natively on PyTorch (``import loom as keras``).
+
+The top level holds Keras's public names (``Model``, ``Layer``, ``layers``, ``ops``...) plus loom's own
+packages (``tuning``, ``ensembles``, ``distributed``). Heavier packages load on first use, so
+``import loom`` stays fast; implementation modules stay importable (``loom.graph``) but are not listed by
+``dir(loom)``.
 
 Example:
     >>> import loom
@@ -10,15 +15,80 @@ Example:
     2410
 """
 
-from loom import activations, backend, constraints, initializers, regularizers, utils
+import importlib
+from typing import Any
+
+from loom import activations, backend, config, constraints, initializers, regularizers, utils
+from loom import errors
 from loom.errors import LoomError
 from loom import layers, losses, metrics, optimizers
-from loom.layers import Input, InputLayer
+from loom.initializers import Initializer
+from loom.layers import Input, InputLayer, InputSpec, Layer
+from loom.losses import Loss
+from loom.metrics import Metric
+from loom.optimizers import Optimizer
+from loom.regularizers import Regularizer
+from loom.symbolic import SymbolicTensor as KerasTensor
 from loom import models
 from loom.models import Model, Sequential
 from loom import saving
-from loom import callbacks, mixed_precision
-from loom import distributed
-from loom import applications, datasets
+from loom import callbacks, dtype_policies, mixed_precision, tree
+from loom.mixed_precision import DTypePolicy, FloatDTypePolicy
 
 __version__ = "0.1.0"
+
+
+def version() -> str:
+    """loom's version string, as ``keras.version()``."""
+    return __version__
+
+
+def device(device_name: str) -> Any:
+    """A context in which new tensors are created on ``device_name`` (``'cpu'``, ``'gpu:0'``, ``'cuda:1'``).
+
+    Example:
+        >>> import torch, loom
+        >>> with loom.device("cpu"):
+        ...     torch.ones(1).device.type
+        'cpu'
+    """
+    import torch
+    name = str(device_name).lower().replace("gpu", "cuda")
+    try:
+        return torch.device(name)
+    except RuntimeError as e:
+        raise errors.ConfigError(f"device: invalid device name {device_name!r} (e.g. 'cpu', 'gpu:0').") from e
+
+
+# Name -> module (a submodule loaded on first access) or (module, attribute).
+_LAZY: dict[str, Any] = {
+    "applications": "loom.applications", "datasets": "loom.datasets", "distributed": "loom.distributed",
+    "ensembles": "loom.ensembles", "tuning": "loom.tuning", "ops": "loom.ops", "random": "loom.random",
+    "Variable": ("loom.variables", "Variable"),
+}
+_EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
+          "LoomError", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "activations", "backend",
+          "callbacks", "config", "constraints", "device", "dtype_policies", "initializers", "layers", "losses",
+          "metrics", "mixed_precision", "models", "optimizers", "regularizers", "saving", "tree", "utils", "version"]
+__all__ = sorted(_EAGER + list(_LAZY))
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'loom' has no attribute {name!r}")
+    module = target if isinstance(target, str) else target[0]
+    try:
+        value = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        raise AttributeError(f"module 'loom' has no attribute {name!r} ({module} is not installed)") from None
+    if not isinstance(target, str):
+        value = getattr(value, target[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__) + ["__version__"]

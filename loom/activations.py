@@ -121,13 +121,98 @@ def mish(x):
     return F.mish(x)
 
 
+def celu(x, alpha: float = 1.0):
+    """``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`` (alpha default 1.0)."""
+    return F.celu(x, alpha)
+
+
+def glu(x, axis: int = -1):
+    """Gated linear unit: ``a * sigmoid(b)`` where ``a, b`` are the halves of ``x`` along ``axis`` (default -1)."""
+    if x.shape[axis] % 2:
+        raise ConfigError(f"glu: the size of axis {axis} must be even, got shape {tuple(x.shape)}.")
+    return F.glu(x, dim=axis)
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)``."""
+    return F.hardswish(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """``x`` clipped to ``[-1, 1]``."""
+    return F.hardtanh(x)
+
+
+def hard_shrink(x, threshold: float = 0.5):
+    """``x`` where ``|x| > threshold`` (default 0.5), else 0."""
+    return torch.where(x.abs() > threshold, x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def soft_shrink(x, threshold: float = 0.5):
+    """``x`` moved ``threshold`` (default 0.5) towards 0, and 0 inside ``[-threshold, threshold]``."""
+    return torch.sign(x) * torch.relu(x.abs() - threshold)
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    return x - torch.tanh(x)
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x))``, computed stably."""
+    return F.logsigmoid(x)
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``(x + 1)**2 / 4`` for ``-1 < x < 1``, ``x`` for ``x >= 1``: a smooth ReLU."""
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x >= 1, x, (x + 1).square() / 4))
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, ``(x + 1) / 2`` in between, 1 for ``x >= 1``: a piecewise-linear sigmoid."""
+    return ((x + 1) / 2).clamp(0.0, 1.0)
+
+
+def squareplus(x, b: float = 4):
+    """``(x + sqrt(x**2 + b)) / 2`` (b default 4), a smooth ReLU."""
+    if b < 0:
+        raise ConfigError(f"squareplus: b must be non-negative, got {b}.")
+    return (x + torch.sqrt(x.square() + b)) / 2
+
+
+def sparsemax(x, axis: int = -1):
+    """Euclidean projection of ``x`` onto the probability simplex along ``axis`` (Martins & Astudillo, 2016).
+
+    Like softmax it sums to 1, but small logits get exactly 0.
+    """
+    z = x.movedim(axis, -1)
+    z_sorted = torch.sort(z, dim=-1, descending=True).values
+    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
+    cumsum = z_sorted.cumsum(-1)
+    support = (1 + k * z_sorted) > cumsum
+    k_z = support.sum(-1, keepdim=True)
+    tau = (cumsum.gather(-1, k_z - 1) - 1) / k_z.to(z.dtype)
+    return torch.relu(z - tau).movedim(-1, axis)
+
+
+def threshold(x, threshold: float, default_value: float):
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    return torch.where(x > threshold, x, torch.full((), default_value, dtype=x.dtype, device=x.device))
+
+
 _BY_NAME: dict[str, Callable] = {
     "linear": linear, "relu": relu, "relu6": relu6, "leaky_relu": leaky_relu, "sigmoid": sigmoid,
     "hard_sigmoid": hard_sigmoid, "softmax": softmax, "log_softmax": log_softmax, "tanh": tanh, "elu": elu,
     "selu": selu, "gelu": gelu, "silu": silu, "swish": silu, "softplus": softplus, "softsign": softsign,
-    "exponential": exponential, "mish": mish,
+    "exponential": exponential, "mish": mish, "celu": celu, "glu": glu, "hard_silu": hard_silu,
+    "hard_swish": hard_silu, "hard_tanh": hard_tanh, "hard_shrink": hard_shrink, "soft_shrink": soft_shrink,
+    "tanh_shrink": tanh_shrink, "log_sigmoid": log_sigmoid, "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid, "squareplus": squareplus, "sparsemax": sparsemax, "threshold": threshold,
 }
-_NAME_OF = {fn: name for name, fn in _BY_NAME.items() if name != "swish"}
+_NAME_OF = {fn: name for name, fn in _BY_NAME.items() if name not in ("swish", "hard_swish")}
 
 
 def in_place(fn: Callable) -> Callable:
@@ -160,6 +245,27 @@ def serialize(fn: Callable) -> Any:
     if fn in _NAME_OF:
         return _NAME_OF[fn]
     return {"module": getattr(fn, "__module__", None), "qualname": getattr(fn, "__qualname__", repr(fn))}
+
+
+def deserialize(config: Any, custom_objects: dict | None = None) -> Callable:
+    """The activation a name or a Keras dict (``{"class_name": "function", "config": "relu", ...}``) names.
+
+    ``custom_objects`` (name -> function) is searched before the built-ins.
+
+    Raises:
+        ConfigError: an unknown name or a malformed entry.
+    """
+    name = config
+    if isinstance(config, dict):
+        is_function = config.get("class_name") == "function"
+        name = config.get("config") if is_function else config.get("registered_name") or config.get("class_name")
+    if not isinstance(name, str):
+        raise ConfigError(f"Cannot deserialize {config!r} as an activation: expected a name or a Keras entry.")
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if custom_objects and name.split(">")[-1] in custom_objects:
+        return custom_objects[name.split(">")[-1]]
+    return get(name)
 
 
 _IN_PLACE = {relu: torch.relu_}

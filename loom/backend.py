@@ -1,66 +1,44 @@
 """Device, dtype and naming helpers: the only module that knows how loom maps onto torch.
 
+Also ``keras.backend``'s public names: the settings of :mod:`loom.config` (``floatx``, ``epsilon``,
+``image_data_format`` and their setters), Keras's dtype helpers from :mod:`loom.dtypes`, ``clear_session``,
+``get_uid`` and ``is_keras_tensor``.
+
 Example:
     >>> from loom import backend
-    >>> backend.standardize_dtype("float32")
-    torch.float32
-    >>> backend.dtype_name(torch.int64)
-    'int64'
+    >>> backend.backend(), backend.image_data_format(), backend.standardize_dtype(torch.float32)
+    ('torch', 'channels_last', 'float32')
+    >>> backend.torch_dtype("float32"), backend.dtype_name(torch.int64)
+    (torch.float32, 'int64')
 """
 
 from __future__ import annotations
 
 import collections
+import gc
 import re
 from typing import Any
 
 import numpy as np
 import torch
 
-from loom.errors import ConfigError, InputError
+from loom import config, dtypes
+from loom.config import (backend, epsilon, floatx, image_data_format, set_epsilon, set_floatx,
+                         set_image_data_format)
+from loom.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
+from loom.errors import InputError
 
-_FLOATX = "float32"
 _NAME_COUNTS: collections.Counter = collections.Counter()
 
-_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "uint8": torch.uint8,
-    "int8": torch.int8,
-    "int16": torch.int16,
-    "int32": torch.int32,
-    "int64": torch.int64,
-    "bool": torch.bool,
-}
-_NAMES = {v: k for k, v in _DTYPES.items()}
 
-
-def floatx() -> str:
-    """The default float type name (``'float32'``), as ``keras.backend.floatx()``."""
-    return _FLOATX
-
-
-def standardize_dtype(dtype: Any) -> torch.dtype:
+def torch_dtype(dtype: Any) -> torch.dtype:
     """Turn ``'float32'``, ``np.float32``, ``torch.float32`` or ``None`` (floatx) into a torch dtype."""
-    if dtype is None:
-        return _DTYPES[_FLOATX]
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if not isinstance(dtype, str):
-        try:
-            dtype = np.dtype(dtype).name
-        except TypeError as e:
-            raise ConfigError(f"Unknown dtype {dtype!r}. Valid: {sorted(_DTYPES)}") from e
-    if dtype not in _DTYPES:
-        raise ConfigError(f"Unknown dtype {dtype!r}. Valid: {sorted(_DTYPES)}")
-    return _DTYPES[dtype]
+    return dtypes.torch_dtype(dtype)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
     """The Keras name of a torch dtype (``torch.float32`` -> ``'float32'``)."""
-    return _NAMES.get(dtype, str(dtype).replace("torch.", ""))
+    return dtypes.standardize_dtype(dtype) if isinstance(dtype, torch.dtype) else str(dtype)
 
 
 def is_float(dtype: torch.dtype) -> bool:
@@ -85,7 +63,7 @@ def to_tensor(x: Any, dtype: torch.dtype | None = None, device: torch.device | N
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))  # torch reads native byte order only
         if arr.dtype == np.float64 and dtype is None:
-            arr = arr.astype(_FLOATX)
+            arr = arr.astype(config.floatx())
         if not arr.flags.writeable or not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr).copy() if not arr.flags.writeable else np.ascontiguousarray(arr)
         t = torch.from_numpy(arr)
@@ -131,6 +109,27 @@ def unique_name(prefix: str) -> str:
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
-def clear_session() -> None:
-    """Reset automatic layer names, as ``keras.backend.clear_session()``."""
+def get_uid(prefix: str = "") -> int:
+    """The next number for ``prefix`` (1, 2, ...), sharing the counter automatic layer names use."""
+    _NAME_COUNTS[prefix] += 1
+    return _NAME_COUNTS[prefix]
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether ``x`` is a symbolic tensor (made by ``Input`` or by calling a layer on one)."""
+    from loom.symbolic import SymbolicTensor
+    return isinstance(x, SymbolicTensor)
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Reset automatic layer names and counters, as ``keras.backend.clear_session()``.
+
+    Args:
+        free_memory: also run Python's garbage collector and release torch's cached CUDA memory
+            (default True).
+    """
     _NAME_COUNTS.clear()
+    if free_memory:
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

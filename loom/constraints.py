@@ -23,10 +23,10 @@ from typing import Any
 
 import torch
 
-from loom import backend
+from loom import backend, config
 from loom.errors import ConfigError
 
-_EPSILON = 1e-7  # Keras's backend.epsilon()
+
 
 
 def _norms(w: torch.Tensor, axis: Any) -> torch.Tensor:
@@ -69,7 +69,7 @@ class MaxNorm(Constraint):
     def __call__(self, w):
         norms = _norms(w, self.axis)
         desired = torch.clamp(norms, 0, self.max_value)
-        return w * (desired / (_EPSILON + norms))
+        return w * (desired / (config.epsilon() + norms))
 
     def get_config(self):
         return {"max_value": self.max_value, "axis": self.axis}
@@ -95,7 +95,7 @@ class UnitNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w):
-        return w / (_EPSILON + _norms(w, self.axis))
+        return w / (config.epsilon() + _norms(w, self.axis))
 
     def get_config(self):
         return {"axis": self.axis}
@@ -124,7 +124,7 @@ class MinMaxNorm(Constraint):
     def __call__(self, w):
         norms = _norms(w, self.axis)
         desired = self.rate * torch.clamp(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
-        return w * (desired / (_EPSILON + norms))
+        return w * (desired / (config.epsilon() + norms))
 
     def get_config(self):
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
@@ -151,7 +151,7 @@ def get(identifier: Any) -> Constraint | None:
     if isinstance(identifier, dict) and "class_name" in identifier:
         cls = _CLASSES.get(identifier["class_name"])
         if cls is None:
-            raise ConfigError(f"Unknown constraint {identifier['class_name']!r}. Valid: {sorted(_CLASSES)}")
+            return deserialize(identifier)
         return cls.from_config(identifier.get("config", {}))
     if isinstance(identifier, type) and issubclass(identifier, Constraint):
         return identifier()
@@ -161,13 +161,26 @@ def get(identifier: Any) -> Constraint | None:
 
 
 def serialize(constraint: Any) -> dict | None:
-    """``{'class_name': ..., 'config': ...}`` as Keras (``None`` stays ``None``)."""
+    """Keras's ``{'module', 'class_name', 'config', 'registered_name'}`` (``None`` stays ``None``)."""
     if constraint is None:
         return None
     if not isinstance(constraint, Constraint):
         raise ConfigError(f"Cannot serialize {constraint!r}: only loom.constraints.Constraint subclasses have a "
                           f"config.")
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    from loom.saving import serialize_keras_object
+    return serialize_keras_object(constraint)
+
+
+def deserialize(config: Any, custom_objects: dict | None = None) -> Constraint | None:
+    """The constraint a :func:`serialize` dict (or a name) describes; ``custom_objects`` holds custom classes.
+
+    Raises:
+        ConfigError: an unknown class or a bad config.
+    """
+    if not isinstance(config, dict):
+        return get(config)
+    from loom.saving import deserialize_keras_object
+    return deserialize_keras_object(config, custom_objects=custom_objects)
 
 
 def register(layer: torch.nn.Module, weight_name: str, constraint: Any) -> None:
@@ -207,5 +220,5 @@ def has_constraints(model: torch.nn.Module) -> bool:
 
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg",
-           "unit_norm", "min_max_norm", "get", "serialize", "register", "apply_constraints",
+           "unit_norm", "min_max_norm", "get", "serialize", "deserialize", "register", "apply_constraints",
            "has_constraints"]

@@ -394,7 +394,7 @@ class GraphRunner:
             for t in node.output_tensors:
                 if any(d is None for d in t.shape[1:]):
                     return None
-                largest = max(largest, math.prod(t.shape[1:]) * backend.standardize_dtype(t.dtype).itemsize)
+                largest = max(largest, math.prod(t.shape[1:]) * backend.torch_dtype(t.dtype).itemsize)
         return max(1, _CHUNK_BYTES // largest) if largest and _CHUNK_BYTES > 0 else None
 
     def run(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:

@@ -70,13 +70,46 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
-    """Keras's ``regularizers.l1_l2`` helper (both 0.01 by default)."""
-    return L1L2(l1=l1, l2=l2)
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2D weight towards orthogonality, as Keras.
+
+    The penalty is ``factor * 0.5 * sum(|P - diag(P)|) / (n (n - 1) / 2)`` where ``P`` holds the cosine
+    similarities of the ``n`` L2-normalised rows (``mode='rows'``) or columns (``'columns'``).
+
+    Args:
+        factor: the penalty's scale (default 0.01).
+        mode: ``'rows'`` (default) or ``'columns'``.
+
+    Example:
+        >>> import torch
+        >>> OrthogonalRegularizer(1.0)(torch.eye(3))
+        tensor(0.)
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 <= factor < float("inf"):
+            raise ConfigError(f"OrthogonalRegularizer: factor must be a non-negative number, got {factor!r}.")
+        if mode not in ("rows", "columns"):
+            raise ConfigError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}.")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, x):
+        if x.dim() != 2:
+            raise ConfigError(f"OrthogonalRegularizer: the weight must have rank 2, got shape {tuple(x.shape)}.")
+        v = x if self.mode == "rows" else x.T
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        product = v @ v.T
+        n = v.shape[0]
+        off_diagonal = product * (1.0 - torch.eye(n, dtype=x.dtype, device=x.device))
+        return self.factor * 0.5 * off_diagonal.abs().sum() / (n * (n - 1.0) / 2.0)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
 
 
-l1, l2 = L1, L2
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
+            "orthogonal_regularizer": OrthogonalRegularizer, "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
 def get(identifier: Any) -> Regularizer | None:
@@ -85,19 +118,33 @@ def get(identifier: Any) -> Regularizer | None:
         return identifier
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ConfigError(f"Unknown regularizer {identifier!r}. Valid: ['l1', 'l2', 'l1_l2']")
+            raise ConfigError(f"Unknown regularizer {identifier!r}. Valid: {sorted(_BY_NAME)}")
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict) and "class_name" in identifier:
         cls = _BY_NAME.get(identifier["class_name"])
         if cls is None:
-            raise ConfigError(f"Unknown regularizer {identifier['class_name']!r}. Valid: ['L1', 'L2', 'L1L2']")
+            return deserialize(identifier)
         return cls(**identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise ConfigError(f"Cannot interpret {identifier!r} as a regularizer.")
 
 
-def serialize(reg: Regularizer | None) -> dict | None:
-    if reg is None:
+def serialize(regularizer: Regularizer | None) -> dict | None:
+    """Keras's ``{'module', 'class_name', 'config', 'registered_name'}`` (``None`` stays ``None``)."""
+    if regularizer is None:
         return None
-    return {"class_name": type(reg).__name__, "config": reg.get_config()}
+    from loom.saving import serialize_keras_object
+    return serialize_keras_object(regularizer)
+
+
+def deserialize(config: Any, custom_objects: dict | None = None) -> Regularizer | None:
+    """The regularizer a :func:`serialize` dict (or a name) describes; ``custom_objects`` holds custom classes.
+
+    Raises:
+        ConfigError: an unknown class or a bad config.
+    """
+    if not isinstance(config, dict):
+        return get(config)
+    from loom.saving import deserialize_keras_object
+    return deserialize_keras_object(config, custom_objects=custom_objects)

@@ -29,11 +29,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from loom import config as loom_config
 from loom.errors import ConfigError, LoomError, UnsafeLoadError
-from loom.registry import get_registered, register_loom_serializable, registered_name
+from loom.registry import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered,
+                           register_loom_serializable, registered_name)
+from loom.serialization import deserialize_keras_object, serialize_keras_object
 
-__all__ = ["register_loom_serializable", "get_registered_object", "get_registered_name", "serialize_loom_object",
-           "deserialize_loom_object", "save_model", "load_model", "save_weights", "load_weights"]
+register_keras_serializable = register_loom_serializable
+
+__all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects", "register_keras_serializable",
+           "register_loom_serializable", "get_registered_object", "get_registered_name", "serialize_keras_object",
+           "deserialize_keras_object", "serialize_loom_object", "deserialize_loom_object", "save_model",
+           "load_model", "save_weights", "load_weights"]
 
 # Names Keras writes for loom classes that loom calls differently.
 _ALIASES = {"Functional": "Model"}
@@ -41,12 +48,13 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_DEPTH = 64
 
 
-def get_registered_object(name: str, custom_objects: dict | None = None) -> type | None:
-    """The class registered as ``name`` (``custom_objects`` first), or ``None`` when there is none."""
+def get_registered_object(name: str, custom_objects: dict | None = None,
+                          module_objects: dict | None = None) -> type | None:
+    """The object registered as ``name`` (``custom_objects`` first, ``module_objects`` last), or ``None``."""
     try:
         return get_registered(name, custom_objects)
     except UnsafeLoadError:
-        return None
+        return (module_objects or {}).get(name)
 
 
 def get_registered_name(obj: Any) -> str:
@@ -150,6 +158,7 @@ def deserialize_loom_object(entry: dict, custom_objects: dict | None = None, saf
     """
     if not isinstance(entry, dict):
         raise ConfigError(f"A layer entry must be a JSON object, got {type(entry).__name__}.")
+    safe_mode = safe_mode if loom_config.in_safe_mode() is None else loom_config.in_safe_mode()
     cls = resolve_class(entry, custom_objects, safe_mode)
     config = entry.get("config", {})
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
@@ -172,10 +181,24 @@ def deserialize_loom_object(entry: dict, custom_objects: dict | None = None, saf
 
 
 # ----------------------------------------------------------------------- model files (see loom.models.saving)
-def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True) -> None:
-    """Write ``model`` to one ``.loom`` file; see :func:`loom.models.saving.save_model`."""
+def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any) -> None:
+    """Write ``model`` to one ``.loom`` file, as ``keras.saving.save_model``; see :func:`loom.models.saving.save_model`.
+
+    Args:
+        model: the model.
+        filepath: the file to write.
+        overwrite: replace an existing file (default True).
+        zipped: accepted for Keras compatibility; a ``.loom`` file is always one zip (default ``None``).
+        **kwargs: ``include_optimizer`` (default True).
+    """
     from loom.models.saving import save_model as _save
-    _save(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+    if zipped is False:
+        raise ConfigError("save_model: zipped=False (an unzipped directory) is not supported; loom writes one "
+                          "zip file.")
+    unknown = set(kwargs) - {"include_optimizer"}
+    if unknown:
+        raise ConfigError(f"save_model: unknown arguments {sorted(unknown)}. Valid: ['include_optimizer'].")
+    _save(model, filepath, overwrite=overwrite, include_optimizer=kwargs.get("include_optimizer", True))
 
 
 def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
@@ -184,13 +207,17 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
-def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
-    """Write the weights of ``model``; see :func:`loom.models.saving.save_weights`."""
+def save_weights(model: Any, filepath: Any, overwrite: bool = True, max_shard_size: Any = None, **kwargs: Any) -> None:
+    """Write the weights of ``model``; see :func:`loom.models.saving.save_weights` (no sharding:
+    ``max_shard_size`` must be ``None``)."""
     from loom.models.saving import save_weights as _save
+    if max_shard_size is not None or kwargs:
+        raise ConfigError(f"save_weights: sharding and extra arguments are not supported "
+                          f"(max_shard_size={max_shard_size!r}, {sorted(kwargs)}).")
     _save(model, filepath, overwrite=overwrite)
 
 
-def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
     """Load weights into ``model``; see :func:`loom.models.saving.load_weights`."""
     from loom.models.saving import load_weights as _load
     _load(model, filepath, skip_mismatch=skip_mismatch)

@@ -48,7 +48,7 @@ class SymbolicTensor:
     def __init__(self, shape, dtype=None, node: "Node | None" = None, index: int = 0, name: str | None = None,
                  has_mask: bool = False):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.torch_dtype = backend.standardize_dtype(dtype)
+        self.torch_dtype = backend.torch_dtype(dtype)
         self.node = node
         self.index = index
         self.name = name

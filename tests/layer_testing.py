@@ -73,7 +73,7 @@ def make_inputs(input_shape: Shape | list[Shape], input_dtype: Any = "float32", 
     generator = torch.Generator().manual_seed(seed)
     data = []
     for shape, dtype in zip(shapes, dtypes):
-        torch_dtype = loom.backend.standardize_dtype(dtype)
+        torch_dtype = loom.backend.torch_dtype(dtype)
         if torch_dtype.is_floating_point:
             data.append(torch.randn(tuple(shape), generator=generator).to(torch_dtype))
         elif torch_dtype == torch.bool:

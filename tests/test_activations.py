@@ -93,3 +93,62 @@ def test_softmax_without_gradients_matches_torch_on_small_axes():
             torch.testing.assert_close(loom.activations.softmax(x, axis), torch.softmax(x, axis), rtol=1e-6,
                                        atol=1e-7)
         assert loom.activations.softmax(torch.empty(0, 10)).shape == (0, 10)
+
+
+_MORE = ["celu", "glu", "hard_silu", "hard_swish", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink",
+         "log_sigmoid", "sparse_plus", "sparse_sigmoid", "squareplus"]
+
+
+@pytest.mark.parametrize("name", _MORE)
+def test_every_keras_activation_matches_keras(name):
+    x = torch.linspace(-3.0, 3.0, 48).reshape(4, 12)
+    expected = keras.ops.convert_to_numpy(getattr(keras.activations, name)(x))
+    np.testing.assert_allclose(getattr(activations, name)(x).numpy(), expected, atol=1e-6, rtol=1e-5)
+    assert activations.get(name) is getattr(activations, name)
+
+
+def test_parametrised_new_activations_match_keras():
+    x = torch.linspace(-3.0, 3.0, 24).reshape(4, 6)
+    for fn, kwargs in (("celu", {"alpha": 0.5}), ("glu", {"axis": 0}), ("hard_shrink", {"threshold": 1.0}),
+                       ("soft_shrink", {"threshold": 1.0}), ("squareplus", {"b": 1}),
+                       ("threshold", {"threshold": 0.5, "default_value": -1.0})):
+        expected = keras.ops.convert_to_numpy(getattr(keras.activations, fn)(x, **kwargs))
+        np.testing.assert_allclose(getattr(activations, fn)(x, **kwargs).numpy(), expected, atol=1e-6, rtol=1e-5,
+                                   err_msg=fn)
+
+
+def test_deserialize_reads_keras_entries():
+    entry = keras.saving.serialize_keras_object(keras.activations.hard_silu)
+    assert activations.deserialize(entry) is activations.hard_silu
+    assert activations.deserialize("tanh") is activations.tanh
+
+    def mine(x):
+        return x
+
+    assert activations.deserialize("mine", custom_objects={"mine": mine}) is mine
+    with pytest.raises(ConfigError):
+        activations.deserialize({"class_name": "function", "config": "nope"})
+
+
+def _sparsemax_reference(row: np.ndarray) -> np.ndarray:
+    """Martins & Astudillo (2016), Algorithm 1, one row at a time in float64."""
+    z = np.sort(row)[::-1]
+    k = np.arange(1, len(z) + 1)
+    support = 1 + k * z > np.cumsum(z)
+    k_max = k[support][-1]
+    tau = (np.cumsum(z)[k_max - 1] - 1) / k_max
+    return np.maximum(row - tau, 0.0)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_sparsemax_is_the_simplex_projection(axis):
+    # Keras 3.15's torch backend sums every supported cumulative sum into tau (its outputs need not sum to 1,
+    # e.g. [0.1, 0.5, 0.2] -> [0, 1/6, 0]), so the oracle here is the paper's algorithm.
+    torch.manual_seed(0)
+    x = torch.randn(5, 7) * 2
+    expected = np.apply_along_axis(_sparsemax_reference, axis, x.double().numpy())
+    out = activations.sparsemax(x, axis=axis)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(out.sum(axis).numpy(), 1.0, atol=1e-6)
+    np.testing.assert_allclose(activations.sparsemax(torch.tensor([0.1, 0.5, 0.2])).numpy(), [1 / 6, 17 / 30, 4 / 15],
+                               atol=1e-6)

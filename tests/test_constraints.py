@@ -95,3 +95,9 @@ def test_register_ignores_none():
     layer = loom.layers.Dense(2)
     constraints.register(layer, "kernel", None)
     assert not constraints.has_constraints(layer)
+
+
+def test_deserialize_reads_keras_entries():
+    entry = keras.constraints.serialize(keras.constraints.MinMaxNorm(0.5, 2.0, axis=1))
+    c = loom.constraints.deserialize(entry)
+    assert isinstance(c, loom.constraints.MinMaxNorm) and c.get_config() == entry["config"]

@@ -141,3 +141,51 @@ def test_layer_weights_use_keras_shapes_for_fans():
     layer = loom.layers.Dense(200, kernel_initializer="he_uniform")
     layer(torch.zeros(1, 300))
     assert float(layer.kernel.detach().abs().max()) <= math.sqrt(6 / 300)
+
+
+_LOWER = ["constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal",
+          "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform", "stft", "truncated_normal",
+          "variance_scaling", "zeros"]
+
+
+@pytest.mark.parametrize("name", _LOWER)
+def test_lower_case_aliases_are_the_classes_as_in_keras(name):
+    upper = getattr(keras.initializers, name).__name__
+    upper = {"IdentityInitializer": "Identity", "OrthogonalInitializer": "Orthogonal",
+             "STFTInitializer": "STFT"}.get(upper, upper)
+    assert getattr(loom.initializers, name) is getattr(loom.initializers, upper)
+
+
+@pytest.mark.parametrize("name", ["lecun_normal", "glorot_uniform", "he_normal", "orthogonal", "lecun_uniform"])
+def test_lower_case_alias_outputs_match_keras_statistics(name):
+    torch.manual_seed(0)
+    shape = (300, 200)
+    ours = loom.initializers.__dict__[name](seed=3)(shape).numpy()
+    theirs = keras.ops.convert_to_numpy(getattr(keras.initializers, name)(seed=3)(shape))
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours.std(), theirs.std(), rtol=0.03)
+    np.testing.assert_allclose(np.abs(ours).max(), np.abs(theirs).max(), rtol=0.1)
+    assert abs(ours.mean()) < 0.01
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"side": "imag"}, {"window": "hamming", "periodic": True},
+                                    {"scaling": "spectrum"}, {"window": None, "scaling": None}])
+def test_stft_matches_keras(kwargs):
+    shape = (16, 1, 9)
+    expected = keras.ops.convert_to_numpy(keras.initializers.STFT(**kwargs)(shape))
+    # Keras builds the kernel in float32, loom in float64 then casts: a few float32 ulps apart.
+    np.testing.assert_allclose(loom.initializers.STFT(**kwargs)(shape).numpy(), expected, atol=1e-5)
+
+
+def test_input_output_axes_set_the_fans_as_keras():
+    init = loom.initializers.VarianceScaling(2.0, "fan_out", "uniform", input_axes=[0], output_axes=[1, 2])
+    limit = float(init((4, 5, 6)).abs().max())
+    assert limit <= (3 * 2.0 / 30) ** 0.5
+    assert loom.initializers.HeUniform(input_axes=[0], output_axes=[1]).get_config() == \
+        keras.initializers.HeUniform(input_axes=[0], output_axes=[1]).get_config()
+
+
+def test_deserialize_reads_keras_entries():
+    entry = keras.initializers.serialize(keras.initializers.LecunNormal(seed=4))
+    init = loom.initializers.deserialize(entry)
+    assert isinstance(init, loom.initializers.LecunNormal) and init.seed == 4

@@ -29,7 +29,9 @@ def test_formulas():
     assert float(regularizers.L1(0.5)(x)) == pytest.approx(1.5)
     assert float(regularizers.L2(0.5)(x)) == pytest.approx(2.5)
     assert float(regularizers.L1L2(0.5, 0.5)(x)) == pytest.approx(4.0)
-    assert float(regularizers.l1_l2()(x)) == pytest.approx(0.01 * 3 + 0.01 * 5)
+    # Keras 3's l1_l2 is the L1L2 class: both factors default to 0.0.
+    assert regularizers.l1_l2 is regularizers.L1L2
+    assert float(regularizers.l1_l2()(x)) == float(keras.regularizers.l1_l2()(x.numpy())) == 0.0
 
 
 @pytest.mark.parametrize("reg", [regularizers.L1(0.2), regularizers.L2(0.4), regularizers.L1L2(0.1, 0.3)])
@@ -83,3 +85,20 @@ def test_dense_layer_losses_match_keras_layer_losses():
     layer.set_weights(keras_layer.get_weights())
     expected = [float(keras.ops.convert_to_numpy(v)) for v in keras_layer.losses]
     assert [float(v.detach()) for v in layer.losses] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_regularizer_matches_keras(mode):
+    torch.manual_seed(0)
+    w = torch.randn(5, 7)
+    expected = float(keras.regularizers.OrthogonalRegularizer(0.3, mode)(w))
+    assert float(regularizers.OrthogonalRegularizer(0.3, mode)(w)) == pytest.approx(expected, rel=1e-5)
+    assert regularizers.orthogonal_regularizer is regularizers.OrthogonalRegularizer
+    with pytest.raises(ConfigError):
+        regularizers.OrthogonalRegularizer(mode="diagonal")
+
+
+def test_deserialize_reads_keras_entries():
+    entry = keras.regularizers.serialize(keras.regularizers.OrthogonalRegularizer(0.2))
+    reg = regularizers.deserialize(entry)
+    assert isinstance(reg, regularizers.OrthogonalRegularizer) and reg.get_config() == entry["config"]

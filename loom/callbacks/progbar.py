@@ -19,11 +19,13 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
 from typing import Any, Iterable
 
+from loom import config
 from loom.callbacks.callback import Callback
 
 #: Seconds between two redraws of a live bar (each redraw reads the metrics from the device).
@@ -72,7 +74,7 @@ class Progbar:
         self.unit_name = unit_name
         if interactive is None:
             interactive = bool(getattr(sys.stdout, "isatty", lambda: False)())
-        self.interactive = interactive
+        self.interactive = interactive and config.is_interactive_logging_enabled()
         self._start = time.monotonic()
         self._time_after_first = None
         self._prev_width = 0
@@ -104,8 +106,7 @@ class Progbar:
         elif self.verbose == 2 and finalize:
             count = self._count(current)
             line = f"{count} - {now - self._start:.0f}s - {_format_time_per_step(per_step, self.unit_name)}"
-            sys.stdout.write(line + self._metrics() + "\n")
-            sys.stdout.flush()
+            self._write(line + self._metrics(), True)
 
     def _count(self, current: int) -> str:
         if self.target:
@@ -133,6 +134,9 @@ class Progbar:
         return line
 
     def _write(self, line: str, finalize: bool) -> None:
+        if not config.is_interactive_logging_enabled():  # loom.config.disable_interactive_logging()
+            logging.getLogger("loom").info(line)
+            return
         if self.interactive:
             visible = len(line)
             pad = " " * max(0, self._prev_width - visible)

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from loom import activations, backend, constraints, initializers, regularizers
+from loom import activations, backend, config, constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
@@ -90,8 +90,8 @@ def padding_arg(value: Any, owner: str, allowed: Sequence[str] = ("valid", "same
 
 
 def data_format_arg(value: Any, owner: str) -> str:
-    """``None`` -> ``'channels_last'`` (Keras's default image data format); else validated."""
-    fmt = "channels_last" if value is None else str(value).lower()
+    """``None`` -> ``loom.config.image_data_format()`` (``'channels_last'`` unless set); else validated."""
+    fmt = config.image_data_format() if value is None else str(value).lower()
     if fmt not in DATA_FORMATS:
         raise ConfigError(f"{owner}: `data_format` must be one of {list(DATA_FORMATS)}, got {value!r}.")
     return fmt

@@ -77,7 +77,7 @@ class Layer(nn.Module):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(f"{type(self).__name__}: name must be a non-empty string without '/', got {name!r}.")
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
-        self._dtype = backend.standardize_dtype(dtype)
+        self._dtype = backend.torch_dtype(dtype)
         self._trainable = bool(trainable)
         self.built = False
         self._inbound_nodes: list = []
@@ -160,7 +160,7 @@ class Layer(nn.Module):
         """
         shape = tuple(int(d) for d in shape)
         init = initializers.get(initializer)
-        value = init(shape, dtype=backend.standardize_dtype(dtype) if dtype else self._dtype)
+        value = init(shape, dtype=backend.torch_dtype(dtype) if dtype else self._dtype)
         value = self.weight_from_keras(name, value).contiguous()
         if trainable:
             param = nn.Parameter(value, requires_grad=self._trainable)

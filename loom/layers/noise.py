@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import torch
 
+from loom import config
 from loom.errors import ConfigError
 from loom.layers.dropout import Dropout
 from loom.layers.input_spec import InputSpec
@@ -28,7 +29,7 @@ _DATA_FORMATS = ("channels_last", "channels_first")
 
 
 def _data_format(layer: Layer, data_format: str | None) -> str:
-    data_format = data_format or "channels_last"
+    data_format = data_format or config.image_data_format()
     if data_format not in _DATA_FORMATS:
         raise ConfigError(f"{type(layer).__name__} '{layer.name}': data_format must be one of {_DATA_FORMATS}, "
                           f"got {data_format!r}.")
@@ -48,7 +49,7 @@ class _SpatialDropout(Dropout):
 
     def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None, **kwargs):
         spatial = self._rank - 2
-        fmt = "channels_last" if data_format is None else data_format
+        fmt = config.image_data_format() if data_format is None else data_format
         noise_shape = ((None,) + (1,) * spatial + (None,) if fmt == "channels_last"
                        else (None, None) + (1,) * spatial)
         super().__init__(rate, noise_shape=noise_shape, seed=seed, **kwargs)

@@ -113,7 +113,7 @@ def to_prediction(y_pred: Any, dtype: torch.dtype | None = None) -> torch.Tensor
     if dtype is not None:
         return backend.to_tensor(y_pred, dtype=dtype)
     y_pred = backend.to_tensor(y_pred)
-    return y_pred if y_pred.is_floating_point() else y_pred.to(backend.standardize_dtype(None))
+    return y_pred if y_pred.is_floating_point() else y_pred.to(backend.torch_dtype(None))
 
 
 class Loss:
@@ -138,7 +138,7 @@ class Loss:
                  dtype: Any = None):
         self.name = name or backend.snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
-        self._dtype = backend.standardize_dtype(dtype)
+        self._dtype = backend.torch_dtype(dtype)
 
     @property
     def dtype(self) -> str:

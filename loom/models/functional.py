@@ -326,6 +326,11 @@ class Model(Trainable, Layer):
         return functional_from_config(cls, config, custom_objects=custom_objects, safe_mode=safe_mode)
 
     # ------------------------------------------------------------------------------- saving (see saving)
+    def to_json(self, **kwargs) -> str:
+        """The architecture as a JSON string, as Keras (read back with ``loom.models.model_from_json``)."""
+        from loom.models import to_json
+        return to_json(self, **kwargs)
+
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Write the model to one ``.loom`` file (config JSON + safetensors weights), atomically.
 

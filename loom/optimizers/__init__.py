@@ -73,6 +73,9 @@ def get(identifier: Any) -> Optimizer | None:
     """
     if identifier is None or isinstance(identifier, Optimizer):
         return identifier
+    inner = getattr(identifier, "inner_optimizer", None)  # mixed_precision.LossScaleOptimizer: loom scales itself
+    if isinstance(inner, Optimizer):
+        return inner
     if isinstance(identifier, str):
         return deserialize({"class_name": identifier, "config": {}})
     if isinstance(identifier, dict):

@@ -104,7 +104,7 @@ class LossPlan:
         if kind in _SPARSE_LOSSES:
             return torch.int64 if y.dtype != torch.int64 else None
         if kind in _FLOAT_TARGET_LOSSES and not y.dtype.is_floating_point:
-            return backend.standardize_dtype(None)
+            return backend.torch_dtype(None)
         return None
 
 

@@ -43,7 +43,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, cpu_allocator, structure
+from loom import backend, config, cpu_allocator, structure
 from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
 from loom.errors import ConfigError, InputError
@@ -193,6 +193,7 @@ class Trainable(DataPreparation):
         train = sharding.shard_for_training(train, batch_size)  # unchanged unless distributed
         if val_source is not None:
             val_source = sharding.shard_for_evaluation(val_source, val_batch_size)
+        epochs, steps_per_epoch = config.fit_limits(epochs, steps_per_epoch)
         train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
         step = self._train_step()
         loss_plan, metric_plan = self._plan
