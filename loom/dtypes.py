@@ -124,6 +124,33 @@ def _weak(name: str) -> str:
     return "int" if "int" in name else ("complex" if "complex" in name else "float")
 
 
+@functools.lru_cache(maxsize=1024)
+def promote(pairs: tuple[tuple[str, bool], ...], floatx: str) -> str:
+    """Keras's promoted dtype of ``(dtype name, is weak)`` pairs under ``floatx`` (cached: ops call it per use).
+
+    Weak entries are Python scalars (``int``, ``float``): they take the other side's width. As on Keras's torch
+    backend, 64-bit results narrow to 32 bits.
+
+    Example:
+        >>> promote((("int8", False), ("int32", True)), "float32")
+        'int8'
+    """
+    names = [n for n, _ in pairs]
+    weak = [w for _, w in pairs]
+    if len(pairs) == 1:
+        out, out_weak = pairs[0]
+    elif len(set(names)) == 1 and not all(weak):
+        out, out_weak = names[0], False
+    elif all(weak):
+        out, out_weak = _least_upper_bound(set(names)), True
+    else:
+        out = _least_upper_bound({_weak(n) if w else n for n, w in pairs})
+        out_weak = out in ("int", "float")
+    if out_weak and out != "bool":
+        out = floatx if "float" in out else ("int32" if "int" in out else out)
+    return _TO_32_BIT.get(out, out)
+
+
 def result_type(*dtypes: Any) -> str:
     """The dtype Keras's promotion rules give a result of ``dtypes`` (``None`` counts as floatx).
 
@@ -141,16 +168,4 @@ def result_type(*dtypes: Any) -> str:
         return config.floatx()
     if any(isinstance(d, str) and d in FLOAT8_TYPES for d in dtypes):
         raise ConfigError(f"There is no implicit conversion from float8 dtypes; cast them first. Got {dtypes}.")
-    weak = [d is int or d is float for d in dtypes]
-    names = [standardize_dtype(d) for d in dtypes]
-    if len(names) == 1 or (len(set(names)) == 1 and not all(weak)):
-        out, out_weak = names[0], all(weak)
-    elif all(weak):
-        out, out_weak = _least_upper_bound(set(names)), True
-    else:
-        out = _least_upper_bound({_weak(n) if w else n for n, w in zip(names, weak)})
-        out_weak = out in ("int", "float")
-    if out_weak and out != "bool":  # a weak result takes floatx's width
-        kind = "uint" if out.startswith("u") else "int" if out.startswith("i") else "float"
-        out = kind + config.floatx()[-2:]
-    return _TO_32_BIT.get(out, out)
+    return promote(tuple((standardize_dtype(d), d is int or d is float) for d in dtypes), config.floatx())

@@ -32,7 +32,7 @@ def as_float(x: torch.Tensor, op: str) -> torch.Tensor:
     """Integer and bool tensors promoted to floatx (Keras's float ops); float tensors unchanged."""
     if x.dtype.is_floating_point or x.dtype.is_complex:
         return x
-    return x.to(backend.standardize_dtype(None))
+    return x.to(backend.torch_dtype(None))
 
 
 def ftensor(x: Any, op: str) -> torch.Tensor:
@@ -44,7 +44,7 @@ def float_result(*xs: torch.Tensor) -> torch.dtype:
     """The float dtype two or more tensors compute in: the widest float among them, else floatx."""
     floats = [x.dtype for x in xs if x.dtype.is_floating_point]
     if not floats:
-        return backend.standardize_dtype(None)
+        return backend.torch_dtype(None)
     out = floats[0]
     for d in floats[1:]:
         out = torch.promote_types(out, d)

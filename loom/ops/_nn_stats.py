@@ -118,7 +118,7 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse:
         x = x.long()
     axis = check_axis(axis, x.ndim + 1, "one_hot")
     classes = torch.arange(num_classes, device=x.device)
-    out = (x.long().unsqueeze(-1) == classes).to(backend.standardize_dtype(dtype))
+    out = (x.long().unsqueeze(-1) == classes).to(backend.torch_dtype(dtype))
     return out.movedim(-1, axis)
 
 
@@ -185,7 +185,7 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
 
 def _compute(x: Any, op: str) -> tuple[torch.Tensor, torch.dtype]:
     x = tensor(x, op=op)
-    original = x.dtype if x.dtype.is_floating_point else backend.standardize_dtype(None)
+    original = x.dtype if x.dtype.is_floating_point else backend.torch_dtype(None)
     compute = torch.promote_types(original, torch.float32)
     return x.to(compute), original
 

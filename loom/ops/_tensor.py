@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from loom import backend, structure
+from loom.dtypes import promote
 from loom.errors import InputError, LoomError, ShapeError
 from loom.symbolic import SymbolicTensor
 
@@ -42,38 +43,6 @@ _NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
 
 # NumPy unsigned types torch handles poorly are widened on conversion, as Keras's torch backend does.
 _NUMPY_WIDEN = {"uint16": "int32", "uint32": "int64"}
-
-# Keras's promotion lattice: each dtype's immediate successors; "int"/"float" are weak Python scalars.
-_LATTICE: dict[str, tuple[str, ...]] = {
-    "bool": ("int",),
-    "int": ("uint8", "int8", "complex64"),
-    "uint8": ("int16", "uint16"), "uint16": ("int32", "uint32"), "uint32": ("int64", "uint64"),
-    "uint64": ("float",),
-    "int8": ("int16",), "int16": ("int32",), "int32": ("int64",), "int64": ("float",),
-    "float": ("bfloat16", "float16"),
-    "bfloat16": ("float32",), "float16": ("float32",), "float32": ("float64", "complex64"),
-    "float64": ("complex128",), "complex64": ("complex128",), "complex128": (),
-}
-_WEAK = {"int", "float"}
-# On the torch backend Keras's promotion never returns 64-bit types.
-_NARROW = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
-
-
-def _upper_bounds() -> dict[str, frozenset[str]]:
-    bounds = {}
-    for node in _LATTICE:
-        seen, todo = {node}, [node]
-        while todo:
-            for nxt in _LATTICE[todo.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        bounds[node] = frozenset(seen)
-    return bounds
-
-
-_UPPER = _upper_bounds()
-
 
 def to_torch_dtype(dtype: Any) -> torch.dtype:
     """A torch dtype from a Keras name, NumPy dtype, Python type or torch dtype (``None`` means floatx).
@@ -230,14 +199,6 @@ def _dtype_and_weak(x: Any) -> tuple[str, bool]:
     return standardize_dtype(x), False
 
 
-def _least_upper_bound(names: set[str]) -> str:
-    common = frozenset.intersection(*(_UPPER[n] for n in names))
-    least = [c for c in common if common <= _UPPER[c]]
-    if len(least) != 1:
-        raise InputError(f"No implicit promotion between dtypes {sorted(names)}; cast the inputs explicitly.")
-    return least[0]
-
-
 def result_type(*dtypes_or_values: Any) -> str:
     """Keras 3's promoted dtype of dtypes or values (Python scalars and ``int``/``float`` are weak types).
 
@@ -256,37 +217,7 @@ def result_type(*dtypes_or_values: Any) -> str:
     if not dtypes_or_values:
         return backend.floatx()
     floatx = backend.floatx()
-    return _promote(tuple(_dtype_and_weak(floatx if d is None else d) for d in dtypes_or_values), floatx)
-
-
-@functools.lru_cache(maxsize=1024)
-def _promote(pairs: tuple[tuple[str, bool], ...], floatx: str) -> str:
-    """:func:`result_type` of (dtype name, is weak) pairs under ``floatx``, cached: ops call it on every use."""
-    names = [n for n, _ in pairs]
-    weak = [w for _, w in pairs]
-    if len(pairs) == 1:
-        out, out_weak = pairs[0]
-    elif len(set(names)) == 1 and not all(weak):
-        out, out_weak = names[0], False
-    elif all(weak):
-        out, out_weak = _least_upper_bound(set(names)), True
-    else:
-        nodes = {_weaken(n) if w else n for n, w in pairs}
-        out = _least_upper_bound(nodes)
-        out_weak = out in _WEAK
-    if out_weak and out != "bool":
-        out = floatx if "float" in out else ("int32" if "int" in out else out)
-    return _NARROW.get(out, out)
-
-
-def _weaken(name: str) -> str:
-    if name == "bool":
-        return name
-    if "float" in name:
-        return "float"
-    if "int" in name:
-        return "int"
-    return name
+    return promote(tuple(_dtype_and_weak(floatx if d is None else d) for d in dtypes_or_values), floatx)
 
 
 def canonical_axis(axis: Any, ndim: int, op_name: str, arg: str = "axis") -> tuple[int, ...] | None:

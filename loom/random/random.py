@@ -47,7 +47,7 @@ def _shape(shape: Any, op: str) -> tuple[int, ...]:
 
 
 def _float_dtype(dtype: Any, op: str) -> torch.dtype:
-    d = backend.standardize_dtype(dtype)
+    d = backend.torch_dtype(dtype)
     if not d.is_floating_point:
         raise ConfigError(f"random.{op}: `dtype` must be a float dtype, got {dtype!r}.")
     return d
@@ -93,7 +93,7 @@ def randint(shape: Sequence[int], minval: int, maxval: int, dtype: Any = "int32"
         dtype: an integer dtype; default ``'int32'``.
         seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
     """
-    d, shape = backend.standardize_dtype(dtype), _shape(shape, "randint")
+    d, shape = backend.torch_dtype(dtype), _shape(shape, "randint")
     if d.is_floating_point or d == torch.bool:
         raise ConfigError(f"random.randint: `dtype` must be an integer dtype, got {dtype!r}.")
     if int(maxval) <= int(minval):
@@ -138,7 +138,7 @@ def dropout(inputs: Any, rate: float, noise_shape: Sequence[int] | None = None, 
         torch.broadcast_shapes(shape, x.shape)
     except RuntimeError as e:
         raise ShapeError(f"random.dropout: noise_shape {shape} does not broadcast to inputs {tuple(x.shape)}.") from e
-    dtype = x.dtype if x.dtype.is_floating_point else backend.standardize_dtype(None)
+    dtype = x.dtype if x.dtype.is_floating_point else backend.torch_dtype(None)
     keep = torch.rand(shape, generator=_generator(seed, x.device, "dropout"), device=x.device) >= rate
     return torch.where(keep, x.to(dtype) / (1 - rate), torch.zeros((), dtype=dtype, device=x.device))
 
@@ -160,7 +160,7 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any =
     probs = torch.softmax(logits.to(torch.float32 if not logits.dtype.is_floating_point else logits.dtype), -1)
     out = torch.multinomial(probs.float(), int(num_samples), replacement=True,
                             generator=_generator(seed, probs.device, "categorical"))
-    return out.to(backend.standardize_dtype(dtype))
+    return out.to(backend.torch_dtype(dtype))
 
 
 def _standard_gamma(alpha: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
@@ -206,7 +206,7 @@ def beta(shape: Sequence[int], alpha: float, beta: float, dtype: Any = None, see
 def binomial(shape: Sequence[int], counts: Any, probabilities: Any, dtype: Any = None,
              seed: Any = None) -> torch.Tensor:
     """Number of successes in ``counts`` trials of probability ``probabilities``; ``dtype`` defaults to floatx."""
-    d, shape = backend.standardize_dtype(dtype), _shape(shape, "binomial")
+    d, shape = backend.torch_dtype(dtype), _shape(shape, "binomial")
     n = tensor(counts, op="random.binomial").to(torch.float32).broadcast_to(shape)
     p = tensor(probabilities, op="random.binomial").to(torch.float32).broadcast_to(shape)
     if bool(((p < 0) | (p > 1)).any()) or bool((n < 0).any()):
