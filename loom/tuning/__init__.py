@@ -36,4 +36,5 @@ from loom.tuning.kerastuner import (BayesianOptimization, GridSearch, HyperModel
                                     RandomSearch)
 
 __all__ = ["ALGORITHMS", "BayesianOptimization", "GridSearch", "HyperModel", "HyperParameters", "Hyperband",
-           "Objective", "PRUNERS", "PruningCallback", "RandomSearch", "TrialResult", "Tuner", "ValidationOverfitWarning"]
+           "Objective", "PRUNERS", "PruningCallback", "RandomSearch", "TrialResult", "Tuner",
+           "ValidationOverfitWarning"]

@@ -360,7 +360,8 @@ class GridSearch(BaseTuner):
 
 class Hyperband(BaseTuner):
     """KerasTuner's ``Hyperband`` (Li et al., 2018): random configurations, trained in brackets of successive
-    halving; Optuna's Hyperband pruner stops the worse ones at epochs 1, ``factor``, ``factor**2``...
+    halving; Optuna's Hyperband pruner stops the worse ones at its rungs (epoch steps 1, ``factor``,
+    ``factor**2``..., counted from 0), keeping the best ``1/factor``.
 
     Every trial asks for ``max_epochs`` epochs (``search``'s ``epochs`` is ignored, as in KerasTuner); the
     number of configurations per iteration is KerasTuner's: the sizes of the brackets' first rounds.

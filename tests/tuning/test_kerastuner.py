@@ -4,6 +4,9 @@ written with ``import loom.tuning as kt``, on scikit-learn's digits instead of M
 import contextlib
 import io
 import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import optuna
@@ -159,7 +162,7 @@ def test_book_hypermodel_subclass_and_results_summary(tmp_path):
     tuner = kt.RandomSearch(hypermodel, objective=kt.Objective("val_accuracy", direction="max"), max_trials=2,
                             directory=str(tmp_path), project_name="mlp", seed=1)
     x_train, y_train, x_val, y_val, *_ = book_data()
-    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     assert tuner.hypermodel is hypermodel
 
     best_hp = tuner.get_best_hyperparameters()[0]
@@ -180,7 +183,7 @@ def test_book_hypermodel_subclass_and_results_summary(tmp_path):
 def test_get_best_models_evaluate_to_the_trial_score(tmp_path):
     x_train, y_train, x_val, y_val, *_ = book_data()
     tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=2, seed=3, directory=str(tmp_path))
-    tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val), verbose=0)
+    tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     models = tuner.get_best_models(num_models=2)
     for model, trial in zip(models, tuner.tuner.completed_trials):
         _, accuracy = model.evaluate(x_val, y_val, verbose=0)
@@ -190,14 +193,14 @@ def test_get_best_models_evaluate_to_the_trial_score(tmp_path):
 def test_overwrite_false_resumes_the_project(tmp_path):
     x_train, y_train, x_val, y_val, *_ = book_data()
     options = dict(objective="val_accuracy", directory=str(tmp_path), project_name="resumed", seed=0)
-    kt.RandomSearch(build_model, max_trials=2, **options).search(x_train, y_train, epochs=1,
-                                                                 validation_data=(x_val, y_val), verbose=0)
+    first = kt.RandomSearch(build_model, max_trials=2, **options)
+    first.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tuner = kt.RandomSearch(build_model, max_trials=3, **options)
     assert out.getvalue() == f"Reloading Tuner from {os.path.join(str(tmp_path), 'resumed')}\n"
     assert len(tuner.tuner.completed_trials) == 2 and tuner.remaining_trials == 1
-    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     assert [t.number for t in tuner.tuner.trials] == [0, 1, 2] and tuner.remaining_trials == 0
 
     fresh = kt.RandomSearch(build_model, max_trials=3, overwrite=True, **options)
@@ -210,7 +213,8 @@ def test_hyperband_uses_max_epochs_and_factor(tmp_path):
                          directory=str(tmp_path))
     assert tuner.max_trials == kt.kerastuner.hyperband_trials(3, 3) == 5
     assert isinstance(tuner.tuner.pruner, optuna.pruners.HyperbandPruner)
-    tuner.search(x_train, y_train, epochs=50, validation_data=(x_val, y_val), verbose=0)  # epochs: max_epochs
+    # search's epochs give way to max_epochs, as in KerasTuner
+    tuner.search(x_train, y_train, epochs=50, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     trials = tuner.tuner.trials
     assert len(trials) == 5 and all(t.state in ("COMPLETE", "PRUNED") for t in trials)
     assert all(1 <= t.epochs_run <= 3 for t in trials)
@@ -250,7 +254,7 @@ def test_conditional_scope_is_active_only_under_its_parent_value(tmp_path):
     assert "extra_units (Int)\n{'default': 8, 'conditions': [{'class_name': 'Parent', 'config': {'name': " \
            "'model_type', 'values': ['deep']}}]" in summary
     x_train, y_train, x_val, y_val, *_ = book_data()
-    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     params = [t.params for t in tuner.tuner.trials]
     assert {p["model_type"] for p in params} == {"shallow", "deep"}
     for p in params:
@@ -268,7 +272,7 @@ def test_grid_search_tries_every_combination(tmp_path):
 
     tuner = kt.GridSearch(build, objective="val_loss", directory=str(tmp_path), seed=0)
     x_train, y_train, x_val, y_val, *_ = book_data()
-    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     combos = sorted((t.params["units"], t.params["optimizer"]) for t in tuner.tuner.trials)
     assert combos == [(8, "adam"), (8, "sgd"), (16, "adam"), (16, "sgd")]  # 20 is off the step grid
 
@@ -287,7 +291,7 @@ def test_hypermodel_fit_tunes_training_arguments(tmp_path):
     tuner = kt.RandomSearch(TunedBatchSize(), objective="val_accuracy", max_trials=2, seed=0,
                             directory=str(tmp_path))
     x_train, y_train, x_val, y_val, *_ = book_data()
-    tuner.search(x_train, y_train, epochs=1, validation_split=0.2, verbose=0)
+    tuner.search(x_train, y_train, epochs=1, validation_split=0.2, verbose=0, batch_size=128)
     best = tuner.get_best_hyperparameters()[0]
     assert sorted(best.values) == ["batch_size", "optimizer", "units"] and best["batch_size"] in (32, 128)
 
@@ -331,3 +335,14 @@ def test_objectives_and_bad_arguments(tmp_path):
         tuner.search(np.zeros((8, 4)), np.zeros(8), verbose=-1)
     with pytest.raises(NotImplementedError, match="build"):
         kt.HyperModel().build(kt.HyperParameters())
+
+
+@pytest.mark.slow
+def test_kerastuner_example_runs_with_smoke(tmp_path):
+    script = pathlib.Path(__file__).parents[2] / "examples" / "kerastuner_search.py"
+    env = {**os.environ, "PYTHONPATH": str(script.parent.parent)}
+    proc = subprocess.run([sys.executable, str(script), "--smoke"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    for section in ("Search space summary", "Results summary", "Best epoch:", "Hyperband's best:"):
+        assert section in proc.stdout
