@@ -291,7 +291,7 @@ def test_hypermodel_fit_tunes_training_arguments(tmp_path):
     tuner = kt.RandomSearch(TunedBatchSize(), objective="val_accuracy", max_trials=2, seed=0,
                             directory=str(tmp_path))
     x_train, y_train, x_val, y_val, *_ = book_data()
-    tuner.search(x_train, y_train, epochs=1, validation_split=0.2, verbose=0, batch_size=128)
+    tuner.search(x_train, y_train, epochs=1, validation_split=0.2, verbose=0)
     best = tuner.get_best_hyperparameters()[0]
     assert sorted(best.values) == ["batch_size", "optimizer", "units"] and best["batch_size"] in (32, 128)
 
