@@ -32,8 +32,8 @@ from loom.tuning.results import TrialResult
 from loom.tuning.tuner import Tuner, ValidationOverfitWarning
 from loom.tuning.algorithms import ALGORITHMS
 from loom.tuning.pruning import PRUNERS, PruningCallback
-from loom.tuning.kerastuner import (BayesianOptimization, GridSearch, HyperModel, Hyperband, Objective,
-                                    RandomSearch)
+from loom.tuning.hypermodel import HyperModel, Objective
+from loom.tuning.kerastuner import BayesianOptimization, GridSearch, Hyperband, RandomSearch
 
 __all__ = ["ALGORITHMS", "BayesianOptimization", "GridSearch", "HyperModel", "HyperParameters", "Hyperband",
            "Objective", "PRUNERS", "PruningCallback", "RandomSearch", "TrialResult", "Tuner",

@@ -49,100 +49,16 @@ from typing import Any, Callable
 import optuna
 
 from loom.errors import ConfigError
-from loom.tuning.space import MAX_GRID_SIZE, HyperParameters, Param
+from loom.tuning.hypermodel import HyperModel, Objective, as_hypermodel, objective_of
+from loom.tuning.space import MAX_GRID_SIZE, HyperParameters, Param, grid_space
 from loom.tuning.storage import DB_NAME
 from loom.tuning.tuner import Tuner
 
-_DIRECTIONS = ("min", "max")
 _KT_CLASSES = {"int": "Int", "float": "Float", "choice": "Choice", "boolean": "Boolean", "fixed": "Fixed"}
 #: KerasTuner arguments loom accepts only at their default (they configure machinery loom does not have).
 _DEFAULT_ONLY = {"hyperparameters": None, "tune_new_entries": True, "allow_new_entries": True, "logger": None,
                  "tuner_id": None, "distribution_strategy": None, "max_model_size": None}
 _EXPLORE_LIMIT = 64
-
-
-class Objective:
-    """A metric to optimize and its direction, as KerasTuner's ``kt.Objective``.
-
-    Args:
-        name: a logged metric, e.g. ``"val_accuracy"``.
-        direction: ``"min"`` or ``"max"``.
-
-    Example:
-        >>> print(Objective("val_accuracy", direction="max"))
-        Objective(name="val_accuracy", direction="max")
-    """
-
-    def __init__(self, name: str, direction: str):
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"kt.Objective: name must be a metric name such as 'val_accuracy'; got {name!r}.")
-        if direction not in _DIRECTIONS:
-            raise ConfigError(f"kt.Objective({name!r}): direction must be 'min' or 'max'; got {direction!r}.")
-        self.name = name
-        self.direction = direction
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Objective) and (self.name, self.direction) == (other.name, other.direction)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.direction))
-
-    def __str__(self) -> str:
-        return f'Objective(name="{self.name}", direction="{self.direction}")'
-
-    __repr__ = __str__
-
-
-class HyperModel:
-    """A model-building object, as KerasTuner's ``kt.HyperModel``: subclass it and define ``build(self, hp)``.
-
-    Override ``fit(self, hp, model, *args, **kwargs)`` to tune training itself (it must call ``model.fit`` with
-    the ``callbacks`` it receives, which score the trial). A subclass need not call ``super().__init__``.
-
-    Args:
-        name: a name for the hypermodel (default ``None``).
-        tunable: accepted for KerasTuner's signature (default ``True``).
-
-    Example:
-        >>> import loom as keras
-        >>> class SimpleMLP(HyperModel):
-        ...     def __init__(self, num_classes):
-        ...         self.num_classes = num_classes
-        ...     def build(self, hp):
-        ...         model = keras.Sequential([keras.Input((8,)),
-        ...                                   keras.layers.Dense(hp.Int("units", 16, 64, step=16), activation="relu"),
-        ...                                   keras.layers.Dense(self.num_classes, activation="softmax")])
-        ...         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        ...         return model
-        >>> SimpleMLP(num_classes=10).build(HyperParameters()).count_params()
-        314
-    """
-
-    name: str | None = None
-    tunable: bool = True
-
-    def __init__(self, name: str | None = None, tunable: bool = True):
-        self.name = name
-        self.tunable = tunable
-
-    def build(self, hp: HyperParameters) -> Any:
-        """Return a compiled model for the hyperparameters ``hp``."""
-        raise NotImplementedError(f"{type(self).__name__} must define build(self, hp) returning a compiled model.")
-
-    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
-        """Train ``model``; by default ``model.fit(*args, **kwargs)``."""
-        return model.fit(*args, **kwargs)
-
-
-class _FunctionHyperModel(HyperModel):
-    """A ``build(hp)`` function as a :class:`HyperModel`."""
-
-    def __init__(self, build: Callable[[HyperParameters], Any]):
-        super().__init__(name=getattr(build, "__name__", None))
-        self._build = build
-
-    def build(self, hp: HyperParameters) -> Any:
-        return self._build(hp)
 
 
 class BaseTuner:
@@ -164,6 +80,16 @@ class BaseTuner:
             process died.
         **kwargs: KerasTuner's ``hyperparameters``, ``tune_new_entries``, ``allow_new_entries``, ``logger``,
             ``tuner_id``, ``distribution_strategy``, ``max_model_size``, accepted only at their defaults.
+
+    Attributes:
+        tuner: the loom :class:`~loom.tuning.Tuner` doing the work (``tuner.tuner.trials``, ``.best_model()``...).
+        hypermodel: the :class:`HyperModel` (a function is wrapped in one).
+
+    Example:
+        >>> import os, tempfile
+        >>> tuner = RandomSearch(lambda hp: None, directory=tempfile.mkdtemp(), project_name="p")
+        >>> os.path.basename(tuner.project_dir), tuner.remaining_trials, tuner.objective
+        ('p', 10, Objective(name="val_loss", direction="min"))
     """
 
     def __init__(self, hypermodel: Any, objective: Any, max_trials: int, *, algorithm: Any, pruner: Any = None,
@@ -175,8 +101,8 @@ class BaseTuner:
                 max_retries_per_trial < 0:
             raise ConfigError(f"{type(self).__name__}: max_retries_per_trial must be an integer >= 0; got "
                               f"{max_retries_per_trial!r}.")
-        self.hypermodel = _as_hypermodel(hypermodel, type(self).__name__)
-        name, direction = _objective(objective, type(self).__name__)
+        self.hypermodel = as_hypermodel(hypermodel, type(self).__name__)
+        name, direction = objective_of(objective, type(self).__name__)
         self.directory = os.fspath(directory) if directory is not None else "."
         self.project_name = project_name or "untitled_project"
         resuming = not overwrite and os.path.exists(os.path.join(self.project_dir, DB_NAME))
@@ -204,7 +130,10 @@ class BaseTuner:
     def remaining_trials(self) -> int:
         """Trials left before ``max_trials`` finished trials (complete or pruned)."""
         finished = [t for t in self.tuner.trials if t.state in ("COMPLETE", "PRUNED")]
-        return max(0, self.max_trials - len(finished))
+        return max(0, self._budget() - len(finished))
+
+    def _budget(self) -> int:
+        return self.max_trials
 
     # ============================================================================================ search
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
@@ -268,8 +197,9 @@ class BaseTuner:
         print(f"Results in {self.project_dir}")
         print(f"Showing {num_trials} best trials")
         print(self.objective)
-        width = max(2, len(str(self.max_trials - 1)))
-        for trial in self.tuner.completed_trials[:_count(num_trials, "num_trials")]:
+        best = self.tuner.completed_trials[:_count(num_trials, "num_trials")]
+        width = max([2] + [len(str(t.number)) for t in best])
+        for trial in best:
             print()
             print(f"Trial {trial.number:0{width}d} summary")
             print("Hyperparameters:")
@@ -356,6 +286,10 @@ class GridSearch(BaseTuner):
                  seed: int | None = None, **kwargs: Any):
         super().__init__(hypermodel, objective, MAX_GRID_SIZE if max_trials is None else max_trials,
                          algorithm="grid", seed=seed, **kwargs)
+
+    def _budget(self) -> int:
+        grid = grid_space(self.tuner.default_space())
+        return min(self.max_trials, math.prod(len(values) for values in grid.values()))
 
 
 class Hyperband(BaseTuner):
@@ -470,29 +404,6 @@ def _fixed_hp(values: dict) -> HyperParameters:
     hp = HyperParameters(values=values)
     hp.values.update(values)
     return hp
-
-
-def _as_hypermodel(hypermodel: Any, owner: str) -> HyperModel:
-    if isinstance(hypermodel, HyperModel):
-        return hypermodel
-    if callable(hypermodel):
-        return _FunctionHyperModel(hypermodel)
-    raise ConfigError(f"{owner}: hypermodel must be a build(hp) function or a kt.HyperModel; got {hypermodel!r}.")
-
-
-def _objective(objective: Any, owner: str) -> tuple[str, str | None]:
-    """``(metric name, direction or None to infer it)``."""
-    if objective is None:
-        return "val_loss", "min"
-    if isinstance(objective, Objective):
-        return objective.name, objective.direction
-    if isinstance(objective, str):
-        return objective, None
-    if isinstance(objective, (list, tuple)):
-        raise ConfigError(f"{owner}: several objectives are not supported (loom's study optimizes one metric); "
-                          f"got {objective!r}. Pass one name or kt.Objective.")
-    raise ConfigError(f"{owner}: objective must be a metric name or kt.Objective(name, direction); got "
-                      f"{objective!r}.")
 
 
 def _check_default_only(owner: str, kwargs: dict) -> None:

@@ -167,7 +167,7 @@ class Tuner:
         budget = self.max_trials
         grid = None
         if self.algorithm == "grid":
-            grid = grid_space(self._default_space())
+            grid = grid_space(self.default_space())
             budget = min(budget, _grid_size(grid))
         existing = len(self._study().get_trials(deepcopy=False))
         seed = None if self.seed is None else derive_seed(self.seed, existing)  # a resumed search draws anew
@@ -446,7 +446,8 @@ class Tuner:
             optuna.delete_study(study_name=self.study_name, storage=self._storage)
         shutil.rmtree(os.path.join(self.directory, self.study_name), ignore_errors=True)
 
-    def _default_space(self) -> dict:
+    def default_space(self) -> dict:
+        """``{name: Param}`` that ``build(HyperParameters())`` declares (the grid of ``algorithm='grid'``)."""
         hp = HyperParameters()
         self.build(hp)
         gc.collect()

@@ -271,10 +271,12 @@ def test_grid_search_tries_every_combination(tmp_path):
         return model
 
     tuner = kt.GridSearch(build, objective="val_loss", directory=str(tmp_path), seed=0)
+    assert tuner.remaining_trials == 4
     x_train, y_train, x_val, y_val, *_ = book_data()
     tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, batch_size=128)
     combos = sorted((t.params["units"], t.params["optimizer"]) for t in tuner.tuner.trials)
     assert combos == [(8, "adam"), (8, "sgd"), (16, "adam"), (16, "sgd")]  # 20 is off the step grid
+    assert tuner.remaining_trials == 0
 
 
 class TunedBatchSize(kt.HyperModel):
