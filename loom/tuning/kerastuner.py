@@ -149,6 +149,9 @@ class BaseTuner:
                               f"arguments by keyword; got {len(fit_args)} positional arguments.")
         x = fit_args[0] if fit_args else fit_kwargs.pop("x", None)
         y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.pop("y", None)
+        if x is None:
+            raise ConfigError(f"{type(self).__name__}.search: pass the training data, search(x, y, epochs=..., "
+                              f"validation_data=(x_val, y_val)), as to fit.")
         verbose = fit_kwargs.pop("verbose", 1)
         if verbose == "auto":
             verbose = 1

@@ -335,6 +335,8 @@ def test_objectives_and_bad_arguments(tmp_path):
     tuner = kt.RandomSearch(build_model, directory=directory)
     with pytest.raises(ConfigError, match="verbose"):
         tuner.search(np.zeros((8, 4)), np.zeros(8), verbose=-1)
+    with pytest.raises(ConfigError, match="pass the training data"):
+        tuner.search(epochs=2)
     with pytest.raises(NotImplementedError, match="build"):
         kt.HyperModel().build(kt.HyperParameters())
 
