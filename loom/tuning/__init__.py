@@ -16,6 +16,10 @@ Example:
 
 Run a search with ``Tuner(build, objective="val_acc", max_trials=20).search(x, y, validation_split=0.2,
 epochs=10)``, or from the shell with ``loom tune script.py`` (see :mod:`loom.tuning.cli_tune`).
+
+KerasTuner's API runs too (``import loom.tuning as kt``: ``kt.RandomSearch``, ``kt.BayesianOptimization``,
+``kt.Hyperband``, ``kt.GridSearch``, ``kt.HyperModel``, ``kt.Objective``), a facade over the same ``Tuner``
+(see :mod:`loom.tuning.kerastuner`).
 """
 
 try:
@@ -28,6 +32,9 @@ from loom.tuning.results import TrialResult
 from loom.tuning.tuner import Tuner, ValidationOverfitWarning
 from loom.tuning.algorithms import ALGORITHMS
 from loom.tuning.pruning import PRUNERS, PruningCallback
+from loom.tuning.hypermodel import HyperModel, Objective
+from loom.tuning.kerastuner import BayesianOptimization, GridSearch, Hyperband, RandomSearch
 
-__all__ = ["ALGORITHMS", "HyperParameters", "PRUNERS", "PruningCallback", "TrialResult", "Tuner",
+__all__ = ["ALGORITHMS", "BayesianOptimization", "GridSearch", "HyperModel", "HyperParameters", "Hyperband",
+           "Objective", "PRUNERS", "PruningCallback", "RandomSearch", "TrialResult", "Tuner",
            "ValidationOverfitWarning"]

@@ -10,7 +10,8 @@ Order of a trial (:func:`run_trial`), once per fold with cross-validation:
 3. the best epoch's weights are put back and saved, atomically, to ``<trial dir>/best.weights.safetensors``
    (first fold only: the model :meth:`~loom.tuning.Tuner.best_model` returns).
 
-The value of a trial is the best epoch's value of the objective (the mean over the folds with ``cv``).
+The value of a trial is the best epoch's value of the objective, averaged over the folds with ``cv`` and over
+``executions`` models trained per fold (KerasTuner's ``executions_per_trial``, each with its own seed).
 
 Example:
     >>> keeper = BestEpoch("val_loss", "min", keep_weights=False)
@@ -98,6 +99,8 @@ class TrialSpec:
     tensorboard: bool = True
     seed: int | None = None
     fit_verbose: int = 0
+    executions: int = 1  # models trained per fold, each with its own seed; the value is their mean
+    fit: Callable | None = None  # fit(hp, model, x, y, **fit_kwargs) instead of model.fit(x, y, **fit_kwargs)
 
 
 @dataclass
@@ -116,29 +119,41 @@ class TrialOutcome:
 def run_trial(trial: Any, spec: TrialSpec, trial_dir: str) -> TrialOutcome:
     """Train and score one trial (see the module docstring); ``trial`` is an ``optuna.trial.Trial``."""
     os.makedirs(trial_dir, exist_ok=True)
-    fold_values: list[float] = []
+    runs = [(fold, execution) for fold in range(len(spec.folds)) for execution in range(spec.executions)]
+    values: list[float] = []
     first: tuple | None = None
-    for index, (x, y, validation) in enumerate(spec.folds):
-        log_dir = trial_dir if len(spec.folds) == 1 else os.path.join(trial_dir, f"fold_{index + 1}")
-        keeper, pruning, hp_values = _fit_fold(trial, spec, x, y, validation, log_dir,
-                                               report=index == 0, save_to=trial_dir if index == 0 else None)
-        if index == 0:
+    for fold, execution in runs:
+        x, y, validation = spec.folds[fold]
+        log_dir = trial_dir if len(runs) == 1 else os.path.join(trial_dir, _run_name(spec, fold, execution))
+        lead = fold == 0 and execution == 0
+        keeper, pruning, hp_values = _fit_fold(trial, spec, x, y, validation, log_dir, report=lead,
+                                               save_to=trial_dir if lead else None, execution=execution)
+        if lead:
             first = (keeper, pruning, hp_values)
         if pruning is not None and pruning.pruned_at is not None:
             break
-        fold_values.append(keeper.best)
+        values.append(keeper.best)
     keeper, pruning, hp_values = first
     pruned_at = pruning.pruned_at if pruning is not None else None
-    value = None if pruned_at is not None else sum(fold_values) / len(fold_values)
+    fold_values = [sum(values[i:i + spec.executions]) / len(values[i:i + spec.executions])
+                   for i in range(0, len(values), spec.executions)]
+    value = None if pruned_at is not None else sum(values) / len(values)
     best_epoch = None if keeper.best_epoch is None else keeper.best_epoch + 1
     return TrialOutcome(value, best_epoch, keeper.epochs_run, pruned_at, keeper.best_logs, fold_values, hp_values)
 
 
+def _run_name(spec: TrialSpec, fold: int, execution: int) -> str:
+    parts = ([f"fold_{fold + 1}"] if len(spec.folds) > 1 else []) + (
+        [f"execution_{execution + 1}"] if spec.executions > 1 else [])
+    return "_".join(parts)
+
+
 def _fit_fold(trial: Any, spec: TrialSpec, x: Any, y: Any, validation: Any, log_dir: str, report: bool,
-              save_to: str | None) -> tuple[BestEpoch, PruningCallback | None, dict]:
+              save_to: str | None, execution: int = 0) -> tuple[BestEpoch, PruningCallback | None, dict]:
     backend.clear_session()
     if spec.seed is not None:
-        set_random_seed(spec.seed + trial.number)
+        set_random_seed(spec.seed + trial.number if execution == 0 else derive_seed(spec.seed, trial.number,
+                                                                                     execution))
     hp = HyperParameters(trial=trial)
     model = spec.build(hp)
     check_model(model, "build(hp)")
@@ -147,9 +162,10 @@ def _fit_fold(trial: Any, spec: TrialSpec, x: Any, y: Any, validation: Any, log_
     extra: list[Callback] = [keeper] + ([pruning] if pruning is not None else [])
     if spec.tensorboard:
         extra.append(TensorBoard(log_dir, write_graph=False, hparams=tensorboard_hparams(hp.values)))
+    fit = spec.fit or _plain_fit
     try:
-        model.fit(x, y, validation_data=validation, epochs=spec.epochs, callbacks=list(spec.callbacks) + extra,
-                  verbose=spec.fit_verbose, **spec.fit_kwargs)
+        fit(hp, model, x, y, validation_data=validation, epochs=spec.epochs, callbacks=list(spec.callbacks) + extra,
+            verbose=spec.fit_verbose, **spec.fit_kwargs)
         if keeper.best is None and (pruning is None or pruning.pruned_at is None):
             raise _missing_objective(spec.objective, keeper)
         if save_to is not None and (pruning is None or pruning.pruned_at is None):
@@ -161,6 +177,16 @@ def _fit_fold(trial: Any, spec: TrialSpec, x: Any, y: Any, validation: Any, log_
                 callback.model = None
         keeper._state = None
     return keeper, pruning, dict(hp.values)
+
+
+def _plain_fit(hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+    return model.fit(*args, **kwargs)
+
+
+def derive_seed(*parts: int) -> int:
+    """A seed mixed from ``parts`` (NumPy's ``SeedSequence``): nearby inputs give unrelated seeds."""
+    import numpy as np
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] % (2 ** 31))
 
 
 def check_model(model: Any, where: str) -> None:

@@ -39,7 +39,7 @@ from loom.tuning.pruning import make_pruner
 from loom.tuning.results import TrialResult, format_table, rank
 from loom.tuning.space import HyperParameters, grid_space
 from loom.tuning.storage import FINISHED, Heartbeat, ask_trial, count_trials, fail_stale_trials, open_storage
-from loom.tuning.trial import WEIGHTS_NAME, TrialSpec, check_model, run_trial
+from loom.tuning.trial import WEIGHTS_NAME, TrialSpec, check_model, derive_seed, run_trial
 
 _DIRECTIONS = {"min": "min", "max": "max", "minimize": "min", "maximize": "max"}
 _POLL_SECONDS = 1.0
@@ -74,6 +74,11 @@ class Tuner:
             twice as long counts as dead.
         max_consecutive_failures: failed trials in a row (NaN losses) before the search gives up (default 3).
         verbose: 0 silent, 1 one line per trial (default), 2 also each epoch.
+        executions_per_trial: models trained per configuration (and per fold), each with its own seed; the
+            trial's value is the mean of their best epochs (default 1), for noisy objectives.
+        fit: ``fit(hp, model, x, y, **fit_kwargs)`` called instead of ``model.fit(x, y, **fit_kwargs)``, to tune
+            training arguments such as ``batch_size`` (default ``None``); it must call ``model.fit`` with the
+            callbacks it is given.
 
     Example:
         >>> import tempfile, numpy as np, loom
@@ -94,14 +99,18 @@ class Tuner:
                  timeout: float | None = None, pruner: Any = "median", storage: Any = None,
                  study_name: str | None = None, seed: int | None = None, directory: str | os.PathLike = "tuning",
                  overwrite: bool = False, tensorboard: bool = True, heartbeat_interval: int = 10,
-                 max_consecutive_failures: int = 3, verbose: int = 1):
+                 max_consecutive_failures: int = 3, verbose: int = 1, executions_per_trial: int = 1,
+                 fit: Callable[..., Any] | None = None):
         if not callable(build):
             raise ConfigError(f"Tuner: build must be a function build(hp) -> compiled model; got {build!r}.")
         if not isinstance(objective, str) or not objective:
             raise ConfigError(f"Tuner: objective must be a metric name such as 'val_loss'; got {objective!r}.")
         if isinstance(algorithm, str) and algorithm not in ALGORITHMS:
             raise ConfigError(f"Tuner: unknown algorithm {algorithm!r}. Valid: {list(ALGORITHMS)}.")
-        for name, value in (("max_trials", max_trials), ("max_consecutive_failures", max_consecutive_failures)):
+        if fit is not None and not callable(fit):
+            raise ConfigError(f"Tuner: fit must be a function fit(hp, model, x, y, **fit_kwargs); got {fit!r}.")
+        for name, value in (("max_trials", max_trials), ("max_consecutive_failures", max_consecutive_failures),
+                            ("executions_per_trial", executions_per_trial)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"Tuner: {name} must be a positive integer; got {value!r}.")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
@@ -118,6 +127,8 @@ class Tuner:
         self.study_name = study_name or _default_study_name(build)
         self.tensorboard = tensorboard
         self.max_consecutive_failures = max_consecutive_failures
+        self.executions_per_trial = executions_per_trial
+        self.fit = fit
         self.verbose = verbose
         self.validation_data: tuple | None = None
         self._fingerprint: str | None = None
@@ -151,11 +162,12 @@ class Tuner:
                 raise ConfigError(f"search: {key}= is not supported here (the tuner sets it).")
         folds = self._folds(x, y, validation_data, validation_split, cv)
         spec = TrialSpec(self.build, self.objective, self.mode, epochs, folds, list(callbacks or []),
-                         dict(fit_kwargs), self.tensorboard, self.seed, 2 if self.verbose >= 2 else 0)
+                         dict(fit_kwargs), self.tensorboard, self.seed, 2 if self.verbose >= 2 else 0,
+                         self.executions_per_trial, self.fit)
         budget = self.max_trials
         grid = None
         if self.algorithm == "grid":
-            grid = grid_space(self._default_space())
+            grid = grid_space(self.default_space())
             budget = min(budget, _grid_size(grid))
         existing = len(self._study().get_trials(deepcopy=False))
         seed = None if self.seed is None else derive_seed(self.seed, existing)  # a resumed search draws anew
@@ -434,17 +446,12 @@ class Tuner:
             optuna.delete_study(study_name=self.study_name, storage=self._storage)
         shutil.rmtree(os.path.join(self.directory, self.study_name), ignore_errors=True)
 
-    def _default_space(self) -> dict:
+    def default_space(self) -> dict:
+        """``{name: Param}`` that ``build(HyperParameters())`` declares (the grid of ``algorithm='grid'``)."""
         hp = HyperParameters()
         self.build(hp)
         gc.collect()
         return hp.space
-
-
-def derive_seed(*parts: int) -> int:
-    """A seed mixed from ``parts`` (NumPy's ``SeedSequence``): nearby inputs give unrelated seeds."""
-    import numpy as np
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] % (2 ** 31))
 
 
 def _resolve_mode(objective: str, direction: str | None) -> str:

@@ -74,11 +74,16 @@ def test_asking_twice_returns_the_same_value_but_conflicts_are_errors():
 
 @pytest.mark.parametrize("declare_bad, message", [
     (lambda hp: hp.Int("u", 10, 1), "must not exceed"),
-    (lambda hp: hp.Int("u", 1, 10, step=4), "multiple of step"),
     (lambda hp: hp.Int("u", 1, 8, step=1.5), "must be an int"),
-    (lambda hp: hp.Int("u", 2, 8, step=2, log=True), "log=True needs step=1"),
-    (lambda hp: hp.Float("lr", 0.0, 1.0, log=True), "low > 0"),
-    (lambda hp: hp.Float("lr", 0.1, 1.0, step=0.1, log=True), "not both"),
+    (lambda hp: hp.Int("u", 2, 8, step=0.5, sampling="log"), "must be an int"),
+    (lambda hp: hp.Float("lr", 0.0, 1.0, log=True), "min_value > 0"),
+    (lambda hp: hp.Float("lr", 0.1, 1.0, step=0.5, sampling="log"), "must be > 1"),
+    (lambda hp: hp.Float("lr", 0.1, 1.0, sampling="reverse_log"), "reverse_log"),
+    (lambda hp: hp.Float("lr", 0.1, 1.0, sampling="exp"), "sampling must be one of"),
+    (lambda hp: hp.Float("lr", 0.1, low=0.2, max_value=1.0), "not both"),
+    (lambda hp: hp.Int("u", max_value=3), "min_value is required"),
+    (lambda hp: hp.Int("u", 1, 3, parent_name="missing", parent_values=[1]), "declared first"),
+    (lambda hp: hp.Int("u", 1, 3, parent_values=[1]), "needs parent_name"),
     (lambda hp: hp.Float("lr", 0.1, 1.0, step=-1), "positive"),
     (lambda hp: hp.Choice("act", []), "non-empty"),
     (lambda hp: hp.Choice("act", ["relu", "relu"]), "duplicates"),
@@ -102,3 +107,51 @@ def test_grid_space_lists_every_value():
     hp.Float("lr", 1e-4, 1e-2, log=True)
     with pytest.raises(ConfigError, match="step"):
         grid_space(hp.space)
+
+
+def test_kerastuner_steps_truncate_linear_ranges_and_multiply_on_log_scales():
+    hp = HyperParameters()
+    hp.Int("layers", 6, 13, step=3)
+    hp.Int("batch", 16, 128, step=2, sampling="log")
+    hp.Float("lr", 1e-4, 1e-1, step=10, sampling="log")
+    hp.Float("rate", 0.0, 0.5, step=0.2)
+    hp.Int("width", 1, 100, sampling="log")
+    grid = grid_space({k: v for k, v in hp.space.items() if k != "width"})
+    assert grid == {"layers": [6, 9, 12], "batch": [16, 32, 64, 128], "lr": [1e-4, 1e-3, 1e-2, 1e-1],
+                    "rate": [0.0, 0.2, 0.4]}
+    assert hp.space["width"].contains(37) and not hp.space["batch"].contains(48)
+    with pytest.raises(ConfigError, match="not legal"):
+        HyperParameters(values={"layers": 13}).Int("layers", 6, 13, step=3)
+
+
+def test_nested_conditional_scopes_need_every_parent_value():
+    def build(hp):
+        kind = hp.Choice("kind", ["mlp", "cnn"])
+        with hp.conditional_scope("kind", "cnn"):  # one value works as a list of one
+            pooling = hp.Boolean("pooling")
+            with hp.conditional_scope("pooling", [True]):
+                size = hp.Int("pool_size", 2, 4)
+        return kind, pooling, size
+
+    assert build(HyperParameters()) == ("mlp", None, None)
+    assert build(HyperParameters(values={"kind": "cnn"})) == ("cnn", False, None)
+    hp = HyperParameters(values={"kind": "cnn", "pooling": True, "pool_size": 3})
+    assert build(hp) == ("cnn", True, 3) and hp.space["pool_size"].conditions == (("kind", ("cnn",)),
+                                                                                   ("pooling", (True,)))
+    with pytest.raises(ConfigError, match=r"\['rnn'\] are not values of 'kind'"):
+        with hp.conditional_scope("kind", ["rnn"]):
+            pass
+
+
+def test_inactive_parameters_are_not_sampled():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        hp = HyperParameters(trial=trial)
+        kind = hp.Choice("kind", ["mlp", "cnn"])
+        filters = hp.Int("filters", 8, 32, step=8, parent_name="kind", parent_values=["cnn"])
+        assert (filters is None) == (kind == "mlp") and ("filters" in trial.params) == (kind == "cnn")
+        seen.add(kind)
+        study.tell(trial, 0.0)
+    assert seen == {"mlp", "cnn"}

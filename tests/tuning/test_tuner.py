@@ -263,3 +263,19 @@ def test_memory_stays_flat_over_50_trials(tmp_path):
     assert len(record.rss) == 50
     growth = record.rss[49] - record.rss[9]
     assert growth < 25, f"RSS grew by {growth:.1f} MB from trial 10 to trial 50: {record.rss}"
+
+
+def test_executions_per_trial_average_models_trained_with_their_own_seeds(tmp_path):
+    one = _search(_tuner(tmp_path / "one", objective="val_loss", max_trials=1), samples=200, epochs=1)
+    two = _search(_tuner(tmp_path / "two", objective="val_loss", max_trials=1, executions_per_trial=2),
+                  samples=200, epochs=1)
+    again = _search(_tuner(tmp_path / "again", objective="val_loss", max_trials=1, executions_per_trial=2),
+                    samples=200, epochs=1)
+    assert one.best_params == two.best_params  # the same configuration...
+    assert two.best_value != pytest.approx(one.best_value, rel=1e-6)  # ...averaged with a differently seeded model
+    assert again.best_value == pytest.approx(two.best_value, rel=1e-6)  # seeded: reproducible
+    model = two.best_model()  # the first execution's model, the one a single execution trains
+    loss = model.evaluate(*two.validation_data, batch_size=32, verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(one.best_value, rel=1e-5)
+    with pytest.raises(ConfigError, match="executions_per_trial"):
+        _tuner(tmp_path / "bad", executions_per_trial=0)
