@@ -140,6 +140,46 @@ def _upgrade_metrics(value: Any, depth: int = 0) -> Any:
     return value
 
 
+# -------------------------------------------------------------------------------------------------- saving
+def save_legacy_h5(model: Any, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+    """Write ``model`` as a legacy ``.h5`` full model (Keras 3's ``model.save("m.h5")`` layout), atomically.
+
+    Keras 3 (``keras.models.load_model``) and loom read it back. Optimizer state is not written.
+
+    Raises:
+        ConfigError: the model cannot be described in Keras's schema; nothing is written.
+    """
+    from loom.io_utils import atomic_write
+    from loom.models.keras_archive import KERAS_VERSION, keras_document
+    document = keras_document(model, include_optimizer)
+    model_config = json.dumps({"class_name": document["class_name"], "config": document["config"]})
+    training = document.get("compile_config")
+    if training is not None:
+        training = {**{k: v for k, v in training.items() if k != "optimizer"},
+                    "optimizer_config": {k: training["optimizer"][k] for k in ("class_name", "config")}}
+
+    def write(f: Any) -> None:
+        from loom.models.keras_h5 import _h5py, _to_numpy
+        from loom.models.weight_map import weight_slots
+        with _h5py().File(f, "w") as h5:
+            h5.attrs["keras_version"] = KERAS_VERSION
+            h5.attrs["backend"] = "torch"
+            h5.attrs["model_config"] = model_config
+            if training is not None:
+                h5.attrs["training_config"] = json.dumps(training)
+            group = h5.create_group("model_weights")
+            group.attrs["layer_names"] = [layer.name.encode("utf-8") for layer in model.layers]
+            for layer in model.layers:
+                slots = weight_slots(layer)
+                names = [f"{layer.name}/{slot.key}" for slot in slots]
+                layer_group = group.create_group(layer.name)
+                layer_group.attrs["weight_names"] = [n.encode("utf-8") for n in names]
+                for name, slot in zip(names, slots):
+                    layer_group.create_dataset(name, data=_to_numpy(slot.to_keras()))
+
+    atomic_write(filepath, write, overwrite=overwrite)
+
+
 # ------------------------------------------------------------------------------------------------- loading
 def load_legacy_h5(filepath: str, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
     """Rebuild a model from a legacy ``.h5`` full-model file.

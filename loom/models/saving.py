@@ -56,7 +56,8 @@ _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 # -------------------------------------------------------------------------------------------------- saving
 def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True) -> None:
-    """Write ``model`` to one ``.loom`` file, or a Keras 3 archive for names ending in ``.keras``, atomically.
+    """Write ``model`` to one ``.loom`` file, atomically; names ending in ``.keras`` get a Keras 3 archive and
+    names ending in ``.h5`` a legacy Keras ``.h5`` full model, as Keras does.
 
     Args:
         model: a functional or ``Sequential`` model (or a registered class with its own ``get_config``).
@@ -73,6 +74,10 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
     if path.endswith(".keras"):
         from loom.models.keras_archive import save_keras_archive
         save_keras_archive(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        return
+    if path.endswith(".h5"):
+        from loom.models.keras_legacy_h5 import save_legacy_h5
+        save_legacy_h5(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
         return
     document = {"format": "loom", "format_version": FORMAT_VERSION, "loom_version": __version__,
                 **serialize_loom_object(model), "build_config": None, "compile_config": None}

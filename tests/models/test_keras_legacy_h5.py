@@ -163,3 +163,17 @@ def test_weights_only_h5_is_a_clear_error(tmp_path):
     model.save_weights(tmp_path / "w.weights.h5")
     with pytest.raises(ModelFileError, match="load_weights"):
         loom.models.load_model(tmp_path / "w.weights.h5")
+
+
+def test_loom_writes_legacy_h5_that_keras_and_loom_read(tmp_path):
+    from tests.models.test_keras_archive import _text, _text_data
+    model = _text(loom)
+    x, y = _text_data()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.h5")
+    assert h5py.is_hdf5(tmp_path / "m.h5")
+    oracle = keras.models.load_model(str(tmp_path / "m.h5"), compile=False)
+    assert_allclose_scaled(oracle.predict(x, verbose=0), model.predict(x, verbose=0), rel=1e-5)
+    back = loom.models.load_model(tmp_path / "m.h5")
+    assert_allclose_scaled(back.predict(x, verbose=0), model.predict(x, verbose=0), rel=1e-5)
+    assert type(back.optimizer).__name__ == "RMSprop"
