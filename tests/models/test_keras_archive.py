@@ -225,3 +225,59 @@ def test_applications_both_ways(app, shape, tmp_path):
     _same_predictions(l_model, k_model, x, rel=1e-4)
     l_model.save(tmp_path / "l.keras")
     _same_predictions(keras.models.load_model(str(tmp_path / "l.keras")), l_model, x, rel=1e-4)
+
+
+def _dense_model(L, optimizer, loss, metrics):
+    x = L.Input((5,))
+    h = L.layers.Dense(4, activation="elu", kernel_initializer=L.initializers.HeNormal(seed=1),
+                       bias_initializer=L.initializers.Constant(0.1),
+                       kernel_regularizer=L.regularizers.L1L2(l1=1e-3, l2=1e-2),
+                       kernel_constraint=L.constraints.MaxNorm(2.0), activity_regularizer="l1")(x)
+    h = L.layers.LayerNormalization(gamma_constraint=L.constraints.NonNeg())(h)
+    out = L.layers.Dense(1, activation="sigmoid", bias_regularizer=L.regularizers.L2(0.05))(h)
+    model = L.Model(x, out)
+    model.compile(optimizer=optimizer(L), loss=loss(L), metrics=metrics(L))
+    return model
+
+
+OPTIMIZERS = {
+    "sgd_nesterov": lambda L: L.optimizers.SGD(0.05, momentum=0.8, nesterov=True),
+    "rmsprop_centered": lambda L: L.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adam_amsgrad": lambda L: L.optimizers.Adam(0.01, amsgrad=True),
+    "adamw": lambda L: L.optimizers.AdamW(0.01, weight_decay=0.01),
+    "adagrad": lambda L: L.optimizers.Adagrad(0.05),
+    "adamax": lambda L: L.optimizers.Adamax(0.01),
+    "nadam": lambda L: L.optimizers.Nadam(0.01),
+    "adadelta": lambda L: L.optimizers.Adadelta(1.0),
+    "adam_schedule": lambda L: L.optimizers.Adam(L.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_state_and_compile_objects_both_ways(name, tmp_path):
+    def loss(L):
+        return L.losses.BinaryCrossentropy(label_smoothing=0.1)
+
+    def metrics(L):
+        return [L.metrics.AUC(name="auc"), "accuracy", L.metrics.MeanSquaredError()]
+
+    x, y = _rng_data([(8, 5)])[0], (np.arange(8) % 2).astype("float32")[:, None]
+    keras.utils.set_random_seed(0)
+    k_model = _dense_model(keras, OPTIMIZERS[name], loss, metrics)
+    k_model.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False)
+    k_model.save(str(tmp_path / "k.keras"))
+    l_model = loom.models.load_model(tmp_path / "k.keras")
+    _same_predictions(l_model, k_model, x)
+    assert type(l_model.optimizer).__name__ == type(k_model.optimizer).__name__
+    l_hist = l_model.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False).history
+    k_hist = keras.models.load_model(str(tmp_path / "k.keras")).fit(
+        x, y, epochs=2, batch_size=4, verbose=0, shuffle=False).history
+    for key in ("loss", "auc", "mean_squared_error"):
+        assert_allclose_scaled(l_hist[key], k_hist[key], rel=1e-4, err_msg=key)
+
+    l_model.save(tmp_path / "l.keras")
+    back = keras.models.load_model(str(tmp_path / "l.keras"))
+    _same_predictions(back, l_model, x)
+    k_hist = back.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False).history
+    l_hist = l_model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False).history
+    assert_allclose_scaled(l_hist["loss"], k_hist["loss"], rel=1e-4)
