@@ -281,3 +281,38 @@ def test_optimizer_state_and_compile_objects_both_ways(name, tmp_path):
     k_hist = back.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False).history
     l_hist = l_model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False).history
     assert_allclose_scaled(l_hist["loss"], k_hist["loss"], rel=1e-4)
+
+
+def _shared_dict(L):
+    left, right = L.Input((6, 3), name="left"), L.Input((6, 3), name="right")
+    encoder = L.layers.LSTM(4, name="shared")
+    merged = L.layers.concatenate([encoder(left), encoder(right)])
+    return L.Model({"left": left, "right": right},
+                   {"same": L.layers.Dense(1, activation="sigmoid", name="same")(merged),
+                    "score": L.layers.Dense(2, name="score")(merged)})
+
+
+def test_shared_layers_and_dict_io_both_ways(tmp_path):
+    keras.utils.set_random_seed(0)
+    k_model = _shared_dict(keras)
+    k_model.save(str(tmp_path / "k.keras"))
+    x = dict(zip(("left", "right"), _rng_data([(4, 6, 3), (4, 6, 3)])))
+    l_model = loom.models.load_model(tmp_path / "k.keras")
+    want, got = k_model.predict(x, verbose=0), l_model.predict(x, verbose=0)
+    for key in want:
+        assert_allclose_scaled(got[key], want[key], rel=1e-5)
+    l_model.save(tmp_path / "l.keras")
+    again = keras.models.load_model(str(tmp_path / "l.keras")).predict(x, verbose=0)
+    for key in want:
+        assert_allclose_scaled(again[key], want[key], rel=1e-5)
+
+
+def test_keras_sequential_loads_as_sequential(tmp_path):
+    keras.utils.set_random_seed(0)
+    k_model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="relu"),
+                                keras.layers.Dropout(0.5), keras.layers.Dense(2, activation="softmax")])
+    k_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    k_model.save(str(tmp_path / "k.keras"))
+    l_model = loom.models.load_model(tmp_path / "k.keras")
+    assert isinstance(l_model, loom.Sequential)
+    _same_predictions(l_model, k_model, _rng_data([(3, 6)])[0])
