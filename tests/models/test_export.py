@@ -86,3 +86,21 @@ def test_unknown_format_is_a_clear_error(tmp_path):
     with pytest.raises(loom.errors.ConfigError, match="onnx"):
         model.export(tmp_path / "m", format="tf_saved_model")
     assert not os.path.exists(tmp_path / "m")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_torch_jit_trace_records_no_warnings_from_loom(name):
+    model = MODELS[name](loom)
+    model.eval()
+    xs = [torch.from_numpy(x) for x in _inputs(model, 4)]
+    args = (xs[0],) if len(xs) == 1 else (xs,)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(model, args, strict=False)
+    root = os.path.dirname(loom.__file__)
+    assert [f"{w.filename}:{w.lineno}" for w in caught if w.filename.startswith(root)] == []
+    want = _predict(model, [x.numpy() for x in xs])
+    got = traced(*args)
+    got = [got] if isinstance(got, torch.Tensor) else list(got)
+    for g, w in zip(got, want):
+        assert_allclose_scaled(g.detach().numpy(), w, rel=1e-5)

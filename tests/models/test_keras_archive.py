@@ -316,3 +316,22 @@ def test_keras_sequential_loads_as_sequential(tmp_path):
     l_model = loom.models.load_model(tmp_path / "k.keras")
     assert isinstance(l_model, loom.Sequential)
     _same_predictions(l_model, k_model, _rng_data([(3, 6)])[0])
+
+
+@loom.saving.register_loom_serializable(package="kfiles", name="KScale")
+class LScaleAsKeras(LScale):
+    """Registered under the Keras class's name: files move both ways without custom_objects."""
+
+
+def test_custom_classes_registered_under_the_keras_name_move_both_ways(tmp_path):
+    x = keras.Input((3,))
+    k_model = keras.Model(x, KScale(3.0)(keras.layers.Dense(2)(x)))
+    k_model.save(str(tmp_path / "k.keras"))
+    l_model = loom.models.load_model(tmp_path / "k.keras")
+    assert isinstance(l_model.layers[-1], LScaleAsKeras)
+    data = _rng_data([(2, 3)])[0]
+    _same_predictions(l_model, k_model, data)
+    l_model.save(tmp_path / "l.keras")
+    back = keras.models.load_model(str(tmp_path / "l.keras"))
+    assert isinstance(back.layers[-1], KScale)
+    _same_predictions(back, k_model, data)
