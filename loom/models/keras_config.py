@@ -125,8 +125,15 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -
     if isinstance(registered, str) and ">" in registered:
         out["registered_name"] = registered
     elif _is_operation(value):
-        from loom.models.keras_ops import PACKAGE
+        from loom.models.keras_ops import OPS, PACKAGE
+        if class_name not in OPS:
+            raise ConfigError(f"The graph records Keras operation {class_name} ({value.get('module')}), which loom "
+                              f"does not have; supported operations: {sorted(OPS)}.")
         out["registered_name"] = f"{PACKAGE}>{class_name}"
+    elif _missing_builtin(value, custom_objects):
+        raise ConfigError(f"The file uses Keras's {class_name} ({value.get('module')}), which loom does not have "
+                          f"(yet); replace it in Keras or write a loom layer and pass it in custom_objects="
+                          f"{{'{class_name}': cls}}.")
     config = value.get("config")
     if class_name in _TAGS or not isinstance(config, dict):
         out["config"] = from_keras(config, custom_objects, depth + 1)
@@ -157,6 +164,17 @@ def _is_operation(value: dict) -> bool:
     module = value.get("module")
     return isinstance(module, str) and (module.startswith("keras.src.ops.") or module == "keras.src.activations"
                                         ".activations") and value.get("registered_name") == value["class_name"]
+
+
+def _missing_builtin(value: dict, custom_objects: dict | None) -> bool:
+    """A Keras built-in class (module ``keras.*``, no custom registration) that loom has no class for."""
+    module, class_name = value.get("module"), value["class_name"]
+    if not (isinstance(module, str) and module.split(".")[0] == "keras") or value.get("registered_name") not in (
+            None, class_name) or class_name in _TAGS or class_name in _DTYPE_POLICIES:
+        return False
+    if class_name in (custom_objects or {}) or class_name in ("Functional", "Sequential", "Model"):
+        return False
+    return find_class(class_name) is None
 
 
 def _is_object(value: dict) -> bool:

@@ -195,13 +195,18 @@ class LScale(loom.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+@keras.saving.register_keras_serializable(package="kfiles_unmapped")
+class KUnmapped(KScale):
+    pass
+
+
 def test_custom_classes_resolve_by_registration_or_custom_objects(tmp_path):
     x = keras.Input((3,))
-    k_model = keras.Model(x, KScale(3.0)(keras.layers.Dense(2)(x)))
+    k_model = keras.Model(x, KUnmapped(3.0)(keras.layers.Dense(2)(x)))
     k_model.save(str(tmp_path / "k.keras"))
-    with pytest.raises(loom.errors.UnsafeLoadError, match="KScale"):
+    with pytest.raises(loom.errors.UnsafeLoadError, match="KUnmapped"):
         loom.models.load_model(tmp_path / "k.keras")
-    l_model = loom.models.load_model(tmp_path / "k.keras", custom_objects={"KScale": LScale})
+    l_model = loom.models.load_model(tmp_path / "k.keras", custom_objects={"KUnmapped": LScale})
     data = _rng_data([(2, 3)])[0]
     _same_predictions(l_model, k_model, data)
 
