@@ -82,6 +82,7 @@ def test_keras_lambda_bytecode_is_never_run(tmp_path):
     _load_fails(path, safe_mode=False)  # even then, Keras's marshalled bytecode is not loom's to run
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name")
 @pytest.mark.parametrize("extra", ["../evil.json", "/abs/config.json", "assets/../../x", "config.json"])
 def test_unexpected_or_traversal_entries_are_refused(extra, tmp_path):
     entries = list(_dense_archive(tmp_path).items())
