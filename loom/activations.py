@@ -70,7 +70,7 @@ def hard_sigmoid(x):
 
 
 def softmax(x, axis: int = -1):
-    if 0 < x.shape[axis] <= 64 and x.device.type == "cpu" and backend.inference_shortcuts() \
+    if backend.inference_shortcuts() and 0 < x.shape[axis] <= 64 and x.device.type == "cpu" \
             and not torch.compiler.is_compiling():
         # torch's CPU kernel costs ~20 us on a 128 x 10 batch; these three passes take ~9 (same formula).
         e = (x - x.amax(axis, keepdim=True)).exp_()

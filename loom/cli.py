@@ -1,8 +1,10 @@
-"""The ``loom`` command line: ``loom demo``, ``loom summary FILE``, ``loom board LOGDIR``, ``loom version``.
+"""The ``loom`` command line: ``loom demo``, ``loom summary FILE``, ``loom convert IN OUT``, ``loom board LOGDIR``,
+``loom version``.
 
 Example:
     $ loom demo --quick
     $ loom summary model.loom
+    $ loom convert keras_model.keras model.loom
     $ loom board logs --port 6006
     $ loom tune search.py
 """
@@ -21,6 +23,19 @@ def _demo(args: argparse.Namespace) -> int:
 def _summary(args: argparse.Namespace) -> int:
     from loom.models import load_model
     load_model(args.file, compile=False).summary()
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """Read any model file loom knows (by content) and write it in the format OUT's suffix names."""
+    from loom.models import load_model
+    from loom.models.saving import save_model
+    model = load_model(args.input, compile=not args.no_compile, safe_mode=not args.unsafe)
+    save_model(model, args.output, overwrite=args.overwrite, include_optimizer=not args.no_compile)
+    model.summary()
+    kind = {".keras": "Keras 3 archive", ".h5": "legacy Keras .h5 model"}.get(
+        next((s for s in (".keras", ".h5") if args.output.endswith(s)), ""), ".loom file")
+    print(f"Converted {args.input} -> {args.output} ({kind})")
     return 0
 
 
@@ -50,9 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default=None, help="directory with the Fashion-MNIST IDX files")
     demo.add_argument("--workdir", default="loom-demo", help="where models, logs and plots go (default loom-demo)")
     demo.set_defaults(fn=_demo)
-    summary = sub.add_parser("summary", help="print the summary of a saved .loom model")
+    summary = sub.add_parser("summary", help="print the summary of a saved model (.loom, .keras or .h5)")
     summary.add_argument("file")
     summary.set_defaults(fn=_summary)
+    convert = sub.add_parser("convert", help="convert a model file: .keras / .h5 / .loom in any direction "
+                             "(the output format follows OUT's suffix: .keras, .h5, anything else .loom)")
+    convert.add_argument("input", help="a .loom file, a Keras 3 .keras archive or a Keras .h5 full model")
+    convert.add_argument("output", help="where to write")
+    convert.add_argument("--no-compile", action="store_true", help="drop the compile config and optimizer state")
+    convert.add_argument("--unsafe", action="store_true", help="allow Lambda layers and unregistered classes "
+                         "(imports and runs code named in the file: only for files you trust)")
+    convert.add_argument("--no-overwrite", dest="overwrite", action="store_false", help="fail if OUT exists")
+    convert.set_defaults(fn=_convert)
     board = sub.add_parser("board", help="start TensorBoard on 127.0.0.1 for a log directory")
     board.add_argument("logdir", help="the log_dir of a loom.callbacks.TensorBoard callback")
     board.add_argument("--port", type=int, default=6006, help="port on 127.0.0.1 (default 6006; 0: any free one)")

@@ -400,8 +400,8 @@ class GraphRunner:
     def run(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """The outputs (in order) for input tensors ``values`` (in ``inputs`` order)."""
         chunk = self.inference_chunk
-        if (chunk is not None and values and values[0].dim() and values[0].shape[0] > chunk
-                and values[0].device.type == "cpu" and backend.inference_shortcuts()
+        if (chunk is not None and backend.inference_shortcuts() and values and values[0].dim()
+                and values[0].shape[0] > chunk and values[0].device.type == "cpu"
                 and not any(layer.training for layer in self._layers)):
             count = -(-values[0].shape[0] // chunk)  # as many pieces as needed, of (nearly) equal sizes
             pieces = [self._run(list(piece)) for piece in zip(*(v.tensor_split(count) for v in values))]

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-EXAMPLES = sorted(p for p in (pathlib.Path(__file__).parent.parent / "examples").glob("listing_*.py"))
+_DIR = pathlib.Path(__file__).parent.parent / "examples"
+EXAMPLES = sorted(p for p in _DIR.glob("listing_*.py")) + [_DIR / "keras_files.py"]
 
 
 @pytest.mark.slow

@@ -322,6 +322,8 @@ class BaseConv(ActivityPenalty, Layer):
 
     # ------------------------------------------------------------------------------------ calling
     def _check_channels(self, inputs: torch.Tensor) -> None:
+        if torch.jit.is_tracing():  # traced sizes are tensors; the trace checks nothing at run time anyway
+            return
         if inputs.dim() != self.rank + 2 or inputs.shape[self._channel_axis] != self._in_channels:
             raise ShapeError(f"Layer '{self.name}' ({type(self).__name__}) expects inputs of rank {self.rank + 2} "
                              f"with {self._in_channels} channels ({self.data_format}), but got input shape "

@@ -450,6 +450,14 @@ class Layer(nn.Module):
             raise GraphError(f"Layer '{self.name}' has never been called, so it has no output.")
         return self._inbound_nodes[0].outputs
 
+    def __dir__(self) -> list[str]:
+        """Attribute names that resolve: a layer never called symbolically has no ``input``/``output``/shapes
+        (tools that read every listed attribute, such as ``torch.jit.trace``, would otherwise fail on it)."""
+        names = super().__dir__()
+        if self._inbound_nodes:
+            return names
+        return [n for n in names if n not in ("input", "output", "input_shape", "output_shape")]
+
     @property
     def input(self):
         """The symbolic input of the layer's first call."""

@@ -154,7 +154,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
 
     # ------------------------------------------------------------------------------------------ calling
     def call(self, inputs, initial_state=None, mask=None):
-        if inputs.dim() != 3 or inputs.shape[1] == 0:
+        if inputs.dim() != 3 or (not torch.jit.is_tracing() and inputs.shape[1] == 0):
             raise ShapeError(f"{type(self).__name__} '{self.name}' expects inputs of shape (batch, timesteps>0, "
                              f"features), got {tuple(inputs.shape)}.")
         states = self._initial_states(inputs, initial_state)
@@ -172,7 +172,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
                 in_masks = None
             if mask is None:
                 result = self._fused(x, states)
-            elif (spec := self._fused_spec()) is not None:
+            elif not _exporting() and (spec := self._fused_spec()) is not None:
                 result = run_padded(spec, x, states, mask, self.zero_output_for_mask, self.return_sequences)
         if result is None:
             result = self._loop(x, states, mask, in_masks, rec_masks)
@@ -193,7 +193,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
         mask = backend.to_tensor(mask, dtype=torch.bool, device=inputs.device)
         if mask.dim() == 3 and mask.shape[-1] == 1:
             mask = mask[..., 0]
-        if tuple(mask.shape) != tuple(inputs.shape[:2]):
+        if not torch.jit.is_tracing() and tuple(mask.shape) != tuple(inputs.shape[:2]):
             raise InputError(f"{type(self).__name__} '{self.name}': the mask must have shape (batch, timesteps) = "
                              f"{tuple(inputs.shape[:2])}, got {tuple(mask.shape)}.")
         return mask.flip(1) if self.go_backwards else mask
@@ -396,3 +396,9 @@ def run_fused(kernel, x: torch.Tensor, states: list[torch.Tensor], params: list[
         return out
     sequence, finals = out[0], [h.squeeze(0) for h in out[1:]]
     return sequence, finals[0], finals
+
+
+def _exporting() -> bool:
+    """A trace or ``torch.export`` is recording: packing by data-dependent lengths cannot be recorded, so
+    masked sequences take the step loop."""
+    return torch.jit.is_tracing() or torch.compiler.is_exporting()

@@ -261,6 +261,8 @@ class Model(Trainable, Layer):
             elif x.dim() == len(expected) - 1 and expected[-1] == 1:
                 x = x.unsqueeze(-1)  # and (batch,) for an Input of (1,)
         shape = x.shape
+        if torch.jit.is_tracing():  # traced sizes are tensors; the trace checks nothing at run time anyway
+            return x
         if len(shape) != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], shape[1:])):
             raise InputError(f"Input '{_input_name(spec)}' of model '{self.name}' expects shape {expected} "
                              f"(None: any size), but got {tuple(shape)}.")
@@ -355,6 +357,13 @@ class Model(Trainable, Layer):
         """Load weights written by :meth:`save_weights` (or a Keras ``.weights.h5`` file)."""
         from loom.models.saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def export(self, filepath: str, format: str = "tf_saved_model", verbose: bool | None = None,
+               input_signature=None, **kwargs) -> None:
+        """Write the model for serving without loom: ``format="onnx"`` or ``"torch"`` (a ``torch.export``
+        program); see :mod:`loom.models.export`."""
+        from loom.models.export import export_model
+        export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
 
 def _input_name(spec: SymbolicTensor) -> str:

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import io
+import os
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -29,10 +30,12 @@ from loom.errors import ConfigError, ModelFileError
 from loom.models.weight_map import WeightSlot, layer_groups, weight_slots
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+MAX_H5_RATIO = 4
 # Sublayer groups in Keras's weight order where it differs from alphabetical order.
 _GROUP_ORDER = {"vars": 0, "cell": 1, "forward_layer": 2, "backward_layer": 3}
 
-__all__ = ["read_h5_weights", "write_h5_weights", "HDF5_SIGNATURE", "weight_slots"]
+__all__ = ["read_h5_weights", "read_h5_arrays", "match_h5_weights", "write_h5_weights", "HDF5_SIGNATURE",
+           "weight_slots"]
 
 
 def read_h5_weights(source: str | bytes, slots: list[WeightSlot]) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -43,17 +46,35 @@ def read_h5_weights(source: str | bytes, slots: list[WeightSlot]) -> tuple[dict[
         slots: the model's weights (:func:`~loom.models.weight_map.weight_slots`).
 
     Raises:
-        ModelFileError: the file cannot be read as HDF5.
+        ModelFileError: the file cannot be read as HDF5, or declares arrays out of proportion to its size.
+    """
+    return match_h5_weights(read_h5_arrays(source), slots)
+
+
+def read_h5_arrays(source: str | bytes, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Every numeric array of an HDF5 file by path (groups starting with a ``skip`` prefix left out).
+
+    Declared sizes are checked before anything is read: an array (or all of them) larger than
+    ``MAX_H5_RATIO`` times the file (plus 16 MiB) is refused, so a forged header cannot make loom allocate.
+
+    Raises:
+        ModelFileError: the file cannot be read as HDF5, holds non-numeric data, or is out of proportion.
     """
     h5py = _h5py()
     name = source if isinstance(source, str) else "model.weights.h5"
     try:
         with h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r") as f:
-            arrays = _collect(f)
-    except ModelFileError:
-        raise
+            size = len(source) if isinstance(source, bytes) else os.path.getsize(source)
+            return _collect(f, size, skip)
+    except ModelFileError as e:
+        raise ModelFileError(f"{name}: {e}") from e
     except Exception as e:  # noqa: BLE001 - h5py raises many types for damaged files
-        raise ModelFileError(f"{name}: cannot read as an HDF5 weights file: {e}") from e
+        raise ModelFileError(f"{name}: cannot read as an HDF5 weights file: {type(e).__name__}: {e}") from e
+
+
+def match_h5_weights(arrays: dict[str, np.ndarray], slots: list[WeightSlot]) -> tuple[dict[str, torch.Tensor],
+                                                                                       list[str]]:
+    """:func:`read_h5_weights` on arrays already read by :func:`read_h5_arrays`."""
     found: dict[str, torch.Tensor] = {}
     used: set[str] = set()
     by_group: dict[int, list[WeightSlot]] = {}
@@ -80,18 +101,23 @@ def _h5py():
     return h5py
 
 
-def _collect(f: Any) -> dict[str, np.ndarray]:
+def _collect(f: Any, file_size: int, skip: tuple[str, ...]) -> dict[str, np.ndarray]:
     h5py = _h5py()
-    arrays: dict[str, np.ndarray] = {}
+    datasets: dict[str, Any] = {}
 
     def visit(path: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset):
+        if isinstance(obj, h5py.Dataset) and not path.startswith(skip):
             if obj.dtype.kind not in "fiub":
                 raise ModelFileError(f"HDF5 dataset {path!r} has dtype {obj.dtype}, not a numeric weight.")
-            arrays[path] = np.asarray(obj[()])
+            datasets[path] = obj
 
     f.visititems(visit)
-    return arrays
+    limit = MAX_H5_RATIO * file_size + (16 << 20)
+    declared = sum(int(np.prod(d.shape, dtype=np.float64)) * d.dtype.itemsize for d in datasets.values())
+    if declared > limit:
+        raise ModelFileError(f"its arrays declare {declared} bytes in a {file_size}-byte file: refused (corrupt "
+                             f"or forged header).")
+    return {path: np.asarray(d[()]) for path, d in datasets.items()}
 
 
 def _fallback_paths(arrays: dict, group: str, other_groups: set[str]) -> list[str]:
@@ -106,10 +132,21 @@ def _fallback_paths(arrays: dict, group: str, other_groups: set[str]) -> list[st
     return sorted(mine, key=order)
 
 
-def write_h5_weights(f: BinaryIO, model: Any) -> None:
-    """Write ``model``'s weights to the open binary file ``f`` in Keras 3's ``.weights.h5`` layout."""
+def write_h5_weights(f: BinaryIO, model: Any, optimizer: tuple[str, list[np.ndarray]] | None = None) -> None:
+    """Write ``model``'s weights to the open binary file ``f`` in Keras 3's ``.weights.h5`` layout.
+
+    Args:
+        f: an open binary file.
+        model: the model.
+        optimizer: ``(optimizer name, arrays)`` written as Keras's ``optimizer/vars/<i>`` (default ``None``).
+    """
     h5py = _h5py()
     with h5py.File(f, "w") as h5:
+        if optimizer is not None:
+            group = h5.require_group("optimizer/vars")
+            group.attrs["name"] = optimizer[0]
+            for i, array in enumerate(optimizer[1]):
+                group.create_dataset(str(i), data=array)
         for group in layer_groups(model):
             path = f"{group.h5_group}/vars" if group.parts else "vars"
             h5.require_group(path).attrs["name"] = group.layer.name

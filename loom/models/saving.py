@@ -56,7 +56,8 @@ _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 # -------------------------------------------------------------------------------------------------- saving
 def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True) -> None:
-    """Write ``model`` to one ``.loom`` file (any file name works), atomically.
+    """Write ``model`` to one ``.loom`` file, atomically; names ending in ``.keras`` get a Keras 3 archive and
+    names ending in ``.h5`` a legacy Keras ``.h5`` full model, as Keras does.
 
     Args:
         model: a functional or ``Sequential`` model (or a registered class with its own ``get_config``).
@@ -70,6 +71,14 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
     from loom import __version__
     from loom.saving import serialize_loom_object, to_json_value
     path = _fspath(filepath)
+    if path.endswith(".keras"):
+        from loom.models.keras_archive import save_keras_archive
+        save_keras_archive(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        return
+    if path.endswith(".h5"):
+        from loom.models.keras_legacy_h5 import save_legacy_h5
+        save_legacy_h5(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        return
     document = {"format": "loom", "format_version": FORMAT_VERSION, "loom_version": __version__,
                 **serialize_loom_object(model), "build_config": None, "compile_config": None}
     if callable(getattr(model, "get_build_config", None)):
@@ -137,10 +146,12 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
 
 # ------------------------------------------------------------------------------------------------- loading
 def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
-    """Read a model written by :func:`save_model`.
+    """Read a model written by :func:`save_model`, a Keras 3 ``.keras`` archive or a Keras 2 ``.h5`` model.
+
+    The format is read from the file's content, not its name.
 
     Args:
-        filepath: the ``.loom`` file.
+        filepath: the ``.loom``, ``.keras`` or legacy ``.h5`` file.
         custom_objects: ``{name: class}`` for custom layers that are not registered (default ``None``).
         compile: re-compile the model from its saved compile config, when there is one and the model can
             be compiled (default ``True``).
@@ -152,6 +163,13 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
         ModelFileError: the file is missing, truncated, corrupt, hostile or inconsistent.
     """
     path = _fspath(filepath)
+    head = _read_head(path)
+    if head.startswith(HDF5_SIGNATURE):
+        from loom.models.keras_legacy_h5 import load_legacy_h5
+        return load_legacy_h5(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+    if head.startswith(_ZIP_SIGNATURE) and _is_keras_zip(path):
+        from loom.models.keras_archive import load_keras_archive
+        return load_keras_archive(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
     config_bytes, weights_bytes = _read_archive(path)
     document = _parse_config(config_bytes, path)
     tensors, _ = safetensors_io.decode(weights_bytes, f"{path} ({WEIGHTS_NAME})")
@@ -161,6 +179,15 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     if compile and document.get("compile_config") is not None:
         _recompile(model, document["compile_config"], tensors, path)
     return model
+
+
+def _is_keras_zip(path: str) -> bool:
+    from loom.models.keras_archive import is_keras_archive
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return is_keras_archive(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
 
 
 def _guarded(path: str, what: str, fn):
@@ -247,7 +274,9 @@ def _archive_weights(path: str, model: Any) -> tuple[dict, list[str]]:
     entries = _read_zip(path, allowed=({CONFIG_NAME, WEIGHTS_NAME}, {"config.json", "metadata.json",
                                                                      "model.weights.h5"}))
     if "model.weights.h5" in entries:
-        return read_h5_weights(entries["model.weights.h5"], weight_slots(model))
+        from loom.models.keras_h5 import match_h5_weights, read_h5_arrays
+        return match_h5_weights(read_h5_arrays(entries["model.weights.h5"], skip=("optimizer",)),
+                                weight_slots(model))
     tensors, _ = safetensors_io.decode(entries[WEIGHTS_NAME], f"{path} ({WEIGHTS_NAME})")
     return tensors, []
 

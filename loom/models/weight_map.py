@@ -94,6 +94,12 @@ def _children(layer: Layer) -> Iterator[tuple[str | None, str, Layer]]:
                 yield None, attr, child
 
 
+def _keras_vars(layer: Layer) -> str:
+    """Where Keras keeps a layer's own variables: recurrent layers keep theirs in their ``cell``."""
+    from loom.layers.rnn_base import RecurrentLayer
+    return "cell/vars" if isinstance(layer, RecurrentLayer) else "vars"
+
+
 def layer_groups(root: Layer) -> list[LayerGroup]:
     """Every layer reachable from ``root`` (``root`` first, depth first), each once."""
     seen: set[int] = set()
@@ -124,7 +130,8 @@ def weight_slots(root: Layer) -> list[WeightSlot]:
                 continue
             seen.add(id(tensor))
             prefix = group.key_prefix
-            h5 = f"{group.h5_group}/vars/{index}" if group.parts else f"vars/{index}"
+            vars_group = f"{group.h5_group}/{_keras_vars(layer)}" if group.parts else _keras_vars(layer)
+            h5 = f"{vars_group}/{index}"
             slots.append(WeightSlot(f"{prefix}/{name}" if prefix else name, h5, group, name, tensor))
             index += 1
     return slots

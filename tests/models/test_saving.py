@@ -284,12 +284,12 @@ def test_keras_weights_h5_both_ways(tmp_path):
     k_other.load_weights(str(tmp_path / "l.weights.h5"))
     np.testing.assert_allclose(l_other(x).detach().numpy(), k_other.predict(x, verbose=0), atol=1e-6)
 
-    k_model.save(str(tmp_path / "k.keras"))  # Keras archives: their weights load, the model itself does not
+    k_model.save(str(tmp_path / "k.keras"))  # Keras archives: their weights load, and the whole model
     l_third = build(loom, loom.Model, loom.Sequential)
     l_third.load_weights(tmp_path / "k.keras")
     np.testing.assert_allclose(l_third(x).detach().numpy(), k_model.predict(x, verbose=0), atol=1e-6)
-    with pytest.raises(ModelFileError, match="Keras .keras archive"):
-        loom.models.load_model(tmp_path / "k.keras")
+    whole = loom.models.load_model(tmp_path / "k.keras")
+    np.testing.assert_allclose(whole(x).detach().numpy(), k_model.predict(x, verbose=0), atol=1e-6)
     with pytest.raises(ModelFileError, match="HDF5"):
         loom.models.load_model(tmp_path / "k.weights.h5")
 

@@ -1,0 +1,309 @@
+"""The one table between Keras 3's config schema and loom's, used in both directions.
+
+loom's configs already follow Keras 3's layout (``{"class_name", "config"}`` objects, the functional
+``layers`` / ``inbound_nodes`` / ``keras_history`` schema, Keras's argument names), so the two directions
+only differ in bookkeeping:
+
+* **Keras → loom** (:func:`from_keras`): ``module`` / ``shared_object_id`` keys are dropped (a class is
+  found in loom's own tables by its name, never imported from a module named in the file),
+  ``DTypePolicy`` objects become dtype names, ``Functional`` becomes ``Model``, and config keys loom has no
+  argument for are dropped when they hold Keras's default (``ragged: false``, ``renorm: false``...) and
+  refused otherwise, naming the layer and key.
+* **loom → Keras** (:func:`to_keras`): every object gets Keras's ``module`` (``keras.layers``,
+  ``keras.initializers``...) and ``registered_name`` (``None`` for built-ins, ``"package>Name"`` for
+  registered custom classes), so ``keras.saving.deserialize_keras_object`` finds it.
+
+Example:
+    >>> entry = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+    ...          "config": {"units": 2, "lora_rank": None, "dtype": {"module": "keras",
+    ...                     "class_name": "DTypePolicy", "config": {"name": "float32"}}}}
+    >>> from_keras(entry)
+    {'class_name': 'Dense', 'config': {'units': 2, 'dtype': 'float32'}}
+    >>> to_keras(from_keras(entry))["module"]
+    'keras.layers'
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+from loom.errors import ConfigError
+
+_MAX_DEPTH = 64
+_TAGS = ("__keras_tensor__", "__tuple__")
+_DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap", "Policy")
+# Keras class names loom spells differently (Keras → loom).
+_CLASS_ALIASES = {"Functional": "Model"}
+# Keras layer options loom has no argument for, with the value that means "off" (dropped silently).
+_KERAS_DEFAULTS = {
+    "sparse": False, "ragged": False, "optional": False, "synchronized": False, "renorm": False,
+    "renorm_clipping": None, "renorm_momentum": None, "lora_rank": None, "lora_alpha": None,
+    "quantization_config": None, "input_axes": None, "output_axes": None, "use_cudnn": "auto",
+    "autocast": True, "unroll": False, "zero_output_for_mask": None, "time_major": False,
+    "embeddings_constraint": None, "seed": None, "implementation": None, "rms_scaling": False,
+    "gamma_regularizer": None, "beta_regularizer": None, "gamma_constraint": None, "beta_constraint": None,
+}
+# Keys whose value is irrelevant when the switch next to them is off.
+_IGNORED_WITH = {"renorm_momentum": "renorm", "renorm_clipping": "renorm"}
+_LOOM_ONLY_KEYS = ("mixed_precision",)
+# Keys Keras writes for a class but its constructor refuses (loom → Keras drops them).
+_KERAS_REFUSES = {"SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trainable",),
+                  "SpatialDropout3D": ("trainable",)}
+
+
+# ------------------------------------------------------------------------------------------ class tables
+@functools.lru_cache(maxsize=None)
+def _kind_tables() -> tuple[tuple[str, str, dict], ...]:
+    """``(kind, keras module, {class name: class})`` for every family of objects a config may hold."""
+    from loom import constraints, initializers, losses, metrics, optimizers, regularizers, schedules
+    from loom.registry import _REGISTRY
+
+    def classes(table: Any) -> dict:
+        return {k: v for k, v in dict(table).items() if inspect.isclass(v)}
+
+    return (("layer", "keras.layers", {k: v for k, v in _REGISTRY.items() if ">" not in k}),
+            ("initializer", "keras.initializers", classes(initializers._CLASSES)),
+            ("regularizer", "keras.regularizers", classes(regularizers._BY_NAME)),
+            ("constraint", "keras.constraints", classes(constraints._CLASSES)),
+            ("schedule", "keras.optimizers.schedules", classes(vars(schedules))),
+            ("optimizer", "keras.optimizers", classes({c.__name__: c for c in optimizers._BY_NAME.values()})),
+            ("loss", "keras.losses", classes(losses.ALL_OBJECTS)),
+            ("metric", "keras.metrics", classes(metrics.ALL_OBJECTS)))
+
+
+def find_class(name: str, kind: str | None = None) -> tuple[str, str, type] | None:
+    """``(kind, keras module, loom class)`` of the built-in class called ``name`` (of ``kind`` if given)."""
+    for table_kind, module, table in _kind_tables():
+        if (kind is None or kind == table_kind) and name in table:
+            return table_kind, module, table[name]
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def accepted_keys(cls: type) -> frozenset[str] | None:
+    """The keyword arguments ``cls(**config)`` accepts, following ``**kwargs`` up the class hierarchy;
+    ``None`` when any keyword is accepted."""
+    keys: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("torch"):  # loom's Layer refuses what reaches nn.Module
+            return frozenset(keys - {"self"})
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        keys.update(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return frozenset(keys - {"self"})
+        if klass is object:
+            break
+    return None
+
+
+# ------------------------------------------------------------------------------------------ Keras → loom
+def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -> Any:
+    """A Keras-schema value (a config.json object, a layer entry, a config dict) in loom's schema."""
+    if depth > _MAX_DEPTH:
+        raise ConfigError(f"The Keras config is nested more than {_MAX_DEPTH} levels deep.")
+    if isinstance(value, list):
+        return [from_keras(v, custom_objects, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if not _is_object(value):
+        out = {k: from_keras(v, custom_objects, depth + 1) for k, v in value.items()}
+        if "args" in out and isinstance(out.get("kwargs"), dict) and out["kwargs"].get("mask", 0) is None:
+            out["kwargs"] = {k: v for k, v in out["kwargs"].items() if k != "mask"}  # Keras records mask=None
+        return out
+    class_name = value["class_name"]
+    if class_name in _DTYPE_POLICIES:
+        return _dtype_name(value)
+    out = {k: from_keras(v, custom_objects, depth + 1) for k, v in value.items()
+           if k not in ("module", "shared_object_id", "registered_name", "class_name", "config")}
+    registered = value.get("registered_name")
+    out["class_name"] = _CLASS_ALIASES.get(class_name, class_name)
+    if isinstance(registered, str) and ">" in registered:
+        out["registered_name"] = registered
+    elif _is_operation(value):
+        from loom.models.keras_ops import OPS, PACKAGE
+        if class_name not in OPS:
+            raise ConfigError(f"The graph records Keras operation {class_name} ({value.get('module')}), which loom "
+                              f"does not have; supported operations: {sorted(OPS)}.")
+        out["registered_name"] = f"{PACKAGE}>{class_name}"
+    elif _missing_builtin(value, custom_objects):
+        raise ConfigError(f"The file uses Keras's {class_name} ({value.get('module')}), which loom does not have "
+                          f"(yet); replace it in Keras or write a loom layer and pass it in custom_objects="
+                          f"{{'{class_name}': cls}}.")
+    config = value.get("config")
+    if class_name in _TAGS or not isinstance(config, dict):
+        out["config"] = from_keras(config, custom_objects, depth + 1)
+        return out
+    config = from_keras(config, custom_objects, depth + 1)
+    if class_name == "Lambda":
+        config = {k: _keras_function(v) if k in ("function", "output_shape", "mask") else v
+                  for k, v in config.items()}
+    out["config"] = _fit_config(out, config, custom_objects)
+    return out
+
+
+def _keras_function(value: Any) -> Any:
+    """A function in a Keras ``Lambda`` config in loom's form: a named function becomes an import
+    reference (``safe_mode=False`` or ``custom_objects`` only); Keras's marshalled bytecode
+    (``__lambda__``) is never run: it becomes a function without source, which loading refuses."""
+    if not isinstance(value, dict) or not isinstance(value.get("class_name"), str):
+        return value
+    if value["class_name"] == "function" and isinstance(value.get("config"), str):
+        return {"module": value.get("module"), "qualname": value["config"], "name": value["config"]}
+    if value["class_name"] == "__lambda__":
+        return {"name": "<lambda>", "source": "", "module": None}
+    return value
+
+
+def _is_operation(value: dict) -> bool:
+    """A ``keras.ops`` call recorded in a functional graph (see :mod:`loom.models.keras_ops`)."""
+    module = value.get("module")
+    return isinstance(module, str) and (module.startswith("keras.src.ops.") or module == "keras.src.activations"
+                                        ".activations") and value.get("registered_name") == value["class_name"]
+
+
+def _missing_builtin(value: dict, custom_objects: dict | None) -> bool:
+    """A Keras built-in class (module ``keras.*``, no custom registration) that loom has no class for."""
+    module, class_name = value.get("module"), value["class_name"]
+    if not (isinstance(module, str) and module.split(".")[0] == "keras") or value.get("registered_name") not in (
+            None, class_name) or class_name in _TAGS or class_name in _DTYPE_POLICIES:
+        return False
+    if class_name in (custom_objects or {}) or class_name in ("Functional", "Sequential", "Model"):
+        return False
+    return find_class(class_name) is None
+
+
+def _is_object(value: dict) -> bool:
+    return isinstance(value.get("class_name"), str) and "config" in value
+
+
+def _dtype_name(policy: dict) -> Any:
+    config = policy.get("config")
+    name = config.get("name") if isinstance(config, dict) else None
+    if not isinstance(name, str):
+        raise ConfigError(f"A Keras DTypePolicy needs a string config.name, got {config!r:.100}.")
+    return name
+
+
+def _fit_config(entry: dict, config: dict, custom_objects: dict | None) -> dict:
+    """``config`` without the Keras-only keys the loom class does not take (refused unless at default)."""
+    name = entry.get("registered_name") or entry["class_name"]
+    cls = (custom_objects or {}).get(name) or (custom_objects or {}).get(name.split(">")[-1])
+    if cls is None:
+        found = find_class(name)
+        cls = found[2] if found else None
+    if cls is None or not inspect.isclass(cls) or "from_config" in _own_from_config(cls):
+        return config
+    keys = accepted_keys(cls)
+    if keys is None:
+        return config
+    out = {}
+    for key, val in config.items():
+        if key in keys:
+            out[key] = val
+        elif not _is_default(key, val, config):
+            raise ConfigError(f"{entry['class_name']} '{config.get('name', '?')}' sets {key}={val!r:.80}, which "
+                              f"loom's {cls.__name__} does not support (it takes {sorted(keys)[:40]}).")
+    return out
+
+
+def _own_from_config(cls: type) -> set[str]:
+    """``{"from_config"}`` when ``cls`` checks its config itself (models; optimizers, which accept Keras's
+    options at their defaults), so keys are left alone."""
+    from loom.models.functional import Model
+    from loom.optimizers.optimizer import Optimizer
+    return {"from_config"} if issubclass(cls, (Model, Optimizer)) else set()
+
+
+def _is_default(key: str, value: Any, config: dict) -> bool:
+    if key in _IGNORED_WITH and not config.get(_IGNORED_WITH[key]):
+        return True
+    if key in _KERAS_DEFAULTS:
+        return value == _KERAS_DEFAULTS[key] or value is None
+    return value is None
+
+
+# ------------------------------------------------------------------------------------------ loom → Keras
+def to_keras(value: Any, kind: str | None = None, depth: int = 0) -> Any:
+    """A loom-schema value in Keras's schema (objects get ``module`` and ``registered_name``).
+
+    Args:
+        value: a loom entry, config dict or JSON value.
+        kind: the family the top object belongs to (``"layer"``, ``"optimizer"``, ``"loss"``, ``"metric"``...)
+            when it is known from context (default ``None``: looked up by class name).
+    """
+    if depth > _MAX_DEPTH:
+        raise ConfigError(f"The config is nested more than {_MAX_DEPTH} levels deep.")
+    if isinstance(value, list):
+        return [to_keras(v, None, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if not _is_object(value) or value["class_name"] in _TAGS:
+        return {k: to_keras(v, None, depth + 1) for k, v in value.items()}
+    out = {k: to_keras(v, None, depth + 1) for k, v in value.items()}
+    out.update(_keras_identity(value, kind))
+    refused = _KERAS_REFUSES.get(out["class_name"], ())
+    if refused and isinstance(out.get("config"), dict):
+        out["config"] = {k: v for k, v in out["config"].items() if k not in refused}
+    return out
+
+
+def _keras_identity(entry: dict, kind: str | None) -> dict:
+    """Keras's ``module``, ``class_name`` and ``registered_name`` for a loom object entry."""
+    class_name = entry["class_name"]
+    registered = entry.get("registered_name")
+    if isinstance(registered, str) and ">" in registered:
+        package, name = registered.split(">", 1)
+        from loom.models.keras_ops import MODULES, PACKAGE
+        if package == PACKAGE:
+            return {"module": MODULES.get(name), "class_name": name, "registered_name": name}
+        return {"module": entry.get("module") or package, "class_name": name, "registered_name": registered}
+    if class_name in ("Model", "Functional"):
+        return {"module": "keras.src.models.functional", "class_name": "Functional",
+                "registered_name": "Functional"}
+    if class_name == "Sequential":
+        return {"module": "keras.src.models.sequential", "class_name": "Sequential",
+                "registered_name": "Sequential"}
+    found = find_class(class_name, kind) or find_class(class_name)
+    module = found[1] if found else entry.get("module")
+    return {"module": module, "class_name": class_name,
+            "registered_name": class_name if found and found[0] == "optimizer" else None}
+
+
+# ---------------------------------------------------------------------------------------- compile configs
+def compile_config_to_keras(config: dict | None) -> dict | None:
+    """loom's saved compile config in Keras's schema (loom-only keys dropped)."""
+    if not isinstance(config, dict):
+        return None
+    out = {k: v for k, v in config.items() if k not in _LOOM_ONLY_KEYS}
+    out["optimizer"] = to_keras(out.get("optimizer"), "optimizer")
+    out["loss"] = _map_nested(out.get("loss"), lambda v: to_keras(v, "loss"))
+    for key in ("metrics", "weighted_metrics"):
+        out[key] = _map_nested(out.get(key), lambda v: to_keras(v, "metric"))
+    return out
+
+
+def compile_config_from_keras(config: Any, custom_objects: dict | None = None) -> dict | None:
+    """A Keras compile config as loom's ``compile_from_config`` takes it (unknown top-level keys dropped)."""
+    if not isinstance(config, dict):
+        return None
+    allowed = {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+               "steps_per_execution", "jit_compile", "auto_scale_loss"}
+    out = {k: from_keras(v, custom_objects) for k, v in config.items() if k in allowed}
+    if out.get("jit_compile") == "auto":
+        out["jit_compile"] = False
+    return out
+
+
+def _map_nested(value: Any, fn, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        raise ConfigError(f"The compile config is nested more than {_MAX_DEPTH} levels deep.")
+    if isinstance(value, dict) and not _is_object(value):
+        return {k: _map_nested(v, fn, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_nested(v, fn, depth + 1) for v in value]
+    return fn(value) if isinstance(value, dict) else value

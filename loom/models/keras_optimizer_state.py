@@ -1,0 +1,115 @@
+"""Optimizer state in Keras 3's order: the ``optimizer/vars/0, 1, ...`` arrays of a ``.keras`` archive.
+
+Keras lists ``iterations``, then ``learning_rate`` (unless it is a schedule), then the slot variables of
+every trainable weight (in the model's trainable-weight order), family by family as each optimizer's
+``build`` creates them: names created together are interleaved per weight (Adam's momentum and velocity),
+names created apart follow one another (RMSprop's velocities, then momentums). Slot values are in Keras's
+weight layout; loom keeps them in its own, so each is converted through the weight's layer.
+
+Example:
+    >>> import numpy as np, loom
+    >>> model = loom.Sequential([loom.layers.Dense(2, input_shape=(3,))])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> _ = model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    >>> [tuple(a.shape) for a in optimizer_arrays(model)]
+    [(), (), (3, 2), (3, 2), (2,), (2,)]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from loom.models.weight_map import WeightSlot, weight_slots
+
+
+def _layout(optimizer: Any) -> list[tuple[str, ...]]:
+    """The slot families of ``optimizer`` in Keras's creation order (interleaved within a tuple)."""
+    name = type(optimizer).__name__
+    if name == "Adam" or name == "AdamW":
+        return [("momentum", "velocity")] + ([("velocity_hat",)] if getattr(optimizer, "amsgrad", False) else [])
+    if name == "SGD":
+        return [("momentum",)] if getattr(optimizer, "momentum", 0) else []
+    if name == "RMSprop":
+        return [("velocity",)] + ([("momentum",)] if getattr(optimizer, "momentum", 0) > 0 else []) + (
+            [("average_gradient",)] if getattr(optimizer, "centered", False) else [])
+    if name == "Adagrad":
+        return [("accumulator",)]
+    if name == "Adamax":
+        return [("momentum", "norm")]
+    if name == "Nadam":
+        return [("momentum", "velocity")]
+    if name == "Adadelta":
+        return [("accumulated_grad", "accumulated_delta_var")]
+    return []
+
+
+def _trainable_slots(model: Any, optimizer: Any) -> list[tuple[int, WeightSlot]]:
+    """``(index in the optimizer's params, slot)`` for each trainable weight, in Keras's order."""
+    params = optimizer._flat_params() if getattr(optimizer, "_built", False) else []
+    index = {id(p): i for i, p in enumerate(params)}
+    return [(index[id(s.tensor)], s) for s in weight_slots(model) if id(s.tensor) in index]
+
+
+def _has_lr_variable(optimizer: Any) -> bool:
+    from loom.schedules import LearningRateSchedule
+    return not isinstance(getattr(optimizer, "_learning_rate", None), LearningRateSchedule)
+
+
+def optimizer_arrays(model: Any) -> list[np.ndarray]:
+    """The compiled model's optimizer state as Keras's ``optimizer/vars`` arrays (``[]`` when there is none)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "_flat_params"):
+        return []
+    out = [np.asarray(optimizer.iterations, dtype=np.int64)]
+    if _has_lr_variable(optimizer):
+        out.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
+    slots = _trainable_slots(model, optimizer)
+    params = optimizer._flat_params() if getattr(optimizer, "_built", False) else []
+    for family in _layout(optimizer):
+        for index, slot in slots:
+            state = optimizer.state.get(params[index], {})
+            for name in family:
+                value = state.get(name)
+                keras = slot.to_keras() if value is None else slot.owner.weight_to_keras(slot.name, value.detach())
+                out.append((torch.zeros_like(keras) if value is None else keras).float().cpu().numpy())
+    if type(optimizer).__name__ == "Nadam":
+        out.append(np.asarray(getattr(optimizer, "_u_product", 1.0), dtype=np.float32))
+    return out
+
+
+def restore_optimizer_arrays(model: Any, arrays: list[np.ndarray]) -> bool:
+    """Put Keras's ``optimizer/vars`` arrays into the compiled model's optimizer.
+
+    Returns ``False`` (nothing changed) when the arrays do not fit this optimizer's layout, as Keras, which
+    then only warns.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(optimizer, "_built", False) or not arrays:
+        return False
+    head = 2 if _has_lr_variable(optimizer) else 1
+    slots = _trainable_slots(model, optimizer)
+    layout = _layout(optimizer)
+    tail = 1 if type(optimizer).__name__ == "Nadam" else 0
+    expected = head + sum(len(f) for f in layout) * len(slots) + tail
+    if len(arrays) == head:  # an optimizer Keras never built: only its step count
+        optimizer.set_state_tensors({"iterations": torch.tensor(int(np.asarray(arrays[0])), dtype=torch.int64)})
+        return True
+    if len(arrays) != expected:
+        return False
+    state: dict[str, torch.Tensor] = {"iterations": torch.tensor(int(np.asarray(arrays[0])), dtype=torch.int64)}
+    position = head
+    for family in layout:
+        for index, slot in slots:
+            for name in family:
+                value = torch.from_numpy(np.ascontiguousarray(arrays[position]))
+                position += 1
+                if tuple(value.shape) != slot.keras_shape():
+                    return False
+                state[f"{index}.{name}"] = slot.from_keras(value)
+    if tail:
+        state["u_product"] = torch.tensor(float(np.asarray(arrays[-1])), dtype=torch.float64)
+    optimizer.set_state_tensors(state)
+    return True
