@@ -104,11 +104,9 @@ def _from_package(module: Any, class_name: str) -> Any:
     parts = module.split(".") if isinstance(module, str) else []
     if parts[:1] not in (["loom"], ["keras"]):
         return None
-    package = next((p for p in parts[1:] if p in _PACKAGES), None)
+    package = "schedules" if "schedules" in parts else next((p for p in parts[1:] if p in _PACKAGES), None)
     if package is None:
         return None
-    if package == "schedules":
-        package = "optimizers.schedules"
     found = getattr(importlib.import_module(f"loom.{package}"), class_name, None)
     return found if isinstance(found, type) else None
 

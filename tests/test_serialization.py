@@ -37,6 +37,9 @@ def test_keras_written_entries_load():
     # (Keras-written layer configs carry Keras-only keys such as quantization_config: loom's .keras reader maps them.)
     reg = saving.deserialize_keras_object(keras.saving.serialize_keras_object(keras.regularizers.L2(0.5)))
     assert isinstance(reg, loom.regularizers.L2) and reg.l2 == 0.5
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    ours = saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert isinstance(ours, loom.schedules.ExponentialDecay) and ours.decay_steps == 10
     init = saving.deserialize_keras_object(keras.saving.serialize_keras_object(keras.initializers.HeNormal(seed=1)))
     assert isinstance(init, loom.initializers.HeNormal)
 
