@@ -37,6 +37,7 @@ from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
+from loom.variables import Variable
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
 
@@ -58,6 +59,10 @@ class Layer(nn.Module):
 
     input_spec: InputSpec | None = None
     supports_masking: bool = False
+    #: Integer (and bool) inputs become the float dtype of the layer's own weights, as Keras's float ops
+    #: promote them (true for loom's layers with float weights except ``Embedding``; user layers get the
+    #: integers, as in Keras).
+    _casts_int_inputs: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -67,6 +72,8 @@ class Layer(nn.Module):
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
+        if "_casts_int_inputs" not in cls.__dict__ and cls.__module__.startswith("loom.layers."):
+            cls._casts_int_inputs = True
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Iterable | None = None, batch_input_shape: Iterable | None = None,
@@ -124,6 +131,9 @@ class Layer(nn.Module):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_"):
+            if isinstance(value, Variable) and "_parameters" in self.__dict__ and self._track_variable(name, value):
+                return
+            _track_metric(self, value)
             value = _as_container(value)
             graph_keys = self.__dict__.get("_graph_keys")
             if graph_keys and name in graph_keys and not isinstance(value, (nn.Module, nn.Parameter)):
@@ -149,33 +159,73 @@ class Layer(nn.Module):
             del self._modules[key]
             self._graph_keys.discard(key)
 
-    def add_weight(self, name: str, shape: Iterable[int], initializer: Any = "glorot_uniform",
-                   regularizer: Any = None, trainable: bool = True, dtype: Any = None,
-                   constraint: Any = None) -> torch.Tensor:
-        """Create a weight in Keras's order (trainable weights first, in creation order).
+    def add_weight(self, *args: Any, **kwargs: Any) -> Variable:
+        """Create a weight (a :class:`~loom.variables.Variable`) in Keras's order: trainable weights first.
 
-        ``shape`` is Keras's shape; the initializer sees it (so fans are Keras's) and
-        :meth:`weight_from_keras` turns the value into the stored layout. Trainable weights are
-        ``nn.Parameter``s; non-trainable ones (moving statistics) are buffers.
+        Keras 3's arguments: ``add_weight(shape=None, initializer=None, dtype=None, trainable=True,
+        autocast=True, regularizer=None, constraint=None, aggregation='none', overwrite_with_gradient=False,
+        name=None)``; ``shape`` defaults to ``()``, ``initializer`` to ``'glorot_uniform'`` for float dtypes
+        (else ``'zeros'``), ``name`` to ``'variable'`` (made unique in the layer). Keras 2's order with the
+        name first, ``add_weight(name, shape, initializer, regularizer, trainable, dtype, constraint)``,
+        is accepted too.
+
+        ``shape`` is Keras's shape; the initializer sees it (so fans are Keras's) and :meth:`weight_from_keras`
+        turns the value into the stored layout. Trainable weights are parameters; non-trainable ones (moving
+        statistics) are buffers.
         """
-        shape = tuple(int(d) for d in shape)
+        spec = _weight_arguments(args, kwargs, type(self).__name__)
+        name = spec["name"] or self._auto_weight_name()
+        dtype = backend.standardize_dtype(spec["dtype"]) if spec["dtype"] is not None else self._dtype
+        initializer = spec["initializer"]
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
+        shape = tuple(int(d) for d in (spec["shape"] or ()))
         init = initializers.get(initializer)
-        value = init(shape, dtype=backend.standardize_dtype(dtype) if dtype else self._dtype)
+        value = torch.as_tensor(init(shape, dtype=dtype))
         value = self.weight_from_keras(name, value).contiguous()
+        trainable = bool(spec["trainable"])
+        weight = Variable._of_layer(value, name, self, trainable=trainable and self._trainable)
         if trainable:
-            param = nn.Parameter(value, requires_grad=self._trainable)
-            self.register_parameter(name, param)
+            self.register_parameter(name, weight)
+            self._trainable_names.append(name)
+        else:
+            self.register_buffer(name, weight)
+            self._non_trainable_names.append(name)
+        reg = regularizers.get(spec["regularizer"])
+        if reg is not None:
+            self._regularizers[name] = reg
+        if spec["constraint"] is not None:
+            from loom import constraints
+            constraints.register(self, name, spec["constraint"])
+        return weight
+
+    def _auto_weight_name(self) -> str:
+        taken = set(self._trainable_names + self._non_trainable_names)
+        name, i = "variable", 0
+        while name in taken or name in self.__dict__ or name in self._modules:
+            i += 1
+            name = f"variable_{i}"
+        return name
+
+    def _track_variable(self, name: str, value: Variable) -> bool:
+        """``self.<name> = value`` for a :class:`Variable`: a weight made by ``add_weight`` stays registered
+        under its own name (the attribute is an alias); a new one becomes a weight, as in Keras.
+        Returns whether the assignment was handled here."""
+        for registry in (self._parameters, self._buffers):
+            for key, registered in registry.items():
+                if registered is value:
+                    if key != name:
+                        object.__setattr__(self, name, value)
+                    return True
+        if name in self._trainable_names or name in self._non_trainable_names:
+            return False
+        if value.requires_grad:
+            self.register_parameter(name, value)
             self._trainable_names.append(name)
         else:
             self.register_buffer(name, value)
             self._non_trainable_names.append(name)
-        reg = regularizers.get(regularizer)
-        if reg is not None:
-            self._regularizers[name] = reg
-        if constraint is not None:
-            from loom import constraints
-            constraints.register(self, name, constraint)
-        return getattr(self, name)
+        return True
 
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
@@ -192,7 +242,10 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
-            return nn.Module.__call__(self, args[0])  # the hot path: one tensor, nothing to convert
+            x = args[0]
+            if x.dtype is not torch.float32:
+                x = self._input_dtype(x)
+            return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
         if structure.any_leaf(is_symbolic, [args, kwargs]):
             return self._call_symbolic(args, kwargs)
         training = kwargs.pop("training", None)
@@ -205,6 +258,8 @@ class Layer(nn.Module):
             self._maybe_build(structure.map_structure(
                 lambda t: (None,) + tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else None,
                 args[0] if args else None))
+        if args:
+            args = (structure.map_structure(self._input_dtype, args[0]),) + args[1:]
         if training is None or bool(training) == self.training:
             return nn.Module.__call__(self, *args, **kwargs)
         modes = [(m, m.training) for m in self.modules()]
@@ -242,6 +297,23 @@ class Layer(nn.Module):
                 return {k: convert(v) for k, v in x.items()}
             return x
         return convert(inputs)
+
+    def _input_dtype(self, x: Any) -> Any:
+        """``x`` cast as Keras casts a layer's inputs: floats to the dtype of the layer's own float weights
+        (outside autocast), integers too where :attr:`_casts_int_inputs`; anything else unchanged."""
+        if not isinstance(x, torch.Tensor) or x.dtype is torch.float32 and self._dtype is torch.float32:
+            return x
+        floating = x.is_floating_point()
+        if not (floating or self._casts_int_inputs) or x.is_complex():
+            return x
+        want = None
+        for _, t in self._own_weights():
+            if t.is_floating_point():
+                want = t.dtype
+                break
+        if want is None or want == x.dtype or floating and torch.is_autocast_enabled(x.device.type):
+            return x
+        return x.to(want)
 
     def _placement(self) -> tuple[torch.device | None, torch.dtype | None]:
         """The device and float dtype of this layer's first weight (``(None, None)`` when it has none)."""
@@ -503,3 +575,35 @@ def _marks_built(build):
         self.built = True
         return result
     return wrapper
+
+
+_KERAS_WEIGHT_ARGS = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
+                      "aggregation", "overwrite_with_gradient", "name")
+_KERAS2_WEIGHT_ARGS = ("name", "shape", "initializer", "regularizer", "trainable", "dtype", "constraint")
+
+
+def _weight_arguments(args: tuple, kwargs: dict, owner: str) -> dict:
+    """``add_weight``'s arguments by name, from Keras 3's order or (a string first) Keras 2's."""
+    order = _KERAS2_WEIGHT_ARGS if args and isinstance(args[0], str) else _KERAS_WEIGHT_ARGS
+    if len(args) > len(order):
+        raise ConfigError(f"{owner}.add_weight() takes at most {len(order)} positional arguments ({order}); "
+                          f"got {len(args)}.")
+    spec = dict(zip(order, args))
+    for key, value in kwargs.items():
+        if key not in _KERAS_WEIGHT_ARGS:
+            raise ConfigError(f"{owner}.add_weight(): unexpected argument {key!r}. Valid: {list(_KERAS_WEIGHT_ARGS)}.")
+        if key in spec:
+            raise ConfigError(f"{owner}.add_weight(): argument {key!r} given twice.")
+        spec[key] = value
+    defaults = {"shape": None, "initializer": None, "dtype": None, "trainable": True, "regularizer": None,
+                "constraint": None, "name": None}
+    return {**defaults, **spec}
+
+
+def _track_metric(layer: Layer, value: Any) -> None:
+    """Metrics assigned as attributes are listed by ``Model.metrics`` (as Keras tracks them)."""
+    from loom.metrics.metric import Metric
+    if isinstance(value, Metric):
+        tracked = layer.__dict__.setdefault("_tracked_metrics", [])
+        if not any(m is value for m in tracked):
+            tracked.append(value)

@@ -28,8 +28,8 @@ def test_lazy_build_from_first_input():
     out = layer(torch.ones(2, 3))
     assert layer.built and out.shape == (2, 3)
     assert [tuple(w.shape) for w in layer.get_weights()] == [(3,), (3,), ()]
-    assert isinstance(layer.scale, torch.nn.Parameter) and not isinstance(layer.calls, torch.nn.Parameter)
-    assert "calls" in dict(layer.named_buffers())
+    assert isinstance(layer.scale, torch.nn.Parameter) and layer.scale.requires_grad
+    assert "calls" in dict(layer.named_buffers()) and "calls" not in dict(layer.named_parameters())
     assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 1
     assert layer.count_params() == 7
 
