@@ -272,3 +272,17 @@ def test_on_batch_methods_use_custom_steps():
     model.compile(optimizer="sgd")
     logs = model.train_on_batch(x, y, return_dict=True)
     assert sorted(logs) == ["loss"] and np.isfinite(logs["loss"])
+
+
+@pytest.mark.slow
+def test_custom_train_step_example_runs_with_smoke(tmp_path):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    script = pathlib.Path(__file__).parents[2] / "examples" / "custom_train_step.py"
+    env = {**os.environ, "PYTHONPATH": str(script.parent.parent)}
+    proc = subprocess.run([sys.executable, str(script), "--smoke"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "custom train_step losses" in proc.stdout and "hand-written loop, epoch 2" in proc.stdout
