@@ -183,6 +183,16 @@ class Variable(nn.Parameter):
                 f"value={self.detach()!r}>")
 
 
+def meta_like(t: torch.Tensor) -> torch.Tensor:
+    """An empty ``meta`` tensor like ``t``; a :class:`Variable` stays one (for shape inference on ``meta``)."""
+    meta = torch.empty_like(t, device="meta")
+    if not isinstance(t, Variable):
+        return meta
+    var = torch.Tensor._make_subclass(Variable, meta, t.requires_grad)
+    var._keras_name, var._keras_path, var._owner = t._keras_name, t._keras_path, None
+    return var
+
+
 def _rebuild_variable(data: torch.Tensor, requires_grad: bool, state: dict) -> Variable:
     var = Variable(data, trainable=requires_grad, name=state["_keras_name"])
     var._keras_path = state["_keras_path"]

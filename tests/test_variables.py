@@ -140,6 +140,7 @@ def test_add_weight_with_keras_arguments_and_aliases():
     assert tuple(out.shape) == (2, 3)
     assert [w.name for w in layer.weights] == ["variable", "variable_1", "steps"]
     assert layer.w is layer.weights[0] and len(list(layer.parameters())) == 2
+    assert [n for n, _ in layer.named_parameters()] == ["w", "b"]
     assert layer.steps.dtype == torch.int64 and not layer.steps.trainable
     assert [tuple(w.shape) for w in layer.get_weights()] == [(4, 3), (3,), ()]
 

@@ -201,6 +201,7 @@ class Layer(nn.Module):
 
     def _auto_weight_name(self) -> str:
         taken = set(self._trainable_names + self._non_trainable_names)
+        taken |= {getattr(t, "name", None) for _, t in self._own_weights()}
         name, i = "variable", 0
         while name in taken or name in self.__dict__ or name in self._modules:
             i += 1
@@ -208,14 +209,14 @@ class Layer(nn.Module):
         return name
 
     def _track_variable(self, name: str, value: Variable) -> bool:
-        """``self.<name> = value`` for a :class:`Variable`: a weight made by ``add_weight`` stays registered
-        under its own name (the attribute is an alias); a new one becomes a weight, as in Keras.
-        Returns whether the assignment was handled here."""
+        """``self.<name> = value`` for a :class:`Variable`: a weight made by ``add_weight`` is registered again
+        under the attribute's name (so torch and shape inference see one name); a new one becomes a weight, as
+        in Keras. Returns whether the assignment was handled here."""
         for registry in (self._parameters, self._buffers):
             for key, registered in registry.items():
                 if registered is value:
                     if key != name:
-                        object.__setattr__(self, name, value)
+                        self._rename_weight(registry, key, name)
                     return True
         if name in self._trainable_names or name in self._non_trainable_names:
             return False
@@ -226,6 +227,20 @@ class Layer(nn.Module):
             self.register_buffer(name, value)
             self._non_trainable_names.append(name)
         return True
+
+    def _rename_weight(self, registry: dict, old: str, new: str) -> None:
+        """Register weight ``old`` as ``new`` in place (same order); its Keras ``name`` does not change."""
+        if new in self._trainable_names or new in self._non_trainable_names or new in registry:
+            raise ConfigError(f"Layer '{self.name}' already has a weight named {new!r}.")
+        items = [(new if k == old else k, v) for k, v in registry.items()]
+        registry.clear()
+        registry.update(items)
+        for names in (self._trainable_names, self._non_trainable_names):
+            if old in names:
+                names[names.index(old)] = new
+        for table in (self._regularizers, self.__dict__.get("_constraints", {})):
+            if old in table:
+                table[new] = table.pop(old)
 
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
