@@ -13,6 +13,10 @@ step uses ``self.compute_loss``, ``self.optimizer.apply`` and ``self.metrics`` a
 ``compile_metrics`` object whose ``result()`` is a dict, then every metric assigned as a model attribute.
 ``fit`` resets them at the start of each epoch (``reset_metrics``), also when ``metrics`` is overridden.
 
+A custom step runs as written: eagerly (``jit_compile`` and ``mixed_precision`` apply to the built-in step
+only), and not in distributed runs. Its logs are read from the returned dict when a callback or the
+progress bar looks, and at the end of each epoch (no NaN check: that is the built-in step's).
+
 Example:
     >>> import numpy as np, torch, loom
     >>> class MyModel(loom.Model):
@@ -296,7 +300,15 @@ class StepAPI:
         return x, y, sws[0] if len(sws) == 1 else self._pack_outputs(list(sws))
 
     def _keras_train_step(self) -> Callable:
-        """``step(xs, ys, sws) -> (logs, None)`` calling ``self.train_step(data)``."""
+        """``step(xs, ys, sws) -> (logs, None)`` calling ``self.train_step(data)``.
+
+        Raises:
+            ConfigError: in a distributed run (the custom step's gradients would not be averaged over ranks).
+        """
+        from loom.distributed import context as dist_context
+        if dist_context.is_distributed():
+            raise ConfigError(f"Model '{self.name}' overrides train_step (or compute_loss / compute_metrics): "
+                              f"custom steps are not supported in distributed runs yet; use the built-in step.")
         params = self._trainable_params()
         if params and self.optimizer is not None:
             self.optimizer.build(params)
