@@ -26,8 +26,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -35,6 +36,23 @@ from torch import nn
 
 from loom import backend
 from loom.errors import ConfigError, InputError
+
+
+_SCOPES: list[tuple[str, int]] = []
+
+
+@contextlib.contextmanager
+def name_scope(name: str, owner: Any = None) -> Iterator[None]:
+    """Prefix the ``path`` of variables created inside with ``name`` (once per ``owner`` in a row), as Keras's
+    layers do while they are called or built: ``'sequential/dense/kernel'``."""
+    if owner is not None and _SCOPES and _SCOPES[-1][1] == id(owner):
+        yield
+        return
+    _SCOPES.append((name, id(owner)))
+    try:
+        yield
+    finally:
+        _SCOPES.pop()
 
 
 class Variable(nn.Parameter):
@@ -71,7 +89,8 @@ class Variable(nn.Parameter):
     def _of_layer(cls, value: torch.Tensor, name: str, layer: Any, trainable: bool) -> "Variable":
         """A layer's weight: ``value`` in the stored layout; ``path`` is ``'<layer name>/<name>'``."""
         var = cls(value, trainable=trainable, name=name)
-        var._keras_path = f"{layer.name}/{name}"
+        with name_scope(layer.name, layer):
+            var._keras_path = "/".join([scope for scope, _ in _SCOPES] + [name])
         var._owner = weakref.ref(layer)
         return var
 
@@ -82,7 +101,8 @@ class Variable(nn.Parameter):
 
     @property
     def path(self) -> str:
-        """``'<layer name>/<variable name>'`` for a layer's weight, else the name."""
+        """``'<layer name>/<variable name>'`` for a layer's weight (prefixed by the layers being called or built
+        when it was made, as Keras: ``'sequential/dense/kernel'``), else the name."""
         return self._keras_path
 
     @property

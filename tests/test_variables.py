@@ -155,3 +155,35 @@ def test_deepcopy_and_pickle_keep_the_variable():
     restored = pickle.loads(pickle.dumps(layer.kernel))
     assert isinstance(restored, Variable) and restored.name == "kernel"
     np.testing.assert_array_equal(restored.numpy(), layer.kernel.numpy())
+
+
+def _paths_of_models(lib):
+    class MyModel(lib.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = lib.layers.Dense(3)
+            self.d2 = lib.layers.Dense(1)
+
+        def call(self, x):
+            return self.d2(self.d1(x))
+
+    x = np.ones((1, 4), "float32")
+    sequential = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2), lib.layers.Dense(1)])
+    lazy = lib.Sequential([lib.layers.Dense(2), lib.layers.Dense(1)])
+    lazy(x)
+    subclassed = MyModel()
+    subclassed(x)
+    inputs = lib.Input((4,))
+    inner = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2)])
+    nested = lib.Model(inputs, lib.layers.Dense(1)(inner(inputs)))
+    return [[w.path.split("/")[:-1] for w in m.weights] for m in (sequential, lazy, subclassed, nested)]
+
+
+def test_weight_paths_follow_keras_name_scopes():
+    import re
+
+    def plain(paths):  # auto-name counters differ with what else the process built
+        return [[re.sub(r"_\d+$", "", part) for part in p] for p in paths]
+    keras_paths, loom_paths = _paths_of_models(keras), _paths_of_models(loom)
+    assert [plain(p) for p in loom_paths] == [plain(p) for p in keras_paths]
+    assert plain(loom_paths[2])[0] == ["my_model", "dense"]

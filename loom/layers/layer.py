@@ -37,7 +37,7 @@ from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
-from loom.variables import Variable
+from loom.variables import Variable, name_scope
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
 
@@ -246,7 +246,8 @@ class Layer(nn.Module):
         if self.built:
             return
         try:
-            self.build(input_shape)
+            with name_scope(self.name, self):
+                self.build(input_shape)
         except (ShapeError, ConfigError):
             raise
         except (ValueError, TypeError, RuntimeError, IndexError) as e:
@@ -263,6 +264,12 @@ class Layer(nn.Module):
             return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
         if structure.any_leaf(is_symbolic, [args, kwargs]):
             return self._call_symbolic(args, kwargs)
+        if not self.built:
+            with name_scope(self.name, self):  # weights made during the first call get this layer's path
+                return self._call_eager(args, kwargs)
+        return self._call_eager(args, kwargs)
+
+    def _call_eager(self, args: tuple, kwargs: dict):
         training = kwargs.pop("training", None)
         if args:
             args = (self._convert_inputs(args[0]),) + args[1:]
