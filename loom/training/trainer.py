@@ -71,7 +71,8 @@ class Trainable(DataPreparation, StepAPI):
         Args:
             optimizer: name (``'rmsprop'``, default), config dict or :class:`loom.optimizers.Optimizer`.
             loss: name, function or :class:`loom.losses.Loss`; a list or dict (keyed by output name) gives one
-                per output (default ``None``; ``fit`` then raises).
+                per output (default ``None``: ``fit`` then raises, unless the model overrides ``train_step``
+                or ``compute_loss``; see :mod:`loom.training.custom_step`).
             loss_weights: a float, or one float per output as a list or dict (default ``None``: all 1).
             metrics: a list of metrics (applied to the single output), a list per output, or a dict keyed by
                 output name (default ``None``). ``'accuracy'``/``'acc'`` pick the right accuracy from the shapes.
