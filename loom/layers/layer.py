@@ -32,11 +32,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from loom import backend, initializers, regularizers, structure
+from loom import backend, structure
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
+from loom.layers.weights import create_weight, track_metric, track_variable
 from loom.variables import Variable, name_scope
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
@@ -131,9 +132,9 @@ class Layer(nn.Module):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_"):
-            if isinstance(value, Variable) and "_parameters" in self.__dict__ and self._track_variable(name, value):
+            if isinstance(value, Variable) and "_parameters" in self.__dict__ and track_variable(self, name, value):
                 return
-            _track_metric(self, value)
+            track_metric(self, value)
             value = _as_container(value)
             graph_keys = self.__dict__.get("_graph_keys")
             if graph_keys and name in graph_keys and not isinstance(value, (nn.Module, nn.Parameter)):
@@ -173,74 +174,7 @@ class Layer(nn.Module):
         turns the value into the stored layout. Trainable weights are parameters; non-trainable ones (moving
         statistics) are buffers.
         """
-        spec = _weight_arguments(args, kwargs, type(self).__name__)
-        name = spec["name"] or self._auto_weight_name()
-        dtype = backend.standardize_dtype(spec["dtype"]) if spec["dtype"] is not None else self._dtype
-        initializer = spec["initializer"]
-        if initializer is None:
-            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
-        shape = tuple(int(d) for d in (spec["shape"] or ()))
-        init = initializers.get(initializer)
-        value = torch.as_tensor(init(shape, dtype=dtype))
-        value = self.weight_from_keras(name, value).contiguous()
-        trainable = bool(spec["trainable"])
-        weight = Variable._of_layer(value, name, self, trainable=trainable and self._trainable)
-        if trainable:
-            self.register_parameter(name, weight)
-            self._trainable_names.append(name)
-        else:
-            self.register_buffer(name, weight)
-            self._non_trainable_names.append(name)
-        reg = regularizers.get(spec["regularizer"])
-        if reg is not None:
-            self._regularizers[name] = reg
-        if spec["constraint"] is not None:
-            from loom import constraints
-            constraints.register(self, name, spec["constraint"])
-        return weight
-
-    def _auto_weight_name(self) -> str:
-        taken = set(self._trainable_names + self._non_trainable_names)
-        taken |= {getattr(t, "name", None) for _, t in self._own_weights()}
-        name, i = "variable", 0
-        while name in taken or name in self.__dict__ or name in self._modules:
-            i += 1
-            name = f"variable_{i}"
-        return name
-
-    def _track_variable(self, name: str, value: Variable) -> bool:
-        """``self.<name> = value`` for a :class:`Variable`: a weight made by ``add_weight`` is registered again
-        under the attribute's name (so torch and shape inference see one name); a new one becomes a weight, as
-        in Keras. Returns whether the assignment was handled here."""
-        for registry in (self._parameters, self._buffers):
-            for key, registered in registry.items():
-                if registered is value:
-                    if key != name:
-                        self._rename_weight(registry, key, name)
-                    return True
-        if name in self._trainable_names or name in self._non_trainable_names:
-            return False
-        if value.requires_grad:
-            self.register_parameter(name, value)
-            self._trainable_names.append(name)
-        else:
-            self.register_buffer(name, value)
-            self._non_trainable_names.append(name)
-        return True
-
-    def _rename_weight(self, registry: dict, old: str, new: str) -> None:
-        """Register weight ``old`` as ``new`` in place (same order); its Keras ``name`` does not change."""
-        if new in self._trainable_names or new in self._non_trainable_names or new in registry:
-            raise ConfigError(f"Layer '{self.name}' already has a weight named {new!r}.")
-        items = [(new if k == old else k, v) for k, v in registry.items()]
-        registry.clear()
-        registry.update(items)
-        for names in (self._trainable_names, self._non_trainable_names):
-            if old in names:
-                names[names.index(old)] = new
-        for table in (self._regularizers, self.__dict__.get("_constraints", {})):
-            if old in table:
-                table[new] = table.pop(old)
+        return create_weight(self, args, kwargs)
 
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
@@ -598,34 +532,3 @@ def _marks_built(build):
         return result
     return wrapper
 
-
-_KERAS_WEIGHT_ARGS = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
-                      "aggregation", "overwrite_with_gradient", "name")
-_KERAS2_WEIGHT_ARGS = ("name", "shape", "initializer", "regularizer", "trainable", "dtype", "constraint")
-
-
-def _weight_arguments(args: tuple, kwargs: dict, owner: str) -> dict:
-    """``add_weight``'s arguments by name, from Keras 3's order or (a string first) Keras 2's."""
-    order = _KERAS2_WEIGHT_ARGS if args and isinstance(args[0], str) else _KERAS_WEIGHT_ARGS
-    if len(args) > len(order):
-        raise ConfigError(f"{owner}.add_weight() takes at most {len(order)} positional arguments ({order}); "
-                          f"got {len(args)}.")
-    spec = dict(zip(order, args))
-    for key, value in kwargs.items():
-        if key not in _KERAS_WEIGHT_ARGS:
-            raise ConfigError(f"{owner}.add_weight(): unexpected argument {key!r}. Valid: {list(_KERAS_WEIGHT_ARGS)}.")
-        if key in spec:
-            raise ConfigError(f"{owner}.add_weight(): argument {key!r} given twice.")
-        spec[key] = value
-    defaults = {"shape": None, "initializer": None, "dtype": None, "trainable": True, "regularizer": None,
-                "constraint": None, "name": None}
-    return {**defaults, **spec}
-
-
-def _track_metric(layer: Layer, value: Any) -> None:
-    """Metrics assigned as attributes are listed by ``Model.metrics`` (as Keras tracks them)."""
-    from loom.metrics.metric import Metric
-    if isinstance(value, Metric):
-        tracked = layer.__dict__.setdefault("_tracked_metrics", [])
-        if not any(m is value for m in tracked):
-            tracked.append(value)
