@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import torch
 from torch.func import functional_call
 
+from loom.variables import meta_like
+
 from loom import backend, structure
 from loom.errors import LoomError, ShapeError
 
@@ -130,7 +132,7 @@ def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, dev
     p_kwargs = structure.map_structure(sub, kwargs)
     with torch.no_grad():
         if str(device) == "meta":
-            params = {name: torch.empty_like(t, device="meta")
+            params = {name: meta_like(t)
                       for name, t in list(layer.named_parameters()) + list(layer.named_buffers())}
             out = functional_call(layer, params, p_args, p_kwargs, strict=False)
         else:

@@ -50,6 +50,8 @@ class Embedding(Layer):
         True
     """
 
+    _casts_int_inputs = False  # ids stay integers
+
     expects_integer_inputs = True
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",

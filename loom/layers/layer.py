@@ -32,11 +32,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from loom import backend, initializers, regularizers, structure
+from loom import backend, structure
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
+from loom.layers.weights import create_weight, track_metric, track_variable
+from loom.variables import Variable, name_scope
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
 
@@ -58,6 +60,10 @@ class Layer(nn.Module):
 
     input_spec: InputSpec | None = None
     supports_masking: bool = False
+    #: Integer (and bool) inputs become the float dtype of the layer's own weights, as Keras's float ops
+    #: promote them (true for loom's layers with float weights except ``Embedding``; user layers get the
+    #: integers, as in Keras).
+    _casts_int_inputs: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -67,6 +73,8 @@ class Layer(nn.Module):
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
+        if "_casts_int_inputs" not in cls.__dict__ and cls.__module__.startswith("loom.layers."):
+            cls._casts_int_inputs = True
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Iterable | None = None, batch_input_shape: Iterable | None = None,
@@ -124,6 +132,9 @@ class Layer(nn.Module):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_"):
+            if isinstance(value, Variable) and "_parameters" in self.__dict__ and track_variable(self, name, value):
+                return
+            track_metric(self, value)
             value = _as_container(value)
             graph_keys = self.__dict__.get("_graph_keys")
             if graph_keys and name in graph_keys and not isinstance(value, (nn.Module, nn.Parameter)):
@@ -149,39 +160,28 @@ class Layer(nn.Module):
             del self._modules[key]
             self._graph_keys.discard(key)
 
-    def add_weight(self, name: str, shape: Iterable[int], initializer: Any = "glorot_uniform",
-                   regularizer: Any = None, trainable: bool = True, dtype: Any = None,
-                   constraint: Any = None) -> torch.Tensor:
-        """Create a weight in Keras's order (trainable weights first, in creation order).
+    def add_weight(self, *args: Any, **kwargs: Any) -> Variable:
+        """Create a weight (a :class:`~loom.variables.Variable`) in Keras's order: trainable weights first.
 
-        ``shape`` is Keras's shape; the initializer sees it (so fans are Keras's) and
-        :meth:`weight_from_keras` turns the value into the stored layout. Trainable weights are
-        ``nn.Parameter``s; non-trainable ones (moving statistics) are buffers.
+        Keras 3's arguments: ``add_weight(shape=None, initializer=None, dtype=None, trainable=True,
+        autocast=True, regularizer=None, constraint=None, aggregation='none', overwrite_with_gradient=False,
+        name=None)``; ``shape`` defaults to ``()``, ``initializer`` to ``'glorot_uniform'`` for float dtypes
+        (else ``'zeros'``), ``name`` to ``'variable'`` (made unique in the layer). Keras 2's order with the
+        name first, ``add_weight(name, shape, initializer, regularizer, trainable, dtype, constraint)``,
+        is accepted too.
+
+        ``shape`` is Keras's shape; the initializer sees it (so fans are Keras's) and :meth:`weight_from_keras`
+        turns the value into the stored layout. Trainable weights are parameters; non-trainable ones (moving
+        statistics) are buffers.
         """
-        shape = tuple(int(d) for d in shape)
-        init = initializers.get(initializer)
-        value = init(shape, dtype=backend.torch_dtype(dtype) if dtype else self._dtype)
-        value = self.weight_from_keras(name, value).contiguous()
-        if trainable:
-            param = nn.Parameter(value, requires_grad=self._trainable)
-            self.register_parameter(name, param)
-            self._trainable_names.append(name)
-        else:
-            self.register_buffer(name, value)
-            self._non_trainable_names.append(name)
-        reg = regularizers.get(regularizer)
-        if reg is not None:
-            self._regularizers[name] = reg
-        if constraint is not None:
-            from loom import constraints
-            constraints.register(self, name, constraint)
-        return getattr(self, name)
+        return create_weight(self, args, kwargs)
 
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
             return
         try:
-            self.build(input_shape)
+            with name_scope(self.name, self):
+                self.build(input_shape)
         except (ShapeError, ConfigError):
             raise
         except (ValueError, TypeError, RuntimeError, IndexError) as e:
@@ -192,9 +192,18 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
-            return nn.Module.__call__(self, args[0])  # the hot path: one tensor, nothing to convert
+            x = args[0]
+            if x.dtype is not torch.float32:
+                x = self._input_dtype(x)
+            return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
         if structure.any_leaf(is_symbolic, [args, kwargs]):
             return self._call_symbolic(args, kwargs)
+        if not self.built:
+            with name_scope(self.name, self):  # weights made during the first call get this layer's path
+                return self._call_eager(args, kwargs)
+        return self._call_eager(args, kwargs)
+
+    def _call_eager(self, args: tuple, kwargs: dict):
         training = kwargs.pop("training", None)
         if args:
             args = (self._convert_inputs(args[0]),) + args[1:]
@@ -205,6 +214,8 @@ class Layer(nn.Module):
             self._maybe_build(structure.map_structure(
                 lambda t: (None,) + tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else None,
                 args[0] if args else None))
+        if args:
+            args = (structure.map_structure(self._input_dtype, args[0]),) + args[1:]
         if training is None or bool(training) == self.training:
             return nn.Module.__call__(self, *args, **kwargs)
         modes = [(m, m.training) for m in self.modules()]
@@ -242,6 +253,23 @@ class Layer(nn.Module):
                 return {k: convert(v) for k, v in x.items()}
             return x
         return convert(inputs)
+
+    def _input_dtype(self, x: Any) -> Any:
+        """``x`` cast as Keras casts a layer's inputs: floats to the dtype of the layer's own float weights
+        (outside autocast), integers too where :attr:`_casts_int_inputs`; anything else unchanged."""
+        if not isinstance(x, torch.Tensor) or x.dtype is torch.float32 and self._dtype is torch.float32:
+            return x
+        floating = x.is_floating_point()
+        if not (floating or self._casts_int_inputs) or x.is_complex():
+            return x
+        want = None
+        for _, t in self._own_weights():
+            if t.is_floating_point():
+                want = t.dtype
+                break
+        if want is None or want == x.dtype or floating and torch.is_autocast_enabled(x.device.type):
+            return x
+        return x.to(want)
 
     def _placement(self) -> tuple[torch.device | None, torch.dtype | None]:
         """The device and float dtype of this layer's first weight (``(None, None)`` when it has none)."""
@@ -511,3 +539,4 @@ def _marks_built(build):
         self.built = True
         return result
     return wrapper
+

@@ -95,7 +95,7 @@ class BatchNormalization(Layer):
         >>> import torch
         >>> layer = BatchNormalization(momentum=0.9)
         >>> _ = layer(torch.ones(8, 3) * 5, training=True)
-        >>> layer.moving_mean
+        >>> layer.moving_mean.detach()
         tensor([0.5000, 0.5000, 0.5000])
     """
 

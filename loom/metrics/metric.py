@@ -73,6 +73,33 @@ class Metric:
             self._state_names.append(name)
         return tensor
 
+    def add_variable(self, shape: tuple = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> Any:
+        """A state :class:`~loom.variables.Variable` (not trainable), reset to zeros by :meth:`reset_state`.
+
+        Args:
+            shape: its shape (default ``()``).
+            initializer: its initializer (default ``'zeros'``; ``None`` means zeros).
+            dtype: its dtype (default ``None``: the metric's dtype).
+            aggregation: accepted for Keras compatibility (default ``'sum'``).
+            name: its name (default ``'variable'``, made unique in the metric).
+        """
+        from loom.variables import Variable
+        name = name or _unique(self._state_names, "variable")
+        variable = Variable(initializer if initializer is not None else "zeros", shape=tuple(shape),
+                            dtype=dtype if dtype is not None else self._dtype, trainable=False, name=name)
+        variable._keras_path = f"{self.name}/{name}"
+        variable.data = variable.data.to(self._device)
+        attribute = name if name not in self.__dict__ and name.isidentifier() else f"_variable_{len(self._state_names)}"
+        object.__setattr__(self, attribute, variable)
+        self._state_names.append(attribute)
+        return variable
+
+    def add_weight(self, shape: tuple = (), initializer: Any = "zeros", dtype: Any = None,
+                   name: str | None = None) -> Any:
+        """Keras's alias of :meth:`add_variable`."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
     def add_constant(self, name: str, value: torch.Tensor) -> torch.Tensor:
         """Store a tensor that moves with the state but is never reset (thresholds, for example)."""
         value = value.to(self._device)
@@ -93,7 +120,11 @@ class Metric:
         """Move the state (and constants) to ``device``; returns ``self``."""
         device = torch.device(device)
         for name in self._state_names + self._constant_names:
-            setattr(self, name, getattr(self, name).to(device))
+            tensor = getattr(self, name)
+            if isinstance(tensor, torch.nn.Parameter):  # a Variable: moved in place, so references stay valid
+                tensor.data = tensor.data.to(device)
+            else:
+                setattr(self, name, tensor.to(device))
         self._device = device
         return self
 
@@ -127,6 +158,14 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _unique(taken: list[str], base: str) -> str:
+    name, i = base, 0
+    while name in taken:
+        i += 1
+        name = f"{base}_{i}"
+    return name
 
 
 def _as_state_tensor(x: Any, dtype: torch.dtype, device: torch.device) -> torch.Tensor:

@@ -29,6 +29,7 @@ from loom.layers.layer import Layer
 from loom.layers.torch_module import TorchModuleWrapper
 from loom.models.functional import Model
 from loom.symbolic import SymbolicTensor
+from loom.variables import name_scope
 
 
 class Sequential(Model):
@@ -150,7 +151,8 @@ class Sequential(Model):
         backend.unique_name("functional")  # Keras builds an inner Functional here; keep auto-names in step
         x = self._stack_outputs[-1] if self._stack_outputs else self._input_layer.output_tensor
         for layer in self._stack[len(self._stack_outputs):]:
-            x = layer(x)
+            with name_scope(self.name, self):  # Keras's weight paths: 'sequential/dense/kernel'
+                x = layer(x)
             if not isinstance(x, SymbolicTensor):
                 raise ConfigError(f"Sequential '{self.name}': layer '{layer.name}' returns several tensors; use "
                                   f"the functional API for multi-output layers.")

@@ -87,12 +87,11 @@ class DataPreparation:
                 raise InputError("The first data this compiled model sees must include targets `y`.")
             target_shapes = [(None,) + tuple(t.shape[1:]) for t in ys]
             args = self._compile_args
-            loss_plan = compile_utils.build_losses(args["loss"], args["loss_weights"], names, target_shapes,
-                                                   output_shapes)
+            loss_plan = self._loss_plan_for(names, target_shapes, output_shapes)
             metric_plan = compile_utils.build_metrics(args["metrics"], args["weighted_metrics"], names,
                                                       target_shapes, output_shapes, loss_plan)
             self._plan = (loss_plan, metric_plan)
-        if ys is not None:
+        if ys is not None and self._plan[0].entries:
             compile_utils.check_targets(ys, names, output_shapes, self._plan[0])
 
     def _convert_target(self, i: int, t: torch.Tensor) -> torch.Tensor:
@@ -111,7 +110,7 @@ class DataPreparation:
                 raise ConfigError("class_weight is only supported for in-memory arrays; weight the samples in "
                                   "your data source instead (yield (x, y, sample_weight)).")
             return self._iterable_source(x, batch_size, shuffle, needs_targets)
-        if needs_targets and y is None:
+        if needs_targets and y is None and not self._custom_steps():
             raise InputError("Targets `y` are required here (fit / evaluate / *_on_batch), got y=None.")
         if class_weight is not None and sample_weight is not None:
             raise ConfigError("You cannot use `class_weight` and `sample_weight` at the same time; fold the class "
@@ -123,6 +122,8 @@ class DataPreparation:
         data = ArrayData.from_arrays(x, y, sample_weight, input_names=input_names,
                                      output_names=output_names if y is not None else None)
         data = data.map_tensors(fx=self._convert_x)
+        if y is None and needs_targets:
+            self._ensure_step_plan()  # a custom step fed inputs only
         if y is not None:
             self._ensure_plan(data.ys, data.xs)
             data = data.map_tensors(fy=self._convert_target)
@@ -144,7 +145,7 @@ class DataPreparation:
                     flat = (flatten_named(sw, output_names, "sample_weight")
                             if isinstance(sw, (list, tuple, dict)) else [sw] * len(ys))
                     sws = [None if w is None else as_tensor(w, "sample_weight").float() for w in flat]
-            elif needs_targets:
+            elif needs_targets and not self._custom_steps():
                 raise InputError("The data source yielded batches without targets; yield (x, y) or "
                                  "(x, y, sample_weight).")
             if not checked[0]:
@@ -158,6 +159,8 @@ class DataPreparation:
         checked = [False]
         data = IterableData(source, batch_size, shuffle, convert)
         first = data.peek()
+        if needs_targets and (first is None or unpack_x_y_sample_weight(first)[1] is None):
+            self._ensure_step_plan()
         if first is not None:
             fx, fy, _ = unpack_x_y_sample_weight(first)
             self._ensure_built(fx)

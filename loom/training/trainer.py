@@ -52,12 +52,13 @@ from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
 from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
+from loom.training.custom_step import StepAPI, StepLogs
 from loom.training.step import make_compute, make_test_step, make_train_step
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
 
 
-class Trainable(DataPreparation):
+class Trainable(DataPreparation, StepAPI):
     """``compile`` / ``fit`` / ``evaluate`` / ``predict`` for :class:`loom.Model` (see the module docstring)."""
 
     # ============================================================================================ compile
@@ -70,7 +71,8 @@ class Trainable(DataPreparation):
         Args:
             optimizer: name (``'rmsprop'``, default), config dict or :class:`loom.optimizers.Optimizer`.
             loss: name, function or :class:`loom.losses.Loss`; a list or dict (keyed by output name) gives one
-                per output (default ``None``; ``fit`` then raises).
+                per output (default ``None``: ``fit`` then raises, unless the model overrides ``train_step``
+                or ``compute_loss``; see :mod:`loom.training.custom_step`).
             loss_weights: a float, or one float per output as a list or dict (default ``None``: all 1).
             metrics: a list of metrics (applied to the single output), a list per output, or a dict keyed by
                 output name (default ``None``). ``'accuracy'``/``'acc'`` pick the right accuracy from the shapes.
@@ -105,6 +107,7 @@ class Trainable(DataPreparation):
         self._auto_scale_loss = auto_scale_loss
         self._plan = None
         self._train_step_cache = self._test_step_cache = self._predict_cache = None
+        self.__dict__.pop("_keras_loss_tracker", None)
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = self._jit
@@ -141,16 +144,6 @@ class Trainable(DataPreparation):
         loss_plan, metric_plan = plan
         keys = dict.fromkeys(loss_plan.names + metric_plan.names)
         return compile_utils.ordered_names(keys, loss_plan, metric_plan)
-
-    @property
-    def metrics(self) -> list:
-        """The compiled metric objects (after the model has seen data)."""
-        plan = getattr(self, "_plan", None)
-        return plan[1].metrics if plan else []
-
-    def reset_metrics(self) -> None:
-        if getattr(self, "_plan", None):
-            self._plan[1].reset()
 
     # ============================================================================================== fit
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
@@ -209,7 +202,7 @@ class Trainable(DataPreparation):
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
-            running = RunningLoss(loss_plan.names, device, capacity=train_epochs.steps or 64)
+            running = self._running(self._custom_train(), loss_plan.names, train_epochs.steps)
             where = _where(epoch)  # names the first non-finite batch when the epoch-end read raises
             wants_logs = callbacks.wants_train_batch_logs
             callbacks.on_epoch_begin(epoch)
@@ -272,7 +265,7 @@ class Trainable(DataPreparation):
         step = self._test_step()
         self.eval()
         self.reset_metrics()
-        running = RunningLoss(loss_plan.names, self._device(), capacity=epochs.steps or 64)
+        running = self._running(self._custom_test(), loss_plan.names, epochs.steps)
         wants_logs = callbacks.wants_test_batch_logs
         callbacks.on_test_begin()
         for batch_index, (xs, ys, sws) in enumerate(epochs):
@@ -293,6 +286,8 @@ class Trainable(DataPreparation):
         With ``where`` (training, at the end of an epoch) a non-finite loss raises ``TrainingError``; per-batch
         logs and evaluation report NaN as a value instead, so callbacks such as ``TerminateOnNaN`` can react.
         """
+        if isinstance(running, StepLogs):  # a Keras-style step: the logs it returned
+            return running.means()
         if upto is None and dist_context.is_distributed():  # epoch end: global values, one all_reduce
             return dist_reduce.global_logs(running, metric_plan, where)
         logs = running.means(upto, where, check=where is not None)
@@ -316,6 +311,7 @@ class Trainable(DataPreparation):
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
         forward = self._predict_forward()
+        pack = getattr(forward, "pack", self._pack_outputs)
         wants_logs = callbacks.wants_predict_batch_logs
         self.eval()
         collected: list[list[torch.Tensor]] | None = None
@@ -329,14 +325,14 @@ class Trainable(DataPreparation):
                 for bucket, out in zip(collected, outs):
                     bucket.append(out)
                 if wants_logs:
-                    callbacks.on_predict_batch_end(batch_index, {"outputs": self._pack_outputs(outs)})
+                    callbacks.on_predict_batch_end(batch_index, {"outputs": pack(outs)})
         callbacks.on_predict_end()
         if collected is None:
             raise InputError("predict() got no data: the input yielded no batches.")
         outputs = [torch.cat(parts) for parts in collected]
         if block is not source:  # every rank gets all rows back, in order
             outputs = [dist_reduce.gather_rows(out, source.num_samples) for out in outputs]
-        return self._pack_outputs([backend.to_numpy(out) for out in outputs])
+        return pack([backend.to_numpy(out) for out in outputs])
 
     # ====================================================================================== on a batch
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
@@ -349,7 +345,7 @@ class Trainable(DataPreparation):
         self.reset_metrics()
         self.train()
         try:
-            running = self._one_batch(data, step)
+            running = self._one_batch(data, step, self._custom_train())
         finally:
             self.eval()
         return self._batch_result(running, return_dict)
@@ -361,7 +357,7 @@ class Trainable(DataPreparation):
         data = self._source(x, y, sample_weight, None, None, shuffle=False, needs_targets=True)
         self.reset_metrics()
         self.eval()
-        return self._batch_result(self._one_batch(data, self._test_step()), return_dict)
+        return self._batch_result(self._one_batch(data, self._test_step(), self._custom_test()), return_dict)
 
     def predict_on_batch(self, x: Any):
         """Outputs for one batch as NumPy."""
@@ -369,11 +365,12 @@ class Trainable(DataPreparation):
         data = self._source(x, None, None, None, None, shuffle=False, needs_targets=False)
         self.eval()
         with torch.no_grad():
-            outs = self._predict_forward()(data.xs)
-        return self._pack_outputs([backend.to_numpy(o) for o in outs])
+            forward = self._predict_forward()
+            outs = forward(data.xs)
+        return getattr(forward, "pack", self._pack_outputs)([backend.to_numpy(o) for o in outs])
 
-    def _one_batch(self, data: ArrayData, step) -> RunningLoss:
-        running = RunningLoss(self._plan[0].names, self._device(), capacity=1)
+    def _one_batch(self, data: ArrayData, step, custom: bool) -> RunningLoss:
+        running = self._running(custom, self._plan[0].names, 1)
         total, parts = step(data.xs, data.ys, data.sws)
         running.record(total, data.num_samples, parts if self._plan[0].track_each else None)
         return running
@@ -386,11 +383,18 @@ class Trainable(DataPreparation):
         return values[0] if len(values) == 1 else values
 
     # ================================================================================ steps and plans
+    def _running(self, custom: bool, names: list[str], steps: int | None):
+        """Where a loop keeps its step results: the losses on the device, or a Keras-style step's logs."""
+        return StepLogs() if custom else RunningLoss(names, self._device(), capacity=steps or 64)
+
     def _train_step(self):
         """The train step for the current plan, built once per compile (and rebuilt when the plan changes)."""
         cache = getattr(self, "_train_step_cache", None)
         if cache is not None and cache[0] is self._plan:
             return cache[1]
+        if self._custom_train():
+            self._train_step_cache = (self._plan, self._keras_train_step())
+            return self._train_step_cache[1]
         loss_plan, metric_plan = self._plan
         params = self._trainable_params()
         optimizer = self.optimizer if params else None
@@ -422,6 +426,9 @@ class Trainable(DataPreparation):
         cache = getattr(self, "_test_step_cache", None)
         if cache is not None and cache[0] is self._plan:
             return cache[1]
+        if self._custom_test():
+            self._test_step_cache = (self._plan, self._keras_test_step())
+            return self._test_step_cache[1]
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
@@ -434,6 +441,8 @@ class Trainable(DataPreparation):
 
     def _predict_forward(self):
         """The forward pass ``predict`` runs: compiled once per ``compile(jit_compile=True)``."""
+        if self._custom_predict():
+            return self._keras_predict_forward()
         if not getattr(self, "_jit", False):
             return self._forward()
         cache = getattr(self, "_predict_cache", None)
@@ -463,7 +472,7 @@ class Trainable(DataPreparation):
 
     def _forward(self):
         """``forward(flat inputs) -> flat outputs``: ``run_flat`` for graph models, ``__call__`` otherwise."""
-        if getattr(self, "_runner", None) is not None:
+        if self._calls_graph():
             return self.run_flat
         return lambda xs: structure.flatten(self(self._forward_inputs(xs)))
 

@@ -28,8 +28,8 @@ def test_lazy_build_from_first_input():
     out = layer(torch.ones(2, 3))
     assert layer.built and out.shape == (2, 3)
     assert [tuple(w.shape) for w in layer.get_weights()] == [(3,), (3,), ()]
-    assert isinstance(layer.scale, torch.nn.Parameter) and not isinstance(layer.calls, torch.nn.Parameter)
-    assert "calls" in dict(layer.named_buffers())
+    assert isinstance(layer.scale, torch.nn.Parameter) and layer.scale.requires_grad
+    assert "calls" in dict(layer.named_buffers()) and "calls" not in dict(layer.named_parameters())
     assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 1
     assert layer.count_params() == 7
 
@@ -191,3 +191,93 @@ def test_unusual_numpy_inputs():
         layer(np.array([["a", "b"]]))
     with pytest.raises(InputError, match="Cannot turn list"):
         layer([[1.0, 2.0], [3.0]])
+
+
+# ------------------------------------------------------------------------- input dtypes as Keras treats them
+def _keras_and_loom(make, x):
+    from tests.keras_oracle import keras
+    klayer, layer = make(keras.layers), make(loom.layers)
+    expected = klayer(x)
+    layer(x[:1])
+    layer.set_weights(klayer.get_weights())
+    return expected, layer(x)
+
+
+@pytest.mark.parametrize("name, make, dtype, shape", [
+    ("dense_int", lambda L: L.Dense(3), "int64", (4, 5)),
+    ("dense_float64", lambda L: L.Dense(3), "float64", (4, 5)),
+    ("conv_float64", lambda L: L.Conv1D(2, 3), "float64", (2, 6, 3)),
+    ("lstm_int", lambda L: L.LSTM(2), "int64", (2, 5, 3)),
+    ("batchnorm_int", lambda L: L.BatchNormalization(), "int64", (4, 5)),
+    ("embedding_ids", lambda L: L.Embedding(20, 3), "int64", (4, 5)),
+    ("activation_int_stays_int", lambda L: L.Activation("relu"), "int64", (4, 5)),
+])
+def test_numpy_inputs_are_converted_as_keras_converts_them(name, make, dtype, shape):
+    rng = np.random.default_rng(0)
+    x = (rng.integers(-5, 15, size=shape) if dtype == "int64" else rng.normal(size=shape)).astype(dtype)
+    if name == "embedding_ids":
+        x = np.abs(x)
+    expected, out = _keras_and_loom(make, x)
+    assert out.dtype == expected.dtype
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().cpu().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_conv_on_integer_data_computes_in_float():
+    x = np.arange(2 * 6 * 3).reshape(2, 6, 3)
+    layer = loom.layers.Conv1D(2, 3)
+    out = layer(x)
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.detach().numpy(), layer(x.astype("float32")).detach().numpy(), rtol=1e-6)
+
+
+def test_subclassed_model_on_int64_and_float64_arrays():
+    class Model(loom.Model):
+        def __init__(self):
+            super().__init__()
+            self.embed = loom.layers.Embedding(10, 4)
+            self.dense = loom.layers.Dense(4)
+
+        def call(self, inputs):
+            ids, features = inputs
+            return self.dense(features) + self.embed(ids).mean(axis=1)
+
+    model = Model()
+    ids = np.array([[1, 2], [3, 4]], dtype=np.int64)
+    out = model([ids, np.ones((2, 3), dtype=np.int64)])
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.detach().numpy(), model([ids, np.ones((2, 3))]).detach().numpy(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ a custom layer written as in Keras 3
+def _custom_layer_class(lib):
+    class ScaledDense(lib.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal",
+                                     name="w")
+            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+
+        def call(self, inputs):
+            return torch.matmul(inputs, self.w.value) * self.scale.value
+
+        def compute_output_shape(self, input_shape):
+            return input_shape[:-1] + (self.units,)
+    return ScaledDense
+
+
+def test_custom_layer_with_add_weight_build_and_compute_output_shape_matches_keras():
+    from tests.keras_oracle import keras
+    models = []
+    for lib in (keras, loom):
+        inputs = lib.Input((4,))
+        outputs = _custom_layer_class(lib)(3, name="scaled")(inputs)
+        models.append(lib.Model(inputs, outputs))
+    kmodel, model = models
+    assert model.output_shape == kmodel.output_shape == (None, 3)
+    model.set_weights(kmodel.get_weights())
+    assert [w.path for w in model.weights] == [w.path for w in kmodel.weights] == ["scaled/w", "scaled/scale"]
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    np.testing.assert_allclose(model.predict(x, verbose=0), kmodel.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import loom
 from loom import losses
 from loom.errors import ConfigError, InputError
 from tests.keras_oracle import keras
@@ -120,3 +121,31 @@ def test_loss_function_wrapper_passes_kwargs_and_serializes_builtin_fn():
     clone = losses.LossFunctionWrapper.from_config(wrapper.get_config())
     assert clone.fn is losses.huber and clone.name == "h"
     assert clone(REG_TRUE, REG_PRED).item() == pytest.approx(expected.item())
+
+
+def test_custom_loss_subclass_trains_like_keras():
+    from tests.tolerance import assert_allclose_scaled
+
+    def make(lib):
+        class HuberLike(lib.losses.Loss):
+            def __init__(self, delta=1.0, name="huber_like"):
+                super().__init__(name=name)
+                self.delta = delta
+
+            def call(self, y_true, y_pred):
+                error = y_true - y_pred
+                small = torch.abs(error) <= self.delta
+                return torch.mean(torch.where(small, 0.5 * error ** 2, self.delta * (torch.abs(error) - 0.5)),
+                                  dim=-1)
+        inputs = lib.Input((3,))
+        model = lib.Model(inputs, lib.layers.Dense(2)(inputs))
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss=HuberLike(delta=0.5))
+        return model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)).astype("float32"), 3 * rng.normal(size=(32, 2)).astype("float32")
+    kmodel, model = make(keras), make(loom)
+    model.set_weights(kmodel.get_weights())
+    histories = [m.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+                 for m in (kmodel, model)]
+    assert_allclose_scaled(histories[1], histories[0])

@@ -87,3 +87,36 @@ def test_call_updates_and_returns_result():
     m = metrics.Sum()
     assert m(torch.tensor([1.0, 2.0])).item() == 3.0
     assert m(torch.tensor([4.0])).item() == 7.0
+
+
+def test_custom_metric_with_add_weight_matches_keras():
+    def make(lib):
+        class BinaryTruePositives(lib.metrics.Metric):
+            def __init__(self, name="binary_true_positives", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.true_positives = self.add_weight(shape=(), initializer="zeros", name="tp")
+                self.seen = self.add_weight(name="seen", initializer="zeros", dtype="int32")
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                values = (torch.as_tensor(y_true) > 0.5) & (torch.as_tensor(y_pred) > 0.5)
+                values = values.float()
+                if sample_weight is not None:
+                    values = values * torch.as_tensor(sample_weight, dtype=torch.float32)
+                self.true_positives.assign_add(values.sum())
+                self.seen.assign_add(values.shape[0])
+
+            def result(self):
+                return self.true_positives.value / self.seen.value.float()
+        return BinaryTruePositives()
+
+    import loom
+    kmetric, metric = make(keras), make(loom)
+    y_true, y_pred = np.array([1, 1, 0, 1], "float32"), np.array([0.9, 0.2, 0.8, 0.7], "float32")
+    for m in (kmetric, metric):
+        m.update_state(y_true, y_pred)
+        m.update_state(y_true, y_pred, sample_weight=np.array([1, 1, 1, 0.5], "float32"))
+    assert float(metric.result()) == pytest.approx(float(kmetric.result()))
+    assert [v.path for v in metric.variables] == ["binary_true_positives/tp", "binary_true_positives/seen"]
+    metric.reset_state()
+    kmetric.reset_state()
+    assert [float(v) for v in metric.variables] == [float(v.numpy()) for v in kmetric.variables] == [0.0, 0.0]

@@ -1,0 +1,245 @@
+"""Keras variables that are torch ``Parameter``s: ``value``, ``assign*``, ``numpy``, ``name``, ``path``.
+
+Every weight a layer creates with ``add_weight`` is a :class:`Variable`: a real ``torch.nn.Parameter`` (so
+torch optimizers, ``state_dict`` and autograd see a parameter, and ``.grad`` holds its gradient) that also
+speaks Keras 3's variable API. On Keras's torch backend ``variable.value`` is the torch parameter; here the
+variable *is* the parameter, so ``v.value`` returns ``v`` itself and ``v.value.grad`` is the gradient.
+
+``loom.Variable(initializer, shape, dtype, trainable, name)`` makes a free-standing one (state in custom
+layers, metrics and training loops); assigned to a layer attribute it becomes one of the layer's weights, as
+in Keras. Being torch tensors, ``shape`` is a ``torch.Size`` (a tuple) and ``dtype`` a ``torch.dtype``;
+:attr:`Variable.dtype_name` gives Keras's string (``'float32'``). A weight stored in another layout than
+Keras's (convolution kernels) reads and writes Keras's layout through :meth:`Variable.numpy` and
+:meth:`Variable.assign` given NumPy data, as ``get_weights`` / ``set_weights`` do.
+
+Example:
+    >>> from loom.variables import Variable
+    >>> v = Variable(initializer=[1.0, 2.0], name="v")
+    >>> v.assign_add([1.0, 1.0]).numpy()
+    array([2., 3.], dtype=float32)
+    >>> v.name, v.path, v.trainable, tuple(v.shape), v.dtype_name
+    ('v', 'v', True, (2,), 'float32')
+    >>> (v * 2).sum().backward()
+    >>> v.value.grad
+    tensor([2., 2.])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from loom import backend
+from loom.errors import ConfigError, InputError
+
+
+_SCOPES: list[tuple[str, int]] = []
+
+
+@contextlib.contextmanager
+def name_scope(name: str, owner: Any = None) -> Iterator[None]:
+    """Prefix the ``path`` of variables created inside with ``name`` (once per ``owner`` in a row), as Keras's
+    layers do while they are called or built: ``'sequential/dense/kernel'``."""
+    if owner is not None and _SCOPES and _SCOPES[-1][1] == id(owner):
+        yield
+        return
+    _SCOPES.append((name, id(owner)))
+    try:
+        yield
+    finally:
+        _SCOPES.pop()
+
+
+class Variable(nn.Parameter):
+    """A torch ``Parameter`` with Keras 3's variable API (see the module docstring).
+
+    Args:
+        initializer: the initial value (array, tensor, number or nested list), or an initializer (name,
+            instance or callable ``(shape, dtype)``) used with ``shape``.
+        shape: the shape, required with an initializer (default ``None``: the value's shape).
+        dtype: the dtype (default ``None``: the value's dtype for tensors, else floatx).
+        trainable: whether training updates it, i.e. ``requires_grad`` (default ``True``).
+        autocast, aggregation, synchronization: accepted for Keras compatibility (defaults ``True``,
+            ``'none'``, ``'auto'``); loom does not use them.
+        name: the variable's name (default ``'variable'``).
+    """
+
+    def __new__(cls, initializer: Any = None, shape: Any = None, dtype: Any = None, trainable: bool = True,
+                autocast: bool = True, aggregation: str = "none", synchronization: str = "auto",
+                name: str | None = None) -> "Variable":
+        if initializer is None:
+            raise ConfigError("Variable: pass an initial value or an initializer (with a shape) as `initializer`.")
+        value = _initial_value(initializer, shape, dtype)
+        requires_grad = bool(trainable) and (value.is_floating_point() or value.is_complex())
+        var = torch.Tensor._make_subclass(cls, value, requires_grad)
+        var._keras_name = name or "variable"
+        var._keras_path = var._keras_name
+        var._owner = None
+        return var
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # everything happens in __new__ (torch tensors are made there)
+
+    @classmethod
+    def _of_layer(cls, value: torch.Tensor, name: str, layer: Any, trainable: bool) -> "Variable":
+        """A layer's weight: ``value`` in the stored layout; ``path`` is ``'<layer name>/<name>'``."""
+        var = cls(value, trainable=trainable, name=name)
+        with name_scope(layer.name, layer):
+            var._keras_path = "/".join([scope for scope, _ in _SCOPES] + [name])
+        var._owner = weakref.ref(layer)
+        return var
+
+    # ----------------------------------------------------------------------------------------- attributes
+    @property
+    def name(self) -> str:
+        return self._keras_name
+
+    @property
+    def path(self) -> str:
+        """``'<layer name>/<variable name>'`` for a layer's weight (prefixed by the layers being called or built
+        when it was made, as Keras: ``'sequential/dense/kernel'``), else the name."""
+        return self._keras_path
+
+    @property
+    def value(self) -> "Variable":
+        """The tensor itself (its ``.grad`` is the gradient), as ``variable.value`` on Keras's torch backend."""
+        return self
+
+    @property
+    def trainable(self) -> bool:
+        return self.requires_grad
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self.requires_grad_(bool(value))
+
+    @property
+    def dtype_name(self) -> str:
+        """Keras's name of the dtype (``'float32'``)."""
+        return backend.dtype_name(self.dtype)
+
+    def _layer(self) -> Any:
+        return self._owner() if self._owner is not None else None
+
+    # ---------------------------------------------------------------------------------------- reading
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the value in Keras's layout."""
+        value = self.detach()
+        layer = self._layer()
+        if layer is not None:
+            value = layer.weight_to_keras(self._keras_name, value)
+        return value.cpu().numpy().copy()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    # ---------------------------------------------------------------------------------------- writing
+    def assign(self, value: Any) -> "Variable":
+        """Overwrite the value in place (without recording a gradient); returns the variable.
+
+        ``value`` has the stored shape, or Keras's shape for a weight stored in another layout.
+
+        Raises:
+            InputError: ``value``'s shape matches neither.
+        """
+        with torch.no_grad():
+            self.copy_(self._converted(value))
+        return self
+
+    def assign_add(self, value: Any) -> "Variable":
+        """Add ``value`` in place (without recording a gradient); returns the variable."""
+        with torch.no_grad():
+            self.add_(self._converted(value))
+        return self
+
+    def assign_sub(self, value: Any) -> "Variable":
+        """Subtract ``value`` in place (without recording a gradient); returns the variable."""
+        with torch.no_grad():
+            self.sub_(self._converted(value))
+        return self
+
+    def _converted(self, value: Any) -> torch.Tensor:
+        if not isinstance(value, torch.Tensor):
+            value = torch.as_tensor(np.asarray(value))
+        value = value.detach()
+        shape = tuple(self.shape)
+        layer = self._layer()
+        if layer is not None and tuple(value.shape) != shape:
+            keras_shape = tuple(layer.weight_to_keras(self._keras_name, self.detach()).shape)
+            if tuple(value.shape) == keras_shape:
+                value = layer.weight_from_keras(self._keras_name, value)
+        if tuple(value.shape) != shape and value.dim() > 0 and tuple(value.shape) != (1,) * value.dim():
+            raise InputError(f"Variable '{self.path}' has shape {shape}; cannot assign a value of shape "
+                             f"{tuple(value.shape)}.")
+        return value.to(device=self.device, dtype=self.dtype)
+
+    # ----------------------------------------------------------------------------------------- copying
+    def _state(self) -> dict:
+        return {"_keras_name": self._keras_name, "_keras_path": self._keras_path}
+
+    def __deepcopy__(self, memo: dict) -> "Variable":
+        if id(self) in memo:
+            return memo[id(self)]
+        result = Variable(self.data.clone(memory_format=torch.preserve_format), trainable=self.requires_grad,
+                          name=self._keras_name)
+        result._keras_path = self._keras_path
+        layer = self._layer()
+        if layer is not None:
+            result._owner = weakref.ref(memo.get(id(layer), layer))
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, proto: int):
+        return _rebuild_variable, (self.data, self.requires_grad, self._state())
+
+    def __repr__(self) -> str:
+        return (f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype_name}, "
+                f"value={self.detach()!r}>")
+
+
+def meta_like(t: torch.Tensor) -> torch.Tensor:
+    """An empty ``meta`` tensor like ``t``; a :class:`Variable` stays one (for shape inference on ``meta``)."""
+    meta = torch.empty_like(t, device="meta")
+    if not isinstance(t, Variable):
+        return meta
+    var = torch.Tensor._make_subclass(Variable, meta, t.requires_grad)
+    var._keras_name, var._keras_path, var._owner = t._keras_name, t._keras_path, None
+    return var
+
+
+def _rebuild_variable(data: torch.Tensor, requires_grad: bool, state: dict) -> Variable:
+    var = Variable(data, trainable=requires_grad, name=state["_keras_name"])
+    var._keras_path = state["_keras_path"]
+    return var
+
+
+def _initial_value(initializer: Any, shape: Any, dtype: Any) -> torch.Tensor:
+    """The first value of a variable from a value or an initializer (see :class:`Variable`)."""
+    torch_dtype = backend.torch_dtype(dtype) if dtype is not None else None
+    if isinstance(initializer, str) or _is_initializer(initializer):
+        if shape is None:
+            raise ConfigError(f"Variable: an initializer ({initializer!r}) needs a `shape`.")
+        from loom import initializers
+        init: Callable = initializers.get(initializer) if isinstance(initializer, (str, dict)) else initializer
+        value = init(tuple(int(d) for d in shape), dtype=torch_dtype or backend.torch_dtype(None))
+        value = torch.as_tensor(value)
+    else:
+        value = initializer.detach() if isinstance(initializer, torch.Tensor) else backend.to_tensor(
+            np.asarray(initializer) if isinstance(initializer, (list, tuple)) else initializer)
+        if shape is not None and tuple(value.shape) != tuple(int(d) for d in shape):
+            raise ConfigError(f"Variable: the initial value has shape {tuple(value.shape)}, but shape={tuple(shape)}.")
+    if torch_dtype is not None and value.dtype != torch_dtype:
+        value = value.to(torch_dtype)
+    return value.detach().clone()
+
+
+def _is_initializer(obj: Any) -> bool:
+    from loom import initializers
+    return isinstance(obj, (initializers.Initializer, dict)) or (callable(obj) and not isinstance(
+        obj, (torch.Tensor, np.ndarray)))

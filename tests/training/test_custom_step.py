@@ -1,0 +1,288 @@
+"""Keras 3's step API on loom: the 3rd edition's training-loop patterns, with Keras 3 (torch) as the oracle."""
+
+import numpy as np
+import pytest
+import torch
+
+import loom
+from loom.errors import ConfigError, TrainingError
+from tests.keras_oracle import keras
+from tests.tolerance import assert_allclose_scaled, assert_weights_close
+
+
+def _data(classes: int | None = None, n: int = 64):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = rng.integers(0, classes, size=(n,)) if classes else rng.normal(size=(n, 1)).astype("float32")
+    return x, y
+
+
+def _graph(lib, cls=None, units: int = 1, activation=None):
+    inputs = lib.Input((4,))
+    h = lib.layers.Dense(8, activation="relu")(inputs)
+    return (cls or lib.Model)(inputs, lib.layers.Dense(units, activation=activation)(h))
+
+
+def _pair(make):
+    km, lm = make(keras), make(loom)
+    lm.set_weights(km.get_weights())
+    return km, lm
+
+
+# ------------------------------------------------------------------------------- (a) a hand-written loop
+def _hand_written_loop(lib, model, x, y):
+    optimizer = lib.optimizers.Adam(learning_rate=1e-2)
+    loss_fn = lib.losses.MeanSquaredError()
+    losses = []
+    for start in range(0, len(x), 16):
+        xb, yb = x[start:start + 16], torch.as_tensor(y[start:start + 16])
+        model.zero_grad()
+        loss = loss_fn(yb, model(xb, training=True))
+        loss.backward()
+        trainable_weights = [v for v in model.trainable_weights]
+        gradients = [v.value.grad for v in trainable_weights]
+        with torch.no_grad():
+            optimizer.apply(gradients, trainable_weights)
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def test_hand_written_loop_with_value_grad_and_apply_matches_keras():
+    x, y = _data()
+    km, lm = _pair(_graph)
+    assert_allclose_scaled(_hand_written_loop(loom, lm, x, y), _hand_written_loop(keras, km, x, y))
+    assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+# ------------------------------------------------------- (b) train_step override compiled without a loss
+def _loss_tracker_model(lib):
+    class CustomModel(lib.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.loss_tracker = lib.metrics.Mean(name="loss")
+            self.loss_fn = lib.losses.MeanSquaredError()
+
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.loss_fn(y, y_pred)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            gradients = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_weights)
+            self.loss_tracker.update_state(loss)
+            return {"loss": self.loss_tracker.result()}
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker]
+    return CustomModel
+
+
+def test_train_step_without_compiled_loss_matches_keras_and_resets_trackers_each_epoch():
+    x, y = _data()
+    km, lm = _pair(lambda lib: _graph(lib, _loss_tracker_model(lib)))
+    histories = []
+    for lib, model in ((keras, km), (loom, lm)):
+        model.compile(optimizer=lib.optimizers.Adam(learning_rate=1e-2))
+        histories.append(model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history)
+    assert sorted(histories[1]) == ["loss"]
+    assert_allclose_scaled(histories[1]["loss"], histories[0]["loss"])
+    assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+# ----------------------------------------------------- (c) a custom metric with add_weight, compute_loss
+def _rmse(lib):
+    class RootMeanSquaredError(lib.metrics.Metric):
+        def __init__(self, name="rmse", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.mse_sum = self.add_weight(name="mse_sum", initializer="zeros")
+            self.total_samples = self.add_weight(name="total_samples", initializer="zeros", dtype="int32")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_true = torch.nn.functional.one_hot(y_true.long().reshape(-1), y_pred.shape[1]).float()
+            self.mse_sum.assign_add(torch.sum(torch.square(y_true - y_pred)))
+            self.total_samples.assign_add(y_pred.shape[0])
+
+        def result(self):
+            return torch.sqrt(self.mse_sum.value / self.total_samples.value.float())
+
+        def reset_state(self):
+            self.mse_sum.assign(0.0)
+            self.total_samples.assign(0)
+    return RootMeanSquaredError
+
+
+def _metrics_loop_model(lib):
+    class CustomModel(lib.Model):
+        def _update(self, loss, y, y_pred):
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            gradients = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_weights)
+            return self._update(loss, y, y_pred)
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            return self._update(self.compute_loss(y=y, y_pred=y_pred), y, y_pred)
+    return CustomModel
+
+
+@pytest.mark.parametrize("custom_steps", [False, True])
+def test_custom_metric_and_compute_loss_steps_match_keras(custom_steps):
+    x, y = _data(classes=3)
+    km, lm = _pair(lambda lib: _graph(lib, _metrics_loop_model(lib) if custom_steps else None, 3, "softmax"))
+    results = []
+    for lib, model in ((keras, km), (loom, lm)):
+        model.compile(optimizer=lib.optimizers.Adam(learning_rate=1e-2), loss="sparse_categorical_crossentropy",
+                      metrics=[_rmse(lib)(), "accuracy"])
+        history = model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                            validation_data=(x[:32], y[:32])).history
+        results.append((history, model.evaluate(x, y, verbose=0, return_dict=True)))
+        assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
+    (k_history, k_eval), (l_history, l_eval) = results
+    assert sorted(l_history) == sorted(k_history) == ["accuracy", "loss", "rmse", "val_accuracy", "val_loss",
+                                                      "val_rmse"]
+    for key in k_history:
+        assert_allclose_scaled(l_history[key], k_history[key], err_msg=key)
+    assert sorted(l_eval) == sorted(k_eval)
+    for key in k_eval:
+        assert_allclose_scaled(l_eval[key], k_eval[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+def test_super_train_step_equals_the_built_in_step():
+    x, y = _data()
+
+    class Passthrough(loom.Model):
+        def train_step(self, data):
+            return super().train_step(data)
+
+        def test_step(self, data):
+            return super().test_step(data)
+
+    plain, custom = _graph(loom), _graph(loom, Passthrough)
+    custom.set_weights(plain.get_weights())
+    histories = []
+    for model in (plain, custom):
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        histories.append(model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                                   validation_split=0.25).history)
+    for key in histories[0]:
+        assert_allclose_scaled(histories[1][key], histories[0][key], err_msg=key)
+    assert_weights_close(custom.get_weights(), plain.get_weights())
+
+
+# -------------------------------------------------------------------------- call, predict_step, errors
+def test_overridden_call_of_a_functional_subclass_is_honoured():
+    x, y = _data()
+
+    class Doubled(loom.Model):
+        def call(self, inputs, training=None):
+            return super().call(inputs) * 2.0
+
+    model = _graph(loom, Doubled)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.run_flat([torch.as_tensor(x)])[0].detach() * 2,
+                               rtol=1e-6)
+    model.compile(optimizer="sgd", loss="mse")
+    expected = float(torch.mean((model(x) - torch.as_tensor(y)) ** 2).detach())
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+    history = model.fit(x, y, epochs=1, batch_size=64, shuffle=False, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_predict_step_and_fit_without_targets():
+    x, _ = _data()
+
+    class AutoEncoder(loom.Model):
+        def train_step(self, data):
+            x = data[0] if isinstance(data, tuple) else data
+            self.zero_grad()
+            loss = torch.mean((self(x, training=True) - x) ** 2)
+            loss.backward()
+            with torch.no_grad():
+                self.optimizer.apply([v.value.grad for v in self.trainable_weights], self.trainable_weights)
+            return {"reconstruction": loss}
+
+        def predict_step(self, data):
+            x = data[0]
+            return {"code": self(x), "input": x}
+
+    inputs = loom.Input((4,))
+    model = AutoEncoder(inputs, loom.layers.Dense(4)(inputs))
+    model.compile(optimizer="adam")
+    seen = []
+    callback = loom.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+    history = model.fit(x, epochs=2, batch_size=16, verbose=0, callbacks=[callback])
+    assert sorted(history.history) == ["reconstruction"] and len(seen) == 2
+    out = model.predict(x, batch_size=16, verbose=0)
+    assert sorted(out) == ["code", "input"] and out["code"].shape == (64, 4)
+    np.testing.assert_allclose(out["input"], x)
+
+
+def test_train_step_returning_something_else_is_a_clear_error():
+    x, y = _data()
+
+    class Bad(loom.Model):
+        def train_step(self, data):
+            return 1.0
+
+    model = _graph(loom, Bad)
+    model.compile(optimizer="sgd")
+    with pytest.raises(TrainingError, match="train_step.*dict"):
+        model.fit(x, y, epochs=1, verbose=0)
+
+    class BadValue(loom.Model):
+        def train_step(self, data):
+            return {"outputs": self(data[0])}
+
+    model = _graph(loom, BadValue)
+    model.compile(optimizer="sgd")
+    with pytest.raises(TrainingError, match="train_step.*'outputs'.*scalar"):
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_compile_without_loss_still_fails_for_the_built_in_step():
+    x, y = _data()
+    model = _graph(loom)
+    model.compile(optimizer="sgd")
+    with pytest.raises(ConfigError, match="No loss"):
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_on_batch_methods_use_custom_steps():
+    x, y = _data()
+    model = _graph(loom, _loss_tracker_model(loom))
+    model.compile(optimizer="sgd")
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert sorted(logs) == ["loss"] and np.isfinite(logs["loss"])
+
+
+@pytest.mark.slow
+def test_custom_train_step_example_runs_with_smoke(tmp_path):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    script = pathlib.Path(__file__).parents[2] / "examples" / "custom_train_step.py"
+    env = {**os.environ, "PYTHONPATH": str(script.parent.parent)}
+    proc = subprocess.run([sys.executable, str(script), "--smoke"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "custom train_step losses" in proc.stdout and "hand-written loop, epoch 2" in proc.stdout
