@@ -43,7 +43,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, cpu_allocator, structure
+from loom import backend, cpu_allocator, inference, structure
 from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
 from loom.errors import ConfigError, InputError
@@ -432,9 +432,10 @@ class Trainable(DataPreparation):
         return step
 
     def _predict_forward(self):
-        """The forward pass ``predict`` runs: compiled once per ``compile(jit_compile=True)``."""
+        """The forward pass ``predict`` runs: the inference plan (:mod:`loom.inference`), or compiled once per
+        ``compile(jit_compile=True)``."""
         if not getattr(self, "_jit", False):
-            return self._forward()
+            return inference.predict_forward(self, self._forward())
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
             forward = self._forward()
@@ -481,7 +482,7 @@ class Trainable(DataPreparation):
         if torch.cuda.is_available() and self._device().type == "cpu":
             self.to(backend.default_device())
         if self._device().type == "cpu":
-            cpu_allocator.enable()
+            cpu_allocator.auto_enable()
 
 # ============================================================================================ helpers
 def _where(epoch: int):
