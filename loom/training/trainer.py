@@ -95,7 +95,7 @@ class Trainable(DataPreparation):
                               f"{[k for k in _POLICIES if k]}.")
         if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
             raise ConfigError(f"steps_per_execution must be a positive integer; got {steps_per_execution!r}.")
-        self._place_on_device()
+        self._place_on_device(tune_allocator=False)
         self.optimizer = optimizer
         self.loss = loss
         self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
@@ -475,13 +475,14 @@ class Trainable(DataPreparation):
             return flat[0]
         return list(flat)
 
-    def _place_on_device(self) -> None:
+    def _place_on_device(self, tune_allocator: bool = True) -> None:
         """Join a launcher's process group (once); move the model to CUDA when available and still on the CPU;
-        on the CPU, tune the allocator (:mod:`loom.cpu_allocator`)."""
+        on the CPU, tune the allocator (:mod:`loom.cpu_allocator`) unless ``tune_allocator`` is ``False``
+        (``compile()``: only running a model may change process-wide settings)."""
         dist_context.ensure_initialized()
         if torch.cuda.is_available() and self._device().type == "cpu":
             self.to(backend.default_device())
-        if self._device().type == "cpu":
+        if tune_allocator and self._device().type == "cpu":
             cpu_allocator.auto_enable()
 
 # ============================================================================================ helpers
