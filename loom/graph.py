@@ -7,7 +7,8 @@ the edges. Calling one layer twice makes two nodes that share the layer's weight
 :func:`map_graph` walks back from a model's outputs to its inputs and orders layers exactly as Keras does
 (by depth from the outputs, ties broken by traversal order), so ``model.layers`` and ``get_weights()`` line
 up with a Keras model of the same architecture. :class:`GraphRunner` compiles the ordered nodes into a flat
-list of steps over integer slots, so a forward pass is one Python loop with no dictionary look-ups.
+list of steps over integer slots, so a forward pass is one Python loop with no dictionary look-ups. It calls
+every layer as written, with or without gradients; the inference rewrites live in :mod:`loom.inference`.
 
 Example:
     >>> import loom
@@ -214,6 +215,7 @@ class GraphRunner:
 
     Each step is ``(layer, kind, arg_slots, out_slots, node, mask_in, releases)``. The common cases (one tensor in and
     out, or a list of tensors in and one out) cost one call and no allocation beyond the call's own list.
+    :class:`loom.inference.InferencePlan` reads these steps (and :meth:`readers`) to plan its rewrites.
     """
 
     def __init__(self, inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor], nodes: list[Node]):
@@ -238,7 +240,6 @@ class GraphRunner:
         self.slot_of = slot_of
         readers = self.readers()
         self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases(readers))]
-        self._layers = [step[0] for step in self.steps]
 
     def readers(self) -> dict[int, list[int]]:
         """Per slot, the indices of the steps that read it."""

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.skipif(cpu_allocator._mallopt() is None, reason="needs 
 
 def _run(*parts: str, env: dict | None = None) -> str:
     """Run ``parts`` (each dedented) after ``import loom`` in a fresh interpreter from the repository root."""
-    code = "\n".join(["import numpy as np, loom", "from loom import cpu_allocator"] + [textwrap.dedent(p) for p in parts])
+    prelude = ["import numpy as np, loom", "from loom import cpu_allocator"]
+    code = "\n".join(prelude + [textwrap.dedent(p) for p in parts])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**os.environ, **(env or {})}, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]

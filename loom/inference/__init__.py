@@ -22,7 +22,7 @@ import torch
 from loom.inference.eligibility import runs_graph_as_written
 from loom.inference.plan import InferencePlan
 
-__all__ = ["InferencePlan", "plan_for", "predict_forward", "run"]
+__all__ = ["InferencePlan", "plan_for", "predict_forward", "run", "runs_graph_as_written"]
 
 
 def plan_for(model: torch.nn.Module) -> InferencePlan:

@@ -11,7 +11,8 @@ Three rules, checked here once for every rewrite in :mod:`loom.inference`:
 * **Samples stay apart.** Running a batch in pieces is only right when no layer mixes samples. A layer
   declares it computes each sample on its own (``_inference_in_pieces``, loom's layers only) and layers
   with an ``axis`` / ``axes`` argument are checked against the batch axis at each node
-  (``Concatenate(axis=0)``, ``Softmax(axis=0)`` mix). Unknown layers are assumed to mix.
+  (``Concatenate(axis=0)``, ``Softmax(axis=0)`` mix); an activity regularizer penalises the whole batch's
+  output. Unknown layers are assumed to mix.
 
 Example:
     >>> import loom
@@ -91,8 +92,8 @@ def mixes_samples(layer: Any, node: Any) -> bool:
         return True  # training=True replayed: batch statistics
     if runs_graph_as_written(layer) and own_call(layer):
         return any(mixes_samples(step[0], step[4]) for step in layer._runner.steps)
-    if not declares(layer, "_inference_in_pieces"):
-        return True
+    if not declares(layer, "_inference_in_pieces") or getattr(layer, "activity_regularizer", None) is not None:
+        return True  # unknown, or a penalty on the whole batch's output (divided by the batch size)
     rank = _node_rank(node)
     for attribute in ("axis", "axes"):
         axes = getattr(layer, attribute, None)

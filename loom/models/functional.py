@@ -204,6 +204,10 @@ class Model(Trainable, Layer):
         batches in pieces). The outputs are the same; the plan steps aside whenever a hook is registered or
         gradients are on. Returns the model.
 
+        Raises:
+            ConfigError: the model has no graph (subclassed, or a Sequential not built yet) or overrides
+                ``call`` / ``forward``.
+
         Example:
             >>> import torch, loom
             >>> x = loom.Input((3,))
@@ -212,6 +216,10 @@ class Model(Trainable, Layer):
             ...     model(torch.ones(4, 3)).shape
             torch.Size([4, 2])
         """
+        if enabled and not inference.runs_graph_as_written(self):
+            raise ConfigError(f"Model '{self.name}'.optimize_for_inference() needs a functional or built Sequential "
+                              f"model that runs its graph as written; this one has no graph yet or overrides "
+                              f"call()/forward(), so its own code defines the outputs.")
         self._optimized_for_inference = bool(enabled)
         return self
 

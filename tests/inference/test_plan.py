@@ -133,6 +133,7 @@ def test_cpu_inference_runs_large_batches_in_equal_pieces_with_the_same_results(
     lambda h: layers.BatchNormalization()(h, training=True),
     lambda h: layers.Softmax(axis=0)(h),
     lambda h: layers.Concatenate(axis=0)([h, h]),
+    lambda h: layers.Dense(4, activity_regularizer="l2")(h),               # a penalty on the whole batch
     lambda h: layers.LSTM(2, return_sequences=True)(layers.Reshape((22 * 22, 16))(h)),
 ])
 def test_graphs_that_may_mix_samples_never_run_in_pieces(extra):
@@ -192,3 +193,17 @@ def test_predict_runs_the_plan_and_matches_the_graph():
     expected = model(data).detach().numpy()
     got = model.predict(data.numpy(), batch_size=16, verbose=0)
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_only_graphs_run_as_written_can_opt_in():
+    class Doubled(loom.Model):
+        def call(self, inputs):
+            return super().call(inputs) * 2
+
+    x = loom.Input((3,))
+    with pytest.raises(loom.errors.ConfigError, match="overrides call"):
+        Doubled(x, layers.Dense(2)(x)).optimize_for_inference()
+    with pytest.raises(loom.errors.ConfigError, match="no graph yet"):
+        loom.Sequential([layers.Dense(2)]).optimize_for_inference()
+    model = loom.Sequential([loom.Input((3,)), layers.Dense(2)])
+    assert model.optimize_for_inference() is model
