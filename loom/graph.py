@@ -7,7 +7,8 @@ the edges. Calling one layer twice makes two nodes that share the layer's weight
 :func:`map_graph` walks back from a model's outputs to its inputs and orders layers exactly as Keras does
 (by depth from the outputs, ties broken by traversal order), so ``model.layers`` and ``get_weights()`` line
 up with a Keras model of the same architecture. :class:`GraphRunner` compiles the ordered nodes into a flat
-list of steps over integer slots, so a forward pass is one Python loop with no dictionary look-ups.
+list of steps over integer slots, so a forward pass is one Python loop with no dictionary look-ups. It calls
+every layer as written, with or without gradients; the inference rewrites live in :mod:`loom.inference`.
 
 Example:
     >>> import loom
@@ -21,14 +22,12 @@ Example:
 from __future__ import annotations
 
 import collections
-import math
-import os
 from typing import Any, NamedTuple, Sequence
 
 import torch
 
-from loom import backend, structure
-from loom.errors import ConfigError, GraphError
+from loom import structure
+from loom.errors import GraphError
 from loom.symbolic import SymbolicTensor
 
 
@@ -205,44 +204,10 @@ def _check_computable(inputs: Sequence[SymbolicTensor], nodes: list[Node]) -> No
         known.update(id(t) for t in node.output_tensors)
 
 
-# Step kinds of a compiled graph.
+# Step kinds of a compiled graph (loom.inference adds its own rewritten kinds on top of these).
 _ONE = 0      # layer(x): one positional tensor in, one tensor out
 _LIST = 1     # layer([x1, x2, ...]): one list of tensors in (merge layers), one tensor out
 _GENERAL = 2  # anything else: nested arguments, keyword tensors, several outputs, masks, training=
-_ONE_IN_PLACE = 3   # _ONE whose input nothing else reads: without gradients, the layer may overwrite it
-_LIST_IN_PLACE = 4  # _LIST likewise for the first tensor of the list
-_FOLD = 5           # a convolution whose only reader is a BatchNormalization (and maybe then a ReLU): without
-#                     gradients, one convolution with folded weights; ``node`` holds (bn, relu or None, the
-#                     output slots of the folded steps)
-_FOLDED = 6         # a step a _FOLD may have done already (its output is set): else as _ONE_IN_PLACE
-_TIME_MAJOR = 7     # an Embedding whose only reader is a recurrent layer: its output laid out step-major
-
-
-def _chunk_bytes() -> int:
-    value = os.environ.get("LOOM_INFERENCE_CHUNK_BYTES", str(16 << 20))
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError("LOOM_INFERENCE_CHUNK_BYTES must be a whole number of bytes (0 never splits a batch), "
-                          f"got {value!r}.") from None
-
-
-#: Largest activation of one piece when CPU inference splits a batch (``LOOM_INFERENCE_CHUNK_BYTES``; 0: never).
-_CHUNK_BYTES = _chunk_bytes()
-
-
-def runs_in_pieces(layer: torch.nn.Module) -> bool:
-    """Whether ``layer``'s inference may run on pieces of a batch with the same results: loom's own layers say
-    so (``_inference_in_pieces``), a nested graph model when all of its layers do; others are not assumed to."""
-    runner = getattr(layer, "_runner", None)
-    if runner is not None:
-        return runner.runs_in_pieces
-    return type(layer).__module__.startswith("loom.layers.") and getattr(layer, "_inference_in_pieces", False)
-
-
-def _hooked(module: torch.nn.Module) -> bool:
-    """Forward hooks make a layer's call observable: such layers always run through ``__call__``."""
-    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 class GraphRunner:
@@ -250,6 +215,7 @@ class GraphRunner:
 
     Each step is ``(layer, kind, arg_slots, out_slots, node, mask_in, releases)``. The common cases (one tensor in and
     out, or a list of tensors in and one out) cost one call and no allocation beyond the call's own list.
+    :class:`loom.inference.InferencePlan` reads these steps (and :meth:`readers`) to plan its rewrites.
     """
 
     def __init__(self, inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor], nodes: list[Node]):
@@ -272,77 +238,16 @@ class GraphRunner:
         self.output_slots = [slot(t) for t in outputs]
         self.num_slots = len(slot_of)
         self.slot_of = slot_of
-        self.inference_chunk = self._inference_chunk()  # before folding replaces some steps' nodes
-        readers = self._readers()
-        self._allow_in_place(readers)
-        self._fold_batchnorms(readers)
-        self._feed_recurrent_layers_time_major(readers)
+        readers = self.readers()
         self.steps = [step + (releases,) for step, releases in zip(self.steps, self._releases(readers))]
-        self._layers = [step[0] for step in self.steps]
 
-    def _readers(self) -> dict[int, list[int]]:
+    def readers(self) -> dict[int, list[int]]:
         """Per slot, the indices of the steps that read it."""
         readers: dict[int, list[int]] = {}
         for index, step in enumerate(self.steps):
             for s in step[2]:
                 readers.setdefault(s, []).append(index)
         return readers
-
-    def _allow_in_place(self, readers: dict[int, list[int]]) -> None:
-        """Mark the steps whose layer may overwrite its (first) input in inference.
-
-        Safe when that input is a fresh tensor (made by a layer whose output aliases nothing: ``_fresh_output``)
-        that no other step and no model output reads: then no other live tensor can share its memory.
-        """
-        fresh = set()
-        for layer, kind, arg_slots, out_slots, _, _ in self.steps:
-            if kind == _ONE or (kind == _LIST and len(arg_slots) > 1):
-                if getattr(layer, "_fresh_output", False):
-                    fresh.add(out_slots[0])
-        kept = set(self.output_slots) | set(self.input_slots)
-        for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
-            if kind not in (_ONE, _LIST) or not getattr(layer, "_runs_in_place", False):
-                continue
-            first = arg_slots[0]
-            if first in fresh and first not in kept and len(readers[first]) == 1:
-                kind = _ONE_IN_PLACE if kind == _ONE else _LIST_IN_PLACE
-                self.steps[index] = (layer, kind, arg_slots, out_slots, node, mask_in)
-
-    def _fold_batchnorms(self, readers: dict[int, list[int]]) -> None:
-        """Mark convolution -> BatchNormalization (-> ReLU) chains whose intermediate tensors nothing else reads
-        (run after :meth:`_allow_in_place`: the folded steps must be in-place ones)."""
-        def only_reader(s: int) -> int | None:
-            indices = readers.get(s, [])
-            return indices[0] if len(indices) == 1 else None
-        for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
-            if kind != _ONE or not getattr(layer, "_folds_batchnorm", False):
-                continue
-            bn_index = only_reader(out_slots[0])
-            if bn_index is None or self.steps[bn_index][1] != _ONE_IN_PLACE or \
-                    not getattr(self.steps[bn_index][0], "_folds_into_convolution", False):
-                continue
-            bn = self.steps[bn_index]
-            chain = [bn_index]
-            relu_index = only_reader(bn[3][0])
-            if relu_index is not None and self.steps[relu_index][1] == _ONE_IN_PLACE and \
-                    getattr(self.steps[relu_index][0], "_is_relu", False):
-                chain.append(relu_index)
-            fold = (bn[0], self.steps[relu_index][0] if len(chain) == 2 else None,
-                    tuple(self.steps[i][3][0] for i in chain))
-            self.steps[index] = (layer, _FOLD, arg_slots, out_slots, fold, mask_in)
-            for i in chain:
-                self.steps[i] = self.steps[i][:1] + (_FOLDED,) + self.steps[i][2:]
-
-    def _feed_recurrent_layers_time_major(self, readers: dict[int, list[int]]) -> None:
-        """Mark the Embedding steps whose output only a recurrent layer reads (the book's text -> LSTM)."""
-        outputs = set(self.output_slots)
-        for index, (layer, kind, arg_slots, out_slots, node, mask_in) in enumerate(self.steps):
-            if kind != _ONE or not hasattr(layer, "_call_time_major") or out_slots[0] in outputs:
-                continue
-            reading = readers.get(out_slots[0], [])
-            if len(reading) == 1 and self.steps[reading[0]][1] == _ONE and \
-                    getattr(self.steps[reading[0]][0], "_reads_time_major", False):
-                self.steps[index] = (layer, _TIME_MAJOR, arg_slots, out_slots, node, mask_in)
 
     def _releases(self, readers: dict[int, list[int]]) -> list[tuple[int, ...]]:
         """Per step, the slots whose last reader it is: dropped right after it, so intermediate tensors are
@@ -376,76 +281,31 @@ class GraphRunner:
             return _LIST
         return _GENERAL
 
-    def _inference_chunk(self) -> int | None:
-        """Samples per piece when CPU inference runs a large batch in pieces, or ``None`` (never).
-
-        A convnet's activations for a whole batch outgrow the CPU's cache, so each layer reads its input back
-        from memory; in pieces whose largest activation is a few MiB, the next layer finds it in cache (the
-        book's separable convnet predicts ~1.1x faster). Only for graphs whose every layer is one of loom's
-        own that computes each sample on its own (no Lambda, wrapped torch module, recurrent layer, or
-        ``training=`` override) and whose activation sizes are all known.
-        """
-        self.runs_in_pieces = all(node.training is None and runs_in_pieces(layer)
-                                  for layer, _, _, _, node, _ in self.steps)
-        if not self.runs_in_pieces:
-            return None
-        largest = 0
-        for node in (step[4] for step in self.steps):
-            for t in node.output_tensors:
-                if any(d is None for d in t.shape[1:]):
-                    return None
-                largest = max(largest, math.prod(t.shape[1:]) * backend.torch_dtype(t.dtype).itemsize)
-        return max(1, _CHUNK_BYTES // largest) if largest and _CHUNK_BYTES > 0 else None
-
     def run(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """The outputs (in order) for input tensors ``values`` (in ``inputs`` order)."""
-        chunk = self.inference_chunk
-        if (chunk is not None and backend.inference_shortcuts() and values and values[0].dim()
-                and values[0].shape[0] > chunk and values[0].device.type == "cpu"
-                and not any(layer.training for layer in self._layers)):
-            count = -(-values[0].shape[0] // chunk)  # as many pieces as needed, of (nearly) equal sizes
-            pieces = [self._run(list(piece)) for piece in zip(*(v.tensor_split(count) for v in values))]
-            return [torch.cat(parts) for parts in zip(*pieces)]
-        return self._run(values)
-
-    def _run(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """The outputs (in order) for input tensors ``values`` (in ``inputs`` order), every layer called as
+        written (inference rewrites live in :mod:`loom.inference`)."""
         slots: list[Any] = [None] * self.num_slots
         for s, v in zip(self.input_slots, values):
             slots[s] = v
         masks: list[Any] | None = [None] * self.num_slots if self.has_masks else None
         call = torch.nn.Module.__call__
-        in_place = backend.inference_shortcuts()
         for layer, kind, arg_slots, out_slots, node, mask_in, releases in self.steps:
             if kind == _ONE:
                 slots[out_slots[0]] = call(layer, slots[arg_slots[0]])
             elif kind == _LIST:
                 slots[out_slots[0]] = call(layer, [slots[s] for s in arg_slots])
-            elif kind == _GENERAL:
-                out = self._run_node(node, slots, masks, mask_in)
-                for s, v in zip(out_slots, structure.flatten(out)):
-                    slots[s] = v
-            elif kind == _TIME_MAJOR:
-                x = slots[arg_slots[0]]
-                slots[out_slots[0]] = layer._call_time_major(x) if not _hooked(layer) else call(layer, x)
-            elif kind == _FOLD:
-                bn, relu, chain_slots = node
-                out = None
-                if in_place and not any(_hooked(m) for m in (layer, bn, relu) if m is not None):
-                    out = layer._call_folded(slots[arg_slots[0]], bn, relu is not None)
-                if out is not None:
-                    for s in chain_slots:  # the folded steps see their outputs set and skip
-                        slots[s] = out
-                else:
-                    slots[out_slots[0]] = call(layer, slots[arg_slots[0]])
-            elif kind != _FOLDED or slots[out_slots[0]] is None:
-                args = slots[arg_slots[0]] if kind != _LIST_IN_PLACE else [slots[s] for s in arg_slots]
-                out = None
-                if in_place and not _hooked(layer):
-                    out = layer._call_in_place(args)
-                slots[out_slots[0]] = out if out is not None else call(layer, args)
+            else:
+                self.run_general(node, slots, masks, mask_in, out_slots)
             for s in releases:
                 slots[s] = None
         return [slots[s] for s in self.output_slots]
+
+    def run_general(self, node: Node, slots: list, masks: list | None, mask_in: list | None,
+                    out_slots: list[int]) -> None:
+        """Run a ``_GENERAL`` step: its outputs go to ``out_slots`` (and their masks to ``masks``)."""
+        out = self._run_node(node, slots, masks, mask_in)
+        for s, v in zip(out_slots, structure.flatten(out)):
+            slots[s] = v
 
     def _run_node(self, node: Node, slots: list, masks: list | None, mask_in: list | None):
         slot_of = self.slot_of

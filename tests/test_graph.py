@@ -115,37 +115,6 @@ def test_deep_chain_has_no_recursion_limit():
     assert len(nodes) == 1501 and len(graph_layers) == 2
 
 
-def test_in_place_steps_only_overwrite_fresh_tensors_nothing_else_reads():
-    x = loom.Input((4,))
-    d = layers.Dense(4, name="d")(x)
-    r1 = layers.Activation("relu", name="r1")(d)          # d is fresh and read once: in place
-    bn = layers.BatchNormalization(name="bn")(r1)         # r1 is fresh and read once: in place
-    r2 = layers.Activation("relu", name="r2")(x)          # a model input: never overwritten
-    branch = layers.Dense(4, name="branch")(bn)
-    r3 = layers.Activation("relu", name="r3")(branch)     # branch is read twice: not in place
-    flat = layers.Reshape((4,), name="view")(branch)
-    r4 = layers.Activation("relu", name="r4")(flat)       # a reshape may alias its input: not in place
-    total = layers.add([r3, r4, r2], name="sum")          # r3 fresh and read once: in place
-    model = loom.Model(x, [total, bn])
-    kinds = {step[0].name: step[1] for step in model._runner.steps}
-    assert (kinds["r1"], kinds["bn"], kinds["sum"]) == (3, 3, 4)
-    assert (kinds["r2"], kinds["r3"], kinds["r4"]) == (0, 0, 0)
-    torch.manual_seed(0)
-    bn_layer = model.get_layer("bn")
-    with torch.no_grad():
-        bn_layer.moving_mean.uniform_(-1, 1)
-        bn_layer.moving_variance.uniform_(0.5, 2)
-    data = torch.randn(8, 4)
-    kept = data.clone()
-    model.eval()
-    expected = model.run_flat([data])          # with gradients: nothing in place
-    with torch.no_grad():
-        got = model.run_flat([data])
-    torch.testing.assert_close(data, kept, rtol=0, atol=0)
-    for a, b in zip(got, expected):
-        torch.testing.assert_close(a, b.detach())
-
-
 def test_runner_step_kinds_and_results():
     x = loom.Input((3,))
     a = layers.Dense(3, name="a")(x)
@@ -160,7 +129,7 @@ def test_runner_step_kinds_and_results():
     nodes, _ = map_graph([x], [p, q])
     runner = GraphRunner([x], [p, q], nodes)
     kinds = {step[0].name: step[1] for step in runner.steps}
-    assert kinds == {"a": 0, "b": 0, "add": 4, "two": 2}  # add may overwrite a (fresh, read only by add)
+    assert kinds == {"a": 0, "b": 0, "add": 1, "two": 2}  # the runner calls layers as written
     data = torch.randn(4, 3)
     la, lb = a.node.layer, b.node.layer
     ref = data @ la.kernel + la.bias + data @ lb.kernel + lb.bias
@@ -246,126 +215,3 @@ def test_runner_frees_intermediate_tensors_as_it_goes():
         result = model.run_flat([torch.ones(2, 4)])
     assert alive_during == [(True, True)]  # h1 dropped once h2 consumed it; h2 kept for the add
     assert seen["h2"]() is None and result[0].shape == (2, 4)
-
-
-@pytest.mark.parametrize("relu_after", [True, False])
-def test_inference_folds_batchnorm_and_relu_into_the_convolution(relu_after):
-    x = loom.Input((6, 6, 3))
-    c = layers.Conv2D(4, 3, padding="same", name="conv")(x)
-    h = layers.BatchNormalization(name="bn")(c)
-    if relu_after:
-        h = layers.Activation("relu", name="relu")(h)
-    model = loom.Model(x, layers.GlobalAveragePooling2D()(h))
-    kinds = {step[0].name: step[1] for step in model._runner.steps}
-    assert kinds["conv"] == 5 and kinds["bn"] == 6 and kinds.get("relu", 6) == 6
-    torch.manual_seed(1)
-    bn = model.get_layer("bn")
-    with torch.no_grad():
-        for w in (bn.gamma, bn.beta, bn.moving_mean):
-            w.uniform_(-1, 1)
-        bn.moving_variance.uniform_(0.5, 2)
-    data = torch.randn(2, 6, 6, 3)
-    for training in (False, True):  # in training mode the fold does not apply: batch statistics
-        model.train(training)
-        expected = model.run_flat([data])[0].detach()
-        with torch.no_grad():
-            got = model.run_flat([data])[0]
-        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-
-
-def _big_activation_convnet(extra=None):
-    x = loom.Input((24, 24, 3))
-    h = layers.SeparableConv2D(16, 3, activation="relu", name="sep")(x)
-    h = layers.BatchNormalization(name="bn")(h)
-    if extra is not None:
-        h = extra(h)
-    h = layers.MaxPooling2D(2)(h)
-    return loom.Model(x, layers.Dense(3)(layers.GlobalAveragePooling2D()(h)))
-
-
-def _batch_sizes_seen(model, data, training=False):
-    seen = []
-    handle = model.get_layer("sep").register_forward_pre_hook(lambda m, args: seen.append(args[0].shape[0]))
-    model.train(training)
-    with torch.no_grad():
-        out = model.run_flat([data])[0]
-    handle.remove()
-    return seen, out
-
-
-def test_cpu_inference_runs_large_batches_in_equal_pieces_with_the_same_results(monkeypatch):
-    torch.manual_seed(3)
-    largest = 22 * 22 * 16 * 4  # the separable convolution's output per sample, in bytes
-    monkeypatch.setattr(loom.graph, "_CHUNK_BYTES", 4 * largest)
-    model = _big_activation_convnet()
-    assert model._runner.inference_chunk == 4
-    data = torch.randn(10, 24, 24, 3)
-    model._runner.inference_chunk = None
-    whole_seen, whole = _batch_sizes_seen(model, data)
-    assert whole_seen == [10]
-    model._runner.inference_chunk = 4
-    pieces_seen, pieces = _batch_sizes_seen(model, data)
-    assert pieces_seen == [4, 3, 3]
-    torch.testing.assert_close(pieces, whole, rtol=1e-5, atol=1e-6)
-    assert _batch_sizes_seen(model, data, training=True)[0] == [10]  # batch statistics need the whole batch
-    with torch.enable_grad():
-        assert [o.shape[0] for o in model.run_flat([data])] == [10]
-
-
-@pytest.mark.parametrize("extra", [
-    lambda h: layers.Lambda(lambda t: t - t.mean(0, keepdim=True))(h),   # mixes the samples of a batch
-    lambda h: layers.BatchNormalization()(h, training=True),
-    lambda h: layers.LSTM(2, return_sequences=True)(layers.Reshape((22 * 22, 16))(h)),
-])
-def test_graphs_that_may_mix_samples_never_run_in_pieces(extra, monkeypatch):
-    monkeypatch.setattr(loom.graph, "_CHUNK_BYTES", 1)
-    if "LSTM" in str(extra.__code__.co_names):
-        x = loom.Input((24, 24, 3))
-        model = loom.Model(x, extra(layers.SeparableConv2D(16, 3, name="sep")(x)))
-    else:
-        model = _big_activation_convnet(extra)
-    assert model._runner.inference_chunk is None
-
-
-def test_user_layers_and_nested_models_decide_for_themselves(monkeypatch):
-    monkeypatch.setattr(loom.graph, "_CHUNK_BYTES", 1)
-
-    class Custom(layers.Layer):
-        def call(self, inputs):
-            return inputs - inputs.mean(0)
-    inner = _big_activation_convnet()
-    x = loom.Input((24, 24, 3))
-    assert loom.Model(x, inner(x))._runner.inference_chunk == 1
-    assert loom.Model(x, Custom()(inner(x)))._runner.inference_chunk is None
-    wrapped = loom.Model(x, inner(x))
-    y = loom.Input((24, 24, 3))
-    assert loom.Model(y, layers.Lambda(lambda t: t)(wrapped(y)))._runner.inference_chunk is None
-
-
-def test_an_embedding_read_only_by_a_recurrent_layer_feeds_it_step_major():
-    tokens = loom.Input((7,), dtype="int32")
-    embedded = layers.Embedding(20, 4, name="embed")(tokens)
-    model = loom.Model(tokens, layers.LSTM(3, name="lstm")(embedded))
-    shared = layers.Embedding(20, 4, name="shared")(tokens)
-    both = loom.Model(tokens, [layers.LSTM(3)(shared), layers.Dense(2)(shared)])
-    kinds = {step[0].name: step[1] for step in model._runner.steps}
-    assert kinds == {"embed": 7, "lstm": 0}
-    assert {step[0].name: step[1] for step in both._runner.steps}["shared"] != 7  # two readers: as written
-    data = torch.randint(0, 20, (5, 7), generator=torch.Generator().manual_seed(0))
-    lstm, embed = model.get_layer("lstm"), model.get_layer("embed")
-    for training in (False, True):
-        model.train(training)
-        expected = lstm(embed(data))
-        got = model.run_flat([data])[0]
-        torch.testing.assert_close(got, expected)
-        grads = torch.autograd.grad(got.sum(), [embed.embeddings, lstm.kernel])
-        for g, e in zip(grads, torch.autograd.grad(expected.sum(), [embed.embeddings, lstm.kernel])):
-            torch.testing.assert_close(g, e)
-
-
-def test_a_bad_piece_budget_in_the_environment_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("LOOM_INFERENCE_CHUNK_BYTES", "16MB")
-    with pytest.raises(loom.errors.ConfigError, match="LOOM_INFERENCE_CHUNK_BYTES must be a whole number.*'16MB'"):
-        loom.graph._chunk_bytes()
-    monkeypatch.setenv("LOOM_INFERENCE_CHUNK_BYTES", "0")
-    assert loom.graph._chunk_bytes() == 0

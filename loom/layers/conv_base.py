@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from loom import activations, backend, config, constraints, initializers, regularizers
+from loom import _torch_compat, activations, backend, config, constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
@@ -41,19 +41,19 @@ DATA_FORMATS = ("channels_last", "channels_first")
 _TO_FIRST = {2: (0, 3, 1, 2), 3: (0, 4, 1, 2, 3)}
 _TO_LAST = {2: (0, 2, 3, 1), 3: (0, 2, 3, 4, 1)}
 CONV_OPS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-# oneDNN's convolution with a fused element-wise post-op (what torch.compile emits for conv + relu on the CPU).
-_CONV_POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) \
-    if torch.backends.mkldnn.is_available() else None
 
 
 def fused_conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, strides, padding, dilation,
                       groups: int) -> torch.Tensor | None:
     """``relu(conv2d(...))`` in one oneDNN call, for float32 CPU inference; ``None`` where that does not apply
     (gradients enabled, another device or dtype, no oneDNN, tracing)."""
-    if (_CONV_POINTWISE is None or not backend.inference_shortcuts() or x.device.type != "cpu"
-            or x.dtype != torch.float32 or torch.compiler.is_compiling()):  # inductor does this fusion itself
+    if (not backend.inference_shortcuts() or x.device.type != "cpu" or x.dtype != torch.float32
+            or _torch_compat.is_compiling()):  # inductor does this fusion itself
         return None
-    return _CONV_POINTWISE(x, weight, bias, list(padding), list(strides), list(dilation), groups, "relu", [], "")
+    fused = _torch_compat.conv_pointwise()  # oneDNN's convolution with a fused element-wise post-op
+    if fused is None:
+        return None
+    return fused(x, weight, bias, list(padding), list(strides), list(dilation), groups, "relu", [], "")
 
 
 # ----------------------------------------------------------------------------------------- argument checks

@@ -83,8 +83,8 @@ class Embedding(Layer):
 
     def _call_time_major(self, inputs: torch.Tensor) -> torch.Tensor:
         """``call``'s values and shape, ``(batch, steps, dim)``, laid out step-major in memory: torch's fused
-        recurrent kernels work step-major and would otherwise copy a batch-first input (graph runners use this
-        when a recurrent layer is the output's only reader)."""
+        recurrent kernels work step-major and would otherwise copy a batch-first input (the inference plan uses
+        this when a recurrent layer is the output's only reader)."""
         if inputs.dim() != 2:
             return self.call(inputs)
         return self.call(inputs.t()).transpose(0, 1)

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from loom import backend
+from loom import backend, inference
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.graph import GraphRunner, build_graph
 from loom.layers.layer import Layer
@@ -67,6 +67,9 @@ class Model(Trainable, Layer):
         name: the model's name (default ``'functional'``, ``'functional_1'``...).
         trainable: whether training updates the weights (default ``True``).
     """
+
+    #: ``model(x)`` without gradients runs the inference plan (:meth:`optimize_for_inference`).
+    _optimized_for_inference = False
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, **kwargs):
         if (inputs is None) != (outputs is None):
@@ -190,10 +193,35 @@ class Model(Trainable, Layer):
             flat = [self._check_input(self._inputs[0], inputs)]
         else:
             flat = self._flatten_inputs(inputs)
-        outs = self._runner.run(flat)
+        outs = self._runner.run(flat) if not self._optimized_for_inference else inference.run(self, flat)
         if self._output_kind == "single":
             return outs[0]
         return self._pack(outs, self._output_kind, self._output_keys)
+
+    def optimize_for_inference(self, enabled: bool = True) -> "Model":
+        """Opt in (or back out with ``enabled=False``): ``model(x)`` without gradients runs the inference plan
+        ``predict()`` uses (:mod:`loom.inference`: in-place activations, folded BatchNormalization, large CPU
+        batches in pieces). The outputs are the same; the plan steps aside whenever a hook is registered or
+        gradients are on. Returns the model.
+
+        Raises:
+            ConfigError: the model has no graph (subclassed, or a Sequential not built yet) or overrides
+                ``call`` / ``forward``.
+
+        Example:
+            >>> import torch, loom
+            >>> x = loom.Input((3,))
+            >>> model = loom.Model(x, loom.layers.Dense(2, activation="relu")(x)).optimize_for_inference()
+            >>> with torch.no_grad():
+            ...     model(torch.ones(4, 3)).shape
+            torch.Size([4, 2])
+        """
+        if enabled and not inference.runs_graph_as_written(self):
+            raise ConfigError(f"Model '{self.name}'.optimize_for_inference() needs a functional or built Sequential "
+                              f"model that runs its graph as written; this one has no graph yet or overrides "
+                              f"call()/forward(), so its own code defines the outputs.")
+        self._optimized_for_inference = bool(enabled)
+        return self
 
     def run_flat(self, flat_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """The graph on already-validated tensors in ``inputs`` order; returns outputs as a flat list.

@@ -39,6 +39,7 @@ from typing import Any, Callable
 
 import torch
 
+from loom import _torch_compat
 from loom.training.step import FlatForward
 
 
@@ -73,34 +74,7 @@ def compiled(fn: Callable, small: bool = False) -> Callable:
 _COMPILED = 0
 
 
-class _StanceSwitch:
-    """``torch.compiler.set_stance(skip_guard_eval_unsafe=True)`` as a reusable context: building the public one
-    costs ~45 us, a small model's whole forward pass. Falls back to the public API if torch's internals move."""
-
-    def __init__(self):
-        try:
-            from torch._dynamo.eval_frame import DynamoStance, _set_stance
-            self._set, self._stance = _set_stance, DynamoStance("default", True, None)
-        except (ImportError, TypeError):
-            self._set = None
-        self._prior: list = []
-
-    def __enter__(self):
-        if self._set is None:
-            self._prior.append(torch.compiler.set_stance(skip_guard_eval_unsafe=True))
-        else:
-            self._prior.append(self._set(self._stance))
-
-    def __exit__(self, *exc):
-        prior = self._prior.pop()
-        if self._set is None:
-            prior.__exit__(*exc)
-        else:
-            self._set(prior)
-        return False
-
-
-_STANCE = _StanceSwitch()  # only the guards that tell a function's graphs apart
+_STANCE = _torch_compat.SkipGuardStance()  # only the guards that tell a function's graphs apart
 
 
 def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], list], params: list,
@@ -108,6 +82,10 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
                              regularization: Callable | None, autocast: tuple | None,
                              after_update: Callable | None = None) -> Callable:
     """``step(xs, ys, sws) -> (total, per-output losses)`` with the gradients computed in one compiled graph.
+
+    The weights differentiated are those of ``params`` that still require gradients at each call: setting
+    ``layer.trainable = False`` after ``compile()`` freezes the layer here as in the eager step (a graph is
+    traced for each set of trainable weights met; a partial set updates eagerly, ``optimizer.step_with``).
 
     Args:
         model: the model (its parameters and buffers are looked up by name).
@@ -123,12 +101,44 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
     def forward_and_penalty(xs):  # the penalty must be computed while the weights are swapped in
         return forward(xs), (regularization() if regularization is not None else None)
     holder = FlatForward(model, forward_and_penalty)
-    trainable_ids = {id(p) for p in params}
+    name_of = {id(p): n for n, p in holder.named_parameters()}
+    all_params = [p for p in params if id(p) in name_of]  # the optimizer's order
+    graphs: dict[tuple, tuple] = {}
+
+    def step(xs, ys, sws):
+        mask = tuple(p.requires_grad for p in all_params)
+        built = graphs.get(mask)
+        if built is None:
+            active = [p for p, a in zip(all_params, mask) if a]
+            built = graphs[mask] = _gradient_graphs(holder, active, optimizer, loss_plan, metric_update, autocast,
+                                                    is_small(model), in_graph=all(mask))
+        train_params, fixed_slots, compiled_update, compiled_gradients = built
+        fixed = [getattr(module, attr).detach() for module, attr in fixed_slots]  # current, even if replaced
+        values = [p.detach() for p in train_params]
+        if compiled_update is not None and not optimizer.graph_update_blocked():
+            total, parts = compiled_update(values, fixed, xs, ys, sws, *optimizer.graph_inputs(train_params))
+            optimizer.graph_done()
+        else:  # the update cannot run in the graph, or a step hook was registered since the step was built
+            grads, total, parts = compiled_gradients(values, fixed, xs, ys, sws)
+            for p, trainable in zip(all_params, mask):
+                if not trainable:
+                    p.grad = None  # a frozen weight keeps no stale gradient for the optimizer to apply
+            optimizer.step_with(train_params, grads)
+        if after_update is not None:
+            after_update()
+        return total, parts
+    return step
+
+
+def _gradient_graphs(holder: torch.nn.Module, train_params: list, optimizer: Any, loss_plan: Callable,
+                     metric_update: Callable | None, autocast: tuple | None, small: bool, in_graph: bool) -> tuple:
+    """``(train_params, fixed_slots, compiled update or None, compiled gradients)`` differentiating
+    ``train_params``; every other parameter and buffer of ``holder`` is a fixed input."""
     named = list(holder.named_parameters())
     name_of = {id(p): n for n, p in named}
-    train_params = [p for p in params if id(p) in name_of]  # the optimizer's order
+    train_ids = {id(p) for p in train_params}
     train_names = [name_of[id(p)] for p in train_params]
-    fixed_names = [n for n, p in named if id(p) not in trainable_ids] + [n for n, _ in holder.named_buffers()]
+    fixed_names = [n for n, p in named if id(p) not in train_ids] + [n for n, _ in holder.named_buffers()]
     fixed_slots = [_slot(holder, n) for n in fixed_names]
 
     def loss_of(train_values, fixed_values, xs, ys, sws):
@@ -156,23 +166,8 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
             optimizer.graph_update(train_values, grads, states, rates)
         return total, parts
 
-    small = is_small(model)
-    compiled_update = compiled(update, small) if optimizer.updates_in_graph(train_params) else None
-    compiled_gradients = compiled(gradients, small)  # torch.compile traces on the first call only
-
-    def step(xs, ys, sws):
-        fixed = [getattr(module, attr).detach() for module, attr in fixed_slots]  # current, even if replaced
-        values = [p.detach() for p in train_params]
-        if compiled_update is not None and not optimizer.graph_update_blocked():
-            total, parts = compiled_update(values, fixed, xs, ys, sws, *optimizer.graph_inputs(train_params))
-            optimizer.graph_done()
-        else:  # the update cannot run in the graph, or a step hook was registered since the step was built
-            grads, total, parts = compiled_gradients(values, fixed, xs, ys, sws)
-            optimizer.step_with(train_params, grads)
-        if after_update is not None:
-            after_update()
-        return total, parts
-    return step
+    compiled_update = compiled(update, small) if in_graph and optimizer.updates_in_graph(train_params) else None
+    return train_params, fixed_slots, compiled_update, compiled(gradients, small)  # traced on first call only
 
 
 def is_small(model: torch.nn.Module) -> bool:
@@ -195,7 +190,7 @@ def with_eager_fallback(compiled_fn: Callable, eager: Callable, what: str = "tra
             return eager(*args)
         try:
             return compiled_fn(*args)
-        except torch._dynamo.exc.TorchDynamoException as e:
+        except _torch_compat.dynamo_exception() as e:
             warnings.warn(f"jit_compile: the {what} could not be compiled ({type(e).__name__}: "
                           f"{str(e).splitlines()[0][:200]}); it continues eagerly.", stacklevel=2)
             current[0] = eager

@@ -43,7 +43,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, config, cpu_allocator, structure
+from loom import backend, config, cpu_allocator, inference, structure
 from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
 from loom.errors import ConfigError, InputError
@@ -97,7 +97,7 @@ class Trainable(DataPreparation, StepAPI):
                               f"{[k for k in _POLICIES if k]}.")
         if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
             raise ConfigError(f"steps_per_execution must be a positive integer; got {steps_per_execution!r}.")
-        self._place_on_device()
+        self._place_on_device(tune_allocator=False)
         self.optimizer = optimizer
         self.loss = loss
         self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
@@ -440,11 +440,12 @@ class Trainable(DataPreparation, StepAPI):
         return step
 
     def _predict_forward(self):
-        """The forward pass ``predict`` runs: compiled once per ``compile(jit_compile=True)``."""
+        """The forward pass ``predict`` runs: the inference plan (:mod:`loom.inference`), or compiled once per
+        ``compile(jit_compile=True)``."""
         if self._custom_predict():
             return self._keras_predict_forward()
         if not getattr(self, "_jit", False):
-            return self._forward()
+            return inference.predict_forward(self, self._forward())
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
             forward = self._forward()
@@ -484,14 +485,15 @@ class Trainable(DataPreparation, StepAPI):
             return flat[0]
         return list(flat)
 
-    def _place_on_device(self) -> None:
+    def _place_on_device(self, tune_allocator: bool = True) -> None:
         """Join a launcher's process group (once); move the model to CUDA when available and still on the CPU;
-        on the CPU, tune the allocator (:mod:`loom.cpu_allocator`)."""
+        on the CPU, tune the allocator (:mod:`loom.cpu_allocator`) unless ``tune_allocator`` is ``False``
+        (``compile()``: only running a model may change process-wide settings)."""
         dist_context.ensure_initialized()
         if torch.cuda.is_available() and self._device().type == "cpu":
             self.to(backend.default_device())
-        if self._device().type == "cpu":
-            cpu_allocator.enable()
+        if tune_allocator and self._device().type == "cpu":
+            cpu_allocator.auto_enable()
 
 # ============================================================================================ helpers
 def _where(epoch: int):

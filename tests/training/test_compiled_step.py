@@ -187,3 +187,26 @@ def test_a_step_hook_registered_during_training_moves_the_update_out_of_the_grap
                         dict(callbacks=[HookOnSecondEpoch()]))
     assert len(calls) == 8  # two epochs of four batches ran through optimizer.step()
     assert_allclose_scaled(jit_logs["loss"], eager_logs["loss"])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_trainable_changed_after_compile_is_honoured_as_in_the_eager_step(optimizer):
+    def run(jit):
+        loom.utils.set_random_seed(5)
+        x = loom.Input((4,))
+        first, second = loom.layers.Dense(3, name="first"), loom.layers.Dense(1, name="second")
+        model = loom.Model(x, second(first(x)))
+        model.compile(optimizer=optimizer, loss="mse", jit_compile=jit)
+        rng = np.random.default_rng(0)
+        xs, ys = rng.random((16, 4), dtype=np.float32), rng.random((16, 1), dtype=np.float32)
+        model.fit(xs, ys, epochs=1, batch_size=8, verbose=0)
+        first.trainable = False
+        frozen = [w.copy() for w in first.get_weights()]
+        model.fit(xs, ys, epochs=1, batch_size=8, verbose=0)
+        for before, after in zip(frozen, first.get_weights()):
+            np.testing.assert_array_equal(after, before)
+        first.trainable = True
+        model.fit(xs, ys, epochs=1, batch_size=8, verbose=0)
+        assert not np.array_equal(first.get_weights()[0], frozen[0])
+        return model.get_weights()
+    assert_weights_close(run(True), run(False))

@@ -1,0 +1,109 @@
+"""The one place where loom reaches into torch's private APIs, each with a fallback for when it moves.
+
+torch does not promise these names across releases; everything else in loom uses public APIs only. Each
+accessor looks its API up lazily (``torch._dynamo`` costs a second to import and must not load with
+``import loom``), caches the answer, and returns ``None`` (or a public equivalent) when the API is missing.
+
+=================================  ===========================================  ================================
+private API                        used for                                     when missing
+=================================  ===========================================  ================================
+``torch.ops.mkldnn._convolution``  a convolution with its ReLU fused (oneDNN)   the plain convolution, then ReLU
+``_pointwise``
+``torch._dynamo.eval_frame``       entering a compiled step's guard stance      ``torch.compiler.set_stance``
+``_set_stance`` / ``DynamoStance``  without building the public context object
+``torch._dynamo.exc``              telling "cannot compile" from user errors    ``RuntimeError`` from torch.compile
+``.TorchDynamoException``
+``torch.nn.modules.module``        seeing forward hooks registered for every    assume a hook is registered
+``_global_forward_hooks`` ...      module (``register_module_forward_hook``)    (shortcuts off)
+=================================  ===========================================  ================================
+
+Example:
+    >>> from loom import _torch_compat
+    >>> _torch_compat.global_forward_hooks_registered()
+    False
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import torch
+
+
+@functools.cache
+def conv_pointwise() -> Callable | None:
+    """oneDNN's ``_convolution_pointwise(x, w, b, padding, stride, dilation, groups, attr, scalars, algo)``,
+    or ``None`` (no oneDNN in this build, or torch renamed it)."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        return getattr(torch.ops.mkldnn, "_convolution_pointwise")
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def is_compiling() -> bool:
+    """Whether ``torch.compile`` is tracing the current code (public since torch 2.3; ``False`` before)."""
+    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(check()) if check is not None else False
+
+
+@functools.cache
+def _dynamo_stance() -> tuple[Callable, Any] | None:
+    """``(_set_stance, stance that skips guard evaluation)`` from dynamo's internals, or ``None``."""
+    try:
+        from torch._dynamo.eval_frame import DynamoStance, _set_stance
+        return _set_stance, DynamoStance("default", True, None)
+    except (ImportError, TypeError, AttributeError):
+        return None
+
+
+class SkipGuardStance:
+    """``torch.compiler.set_stance(skip_guard_eval_unsafe=True)`` as a reusable, re-entrant context.
+
+    Building the public context costs ~45 us, a small model's whole forward pass, so dynamo's private setter
+    is used when it exists; otherwise the public API. Nothing is imported until the first ``with``.
+    """
+
+    def __init__(self) -> None:
+        self._prior: list = []
+
+    def __enter__(self) -> "SkipGuardStance":
+        private = _dynamo_stance()
+        if private is None:
+            context = torch.compiler.set_stance(skip_guard_eval_unsafe=True)
+            context.__enter__()
+            self._prior.append((None, context))
+        else:
+            setter, stance = private
+            self._prior.append((setter, setter(stance)))
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        setter, prior = self._prior.pop()
+        if setter is None:
+            prior.__exit__(*exc)
+        else:
+            setter(prior)
+        return False
+
+
+@functools.cache
+def dynamo_exception() -> type:
+    """The base class of torch.compile's "cannot trace this" errors (``RuntimeError`` when it has moved)."""
+    try:
+        from torch._dynamo.exc import TorchDynamoException
+        return TorchDynamoException
+    except ImportError:
+        return RuntimeError
+
+
+def global_forward_hooks_registered() -> bool:
+    """Whether forward (pre-)hooks are registered for every module (``register_module_forward_hook``);
+    ``True`` when torch no longer exposes them, so callers assume the worst."""
+    module = torch.nn.modules.module
+    try:
+        return bool(module._global_forward_hooks or module._global_forward_pre_hooks)
+    except AttributeError:
+        return True
