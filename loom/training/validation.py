@@ -19,7 +19,7 @@ Example:
     >>> try:
     ...     model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 7]), verbose=0)
     ... except loom.errors.InputError as e:
-    ...     print(str(e)[:62])
+    ...     print(str(e)[:57])
     Targets for output 'dense' hold the label 7, but its loss
     >>> try:
     ...     model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 1]), batch_size=0, verbose=0)
