@@ -273,3 +273,42 @@ def _product(dims: list[int]) -> int:
     for d in dims:
         out *= max(int(d), 0)
     return out
+
+
+# ------------------------------------------------------------------------------------ stale temporaries
+def remove_stale_temporaries(path_template: PathLike) -> list[str]:
+    """Delete the temporary files a killed :func:`atomic_open` left beside the files ``path_template`` names.
+
+    Call it when a writer that owns these files starts (a callback's ``on_train_begin``): a temporary file
+    is ``.<name>.<random characters>.tmp`` in the target's directory. ``path_template`` may hold
+    ``str.format`` fields (``'ckpt/epoch{epoch:02d}.h5'``), which match any text; a template whose directory
+    part has fields is left alone.
+
+    Returns:
+        The paths removed.
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> open(os.path.join(folder, ".epoch03.h5.ab_cd123.tmp"), "w").close()
+        >>> [os.path.basename(p) for p in remove_stale_temporaries(os.path.join(folder, "epoch{epoch:02d}.h5"))]
+        ['.epoch03.h5.ab_cd123.tmp']
+    """
+    import re
+    import string
+    directory, name = os.path.split(os.path.abspath(os.fspath(path_template)))
+    if "{" in directory or not os.path.isdir(directory):
+        return []
+    try:
+        parts = [re.escape(text) + (".*" if field is not None else "")
+                 for text, field, _, _ in string.Formatter().parse(name)]
+    except ValueError:
+        parts = [re.escape(name)]
+    pattern = re.compile(r"\." + "".join(parts) + r"\.[A-Za-z0-9_]+\.tmp")
+    removed = []
+    for entry in os.listdir(directory):
+        if pattern.fullmatch(entry):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, entry))
+                removed.append(os.path.join(directory, entry))
+    return removed
