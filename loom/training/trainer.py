@@ -185,8 +185,9 @@ class Trainable(DataPreparation):
             TrainingError: the loss became NaN or infinite.
         """
         self._require_compiled("fit")
-        validation.check_fit_arguments(batch_size, epochs, steps_per_epoch, validation_steps,
-                                       validation_batch_size, validation_freq, initial_epoch, validation_split)
+        batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size = validation.check_fit_arguments(
+            batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+            initial_epoch, validation_split)
         self._place_on_device()
         train, val_source, val_tuple = self._fit_sources(x, y, sample_weight, class_weight, validation_split,
                                                           validation_data, batch_size, shuffle)
@@ -255,7 +256,7 @@ class Trainable(DataPreparation):
             :attr:`metrics_names`), or a dict with ``return_dict=True``.
         """
         self._require_compiled("evaluate")
-        validation.check_loop_arguments("evaluate", batch_size, steps)
+        batch_size, steps = validation.check_loop_arguments("evaluate", batch_size, steps)
         self._place_on_device()
         source = self._source(x, y, sample_weight, None, batch_size, shuffle=False, needs_targets=True)
         source = sharding.shard_for_evaluation(source, batch_size or 32)
@@ -311,7 +312,7 @@ class Trainable(DataPreparation):
         so every rank returns all rows, in order. Other sources (and ``steps``) are not split: each rank
         predicts everything it is given.
         """
-        validation.check_loop_arguments("predict", batch_size, steps)
+        batch_size, steps = validation.check_loop_arguments("predict", batch_size, steps)
         self._place_on_device()
         source = self._source(x, None, None, None, batch_size, shuffle=False, needs_targets=False)
         block = sharding.shard_blocks(source) if steps is None else source  # this rank's rows when distributed

@@ -14,7 +14,7 @@ Two kinds:
 
 Example:
     >>> import numpy as np, loom
-    >>> model = loom.Sequential([loom.layers.Dense(3, activation="softmax", input_shape=(2,))])
+    >>> model = loom.Sequential([loom.layers.Dense(3, activation="softmax", input_shape=(2,), name="dense")])
     >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     >>> try:
     ...     model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 7]), verbose=0)
@@ -53,20 +53,28 @@ def positive_int_or_none(method: str, name: str, value: Any, default: str = "") 
     raise ConfigError(f"{method}(): {name} must be a positive integer{extra}; got {value!r}.")
 
 
-def check_loop_arguments(method: str, batch_size: Any = None, steps: Any = None) -> None:
-    """``batch_size`` and ``steps`` of ``evaluate`` / ``predict``.
+def _as_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def check_loop_arguments(method: str, batch_size: Any = None, steps: Any = None) -> tuple[int | None, int | None]:
+    """``batch_size`` and ``steps`` of ``evaluate`` / ``predict``, as Python ints (NumPy integers accepted).
 
     Raises:
         ConfigError: either is not ``None`` or a positive integer.
     """
     positive_int_or_none(method, "batch_size", batch_size, "32")
     positive_int_or_none(method, "steps", steps, "the whole data")
+    return _as_int(batch_size), _as_int(steps)
 
 
 def check_fit_arguments(batch_size: Any, epochs: Any, steps_per_epoch: Any, validation_steps: Any,
                         validation_batch_size: Any, validation_freq: Any, initial_epoch: Any,
-                        validation_split: Any) -> None:
+                        validation_split: Any) -> tuple:
     """Every numeric argument of ``fit``, before any data is touched.
+
+    Returns:
+        ``(batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size)`` as Python ints.
 
     Raises:
         ConfigError: a value of the wrong type or out of range; the message names it and what is allowed.
@@ -83,6 +91,8 @@ def check_fit_arguments(batch_size: Any, epochs: Any, steps_per_epoch: Any, vali
             or not 0 <= validation_split < 1:
         raise ConfigError(f"fit(): validation_split must be a float in [0, 1); got {validation_split!r}.")
     check_validation_freq(validation_freq)
+    return (_as_int(batch_size), int(epochs), _as_int(steps_per_epoch), _as_int(validation_steps),
+            _as_int(validation_batch_size))
 
 
 def check_validation_freq(freq: Any) -> None:
