@@ -186,3 +186,129 @@ def _read_zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_siz
         raise ModelFileError(f"{where} holds {len(data)} bytes but declares {info.file_size}.")
     return data
 
+
+
+# ------------------------------------------------------------------------------ allocations while loading
+#: Bytes a model rebuilt from a file may allocate beyond twice the bytes of the weights the file holds
+#: (layers' own buffers, temporaries of initializers). Raise it for a file you trust that needs more.
+LOAD_ALLOCATION_MARGIN = 64 * 1024 * 1024
+
+_FACTORIES = {"empty", "zeros", "ones", "full", "rand", "randn", "empty_strided", "eye"}
+
+
+def allocation_limit(weight_bytes: int) -> int:
+    """What a model rebuilt from a file holding ``weight_bytes`` of weights may allocate while building."""
+    return 2 * int(weight_bytes) + LOAD_ALLOCATION_MARGIN
+
+
+@contextlib.contextmanager
+def bounded_allocations(limit: int, source: str) -> Iterator[None]:
+    """Refuse tensor allocations past ``limit`` bytes in total inside the block, before they happen.
+
+    A config read from a file decides layer sizes (``Dense(units=10**12)``); under this guard the layer's
+    ``torch.empty`` / ``zeros`` / ``ones`` / ``full`` / ``rand*`` call raises instead of allocating.
+    Tensors on the ``meta`` device (shape inference) cost nothing and are not counted.
+
+    Raises:
+        ModelFileError: the block asked for more; the message names ``source``, the shape and the limit.
+
+    Example:
+        >>> import torch
+        >>> with bounded_allocations(1024, "example"):
+        ...     small = torch.zeros(16)
+        >>> try:
+        ...     with bounded_allocations(1024, "example"):
+        ...         torch.zeros(10 ** 6, 10 ** 6)
+        ... except ModelFileError as e:
+        ...     print(str(e)[:44])
+        example: building the model would allocate a
+    """
+    from torch.overrides import TorchFunctionMode
+
+    class _Bounded(TorchFunctionMode):
+        total = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = getattr(func, "__name__", "")
+            if name in _FACTORIES and str(kwargs.get("device", "")) != "meta":
+                self._count(name, args, kwargs)
+            return func(*args, **kwargs)
+
+        def _count(self, name: str, args: tuple, kwargs: dict) -> None:
+            shape = _factory_shape(name, args, kwargs)
+            if shape is None:
+                return
+            import torch
+            dtype = kwargs.get("dtype") or torch.get_default_dtype()
+            size = _product(shape) * torch.empty((), dtype=dtype, device="meta").element_size()
+            self.total += size
+            if self.total > limit:
+                raise ModelFileError(
+                    f"{source}: building the model would allocate a {name}{tuple(shape)} tensor ({size} bytes; "
+                    f"{self.total} in all), more than the {limit} bytes allowed for the weights this file holds. "
+                    f"The file's config declares layers far larger than its weights (corrupt or hostile). For a "
+                    f"file you trust, raise loom.io_utils.LOAD_ALLOCATION_MARGIN.")
+
+    with _Bounded():
+        yield
+
+
+def _factory_shape(name: str, args: tuple, kwargs: dict) -> list[int] | None:
+    if name == "eye":
+        n = args[0] if args else kwargs.get("n")
+        m = args[1] if len(args) > 1 and isinstance(args[1], int) else kwargs.get("m", n)
+        return [n, m] if isinstance(n, int) and isinstance(m, int) else None
+    size = kwargs.get("size", args[0] if args else None)
+    if not isinstance(size, (list, tuple)):
+        size = list(args) if name not in ("full", "empty_strided") else None
+        if name == "full" or size is None:
+            return None
+    dims = list(size)
+    return dims if all(isinstance(d, int) and not isinstance(d, bool) for d in dims) else None
+
+
+def _product(dims: list[int]) -> int:
+    out = 1
+    for d in dims:
+        out *= max(int(d), 0)
+    return out
+
+
+# ------------------------------------------------------------------------------------ stale temporaries
+def remove_stale_temporaries(path_template: PathLike) -> list[str]:
+    """Delete the temporary files a killed :func:`atomic_open` left beside the files ``path_template`` names.
+
+    Call it when a writer that owns these files starts (a callback's ``on_train_begin``): a temporary file
+    is ``.<name>.<random characters>.tmp`` in the target's directory. ``path_template`` may hold
+    ``str.format`` fields (``'ckpt/epoch{epoch:02d}.h5'``), which match any text; a template whose directory
+    part has fields is left alone.
+
+    Returns:
+        The paths removed.
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> open(os.path.join(folder, ".epoch03.h5.ab_cd123.tmp"), "w").close()
+        >>> [os.path.basename(p) for p in remove_stale_temporaries(os.path.join(folder, "epoch{epoch:02d}.h5"))]
+        ['.epoch03.h5.ab_cd123.tmp']
+    """
+    import re
+    import string
+    directory, name = os.path.split(os.path.abspath(os.fspath(path_template)))
+    if "{" in directory or not os.path.isdir(directory):
+        return []
+    try:
+        parts = [re.escape(text) + (".*" if field is not None else "")
+                 for text, field, _, _ in string.Formatter().parse(name)]
+    except ValueError:
+        parts = [re.escape(name)]
+    pattern = re.compile(r"\." + "".join(parts) + r"\.[A-Za-z0-9_]+\.tmp")
+    removed = []
+    for entry in os.listdir(directory):
+        if pattern.fullmatch(entry):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, entry))
+                removed.append(os.path.join(directory, entry))
+    return removed

@@ -44,6 +44,7 @@ from loom.callbacks.callback import Callback
 from loom.callbacks import training_state
 from loom.distributed.context import is_rank_zero
 from loom.errors import ConfigError, ModelFileError
+from loom.io_utils import remove_stale_temporaries
 
 STATE_FILE = "training_state.zip"
 
@@ -90,8 +91,9 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._current_epoch = 0
         self._batches_since_save = 0
-        if is_rank_zero():
-            self._remove_stale_temporaries()
+        if is_rank_zero():  # temporary files a killed process left behind
+            remove_stale_temporaries(self._state_path)
+            remove_stale_temporaries(self._previous_path)
         loaded = self._load()
         if loaded is None:
             return
@@ -144,11 +146,3 @@ class BackupAndRestore(Callback):
         if error is not None:
             raise error
         return None
-
-    def _remove_stale_temporaries(self) -> None:
-        """Temporary files a killed process left behind (the directory is this callback's own)."""
-        if not os.path.isdir(self.backup_dir):
-            return
-        for name in os.listdir(self.backup_dir):
-            if name.startswith("." + STATE_FILE) and name.endswith(".tmp"):
-                os.unlink(os.path.join(self.backup_dir, name))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from loom.callbacks.callback import Callback
-from loom.io_utils import atomic_write
+from loom.io_utils import atomic_write, remove_stale_temporaries
 
 
 class CSVLogger(Callback):
@@ -51,6 +51,7 @@ class CSVLogger(Callback):
         self._rows: list[str] = []
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        remove_stale_temporaries(self.filename)  # left by a process killed while writing
         self._prefix = ""
         if self.append and os.path.exists(self.filename):
             with open(self.filename, newline="") as f:

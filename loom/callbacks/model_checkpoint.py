@@ -1,7 +1,7 @@
 """``ModelCheckpoint``: save the model (or its weights) every epoch or every N batches, or only the best.
 
 Files are written atomically (:func:`loom.io_utils.atomic_write`): a process killed while saving leaves the
-previous file, never a partial one.
+previous file, never a partial one, and the temporary file it leaves is removed when the next ``fit`` starts.
 
 Example:
     >>> import os, tempfile, numpy as np, loom
@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from loom.callbacks.monitor import MonitorCallback
 from loom.errors import ConfigError
+from loom.io_utils import remove_stale_temporaries
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -62,6 +63,9 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = 0
         if save_freq != "epoch":  # a per-batch hook only when needed: the loop skips hooks nobody defines
             self.on_train_batch_end = self._batch_end
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        remove_stale_temporaries(self.filepath)  # left by a process killed while saving
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._current_epoch = epoch

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from loom.errors import ConfigError, ModelFileError, UnsafeLoadError
-from loom.io_utils import atomic_write, read_zip_entries
+from loom.io_utils import allocation_limit, atomic_write, bounded_allocations, read_zip_entries
 from loom.ensembles.ensemble import METHODS, Ensemble, check_weights
 from loom.ensembles.members import OUTPUT_KINDS, LoomMember, Member, SklearnMember, TorchMember
 from loom.ensembles.stacking import Stacker
@@ -239,8 +239,10 @@ def _load_torch(entry: dict, data: bytes, custom_objects: dict | None) -> torch.
     if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
         raise UnsafeLoadError(f"'{name}' resolves to {cls!r}, which is not a torch.nn.Module class.")
     from_config = getattr(cls, "from_config", None)
-    module = from_config(dict(config)) if callable(from_config) else cls(**config)
     tensors, _ = decode(data, entry["file"])
+    with bounded_allocations(allocation_limit(sum(t.numel() * t.element_size() for t in tensors.values())),
+                             entry["file"]):  # sizes in the config are bounded by the weights the file holds
+        module = from_config(dict(config)) if callable(from_config) else cls(**config)
     expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in tensors.items()}
     if expected != found:

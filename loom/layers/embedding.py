@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from loom import constraints, initializers, regularizers
-from loom.errors import ConfigError
+from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
 
 
@@ -79,7 +79,14 @@ class Embedding(Layer):
     def call(self, inputs):
         if inputs.dtype not in (torch.int32, torch.int64):
             inputs = inputs.long()
-        return F.embedding(inputs, self.embeddings)
+        try:
+            return F.embedding(inputs, self.embeddings)
+        except IndexError as e:  # torch's "index out of range in self" names neither the layer nor the index
+            bad = inputs[(inputs < 0) | (inputs >= self.input_dim)]
+            index = int(bad.reshape(-1)[0]) if bad.numel() else "?"
+            raise InputError(f"Layer '{self.name}' (Embedding, input_dim={self.input_dim}) got the index {index}; "
+                             f"indices must be in 0..{self.input_dim - 1}. Raise input_dim or check the "
+                             f"tokenization.") from e
 
     def _call_time_major(self, inputs: torch.Tensor) -> torch.Tensor:
         """``call``'s values and shape, ``(batch, steps, dim)``, laid out step-major in memory: torch's fused

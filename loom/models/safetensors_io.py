@@ -115,7 +115,7 @@ def _check_entry(name: str, info: Any, buffer_len: int, source: str) -> None:
     if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
         raise ModelFileError(f"{where} must have exactly the keys dtype, shape and data_offsets.")
     dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if dtype not in _ITEM_SIZES:
+    if not isinstance(dtype, str) or dtype not in _ITEM_SIZES:
         raise ModelFileError(f"{where} has dtype {dtype!r:.40}; loom reads {sorted(_ITEM_SIZES)}.")
     if not (isinstance(shape, list) and len(shape) <= _MAX_NDIM and all(_is_count(d, _MAX_DIM) for d in shape)):
         raise ModelFileError(f"{where} has an invalid shape {shape!r:.100}.")

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 
 from loom.errors import ConfigError, ModelFileError, UnsafeLoadError
-from loom.io_utils import atomic_write, read_zip_entries
+from loom.io_utils import allocation_limit, atomic_write, bounded_allocations, read_zip_entries
 from loom.models import safetensors_io
 from loom.models.keras_h5 import HDF5_SIGNATURE, read_h5_weights, write_h5_weights
 from loom.models.weight_map import weight_slots
@@ -173,8 +173,10 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     config_bytes, weights_bytes = _read_archive(path)
     document = _parse_config(config_bytes, path)
     tensors, _ = safetensors_io.decode(weights_bytes, f"{path} ({WEIGHTS_NAME})")
-    model = _guarded(path, "cannot rebuild the model from config.json", lambda: _build(document, custom_objects,
-                                                                                        safe_mode))
+    limit = allocation_limit(sum(t.numel() * t.element_size() for t in tensors.values()))
+    with bounded_allocations(limit, path):  # layer sizes in config.json are bounded by the weights it holds
+        model = _guarded(path, "cannot rebuild the model from config.json",
+                         lambda: _build(document, custom_objects, safe_mode))
     _assign(model, {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}, path, False)
     if compile and document.get("compile_config") is not None:
         _recompile(model, document["compile_config"], tensors, path)
@@ -199,6 +201,11 @@ def _guarded(path: str, what: str, fn):
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - a hostile file must never surface as another exception type
+        cause = e.__cause__
+        while cause is not None and not isinstance(cause, ModelFileError):
+            cause = cause.__cause__
+        if cause is not None:  # e.g. the allocation bound, wrapped by a layer's build error
+            raise cause from e
         raise ModelFileError(f"{path}: {what}: {type(e).__name__}: {e}") from e
 
 

@@ -26,7 +26,7 @@ import torch
 
 from loom import structure
 from loom.errors import ConfigError, InputError
-from loom.training import compile_utils
+from loom.training import compile_utils, validation
 from loom.training.data import (ArrayData, IterableData, as_tensor, check_cardinality, flatten_named,
                                 is_iterable_source, unpack_x_y_sample_weight)
 
@@ -93,6 +93,8 @@ class DataPreparation:
             self._plan = (loss_plan, metric_plan)
         if ys is not None and self._plan[0].entries:
             compile_utils.check_targets(ys, names, output_shapes, self._plan[0])
+            self._label_ranges = validation.LabelRanges(self._plan[0], names, output_shapes)
+            self._label_ranges.check(ys)
 
     def _convert_target(self, i: int, t: torch.Tensor) -> torch.Tensor:
         dtype = self._plan[0].target_dtype(i, t)
@@ -121,6 +123,7 @@ class DataPreparation:
         input_names, output_names = self._io_names()
         data = ArrayData.from_arrays(x, y, sample_weight, input_names=input_names,
                                      output_names=output_names if y is not None else None)
+        validation.check_not_empty(data.num_samples)
         data = data.map_tensors(fx=self._convert_x)
         if y is None and needs_targets:
             self._ensure_step_plan()  # a custom step fed inputs only
@@ -139,8 +142,11 @@ class DataPreparation:
             xs = [self._convert_x(i, as_tensor(v, "x")) for i, v in enumerate(flatten_named(x, input_names, "x"))]
             ys = sws = None
             if y is not None and needs_targets:
-                ys = [self._convert_target(i, as_tensor(v, "y"))
-                      for i, v in enumerate(flatten_named(y, output_names, "y"))]
+                ys = [as_tensor(v, "y") for v in flatten_named(y, output_names, "y")]
+                labels = getattr(self, "_label_ranges", None)
+                if labels:
+                    labels.check(ys)  # streamed data: every batch, before it moves to the device
+                ys = [self._convert_target(i, t) for i, t in enumerate(ys)]
                 if sw is not None:
                     flat = (flatten_named(sw, output_names, "sample_weight")
                             if isinstance(sw, (list, tuple, dict)) else [sw] * len(ys))

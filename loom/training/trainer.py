@@ -47,7 +47,7 @@ from loom import backend, config, cpu_allocator, inference, structure
 from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
 from loom.errors import ConfigError, InputError
-from loom.training import compile_utils
+from loom.training import compile_utils, validation
 from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
@@ -178,6 +178,9 @@ class Trainable(DataPreparation, StepAPI):
             TrainingError: the loss became NaN or infinite.
         """
         self._require_compiled("fit")
+        batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size = validation.check_fit_arguments(
+            batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+            initial_epoch, validation_split)
         self._place_on_device()
         train, val_source, val_tuple = self._fit_sources(x, y, sample_weight, class_weight, validation_split,
                                                           validation_data, batch_size, shuffle)
@@ -247,6 +250,7 @@ class Trainable(DataPreparation, StepAPI):
             :attr:`metrics_names`), or a dict with ``return_dict=True``.
         """
         self._require_compiled("evaluate")
+        batch_size, steps = validation.check_loop_arguments("evaluate", batch_size, steps)
         self._place_on_device()
         source = self._source(x, y, sample_weight, None, batch_size, shuffle=False, needs_targets=True)
         source = sharding.shard_for_evaluation(source, batch_size or 32)
@@ -304,6 +308,7 @@ class Trainable(DataPreparation, StepAPI):
         so every rank returns all rows, in order. Other sources (and ``steps``) are not split: each rank
         predicts everything it is given.
         """
+        batch_size, steps = validation.check_loop_arguments("predict", batch_size, steps)
         self._place_on_device()
         source = self._source(x, None, None, None, batch_size, shuffle=False, needs_targets=False)
         block = sharding.shard_blocks(source) if steps is None else source  # this rank's rows when distributed

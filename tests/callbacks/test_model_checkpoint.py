@@ -148,3 +148,21 @@ def test_never_leaves_a_partial_file_when_killed(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         _check_folder(target, shapes)
+
+
+def test_temporaries_of_a_killed_save_are_removed_when_training_starts(tmp_path):
+    """A SIGKILL during an atomic write leaves ``.<name>.<random>.tmp``; the next fit removes exactly those."""
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    stale = [folder / ".epoch03.weights.h5.k2j4_x9a.tmp", folder / ".log.csv.abcdefgh.tmp"]
+    keep = [folder / ".other.h5.abcdefgh.tmp", folder / "epoch01.weights.h5.tmp", folder / "notes.txt"]
+    for path in stale + keep:
+        path.write_bytes(b"partial")
+    model = loom.Sequential([loom.layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    callbacks = [ModelCheckpoint(str(folder / "epoch{epoch:02d}.weights.h5"), save_weights_only=True),
+                 loom.callbacks.CSVLogger(str(folder / "log.csv"))]
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=callbacks)
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in keep)
+    assert (folder / "epoch01.weights.h5").exists()
