@@ -144,7 +144,7 @@ class InferencePlan:
             for t in node.output_tensors:
                 if any(d is None for d in t.shape[1:]):
                     return None
-                largest = max(largest, math.prod(t.shape[1:]) * backend.standardize_dtype(t.dtype).itemsize)
+                largest = max(largest, math.prod(t.shape[1:]) * backend.torch_dtype(t.dtype).itemsize)
         return max(1, budget // largest) if largest else None
 
     # ------------------------------------------------------------------------------------- running

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from loom.backend import standardize_dtype
+from loom.backend import torch_dtype
 from loom.layers.layer import Layer
 from loom.registry import register_loom_serializable
 
@@ -85,7 +85,7 @@ OPS: dict[str, type] = {cls.__name__: cls for cls in (
     _op("Matmul", torch.matmul), _op("Negative", torch.neg), _op("Abs", torch.abs), _op("Exp", torch.exp),
     _op("Log", torch.log), _op("Sqrt", torch.sqrt), _op("Square", torch.square), _op("Tanh", torch.tanh),
     _op("Sigmoid", torch.sigmoid),
-    _op("Cast", lambda x, dtype: x.to(getattr(torch, standardize_dtype(dtype))), ("dtype",)),
+    _op("Cast", lambda x, dtype: x.to(torch_dtype(dtype)), ("dtype",)),
     _op("ExpandDims", lambda x, axis: torch.unsqueeze(x, axis), ("axis",)),
     _op("Squeeze", lambda x, axis=None: torch.squeeze(x) if axis is None else torch.squeeze(x, axis), ("axis",)),
     _op("Reshape", lambda x, newshape: torch.reshape(x, tuple(newshape)), ("newshape",)),
