@@ -1,6 +1,6 @@
 """DLwP 3rd edition, 7.4: customizing what fit() does, as Keras 3 on PyTorch writes it.
 
-A custom metric written with add_weight / update_state / result / reset_state; a Model subclass whose
+A custom metric written with keras.ops and add_weight / update_state / result / reset_state; a Model subclass whose
 train_step computes its own loss, updates its weights with optimizer.apply and reports its own trackers
 (compiled without a loss); and the same training as a hand-written loop reading each weight's .value.grad."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import loom as keras
-from loom import layers
+from loom import layers, ops
 from _common import parse_args
 
 args = parse_args(__doc__)
@@ -29,12 +29,14 @@ class RootMeanSquaredError(keras.metrics.Metric):
         self.total_samples = self.add_weight(name="total_samples", initializer="zeros", dtype="int32")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[1]).float()
-        self.mse_sum.assign_add(torch.sum(torch.square(y_true - y_pred)))
-        self.total_samples.assign_add(y_pred.shape[0])
+        y_true = ops.one_hot(y_true, num_classes=ops.shape(y_pred)[1])
+        mse = ops.sum(ops.square(y_true - y_pred))
+        self.mse_sum.assign_add(mse)
+        num_samples = ops.shape(y_pred)[0]
+        self.total_samples.assign_add(num_samples)
 
     def result(self):
-        return torch.sqrt(self.mse_sum.value / self.total_samples.value.float())
+        return ops.sqrt(self.mse_sum / ops.cast(self.total_samples, "float32"))
 
     def reset_state(self):
         self.mse_sum.assign(0.0)

@@ -101,13 +101,14 @@ def _rmse(lib):
             self.mse_sum = self.add_weight(name="mse_sum", initializer="zeros")
             self.total_samples = self.add_weight(name="total_samples", initializer="zeros", dtype="int32")
 
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            y_true = torch.nn.functional.one_hot(y_true.long().reshape(-1), y_pred.shape[1]).float()
-            self.mse_sum.assign_add(torch.sum(torch.square(y_true - y_pred)))
-            self.total_samples.assign_add(y_pred.shape[0])
+        def update_state(self, y_true, y_pred, sample_weight=None):  # the 3rd edition's code, run by both libraries
+            ops = lib.ops
+            y_true = ops.one_hot(ops.reshape(y_true, (-1,)), num_classes=ops.shape(y_pred)[1])
+            self.mse_sum.assign_add(ops.sum(ops.square(y_true - y_pred)))
+            self.total_samples.assign_add(ops.shape(y_pred)[0])
 
         def result(self):
-            return torch.sqrt(self.mse_sum.value / self.total_samples.value.float())
+            return lib.ops.sqrt(self.mse_sum / lib.ops.cast(self.total_samples, "float32"))
 
         def reset_state(self):
             self.mse_sum.assign(0.0)
