@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import zipfile
@@ -137,6 +138,17 @@ def _fsync_directory(directory: str) -> None:
 
 
 MAX_COMPRESSION_RATIO = 100
+
+
+def parse_json_object(data: bytes, path: str, entry: str) -> dict:
+    """The JSON object stored as ``entry`` of the file at ``path``; anything else is a :class:`ModelFileError`."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ModelFileError(f"{path} ({entry}) is not valid JSON: {e}") from e
+    if not isinstance(document, dict):
+        raise ModelFileError(f"{path} ({entry}) must hold a JSON object, got {type(document).__name__}.")
+    return document
 
 
 def read_zip_entries(path: str, check_names: Callable[[list[str]], None],

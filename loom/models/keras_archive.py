@@ -30,7 +30,7 @@ import zipfile
 from typing import Any
 
 from loom.errors import ConfigError, ModelFileError
-from loom.io_utils import atomic_write, read_zip_entries
+from loom.io_utils import atomic_write, parse_json_object, read_zip_entries
 from loom.models import keras_config
 from loom.models.keras_h5 import match_h5_weights, read_h5_arrays, write_h5_weights
 from loom.models.keras_optimizer_state import optimizer_arrays, restore_optimizer_arrays
@@ -138,7 +138,7 @@ def load_keras_archive(filepath: str, custom_objects: dict | None = None, compil
         ModelFileError: the file is damaged, hostile, or describes something loom cannot build.
     """
     entries = read_keras_entries(filepath)
-    document = _parse_json(entries[CONFIG_NAME], filepath)
+    document = parse_json_object(entries[CONFIG_NAME], filepath, CONFIG_NAME)
     return load_keras_document(document, entries[WEIGHTS_NAME], filepath, custom_objects, compile, safe_mode)
 
 
@@ -190,13 +190,3 @@ def _compile(model: Any, compile_config: dict, optimizer: list, path: str, custo
     if optimizer and not restore_optimizer_arrays(model, optimizer):
         warnings.warn(f"{path}: the optimizer state ({len(optimizer)} variables) does not match the optimizer "
                       f"{type(model.optimizer).__name__}; it starts fresh.", stacklevel=3)
-
-
-def _parse_json(data: bytes, path: str) -> dict:
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ModelFileError(f"{path} ({CONFIG_NAME}) is not valid JSON: {e}") from e
-    if not isinstance(document, dict):
-        raise ModelFileError(f"{path} ({CONFIG_NAME}) must hold a JSON object, got {type(document).__name__}.")
-    return document

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 
 from loom.errors import ConfigError, ModelFileError, UnsafeLoadError
-from loom.io_utils import allocation_limit, atomic_write, bounded_allocations, read_zip_entries
+from loom.io_utils import allocation_limit, atomic_write, bounded_allocations, parse_json_object, read_zip_entries
 from loom.models import safetensors_io
 from loom.models.keras_h5 import HDF5_SIGNATURE, read_h5_weights, write_h5_weights
 from loom.models.weight_map import weight_slots
@@ -348,12 +348,7 @@ def _read_zip(path: str, allowed: tuple[set[str], ...]) -> dict[str, bytes]:
 
 
 def _parse_config(data: bytes, path: str) -> dict:
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ModelFileError(f"{path} ({CONFIG_NAME}) is not valid JSON: {e}") from e
-    if not isinstance(document, dict):
-        raise ModelFileError(f"{path} ({CONFIG_NAME}) must hold a JSON object, got {type(document).__name__}.")
+    document = parse_json_object(data, path, CONFIG_NAME)
     if document.get("format") != "loom":
         raise ModelFileError(f"{path} ({CONFIG_NAME}) is not a loom model config (no \"format\": \"loom\").")
     version = document.get("format_version")
