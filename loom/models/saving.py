@@ -188,8 +188,8 @@ def _is_keras_zip(path: str) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return is_keras_archive(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return False  # not a readable zip: the .loom reader names what is wrong with it
 
 
 def _guarded(path: str, what: str, fn):

@@ -141,8 +141,10 @@ def test_config_round_trip_keeps_regularizers_and_constraints():
                               activity_regularizer="l2", kernel_constraint="max_norm",
                               bias_constraint=loom.constraints.NonNeg(), kernel_initializer="he_normal")
     config = layer.get_config()
-    assert config["kernel_constraint"] == {"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}}
-    assert config["bias_constraint"] == {"class_name": "NonNeg", "config": {}}
+    assert config["kernel_constraint"] == {"module": "loom.constraints", "class_name": "MaxNorm",
+                                           "config": {"max_value": 2, "axis": 0}, "registered_name": None}
+    assert config["bias_constraint"] == {"module": "loom.constraints", "class_name": "NonNeg", "config": {},
+                                         "registered_name": None}
     clone = loom.layers.Dense.from_config(config)
     assert clone.get_config() == config
     assert isinstance(clone.kernel_constraint, loom.constraints.MaxNorm)
