@@ -142,8 +142,22 @@ def shard_for_prediction(data: Any) -> tuple[Any, str | None]:
         block = shard_blocks(data)
         return block, ("blocks" if block is not data else None)
     if isinstance(data, IterableData):
+        if _is_map_loader(data) and getattr(data.source, "batch_sampler", None) is not None:
+            return _strided_batches(data), "round_robin"
         return shard_round_robin(data, truncate=False), "round_robin"
     return data, None
+
+
+def _strided_batches(data: IterableData) -> IterableData:
+    """A map-style loader that loads only this rank's batches ``r, r + W, ...`` (of the original batching)."""
+    from torch.utils.data import DataLoader
+    loader = data.source
+    mine = list(loader.batch_sampler)[context.rank()::context.world_size()]
+    data.source = DataLoader(loader.dataset, batch_sampler=mine, num_workers=loader.num_workers,
+                             collate_fn=loader.collate_fn, pin_memory=loader.pin_memory)
+    data._pending = None
+    data.num_batches_hint = len(mine)
+    return data
 
 
 def _is_map_loader(data: IterableData) -> bool:
