@@ -4,8 +4,10 @@ A script calling ``model.fit(...)`` runs unchanged as ``torchrun --nproc_per_nod
 the process group (gloo on CPU, nccl on CUDA; :mod:`.context`), trains through ``DistributedDataParallel``
 (:mod:`.data_parallel`), gives each rank its share of every global batch (``batch_size`` is the global batch;
 :mod:`.sharding`), and sums losses and metrics over ranks once per epoch so History and logs are global
-(:mod:`.reduce`). Only rank 0 prints, writes callback files and saves models; ``evaluate`` and ``predict``
-return the full result on every rank.
+(:mod:`.reduce`). A ``stop_training`` set on any rank is agreed by all every few steps and at epoch end
+(:mod:`.stopping`); generators and Sequences are shared round-robin by batch (:mod:`.strided`). Only rank 0
+prints, writes callback files and saves models; ``evaluate`` and ``predict`` return the full result on every
+rank.
 
 Example:
     >>> import loom

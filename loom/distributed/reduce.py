@@ -5,14 +5,12 @@
   metric states are summed in place, then read as usual. History, callbacks and returned values are therefore
   the global ones, identical on every rank.
 * :func:`gather_rows`: predictions of each rank's contiguous block, concatenated back in row order on every rank.
-* :func:`broadcast_from_zero`, :func:`agree`: rank 0's permutation, rank 0's ``stop_training``.
+* :func:`broadcast_from_zero`: rank 0's permutation (the stop decision lives in :mod:`.stopping`).
 
 Example:
     >>> import torch
     >>> broadcast_from_zero(torch.tensor([2, 0, 1])).tolist()  # a single process: unchanged
     [2, 0, 1]
-    >>> agree(True)
-    True
 """
 
 from __future__ import annotations
@@ -37,13 +35,6 @@ def broadcast_from_zero(tensor: torch.Tensor) -> torch.Tensor:
     moved = _on_comm_device(tensor.contiguous())
     dist.broadcast(moved, src=0)
     return moved.to(tensor.device)
-
-
-def agree(flag: bool) -> bool:
-    """Rank 0's value of ``flag`` on every rank (the stop decision; one tiny broadcast)."""
-    if not context.is_distributed():
-        return flag
-    return bool(broadcast_from_zero(torch.tensor([int(bool(flag))]))[0])
 
 
 def global_logs(running: Any, metric_plan: Any, where: Callable[[int], str] | None = None) -> dict[str, float]:

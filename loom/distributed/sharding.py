@@ -14,7 +14,9 @@
 * **Datasets and DataLoaders** (:func:`shard_loader`): rebuilt with a ``DistributedSampler`` (reshuffled each
   epoch when the original shuffled) and a per-rank batch size of ``batch_size // world_size``. The sampler
   pads with repeated samples so every rank takes the same number of steps, which can count a few validation
-  samples twice. Generators and Keras-style Sequences are not sharded: each rank must yield its own part.
+  samples twice.
+* **Generators, Keras-style Sequences, iterable datasets** (:mod:`.strided`): rank ``r`` takes batches
+  ``r, r + W, ...``; for training only complete rounds (every rank takes the same number of steps).
 
 Example:
     >>> import numpy as np
@@ -33,6 +35,7 @@ import torch
 
 from loom.distributed import context
 from loom.distributed.reduce import broadcast_from_zero
+from loom.distributed.strided import shard_round_robin
 from loom.errors import ConfigError
 from loom.training.data import ArrayData, IterableData
 
@@ -115,7 +118,7 @@ def shard_for_training(data: Any, batch_size: int) -> Any:
         return data
     if isinstance(data, ArrayData):
         return ShardedArrayData(data)
-    return shard_loader(data, batch_size)
+    return _shard_iterable(data, batch_size, truncate=True)
 
 
 def shard_for_evaluation(data: Any, batch_size: int) -> Any:
@@ -124,7 +127,53 @@ def shard_for_evaluation(data: Any, batch_size: int) -> Any:
         return data
     if isinstance(data, ArrayData):
         return shard_blocks(data)
-    return shard_loader(data, batch_size)
+    return _shard_iterable(data, batch_size, truncate=False)
+
+
+def shard_for_prediction(data: Any) -> tuple[Any, str | None]:
+    """This rank's part of a predict source and how to gather it: ``'blocks'``, ``'round_robin'`` or ``None``.
+
+    Arrays are cut in contiguous blocks; every other source (map-style loaders included) is shared round-robin
+    by batch, so the gathered predictions keep the source's order and batch boundaries.
+    """
+    if context.world_size() <= 1:
+        return data, None
+    if isinstance(data, ArrayData):
+        block = shard_blocks(data)
+        return block, ("blocks" if block is not data else None)
+    if isinstance(data, IterableData):
+        if _is_map_loader(data) and getattr(data.source, "batch_sampler", None) is not None:
+            return _strided_batches(data), "round_robin"
+        return shard_round_robin(data, truncate=False), "round_robin"
+    return data, None
+
+
+def _strided_batches(data: IterableData) -> IterableData:
+    """A map-style loader that loads only this rank's batches ``r, r + W, ...`` (of the original batching)."""
+    from torch.utils.data import DataLoader
+    loader = data.source
+    mine = list(loader.batch_sampler)[context.rank()::context.world_size()]
+    data.source = DataLoader(loader.dataset, batch_sampler=mine, num_workers=loader.num_workers,
+                             collate_fn=loader.collate_fn, pin_memory=loader.pin_memory)
+    data._pending = None
+    data.num_batches_hint = len(mine)
+    return data
+
+
+def _is_map_loader(data: IterableData) -> bool:
+    from torch.utils.data import DataLoader, IterableDataset
+    loader = data.source
+    return isinstance(loader, (DataLoader, _EpochLoader)) and not isinstance(
+        getattr(loader, "dataset", None), IterableDataset)
+
+
+def _shard_iterable(data: Any, batch_size: int, truncate: bool) -> Any:
+    """Map-style loaders get a ``DistributedSampler``; generators, Sequences and iterable datasets round-robin."""
+    if not isinstance(data, IterableData):
+        return data
+    if _is_map_loader(data):
+        return shard_loader(data, batch_size)
+    return shard_round_robin(data, truncate)
 
 
 def shard_loader(data: Any, batch_size: int) -> Any:

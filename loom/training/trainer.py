@@ -19,8 +19,9 @@
    on it (``TerminateOnNaN``) ends the run gracefully instead, as in Keras.
 4. **Callbacks** see ``on_*`` hooks in Keras's order; ``History`` is returned.
 5. **Distributed** (under ``torchrun``; :mod:`loom.distributed`): the train step's forward goes through DDP,
-   each rank takes its share of the data, epoch-end logs are summed over ranks (one ``all_reduce``) and rank
-   0's ``stop_training`` is broadcast. Without a process group these hooks do nothing.
+   each rank takes its share of the data, epoch-end logs are summed over ranks (one ``all_reduce``), and a
+   ``stop_training`` set on any rank is agreed every few steps and at epoch end (:mod:`loom.distributed.stopping`),
+   so no rank is left waiting in a collective. Without a process group these hooks do nothing.
 
 Example:
     >>> import numpy as np, loom
@@ -45,7 +46,8 @@ import torch
 
 from loom import backend, config, cpu_allocator, inference, structure
 from loom.callbacks.callback_list import CallbackList
-from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding
+from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding, stopping
+from loom.distributed import strided
 from loom.errors import ConfigError, InputError
 from loom.training import compile_utils, validation
 from loom.training.data import ArrayData, EpochIterator
@@ -203,6 +205,7 @@ class Trainable(DataPreparation, StepAPI):
         callbacks.on_train_begin()
         initial_epoch = self._initial_epoch or initial_epoch  # set by a callback resuming a run (BackupAndRestore)
         epoch_logs: dict = {}
+        vote = stopping.StopVote()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             running = self._running(self._custom_train(), loss_plan.names, train_epochs.steps)
@@ -211,14 +214,19 @@ class Trainable(DataPreparation, StepAPI):
             callbacks.on_epoch_begin(epoch)
             self.train()
             for batch_index, (xs, ys, sws) in enumerate(train_epochs):
-                callbacks.on_train_batch_begin(batch_index)
+                waiting = self.stop_training  # distributed: stepping on until the ranks agree to stop
+                if not waiting:
+                    callbacks.on_train_batch_begin(batch_index)
                 total, parts = step(xs, ys, sws)
                 running.record(total, xs[0].shape[0], parts if loss_plan.track_each else None)
-                if wants_logs:
+                if wants_logs and not waiting:
                     callbacks.on_train_batch_end(batch_index, LazyLogs(
                         lambda n=running.count: self._read_logs(running, metric_plan, n)))
-                if self.stop_training:
+                if vote.stop_now(batch_index, self.stop_training):
+                    self.stop_training = True
                     break
+            if vote.distributed:  # a rank's wish since the last agreement point ends the run on every rank
+                self.stop_training = stopping.agree_any(self.stop_training)
             self.eval()
             if running.count == 0:
                 break
@@ -230,7 +238,7 @@ class Trainable(DataPreparation, StepAPI):
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             epoch_logs = dict(sorted(epoch_logs.items()))
             callbacks.on_epoch_end(epoch, epoch_logs)
-            self.stop_training = dist_reduce.agree(self.stop_training)  # rank 0 decides for all
+            self.stop_training = stopping.agree_any(self.stop_training)  # any rank's wish, on every rank
             if self.stop_training or train_epochs.exhausted:
                 break
         callbacks.on_train_end(epoch_logs)
@@ -304,14 +312,14 @@ class Trainable(DataPreparation, StepAPI):
                 callbacks: Any = None):
         """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs).
 
-        Distributed: each rank predicts its contiguous block of in-memory rows and the blocks are all-gathered,
-        so every rank returns all rows, in order. Other sources (and ``steps``) are not split: each rank
-        predicts everything it is given.
+        Distributed: each rank predicts its contiguous block of in-memory rows, or every ``W``-th batch of
+        any other source, and the parts are all-gathered, so every rank returns every sample once, in order.
+        With ``steps`` the source is not split: each rank predicts everything it is given.
         """
         batch_size, steps = validation.check_loop_arguments("predict", batch_size, steps)
         self._place_on_device()
         source = self._source(x, None, None, None, batch_size, shuffle=False, needs_targets=False)
-        block = sharding.shard_blocks(source) if steps is None else source  # this rank's rows when distributed
+        block, gather = sharding.shard_for_prediction(source) if steps is None else (source, None)
         epochs = EpochIterator(block, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
@@ -320,6 +328,7 @@ class Trainable(DataPreparation, StepAPI):
         wants_logs = callbacks.wants_predict_batch_logs
         self.eval()
         collected: list[list[torch.Tensor]] | None = None
+        sizes: list[int] = []
         callbacks.on_predict_begin()
         with torch.no_grad():
             for batch_index, (xs, _, _) in enumerate(epochs):
@@ -329,13 +338,16 @@ class Trainable(DataPreparation, StepAPI):
                     collected = [[] for _ in outs]
                 for bucket, out in zip(collected, outs):
                     bucket.append(out)
+                sizes.append(int(outs[0].shape[0]))
                 if wants_logs:
                     callbacks.on_predict_batch_end(batch_index, {"outputs": pack(outs)})
         callbacks.on_predict_end()
-        if collected is None:
+        outputs = None if collected is None else [torch.cat(parts) for parts in collected]
+        if gather == "round_robin":  # every rank gets every batch back, in the source's order
+            outputs = strided.gather_round_robin(outputs, sizes)
+        if outputs is None:
             raise InputError("predict() got no data: the input yielded no batches.")
-        outputs = [torch.cat(parts) for parts in collected]
-        if block is not source:  # every rank gets all rows back, in order
+        if gather == "blocks":  # every rank gets all rows back, in order
             outputs = [dist_reduce.gather_rows(out, source.num_samples) for out in outputs]
         return pack([backend.to_numpy(out) for out in outputs])
 

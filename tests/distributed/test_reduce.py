@@ -5,17 +5,22 @@ from __future__ import annotations
 import torch
 
 import loom
-from loom.distributed import context, reduce
+from loom.distributed import context, reduce, stopping
 from loom.distributed.data_parallel import synchronized_moments
 
 
 def test_collectives_are_identity_without_a_process_group():
     t = torch.tensor([3.0, 1.0])
     assert reduce.broadcast_from_zero(t) is t
-    assert reduce.agree(True) is True and reduce.agree(False) is False
+    assert stopping.agree_any(True) is True and stopping.agree_any(False) is False
     assert reduce.gather_rows(t, 2) is t
     assert (context.world_size(), context.rank(), context.is_distributed()) == (1, 0, False)
     assert context.ensure_initialized() is False
+
+
+def test_stop_vote_answers_at_once_without_a_process_group():
+    vote = stopping.StopVote(every=8)
+    assert [vote.stop_now(i, wish) for i, wish in [(0, False), (2, True), (7, False)]] == [False, True, False]
 
 
 def test_synchronized_moments_match_local_moments_in_one_process():
