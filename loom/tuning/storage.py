@@ -110,6 +110,13 @@ def trial_id(trial: Any) -> int:
     return trial._trial_id
 
 
+def first_heartbeat(storage: Any, trial: Any) -> None:
+    """Record ``trial``'s first heartbeat as soon as it is claimed: a process killed before its heartbeat thread
+    starts would otherwise leave a running trial that never goes stale, and other workers would wait for it."""
+    if getattr(storage, "get_heartbeat_interval", lambda: None)():
+        storage.record_heartbeat(trial_id(trial))
+
+
 class Heartbeat:
     """Context manager: beat for trial ``trial`` every ``interval`` seconds while the block runs.
 

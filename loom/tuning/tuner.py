@@ -38,7 +38,8 @@ from loom.tuning.algorithms import ALGORITHMS, make_sampler
 from loom.tuning.pruning import make_pruner
 from loom.tuning.results import TrialResult, format_table, rank
 from loom.tuning.space import HyperParameters, grid_space
-from loom.tuning.storage import FINISHED, Heartbeat, ask_trial, count_trials, fail_stale_trials, open_storage
+from loom.tuning.storage import (FINISHED, Heartbeat, ask_trial, count_trials, fail_stale_trials, first_heartbeat,
+                                 open_storage)
 from loom.tuning.trial import WEIGHTS_NAME, TrialSpec, check_model, derive_seed, run_trial
 
 _DIRECTIONS = {"min": "min", "max": "max", "minimize": "min", "maximize": "max"}
@@ -227,6 +228,7 @@ class Tuner:
                 time.sleep(_POLL_SECONDS)
                 continue
             trial = ask_trial(study)
+            first_heartbeat(self._storage, trial)
             ahead = [t for t in study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
                      if t.number < trial.number]
             if len(ahead) < budget:
