@@ -24,6 +24,8 @@ def test_demo_quick_runs_every_step(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "test accuracy" in proc.stdout
     assert "identical predictions: True" in proc.stdout
+    assert "saved as a Keras 3 archive" in proc.stdout and "reloaded predictions identical: True" in proc.stdout
+    assert (tmp_path / "w" / "keras3_program.keras").exists()
     assert "loom demo finished" in proc.stdout
 
 

@@ -13,11 +13,12 @@ import os
 import time
 
 from loom.demo.context import DemoContext
-from loom.demo import callbacks_tensorboard, ensemble, functional_model, residual_convnet, tuning
+from loom.demo import callbacks_tensorboard, ensemble, functional_model, keras3_program, residual_convnet, tuning
 
 
 STEPS = [
     ("Functional model on Fashion-MNIST", functional_model.run),
+    ("A Keras 3 program: keras.ops metric, custom train_step, .keras archive", keras3_program.run),
     ("Residual + BatchNormalization + SeparableConv2D convnet", residual_convnet.run),
     ("Callbacks, TensorBoard and plot_model", callbacks_tensorboard.run),
     ("Hyperparameter search (TPE with pruning, on Optuna)", tuning.run),
