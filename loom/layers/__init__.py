@@ -54,3 +54,15 @@ from loom.layers.lstm import LSTM
 from loom.layers.gru import GRU
 from loom.layers.bidirectional import Bidirectional
 # --- end recurrent ---
+
+# --- preprocessing: text and structured data (helper: prep_text) ---
+# --- end preprocessing: text and structured data ---
+
+# --- preprocessing: image and audio (helper: prep_image) ---
+# --- end preprocessing: image and audio ---
+
+# --- attention and modern blocks (helper: attn) ---
+# --- end attention and modern blocks ---
+
+# --- recurrent cells, RNN, ConvLSTM (helper: rnn) ---
+# --- end recurrent cells, RNN, ConvLSTM ---

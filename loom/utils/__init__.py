@@ -16,6 +16,12 @@ from loom.utils.numpy_utils import normalize, to_categorical
 from loom.utils.plotting import model_to_dot, plot_model
 from loom.utils.seeding import set_random_seed
 
+# --- data utilities (helper: data) ---
+# --- end data utilities ---
+
+# --- feature space (helper: prep_text) ---
+# --- end feature space ---
+
 register_keras_serializable = register_loom_serializable
 
 
