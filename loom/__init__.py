@@ -64,7 +64,10 @@ def device(device_name: str) -> Any:
 _LAZY: dict[str, Any] = {
     "applications": "loom.applications", "datasets": "loom.datasets", "distributed": "loom.distributed",
     "ensembles": "loom.ensembles", "tuning": "loom.tuning", "ops": "loom.ops", "random": "loom.random",
-    "Variable": ("loom.variables", "Variable"),
+    "Variable": ("loom.variables", "Variable"), "name_scope": ("loom.variables", "name_scope"),
+    "RematScope": ("loom.remat", "RematScope"), "remat": "loom.remat",
+    "StatelessScope": ("loom.stateless_scope", "StatelessScope"),
+    "SymbolicScope": ("loom.symbolic_scope", "SymbolicScope"),
 }
 _EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
           "LoomError", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "activations", "backend",

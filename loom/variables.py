@@ -26,9 +26,8 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -36,23 +35,65 @@ from torch import nn
 
 from loom import backend
 from loom.errors import ConfigError, InputError
+from loom.stateless_scope import get_stateless_scope
 
 
-_SCOPES: list[tuple[str, int]] = []
+class name_scope:
+    """A context that prefixes the ``path`` of variables created inside with ``name``, as ``keras.name_scope``.
+
+    Layers open one while they are built or called, so their weights get Keras's paths
+    (``'sequential/dense/kernel'``).
+
+    Args:
+        name: the scope's name (a string without ``'/'``).
+        caller: the object opening the scope; with ``deduplicate``, a scope whose caller is the enclosing
+            scope's caller adds nothing (a layer calling itself). Default ``None``.
+        deduplicate: skip the scope when its caller opened the enclosing one (default ``True``).
+        override_parent: a path that replaces every enclosing scope (default ``None``).
+
+    Example:
+        >>> import loom
+        >>> with loom.name_scope("outer"):
+        ...     loom.Variable(1.0, name="v").path
+        'outer/v'
+    """
+
+    def __init__(self, name: str, caller: Any = None, deduplicate: bool = True,
+                 override_parent: str | None = None) -> None:
+        if not isinstance(name, str) or "/" in name:
+            raise ConfigError(f"name_scope: `name` must be a string without '/'; received name={name!r}.")
+        self.name, self.caller, self.deduplicate, self.override_parent = name, caller, deduplicate, override_parent
+        self._pushed = False
+
+    def __enter__(self) -> "name_scope":
+        if self.deduplicate and self.caller is not None and _SCOPES and _SCOPES[-1].caller is self.caller:
+            return self
+        _SCOPES.append(self)
+        self._pushed = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pushed:
+            _SCOPES.pop()
+            self._pushed = False
 
 
-@contextlib.contextmanager
-def name_scope(name: str, owner: Any = None) -> Iterator[None]:
-    """Prefix the ``path`` of variables created inside with ``name`` (once per ``owner`` in a row), as Keras's
-    layers do while they are called or built: ``'sequential/dense/kernel'``."""
-    if owner is not None and _SCOPES and _SCOPES[-1][1] == id(owner):
-        yield
-        return
-    _SCOPES.append((name, id(owner)))
-    try:
-        yield
-    finally:
-        _SCOPES.pop()
+_SCOPES: list[name_scope] = []
+
+
+def current_path() -> str:
+    """The path of the open name scopes, joined by ``'/'`` (``''`` outside any)."""
+    parts: list[str] = []
+    for scope in _SCOPES:
+        if scope.override_parent is not None:
+            parts = [p for p in scope.override_parent.split("/") if p]
+        parts.append(scope.name)
+    return "/".join(parts)
+
+
+def _scoped(name: str) -> str:
+    prefix = current_path()
+    return f"{prefix}/{name}" if prefix else name
 
 
 class Variable(nn.Parameter):
@@ -78,7 +119,7 @@ class Variable(nn.Parameter):
         requires_grad = bool(trainable) and (value.is_floating_point() or value.is_complex())
         var = torch.Tensor._make_subclass(cls, value, requires_grad)
         var._keras_name = name or "variable"
-        var._keras_path = var._keras_name
+        var._keras_path = _scoped(var._keras_name)
         var._owner = None
         return var
 
@@ -90,7 +131,7 @@ class Variable(nn.Parameter):
         """A layer's weight: ``value`` in the stored layout; ``path`` is ``'<layer name>/<name>'``."""
         var = cls(value, trainable=trainable, name=name)
         with name_scope(layer.name, layer):
-            var._keras_path = "/".join([scope for scope, _ in _SCOPES] + [name])
+            var._keras_path = _scoped(name)
         var._owner = weakref.ref(layer)
         return var
 
@@ -143,25 +184,34 @@ class Variable(nn.Parameter):
     def assign(self, value: Any) -> "Variable":
         """Overwrite the value in place (without recording a gradient); returns the variable.
 
-        ``value`` has the stored shape, or Keras's shape for a weight stored in another layout.
+        ``value`` has the stored shape, or Keras's shape for a weight stored in another layout. Inside a
+        :class:`loom.StatelessScope` the scope records the new value instead.
 
         Raises:
             InputError: ``value``'s shape matches neither.
         """
-        with torch.no_grad():
-            self.copy_(self._converted(value))
-        return self
+        return self._update(value, lambda old, new: new)
 
     def assign_add(self, value: Any) -> "Variable":
         """Add ``value`` in place (without recording a gradient); returns the variable."""
-        with torch.no_grad():
-            self.add_(self._converted(value))
-        return self
+        return self._update(value, torch.add)
 
     def assign_sub(self, value: Any) -> "Variable":
         """Subtract ``value`` in place (without recording a gradient); returns the variable."""
+        return self._update(value, torch.sub)
+
+    def _update(self, value: Any, combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> "Variable":
         with torch.no_grad():
-            self.sub_(self._converted(value))
+            new = self._converted(value)
+            scope = get_stateless_scope()
+            if scope is not None:
+                scope.add_update((self, combine(self.detach(), new)))
+            elif combine is torch.add:
+                self.add_(new)
+            elif combine is torch.sub:
+                self.sub_(new)
+            else:
+                self.copy_(new)
         return self
 
     def _converted(self, value: Any) -> torch.Tensor:

@@ -38,6 +38,8 @@ from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
 from loom.layers.weights import create_weight, track_metric, track_variable
+from loom.remat import get_current_remat_mode, rematerialized_call
+from loom.symbolic_scope import SymbolicScope
 from loom.variables import Variable, name_scope
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
@@ -59,6 +61,7 @@ class Layer(nn.Module):
     """
 
     input_spec: InputSpec | None = None
+    _remat_mode = None
     supports_masking: bool = False
     #: Integer (and bool) inputs become the float dtype of the layer's own weights, as Keras's float ops
     #: promote them (true for loom's layers with float weights except ``Embedding``; user layers get the
@@ -87,6 +90,7 @@ class Layer(nn.Module):
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._dtype = backend.torch_dtype(dtype)
         self._trainable = bool(trainable)
+        self._remat_mode = get_current_remat_mode()
         self.built = False
         self._inbound_nodes: list = []
         self._trainable_names: list[str] = []
@@ -128,7 +132,66 @@ class Layer(nn.Module):
     def forward(self, *args, **kwargs):
         if self._call_takes_training and kwargs.get("training") is None:
             kwargs["training"] = self.training
+        if _ADDED_LOSSES.in_use:
+            return self._forward_tracking_losses(args, kwargs)
+        if self._remat_mode is not None:
+            return rematerialized_call(self, self._remat_mode, args, kwargs)
         return self.call(*args, **kwargs)
+
+    def _forward_tracking_losses(self, args: tuple, kwargs: dict):
+        """``forward`` once some layer used ``add_loss``: the outermost call clears the losses of the last one."""
+        if _ADDED_LOSSES.depth == 0:
+            for module in self.modules():
+                if module.__dict__.get("_added_losses"):
+                    module._added_losses = []
+        _ADDED_LOSSES.depth += 1
+        try:
+            if self._remat_mode is not None:
+                return rematerialized_call(self, self._remat_mode, args, kwargs)
+            return self.call(*args, **kwargs)
+        finally:
+            _ADDED_LOSSES.depth -= 1
+
+    def add_loss(self, loss: Any) -> None:
+        """Add ``loss`` (a scalar tensor computed in ``call``) to :attr:`losses`, as Keras's ``add_loss``.
+
+        ``fit`` adds the model's ``losses`` to the compiled loss; each call of the outermost layer or model
+        starts a fresh list. Inside a :class:`loom.StatelessScope` with ``collect_losses`` the scope collects it.
+        """
+        from loom.stateless_scope import get_stateless_scope
+        from loom.symbolic_scope import in_symbolic_scope
+        _ADDED_LOSSES.in_use = True
+        if in_symbolic_scope():
+            return
+        losses = loss if isinstance(loss, (list, tuple)) else [loss]
+        losses = [t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float32) for t in losses]
+        scope = get_stateless_scope()
+        if scope is not None and scope.collect_losses:
+            for t in losses:
+                scope.add_loss(t)
+        self.__dict__.setdefault("_added_losses", []).extend(losses)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape for inputs of ``input_shape`` (a tuple, or a list of tuples for several inputs).
+
+        Inferred by running the layer on ``meta`` tensors (no memory, no compute); override it in a custom
+        layer whose call cannot run on placeholders. ``None`` marks an unknown dimension.
+        """
+        specs = self.compute_output_spec(input_shape)
+        return structure.map_structure(lambda t: tuple(t.shape), specs)
+
+    def compute_output_spec(self, input_shape: Any) -> Any:
+        """Symbolic tensors (shape and dtype) of the outputs for inputs of ``input_shape``, as Keras's."""
+        def is_shape(s: Any) -> bool:
+            return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
+        dtype = self._dtype or torch.float32
+        inputs = (SymbolicTensor(tuple(input_shape), dtype) if is_shape(input_shape) else
+                  [SymbolicTensor(tuple(s), dtype) for s in input_shape])
+        self._maybe_build(structure.map_structure(lambda t: t.shape, inputs))
+        with SymbolicScope():
+            example, specs, _ = infer_outputs(self, (inputs,), {})
+        it = iter(specs)
+        return structure.map_structure(lambda _: SymbolicTensor(*next(it)), example)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_"):
@@ -289,7 +352,8 @@ class Layer(nn.Module):
         shapes = structure.map_structure(lambda t: t.shape if is_symbolic(t) else None, inputs)
         self._check_input_spec(shapes)
         self._maybe_build(shapes)
-        example, specs, has_masks = infer_outputs(self, args, kwargs)
+        with SymbolicScope():
+            example, specs, has_masks = infer_outputs(self, args, kwargs)
         flat_outputs = [SymbolicTensor(shape, dtype, index=i, has_mask=has_mask)
                         for i, ((shape, dtype), has_mask) in enumerate(zip(specs, has_masks))]
         it = iter(flat_outputs)
@@ -440,6 +504,7 @@ class Layer(nn.Module):
     def _collect_losses(self) -> list[torch.Tensor]:
         # A method, not the property itself, so that subclasses extend it with super() (traceable by torch.compile).
         out = [reg(getattr(self, name)) for name, reg in self._regularizers.items()]
+        out.extend(self.__dict__.get("_added_losses", ()))
         for layer in self._sublayers():
             out.extend(layer.losses)
         return out
@@ -512,6 +577,15 @@ class Layer(nn.Module):
     @classmethod
     def registered_name(cls) -> str:
         return registered_name(cls)
+
+
+class _AddedLosses:
+    """Whether any layer has used ``add_loss`` (until then ``forward`` tracks no call depth) and the depth."""
+    in_use = False
+    depth = 0
+
+
+_ADDED_LOSSES = _AddedLosses()
 
 
 def _as_container(value: Any) -> Any:

@@ -478,7 +478,9 @@ class Trainable(DataPreparation, StepAPI):
         return None if dtype is None else (self._device().type, dtype)
 
     def _regularization(self):
-        if not any(getattr(m, "_regularizers", None) for m in self.modules()):
+        # Layers defined outside loom may call add_loss in call(): their losses are summed every step.
+        if not any(getattr(m, "_regularizers", None) or not type(m).__module__.startswith(("loom.", "torch."))
+                   for m in self.modules()):
             return None
         return lambda: sum(self.losses)
 
