@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from loom.errors import ConfigError
-from loom.serialization import deserialize_keras_object as _deserialize
 from loom.serialization import serialize_keras_object as _serialize
 
 __all__ = ["deserialize_keras_object", "serialize_keras_object"]
@@ -63,15 +62,17 @@ def deserialize_keras_object(identifier: Any, module_objects: dict | None = None
         raise ConfigError(f"Unknown {printable_module_name}: {identifier!r}. Pass it in custom_objects.")
     if not isinstance(identifier, dict) or "class_name" not in identifier:
         raise ConfigError(f"Could not interpret serialized {printable_module_name}: {identifier!r:.120}.")
+    from loom.models.keras_config import find_class, from_keras
     class_name = identifier["class_name"]
     cls = known.get(class_name)
-    config = identifier.get("config") or {}
-    if cls is not None:
-        if hasattr(cls, "from_config"):
-            return cls.from_config(config)
-        return cls(**config) if isinstance(cls, type) else cls
-    try:
-        return _deserialize({"module": "keras", "class_name": class_name, "config": config,
-                             "registered_name": class_name}, custom_objects=custom_objects)
-    except ConfigError as e:
-        raise ConfigError(f"Unknown {printable_module_name}: {class_name!r}. Pass it in custom_objects.") from e
+    if cls is None:
+        found = find_class(class_name)
+        if found is None:
+            raise ConfigError(f"Unknown {printable_module_name}: {class_name!r}. Pass it in custom_objects.")
+        cls = found[2]
+    entry = {"module": None, "class_name": class_name, "config": identifier.get("config") or {},
+             "registered_name": class_name}
+    config = from_keras(entry, custom_objects=known)["config"]
+    if not isinstance(cls, type):
+        return cls
+    return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
