@@ -134,3 +134,12 @@ def test_add_loss_collected_by_a_stateless_scope():
     with loom.StatelessScope(collect_losses=True) as scope:
         layer(torch.full((2, 3), 2.0))
     assert [round(float(t), 4) for t in scope.losses] == [0.4]
+
+
+def test_input_spec_matches_keras_and_checks_shapes():
+    for kwargs in ({"shape": (None, 3)}, {"ndim": 4, "axes": {-1: 2}}, {"min_ndim": 2, "dtype": "float32"}):
+        assert loom.InputSpec(**kwargs).get_config() == keras.InputSpec(**kwargs).get_config()
+    spec = loom.InputSpec(shape=(None, 3))
+    spec.check("layer", (5, 3))
+    with pytest.raises(loom.errors.ShapeError, match=r"shape \(None, 3\)"):
+        spec.check("layer", (5, 4))

@@ -11,19 +11,44 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-from loom.errors import ShapeError
+from loom.errors import ConfigError, ShapeError
 
 
 @dataclass
 class InputSpec:
-    """Constraints on one input: ``ndim``, ``min_ndim``, ``max_ndim`` and ``axes`` ({axis: size})."""
+    """Constraints on one input, as ``keras.InputSpec``: ``dtype``, ``shape`` (``None`` for any size),
+    ``ndim``, ``max_ndim``, ``min_ndim`` and ``axes`` ({axis: size}); ``shape`` sets ``ndim``."""
 
+    dtype: Any = None
+    shape: tuple | None = None
     ndim: int | None = None
-    min_ndim: int | None = None
     max_ndim: int | None = None
-    axes: dict = field(default_factory=dict)
+    min_ndim: int | None = None
+    axes: dict | None = None
+    allow_last_axis_squeeze: bool = False
+    name: str | None = None
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.shape is not None:
+            self.shape = tuple(self.shape)
+            self.ndim = len(self.shape)
+        self.axes = dict(self.axes or {})
+        for axis in self.axes:
+            if self.ndim is not None and not -self.ndim <= axis < self.ndim:
+                raise ConfigError(f"InputSpec: axis {axis} is out of range for ndim={self.ndim}.")
+
+    def get_config(self) -> dict:
+        """Keras's config of the spec."""
+        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
+                "min_ndim": self.min_ndim, "axes": self.axes, "optional": self.optional}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "InputSpec":
+        return cls(**config)
 
     def check(self, layer_name: str, shape: tuple) -> None:
         rank = len(shape)
@@ -36,6 +61,11 @@ class InputSpec:
         if self.max_ndim is not None and rank > self.max_ndim:
             raise ShapeError(f"Layer '{layer_name}' expects inputs of rank <= {self.max_ndim}, but got input "
                              f"shape {shape} (rank {rank}).")
+        if self.shape is not None:
+            for expected, got in zip(self.shape, shape):
+                if expected is not None and got is not None and expected != got:
+                    raise ShapeError(f"Layer '{layer_name}' expects inputs of shape {self.shape}, but got input "
+                                     f"shape {shape}.")
         for axis, size in self.axes.items():
             if size is None or not -rank <= axis < rank:
                 continue
