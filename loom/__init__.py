@@ -68,7 +68,7 @@ _LAZY: dict[str, Any] = {
     "RematScope": ("loom.remat", "RematScope"), "remat": "loom.remat",
     "StatelessScope": ("loom.stateless_scope", "StatelessScope"),
     "SymbolicScope": ("loom.symbolic_scope", "SymbolicScope"),
-    "distillation": "loom.distillation", "quantizers": "loom.quantizers",
+    "distillation": "loom.distillation", "export": "loom.export", "quantizers": "loom.quantizers",
     "Quantizer": ("loom.quantizers", "Quantizer"), "legacy": "loom.legacy", "wrappers": "loom.wrappers", "Operation": ("loom.operation", "Operation"), "Function": ("loom.function", "Function"),
 }
 _EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
