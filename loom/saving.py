@@ -33,11 +33,12 @@ from loom import config as loom_config
 from loom.errors import ConfigError, LoomError, UnsafeLoadError
 from loom.registry import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered,
                            register_loom_serializable, registered_name)
+from loom.models.keras_file_editor import KerasFileEditor
 from loom.serialization import deserialize_keras_object, serialize_keras_object
 
 register_keras_serializable = register_loom_serializable
 
-__all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects", "register_keras_serializable",
+__all__ = ["CustomObjectScope", "KerasFileEditor", "custom_object_scope", "get_custom_objects", "register_keras_serializable",
            "register_loom_serializable", "get_registered_object", "get_registered_name", "serialize_keras_object",
            "deserialize_keras_object", "serialize_loom_object", "deserialize_loom_object", "save_model",
            "load_model", "save_weights", "load_weights"]
