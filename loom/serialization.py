@@ -179,6 +179,9 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
     if isinstance(cls, type) and issubclass(cls, Layer):
         from loom.saving import deserialize_loom_object
         entry = {**config, "registered_name": registered_name(cls)}
+        if str(config.get("module", "")).startswith("keras"):  # Keras's config keys and nested objects
+            from loom.models.keras_config import from_keras
+            entry["config"] = from_keras(config, custom_objects)["config"]
         return deserialize_loom_object(entry, {**(custom_objects or {}), registered_name(cls): cls}, safe_mode)
     return _build(cls, config.get("config") or {}, custom_objects)
 

@@ -136,3 +136,11 @@ def test_save_model_functions(tmp_path):
         np.testing.assert_allclose(again.predict(np.ones((1, 3)), verbose=0), model.predict(np.ones((1, 3)), verbose=0))
     with pytest.raises(ConfigError, match="zipped"):
         loom.models.save_model(model, tmp_path / "x.loom", zipped=False)
+
+
+def test_layers_serialize_and_deserialize_as_keras():
+    from tests.keras_oracle import keras
+    ours = loom.layers.serialize(loom.layers.Dense(3, activation="relu", name="d"))
+    theirs = keras.layers.serialize(keras.layers.Dense(3, activation="relu", name="d"))
+    assert (ours["class_name"], ours["config"]["units"]) == (theirs["class_name"], theirs["config"]["units"])
+    assert loom.layers.deserialize(theirs).units == keras.layers.deserialize(ours).units == 3

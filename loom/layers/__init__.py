@@ -13,6 +13,20 @@ from loom.layers.input_layer import Input, InputLayer
 from loom.layers.torch_module import TorchModuleWrapper
 from loom.layers.dense import Dense
 
+
+def serialize(layer):
+    """A layer's Keras description (``{"module", "class_name", "config", "registered_name"}``, Keras's module
+    names, so Keras reads it), as ``keras.layers.serialize``."""
+    from loom.models.keras_config import to_keras
+    from loom.serialization import serialize_keras_object
+    return to_keras(serialize_keras_object(layer))
+
+
+def deserialize(config, custom_objects=None):
+    """The layer a :func:`serialize` description (or Keras's) stands for, as ``keras.layers.deserialize``."""
+    from loom.serialization import deserialize_keras_object
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
 # --- core layers (helper: core-layers) ---
 from loom.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from loom.layers.dropout import Dropout
