@@ -64,6 +64,7 @@ def device(device_name: str) -> Any:
 _LAZY: dict[str, Any] = {
     "applications": "loom.applications", "datasets": "loom.datasets", "distributed": "loom.distributed",
     "ensembles": "loom.ensembles", "tuning": "loom.tuning", "ops": "loom.ops", "random": "loom.random",
+    "preprocessing": "loom.preprocessing",
     "Variable": ("loom.variables", "Variable"),
 }
 _EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
