@@ -74,6 +74,13 @@ def test_streams_files_per_batch(tmp_path):
         ds[2]
 
 
+def test_unbatched_single_images(tmp_path):
+    ds = image_dataset_from_directory(write_images(str(tmp_path)), image_size=(3, 4), batch_size=None,
+                                      shuffle=False, verbose=False)
+    x, y = ds[4]
+    assert len(ds) == 6 and tuple(x.shape) == (3, 4, 3) and int(y) == 1
+
+
 def test_jpeg_and_crop_to_aspect_ratio(tmp_path):
     root = write_images(str(tmp_path), ext="jpg", per_class=1, sizes=[(8, 16), (8, 16)])
     ds = image_dataset_from_directory(root, image_size=(4, 4), crop_to_aspect_ratio=True, verbose=False)
@@ -81,12 +88,14 @@ def test_jpeg_and_crop_to_aspect_ratio(tmp_path):
 
 
 def test_fit_end_to_end(tmp_path):
-    ds = image_dataset_from_directory(write_images(str(tmp_path)), image_size=(6, 8), batch_size=2, seed=1,
-                                      verbose=False)
+    root = write_images(str(tmp_path))
+    ds = image_dataset_from_directory(root, image_size=(6, 8), batch_size=2, seed=1, verbose=False)
+    train, val = image_dataset_from_directory(root, image_size=(6, 8), batch_size=2, seed=1, validation_split=0.34,
+                                              subset="both", verbose=False)
     model = loom.Sequential([loom.Input((6, 8, 3)), loom.layers.Flatten(), loom.layers.Dense(2)])
     model.compile("adam", loom.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(ds, epochs=2, verbose=0)
-    assert len(history.history["loss"]) == 2
+    history = model.fit(train, validation_data=val, epochs=2, verbose=0)
+    assert len(history.history["val_loss"]) == 2
     assert model.predict(ds, verbose=0).shape == (6, 2)
     assert np.isfinite(model.evaluate(ds, verbose=0))
 

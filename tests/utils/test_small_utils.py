@@ -54,3 +54,13 @@ def test_legacy_round_trip_and_keras_format():
 def test_progbar_is_public():
     bar = loom.utils.Progbar(3, verbose=0)
     bar.update(3)
+
+
+@pytest.mark.parametrize("name, excluded", [("utils", {"FeatureSpace"}), ("utils.bounding_boxes", set()),
+                                            ("utils.legacy", set()), ("datasets", set())])
+def test_every_keras_name_exists(name, excluded):
+    import importlib
+    theirs = importlib.import_module(f"keras.{name}")
+    ours = importlib.import_module(f"loom.{name}")
+    missing = {n for n in dir(theirs) if not n.startswith("_") and not hasattr(ours, n)} - excluded
+    assert not missing, f"loom.{name} lacks {sorted(missing)}"
