@@ -68,8 +68,10 @@ _LAZY: dict[str, Any] = {
     "RematScope": ("loom.remat", "RematScope"), "remat": "loom.remat",
     "StatelessScope": ("loom.stateless_scope", "StatelessScope"),
     "SymbolicScope": ("loom.symbolic_scope", "SymbolicScope"),
-    "distillation": "loom.distillation", "export": "loom.export", "quantizers": "loom.quantizers",
-    "Quantizer": ("loom.quantizers", "Quantizer"), "legacy": "loom.legacy", "wrappers": "loom.wrappers", "Operation": ("loom.operation", "Operation"), "Function": ("loom.function", "Function"),
+    "Operation": ("loom.operation", "Operation"), "Function": ("loom.function", "Function"),
+    "Quantizer": ("loom.quantizers", "Quantizer"), "quantizers": "loom.quantizers",
+    "distillation": "loom.distillation", "export": "loom.export", "legacy": "loom.legacy",
+    "preprocessing": "loom.preprocessing", "wrappers": "loom.wrappers",
 }
 _EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
           "LoomError", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "activations", "backend",

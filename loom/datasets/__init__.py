@@ -8,6 +8,10 @@ Modules:
     mnist: MNIST from Keras's ``mnist.npz`` or IDX files.
     imdb: IMDB reviews from a pickle-free ``.npz``, plus the word index.
     sklearn_data: scikit-learn's bundled datasets (``load_digits``), split the Keras way.
+    cifar10, cifar100: CIFAR's python-version batches (extracted or in the ``.tar.gz``), NumPy-only unpickling.
+    reuters: Keras's ``reuters.npz`` plus ``get_word_index`` / ``get_label_names``.
+    boston_housing, california_housing: Keras's ``.npz`` files, shuffled and split as Keras.
+    safe_pickle: reading pickled dataset files that may rebuild NumPy arrays only.
     idx: reading and writing the IDX format.
     sequence: ``pad_sequences``.
 
@@ -19,11 +23,18 @@ Example:
 """
 
 from loom.datasets import fashion_mnist, idx, imdb, mnist, sequence, sklearn_data
+from loom.datasets import boston_housing, california_housing, cifar10, cifar100, reuters, safe_pickle
 from loom.datasets.idx import read_idx, write_idx
 from loom.datasets.sequence import pad_sequences
 from loom.datasets.sklearn_data import load_digits
 
 __all__ = [
+    "boston_housing",
+    "california_housing",
+    "cifar10",
+    "cifar100",
+    "reuters",
+    "safe_pickle",
     "fashion_mnist",
     "idx",
     "imdb",

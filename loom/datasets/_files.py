@@ -40,3 +40,26 @@ def candidate_locations(path: PathLike | None, env_var: str, defaults: list[str]
 def describe_locations(locations: list[tuple[str, str]]) -> str:
     """Formats the places looked at for an error message, one per line."""
     return "\n".join(f"  {location}  ({reason})" for location, reason in locations)
+
+
+def locate_file(path: PathLike | None, env_var: str, default_name: str, what: str, url: str) -> str:
+    """The dataset file to read: ``path`` (as given, or relative to Keras's cache), else ``$env_var``, else
+    ``~/.keras/datasets/<default_name>``.
+
+    Raises:
+        DatasetNotFoundError: none of these is a file; the message lists the places and where to get the file.
+    """
+    from loom.errors import DatasetNotFoundError
+    if path is not None:
+        given = os.path.expanduser(os.fspath(path))
+        locations = [(given, "path=")]
+        if not os.path.isabs(given):
+            locations.append((os.path.join(keras_cache_dir(), given), "path= in Keras's cache"))
+    else:
+        locations = candidate_locations(None, env_var, [os.path.join(keras_cache_dir(), default_name)])
+    for location, _ in locations:
+        if os.path.isfile(location):
+            return location
+    raise DatasetNotFoundError(f"{what} not found. Looked in:\n{describe_locations(locations)}\nNothing is downloaded: "
+                               f"get {url} on a machine with internet access (or run Keras's loader once, which puts "
+                               f"it in ~/.keras/datasets/), then pass path= or set ${env_var}.")

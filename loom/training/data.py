@@ -36,6 +36,7 @@ import torch
 
 from loom import backend
 from loom.errors import ConfigError, InputError
+from loom.utils.py_dataset import PyDataset, iterate_batches
 
 Batch = tuple  # (xs: list[Tensor], ys: list[Tensor] | None, sws: list[Tensor | None] | None)
 
@@ -276,7 +277,8 @@ class IterableData:
         elif isinstance(source, IterableDataset):
             source = DataLoader(source, batch_size=batch_size or 32)
         self.source = source
-        self.num_batches_hint = _length(source)
+        self._is_py_dataset = isinstance(source, PyDataset)
+        self.num_batches_hint = source.num_batches if self._is_py_dataset else _length(source)
         self._is_sequence = is_sequence(source)
         self._pending: tuple | None = None
 
@@ -286,7 +288,7 @@ class IterableData:
         For iterators and DataLoaders the element is not lost: the next pass starts with it.
         """
         if self._is_sequence:
-            return self.source[0] if len(self.source) else None
+            return self.source[0] if self.num_batches_hint != 0 else None
         if self._pending is not None:
             return self._pending[0]
         iterator = iter(self.source)
@@ -298,8 +300,10 @@ class IterableData:
         return first
 
     def batches(self, batch_size: int | None = None, shuffle: bool = False) -> Iterator[Batch]:
-        if self._is_sequence:
-            raw: Any = (self.source[i] for i in range(len(self.source)))
+        if self._is_py_dataset:
+            raw: Any = iterate_batches(self.source)  # workers, on_epoch_begin / on_epoch_end
+        elif self._is_sequence:
+            raw = (self.source[i] for i in range(len(self.source)))
         elif self._pending is not None:
             first, rest = self._pending
             self._pending = None
@@ -308,7 +312,7 @@ class IterableData:
             raw = iter(self.source)
         for item in raw:
             yield self.convert(*unpack_x_y_sample_weight(item))
-        if self._is_sequence and hasattr(self.source, "on_epoch_end"):
+        if self._is_sequence and not self._is_py_dataset and hasattr(self.source, "on_epoch_end"):
             self.source.on_epoch_end()
 
     def num_batches(self, batch_size: int | None = None) -> int | None:
@@ -330,6 +334,8 @@ def _length(source: Any) -> int | None:
 def is_sequence(source: Any) -> bool:
     """A Keras-style ``Sequence`` / ``PyDataset``: indexable batches with a length, not an array or Dataset."""
     from torch.utils.data import DataLoader, Dataset
+    if isinstance(source, PyDataset):
+        return True
     if isinstance(source, (Dataset, DataLoader, np.ndarray, torch.Tensor, list, tuple, dict, str)):
         return False
     return hasattr(source, "__getitem__") and hasattr(source, "__len__") and not hasattr(source, "__array__")

@@ -17,6 +17,33 @@ from loom.utils.plotting import model_to_dot, plot_model
 from loom.utils.seeding import set_random_seed
 
 # --- data utilities (helper: data) ---
+from loom.utils import bounding_boxes, legacy
+from loom.utils.audio_dataset import audio_dataset_from_directory
+from loom.utils.config_object import Config
+from loom.utils.file_utils import get_file
+from loom.utils.image_dataset import image_dataset_from_directory
+from loom.utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from loom.utils.py_dataset import PyDataset, Sequence
+from loom.utils.split_dataset import split_dataset
+from loom.utils.text_dataset import text_dataset_from_directory
+from loom.utils.timeseries_dataset import timeseries_dataset_from_array
+
+_DATA_NAMES = ["Config", "Progbar", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory",
+               "bounding_boxes", "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
+               "legacy", "load_img", "pack_x_y_sample_weight", "save_img", "split_dataset",
+               "text_dataset_from_directory", "timeseries_dataset_from_array", "unpack_x_y_sample_weight"]
+# Imported on first use: these modules import the training package, which imports loom.utils.
+_DATA_LAZY = {"Progbar": "loom.callbacks.progbar", "get_source_inputs": "loom.utils.tensor_utils",
+              "pack_x_y_sample_weight": "loom.utils.tensor_utils", "unpack_x_y_sample_weight": "loom.utils.tensor_utils"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DATA_LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_DATA_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'loom.utils' has no attribute {name!r}")
 # --- end data utilities ---
 
 # --- feature space (helper: prep_text) ---
@@ -50,4 +77,4 @@ __all__ = ["CustomObjectScope", "clear_session", "custom_object_scope", "deseria
            "disable_interactive_logging", "enable_interactive_logging", "get_custom_objects", "get_registered_name",
            "get_registered_object", "is_interactive_logging_enabled", "is_keras_tensor", "model_to_dot", "normalize",
            "pad_sequences", "plot_model", "register_keras_serializable", "serialize_keras_object",
-           "set_random_seed", "standardize_dtype", "to_categorical"]
+           "set_random_seed", "standardize_dtype", "to_categorical"] + _DATA_NAMES

@@ -1,0 +1,73 @@
+import threading
+
+import numpy as np
+import pytest
+
+import loom
+from loom.errors import ConfigError
+from loom.utils import PyDataset, Sequence
+
+
+class Batches(PyDataset):
+    def __init__(self, n=4, **kwargs):
+        super().__init__(**kwargs)
+        self.n, self.epochs_begun, self.epochs_ended = n, 0, 0
+        self.threads = set()
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        self.threads.add(threading.get_ident())
+        x = np.full((2, 3), float(i), "float32")
+        return x, x.sum(1, keepdims=True)
+
+    def on_epoch_begin(self):
+        self.epochs_begun += 1
+
+    def on_epoch_end(self):
+        self.epochs_ended += 1
+
+
+class Endless(PyDataset):
+    @property
+    def num_batches(self):
+        return None
+
+    def __getitem__(self, i):
+        if i >= 3:
+            raise IndexError(i)
+        return np.full((1, 1), float(i), "float32")
+
+
+def test_sequence_alias_and_in_order_with_threads():
+    assert Sequence is PyDataset
+    ds = Batches(n=6, workers=3, max_queue_size=2)
+    assert [float(y[0, 0]) for _, y in ds] == [0.0, 3.0, 6.0, 9.0, 12.0, 15.0]
+    assert ds.epochs_begun == ds.epochs_ended == 1
+
+
+def test_processes_keep_order():
+    ds = Batches(n=5, workers=2, use_multiprocessing=True)
+    assert [float(x[0, 0]) for x, _ in ds] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_endless_dataset_stops_on_index_error():
+    assert [float(x[0, 0]) for x in Endless()] == [0.0, 1.0, 2.0]
+
+
+def test_fit_evaluate_predict_consume_it_with_workers():
+    model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    ds = Batches(workers=2)
+    model.fit(ds, epochs=2, verbose=0)
+    assert ds.epochs_ended >= 2 and ds.epochs_begun >= 2
+    assert np.isfinite(model.evaluate(ds, verbose=0))
+    assert model.predict(Batches(n=3), verbose=0).shape == (6, 1)
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="workers"):
+        Batches(workers=0)
+    with pytest.raises(ConfigError, match="max_queue_size"):
+        Batches(max_queue_size=-1)
