@@ -71,7 +71,7 @@ _LAZY: dict[str, Any] = {
     "Operation": ("loom.operation", "Operation"), "Function": ("loom.function", "Function"),
     "Quantizer": ("loom.quantizers", "Quantizer"), "quantizers": "loom.quantizers",
     "distillation": "loom.distillation", "export": "loom.export", "legacy": "loom.legacy",
-    "preprocessing": "loom.preprocessing", "wrappers": "loom.wrappers",
+    "preprocessing": "loom.preprocessing", "visualization": "loom.visualization", "wrappers": "loom.wrappers",
 }
 _EAGER = ["DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
           "LoomError", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "activations", "backend",
