@@ -152,6 +152,32 @@ class Layer(nn.Module):
         finally:
             _ADDED_LOSSES.depth -= 1
 
+    def stateless_call(self, trainable_variables: list, non_trainable_variables: list, *args: Any,
+                       return_losses: bool = False, **kwargs: Any) -> Any:
+        """Call the layer with the given weight values instead of its own, as Keras's ``stateless_call``.
+
+        ``trainable_variables`` / ``non_trainable_variables`` are values in the order of
+        :attr:`trainable_weights` / :attr:`non_trainable_weights`; gradients flow to them, and the layer's
+        own weights are neither used nor changed. Returns ``(outputs, new_non_trainable_variables)`` (plus
+        the losses added during the call with ``return_losses=True``).
+        """
+        from torch.func import functional_call
+        trainable, frozen = list(self.trainable_weights), list(self.non_trainable_weights)
+        for given, own, kind in ((trainable_variables, trainable, "trainable"),
+                                 (non_trainable_variables, frozen, "non-trainable")):
+            if len(given) != len(own):
+                raise InputError(f"Layer '{self.name}': stateless_call got {len(given)} {kind} variables; the "
+                                 f"layer has {len(own)}.")
+        names = {id(t): n for n, t in list(self.named_parameters(remove_duplicate=False)) +
+                 list(self.named_buffers(remove_duplicate=False))}
+        new_frozen = [backend.to_tensor(v).detach().clone() for v in non_trainable_variables]
+        mapping = {names[id(w)]: backend.to_tensor(v) for w, v in zip(trainable, trainable_variables)}
+        mapping.update({names[id(w)]: v for w, v in zip(frozen, new_frozen)})
+        outputs = functional_call(self, mapping, args, kwargs, tie_weights=False, strict=False)
+        if return_losses:
+            return outputs, new_frozen, list(self.losses)
+        return outputs, new_frozen
+
     def add_loss(self, loss: Any) -> None:
         """Add ``loss`` (a scalar tensor computed in ``call``) to :attr:`losses`, as Keras's ``add_loss``.
 

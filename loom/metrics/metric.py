@@ -22,6 +22,7 @@ from typing import Any, Callable
 import torch
 
 from loom import backend
+from loom.errors import InputError
 from loom.losses.loss import apply_mask, squeeze_or_expand_to_same_rank
 
 
@@ -140,6 +141,38 @@ class Metric:
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
+
+    # ---------------------------------------------------------------------- stateless API (Keras 3)
+    def stateless_update_state(self, metric_variables: list, *args: Any, **kwargs: Any) -> list[torch.Tensor]:
+        """The state after ``update_state(*args, **kwargs)`` starting from ``metric_variables``; the metric's
+        own state is left as it was."""
+        return self._stateless(metric_variables, lambda: (self.update_state(*args, **kwargs), None))[0]
+
+    def stateless_result(self, metric_variables: list) -> torch.Tensor:
+        """``result()`` for the state ``metric_variables``; the metric's own state is left as it was."""
+        return self._stateless(metric_variables, lambda: self.result())[1]
+
+    def stateless_reset_state(self) -> list[torch.Tensor]:
+        """The state :meth:`reset_state` would give; the metric's own state is left as it was."""
+        return self._stateless(None, lambda: (self.reset_state(), None))[0]
+
+    def _stateless(self, values: list | None, run: Callable[[], Any]) -> tuple[list[torch.Tensor], Any]:
+        own = self.variables
+        if values is not None and len(values) != len(own):
+            raise InputError(f"Metric '{self.name}': {len(values)} metric_variables given, the metric has "
+                             f"{len(own)}.")
+        saved = [v.detach().clone() for v in own]
+        try:
+            with torch.no_grad():
+                for var, value in zip(own, values or []):
+                    var.copy_(backend.to_tensor(value).to(var.dtype))
+            out = run()
+            state = [v.detach().clone() for v in self.variables]
+        finally:
+            with torch.no_grad():
+                for var, value in zip(self.variables, saved):
+                    var.copy_(value)
+        return state, (out.detach().clone() if isinstance(out, torch.Tensor) else out)
 
     def result(self) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement result().")

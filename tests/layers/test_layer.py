@@ -281,3 +281,34 @@ def test_custom_layer_with_add_weight_build_and_compute_output_shape_matches_ker
     assert [w.path for w in model.weights] == [w.path for w in kmodel.weights] == ["scaled/w", "scaled/scale"]
     x = np.random.default_rng(0).normal(size=(5, 4))
     np.testing.assert_allclose(model.predict(x, verbose=0), kmodel.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_stateless_call_matches_keras_and_leaves_weights_alone():
+    from tests.keras_oracle import keras
+    outs = []
+    for lib in (loom, keras):
+        lib.utils.set_random_seed(0)
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(4), lib.layers.BatchNormalization(),
+                                lib.layers.Dense(2)])
+        before = [np.array(w) for w in model.get_weights()]
+        trainable = [torch.full(tuple(w.shape), 0.1 * (i + 1)) for i, w in enumerate(model.trainable_weights)]
+        frozen = [torch.tensor(np.asarray(lib.ops.convert_to_numpy(w))) for w in model.non_trainable_weights]
+        x = np.linspace(-1, 1, 15, dtype="float32").reshape(5, 3)
+        out, new = model.stateless_call(trainable, frozen, x, training=True)
+        outs.append((np.asarray(lib.ops.convert_to_numpy(out)), [np.asarray(lib.ops.convert_to_numpy(v)) for v in new]))
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(outs[0][1], outs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_stateless_call_is_differentiable_in_the_given_values():
+    layer = loom.layers.Dense(2, kernel_initializer="ones")
+    layer.build((None, 3))
+    kernel = torch.full((3, 2), 2.0, requires_grad=True)
+    out, _ = layer.stateless_call([kernel, torch.zeros(2)], [], torch.ones(4, 3))
+    out.sum().backward()
+    assert kernel.grad.tolist() == [[4.0, 4.0]] * 3 and layer.kernel.grad is None
+    with pytest.raises(loom.LoomError, match="stateless_call got 1 trainable"):
+        layer.stateless_call([kernel], [], torch.ones(1, 3))

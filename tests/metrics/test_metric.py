@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import loom
 from loom import losses, metrics
 from tests.keras_oracle import keras
 from tests.metrics.helpers import assert_parity
@@ -120,3 +121,18 @@ def test_custom_metric_with_add_weight_matches_keras():
     metric.reset_state()
     kmetric.reset_state()
     assert [float(v) for v in metric.variables] == [float(v.numpy()) for v in kmetric.variables] == [0.0, 0.0]
+
+
+def test_stateless_metric_api_matches_keras():
+    from tests.keras_oracle import keras
+    results = []
+    for lib in (loom, keras):
+        metric = lib.metrics.SparseCategoricalAccuracy()
+        targets, predictions = lib.ops.array([0, 1, 2]), lib.ops.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+        state = metric.stateless_update_state(metric.variables, targets, predictions)
+        state = metric.stateless_update_state(state, lib.ops.array([1]), lib.ops.array([[1, 0, 0]]))
+        results.append((float(metric.stateless_result(state)), [float(v) for v in state],
+                        [float(v) for v in metric.stateless_reset_state()], [float(v) for v in metric.variables]))
+    assert results[0] == results[1] == (0.75, [3.0, 4.0], [0.0, 0.0], [0.0, 0.0])
+    with pytest.raises(loom.LoomError, match="metric_variables"):
+        loom.metrics.Mean().stateless_result([1.0])
