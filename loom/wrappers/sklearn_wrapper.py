@@ -156,11 +156,7 @@ class SKLearnClassifier(ClassifierMixin, _SKLearnBase):
 class SKLearnRegressor(RegressorMixin, _SKLearnBase):
     """A loom regressor as a scikit-learn estimator (1-D targets give 1-D predictions).
 
-    Args:
-        model: a compiled :class:`loom.Model` or a function ``model(X=..., y=..., **model_kwargs)`` returning one.
-        warm_start: keep training the fitted model on the next ``fit`` (default ``False``).
-        model_kwargs: keyword arguments for the model function (default ``None``).
-        fit_kwargs: keyword arguments for ``model.fit`` (default ``None``).
+    Args: ``model``, ``warm_start``, ``model_kwargs``, ``fit_kwargs``, as :class:`SKLearnClassifier`.
 
     Example:
         >>> import numpy as np, loom
@@ -180,11 +176,7 @@ class SKLearnRegressor(RegressorMixin, _SKLearnBase):
 class SKLearnTransformer(TransformerMixin, _SKLearnBase):
     """A loom model as a scikit-learn transformer: ``transform(X)`` is the fitted model's ``predict``.
 
-    Args:
-        model: a compiled :class:`loom.Model` or a function ``model(X=..., y=..., **model_kwargs)`` returning one.
-        warm_start: keep training the fitted model on the next ``fit`` (default ``False``).
-        model_kwargs: keyword arguments for the model function (default ``None``).
-        fit_kwargs: keyword arguments for ``model.fit`` (default ``None``).
+    Args: ``model``, ``warm_start``, ``model_kwargs``, ``fit_kwargs``, as :class:`SKLearnClassifier`.
 
     Example:
         >>> import numpy as np, loom
