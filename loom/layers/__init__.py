@@ -56,6 +56,11 @@ from loom.layers.bidirectional import Bidirectional
 # --- end recurrent ---
 
 # --- preprocessing: text and structured data (helper: prep_text) ---
+from loom.layers.preprocessing.category_encoding import CategoryEncoding
+from loom.layers.preprocessing.discretization import Discretization
+from loom.layers.preprocessing.integer_lookup import IntegerLookup
+from loom.layers.preprocessing.normalization import Normalization
+from loom.layers.preprocessing.string_lookup import StringLookup
 # --- end preprocessing: text and structured data ---
 
 # --- preprocessing: image and audio (helper: prep_image) ---
