@@ -61,6 +61,7 @@ from loom.layers.preprocessing.discretization import Discretization
 from loom.layers.preprocessing.integer_lookup import IntegerLookup
 from loom.layers.preprocessing.normalization import Normalization
 from loom.layers.preprocessing.string_lookup import StringLookup
+from loom.layers.preprocessing.text_vectorization import TextVectorization
 # --- end preprocessing: text and structured data ---
 
 # --- preprocessing: image and audio (helper: prep_image) ---

@@ -249,9 +249,16 @@ class IndexLookup(Layer):
         if self._has_input_vocabulary:
             raise InputError(f"{self._where}: cannot adapt a layer given a fixed vocabulary (vocabulary= or "
                              f"set_vocabulary()).")
+        self.update_documents(self._documents(data))
+
+    def update_documents(self, documents: list[list]) -> None:
+        """Count the terms of already-tokenized documents (what ``TextVectorization`` feeds in)."""
+        if self._has_input_vocabulary:
+            raise InputError(f"{self._where}: cannot adapt a layer given a fixed vocabulary (vocabulary= or "
+                             f"set_vocabulary()).")
         if self._counter is None:
             self.reset_state()
-        self._counter.update(self._documents(data))
+        self._counter.update(documents)
 
     def reset_state(self) -> None:
         """Forget the counts of ``update_state``."""
@@ -295,6 +302,10 @@ class IndexLookup(Layer):
         ids = self._lookup(keys)
         if self.output_mode == "int":
             return ids
+        return self._encode(ids)
+
+    def _encode(self, ids: torch.Tensor) -> torch.Tensor:
+        """Indices (``-1`` for nothing) as ``output_mode`` vectors."""
         if self._frozen_vocab_size is None and not self.pad_to_max_tokens:
             raise InputError(f"{self._where}: output_mode={self.output_mode!r} needs a vocabulary before the "
                              f"layer is called: pass vocabulary= or call adapt().")
