@@ -16,6 +16,7 @@ from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
 from loom.layers.preprocessing.encoding import encode_ids
 from loom.layers.preprocessing.string_hash import fingerprint64
+from loom.layers.preprocessing.string_lookup import refuse_symbolic
 
 _MASK = (1 << 64) - 1
 _MUL = 0xC6A4A7935BD1E995
@@ -100,6 +101,7 @@ class HashedCrossing(Layer):
 
     def call(self, inputs: Sequence[Any]) -> torch.Tensor:
         where = f"HashedCrossing '{self.name}'"
+        refuse_symbolic(inputs, where)
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise InputError(f"{where} takes a list or tuple of at least two inputs; got {type(inputs).__name__}.")
         shapes = [tuple(np.shape(x)) for x in inputs]

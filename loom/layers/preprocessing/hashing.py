@@ -11,6 +11,7 @@ from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
 from loom.layers.preprocessing.encoding import encode_ids
 from loom.layers.preprocessing.string_hash import fingerprint64, siphash64
+from loom.layers.preprocessing.string_lookup import refuse_symbolic
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
@@ -92,6 +93,7 @@ class Hashing(Layer):
         return self.call(inputs)
 
     def _bins(self, inputs: Any) -> torch.Tensor:
+        refuse_symbolic(inputs, f"Hashing '{self.name}'")
         keys, shape = hash_keys(inputs)
         bins = self.num_bins
         masked = None

@@ -288,6 +288,8 @@ class IndexLookup(Layer):
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any):
         if isinstance(inputs, torch.Tensor) or not self._symbolic(inputs):
             return self.call(inputs)
+        if not self._integer_keys() or self.invert and self.vocabulary_dtype == "string":
+            self._keys(inputs)  # raises: strings cannot flow through the symbolic graph
         return super().__call__(inputs, *args, **kwargs)
 
     @staticmethod

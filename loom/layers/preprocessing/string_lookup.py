@@ -18,6 +18,7 @@ from loom.layers.preprocessing.string_hash import fingerprint64, siphash64
 
 def as_string_array(inputs: Any, encoding: str = "utf-8", where: str = "layer") -> np.ndarray:
     """``inputs`` (str, bytes, nested lists, NumPy arrays) as a NumPy array of Python ``str`` (dtype object)."""
+    refuse_symbolic(inputs, where)
     if isinstance(inputs, torch.Tensor):
         raise InputError(f"{where} takes strings (a list or NumPy array of str); got a {inputs.dtype} tensor.")
     array = np.asarray(inputs, dtype=object)
@@ -31,6 +32,16 @@ def as_string_array(inputs: Any, encoding: str = "utf-8", where: str = "layer") 
             raise InputError(f"{where} takes strings; got {type(value).__name__} {value!r} (convert the inputs "
                              f"to str first).")
     return flat.reshape(array.shape)
+
+
+def refuse_symbolic(inputs: Any, where: str) -> None:
+    """Raise for symbolic inputs: loom's graph carries tensors only, and strings have no torch tensor."""
+    from loom.symbolic import is_symbolic
+    from loom import structure
+    if structure.any_leaf(is_symbolic, inputs):
+        raise InputError(f"{where} takes strings, which loom's symbolic graph cannot carry (torch has no string "
+                         f"tensors). Apply it to the data before the model (e.g. vectorize the texts, then fit on "
+                         f"the integer ids), or call it eagerly / inside a Pipeline.")
 
 
 class StringLookup(IndexLookup):
@@ -77,6 +88,7 @@ class StringLookup(IndexLookup):
         return value.decode(self.encoding) if isinstance(value, bytes) else str(value)
 
     def _keys(self, inputs: Any) -> np.ndarray:
+        refuse_symbolic(inputs, self._where)
         return as_string_array(inputs, self.encoding, self._where)
 
     def _find(self, keys: np.ndarray) -> torch.Tensor:
