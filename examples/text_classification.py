@@ -2,7 +2,8 @@
 
 The vectorizer learns its vocabulary with ``adapt`` and turns raw strings into padded token ids in the data
 pipeline (torch has no string tensors, so strings stay outside the model); the model then trains on the ids.
-At the end the adapted vectorizer and the trained model are saved and restored, and classify new raw reviews.
+At the end the adapted vectorizer and the trained model are saved and restored, and classify new raw reviews,
+also chained in a ``Pipeline`` that takes raw strings.
 """
 
 import json
@@ -37,7 +38,7 @@ def main() -> None:
     args = parse_args(__doc__)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    n_train, epochs = (256, 2) if args.smoke else (4000, 6)
+    n_train, epochs = (256, 2) if args.smoke else (2000, 4)
     train_texts, train_labels = make_reviews(n_train, rng)
     test_texts, test_labels = make_reviews(n_train // 4, rng)
 
@@ -69,6 +70,9 @@ def main() -> None:
     for review, score in zip(reviews, scores):
         print(f"{score:.2f}  {review}")
     assert restored_vectorizer.get_vocabulary() == vectorizer.get_vocabulary()
+
+    end_to_end = layers.Pipeline([restored_vectorizer, restored_model])  # raw strings in, scores out
+    np.testing.assert_allclose(end_to_end(reviews).detach().numpy()[:, 0], scores, rtol=1e-5, atol=1e-6)
     if not args.smoke:
         assert accuracy > 0.9, accuracy
 
