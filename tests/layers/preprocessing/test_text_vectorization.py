@@ -86,3 +86,20 @@ def test_bad_input():
         loom.layers.TextVectorization(vocabulary=["a", "a"])
     with pytest.raises(InputError, match="vocabulary"):
         loom.layers.TextVectorization(output_mode="count")(["a"])
+
+
+def test_in_a_data_pipeline_feeding_fit():
+    vectorizer = loom.layers.TextVectorization(max_tokens=30, output_sequence_length=5)
+    vectorizer.adapt(CORPUS)
+    pairs = [(text, float(i % 2)) for i, text in enumerate(CORPUS)] * 4
+
+    def collate(batch):
+        texts, labels = zip(*batch)
+        return vectorizer(list(texts)), torch.tensor(labels).reshape(-1, 1)
+
+    loader = torch.utils.data.DataLoader(pairs, batch_size=4, collate_fn=collate)
+    model = loom.Sequential([loom.Input((5,), dtype="int64"), loom.layers.Embedding(30, 4),
+                             loom.layers.GlobalAveragePooling1D(), loom.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(loader, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
