@@ -9,6 +9,7 @@ import pytest
 
 _DIR = pathlib.Path(__file__).parent.parent / "examples"
 EXAMPLES = sorted(p for p in _DIR.glob("listing_*.py")) + [_DIR / "keras_files.py"]
+EXAMPLES += [_DIR / "text_classification.py"]  # helper: prep_text
 
 
 @pytest.mark.slow

@@ -70,6 +70,15 @@ from loom.layers.bidirectional import Bidirectional
 # --- end recurrent ---
 
 # --- preprocessing: text and structured data (helper: prep_text) ---
+from loom.layers.preprocessing.category_encoding import CategoryEncoding
+from loom.layers.preprocessing.discretization import Discretization
+from loom.layers.preprocessing.hashed_crossing import HashedCrossing
+from loom.layers.preprocessing.hashing import Hashing
+from loom.layers.preprocessing.integer_lookup import IntegerLookup
+from loom.layers.preprocessing.normalization import Normalization
+from loom.layers.preprocessing.pipeline import Pipeline
+from loom.layers.preprocessing.string_lookup import StringLookup
+from loom.layers.preprocessing.text_vectorization import TextVectorization
 # --- end preprocessing: text and structured data ---
 
 # --- preprocessing: image and audio (helper: prep_image) ---

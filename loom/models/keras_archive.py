@@ -34,12 +34,13 @@ from loom.io_utils import atomic_write, parse_json_object, read_zip_entries
 from loom.models import keras_config
 from loom.models.keras_h5 import match_h5_weights, read_h5_arrays, write_h5_weights
 from loom.models.keras_optimizer_state import optimizer_arrays, restore_optimizer_arrays
-from loom.models.weight_map import weight_slots
+from loom.models.weight_map import layer_groups, weight_slots
 
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
 WEIGHTS_NAME = "model.weights.h5"
 ENTRIES = frozenset({CONFIG_NAME, METADATA_NAME, WEIGHTS_NAME})
+ASSETS_PREFIX = "assets/"
 KERAS_VERSION = "3.15.1"
 MAX_JSON_BYTES = 64 * 1024 * 1024
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -113,14 +114,37 @@ def read_keras_entries(path: str) -> dict[str, bytes]:
         ModelFileError: other entries (assets, traversal paths...), or damaged / out-of-proportion entries.
     """
     def check(names: list[str]) -> None:
-        if len(set(names)) != len(names) or not {CONFIG_NAME, WEIGHTS_NAME} <= set(names) <= ENTRIES:
+        if len(set(names)) != len(names) or not is_keras_archive(names):
             raise ModelFileError(f"{path}: unexpected archive entries {sorted(names)[:10]}; a .keras model file "
-                                 f"holds {sorted(ENTRIES)} (assets are not supported).")
-    return read_zip_entries(path, check, lambda name: MAX_JSON_BYTES if name.endswith(".json") else None)
+                                 f"holds {sorted(ENTRIES)} and lookup vocabularies under assets/layers/<name>/.")
+    return read_zip_entries(path, check, lambda name: MAX_JSON_BYTES if name.endswith((".json", ".txt")) else None)
 
 
 def is_keras_archive(names: list[str]) -> bool:
-    return {CONFIG_NAME, WEIGHTS_NAME} <= set(names) <= ENTRIES
+    main = {n for n in names if not n.startswith(ASSETS_PREFIX)}
+    return {CONFIG_NAME, WEIGHTS_NAME} <= main <= ENTRIES and all(_is_asset(n) for n in set(names) - main)
+
+
+def _is_asset(name: str) -> bool:
+    """An asset entry loom reads: ``assets/layers/<layer>/<file>.txt`` (Keras's lookup vocabularies), or a folder."""
+    parts = name.split("/")
+    if name.endswith("/"):
+        return all(p and p not in (".", "..") for p in parts[:-1])
+    return (len(parts) >= 4 and parts[1] == "layers" and parts[-1].endswith(".txt")
+            and all(p and p not in (".", "..") and "\\" not in p for p in parts))
+
+
+def _load_assets(model: Any, entries: dict[str, bytes]) -> None:
+    """Hand each layer the files Keras saved for it under ``assets/<its weight path>/`` (lookup vocabularies)."""
+    by_group: dict[str, dict[str, bytes]] = {}
+    for name, data in entries.items():
+        if name.startswith(ASSETS_PREFIX) and not name.endswith("/"):
+            group, _, file_name = name[len(ASSETS_PREFIX):].rpartition("/")
+            by_group.setdefault(group, {})[file_name] = data
+    for group in layer_groups(model):
+        files = by_group.get(group.h5_group)
+        if files and callable(getattr(group.layer, "load_assets", None)):
+            group.layer.load_assets(files)
 
 
 def load_keras_archive(filepath: str, custom_objects: dict | None = None, compile: bool = True,
@@ -139,15 +163,19 @@ def load_keras_archive(filepath: str, custom_objects: dict | None = None, compil
     """
     entries = read_keras_entries(filepath)
     document = parse_json_object(entries[CONFIG_NAME], filepath, CONFIG_NAME)
-    return load_keras_document(document, entries[WEIGHTS_NAME], filepath, custom_objects, compile, safe_mode)
+    return load_keras_document(document, entries[WEIGHTS_NAME], filepath, custom_objects, compile, safe_mode,
+                               assets=entries)
 
 
 def load_keras_document(document: dict, weights: bytes | str, path: str, custom_objects: dict | None,
-                        compile: bool, safe_mode: bool):
-    """The model a Keras ``config.json`` object describes, with the weights of a Keras-layout HDF5 file."""
+                        compile: bool, safe_mode: bool, assets: dict[str, bytes] | None = None):
+    """The model a Keras ``config.json`` object describes, with the weights of a Keras-layout HDF5 file (and
+    the lookup vocabularies among ``assets``, the archive's entries)."""
     from loom.models.saving import _assign, _guarded
     model = _guarded(path, "cannot rebuild the model from config.json",
                      lambda: build_model(document, custom_objects, safe_mode))
+    if assets:
+        _guarded(path, "cannot read the vocabularies under assets/", lambda: _load_assets(model, assets))
     arrays = read_h5_arrays(weights)
     optimizer = [arrays.pop(p) for p in _optimizer_paths(arrays)]
     arrays = {p: a for p, a in arrays.items() if not p.startswith("optimizer/")}

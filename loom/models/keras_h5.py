@@ -87,7 +87,7 @@ def match_h5_weights(arrays: dict[str, np.ndarray], slots: list[WeightSlot]) -> 
             paths = _fallback_paths(arrays, group_slots[0].group.h5_group, child_groups) or paths
         for slot, path in zip(group_slots, paths):
             if path in arrays:
-                found[slot.key] = torch.from_numpy(np.ascontiguousarray(arrays[path]))
+                found[slot.key] = torch.from_numpy(np.ascontiguousarray(arrays[path]).reshape(arrays[path].shape))
                 used.add(path)
     return found, sorted(p for p in arrays if p not in used)
 

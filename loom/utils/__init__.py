@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
 # --- end data utilities ---
 
 # --- feature space (helper: prep_text) ---
+from loom.utils.feature_space import FeatureSpace
 # --- end feature space ---
 
 register_keras_serializable = register_loom_serializable
@@ -73,7 +74,7 @@ def pad_sequences(*args: Any, **kwargs: Any) -> Any:
     return _pad(*args, **kwargs)
 
 
-__all__ = ["CustomObjectScope", "clear_session", "custom_object_scope", "deserialize_keras_object",
+__all__ = ["FeatureSpace", "CustomObjectScope", "clear_session", "custom_object_scope", "deserialize_keras_object",
            "disable_interactive_logging", "enable_interactive_logging", "get_custom_objects", "get_registered_name",
            "get_registered_object", "is_interactive_logging_enabled", "is_keras_tensor", "model_to_dot", "normalize",
            "pad_sequences", "plot_model", "register_keras_serializable", "serialize_keras_object",

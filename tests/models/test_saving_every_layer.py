@@ -24,6 +24,12 @@ CATALOGUE = {
     "AveragePooling2D": (lambda: layers.AveragePooling2D(2, padding="same"), IMG, "float32"),
     "AveragePooling3D": (lambda: layers.AveragePooling3D(2), VOL, "float32"),
     "BatchNormalization": (lambda: layers.BatchNormalization(), IMG, "float32"),
+    "CategoryEncoding": (lambda: layers.CategoryEncoding(20, output_mode="count"), (6,), "int32"),
+    "Discretization": (lambda: layers.Discretization(bin_boundaries=[0.25, 0.5], output_mode="one_hot"), (5,),
+                       "float32"),
+    "IntegerLookup": (lambda: layers.IntegerLookup(vocabulary=[2, 4, 6, 8], output_mode="multi_hot"), (6,),
+                      "int32"),
+    "Normalization": (lambda: layers.Normalization(mean=0.5, variance=2.0), (5,), "float32"),
     "Bidirectional": (lambda: layers.Bidirectional(layers.GRU(3, return_sequences=True)), SEQ, "float32"),
     "Conv1D": (lambda: layers.Conv1D(4, 3, padding="causal", dilation_rate=2), SEQ, "float32"),
     "Conv1DTranspose": (lambda: layers.Conv1DTranspose(4, 3, strides=2), SEQ, "float32"),
@@ -79,6 +85,8 @@ CATALOGUE = {
 # safe_mode=False (tests/layers/test_lambda_layer.py), TorchModuleWrapper has no config by design.
 EXEMPT = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract", "Lambda",
           "TorchModuleWrapper", "InputLayer", "Layer", "RecurrentLayer"}
+# String and multi-input preprocessing layers run outside the symbolic graph (tests/layers/preprocessing/).
+EXEMPT |= {"TextVectorization", "StringLookup", "Hashing", "HashedCrossing", "Pipeline"}
 
 
 def _sample(shape, dtype):

@@ -1,0 +1,80 @@
+"""``Pipeline``: layers applied one after another, for preprocessing outside (or inside) a model.
+
+Unlike ``Sequential`` it builds no graph and is not a model: each call simply feeds the inputs through the
+layers, so it takes whatever its first layer takes (strings for ``TextVectorization``, say).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from loom.errors import ConfigError
+from loom.layers.layer import Layer
+from loom.saving import deserialize_loom_object, serialize_loom_object
+
+
+class Pipeline(Layer):
+    """Apply ``layers`` in order.
+
+    Args:
+        layers: the layers, first applied first (required).
+        name: the pipeline's name (default ``None``).
+
+    Example:
+        >>> import loom
+        >>> pipeline = loom.layers.Pipeline([
+        ...     loom.layers.StringLookup(vocabulary=["a", "b"]),
+        ...     loom.layers.CategoryEncoding(num_tokens=3, output_mode="count"),
+        ... ])
+        >>> pipeline([["a", "b", "b", "z"]]).tolist()
+        [[1.0, 1.0, 2.0]]
+    """
+
+    _casts_int_inputs = False
+
+    def __init__(self, layers: Sequence[Layer], name: str | None = None, **kwargs: Any):
+        kwargs.pop("trainable", None)
+        kwargs.pop("dtype", None)
+        super().__init__(name=name, **kwargs)
+        if not isinstance(layers, (list, tuple)) or not all(isinstance(x, Layer) for x in layers):
+            raise ConfigError(f"Pipeline '{self.name}': layers must be a list of loom layers; got {layers!r}.")
+        self._pipeline_layers = list(layers)
+        for layer in self._pipeline_layers:
+            self._register_layer(layer)
+        self.built = True
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, in the order they are applied."""
+        return list(self._pipeline_layers)
+
+    def _sublayers(self) -> list[Layer]:
+        return list(self._pipeline_layers)
+
+    def _convert_inputs(self, inputs: Any) -> Any:
+        return inputs
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any):
+        return self.call(inputs, **kwargs)
+
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        outputs = inputs
+        for layer in self._pipeline_layers:
+            kwargs = {}
+            if training is not None and getattr(layer, "_call_takes_training", False):
+                kwargs["training"] = training
+            outputs = layer(outputs, **kwargs)
+        return outputs
+
+    def get_config(self) -> dict:
+        return {"layers": [serialize_loom_object(layer) for layer in self._pipeline_layers], "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> "Pipeline":
+        config = dict(config)
+        layers = config.get("layers")
+        if not isinstance(layers, (list, tuple)):
+            raise ConfigError(f"Pipeline config needs 'layers', a list of serialized layers; got {layers!r}.")
+        config["layers"] = [deserialize_loom_object(x, custom_objects, safe_mode) if isinstance(x, dict) else x
+                            for x in layers]
+        return cls(**config)
