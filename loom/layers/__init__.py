@@ -59,6 +59,12 @@ from loom.layers.bidirectional import Bidirectional
 # --- end preprocessing: text and structured data ---
 
 # --- preprocessing: image and audio (helper: prep_image) ---
+from loom.layers.preprocessing.image import (CenterCrop, RandomBrightness, RandomColorDegeneration, RandomColorJitter,
+                                             RandomContrast, RandomCrop, RandomElasticTransform, RandomFlip,
+                                             RandomGrayscale, RandomHue, RandomInvert, RandomPerspective,
+                                             RandomPosterization, RandomRotation, RandomSaturation, RandomSharpness,
+                                             RandomShear, RandomTranslation, RandomZoom, Rescaling, Resizing,
+                                             Solarization)
 # --- end preprocessing: image and audio ---
 
 # --- attention and modern blocks (helper: attn) ---

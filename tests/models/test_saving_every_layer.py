@@ -75,6 +75,32 @@ CATALOGUE = {
     "ZeroPadding1D": (lambda: layers.ZeroPadding1D(2), SEQ, "float32"),
     "ZeroPadding2D": (lambda: layers.ZeroPadding2D(((1, 0), (0, 2))), IMG, "float32"),
 }
+# --- image and audio preprocessing (helper: prep_image); random layers are the identity in predict ---
+CATALOGUE.update({
+    "CenterCrop": (lambda: layers.CenterCrop(4, 6), IMG, "float32"),
+    "RandomBrightness": (lambda: layers.RandomBrightness(0.2, value_range=(0, 1), seed=1), IMG, "float32"),
+    "RandomColorDegeneration": (lambda: layers.RandomColorDegeneration(0.3, seed=1), IMG, "float32"),
+    "RandomColorJitter": (lambda: layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1), IMG, "float32"),
+    "RandomContrast": (lambda: layers.RandomContrast(0.3, seed=1), IMG, "float32"),
+    "RandomCrop": (lambda: layers.RandomCrop(8, 8, seed=1), IMG, "float32"),
+    "RandomElasticTransform": (lambda: layers.RandomElasticTransform(scale=0.5, seed=1), IMG, "float32"),
+    "RandomFlip": (lambda: layers.RandomFlip("horizontal", seed=1), IMG, "float32"),
+    "RandomGrayscale": (lambda: layers.RandomGrayscale(0.3, seed=1), IMG, "float32"),
+    "RandomHue": (lambda: layers.RandomHue(0.2, value_range=(0, 1), seed=1), IMG, "float32"),
+    "RandomInvert": (lambda: layers.RandomInvert(0.5, value_range=(0, 1), seed=1), IMG, "float32"),
+    "RandomPerspective": (lambda: layers.RandomPerspective(scale=0.2, seed=1), IMG, "float32"),
+    "RandomPosterization": (lambda: layers.RandomPosterization(4, value_range=(0, 1), seed=1), IMG, "float32"),
+    "RandomRotation": (lambda: layers.RandomRotation(0.1, fill_mode="constant", seed=1), IMG, "float32"),
+    "RandomSaturation": (lambda: layers.RandomSaturation(0.3, value_range=(0, 1), seed=1), IMG, "float32"),
+    "RandomSharpness": (lambda: layers.RandomSharpness(0.3, seed=1), IMG, "float32"),
+    "RandomShear": (lambda: layers.RandomShear(0.2, 0.1, seed=1), IMG, "float32"),
+    "RandomTranslation": (lambda: layers.RandomTranslation(0.1, 0.2, seed=1), IMG, "float32"),
+    "RandomZoom": (lambda: layers.RandomZoom(0.2, seed=1), IMG, "float32"),
+    "Rescaling": (lambda: layers.Rescaling(1 / 255, offset=0.5), IMG, "float32"),
+    "Resizing": (lambda: layers.Resizing(5, 4, crop_to_aspect_ratio=True), IMG, "float32"),
+    "Solarization": (lambda: layers.Solarization(0.2, 0.5, value_range=(0, 1), seed=1), IMG, "float32"),
+})
+# --- end image and audio preprocessing ---
 # Layers covered elsewhere: merges take several inputs (tests/models/test_saving.py and here below), Lambda needs
 # safe_mode=False (tests/layers/test_lambda_layer.py), TorchModuleWrapper has no config by design.
 EXEMPT = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract", "Lambda",

@@ -1,0 +1,1 @@
+"""Keras's preprocessing layers: text and structured data here, images in ``image/``, audio in ``audio/``."""
