@@ -64,7 +64,10 @@ from loom.layers.preprocessing.image import (CenterCrop, RandomBrightness, Rando
                                              RandomGrayscale, RandomHue, RandomInvert, RandomPerspective,
                                              RandomPosterization, RandomRotation, RandomSaturation, RandomSharpness,
                                              RandomShear, RandomTranslation, RandomZoom, Rescaling, Resizing,
-                                             Solarization)
+                                             Solarization, AutoContrast, ContrastLimitedAdaptiveHistogramEqualization,
+                                             Equalization, CutMix, MixUp, RandomErasing, RandomGaussianBlur,
+                                             MaxNumBoundingBoxes)
+from loom.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 # --- end preprocessing: image and audio ---
 
 # --- attention and modern blocks (helper: attn) ---

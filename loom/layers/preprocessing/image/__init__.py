@@ -16,8 +16,13 @@ from loom.layers.preprocessing.image.color import (RandomBrightness, RandomColor
                                                    RandomContrast, RandomGrayscale, RandomHue, RandomInvert,
                                                    RandomPosterization, RandomSaturation, RandomSharpness,
                                                    Solarization)
+from loom.layers.preprocessing.image.histogram import (AutoContrast, ContrastLimitedAdaptiveHistogramEqualization,
+                                                       Equalization)
+from loom.layers.preprocessing.image.mixing import CutMix, MixUp, RandomErasing, RandomGaussianBlur
+from loom.layers.preprocessing.image.bounding_boxes import MaxNumBoundingBoxes
 
-__all__ = ["BaseImagePreprocessingLayer", "CenterCrop", "RandomBrightness", "RandomColorDegeneration",
+__all__ = ["AutoContrast", "BaseImagePreprocessingLayer", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization",
+           "CutMix", "Equalization", "MaxNumBoundingBoxes", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomBrightness", "RandomColorDegeneration",
            "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform", "RandomFlip",
            "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization",
            "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation",
