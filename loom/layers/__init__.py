@@ -66,7 +66,7 @@ from loom.layers.preprocessing.image import (CenterCrop, RandomBrightness, Rando
                                              RandomShear, RandomTranslation, RandomZoom, Rescaling, Resizing,
                                              Solarization, AutoContrast, ContrastLimitedAdaptiveHistogramEqualization,
                                              Equalization, CutMix, MixUp, RandomErasing, RandomGaussianBlur,
-                                             MaxNumBoundingBoxes)
+                                             MaxNumBoundingBoxes, AugMix, RandAugment)
 from loom.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 # --- end preprocessing: image and audio ---
 

@@ -99,6 +99,8 @@ CATALOGUE.update({
     "Rescaling": (lambda: layers.Rescaling(1 / 255, offset=0.5), IMG, "float32"),
     "Resizing": (lambda: layers.Resizing(5, 4, crop_to_aspect_ratio=True), IMG, "float32"),
     "Solarization": (lambda: layers.Solarization(0.2, 0.5, value_range=(0, 1), seed=1), IMG, "float32"),
+    "AugMix": (lambda: layers.AugMix(value_range=(0, 1), seed=1), IMG, "float32"),
+    "RandAugment": (lambda: layers.RandAugment(value_range=(0, 1), seed=1), IMG, "float32"),
     "AutoContrast": (lambda: layers.AutoContrast(value_range=(0, 1)), IMG, "float32"),
     "ContrastLimitedAdaptiveHistogramEqualization": (
         lambda: layers.ContrastLimitedAdaptiveHistogramEqualization(value_range=(0, 1), tile_grid_size=(2, 2)), IMG,

@@ -20,8 +20,9 @@ from loom.layers.preprocessing.image.histogram import (AutoContrast, ContrastLim
                                                        Equalization)
 from loom.layers.preprocessing.image.mixing import CutMix, MixUp, RandomErasing, RandomGaussianBlur
 from loom.layers.preprocessing.image.bounding_boxes import MaxNumBoundingBoxes
+from loom.layers.preprocessing.image.policies import AugMix, RandAugment
 
-__all__ = ["AutoContrast", "BaseImagePreprocessingLayer", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization",
+__all__ = ["AugMix", "RandAugment", "AutoContrast", "BaseImagePreprocessingLayer", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization",
            "CutMix", "Equalization", "MaxNumBoundingBoxes", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomBrightness", "RandomColorDegeneration",
            "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform", "RandomFlip",
            "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization",
