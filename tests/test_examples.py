@@ -9,6 +9,7 @@ import pytest
 
 _DIR = pathlib.Path(__file__).parent.parent / "examples"
 EXAMPLES = sorted(p for p in _DIR.glob("listing_*.py")) + [_DIR / "keras_files.py"]
+EXAMPLES.append(_DIR / "image_augmentation.py")  # helper: prep_image
 
 
 @pytest.mark.slow

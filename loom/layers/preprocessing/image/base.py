@@ -26,7 +26,7 @@ from loom import config
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.layer import Layer
 from loom.random.seed_generator import SeedGenerator, generator_from
-from loom.ops import image as image_ops
+from loom.ops._image_warp import INTERPOLATIONS, _fix, _nodes
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -262,10 +262,48 @@ def per_image(values: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     return values.reshape(-1, 1, 1, 1).to(device=images.device)
 
 
+def _sample(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, order: int, fill_mode: str,
+            fill_value: float) -> torch.Tensor:
+    """Channels-last ``x`` ``(n, h, w, c)`` read at per-image positions ``rows`` / ``cols`` ``(n, h', w')``."""
+    n, h, w, _ = x.shape
+    batch = torch.arange(n, device=x.device).view(n, 1, 1)
+    fill = torch.tensor(fill_value, dtype=x.dtype, device=x.device)
+    result = None
+    for r, r_weight in _nodes(rows, order):
+        for c, c_weight in _nodes(cols, order):
+            value = x[batch, _fix(r, h, fill_mode), _fix(c, w, fill_mode)]
+            if fill_mode == "constant":
+                inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+                value = torch.where(inside.unsqueeze(-1), value, fill)
+            if order:
+                value = value * (r_weight * c_weight).unsqueeze(-1).to(x.dtype)
+            result = value if result is None else result + value
+    return result
+
+
+def projective_warp(images: torch.Tensor, transform: torch.Tensor, interpolation: str, fill_mode: str,
+                    fill_value: float, data_format: str) -> torch.Tensor:
+    """Warp a batch by per-image 8-parameter transforms ``(n, 8)``: output pixel ``(x, y)`` reads the input at
+    ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``, ``k = c0 x + c1 y + 1``.
+
+    Sampling follows ``keras.ops.image.affine_transform`` exactly (its corner rule, its ``'reflect'`` /
+    ``'wrap'`` / ``'nearest'`` / ``'mirror'`` indexing and its constant fill), gathering the whole batch at once;
+    ``grid_sample`` has no 'wrap' and pads differently at the borders, so it would not give Keras's pixels.
+    """
+    x = images.permute(0, 2, 3, 1) if data_format == "channels_first" else images
+    n, h, w, _ = x.shape
+    t = torch.as_tensor(transform).to(x.device, torch.float32).reshape(-1, 8).expand(n, 8)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=x.device),
+                            torch.arange(w, dtype=torch.float32, device=x.device), indexing="ij")
+    a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i].view(n, 1, 1) for i in range(8))
+    k = c0 * xs + c1 * ys + 1.0
+    rows, cols = (b0 * xs + b1 * ys + b2) / k, (a0 * xs + a1 * ys + a2) / k
+    work = x if x.dtype.is_floating_point else x.to(torch.float32)
+    out = _sample(work, rows, cols, INTERPOLATIONS[interpolation], fill_mode, fill_value).to(x.dtype)
+    return out.permute(0, 3, 1, 2) if data_format == "channels_first" else out
+
+
 def affine_warp(layer: BaseImagePreprocessingLayer, images: torch.Tensor, transform: torch.Tensor,
                 interpolation: str) -> torch.Tensor:
-    """The one warp shared by the geometric layers: Keras's 8-parameter projective transform per image."""
-    transform = torch.as_tensor(transform).to(images.device, images.dtype)
-    return image_ops.affine_transform(images, transform, interpolation=interpolation, fill_mode=layer.fill_mode,
-                                      fill_value=layer.fill_value, data_format=layer.data_format)
-
+    """The one warp shared by the geometric layers, with the layer's fill mode, fill value and data format."""
+    return projective_warp(images, transform, interpolation, layer.fill_mode, layer.fill_value, layer.data_format)

@@ -24,6 +24,7 @@ from loom.layers.preprocessing.image.base import (BaseImagePreprocessingLayer, a
                                                   is_number, per_image, value_range_arg)
 from loom.layers.preprocessing.image.resizing import _positive_int
 from loom.ops import image as image_ops
+from loom.ops._image_warp import _homography
 from loom.random.seed_generator import make_default_seed
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -471,8 +472,8 @@ class RandomPerspective(_Warp):
     def _warp(self, images, transformation, interpolation):
         start = torch.as_tensor(transformation["start_points"]).to(images.device, images.dtype)
         end = torch.as_tensor(transformation["end_points"]).to(images.device, images.dtype)
-        out = image_ops.perspective_transform(images, start, end, interpolation=interpolation,
-                                              fill_value=self.fill_value, data_format=self.data_format)
+        transform = _homography(start.reshape(-1, 4, 2), end.reshape(-1, 4, 2))
+        out = affine_warp(self, images, transform, interpolation)
         apply = torch.as_tensor(transformation["apply_perspective"]).to(images.device)
         return torch.where(per_image(apply, images), out, images)
 
