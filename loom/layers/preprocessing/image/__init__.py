@@ -9,9 +9,9 @@ Example:
 
 from loom.layers.preprocessing.image.base import BaseImagePreprocessingLayer
 from loom.layers.preprocessing.image.resizing import CenterCrop, Rescaling, Resizing
-from loom.layers.preprocessing.image.geometric import (RandomCrop, RandomElasticTransform, RandomFlip,
-                                                       RandomPerspective, RandomRotation, RandomShear,
-                                                       RandomTranslation, RandomZoom)
+from loom.layers.preprocessing.image.flip_crop import RandomCrop, RandomFlip
+from loom.layers.preprocessing.image.geometric import (RandomElasticTransform, RandomPerspective, RandomRotation,
+                                                       RandomShear, RandomTranslation, RandomZoom)
 from loom.layers.preprocessing.image.color import (RandomBrightness, RandomColorDegeneration, RandomColorJitter,
                                                    RandomContrast, RandomGrayscale, RandomHue, RandomInvert,
                                                    RandomPosterization, RandomSaturation, RandomSharpness,
