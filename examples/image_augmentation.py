@@ -43,7 +43,7 @@ features = layers.GlobalAveragePooling2D()(features)
 outputs = layers.Dense(10, activation="softmax")(features)
 model = keras.Model(inputs, outputs)
 model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(x_train, y_train, epochs=3 if args.smoke else 40, batch_size=32, verbose=0)
+model.fit(x_train, y_train, epochs=3 if args.smoke else 25, batch_size=32, verbose=0)
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test accuracy {accuracy:.3f} (loss {loss:.3f})")
 
