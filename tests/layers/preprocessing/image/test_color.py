@@ -1,6 +1,5 @@
 """Colour layers: Keras's drawn transformation replayed in loom gives Keras's pixels; invariants elsewhere."""
 
-import numpy as np
 import pytest
 import torch
 

@@ -1,6 +1,5 @@
 """The warps (rotation, zoom, translation, shear, perspective, elastic): Keras's drawn transformation replayed in loom gives Keras's pixels."""
 
-import numpy as np
 import pytest
 import torch
 
