@@ -82,6 +82,15 @@ from loom.layers.preprocessing.text_vectorization import TextVectorization
 # --- end preprocessing: text and structured data ---
 
 # --- preprocessing: image and audio (helper: prep_image) ---
+from loom.layers.preprocessing.image import (CenterCrop, RandomBrightness, RandomColorDegeneration, RandomColorJitter,
+                                             RandomContrast, RandomCrop, RandomElasticTransform, RandomFlip,
+                                             RandomGrayscale, RandomHue, RandomInvert, RandomPerspective,
+                                             RandomPosterization, RandomRotation, RandomSaturation, RandomSharpness,
+                                             RandomShear, RandomTranslation, RandomZoom, Rescaling, Resizing,
+                                             Solarization, AutoContrast, ContrastLimitedAdaptiveHistogramEqualization,
+                                             Equalization, CutMix, MixUp, RandomErasing, RandomGaussianBlur,
+                                             MaxNumBoundingBoxes, AugMix, RandAugment)
+from loom.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 # --- end preprocessing: image and audio ---
 
 # --- attention and modern blocks (helper: attn) ---

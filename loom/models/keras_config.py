@@ -114,6 +114,10 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -
         out = {k: from_keras(v, custom_objects, depth + 1) for k, v in value.items()}
         if "args" in out and isinstance(out.get("kwargs"), dict) and out["kwargs"].get("mask", 0) is None:
             out["kwargs"] = {k: v for k, v in out["kwargs"].items() if k != "mask"}  # Keras records mask=None
+        if "args" in out and isinstance(out.get("kwargs"), dict) and "training" in out["kwargs"]:
+            # Keras records a layer's default `training` (True for its augmentation layers), and its fit / predict
+            # always override a recorded value; loom's graph would fix it, so it is left out
+            out["kwargs"] = {k: v for k, v in out["kwargs"].items() if k != "training"}
         return out
     class_name = value["class_name"]
     if class_name in _DTYPE_POLICIES:

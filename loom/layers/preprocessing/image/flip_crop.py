@@ -1,0 +1,153 @@
+"""``RandomFlip`` and ``RandomCrop``: augmentation that moves whole pixels (no interpolation in training).
+
+Example:
+    >>> import torch, loom
+    >>> loom.layers.RandomCrop(4, 4, seed=0)(torch.rand(2, 6, 6, 3), training=True).shape
+    torch.Size([2, 4, 4, 3])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from loom.errors import ConfigError
+from loom.layers.preprocessing.image.base import BaseImagePreprocessingLayer
+from loom.layers.preprocessing.image.resizing import _positive_int
+from loom.ops import image as image_ops
+from loom.random.seed_generator import make_default_seed
+
+_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+def _choice(layer: BaseImagePreprocessingLayer, name: str, value: Any, options: tuple) -> Any:
+    if value not in options:
+        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be one of {options}, got {value!r}.")
+    return value
+
+
+class RandomFlip(BaseImagePreprocessingLayer):
+    """Flip each image left-right and/or up-down with probability 1/2 (in training).
+
+    Args:
+        mode: ``'horizontal'``, ``'vertical'`` or ``'horizontal_and_vertical'`` (default; both flips share
+            one coin per image, as in Keras).
+        seed: random seed (default ``None``).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Bounding boxes (``bounding_box_format='xyxy'`` or ``'rel_xyxy'``) are flipped too.
+
+    Example:
+        >>> import torch
+        >>> x = torch.arange(6.0).reshape(1, 2, 3, 1)
+        >>> y = RandomFlip("horizontal", seed=3)(x, training=True)
+        >>> bool((y == x).all() or (y == x.flip(2)).all())
+        True
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,
+                 data_format: str | None = None, **kwargs: Any):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.mode = _choice(self, "mode", mode, _FLIP_MODES)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        images = data["images"] if isinstance(data, dict) else data
+        flips = self._uniform(self._rng(seed), (images.shape[0], 1, 1, 1)) <= 0.5
+        return {"flips": flips, "input_shape": tuple(images.shape)}
+
+    def transform_images(self, images, transformation, training=True):
+        if not training or transformation is None:
+            return images
+        flips = torch.as_tensor(transformation["flips"]).reshape(-1, 1, 1, 1).to(images.device)
+        h_axis, w_axis = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            images = torch.where(flips, images.flip(w_axis), images)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            images = torch.where(flips, images.flip(h_axis), images)
+        return images
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        return self.transform_images(segmentation_masks, transformation, training)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if self.bounding_box_format not in ("xyxy", "rel_xyxy"):
+            raise ConfigError(f"RandomFlip '{self.name}': loom flips bounding boxes in the 'xyxy' and 'rel_xyxy' "
+                              f"formats only, got bounding_box_format={self.bounding_box_format!r}.")
+        if not training or transformation is None:
+            return bounding_boxes
+        boxes = bounding_boxes["boxes"].to(torch.float32)
+        shape = transformation["input_shape"]
+        h, w = (shape[-3], shape[-2]) if self.data_format == "channels_last" else (shape[-2], shape[-1])
+        h, w = (1.0, 1.0) if self.bounding_box_format == "rel_xyxy" else (float(h), float(w))
+        flips = torch.as_tensor(transformation["flips"]).reshape(-1, 1, 1).to(boxes.device)
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            x1, x2 = torch.where(flips[..., 0], w - x2, x1), torch.where(flips[..., 0], w - x1, x2)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            y1, y2 = torch.where(flips[..., 0], h - y2, y1), torch.where(flips[..., 0], h - y1, y2)
+        return dict(bounding_boxes, boxes=torch.stack([x1, y1, x2, y2], -1))
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed, "mode": self.mode}
+
+
+class RandomCrop(BaseImagePreprocessingLayer):
+    """Crop a random ``(height, width)`` box in training; in inference, crop the centre to the target aspect
+    ratio and resize (Keras's documented behaviour; Keras 3.15 itself returns the input unchanged there,
+    which breaks the layer's output shape).
+
+    Args:
+        height: output height.
+        width: output width.
+        seed: random seed (default ``None``: a drawn seed, saved in the config as Keras does).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Example:
+        >>> import torch
+        >>> RandomCrop(3, 4, seed=0)(torch.rand(2, 8, 8, 3), training=True).shape
+        torch.Size([2, 3, 4, 3])
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, height: int, width: int, seed: int | None = None, data_format: str | None = None,
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(data_format=data_format, seed=make_default_seed() if seed is None else seed, name=name,
+                         **kwargs)
+        self.height = _positive_int(self, "height", height)
+        self.width = _positive_int(self, "width", width)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        images = data["images"] if isinstance(data, dict) else data
+        h, w = self._height_width(images)
+        if training and h > self.height and w > self.width:
+            rng = self._rng(seed)
+            top = int(self._uniform(rng, (), 0.0, float(h - self.height + 1)))
+            left = int(self._uniform(rng, (), 0.0, float(w - self.width + 1)))
+            return top, left
+        crop_h = max(min(h, int(float(w * self.height) / self.width)), 1)
+        crop_w = max(min(w, int(float(h * self.width) / self.height)), 1)
+        return int(float(h - crop_h) / 2), int(float(w - crop_w) / 2)
+
+    def transform_images(self, images, transformation, training=True):
+        if not training:
+            return image_ops.resize(images, (self.height, self.width), crop_to_aspect_ratio=True,
+                                    data_format=self.data_format)
+        top, left = (int(v) for v in transformation)
+        h_axis = 1 if self.data_format == "channels_last" else 2
+        out = images.narrow(h_axis, top, min(self.height, images.shape[h_axis] - top))
+        out = out.narrow(h_axis + 1, left, min(self.width, images.shape[h_axis + 1] - left))
+        if tuple(out.shape[h_axis:h_axis + 2]) != (self.height, self.width):
+            out = image_ops.resize(out, (self.height, self.width), data_format=self.data_format)
+        return out
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        return self.transform_images(segmentation_masks, transformation, training)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width, "seed": self.seed}
