@@ -65,4 +65,8 @@ from loom.layers.bidirectional import Bidirectional
 # --- end attention and modern blocks ---
 
 # --- recurrent cells, RNN, ConvLSTM (helper: rnn) ---
+from loom.layers.rnn_cell_base import AbstractRNNCell
+from loom.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from loom.layers.stacked_rnn_cells import StackedRNNCells
+from loom.layers.rnn import RNN
 # --- end recurrent cells, RNN, ConvLSTM ---
