@@ -69,4 +69,5 @@ from loom.layers.rnn_cell_base import AbstractRNNCell
 from loom.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from loom.layers.stacked_rnn_cells import StackedRNNCells
 from loom.layers.rnn import RNN
+from loom.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 # --- end recurrent cells, RNN, ConvLSTM ---
