@@ -70,4 +70,5 @@ from loom.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from loom.layers.stacked_rnn_cells import StackedRNNCells
 from loom.layers.rnn import RNN
 from loom.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from loom.layers.wrapper import Wrapper
 # --- end recurrent cells, RNN, ConvLSTM ---
