@@ -180,18 +180,35 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         return torch.cat([self._conv(self._first(x * m), wg, recurrent) for m, wg in zip(masks, w.chunk(4, dim=0))],
                          dim=1)
 
-    def call(self, inputs, states, training=False):
+    def _input_gates(self, frames: torch.Tensor, masks: Any) -> torch.Tensor:
+        """The input convolution (plus bias) of a batch of frames, channels-first ``(n, 4 * filters, ...)``."""
+        z = self._gates(frames, self.kernel, masks, False)
+        return z + self.bias.view((1, -1) + (1,) * self.rank) if self.use_bias else z
+
+    def project_sequence(self, sequences: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """The input convolutions of all steps at once, ``(batch, time, 4 * filters, ...)`` (used by ``RNN``:
+        one large convolution instead of one per step; the steps then run :meth:`step_projected`)."""
+        batch, steps = sequences.shape[:2]
+        masks = self.get_dropout_mask(sequences[:, 0]) if training else None
+        if masks is not None:
+            masks = [m.unsqueeze(1).expand(sequences.shape).reshape((-1,) + tuple(m.shape[1:])) for m in masks]
+        z = self._input_gates(sequences.reshape((batch * steps,) + tuple(sequences.shape[2:])), masks)
+        return z.view((batch, steps) + tuple(z.shape[1:]))
+
+    def step_projected(self, z_x: torch.Tensor, states: list, training: bool = False):
+        """One step from the projected inputs ``z_x`` of :meth:`project_sequence`: ``(h, [h, c])``."""
         h, c = states
-        dp = self.get_dropout_mask(inputs) if training else None
         rec = self.get_recurrent_dropout_mask(h) if training else None
-        z = self._gates(inputs, self.kernel, dp, False) + self._gates(h, self.recurrent_kernel, rec, True)
-        if self.use_bias:
-            z = z + self.bias.view((1, -1) + (1,) * self.rank)
+        z = z_x + self._gates(h, self.recurrent_kernel, rec, True)
         z_i, z_f, z_c, z_o = z.chunk(4, dim=1)
         c = self.recurrent_activation(z_f) * self._first(c) + self.recurrent_activation(z_i) * self.activation(z_c)
         h = self._last(self.recurrent_activation(z_o) * self.activation(c))
         c = self._last(c)
         return h, [h, c]
+
+    def call(self, inputs, states, training=False):
+        masks = self.get_dropout_mask(inputs) if training else None
+        return self.step_projected(self._input_gates(inputs, masks), list(states), training)
 
     def get_config(self):
         config = {**super().get_config(), "rank": self.rank}

@@ -8,7 +8,10 @@ final states (``return_state``). A masked step keeps the previous states and rep
 
 Cells whose step is one of torch's fused kernels (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` with their
 default activations, see :meth:`fused_spec`) run the whole sequence in one kernel call, padding masks
-included (see :mod:`loom.layers.rnn_packed`); any other cell runs a Python loop over the steps.
+included (see :mod:`loom.layers.rnn_packed`); any other cell runs a Python loop over the steps. A cell
+may offer ``project_sequence(sequences, training)`` (its input projections of all steps at once) and
+``step_projected(projection, states, training)`` (the rest of a step): the loop then uses them
+(``ConvLSTMCell`` does: one large convolution instead of one per step).
 
 Example:
     >>> import torch, loom
@@ -261,8 +264,13 @@ class RNN(Layer):
     def _loop(self, x: torch.Tensor, states: list, mask: torch.Tensor | None, training: bool):
         outputs = []
         output = previous = None
-        for t, x_t in enumerate(x.unbind(1)):
-            output, new_states = self._step(x_t, states, training)
+        project = getattr(self.cell, "project_sequence", None)  # input projections of all steps at once
+        steps = project(x, training).unbind(1) if project is not None else x.unbind(1)
+        for t, x_t in enumerate(steps):
+            if project is not None:
+                output, new_states = self.cell.step_projected(x_t, states, training)
+            else:
+                output, new_states = self._step(x_t, states, training)
             if mask is None:
                 states = new_states
             else:
