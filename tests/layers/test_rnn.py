@@ -82,7 +82,8 @@ def test_outputs_match_keras_with_masks_and_initial_states(cell_name, cell_kwarg
     for mask in (_hole_mask(), _post_mask()):
         _assert_same(k(x, mask=mask), layer(torch.tensor(x), mask=torch.tensor(mask)))
     _assert_same(k(x, initial_state=states, mask=_hole_mask()),
-                 layer(torch.tensor(x), initial_state=[torch.tensor(s) for s in states], mask=torch.tensor(_hole_mask())))
+                 layer(torch.tensor(x), initial_state=[torch.tensor(s) for s in states],
+                       mask=torch.tensor(_hole_mask())))
 
 
 @pytest.mark.parametrize("cell_name", sorted(STATES))
@@ -115,6 +116,19 @@ def test_rnn_of_cell_equals_the_fused_layer(cell_name):
         grad_a = torch.autograd.grad(sum(t.sum() for t in a), [x, *layer.trainable_weights])
         grad_b = torch.autograd.grad(sum(t.sum() for t in b), [x, *fused.trainable_weights])
         torch.testing.assert_close(grad_a[0], grad_b[0], atol=1e-5, rtol=1e-5)
+
+
+FUSED = [("SimpleRNNCell", {}, True), ("LSTMCell", {}, True), ("GRUCell", {}, True),
+         ("GRUCell", {"reset_after": False}, False), ("LSTMCell", {"activation": "relu"}, False)]
+
+
+@pytest.mark.parametrize("cell_name,cell_kwargs,fused", FUSED)
+def test_built_in_cells_with_default_activations_take_the_fused_kernel(cell_name, cell_kwargs, fused):
+    _, layer, _ = _rnn_pair(cell_name, cell_kwargs, {})
+    x = torch.zeros(B, T, D)
+    states = layer.get_initial_state(B)
+    assert (layer._fused(x, states, None, False) is not None) == fused
+    assert (layer._fused(x, states, torch.tensor(_post_mask()), False) is not None) == fused  # packed padding
 
 
 def test_stacked_cells_match_keras():
