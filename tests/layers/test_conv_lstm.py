@@ -124,3 +124,13 @@ def test_bad_input_is_refused():
     layer(torch.zeros(1, 2, 5, 5, 1))
     with pytest.raises(InputError, match=r"\(1, 3, 3, 2\)"):
         layer(torch.zeros(1, 2, 5, 5, 1), initial_state=[torch.zeros(1, 5, 5, 2)] * 2)
+
+
+def test_bidirectional_conv_lstm_matches_keras():
+    x = _np(0, (2, 3, 5, 5, 2))
+    k = keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    layer = loom.layers.Bidirectional(loom.layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    k(x)
+    layer(torch.tensor(x))
+    layer.set_weights(k.get_weights())
+    _assert_same(k(x), layer(torch.tensor(x)))
