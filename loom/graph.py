@@ -218,14 +218,18 @@ class GraphRunner:
     :class:`loom.inference.InferencePlan` reads these steps (and :meth:`readers`) to plan its rewrites.
     """
 
-    def __init__(self, inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor], nodes: list[Node]):
+    def __init__(self, inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor], nodes: list[Node],
+                 input_masks: bool = False):
         slot_of: dict[int, int] = {}
 
         def slot(t: SymbolicTensor) -> int:
             return slot_of.setdefault(id(t), len(slot_of))
 
         self.input_slots = [slot(t) for t in inputs]
-        self.has_masks = any(t.has_mask for n in nodes for t in n.output_tensors)
+        # With input_masks (a model called with a mask, e.g. nested in a model with Embedding(mask_zero)), the
+        # inputs may carry masks the symbolic graph did not see: they flow on through every layer they reach.
+        self.maybe_masked: set[int] = {id(t) for t in inputs} if input_masks else set()
+        self.has_masks = input_masks or any(t.has_mask for n in nodes for t in n.output_tensors)
         self.steps = []
         input_ids = {id(t) for t in inputs}
         for node in nodes:
@@ -233,7 +237,9 @@ class GraphRunner:
                 continue
             arg_slots = [slot(t) for t in node.input_tensors]
             out_slots = [slot(t) for t in node.output_tensors]
-            mask_in = self._mask_inputs(node, slot)
+            mask_in = self._mask_inputs(node, slot, self.maybe_masked)
+            if self.maybe_masked and mask_in is not None and any(m is not None for m in mask_in):
+                self.maybe_masked.update(id(t) for t in node.output_tensors)
             self.steps.append((node.layer, self._kind(node, mask_in), arg_slots, out_slots, node, mask_in))
         self.output_slots = [slot(t) for t in outputs]
         self.num_slots = len(slot_of)
@@ -260,12 +266,14 @@ class GraphRunner:
         return [tuple(r) for r in releases]
 
     @staticmethod
-    def _mask_inputs(node: Node, slot) -> list | None:
+    def _mask_inputs(node: Node, slot, maybe_masked: set[int] = frozenset()) -> list | None:
         """Slots of the masks of the first argument's tensors, when masks matter at this node."""
         first = structure.flatten(node.call_args[:1])
-        mask_in = [slot(t) if isinstance(t, SymbolicTensor) and t.has_mask else None for t in first]
-        needs_mask = getattr(node.layer, "_call_takes_mask", False) and any(m is not None for m in mask_in)
-        emits_mask = any(t.has_mask for t in node.output_tensors)
+        mask_in = [slot(t) if isinstance(t, SymbolicTensor) and (t.has_mask or id(t) in maybe_masked) else None
+                   for t in first]
+        fed = any(m is not None for m in mask_in)
+        needs_mask = getattr(node.layer, "_call_takes_mask", False) and fed
+        emits_mask = any(t.has_mask for t in node.output_tensors) or (fed and bool(maybe_masked))
         return mask_in if (needs_mask or emits_mask) else None
 
     @staticmethod
@@ -281,13 +289,17 @@ class GraphRunner:
             return _LIST
         return _GENERAL
 
-    def run(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    def run(self, values: Sequence[torch.Tensor], input_masks: Sequence[Any] | None = None) -> list[torch.Tensor]:
         """The outputs (in order) for input tensors ``values`` (in ``inputs`` order), every layer called as
-        written (inference rewrites live in :mod:`loom.inference`)."""
+        written (inference rewrites live in :mod:`loom.inference`). ``input_masks`` (one per input, or ``None``)
+        needs a runner built with ``input_masks=True``."""
         slots: list[Any] = [None] * self.num_slots
         for s, v in zip(self.input_slots, values):
             slots[s] = v
         masks: list[Any] | None = [None] * self.num_slots if self.has_masks else None
+        if input_masks is not None and masks is not None:
+            for s, m in zip(self.input_slots, input_masks):
+                masks[s] = m
         call = torch.nn.Module.__call__
         for layer, kind, arg_slots, out_slots, node, mask_in, releases in self.steps:
             if kind == _ONE:
@@ -330,6 +342,6 @@ class GraphRunner:
             outs = node.output_tensors
             flat = list(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
             for t, m in zip(outs, flat):
-                if t.has_mask:
+                if t.has_mask or id(t) in self.maybe_masked:
                     masks[slot_of[id(t)]] = m
         return out

@@ -97,4 +97,10 @@ from loom.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 # --- end attention and modern blocks ---
 
 # --- recurrent cells, RNN, ConvLSTM (helper: rnn) ---
+from loom.layers.rnn_cell_base import AbstractRNNCell
+from loom.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from loom.layers.stacked_rnn_cells import StackedRNNCells
+from loom.layers.rnn import RNN
+from loom.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from loom.layers.wrapper import Wrapper
 # --- end recurrent cells, RNN, ConvLSTM ---

@@ -15,7 +15,7 @@ import torch
 
 from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
-from loom.layers.rnn_base import run_fused
+from loom.layers.rnn_base import RecurrentLayer, run_fused
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -34,7 +34,7 @@ def _strip(name: str, prefix: str) -> str:
 
 
 class Bidirectional(Layer):
-    """Bidirectional wrapper for ``SimpleRNN`` / ``LSTM`` / ``GRU``.
+    """Bidirectional wrapper for ``SimpleRNN`` / ``LSTM`` / ``GRU`` / ``RNN(cell)`` / ``ConvLSTM*D``.
 
     The forward copy is named ``forward_<name>``, the backward copy (``go_backwards`` flipped)
     ``backward_<name>``; the wrapped instance itself only serves as a template, as in Keras. With
@@ -72,7 +72,7 @@ class Bidirectional(Layer):
         for what, value in (("layer", layer), ("backward_layer", backward_layer)):
             if value is not None and not (isinstance(value, Layer) and hasattr(value, "go_backwards")):
                 raise ConfigError(f"Bidirectional '{self.name}': {what} must be a recurrent loom layer (SimpleRNN, "
-                                  f"LSTM, GRU), got {type(value).__name__}.")
+                                  f"LSTM, GRU, RNN(cell), ConvLSTM...), got {type(value).__name__}.")
         if merge_mode not in _MERGE_MODES:
             raise ConfigError(f"Bidirectional '{self.name}': merge_mode must be one of {list(_MERGE_MODES)}, got "
                               f"{merge_mode!r}.")
@@ -141,6 +141,8 @@ class Bidirectional(Layer):
         Returns ``(forward output, backward output in input time order, states)``.
         """
         fwd, bwd = self.forward_layer, self.backward_layer
+        if not (isinstance(fwd, RecurrentLayer) and isinstance(bwd, RecurrentLayer)):
+            return None
         if (inputs.device.type == "meta" or self.stateful or fwd.go_backwards or not bwd.go_backwards
                 or type(fwd) is not type(bwd) or fwd.units != bwd.units
                 or fwd.activity_regularizer is not None or bwd.activity_regularizer is not None):

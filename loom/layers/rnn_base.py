@@ -48,7 +48,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
 
     Subclasses set ``_gate_count`` and ``_state_count``, and implement ``_step`` (one time step of the loop)
     and ``_fused_spec`` (the torch kernel and its parameters, or ``None`` when none applies). Keras's
-    ``RNN(cell)`` API with custom cells is not provided.
+    ``RNN(cell)`` API with custom cells is :class:`loom.layers.RNN`.
 
     Example:
         >>> import torch, loom
@@ -153,6 +153,12 @@ class RecurrentLayer(ActivityPenalty, Layer):
         return None
 
     # ------------------------------------------------------------------------------------------ calling
+    def _call_symbolic(self, args: tuple, kwargs: dict):
+        if self.stateful and args and getattr(args[0], "shape", (0,))[0] is None:
+            raise ConfigError(f"Stateful {type(self).__name__} '{self.name}' needs a fixed batch size: pass "
+                              f"batch_size to Input (or batch_shape), got input shape {tuple(args[0].shape)}.")
+        return super()._call_symbolic(args, kwargs)
+
     def call(self, inputs, initial_state=None, mask=None):
         if inputs.dim() != 3 or (not torch.jit.is_tracing() and inputs.shape[1] == 0):
             raise ShapeError(f"{type(self).__name__} '{self.name}' expects inputs of shape (batch, timesteps>0, "

@@ -20,13 +20,13 @@ from typing import Any
 import torch
 
 from loom import structure
-from loom.errors import ConfigError, ShapeError
+from loom.errors import ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
-from loom.saving import deserialize_loom_object, serialize_loom_object
+from loom.layers.wrapper import Wrapper
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Apply ``layer`` to every slice ``inputs[:, t]`` along axis 1.
 
     The wrapped layer is built for ``(batch, *inputs.shape[2:])`` and its weights are this layer's weights.
@@ -48,11 +48,7 @@ class TimeDistributed(Layer):
     supports_masking = True
 
     def __init__(self, layer: Layer, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ConfigError(f"TimeDistributed '{self.name}' needs a loom Layer instance, got "
-                              f"{type(layer).__name__}. Wrap torch modules with TorchModuleWrapper first.")
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.input_spec = InputSpec(min_ndim=3)
 
     def build(self, input_shape):
@@ -72,19 +68,6 @@ class TimeDistributed(Layer):
             kwargs["mask"] = mask.reshape((batch * steps,) + tuple(mask.shape[2:]))
         outputs = self.layer(inputs.reshape((batch * steps,) + tuple(inputs.shape[2:])), **kwargs)
         return structure.map_structure(lambda y: _unfold(y, batch, steps), outputs)
-
-    def get_config(self):
-        return {**super().get_config(), "layer": serialize_loom_object(self.layer)}
-
-    @classmethod
-    def from_config(cls, config: dict, custom_objects: dict | None = None,
-                    safe_mode: bool = True) -> "TimeDistributed":
-        """Rebuild the wrapper and its layer (resolved through the registry, as models' layers)."""
-        config = dict(config)
-        layer = config.pop("layer")
-        if not isinstance(layer, Layer):
-            layer = deserialize_loom_object(layer, custom_objects, safe_mode)
-        return cls(layer, **config)
 
 
 def _unfold(y: Any, batch: int, steps: int) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, inference
+from loom import backend, inference, structure
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.graph import GraphRunner, build_graph
 from loom.layers.layer import Layer
@@ -101,6 +101,7 @@ class Model(Trainable, Layer):
         self._nodes = graph.nodes
         self._nodes_by_depth = graph.nodes_by_depth
         self._runner = GraphRunner(self._inputs, self._outputs, graph.nodes)
+        self.__dict__["_mask_runner"] = None
         self.built = True
 
     @property
@@ -193,7 +194,13 @@ class Model(Trainable, Layer):
             flat = [self._check_input(self._inputs[0], inputs)]
         else:
             flat = self._flatten_inputs(inputs)
-        outs = self._runner.run(flat) if not self._optimized_for_inference else inference.run(self, flat)
+        input_masks = self._input_masks(mask)
+        if input_masks is not None:
+            outs = self._masked_runner().run(flat, input_masks)
+        elif not self._optimized_for_inference:
+            outs = self._runner.run(flat)
+        else:
+            outs = inference.run(self, flat)
         if self._output_kind == "single":
             return outs[0]
         return self._pack(outs, self._output_kind, self._output_keys)
@@ -334,6 +341,21 @@ class Model(Trainable, Layer):
                     a is not None and b is not None and a != b for a, b in zip(spec.shape[1:], shape[1:])):
                 raise ShapeError(f"Model '{self.name}' input '{spec.node.layer.name}' expects shape {spec.shape}, "
                                  f"but was called on shape {tuple(shape)}.")
+
+    def _input_masks(self, mask: Any) -> list | None:
+        """The masks given with the inputs (a nested model of a masked graph), one per input, or ``None``."""
+        if mask is None or not structure.any_leaf(lambda m: m is not None, mask):
+            return None
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+        return masks if len(masks) == len(self._inputs) else None
+
+    def _masked_runner(self) -> GraphRunner:
+        """A runner that carries masks given with the inputs through the graph (built on first use)."""
+        runner = self.__dict__.get("_mask_runner")
+        if runner is None:
+            runner = GraphRunner(self._inputs, self._outputs, self._nodes, input_masks=True)
+            self.__dict__["_mask_runner"] = runner
+        return runner
 
     def compute_mask(self, inputs, mask=None):
         return None

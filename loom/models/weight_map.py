@@ -92,6 +92,20 @@ def _children(layer: Layer) -> Iterator[tuple[str | None, str, Layer]]:
         for attr, child in layer.named_children():
             if isinstance(child, Layer):
                 yield None, attr, child
+            elif isinstance(child, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+                yield from _container_children(attr, child)
+
+
+def _container_children(attr: str, container: torch.nn.Module) -> Iterator[tuple[str | None, str, Layer]]:
+    """Layers kept in a list attribute, named as Keras's saving names them: ``cells/lstm_cell``,
+    ``cells/lstm_cell_1``... (the snake-cased class name, counted within the list)."""
+    counts: collections.Counter = collections.Counter()
+    for child in container.children():
+        if isinstance(child, Layer):
+            base = _keras_name(child)
+            n = counts[base]
+            counts[base] += 1
+            yield attr, base if n == 0 else f"{base}_{n}", child
 
 
 def _keras_vars(layer: Layer) -> str:

@@ -37,6 +37,9 @@ CATALOGUE = {
     "Conv2DTranspose": (lambda: layers.Conv2DTranspose(4, 3, strides=2, padding="same"), IMG, "float32"),
     "Conv3D": (lambda: layers.Conv3D(3, 2), VOL, "float32"),
     "Conv3DTranspose": (lambda: layers.Conv3DTranspose(3, 2), VOL, "float32"),
+    "ConvLSTM1D": (lambda: layers.ConvLSTM1D(2, 3, padding="same"), (3, 5, 2), "float32"),
+    "ConvLSTM2D": (lambda: layers.ConvLSTM2D(2, 3, return_sequences=True), (3, 5, 5, 2), "float32"),
+    "ConvLSTM3D": (lambda: layers.ConvLSTM3D(2, 2, strides=2), (2, 4, 4, 4, 1), "float32"),
     "Cropping1D": (lambda: layers.Cropping1D((1, 2)), SEQ, "float32"),
     "Cropping2D": (lambda: layers.Cropping2D(((1, 0), (2, 1))), IMG, "float32"),
     "Dense": (lambda: layers.Dense(4, activation="relu", kernel_regularizer="l2"), (5,), "float32"),
@@ -65,6 +68,7 @@ CATALOGUE = {
     "MaxPooling3D": (lambda: layers.MaxPooling3D(2), VOL, "float32"),
     "PReLU": (lambda: layers.PReLU(), (5,), "float32"),
     "Permute": (lambda: layers.Permute((2, 1)), SEQ, "float32"),
+    "RNN": (lambda: layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)], return_sequences=True), SEQ, "float32"),
     "ReLU": (lambda: layers.ReLU(max_value=1.0), (5,), "float32"),
     "RepeatVector": (lambda: layers.RepeatVector(3), (5,), "float32"),
     "Reshape": (lambda: layers.Reshape((-1, 3)), (6,), "float32"),
@@ -130,6 +134,8 @@ EXEMPT |= {"TextVectorization", "StringLookup", "Hashing", "HashedCrossing", "Pi
 # Keras 3.15 cannot build a functional model holding Equalization (its output spec is its input: "cycle"), so the
 # archive trip is tested in tests/layers/preprocessing/image/test_histogram.py (helper: prep_image)
 EXEMPT.add("Equalization")
+# cells run one step inside RNN (tested in tests/layers/test_rnn.py); Wrapper is an abstract base (helper: rnn)
+EXEMPT |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "AbstractRNNCell", "Wrapper"}
 
 
 def _sample(shape, dtype):
