@@ -1,0 +1,10 @@
+"""Attention layers: ``MultiHeadAttention``, ``GroupQueryAttention``, ``Attention``, ``AdditiveAttention``.
+
+Example:
+    >>> import loom
+    >>> q = loom.Input((4, 8))
+    >>> loom.layers.Attention()([q, q]).shape
+    (None, 4, 8)
+"""
+
+from loom.layers.attention.multi_head_attention import MultiHeadAttention
