@@ -62,6 +62,9 @@ from loom.layers.bidirectional import Bidirectional
 # --- end preprocessing: image and audio ---
 
 # --- attention and modern blocks (helper: attn) ---
+from loom.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
+                                   MultiHeadAttention)
+from loom.layers.einsum_dense import EinsumDense
 # --- end attention and modern blocks ---
 
 # --- recurrent cells, RNN, ConvLSTM (helper: rnn) ---
