@@ -80,6 +80,14 @@ CATALOGUE = {
 EXEMPT = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract", "Lambda",
           "TorchModuleWrapper", "InputLayer", "Layer", "RecurrentLayer"}
 
+# --- attention and modern blocks (helper: attn) ---
+CATALOGUE.update({
+    "EinsumDense": (lambda: layers.EinsumDense("abc,cde->abde", (None, 2, 3), bias_axes="de"), SEQ, "float32"),
+})
+# called on several tensors: saved and reloaded (loom and .keras) in tests/layers/attention/
+EXEMPT |= {"AdditiveAttention", "Attention", "GroupedQueryAttention", "MultiHeadAttention"}
+# --- end attention and modern blocks ---
+
 
 def _sample(shape, dtype):
     rng = np.random.RandomState(0)
