@@ -91,6 +91,12 @@ class SpectralNormalization(Layer):
         self.vector_u.copy_(u)
         self.kernel.copy_(self.layer.weight_from_keras(name, (keras_kernel / sigma).reshape(self._kernel_shape)))
 
+    def weight_to_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        return self.layer.weight_to_keras(self._kernel_name(), value) if name == "kernel" else value
+
+    def weight_from_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        return self.layer.weight_from_keras(self._kernel_name(), value) if name == "kernel" else value
+
     def compute_mask(self, inputs, mask=None):
         return self.layer.compute_mask(inputs, mask)
 
