@@ -62,8 +62,9 @@ class Attention(Layer):
     def _check_inputs(self, inputs: Any, mask: Any = None) -> None:
         kind = type(self).__name__
         if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+            count = f" of {len(inputs)}" if isinstance(inputs, (list, tuple)) else ""
             raise InputError(f"{kind} '{self.name}' must be called on a list [query, value] or [query, value, key], "
-                             f"got {type(inputs).__name__}{'' if not isinstance(inputs, (list, tuple)) else len(inputs)}.")
+                             f"got a {type(inputs).__name__}{count}.")
         if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
             raise InputError(f"{kind} '{self.name}': mask must be a list [query_mask, value_mask], got {mask!r}.")
 

@@ -47,7 +47,8 @@ class GroupedQueryAttention(Layer):
         dropout: dropout rate on the attention probabilities (default 0.0).
         use_bias: projections have biases (default ``True``).
         sliding_window: each position attends only to positions less than this far away (default ``None``).
-        flash_attention: Keras's switch for flash kernels; loom lets torch choose (default ``None``).
+        flash_attention: Keras's switch for flash kernels; loom lets torch choose its kernel, and only
+            refuses ``dropout`` with ``True``, as Keras (default ``None``).
         kernel_initializer: default ``'glorot_uniform'``.
         bias_initializer: default ``'zeros'``.
         kernel_regularizer: default ``None``.
@@ -85,6 +86,9 @@ class GroupedQueryAttention(Layer):
                               f"divisible by num_key_value_heads ({num_key_value_heads}).")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ConfigError(f"GroupedQueryAttention '{self.name}': dropout must be in [0, 1], got {dropout!r}.")
+        if flash_attention and dropout > 0:
+            raise ConfigError(f"GroupedQueryAttention '{self.name}': dropout is not supported with "
+                              f"flash_attention=True; set dropout=0.0 (got {dropout!r}).")
         self.head_dim, self.num_query_heads, self.num_key_value_heads = head_dim, num_query_heads, num_key_value_heads
         self.num_repeats = num_query_heads // num_key_value_heads
         self.dropout, self.use_bias, self.use_gate = float(dropout), bool(use_bias), bool(use_gate)

@@ -70,7 +70,8 @@ class MultiHeadAttention(Layer):
         attention_axes: the axes attention runs over (default ``None``: every axis but batch, heads and
             features).
         sliding_window: each position attends only to positions less than this far away (default ``None``).
-        flash_attention: Keras's switch for flash kernels; loom lets torch choose (default ``None``).
+        flash_attention: Keras's switch for flash kernels; loom lets torch choose its kernel, and only
+            refuses ``dropout`` with ``True``, as Keras (default ``None``).
         kernel_initializer: default ``'glorot_uniform'``.
         bias_initializer: default ``'zeros'``.
         kernel_regularizer: default ``None``.
@@ -110,6 +111,9 @@ class MultiHeadAttention(Layer):
         _positive_int(self.name, "sliding_window", sliding_window, allow_none=True)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ConfigError(f"MultiHeadAttention '{self.name}': dropout must be in [0, 1], got {dropout!r}.")
+        if flash_attention and dropout > 0:
+            raise ConfigError(f"MultiHeadAttention '{self.name}': dropout is not supported with "
+                              f"flash_attention=True; set dropout=0.0 (got {dropout!r}).")
         if isinstance(attention_axes, int):
             attention_axes = (attention_axes,)
         elif attention_axes is not None and not isinstance(attention_axes, (list, tuple)):

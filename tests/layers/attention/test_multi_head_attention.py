@@ -185,6 +185,8 @@ def test_bad_input_raises_named_errors():
         MHA(0, 4)
     with pytest.raises(ConfigError, match="key_dim must be a positive int"):
         MHA(2, 2.5)
+    with pytest.raises(ConfigError, match="dropout is not supported with flash_attention"):
+        MHA(2, 2, dropout=0.1, flash_attention=True)
     with pytest.raises(ConfigError, match="attention_axes"):
         MHA(2, 2, attention_axes="time")
     with pytest.raises(ShapeError, match="rank >= 3"):
