@@ -478,7 +478,8 @@ class Trainable(DataPreparation, StepAPI):
         return None if dtype is None else (self._device().type, dtype)
 
     def _regularization(self):
-        if not any(getattr(m, "_regularizers", None) for m in self.modules()):
+        if not any(getattr(m, "_regularizers", None) or getattr(m, "activity_regularizer", None) is not None
+                   for m in self.modules()):
             return None
         return lambda: sum(self.losses)
 

@@ -35,6 +35,16 @@ def test_penalty_of_the_last_call_is_in_model_losses():
     assert [round(float(t.detach()), 4) for t in model.losses] == [100.0]  # 100 * sum(1**2) / batch of 4
 
 
+def test_penalty_enters_the_loss_of_fit_and_evaluate():
+    x, y = np.ones((4, 2), dtype="float32"), np.ones((4, 1), dtype="float32")
+    model = loom.Sequential([loom.Input((2,)), loom.layers.Dense(1, kernel_initializer="zeros",
+                                                                 bias_initializer="ones"),
+                             loom.layers.ActivityRegularization(l2=100.0)])
+    model.compile("sgd", "mse")
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(100.0)  # mse 0 + 100 * sum(1**2) / 4, as Keras
+    assert model.train_on_batch(x, y) == pytest.approx(100.0)
+
+
 def test_bad_factors():
     with pytest.raises(ConfigError, match="l1 must be a non-negative number"):
         loom.layers.ActivityRegularization(l1=-1.0)
