@@ -176,8 +176,9 @@ def test_keras_archive_both_ways(tmp_path):
     masked.save(tmp_path / "l.keras")
     back = keras.models.load_model(str(tmp_path / "l.keras"))
     np.testing.assert_allclose(_np(back.predict(ids, verbose=0)), masked.predict(ids, verbose=0), atol=1e-5)
-    reloaded = loom.models.load_model(tmp_path / "l.keras")
-    assert reloaded.get_config() == masked.get_config()
+    back.save(str(tmp_path / "k2.keras"))  # Keras's own file of the masked model: masks still reach value
+    reloaded = loom.models.load_model(tmp_path / "k2.keras")
+    np.testing.assert_allclose(reloaded.predict(ids, verbose=0), masked.predict(ids, verbose=0), atol=1e-5)
 
 
 def test_bad_input_raises_named_errors():
