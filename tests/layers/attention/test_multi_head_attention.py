@@ -155,11 +155,11 @@ class EncoderBlock(loom.layers.Layer):
 
 def test_sequential_transformer_encoder_trains():
     torch.manual_seed(0)
-    x, y = _toy_task()
+    x, y = _toy_task(32)
     model = loom.Sequential([loom.Input((6, 8)), EncoderBlock(), loom.layers.GlobalAveragePooling1D(),
                              loom.layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
-    history = model.fit(x, y, epochs=4, batch_size=16, verbose=0)
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert len(model.trainable_weights) == 8 + 4 + 2 + 2
 
