@@ -333,6 +333,8 @@ class GraphRunner:
             in_mask = flat_masks[0] if isinstance(node.call_args[0], SymbolicTensor) else flat_masks
             if getattr(layer, "_call_takes_mask", False) and any(m is not None for m in flat_masks):
                 kwargs["mask"] = in_mask
+        if masks is not None and getattr(layer, "_mask_arguments", ()):
+            _fill_argument_masks(layer, node, kwargs, masks, slot_of)
         if node.training is not None:
             out = type(layer).__call__(layer, *args, training=node.training, **kwargs)
         else:
@@ -345,3 +347,12 @@ class GraphRunner:
                 if t.has_mask or id(t) in self.maybe_masked:
                     masks[slot_of[id(t)]] = m
         return out
+
+
+def _fill_argument_masks(layer, node: Node, kwargs: dict, masks: list, slot_of: dict) -> None:
+    """Pass the masks of the tensors given for arguments ``x`` as ``x_mask`` (unless the caller gave one), as
+    Keras does for layers called on several tensors (``MultiHeadAttention``'s ``query``/``value``/``key``)."""
+    for position, name in layer._mask_arguments:
+        t = node.call_args[position] if position < len(node.call_args) else node.call_kwargs.get(name)
+        if isinstance(t, SymbolicTensor) and t.has_mask and kwargs.get(f"{name}_mask") is None:
+            kwargs[f"{name}_mask"] = masks[slot_of[id(t)]]

@@ -94,6 +94,18 @@ from loom.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 # --- end preprocessing: image and audio ---
 
 # --- attention and modern blocks (helper: attn) ---
+from loom.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
+                                   MultiHeadAttention)
+from loom.layers.einsum_dense import EinsumDense
+from loom.layers.identity import Identity
+from loom.layers.activity_regularization import ActivityRegularization
+from loom.layers.unit_normalization import UnitNormalization
+from loom.layers.rms_normalization import RMSNormalization
+from loom.layers.spectral_normalization import SpectralNormalization
+from loom.layers.reversible_embedding import ReversibleEmbedding
+from loom.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+                                          AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from loom.layers.spatial_3d import Cropping3D, UpSampling3D, ZeroPadding3D
 # --- end attention and modern blocks ---
 
 # --- recurrent cells, RNN, ConvLSTM (helper: rnn) ---

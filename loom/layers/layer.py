@@ -74,6 +74,7 @@ class Layer(nn.Module):
             register_builtin(cls)
         cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        cls._mask_arguments = _mask_arguments(cls.call)
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
         if "_casts_int_inputs" not in cls.__dict__ and cls.__module__.startswith("loom.layers."):
@@ -629,6 +630,13 @@ def _is_number_rows(x: Any) -> bool:
     while isinstance(x, (list, tuple)) and x:
         x = x[0]
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+
+def _mask_arguments(call) -> tuple[tuple[int, str], ...]:
+    """``(position, name)`` of the call arguments ``x`` that have a ``x_mask`` argument beside them: a graph
+    passes each such tensor's mask there, as Keras does (e.g. ``MultiHeadAttention``'s ``value_mask``)."""
+    names = [n for n in inspect.signature(call).parameters if n != "self"]
+    return tuple((i, n) for i, n in enumerate(names) if f"{n}_mask" in names)
 
 
 def _marks_built(build):

@@ -179,7 +179,7 @@ def load_keras_document(document: dict, weights: bytes | str, path: str, custom_
     arrays = read_h5_arrays(weights)
     optimizer = [arrays.pop(p) for p in _optimizer_paths(arrays)]
     arrays = {p: a for p, a in arrays.items() if not p.startswith("optimizer/")}
-    tensors, unused = match_h5_weights(arrays, weight_slots(model))
+    tensors, unused = match_h5_weights(arrays, weight_slots(model, with_shared=True))
     _assign(model, tensors, path, False, extra=unused)
     compile_config = document.get("compile_config")
     if compile and isinstance(compile_config, dict):

@@ -35,7 +35,9 @@ _MAX_DEPTH = 64
 _TAGS = ("__keras_tensor__", "__tuple__")
 _DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap", "Policy")
 # Keras class names loom spells differently (Keras → loom).
-_CLASS_ALIASES = {"Functional": "Model"}
+_CLASS_ALIASES = {"Functional": "Model", "GroupQueryAttention": "GroupedQueryAttention"}
+# loom class names Keras's configs spell differently (loom → Keras): Keras writes its exported name.
+_KERAS_CLASS_NAMES = {"GroupedQueryAttention": "GroupQueryAttention"}
 # Keras layer options loom has no argument for, with the value that means "off" (dropped silently).
 _KERAS_DEFAULTS = {
     "sparse": False, "ragged": False, "optional": False, "synchronized": False, "renorm": False,
@@ -178,7 +180,7 @@ def _missing_builtin(value: dict, custom_objects: dict | None) -> bool:
         return False
     if class_name in (custom_objects or {}) or class_name in ("Functional", "Sequential", "Model"):
         return False
-    return find_class(class_name) is None
+    return find_class(_CLASS_ALIASES.get(class_name, class_name)) is None
 
 
 def _is_object(value: dict) -> bool:
@@ -274,7 +276,7 @@ def _keras_identity(entry: dict, kind: str | None) -> dict:
                 "registered_name": "Sequential"}
     found = find_class(class_name, kind) or find_class(class_name)
     module = found[1] if found else entry.get("module")
-    return {"module": module, "class_name": class_name,
+    return {"module": module, "class_name": _KERAS_CLASS_NAMES.get(class_name, class_name),
             "registered_name": class_name if found and found[0] == "optimizer" else None}
 
 

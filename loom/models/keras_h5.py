@@ -150,7 +150,7 @@ def write_h5_weights(f: BinaryIO, model: Any, optimizer: tuple[str, list[np.ndar
         for group in layer_groups(model):
             path = f"{group.h5_group}/vars" if group.parts else "vars"
             h5.require_group(path).attrs["name"] = group.layer.name
-        for slot in weight_slots(model):
+        for slot in weight_slots(model, with_shared=True):
             h5.create_dataset(slot.h5_path, data=_to_numpy(slot.to_keras()))
 
 

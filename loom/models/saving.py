@@ -266,7 +266,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
     head = _read_head(path)
     unused: list[str] = []
     if head.startswith(HDF5_SIGNATURE):
-        tensors, unused = read_h5_weights(path, weight_slots(model))
+        tensors, unused = read_h5_weights(path, weight_slots(model, with_shared=True))
     elif head.startswith(_ZIP_SIGNATURE):
         tensors, unused = _archive_weights(path, model)
     else:
@@ -283,7 +283,7 @@ def _archive_weights(path: str, model: Any) -> tuple[dict, list[str]]:
     if "model.weights.h5" in entries:
         from loom.models.keras_h5 import match_h5_weights, read_h5_arrays
         return match_h5_weights(read_h5_arrays(entries["model.weights.h5"], skip=("optimizer",)),
-                                weight_slots(model))
+                                weight_slots(model, with_shared=True))
     tensors, _ = safetensors_io.decode(entries[WEIGHTS_NAME], f"{path} ({WEIGHTS_NAME})")
     return tensors, []
 

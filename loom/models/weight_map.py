@@ -131,21 +131,27 @@ def layer_groups(root: Layer) -> list[LayerGroup]:
     return out
 
 
-def weight_slots(root: Layer) -> list[WeightSlot]:
-    """Every weight of ``root`` with its stable key (see the module docstring)."""
-    seen: set[int] = set()
+def weight_slots(root: Layer, with_shared: bool = False) -> list[WeightSlot]:
+    """Every weight of ``root`` with its stable key (see the module docstring).
+
+    A weight that a later layer lists again (``SpectralNormalization`` lists its wrapped layer's kernel as
+    its own) keeps its place in that layer's Keras ``vars`` numbering, as Keras writes it under every layer
+    that lists it. With ``with_shared`` (default ``False``) those repeats are slots too, with the first
+    owner's key and their own ``h5_path``: what a Keras ``.weights.h5`` file holds.
+    """
+    first_key: dict[int, str] = {}
     slots = []
     for group in layer_groups(root):
         layer = group.layer
         own = [(n, getattr(layer, n)) for n in layer._trainable_names + layer._non_trainable_names]
-        index = 0
-        for name, tensor in own + layer._foreign_parameters():
-            if id(tensor) in seen:
-                continue
-            seen.add(id(tensor))
-            prefix = group.key_prefix
-            vars_group = f"{group.h5_group}/{_keras_vars(layer)}" if group.parts else _keras_vars(layer)
+        vars_group = f"{group.h5_group}/{_keras_vars(layer)}" if group.parts else _keras_vars(layer)
+        prefix = group.key_prefix
+        for index, (name, tensor) in enumerate(own + layer._foreign_parameters()):
             h5 = f"{vars_group}/{index}"
-            slots.append(WeightSlot(f"{prefix}/{name}" if prefix else name, h5, group, name, tensor))
-            index += 1
+            if id(tensor) in first_key:
+                if with_shared:
+                    slots.append(WeightSlot(first_key[id(tensor)], h5, group, name, tensor))
+                continue
+            first_key[id(tensor)] = f"{prefix}/{name}" if prefix else name
+            slots.append(WeightSlot(first_key[id(tensor)], h5, group, name, tensor))
     return slots

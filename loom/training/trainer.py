@@ -479,7 +479,8 @@ class Trainable(DataPreparation, StepAPI):
 
     def _regularization(self):
         # Layers defined outside loom may call add_loss in call(): their losses are summed every step.
-        if not any(getattr(m, "_regularizers", None) or not type(m).__module__.startswith(("loom.", "torch."))
+        if not any(getattr(m, "_regularizers", None) or getattr(m, "activity_regularizer", None) is not None
+                   or not type(m).__module__.startswith(("loom.", "torch."))
                    for m in self.modules()):
             return None
         return lambda: sum(self.losses)

@@ -137,6 +137,30 @@ EXEMPT.add("Equalization")
 # cells run one step inside RNN (tested in tests/layers/test_rnn.py); Wrapper is an abstract base (helper: rnn)
 EXEMPT |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "AbstractRNNCell", "Wrapper"}
 
+# --- attention and modern blocks (helper: attn) ---
+CATALOGUE.update({
+    "EinsumDense": (lambda: layers.EinsumDense("abc,cde->abde", (None, 2, 3), bias_axes="de"), SEQ, "float32"),
+    "Identity": (lambda: layers.Identity(), SEQ, "float32"),
+    "ActivityRegularization": (lambda: layers.ActivityRegularization(l1=0.01), SEQ, "float32"),
+    "UnitNormalization": (lambda: layers.UnitNormalization(axis=[1, 2]), SEQ, "float32"),
+    "RMSNormalization": (lambda: layers.RMSNormalization(epsilon=1e-3), SEQ, "float32"),
+    "SpectralNormalization": (lambda: layers.SpectralNormalization(layers.Conv2D(4, 3)), IMG, "float32"),
+    "ReversibleEmbedding": (lambda: layers.ReversibleEmbedding(20, 4, tie_weights=False, mask_zero=True), (6,),
+                            "int32"),
+    "AdaptiveAveragePooling1D": (lambda: layers.AdaptiveAveragePooling1D(3), SEQ, "float32"),
+    "AdaptiveAveragePooling2D": (lambda: layers.AdaptiveAveragePooling2D((3, 2)), IMG, "float32"),
+    "AdaptiveAveragePooling3D": (lambda: layers.AdaptiveAveragePooling3D(2), VOL, "float32"),
+    "AdaptiveMaxPooling1D": (lambda: layers.AdaptiveMaxPooling1D(3), SEQ, "float32"),
+    "AdaptiveMaxPooling2D": (lambda: layers.AdaptiveMaxPooling2D((3, 2)), IMG, "float32"),
+    "AdaptiveMaxPooling3D": (lambda: layers.AdaptiveMaxPooling3D(2), VOL, "float32"),
+    "UpSampling3D": (lambda: layers.UpSampling3D((1, 2, 1)), VOL, "float32"),
+    "ZeroPadding3D": (lambda: layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1))), VOL, "float32"),
+    "Cropping3D": (lambda: layers.Cropping3D(((1, 0), (0, 2), (1, 1))), VOL, "float32"),
+})
+# called on several tensors: saved and reloaded (loom and .keras) in tests/layers/attention/
+EXEMPT |= {"AdditiveAttention", "Attention", "GroupedQueryAttention", "MultiHeadAttention"}
+# --- end attention and modern blocks ---
+
 
 def _sample(shape, dtype):
     rng = np.random.RandomState(0)

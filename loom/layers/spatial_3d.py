@@ -1,0 +1,121 @@
+"""Volumetric reshaping: ``UpSampling3D``, ``ZeroPadding3D``, ``Cropping3D`` on ``(batch, d1, d2, d3, channels)``.
+
+Example:
+    >>> import loom
+    >>> x = loom.Input((4, 4, 4, 2))
+    >>> loom.layers.UpSampling3D()(x).shape
+    (None, 8, 8, 8, 2)
+    >>> loom.layers.ZeroPadding3D(((1, 0), (0, 0), (2, 2)))(x).shape
+    (None, 5, 4, 8, 2)
+    >>> loom.layers.Cropping3D(1)(x).shape
+    (None, 2, 2, 2, 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+
+from loom.errors import ConfigError
+from loom.layers.conv_base import check_rank, data_format_arg, flat_pad, int_tuple, is_int
+from loom.layers.spatial import _crop, _repeat_axes, _SpatialReshape
+
+
+def _three_pairs(value: Any, arg: str, owner: str) -> tuple[tuple[int, int], ...]:
+    """``n``, ``(d1, d2, d3)`` or ``((s1, e1), (s2, e2), (s3, e3))`` as the last form (non-negative ints)."""
+    if is_int(value):
+        value = (value, value, value)
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise ConfigError(f"{owner}: `{arg}` must be an int, a tuple of 3 ints or a tuple of 3 tuples of 2 ints, "
+                          f"got {value!r}.")
+    return tuple(int_tuple(v, 2, arg, owner, allow_zero=True) for v in value)
+
+
+class UpSampling3D(_SpatialReshape):
+    """Repeat each element ``size`` times along the three spatial axes.
+
+    Args:
+        size: an int or 3 ints, the factors of the three spatial axes (default ``(2, 2, 2)``).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Example:
+        >>> import torch
+        >>> UpSampling3D((1, 2, 3))(torch.ones(1, 2, 2, 2, 1)).shape
+        torch.Size([1, 2, 4, 6, 1])
+    """
+
+    rank = 3
+
+    def __init__(self, size: Any = (2, 2, 2), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int_tuple(size, 3, "size", self._owner())
+        self.data_format = data_format_arg(data_format, self._owner())
+        self._axes = (1, 2, 3) if self.data_format == "channels_last" else (2, 3, 4)
+
+    def call(self, inputs):
+        check_rank(self, inputs)
+        return _repeat_axes(inputs, self._axes, self.size)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
+
+
+class ZeroPadding3D(_SpatialReshape):
+    """Add zeros around volumes along the three spatial axes.
+
+    Args:
+        padding: an int, 3 ints (symmetric per axis) or 3 ``(start, end)`` pairs (default
+            ``((1, 1), (1, 1), (1, 1))``).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Example:
+        >>> import torch
+        >>> ZeroPadding3D((1, 0, 2))(torch.ones(1, 2, 2, 2, 3)).shape
+        torch.Size([1, 4, 2, 6, 3])
+    """
+
+    rank = 3
+
+    def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _three_pairs(padding, "padding", self._owner())
+        self.data_format = data_format_arg(data_format, self._owner())
+        pads = flat_pad(self.padding)
+        self._pad = (0, 0) + pads if self.data_format == "channels_last" else pads
+
+    def call(self, inputs):
+        check_rank(self, inputs)
+        return F.pad(inputs, self._pad)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class Cropping3D(_SpatialReshape):
+    """Cut the borders of volumes along the three spatial axes.
+
+    Args:
+        cropping: an int, 3 ints (symmetric per axis) or 3 ``(start, end)`` pairs (default
+            ``((1, 1), (1, 1), (1, 1))``).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Example:
+        >>> import torch
+        >>> Cropping3D(((1, 0), (0, 0), (1, 1)))(torch.ones(1, 3, 3, 3, 2)).shape
+        torch.Size([1, 2, 3, 1, 2])
+    """
+
+    rank = 3
+
+    def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _three_pairs(cropping, "cropping", self._owner())
+        self.data_format = data_format_arg(data_format, self._owner())
+
+    def call(self, inputs):
+        check_rank(self, inputs)
+        return _crop(inputs, 1 if self.data_format == "channels_last" else 2, self.cropping, self)
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
