@@ -28,11 +28,18 @@ from loom.optimizers.nadam import Nadam
 from loom.optimizers.optimizer import Optimizer
 from loom.optimizers.rmsprop import RMSprop
 from loom.optimizers.sgd import SGD
+# --- lossopt (helper: lossopt) ---
+from loom.optimizers.adafactor import Adafactor
+from loom.optimizers.ftrl import Ftrl
+from loom.optimizers.lamb import Lamb
+from loom.optimizers.lion import Lion
+# --- end lossopt ---
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta",
-           "schedules", "get", "serialize", "deserialize"]
+           "Adafactor", "Ftrl", "Lamb", "Lion", "schedules", "get", "serialize", "deserialize"]
 
-_BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta)}
+_BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta,
+                                                  Adafactor, Ftrl, Lamb, Lion)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

@@ -486,13 +486,20 @@ class Optimizer(torch.optim.Optimizer):
             for name, fill in slots.items():
                 tensor = state.get(name)
                 if tensor is None:
-                    tensor = state[name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
+                    shape = self._slot_shape(name, p)
+                    tensor = state[name] = (torch.full_like(p, fill, memory_format=torch.preserve_format)
+                                            if shape is None else torch.full(shape, fill, dtype=p.dtype,
+                                                                             device=p.device))
                 out[name].append(tensor)
         return out
 
     def _active_slots(self) -> dict[str, float]:
         """The state this configuration needs (SGD without momentum needs none, for example)."""
         return dict(self._slots)
+
+    def _slot_shape(self, name: str, param: torch.Tensor) -> tuple | None:
+        """The shape of slot ``name`` for ``param``; None (default) means ``param``'s own shape."""
+        return None
 
     @staticmethod
     def _scalar_type(params: list) -> type:
@@ -560,7 +567,8 @@ class Optimizer(torch.optim.Optimizer):
                                   f"{len(params)} parameters; expected 'iterations' or '<index>.<slot>' with slot "
                                   f"in {list(self._slots)}.")
             p = params[int(index)]
-            if tuple(value.shape) != tuple(p.shape):
+            expected = self._slot_shape(slot, p)
+            if tuple(value.shape) != tuple(p.shape if expected is None else expected):
                 raise ConfigError(f"Optimizer state '{key}' has shape {tuple(value.shape)} but parameter {index} "
                                   f"has shape {tuple(p.shape)}.")
             self.state[p][slot] = value.detach().to(device=p.device, dtype=p.dtype).clone()

@@ -29,6 +29,15 @@ CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"learning_rate": 1.0, "rho": 0.9, "weight_decay": 0.01}),
     ("SGD", {"loss_scale_factor": 8.0}),
+    ("Lion", {}),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "weight_decay": 0.1}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "beta_1": 0.8, "epsilon": 1e-3, "global_clipnorm": 1.0}),
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+              "l2_shrinkage_regularization_strength": 0.01, "beta": 0.1, "learning_rate_power": -0.7}),
+    ("Adafactor", {}),
+    ("Adafactor", {"learning_rate": 0.01, "beta_2_decay": -0.5, "clip_threshold": 0.5, "epsilon_2": 0.1}),
 ]
 
 
