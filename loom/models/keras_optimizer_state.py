@@ -26,8 +26,21 @@ from loom.models.weight_map import WeightSlot, weight_slots
 
 
 def _layout(optimizer: Any) -> list[tuple[str, ...]]:
-    """The slot families of ``optimizer`` in Keras's creation order (interleaved within a tuple)."""
+    """The slot families of ``optimizer`` in Keras's creation order (interleaved within a tuple): the base
+    class's weight averages and gradient accumulators first, then the algorithm's own."""
+    base = ([("average",)] if getattr(optimizer, "use_ema", False) else []) + (
+        [("gradient_accumulator",)] if getattr(optimizer, "gradient_accumulation_steps", None) else [])
+    return base + _own_layout(optimizer)
+
+
+def _own_layout(optimizer: Any) -> list[tuple[str, ...]]:
     name = type(optimizer).__name__
+    if name == "Lion":
+        return [("momentum",)]
+    if name == "Lamb":
+        return [("momentum", "velocity")]
+    if name == "Ftrl":
+        return [("accumulator", "linear")]
     if name == "Adam" or name == "AdamW":
         return [("momentum", "velocity")] + ([("velocity_hat",)] if getattr(optimizer, "amsgrad", False) else [])
     if name == "SGD":
@@ -43,7 +56,7 @@ def _layout(optimizer: Any) -> list[tuple[str, ...]]:
         return [("momentum", "velocity")]
     if name == "Adadelta":
         return [("accumulated_grad", "accumulated_delta_var")]
-    return []
+    return []  # (Adafactor's factored state is not mapped: Keras then warns and starts it afresh)
 
 
 def _trainable_slots(model: Any, optimizer: Any) -> list[tuple[int, WeightSlot]]:
@@ -63,7 +76,7 @@ def optimizer_arrays(model: Any) -> list[np.ndarray]:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "_flat_params"):
         return []
-    out = [np.asarray(optimizer.iterations, dtype=np.int64)]
+    out = [np.asarray(getattr(optimizer, "_iterations", optimizer.iterations), dtype=np.int64)]  # calls, as Keras
     if _has_lr_variable(optimizer):
         out.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
     slots = _trainable_slots(model, optimizer)

@@ -62,7 +62,7 @@ class Adafactor(Optimizer):
 
     def _slot_shape(self, name: str, param: torch.Tensor) -> tuple | None:
         shape = tuple(param.shape)
-        if name == "velocity":
+        if name not in ("r", "c"):
             return None
         if len(shape) < 2:
             return ()  # a placeholder, as Keras: small weights keep only the full average
