@@ -23,7 +23,10 @@ from loom.callbacks.terminate_on_nan import TerminateOnNaN
 from loom.callbacks.lambda_callback import LambdaCallback
 from loom.callbacks.backup_and_restore import BackupAndRestore
 from loom.callbacks.tensorboard import TensorBoard
+# --- lossopt (helper: lossopt) ---
+from loom.callbacks.swap_ema_weights import SwapEMAWeights
+# --- end lossopt ---
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "Progbar",
-           "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN"]
+           "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN", "SwapEMAWeights"]

@@ -279,3 +279,13 @@ def test_adafactor_keeps_factored_state_and_round_trips_it():
     clone.build([torch.nn.Parameter(torch.tensor(x)) for x in init])
     clone.set_state_tensors(state)
     assert torch.equal(clone.get_state_tensors()["2.velocity"], state["2.velocity"])
+
+
+def test_loss_scale_optimizer_is_exported_and_reads_keras_configs():
+    from loom.mixed_precision import LossScaleOptimizer
+    assert optimizers.LossScaleOptimizer is LossScaleOptimizer
+    config = keras.optimizers.serialize(keras.optimizers.LossScaleOptimizer(keras.optimizers.Lion(0.01),
+                                                                            initial_scale=128.0))
+    opt = optimizers.deserialize(config)
+    assert isinstance(opt, LossScaleOptimizer) and isinstance(opt.inner_optimizer, optimizers.Lion)
+    assert opt.initial_scale == 128.0 and optimizers.get(opt) is opt.inner_optimizer
