@@ -37,7 +37,7 @@ def _own_layout(optimizer: Any) -> list[tuple[str, ...]]:
     name = type(optimizer).__name__
     if name == "Lion":
         return [("momentum",)]
-    if name == "Lamb":
+    if name == "Lamb" or name == "ScheduleFreeAdamW":
         return [("momentum", "velocity")]
     if name == "Ftrl":
         return [("accumulator", "linear")]

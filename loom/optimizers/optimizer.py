@@ -402,9 +402,10 @@ class Optimizer(torch.optim.Optimizer):
             if scheduled:
                 group["lr"] = lr_now
             decay, *rates = self._group_rates(group, params, step)
+            states = self._gather_states(params)  # before the decay: a slot may start from the weights
             if decay is not None:
                 self._decay_(group, params, decay)
-            self._update(params, group_grads, self._gather_states(params), *rates)
+            self._update(params, group_grads, states, *rates)
         self._commit_update()
 
     def _ema_rates(self) -> tuple:
@@ -557,10 +558,7 @@ class Optimizer(torch.optim.Optimizer):
             for name, fill in slots.items():
                 tensor = state.get(name)
                 if tensor is None:
-                    shape = self._slot_shape(name, p)
-                    tensor = state[name] = (torch.full_like(p, fill, memory_format=torch.preserve_format)
-                                            if shape is None else torch.full(shape, fill, dtype=p.dtype,
-                                                                             device=p.device))
+                    tensor = state[name] = self._new_slot(name, p, fill)
                 out[name].append(tensor)
         return out
 
@@ -572,6 +570,13 @@ class Optimizer(torch.optim.Optimizer):
         """State every optimizer may keep besides its own: the weights' average, the gradient accumulator."""
         return {**({averaging.AVERAGE: 0.0} if self.use_ema else {}),
                 **({averaging.ACCUMULATOR: 0.0} if self.gradient_accumulation_steps else {})}
+
+    def _new_slot(self, name: str, param: torch.Tensor, fill: float) -> torch.Tensor:
+        """A fresh slot tensor for ``param``: ``fill`` everywhere, shaped by :meth:`_slot_shape`."""
+        shape = self._slot_shape(name, param)
+        if shape is None:
+            return torch.full_like(param, fill, memory_format=torch.preserve_format)
+        return torch.full(shape, fill, dtype=param.dtype, device=param.device)
 
     def _slot_shape(self, name: str, param: torch.Tensor) -> tuple | None:
         """The shape of slot ``name`` for ``param``; None (default) means ``param``'s own shape."""

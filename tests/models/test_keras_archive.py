@@ -258,6 +258,7 @@ OPTIMIZERS = {
     "lion": lambda L: L.optimizers.Lion(0.001),
     "lamb": lambda L: L.optimizers.Lamb(0.01),
     "ftrl": lambda L: L.optimizers.Ftrl(0.05, l1_regularization_strength=0.01),
+    "schedule_free_adamw": lambda L: L.optimizers.ScheduleFreeAdamW(0.01),
     "adam_ema_accumulation": lambda L: L.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
 }
 

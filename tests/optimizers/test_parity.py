@@ -38,6 +38,8 @@ CASES = [
               "l2_shrinkage_regularization_strength": 0.01, "beta": 0.1, "learning_rate_power": -0.7}),
     ("Adafactor", {}),
     ("Adafactor", {"learning_rate": 0.01, "beta_2_decay": -0.5, "clip_threshold": 0.5, "epsilon_2": 0.1}),
+    ("ScheduleFreeAdamW", {}),
+    ("ScheduleFreeAdamW", {"learning_rate": 0.01, "beta_1": 0.8, "warmup_steps": 3, "weight_decay": 0.05}),
 ]
 
 
