@@ -33,15 +33,16 @@ from loom.optimizers.adafactor import Adafactor
 from loom.optimizers.ftrl import Ftrl
 from loom.optimizers.lamb import Lamb
 from loom.optimizers.lion import Lion
+from loom.optimizers.muon import Muon
 from loom.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from loom.mixed_precision import LossScaleOptimizer
 # --- end lossopt ---
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta",
-           "Adafactor", "Ftrl", "Lamb", "Lion", "ScheduleFreeAdamW", "LossScaleOptimizer", "schedules", "get", "serialize", "deserialize"]
+           "Adafactor", "Ftrl", "Lamb", "Lion", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "schedules", "get", "serialize", "deserialize"]
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta,
-                                                  Adafactor, Ftrl, Lamb, Lion, ScheduleFreeAdamW)}
+                                                  Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from tests.keras_oracle import keras
 from tests.optimizers.helpers import make_problem, run_loom
 
 ALL = ["SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta", "Lion", "Lamb", "Ftrl",
-       "Adafactor", "ScheduleFreeAdamW"]
+       "Adafactor", "ScheduleFreeAdamW", "Muon"]
 
 
 def test_step_before_build_is_a_clear_error():
