@@ -34,15 +34,17 @@ from loom.optimizers.ftrl import Ftrl
 from loom.optimizers.lamb import Lamb
 from loom.optimizers.lion import Lion
 from loom.optimizers.muon import Muon
+from loom.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from loom.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from loom.mixed_precision import LossScaleOptimizer
 # --- end lossopt ---
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta",
-           "Adafactor", "Ftrl", "Lamb", "Lion", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "schedules", "get", "serialize", "deserialize"]
+           "Adafactor", "Ftrl", "Lamb", "Lion", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap", "LossScaleOptimizer", "schedules", "get", "serialize", "deserialize"]
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta,
-                                                  Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW)}
+                                                  Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW,
+                                                  MultiOptimizer)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

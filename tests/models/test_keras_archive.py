@@ -259,6 +259,8 @@ OPTIMIZERS = {
     "lamb": lambda L: L.optimizers.Lamb(0.01),
     "ftrl": lambda L: L.optimizers.Ftrl(0.05, l1_regularization_strength=0.01),
     "schedule_free_adamw": lambda L: L.optimizers.ScheduleFreeAdamW(0.01),
+    "multi_optimizer": lambda L: L.optimizers.MultiOptimizer(L.optimizers.OptimizerMap(
+        L.optimizers.Adam(0.01), {".*/bias": L.optimizers.Lion(0.001, use_ema=True)})),
     "adam_ema_accumulation": lambda L: L.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
 }
 
