@@ -24,7 +24,8 @@ from loom.callbacks.lambda_callback import LambdaCallback
 from loom.callbacks.backup_and_restore import BackupAndRestore
 from loom.callbacks.tensorboard import TensorBoard
 from loom.callbacks.remote_monitor import RemoteMonitor
+from loom.callbacks.swap_ema_weights import SwapEMAWeights
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "Progbar",
-           "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "TensorBoard", "TerminateOnNaN"]
+           "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN"]

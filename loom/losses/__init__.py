@@ -30,6 +30,14 @@ from loom.losses.functions import (
     kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
     mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)
 from loom.losses.loss import Loss, LossFunctionWrapper, reduce_weighted_values, target_kind
+# --- lossopt (helper: lossopt) ---
+from loom.losses.circle import Circle, circle
+from loom.losses.ctc import CTC, ctc
+from loom.losses.focal import (
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
+    binary_focal_crossentropy, categorical_focal_crossentropy, categorical_generalized_cross_entropy)
+from loom.losses.overlap import Dice, Tversky, dice, tversky
+# --- end lossopt ---
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -39,11 +47,14 @@ kld = KLD = kl_divergence
 
 _CLASSES = (Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
             MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, Hinge, SquaredHinge, CategoricalHinge,
-            KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)
+            KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+            BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy, Circle, CTC,
+            Dice, Tversky)
 _FUNCTIONS = (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
               mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, hinge, squared_hinge,
               categorical_hinge, kl_divergence, poisson, binary_crossentropy, categorical_crossentropy,
-              sparse_categorical_crossentropy)
+              sparse_categorical_crossentropy, binary_focal_crossentropy, categorical_focal_crossentropy,
+              categorical_generalized_cross_entropy, circle, ctc, dice, tversky)
 _ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
             "MAE": mean_absolute_error, "mape": mean_absolute_percentage_error,
             "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,

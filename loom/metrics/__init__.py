@@ -37,13 +37,38 @@ from loom.metrics.probabilistic import (
 from loom.metrics.regression import (
     CosineSimilarity, LogCoshError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
     MeanSquaredLogarithmicError, RootMeanSquaredError)
+# --- lossopt (helper: lossopt) ---
+from loom.metrics.at_constraint import (
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity)
+from loom.metrics.correlation import (
+    ConcordanceCorrelation, PearsonCorrelation, concordance_correlation, pearson_correlation)
+from loom.metrics.f_score import F1Score, FBetaScore
+from loom.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from loom.metrics.r2_score import R2Score
+from loom.losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
+from loom.losses.functions import (
+    binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge, huber, kl_divergence, log_cosh,
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error,
+    poisson, sparse_categorical_crossentropy, squared_hinge)
+_LOSSOPT_CLASSES = (F1Score, FBetaScore, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU, R2Score,
+                    PearsonCorrelation, ConcordanceCorrelation, PrecisionAtRecall, RecallAtPrecision,
+                    SensitivityAtSpecificity, SpecificityAtSensitivity)
+_LOSSOPT_FUNCTIONS = (binary_focal_crossentropy, categorical_focal_crossentropy, pearson_correlation,
+                      concordance_correlation)
+_LOSSOPT_NAMES = ["binary_crossentropy", "categorical_crossentropy", "categorical_hinge", "hinge", "huber",
+                  "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
+                  "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
+                  "sparse_categorical_crossentropy", "squared_hinge", "binary_focal_crossentropy",
+                  "categorical_focal_crossentropy", "pearson_correlation", "concordance_correlation"]
+# --- end lossopt ---
 
 _CLASSES = (Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
             SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, AUC, Precision,
             Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, MeanSquaredError,
             MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError,
             CosineSimilarity, LogCoshError, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge)
+            SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
+            *_LOSSOPT_CLASSES)
 ALL_OBJECTS: dict[str, type] = {c.__name__: c for c in _CLASSES}
 ALL_OBJECTS.update({backend.snake_case(c.__name__): c for c in _CLASSES})
 ALL_OBJECTS.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError,
@@ -57,13 +82,13 @@ _FUNCTIONS = {f.__name__: f for f in (
     _loss_fns.mean_absolute_percentage_error, _loss_fns.mean_squared_logarithmic_error, _loss_fns.log_cosh,
     _loss_fns.binary_crossentropy, _loss_fns.categorical_crossentropy, _loss_fns.sparse_categorical_crossentropy,
     _loss_fns.kl_divergence, _loss_fns.poisson, _loss_fns.hinge, _loss_fns.squared_hinge,
-    _loss_fns.categorical_hinge, _loss_fns.huber)}
+    _loss_fns.categorical_hinge, _loss_fns.huber, *_LOSSOPT_FUNCTIONS)}
 _SPECIAL = ("accuracy", "acc", "crossentropy", "ce")
 
 __all__ = [c.__name__ for c in _CLASSES] + [
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "resolve", "serialize",
-    "deserialize"]
+    "deserialize", *_LOSSOPT_NAMES]
 
 
 def _valid_names() -> list[str]:

@@ -70,7 +70,8 @@ def _kind_tables() -> tuple[tuple[str, str, dict], ...]:
             ("regularizer", "keras.regularizers", classes(regularizers._BY_NAME)),
             ("constraint", "keras.constraints", classes(constraints._CLASSES)),
             ("schedule", "keras.optimizers.schedules", classes(vars(schedules))),
-            ("optimizer", "keras.optimizers", classes({c.__name__: c for c in optimizers._BY_NAME.values()})),
+            ("optimizer", "keras.optimizers", classes({**{c.__name__: c for c in optimizers._BY_NAME.values()},
+                                                       "OptimizerMap": optimizers.OptimizerMap})),
             ("loss", "keras.losses", classes(losses.ALL_OBJECTS)),
             ("metric", "keras.metrics", classes(metrics.ALL_OBJECTS)))
 

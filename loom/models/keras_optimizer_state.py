@@ -26,8 +26,21 @@ from loom.models.weight_map import WeightSlot, weight_slots
 
 
 def _layout(optimizer: Any) -> list[tuple[str, ...]]:
-    """The slot families of ``optimizer`` in Keras's creation order (interleaved within a tuple)."""
+    """The slot families of ``optimizer`` in Keras's creation order (interleaved within a tuple): the base
+    class's weight averages and gradient accumulators first, then the algorithm's own."""
+    base = ([("average",)] if getattr(optimizer, "use_ema", False) else []) + (
+        [("gradient_accumulator",)] if getattr(optimizer, "gradient_accumulation_steps", None) else [])
+    return base + _own_layout(optimizer)
+
+
+def _own_layout(optimizer: Any) -> list[tuple[str, ...]]:
     name = type(optimizer).__name__
+    if name == "Lion":
+        return [("momentum",)]
+    if name == "Lamb" or name == "ScheduleFreeAdamW":
+        return [("momentum", "velocity")]
+    if name == "Ftrl":
+        return [("accumulator", "linear")]
     if name == "Adam" or name == "AdamW":
         return [("momentum", "velocity")] + ([("velocity_hat",)] if getattr(optimizer, "amsgrad", False) else [])
     if name == "SGD":
@@ -43,7 +56,7 @@ def _layout(optimizer: Any) -> list[tuple[str, ...]]:
         return [("momentum", "velocity")]
     if name == "Adadelta":
         return [("accumulated_grad", "accumulated_delta_var")]
-    return []
+    return []  # (Adafactor's factored state is not mapped: Keras then warns and starts it afresh)
 
 
 def _trainable_slots(model: Any, optimizer: Any) -> list[tuple[int, WeightSlot]]:
@@ -63,7 +76,14 @@ def optimizer_arrays(model: Any) -> list[np.ndarray]:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "_flat_params"):
         return []
-    out = [np.asarray(optimizer.iterations, dtype=np.int64)]
+    return _arrays(model, optimizer)
+
+
+def _arrays(model: Any, optimizer: Any) -> list[np.ndarray]:
+    if type(optimizer).__name__ == "MultiOptimizer":  # its own step count and rate, then each inner optimizer's
+        own = [np.asarray(optimizer._iterations, dtype=np.int64), np.asarray(0.0, dtype=np.float32)]
+        return own + [a for inner in optimizer.optimizers for a in _arrays(model, inner)]
+    out = [np.asarray(getattr(optimizer, "_iterations", optimizer.iterations), dtype=np.int64)]  # calls, as Keras
     if _has_lr_variable(optimizer):
         out.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
     slots = _trainable_slots(model, optimizer)
@@ -89,6 +109,34 @@ def restore_optimizer_arrays(model: Any, arrays: list[np.ndarray]) -> bool:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not getattr(optimizer, "_built", False) or not arrays:
         return False
+    if type(optimizer).__name__ == "MultiOptimizer":
+        return _restore_multi(model, optimizer, list(arrays))
+    return _restore(model, optimizer, arrays)
+
+
+def _count(model: Any, optimizer: Any) -> int:
+    """How many arrays Keras writes for ``optimizer`` (a built one, or just its step count and rate)."""
+    head = 2 if _has_lr_variable(optimizer) else 1
+    if not getattr(optimizer, "_built", False):
+        return head
+    tail = 1 if type(optimizer).__name__ == "Nadam" else 0
+    return head + sum(len(f) for f in _layout(optimizer)) * len(_trainable_slots(model, optimizer)) + tail
+
+
+def _restore_multi(model: Any, optimizer: Any, arrays: list[np.ndarray]) -> bool:
+    counts = [_count(model, inner) for inner in optimizer.optimizers]
+    if len(arrays) != 2 + sum(counts):
+        return False
+    position = 2
+    for inner, count in zip(optimizer.optimizers, counts):
+        if inner.built and not _restore(model, inner, arrays[position:position + count]):
+            return False
+        position += count
+    optimizer.iterations = int(np.asarray(arrays[0]))
+    return True
+
+
+def _restore(model: Any, optimizer: Any, arrays: list[np.ndarray]) -> bool:
     head = 2 if _has_lr_variable(optimizer) else 1
     slots = _trainable_slots(model, optimizer)
     layout = _layout(optimizer)

@@ -28,11 +28,23 @@ from loom.optimizers.nadam import Nadam
 from loom.optimizers.optimizer import Optimizer
 from loom.optimizers.rmsprop import RMSprop
 from loom.optimizers.sgd import SGD
+# --- lossopt (helper: lossopt) ---
+from loom.optimizers.adafactor import Adafactor
+from loom.optimizers.ftrl import Ftrl
+from loom.optimizers.lamb import Lamb
+from loom.optimizers.lion import Lion
+from loom.optimizers.muon import Muon
+from loom.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from loom.optimizers.schedule_free_adamw import ScheduleFreeAdamW
+from loom.mixed_precision import LossScaleOptimizer
+# --- end lossopt ---
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta",
-           "schedules", "get", "serialize", "deserialize"]
+           "Adafactor", "Ftrl", "Lamb", "Lion", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap", "LossScaleOptimizer", "schedules", "get", "serialize", "deserialize"]
 
-_BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta)}
+_BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta,
+                                                  Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW,
+                                                  MultiOptimizer)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
@@ -43,7 +55,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     return {"class_name": registered_name(type(optimizer)), "config": optimizer.get_config()}
 
 
-def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Optimizer:
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
     """Rebuild an optimizer from :func:`serialize`'s output (a Keras-written config works too).
 
     Raises:
@@ -52,6 +64,8 @@ def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> O
     if not isinstance(config, dict) or "class_name" not in config:
         raise ConfigError(f"An optimizer config must be a dict with 'class_name' and 'config'. Received: {config!r}")
     name = config["class_name"]
+    if name == "LossScaleOptimizer":
+        return LossScaleOptimizer.from_config(dict(config.get("config", {})), custom_objects=custom_objects)
     if custom_objects and name in custom_objects:
         cls = custom_objects[name]
     elif isinstance(name, str) and name.lower() in _BY_NAME:

@@ -63,9 +63,8 @@ class Nadam(Optimizer):
         return (lr, float(u_next), float(f(1) - u_product * u_next), float(f(1) - u_t), float(f(1) - u_product),
                 float(f(1) - f(self.beta_2) ** f(step)))
 
-    def _finish_step(self) -> None:
-        self._u_product = float(np.float32(self._u_product) * self._momentum_at(self._iterations + 1))
-        super()._finish_step()
+    def _commit_update(self) -> None:
+        self._u_product = float(np.float32(self._u_product) * self._momentum_at(self.iterations + 1))
 
     def _update(self, params, grads, states, lr, u_next, one_minus_product_next, one_minus_u, one_minus_product,
                 velocity_correction):

@@ -15,6 +15,9 @@ One update (``step()`` or :meth:`Optimizer.apply_gradients`) does, as Keras 3 do
    launched from Python, no host synchronisation);
 6. add one to :attr:`Optimizer.iterations` (a Python int).
 
+``gradient_accumulation_steps`` and ``use_ema`` (on every optimizer) are described in
+:mod:`loom.optimizers.averaging`.
+
 Subclasses define ``_slots`` (per-parameter state and its initial value), ``_hyperparameters()`` (their
 config keys), ``_rates(lr, step, f)`` (the scalars that change from one update to the next, default ``(lr,)``)
 and ``_update(params, grads, states, *rates)``. ``_update`` gets the rates as floats when it runs eagerly and
@@ -46,13 +49,12 @@ import torch
 
 from loom import backend
 from loom.errors import ConfigError
+from loom.optimizers import averaging
 from loom.schedules import LearningRateSchedule
 from loom import schedules
 
-_UNSUPPORTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-                "gradient_accumulation_steps": None}
-_BASE_ARGS = ["learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
-              "name", *_UNSUPPORTED]
+_BASE_ARGS = ["learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
+              "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name"]
 
 
 def _as_float(name: str, value: Any) -> float | None:
@@ -75,8 +77,12 @@ class Optimizer(torch.optim.Optimizer):
         global_clipnorm: Clip all gradients together to this global L2 norm. Default None.
         loss_scale_factor: Gradients are divided by this before anything else. Default None.
         name: Defaults to the snake-case class name.
-        use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps: accepted so that Keras
-            configs load; only their default values are supported.
+        use_ema: Keep a moving average of the weights (see :mod:`loom.optimizers.averaging`). Default False.
+        ema_momentum: The average's momentum, in ``[0, 1]``. Default 0.99.
+        ema_overwrite_frequency: Replace the weights by their average every this many updates (an int >= 1),
+            or None (default): only at the end of ``fit``.
+        gradient_accumulation_steps: Apply the mean gradient of this many calls (an int >= 2), or None
+            (default) to update on every call.
 
     Example:
         >>> import torch
@@ -97,9 +103,17 @@ class Optimizer(torch.optim.Optimizer):
     def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, loss_scale_factor: float | None = None,
-                 name: str | None = None, **kwargs: Any):
+                 name: str | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, gradient_accumulation_steps: int | None = None,
+                 **kwargs: Any):
         kwargs.pop("decay", None)  # Keras 3 ignores it too.
-        self._check_unsupported(kwargs)
+        self._check_unknown(kwargs)
+        averaging.check_arguments(type(self).__name__, use_ema, ema_momentum, ema_overwrite_frequency,
+                                  gradient_accumulation_steps)
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.gradient_accumulation_steps = gradient_accumulation_steps
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         if sum(v is not None for v in clips.values()) > 1:
             raise ConfigError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
@@ -118,11 +132,7 @@ class Optimizer(torch.optim.Optimizer):
         self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
         self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
 
-    def _check_unsupported(self, kwargs: dict) -> None:
-        for key, default in _UNSUPPORTED.items():
-            value = kwargs.pop(key, default)
-            if bool(value) if key == "use_ema" else value != default:
-                raise ConfigError(f"`{key}={value!r}` is not supported by loom optimizers (only {default!r}).")
+    def _check_unknown(self, kwargs: dict) -> None:
         if kwargs:
             valid = sorted(set(_BASE_ARGS) | set(self._hyperparameters_names()))
             raise ConfigError(f"Argument(s) not recognized by {type(self).__name__}: {sorted(kwargs)}. "
@@ -188,7 +198,9 @@ class Optimizer(torch.optim.Optimizer):
 
     @property
     def iterations(self) -> int:
-        """Number of updates applied so far (a Python int)."""
+        """Number of updates applied so far (a Python int): calls ``// gradient_accumulation_steps``."""
+        if self.gradient_accumulation_steps:
+            return self._iterations // self.gradient_accumulation_steps
         return self._iterations
 
     @iterations.setter
@@ -197,7 +209,7 @@ class Optimizer(torch.optim.Optimizer):
 
     def _scheduled_or(self, lr: Any) -> float:
         if isinstance(lr, LearningRateSchedule):
-            return float(lr(self._iterations))
+            return float(lr(self._iterations))  # Keras: the call count, even when accumulating
         if callable(lr):
             return float(lr())
         return lr
@@ -364,20 +376,63 @@ class Optimizer(torch.optim.Optimizer):
 
     def _apply(self, work: list) -> None:
         if work:
-            grads = self._process_gradients([g for _, _, gs in work for g in gs])
-            scheduled = callable(self._learning_rate)
-            lr_now = self._scheduled_or(self._learning_rate) if scheduled else None
-            step = self._iterations + 1
-            offset = 0
-            for group, params, group_grads in work:
-                group_grads, offset = grads[offset:offset + len(params)], offset + len(params)
-                if scheduled:
-                    group["lr"] = lr_now
-                decay, *rates = self._group_rates(group, params, step)
-                if decay is not None:
-                    self._decay_(group, params, decay)
-                self._update(params, group_grads, self._gather_states(params), *rates)
+            grads = self._unscale([g for _, _, gs in work for g in gs])
+            if self.gradient_accumulation_steps:
+                accumulators = self._gather_states([p for _, ps, _ in work for p in ps])[averaging.ACCUMULATOR]
+                grads = averaging.accumulate_or_average(grads, accumulators, self.gradient_accumulation_steps,
+                                                        self._is_update_call())
+            if grads is not None:
+                self._apply_update(work, self._clip(grads))
+            if self.use_ema:
+                self._update_averages(*self._ema_rates())
         self._finish_step()
+
+    def _is_update_call(self) -> bool:
+        """Whether this call applies an update (always, unless it only accumulates gradients)."""
+        steps = self.gradient_accumulation_steps
+        return not steps or (self._iterations + 1) % steps == 0
+
+    def _apply_update(self, work: list, grads: list) -> None:
+        scheduled = callable(self._learning_rate)
+        lr_now = self._scheduled_or(self._learning_rate) if scheduled else None
+        step = self.iterations + 1
+        offset = 0
+        for group, params, group_grads in work:
+            group_grads, offset = grads[offset:offset + len(params)], offset + len(params)
+            if scheduled:
+                group["lr"] = lr_now
+            decay, *rates = self._group_rates(group, params, step)
+            states = self._gather_states(params)  # before the decay: a slot may start from the weights
+            if decay is not None:
+                self._decay_(group, params, decay)
+            self._update(params, group_grads, states, *rates)
+        self._commit_update()
+
+    def _ema_rates(self) -> tuple:
+        """``(momentum, 1 - momentum, overwrite now)`` for this call's average update, in the weights' precision."""
+        f = self._scalar_type(self._flat_params())
+        momentum = f(self.ema_momentum) if self.iterations != 0 else f(0.0)
+        frequency = self.ema_overwrite_frequency
+        return float(momentum), float(f(1) - momentum), bool(frequency and (self.iterations + 1) % frequency == 0)
+
+    def _update_averages(self, momentum: Any, one_minus_momentum: Any, overwrite: Any) -> None:
+        params = self._flat_params()
+        averages = self._gather_states(params)[averaging.AVERAGE]
+        averaging.update_averages(averages, params, momentum, one_minus_momentum)
+        if self.ema_overwrite_frequency:
+            averaging.overwrite_with_averages(params, averages, overwrite)
+
+    def finalize_variable_values(self, var_list: Iterable[torch.Tensor] | None = None) -> None:
+        """With ``use_ema``, set the weights (default: all this optimizer's) to their moving averages.
+
+        ``fit`` calls this when training ends, as Keras does.
+        """
+        if not (self.use_ema and self._built):
+            return
+        params = [p for p in (self._flat_params() if var_list is None else var_list)
+                  if averaging.AVERAGE in self.state.get(p, {})]
+        with torch.no_grad():
+            averaging.overwrite_with_averages(params, [self.state[p][averaging.AVERAGE] for p in params])
 
     def _group_rates(self, group: dict, params: list, step: int) -> tuple:
         """``(weight-decay factor or None, *self._rates(lr, step))`` for one param group."""
@@ -396,8 +451,11 @@ class Optimizer(torch.optim.Optimizer):
         ``f`` is the NumPy scalar type of the parameters (see :meth:`_scalar_type`)."""
         return (lr,)
 
+    def _commit_update(self) -> None:
+        """Called once per applied update, before it is counted (Nadam commits its running product here)."""
+
     def _finish_step(self) -> None:
-        """Count the update (Nadam also commits its running product here)."""
+        """Count the call (an update, or a call that only accumulated gradients)."""
         self._iterations += 1
 
     # ------------------------------------------------------------------ the update inside a compiled step
@@ -412,8 +470,9 @@ class Optimizer(torch.optim.Optimizer):
         return self._built_on(params) and len(self.param_groups) == 1 and self._plain_step()
 
     def graph_update_blocked(self) -> bool:
-        """True while the update must run eagerly: several param groups, or step hooks (checked each step)."""
-        return len(self.param_groups) != 1 or self._has_step_hooks()
+        """True while the update must run eagerly: several param groups, step hooks (checked each step), or a
+        call that only accumulates gradients (the compiled step then gives the gradients to ``step_with``)."""
+        return len(self.param_groups) != 1 or self._has_step_hooks() or not self._is_update_call()
 
     def graph_inputs(self, params: list) -> tuple[dict, torch.Tensor]:
         """``(states, rates)`` for the next :meth:`graph_update`, computed eagerly before each step.
@@ -424,8 +483,8 @@ class Optimizer(torch.optim.Optimizer):
         group = self.param_groups[0]
         if callable(self._learning_rate):
             group["lr"] = self._scheduled_or(self._learning_rate)
-        decay, *rates = self._group_rates(group, params, self._iterations + 1)
-        key = (1.0 if decay is None else decay, *rates)
+        decay, *rates = self._group_rates(group, params, self.iterations + 1)
+        key = (1.0 if decay is None else decay, *rates, *(self._ema_rates() if self.use_ema else ()))
         if key != getattr(self, "_graph_key", None):
             self._graph_key, self._graph_rates = key, torch.tensor(key, dtype=params[0].dtype,
                                                                    device=params[0].device)
@@ -437,11 +496,21 @@ class Optimizer(torch.optim.Optimizer):
         Call :meth:`graph_done` after each call that ran.
         """
         decay, *rates = rates.unbind()
+        if self.use_ema:
+            *rates, momentum, one_minus_momentum, overwrite = rates
+        grads = self._unscale(grads)
+        if self.gradient_accumulation_steps:  # this is an update call: see graph_update_blocked
+            grads = averaging.mean_and_reset(grads, states[averaging.ACCUMULATOR], self.gradient_accumulation_steps)
         self._decay_(self.param_groups[0], params, decay)  # a factor of 1 keeps every weight bit-identical
-        self._update(params, self._process_gradients(grads), states, *rates)
+        self._update(params, self._clip(grads), states, *rates)
+        if self.use_ema:
+            averaging.update_averages(states[averaging.AVERAGE], params, momentum, one_minus_momentum)
+            if self.ema_overwrite_frequency:
+                averaging.overwrite_with_averages(params, states[averaging.AVERAGE], overwrite)
 
     def graph_done(self) -> None:
         """Count an update made by :meth:`graph_update`."""
+        self._commit_update()
         self._finish_step()
 
     @staticmethod
@@ -460,9 +529,12 @@ class Optimizer(torch.optim.Optimizer):
         else:
             torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
 
-    def _process_gradients(self, grads: list) -> list:
+    def _unscale(self, grads: list) -> list:
         if self.loss_scale_factor is not None:
-            grads = torch._foreach_div(grads, self.loss_scale_factor)
+            return torch._foreach_div(grads, self.loss_scale_factor)
+        return list(grads)
+
+    def _clip(self, grads: list) -> list:
         if self.clipnorm is not None and self.clipnorm > 0:
             denominators = torch._foreach_maximum(torch._foreach_norm(grads), self.clipnorm)
             clipped = torch._foreach_mul(grads, self.clipnorm)
@@ -479,20 +551,36 @@ class Optimizer(torch.optim.Optimizer):
         return list(grads)
 
     def _gather_states(self, params: list) -> dict[str, list[torch.Tensor]]:
-        slots = self._active_slots()
+        slots = {**self._active_slots(), **self._base_slots()}
         out: dict[str, list[torch.Tensor]] = {name: [] for name in slots}
         for p in params:
             state = self.state[p]
             for name, fill in slots.items():
                 tensor = state.get(name)
                 if tensor is None:
-                    tensor = state[name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
+                    tensor = state[name] = self._new_slot(name, p, fill)
                 out[name].append(tensor)
         return out
 
     def _active_slots(self) -> dict[str, float]:
         """The state this configuration needs (SGD without momentum needs none, for example)."""
         return dict(self._slots)
+
+    def _base_slots(self) -> dict[str, float]:
+        """State every optimizer may keep besides its own: the weights' average, the gradient accumulator."""
+        return {**({averaging.AVERAGE: 0.0} if self.use_ema else {}),
+                **({averaging.ACCUMULATOR: 0.0} if self.gradient_accumulation_steps else {})}
+
+    def _new_slot(self, name: str, param: torch.Tensor, fill: float) -> torch.Tensor:
+        """A fresh slot tensor for ``param``: ``fill`` everywhere, shaped by :meth:`_slot_shape`."""
+        shape = self._slot_shape(name, param)
+        if shape is None:
+            return torch.full_like(param, fill, memory_format=torch.preserve_format)
+        return torch.full(shape, fill, dtype=param.dtype, device=param.device)
+
+    def _slot_shape(self, name: str, param: torch.Tensor) -> tuple | None:
+        """The shape of slot ``name`` for ``param``; None (default) means ``param``'s own shape."""
+        return None
 
     @staticmethod
     def _scalar_type(params: list) -> type:
@@ -555,12 +643,14 @@ class Optimizer(torch.optim.Optimizer):
         params = self._flat_params()
         for key, value in tensors.items():
             index, _, slot = key.partition(".")
-            if not index.isdigit() or int(index) >= len(params) or slot not in self._slots:
+            slots = [*self._slots, *self._base_slots()]
+            if not index.isdigit() or int(index) >= len(params) or slot not in slots:
                 raise ConfigError(f"Unexpected optimizer state key '{key}' for {type(self).__name__} with "
                                   f"{len(params)} parameters; expected 'iterations' or '<index>.<slot>' with slot "
-                                  f"in {list(self._slots)}.")
+                                  f"in {slots}.")
             p = params[int(index)]
-            if tuple(value.shape) != tuple(p.shape):
+            expected = self._slot_shape(slot, p)
+            if tuple(value.shape) != tuple(p.shape if expected is None else expected):
                 raise ConfigError(f"Optimizer state '{key}' has shape {tuple(value.shape)} but parameter {index} "
                                   f"has shape {tuple(p.shape)}.")
             self.state[p][slot] = value.detach().to(device=p.device, dtype=p.dtype).clone()
@@ -605,7 +695,9 @@ class Optimizer(torch.optim.Optimizer):
             lr = self.learning_rate
         config = {"name": self.name, "learning_rate": lr, "weight_decay": self._weight_decay,
                   "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
-                  **_UNSUPPORTED, "loss_scale_factor": self.loss_scale_factor}
+                  "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                  "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": self.loss_scale_factor,
+                  "gradient_accumulation_steps": self.gradient_accumulation_steps}
         config.update(self._hyperparameters())
         return config
 

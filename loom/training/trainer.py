@@ -241,6 +241,8 @@ class Trainable(DataPreparation, StepAPI):
             self.stop_training = stopping.agree_any(self.stop_training)  # any rank's wish, on every rank
             if self.stop_training or train_epochs.exhausted:
                 break
+        if hasattr(self.optimizer, "finalize_variable_values"):
+            self.optimizer.finalize_variable_values()  # use_ema: the weights become their averages, as Keras
         callbacks.on_train_end(epoch_logs)
         return self.history
 

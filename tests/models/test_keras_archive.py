@@ -255,6 +255,13 @@ OPTIMIZERS = {
     "nadam": lambda L: L.optimizers.Nadam(0.01),
     "adadelta": lambda L: L.optimizers.Adadelta(1.0),
     "adam_schedule": lambda L: L.optimizers.Adam(L.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5)),
+    "lion": lambda L: L.optimizers.Lion(0.001),
+    "lamb": lambda L: L.optimizers.Lamb(0.01),
+    "ftrl": lambda L: L.optimizers.Ftrl(0.05, l1_regularization_strength=0.01),
+    "schedule_free_adamw": lambda L: L.optimizers.ScheduleFreeAdamW(0.01),
+    "multi_optimizer": lambda L: L.optimizers.MultiOptimizer(L.optimizers.OptimizerMap(
+        L.optimizers.Adam(0.01), {".*/bias": L.optimizers.Lion(0.001, use_ema=True)})),
+    "adam_ema_accumulation": lambda L: L.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
 }
 
 

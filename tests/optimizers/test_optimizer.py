@@ -11,7 +11,8 @@ from loom.errors import ConfigError
 from tests.keras_oracle import keras
 from tests.optimizers.helpers import make_problem, run_loom
 
-ALL = ["SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta"]
+ALL = ["SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta", "Lion", "Lamb", "Ftrl",
+       "Adafactor", "ScheduleFreeAdamW", "Muon"]
 
 
 def test_step_before_build_is_a_clear_error():
@@ -168,7 +169,7 @@ def test_schedule_config_round_trip():
 
 
 @pytest.mark.parametrize("identifier", ["sgd", "RMSprop", "rmsprop", "ADAM", "adamw", "nadam", "adamax",
-                                        "adagrad", "adadelta"])
+                                        "adagrad", "adadelta", "lion", "LAMB", "ftrl", "adafactor"])
 def test_get_resolves_names_case_insensitively(identifier):
     assert type(optimizers.get(identifier)).__name__.lower() == identifier.lower()
 
@@ -182,7 +183,6 @@ def test_get_accepts_dicts_and_instances_and_rejects_unknown_names():
 
 
 @pytest.mark.parametrize("kwargs,match", [({"clipnorm": 1.0, "clipvalue": 1.0}, "Only one of"),
-                                          ({"use_ema": True}, "not supported"),
                                           ({"bogus": 1}, "not recognized.*Valid arguments"),
                                           ({"learning_rate": "fast"}, "learning_rate")])
 def test_invalid_arguments_are_config_errors(kwargs, match):
@@ -254,3 +254,38 @@ def test_step_unwrapped_is_step_and_still_honours_hooks_and_overrides():
                     p.grad.mul_(0.5)
             return super().step(closure)
     torch.testing.assert_close(trained(Halving(0.1), steps=1), torch.tensor([0.9, -1.8]))
+
+
+@pytest.mark.parametrize("cls_name,kwargs,match", [
+    ("Lion", {"beta_1": 0.0}, r"Lion.*beta_1.*\(0, 1\].*beta_1=0.0"),
+    ("Ftrl", {"learning_rate_power": 0.5}, "learning_rate_power=0.5"),
+    ("Ftrl", {"initial_accumulator_value": -1.0}, "initial_accumulator_value=-1.0"),
+    ("Ftrl", {"l1_regularization_strength": -0.1}, "l1_regularization_strength=-0.1"),
+])
+def test_catalogue_optimizers_check_their_hyperparameters(cls_name, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        getattr(optimizers, cls_name)(**kwargs)
+
+
+def test_adafactor_keeps_factored_state_and_round_trips_it():
+    init, grads = make_problem(seed=4, steps=3)
+    opt = optimizers.Adafactor(learning_rate=0.01)
+    params = [torch.nn.Parameter(torch.tensor(x)) for x in init]
+    run_loom(opt, init, grads, params=params)
+    state = opt.get_state_tensors()
+    assert tuple(state["0.r"].shape) == (3,) and tuple(state["0.c"].shape) == (4,)
+    assert tuple(state["1.r"].shape) == () and tuple(state["2.c"].shape) == (2, 2)
+    clone = optimizers.Adafactor(learning_rate=0.01)
+    clone.build([torch.nn.Parameter(torch.tensor(x)) for x in init])
+    clone.set_state_tensors(state)
+    assert torch.equal(clone.get_state_tensors()["2.velocity"], state["2.velocity"])
+
+
+def test_loss_scale_optimizer_is_exported_and_reads_keras_configs():
+    from loom.mixed_precision import LossScaleOptimizer
+    assert optimizers.LossScaleOptimizer is LossScaleOptimizer
+    config = keras.optimizers.serialize(keras.optimizers.LossScaleOptimizer(keras.optimizers.Lion(0.01),
+                                                                            initial_scale=128.0))
+    opt = optimizers.deserialize(config)
+    assert isinstance(opt, LossScaleOptimizer) and isinstance(opt.inner_optimizer, optimizers.Lion)
+    assert opt.initial_scale == 128.0 and optimizers.get(opt) is opt.inner_optimizer

@@ -29,6 +29,20 @@ CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"learning_rate": 1.0, "rho": 0.9, "weight_decay": 0.01}),
     ("SGD", {"loss_scale_factor": 8.0}),
+    ("Lion", {}),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "weight_decay": 0.1}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "beta_1": 0.8, "epsilon": 1e-3, "global_clipnorm": 1.0}),
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+              "l2_shrinkage_regularization_strength": 0.01, "beta": 0.1, "learning_rate_power": -0.7}),
+    ("Adafactor", {}),
+    ("Adafactor", {"learning_rate": 0.01, "beta_2_decay": -0.5, "clip_threshold": 0.5, "epsilon_2": 0.1}),
+    ("ScheduleFreeAdamW", {}),
+    ("Muon", {}),
+    ("Muon", {"learning_rate": 0.01, "nesterov": False, "rms_rate": None, "adam_lr_ratio": 0.5,
+              "weight_decay": 0.1, "adam_weight_decay": 0.01, "ns_steps": 3}),
+    ("ScheduleFreeAdamW", {"learning_rate": 0.01, "beta_1": 0.8, "warmup_steps": 3, "weight_decay": 0.05}),
 ]
 
 
@@ -82,3 +96,28 @@ def test_apply_gradients_matches_keras():
         opt.apply_gradients(zip([torch.tensor(g) for g in step_grads], params))
     assert opt.iterations == len(grads)
     assert_same_params([p.detach().numpy() for p in params], theirs)
+
+
+@pytest.mark.parametrize("exclude_layers", [None, ["head"]])
+def test_muon_routes_embeddings_and_excluded_layers_to_adamw_like_keras(exclude_layers):
+    import numpy as np
+
+    import loom
+    from tests.tolerance import assert_allclose_scaled
+
+    def make(lib):
+        lib.utils.set_random_seed(0)
+        inputs = lib.Input((3,), dtype="int32")
+        h = lib.layers.Flatten()(lib.layers.Embedding(7, 4)(inputs))
+        model = lib.Model(inputs, lib.layers.Dense(1, name="head")(lib.layers.Dense(5, name="body")(h)))
+        model.compile(optimizer=lib.optimizers.Muon(0.01, exclude_layers=exclude_layers), loss="mse")
+        return model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 7, size=(16, 3)).astype("int32"), rng.normal(size=(16, 1)).astype("float32")
+    theirs, ours = make(keras), make(loom)
+    ours.set_weights(theirs.get_weights())
+    theirs.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    ours.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        assert_allclose_scaled(a, b, rel=1e-5)
