@@ -18,11 +18,12 @@ from typing import Any
 
 import torch
 
-from loom import initializers, layers, ops
+from loom import initializers, layers
 from loom import random as loom_random
 from loom.applications import imagenet_utils
 from loom.applications.keras_weights import PretrainedWeights
 from loom.errors import ConfigError
+from loom.models.keras_ops import OPS
 
 __all__ = ["ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge", "LayerScale",
            "StochasticDepth", "convnext_block", "preprocess_input", "decode_predictions"]
@@ -63,6 +64,8 @@ class LayerScale(layers.Layer):
         [[0.5, 0.5]]
     """
 
+    _keras_module = "keras.src.applications.convnext"  # where Keras defines it, for .keras files
+
     def __init__(self, init_values: float, projection_dim: int, **kwargs: Any):
         super().__init__(**kwargs)
         self.init_values = init_values
@@ -95,6 +98,8 @@ class StochasticDepth(layers.Layer):
         >>> StochasticDepth(0.5)(torch.ones(2, 3)).tolist()
         [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
+
+    _keras_module = "keras.src.applications.convnext"  # where Keras defines it, for .keras files
 
     def __init__(self, drop_path_rate: float, **kwargs: Any):
         super().__init__(**kwargs)
@@ -136,7 +141,7 @@ def convnext_block(x: Any, projection_dim: int, drop_path_rate: float = 0.0, lay
         x = StochasticDepth(drop_path_rate, name=f"{name}_stochastic_depth")(x)
     else:
         x = layers.Activation("linear", name=f"{name}_identity")(x)
-    return ops.add(inputs, x)
+    return OPS["Add"]()(inputs, x)  # a recorded op, as Keras's ``inputs + x`` (saved as keras.ops.add)
 
 
 def _downsampling(name: str, dims: tuple, i: int) -> Any:

@@ -48,6 +48,8 @@ class CustomScaleLayer(layers.Layer):
         [[3.0, 3.0]]
     """
 
+    _keras_module = "keras.src.applications.inception_resnet_v2"  # where Keras defines it, for .keras files
+
     def __init__(self, scale: float, **kwargs: Any):
         super().__init__(**kwargs)
         self.scale = scale

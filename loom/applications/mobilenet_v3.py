@@ -17,11 +17,12 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable
 
-from loom import layers, ops
+from loom import layers
 from loom.applications import imagenet_utils
 from loom.applications.keras_weights import PretrainedWeights
 from loom.applications.mobilenet_v2 import make_divisible
 from loom.errors import ConfigError
+from loom.models.keras_ops import OPS
 
 __all__ = ["MobileNetV3Small", "MobileNetV3Large", "preprocess_input", "decode_predictions"]
 
@@ -55,8 +56,9 @@ def _hard_swish(x: Any) -> Any:
 
 
 def _hard_sigmoid(x: Any) -> Any:
-    """``relu6(x + 3) / 6`` as Keras's MobileNetV3 writes it (two ops around a ``ReLU`` layer)."""
-    return ops.multiply(layers.ReLU(6.0)(ops.add(x, 3.0)), 1.0 / 6.0)
+    """``relu6(x + 3) / 6`` as Keras's MobileNetV3 writes it: two recorded ops (saved as Keras's ``keras.ops``
+    add and multiply) around a ``ReLU`` layer."""
+    return OPS["Multiply"]()(layers.ReLU(6.0)(OPS["Add"]()(x, 3.0)), 1.0 / 6.0)
 
 
 def _bn(x: Any, name: str) -> Any:

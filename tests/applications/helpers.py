@@ -64,9 +64,10 @@ def assert_matches_keras_layer_for_layer(name: str, keras_model, size: int) -> N
 
 
 def layer_names(model) -> list:
-    """The model's layer names without loom's op layers (``ops.add`` on symbolic tensors makes a ``Lambda``
-    layer; Keras keeps ops out of ``model.layers``)."""
-    return [l.name for l in model.layers if type(l).__name__ != "Lambda"]
+    """The model's layer names without the recorded operations (``x + 3`` in Keras's code; Keras keeps ops out
+    of ``model.layers``, loom records them as layers)."""
+    from loom.models.keras_ops import KerasOperation
+    return [l.name for l in model.layers if not isinstance(l, KerasOperation)]
 
 
 def assert_loads_keras_weights_file(module, name: str, tmp_path, size: int, keras_fn=None, tol: float = 1e-4,
