@@ -202,7 +202,8 @@ def _variant(size: str):
 
     application.__name__ = application.__qualname__ = public
     application.__doc__ = (f"{public}: stages of {depths} blocks, {dims} channels; ``include_preprocessing`` "
-                           "(default ``True``) normalizes the inputs in the model." + imagenet_utils.APPLICATION_ARGS_DOC)
+                           "(default ``True``) normalizes the inputs in the model."
+                           + imagenet_utils.APPLICATION_ARGS_DOC)
     return application
 
 

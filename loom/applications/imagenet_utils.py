@@ -29,8 +29,8 @@ from loom.errors import ConfigError, InputError, ShapeError
 from loom.symbolic import SymbolicTensor
 
 __all__ = ["preprocess_input", "decode_predictions", "load_class_index", "obtain_input_shape",
-           "validate_activation", "build_application", "classifier_head", "global_pooling", "correct_pad", "check_weights_arg", "CLASS_INDEX_URL", "CLASS_INDEX_ENV",
-           "PretrainedFileNotFoundError"]
+           "validate_activation", "build_application", "classifier_head", "global_pooling", "correct_pad",
+           "check_weights_arg", "CLASS_INDEX_URL", "CLASS_INDEX_ENV", "PretrainedFileNotFoundError"]
 
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
 CLASS_INDEX_ENV = "LOOM_IMAGENET_CLASS_INDEX"
