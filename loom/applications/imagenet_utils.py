@@ -29,8 +29,8 @@ from loom.errors import ConfigError, InputError, ShapeError
 from loom.symbolic import SymbolicTensor
 
 __all__ = ["preprocess_input", "decode_predictions", "load_class_index", "obtain_input_shape",
-           "validate_activation", "build_application", "CLASS_INDEX_URL", "CLASS_INDEX_ENV",
-           "PretrainedFileNotFoundError"]
+           "validate_activation", "build_application", "classifier_head", "global_pooling", "correct_pad",
+           "check_weights_arg", "CLASS_INDEX_URL", "CLASS_INDEX_ENV", "PretrainedFileNotFoundError"]
 
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
 CLASS_INDEX_ENV = "LOOM_IMAGENET_CLASS_INDEX"
@@ -290,7 +290,13 @@ def validate_activation(classifier_activation: Any, weights: Any) -> None:
                           f"weights were trained for it); got {classifier_activation!r}.")
 
 
-def _check_weights_arg(weights: Any, include_top: bool, classes: int) -> None:
+def check_weights_arg(weights: Any, include_top: bool, classes: int) -> None:
+    """Keras's checks of ``weights`` (None, 'imagenet' or an existing file) and of ``classes`` with
+    ImageNet's top.
+
+    Raises:
+        ConfigError: another ``weights``, or ``classes`` other than 1000 with ImageNet's top.
+    """
     if weights is not None and weights != "imagenet":
         try:
             path = os.fspath(weights)
@@ -330,11 +336,20 @@ def _source_inputs(tensor: SymbolicTensor) -> list[SymbolicTensor]:
     return found
 
 
-def _classifier_head(x: Any, include_top: bool, pooling: str | None, classes: int, classifier_activation: Any,
-                     pool_names: tuple) -> Any:
+def classifier_head(x: Any, include_top: bool, pooling: str | None, classes: int, classifier_activation: Any,
+                    pool_names: tuple = (None, None), top_pool_name: str | None = "avg_pool") -> Any:
+    """The usual end of an application: with the top, global average pooling ``top_pool_name`` and a
+    ``Dense(classes)`` named ``predictions``; without, the global ``pooling`` (layers named by
+    ``pool_names``: avg, max) or nothing."""
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.GlobalAveragePooling2D(name=top_pool_name)(x)
         return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    return global_pooling(x, pooling, pool_names)
+
+
+def global_pooling(x: Any, pooling: str | None, pool_names: tuple = (None, None)) -> Any:
+    """``pooling`` ``'avg'`` / ``'max'`` as a global pooling layer named ``pool_names[0]`` / ``[1]``, or
+    ``x`` itself for ``None``."""
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name=pool_names[0])(x)
     if pooling == "max":
@@ -343,10 +358,11 @@ def _classifier_head(x: Any, include_top: bool, pooling: str | None, classes: in
 
 
 def build_application(body: Callable[[Any], Any], *, name: str, default_size: int, min_size: int,
-                      pretrained: PretrainedWeights, include_top: bool = True, weights: Any = "imagenet",
+                      pretrained: PretrainedWeights | None, include_top: bool = True, weights: Any = "imagenet",
                       input_tensor: Any = None, input_shape: Any = None, pooling: str | None = None,
                       classes: int = 1000, classifier_activation: Any = "softmax",
-                      pool_names: tuple = (None, None)) -> Any:
+                      pool_names: tuple = (None, None), head: Callable[..., Any] | None = None,
+                      shape: tuple | None = None, top_pool_name: str | None = "avg_pool") -> Any:
     """The one builder behind every application: checks the arguments (before building anything), makes
     the input, applies ``body`` (the convolutional base), adds the classifier head or global pooling,
     and loads the weights.
@@ -356,10 +372,16 @@ def build_application(body: Callable[[Any], Any], *, name: str, default_size: in
         name: the model's name.
         default_size: native height and width (299 or 224).
         min_size: smallest accepted height and width.
-        pretrained: where Keras publishes the network's ImageNet weights.
+        pretrained: where Keras publishes the network's ImageNet weights (``None``: there are none for this
+            configuration, and ``weights='imagenet'`` is refused).
         include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation: as in
             the applications (Keras's meaning and defaults).
         pool_names: names of the ``avg`` / ``max`` pooling layers without the top (default automatic).
+        top_pool_name: the name of the top's pooling layer (default ``'avg_pool'``; ``None``: automatic).
+        head: replaces :func:`classifier_head`; called as ``head(x, include_top, pooling, classes,
+            classifier_activation)`` (default ``None``: :func:`classifier_head` with ``pool_names``).
+        shape: the input shape when the network has its own rules for it (default ``None``:
+            :func:`obtain_input_shape`).
 
     Raises:
         ConfigError: an invalid argument.
@@ -368,15 +390,22 @@ def build_application(body: Callable[[Any], Any], *, name: str, default_size: in
     from loom.models import Model
     if pooling not in (None, "avg", "max"):
         raise ConfigError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
-    _check_weights_arg(weights, include_top, classes)
+    check_weights_arg(weights, include_top, classes)
     if include_top:
         validate_activation(classifier_activation, weights)
+    if weights == "imagenet" and pretrained is None:
+        raise ConfigError(f"{name}: Keras publishes no ImageNet weights for this configuration; use weights=None "
+                          f"or the path of a weights file.")
     weights_path = resolve_pretrained(pretrained, include_top) if weights == "imagenet" else weights
-    shape = obtain_input_shape(input_shape, default_size=default_size, min_size=min_size,
-                               require_flatten=include_top, weights=weights)
+    if shape is None:
+        shape = obtain_input_shape(input_shape, default_size=default_size, min_size=min_size,
+                                   require_flatten=include_top, weights=weights)
     img_input = _application_input(input_tensor, shape)
     x = body(img_input)
-    x = _classifier_head(x, include_top, pooling, classes, classifier_activation, pool_names)
+    if head is None:
+        x = classifier_head(x, include_top, pooling, classes, classifier_activation, pool_names, top_pool_name)
+    else:
+        x = head(x, include_top, pooling, classes, classifier_activation)
     inputs = _source_inputs(input_tensor) if input_tensor is not None else img_input
     if isinstance(inputs, list) and len(inputs) == 1:
         inputs = inputs[0]
@@ -385,3 +414,18 @@ def build_application(body: Callable[[Any], Any], *, name: str, default_size: in
         load_keras_weights(model, weights_path)
     return model
 
+
+def correct_pad(x: Any, kernel_size: Any) -> tuple:
+    """Keras's ``correct_pad``: the ``ZeroPadding2D`` padding before a stride-2 ``'valid'`` convolution
+    of ``kernel_size`` on ``x`` (channels_last), so that it matches TensorFlow's ``'same'``.
+
+    Example:
+        >>> import loom
+        >>> correct_pad(loom.Input((224, 224, 3)), 3)
+        ((0, 1), (0, 1))
+    """
+    size = tuple(x.shape[1:3])
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
+    half = (kernel[0] // 2, kernel[1] // 2)
+    return ((half[0] - adjust[0], half[0]), (half[1] - adjust[1], half[1]))

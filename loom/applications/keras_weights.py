@@ -53,21 +53,28 @@ class PretrainedFileNotFoundError(LoomError, FileNotFoundError):
 
 @dataclass(frozen=True)
 class PretrainedWeights:
-    """Where Keras publishes a network's ImageNet weights: ``folder`` under Keras's URL, the file names with
-    and without the classifier top, and their MD5 checksums (as ``keras.utils.get_file`` checks them)."""
+    """Where Keras publishes a network's ImageNet weights: ``folder`` under Keras's URL (or a full URL
+    ending with ``/``), the file names with and without the classifier top as Keras caches them, and their
+    checksums as ``keras.utils.get_file`` checks them (MD5, or SHA-256 when 64 hex digits; ``None``: Keras
+    checks none). ``remote_top`` / ``remote_notop`` name the files on the server where that name differs."""
 
     folder: str
     file_top: str
     file_notop: str
-    hash_top: str
-    hash_notop: str
+    hash_top: str | None
+    hash_notop: str | None
+    remote_top: str | None = None
+    remote_notop: str | None = None
 
-    def file(self, include_top: bool) -> tuple[str, str]:
-        """``(file name, md5)`` of the variant with or without the top."""
+    def file(self, include_top: bool) -> tuple[str, str | None]:
+        """``(file name, checksum)`` of the variant with or without the top."""
         return (self.file_top, self.hash_top) if include_top else (self.file_notop, self.hash_notop)
 
     def url(self, include_top: bool) -> str:
-        return f"{_BASE_URL}{self.folder}/{self.file(include_top)[0]}"
+        remote = self.remote_top if include_top else self.remote_notop
+        name = remote or self.file(include_top)[0]
+        base = self.folder if "://" in self.folder else f"{_BASE_URL}{self.folder}/"
+        return f"{base}{name}"
 
 
 def _h5py():
@@ -90,8 +97,9 @@ def keras_cache_dirs() -> list[str]:
     return dirs
 
 
-def _md5(path: str) -> str:
-    digest = hashlib.md5()
+def _digest(path: str, expected: str) -> str:
+    """The file's MD5, or its SHA-256 when ``expected`` has 64 hex digits (Keras's rule)."""
+    digest = hashlib.sha256() if len(expected) == 64 else hashlib.md5()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
@@ -109,8 +117,8 @@ def resolve_pretrained(pretrained: PretrainedWeights, include_top: bool) -> str:
     candidates = [os.path.join(d, name) for d in keras_cache_dirs()]
     for path in candidates:
         if os.path.isfile(path):
-            if _md5(path) != md5:
-                raise ModelFileError(f"{path} does not have Keras's checksum (md5 {md5}): the download is damaged "
+            if md5 is not None and _digest(path, md5) != md5:
+                raise ModelFileError(f"{path} does not have Keras's checksum ({md5}): the download is damaged "
                                      f"or partial. Delete it and download {pretrained.url(include_top)} again.")
             return path
     raise PretrainedFileNotFoundError(

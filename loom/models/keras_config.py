@@ -276,6 +276,9 @@ def _keras_identity(entry: dict, kind: str | None) -> dict:
         return {"module": "keras.src.models.sequential", "class_name": "Sequential",
                 "registered_name": "Sequential"}
     found = find_class(class_name, kind) or find_class(class_name)
+    keras_module = getattr(found[2], "_keras_module", None) if found else None
+    if keras_module:  # a class Keras defines outside keras.layers (e.g. an application's LayerScale)
+        return {"module": keras_module, "class_name": class_name, "registered_name": class_name}
     module = found[1] if found else entry.get("module")
     return {"module": module, "class_name": _KERAS_CLASS_NAMES.get(class_name, class_name),
             "registered_name": class_name if found and found[0] == "optimizer" else None}

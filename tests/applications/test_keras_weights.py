@@ -188,3 +188,42 @@ def test_resolve_pretrained_checks_keras_checksum(tmp_path, monkeypatch):
 def test_keras_cache_dirs_follow_keras_home(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert keras_weights.keras_cache_dirs()[0] == str(tmp_path / "models")
+
+
+_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+@pytest.mark.parametrize("name,kwargs,local,url", [
+    ("VGG16", {}, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", f"{_BASE}vgg16/"),
+    ("ResNet50V2", {}, "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5", f"{_BASE}resnet/"),
+    ("DenseNet121", {}, "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", f"{_BASE}densenet/"),
+    ("InceptionResNetV2", {}, "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+     f"{_BASE}inception_resnet_v2/"),
+    ("MobileNet", {"input_shape": (192, 192, 3), "alpha": 0.75}, "mobilenet_7_5_192_tf_no_top.h5",
+     f"{_BASE}mobilenet/"),
+    ("MobileNetV2", {"input_shape": (96, 96, 3)}, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5",
+     f"{_BASE}mobilenet_v2/"),
+    ("MobileNetV3Large", {"input_shape": (224, 224, 3)}, "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
+     f"{_BASE}mobilenet_v3/"),
+    ("EfficientNetB0", {}, "efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/"),
+    ("EfficientNetV2S", {}, "efficientnetv2-s_notop.h5", f"{_BASE}efficientnet_v2/"),
+    ("ConvNeXtTiny", {}, "convnext_tiny_notop.h5", f"{_BASE}convnext/"),
+    ("NASNetMobile", {}, "nasnet_mobile_no_top.h5", f"{_BASE}nasnet/NASNet-mobile-no-top.h5"),
+])
+def test_every_family_says_which_imagenet_file_to_fetch(tmp_path, monkeypatch, name, kwargs, local, url):
+    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path)])
+    with pytest.raises(PretrainedFileNotFoundError) as info:  # raised before anything is built
+        getattr(loom.applications, name)(include_top=False, **kwargs)
+    message = str(info.value)
+    assert local in message and url in message and "weights='path/to/" in message
+
+
+def test_resolve_pretrained_checks_sha256_and_skips_missing_checksums(tmp_path, monkeypatch):
+    import hashlib
+    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path)])
+    (tmp_path / "net_notop.h5").write_bytes(b"weights")
+    sha = hashlib.sha256(b"weights").hexdigest()
+    assert resolve_pretrained(PretrainedWeights("net", "t.h5", "net_notop.h5", None, sha), False).endswith("notop.h5")
+    with pytest.raises(ModelFileError, match="checksum"):
+        resolve_pretrained(PretrainedWeights("net", "t.h5", "net_notop.h5", None, "0" * 64), False)
+    assert resolve_pretrained(PretrainedWeights("net", "t.h5", "net_notop.h5", None, None), False)
