@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from loom import backend, structure
+from loom import backend, config, structure, traceback_utils
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
@@ -191,17 +191,26 @@ class Layer(nn.Module):
 
     # ------------------------------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
-            x = args[0]
-            if x.dtype is not torch.float32:
-                x = self._input_dtype(x)
-            return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
-        if structure.any_leaf(is_symbolic, [args, kwargs]):
-            return self._call_symbolic(args, kwargs)
-        if not self.built:
-            with name_scope(self.name, self):  # weights made during the first call get this layer's path
-                return self._call_eager(args, kwargs)
-        return self._call_eager(args, kwargs)
+        try:  # free unless an error is raised (then loom's frames leave its traceback; see traceback_utils)
+            if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
+                x = args[0]
+                if x.dtype is not torch.float32:
+                    x = self._input_dtype(x)
+                return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
+            if structure.any_leaf(is_symbolic, [args, kwargs]):
+                return self._call_symbolic(args, kwargs)
+            if not self.built:
+                with name_scope(self.name, self):  # weights made during the first call get this layer's path
+                    return self._call_eager(args, kwargs)
+            return self._call_eager(args, kwargs)
+        except Exception as e:  # noqa: BLE001 - re-raised unchanged, only its traceback is shorter
+            if not config.is_traceback_filtering_enabled():
+                raise
+            tb = traceback_utils.filtered(e.__traceback__)
+            try:
+                raise e.with_traceback(tb)
+            finally:
+                del tb, e
 
     def _call_eager(self, args: tuple, kwargs: dict):
         training = kwargs.pop("training", None)

@@ -29,6 +29,7 @@ import torch
 from loom import backend, inference
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.graph import GraphRunner, build_graph
+from loom.traceback_utils import filter_traceback
 from loom.layers.layer import Layer
 from loom.symbolic import SymbolicTensor
 from loom.training.trainer import Trainable
@@ -361,6 +362,7 @@ class Model(Trainable, Layer):
         from loom.models import to_json
         return to_json(self, **kwargs)
 
+    @filter_traceback
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Write the model to one ``.loom`` file (config JSON + safetensors weights), atomically.
 
@@ -372,6 +374,7 @@ class Model(Trainable, Layer):
             return
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    @filter_traceback
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write the weights to a safetensors file (``.weights.safetensors``), atomically (rank 0 only when
         distributed)."""

@@ -56,6 +56,7 @@ from loom.training.prepare import DataPreparation
 from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
 from loom.training.custom_step import StepAPI, StepLogs
 from loom.training.step import make_compute, make_test_step, make_train_step
+from loom.traceback_utils import filter_traceback
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
 
@@ -64,6 +65,7 @@ class Trainable(DataPreparation, StepAPI):
     """``compile`` / ``fit`` / ``evaluate`` / ``predict`` for :class:`loom.Model` (see the module docstring)."""
 
     # ============================================================================================ compile
+    @filter_traceback
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
                 jit_compile: bool | str = False, auto_scale_loss: bool = True,
@@ -148,6 +150,7 @@ class Trainable(DataPreparation, StepAPI):
         return compile_utils.ordered_names(keys, loss_plan, metric_plan)
 
     # ============================================================================================== fit
+    @filter_traceback
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
@@ -245,6 +248,7 @@ class Trainable(DataPreparation, StepAPI):
         return self.history
 
     # ========================================================================================= evaluate
+    @filter_traceback
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False):
@@ -308,6 +312,7 @@ class Trainable(DataPreparation, StepAPI):
         return logs
 
     # ========================================================================================== predict
+    @filter_traceback
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: Any = None):
         """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs).
@@ -352,6 +357,7 @@ class Trainable(DataPreparation, StepAPI):
         return pack([backend.to_numpy(out) for out in outputs])
 
     # ====================================================================================== on a batch
+    @filter_traceback
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
         """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
@@ -367,6 +373,7 @@ class Trainable(DataPreparation, StepAPI):
             self.eval()
         return self._batch_result(running, return_dict)
 
+    @filter_traceback
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss (and metrics) of one batch in test mode."""
         self._require_compiled("test_on_batch")
@@ -376,6 +383,7 @@ class Trainable(DataPreparation, StepAPI):
         self.eval()
         return self._batch_result(self._one_batch(data, self._test_step(), self._custom_test()), return_dict)
 
+    @filter_traceback
     def predict_on_batch(self, x: Any):
         """Outputs for one batch as NumPy."""
         self._place_on_device()
