@@ -360,8 +360,9 @@ class LayerNormalization(_AffineNormalization):
         scale: learn ``gamma`` (default ``True``).
         rms_scaling: Keras's deprecated variant: ``x * rsqrt(var + eps) * gamma`` without centering or
             ``beta`` (default ``False``).
-        beta_initializer, gamma_initializer: default ``'zeros'`` / ``'ones'``.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: default ``None``.
+        **kwargs: ``beta_initializer`` (default ``'zeros'``), ``gamma_initializer`` (default ``'ones'``),
+            ``beta_regularizer``, ``gamma_regularizer``, ``beta_constraint``, ``gamma_constraint`` (default
+            ``None``) and base layer arguments (``name``, ``dtype``...).
 
     Example:
         >>> import torch
@@ -429,9 +430,11 @@ class GroupNormalization(_AffineNormalization):
         groups: the number of groups; must divide the channel count (default 32; ``-1``: one per channel).
         axis: the channel axis (default ``-1``).
         epsilon: added to the variance (default 1e-3).
-        center, scale: learn ``beta`` / ``gamma`` of shape ``(channels,)`` (default ``True``).
-        beta_initializer, gamma_initializer: default ``'zeros'`` / ``'ones'``.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: default ``None``.
+        center: learn ``beta`` of shape ``(channels,)`` (default ``True``).
+        scale: learn ``gamma`` of shape ``(channels,)`` (default ``True``).
+        **kwargs: ``beta_initializer`` (default ``'zeros'``), ``gamma_initializer`` (default ``'ones'``),
+            ``beta_regularizer``, ``gamma_regularizer``, ``beta_constraint``, ``gamma_constraint`` (default
+            ``None``) and base layer arguments (``name``, ``dtype``...).
 
     Example:
         >>> import torch

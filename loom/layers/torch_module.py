@@ -26,7 +26,7 @@ class TorchModuleWrapper(Layer):
 
     Args:
         module: the ``torch.nn.Module`` to wrap.
-        name: the layer's name (default automatic, ``torch_module_wrapper``...).
+        **kwargs: base layer arguments: ``name`` (default automatic, ``torch_module_wrapper``...), ``dtype``.
     """
 
     _inference_in_pieces = False  # runs code loom does not know

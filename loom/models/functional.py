@@ -66,7 +66,7 @@ class Model(Trainable, Layer):
         inputs: a symbolic tensor, list or dict of them (functional models; default ``None``).
         outputs: the same, computed from ``inputs`` (default ``None``).
         name: the model's name (default ``'functional'``, ``'functional_1'``...).
-        trainable: whether training updates the weights (default ``True``).
+        **kwargs: ``trainable``: whether training updates the weights (default ``True``), ``dtype``.
     """
 
     #: ``model(x)`` without gradients runs the inference plan (:meth:`optimize_for_inference`).
