@@ -36,6 +36,18 @@ class Dense(ActivityPenalty, Layer):
             ``activity_regularizer(outputs) / batch_size`` is in ``losses`` (as Keras).
         kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
         bias_constraint: the same for the bias (default ``None``).
+
+    Input shape:
+        ``(batch, ..., input_dim)``: any rank of at least 2; the kernel multiplies the last axis.
+
+    Output shape:
+        ``(batch, ..., units)``.
+
+    Returns:
+        ``activation(inputs @ kernel + bias)``.
+
+    Raises:
+        ConfigError: a non-positive ``units``, or an unknown activation / initializer name.
     """
 
     _fresh_output = True

@@ -66,6 +66,15 @@ class GRU(RecurrentLayer):
         initial_state: the initial state ``(batch, units)`` (a tensor or a one-element list; default zeros).
         mask: boolean ``(batch, timesteps)``; masked steps are skipped (default ``None``).
 
+    Input shape:
+        ``(batch, timesteps, features)``.
+
+    Output shape:
+        ``(batch, units)``, or ``(batch, timesteps, units)`` with ``return_sequences=True``.
+
+    Returns:
+        The output (and the final state ``h`` after it with ``return_state=True``).
+
     Example:
         >>> import torch
         >>> layer = GRU(3)

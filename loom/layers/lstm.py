@@ -63,6 +63,15 @@ class LSTM(RecurrentLayer):
         initial_state: ``[h, c]``, each ``(batch, units)`` (default zeros).
         mask: boolean ``(batch, timesteps)``; masked steps are skipped (default ``None``).
 
+    Input shape:
+        ``(batch, timesteps, features)``.
+
+    Output shape:
+        ``(batch, units)``, or ``(batch, timesteps, units)`` with ``return_sequences=True``.
+
+    Returns:
+        The output (and the final states ``h``, ``c`` after it with ``return_state=True``).
+
     Example:
         >>> import torch
         >>> out, h, c = LSTM(3, return_state=True)(torch.randn(2, 7, 5))

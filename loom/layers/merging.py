@@ -119,7 +119,20 @@ def _expanded_masks(inputs: list[torch.Tensor], mask: Any) -> list[torch.Tensor 
 
 
 class Add(Merge):
-    """Elementwise sum of a list of tensors. Example: ``Add()([a, b])``; function form ``add([a, b])``."""
+    """Elementwise sum of a list of tensors. Example: ``Add()([a, b])``; function form ``add([a, b])``.
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise sum of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+    """
 
     def _merge(self, inputs, mask):
         return _reduce(inputs, torch.add)
@@ -136,7 +149,20 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs). Function form ``subtract([a, b])``."""
+    """``inputs[0] - inputs[1]`` (exactly two inputs). Function form ``subtract([a, b])``.
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        ``inputs[0] - inputs[1]`` of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+    """
 
     _min_inputs = _max_inputs = 2
 
@@ -145,7 +171,20 @@ class Subtract(Merge):
 
 
 class Average(Merge):
-    """Elementwise mean of a list of tensors. Function form ``average([a, b])``."""
+    """Elementwise mean of a list of tensors. Function form ``average([a, b])``.
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise mean of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+    """
 
     def _merge(self, inputs, mask):
         return _reduce(inputs, torch.add) / len(inputs)
@@ -153,7 +192,20 @@ class Average(Merge):
 
 class Multiply(Merge):
     """Elementwise product. Masked positions count as 1 and, when every input is masked, the output is 0
-    where no input keeps it (as Keras). Function form ``multiply([a, b])``."""
+    where no input keeps it (as Keras). Function form ``multiply([a, b])``.
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise product of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+    """
 
     def _merge(self, inputs, mask):
         masks = _expanded_masks(inputs, mask)
@@ -189,19 +241,55 @@ class _MaskedExtremum(Merge):
 
 
 class Maximum(_MaskedExtremum):
-    """Elementwise maximum. Function form ``maximum([a, b])``."""
+    """Elementwise maximum. Function form ``maximum([a, b])``.
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise maximum of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+    """
 
     _op = staticmethod(torch.maximum)
 
 
 class Minimum(_MaskedExtremum):
-    """Elementwise minimum. Function form ``minimum([a, b])``."""
+    """Elementwise minimum. Function form ``minimum([a, b])``.
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise minimum of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+    """
 
     _op = staticmethod(torch.minimum)
 
 
 class Concatenate(Merge):
     """Concatenate a list of tensors along ``axis`` (default -1); other sizes must match.
+
+    Input shape:
+        a list of tensors of the same rank, equal in every axis but ``axis``.
+
+    Output shape:
+        the same rank; ``axis`` is the sum of the inputs' sizes on it.
+
+    Returns:
+        The concatenated tensor.
+
 
     Example:
         >>> import torch
@@ -287,6 +375,18 @@ class Dot(Merge):
             batch) is not allowed.
         normalize: L2-normalise both inputs along the dot axes first, giving cosine similarity
             (default ``False``).
+
+    Input shape:
+        a list of two tensors ``(batch, ...)`` whose ``axes`` sizes match.
+
+    Output shape:
+        the remaining axes of the first input followed by those of the second (``(batch, 1)`` for two vectors).
+
+    Returns:
+        The per-sample dot products (cosine similarities with ``normalize=True``).
+
+    Raises:
+        ShapeError: not exactly two inputs, or sizes that differ along ``axes``.
 
     Example:
         >>> import torch

@@ -91,6 +91,19 @@ class BatchNormalization(Layer):
         mask: optional boolean ``(batch, ...)`` mask of rank ``inputs.ndim - 1`` (passed automatically in a
             graph); masked entries are left out of the batch statistics.
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        ``gamma * (inputs - mean) / sqrt(variance + epsilon) + beta``, with the batch's statistics in training and
+        the moving ones in inference.
+
+    Raises:
+        ShapeError: an ``axis`` out of bounds for the input.
+
     Example:
         >>> import torch
         >>> layer = BatchNormalization(momentum=0.9)
@@ -364,6 +377,18 @@ class LayerNormalization(_AffineNormalization):
             ``beta_regularizer``, ``gamma_regularizer``, ``beta_constraint``, ``gamma_constraint`` (default
             ``None``) and base layer arguments (``name``, ``dtype``...).
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        The input normalized per sample over ``axis``, then scaled and shifted.
+
+    Raises:
+        ConfigError: an invalid ``axis``.
+
     Example:
         >>> import torch
         >>> y = LayerNormalization()(torch.tensor([[1.0, 2.0, 3.0]]))
@@ -435,6 +460,19 @@ class GroupNormalization(_AffineNormalization):
         **kwargs: ``beta_initializer`` (default ``'zeros'``), ``gamma_initializer`` (default ``'ones'``),
             ``beta_regularizer``, ``gamma_regularizer``, ``beta_constraint``, ``gamma_constraint`` (default
             ``None``) and base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        The input normalized per sample and group of channels, then scaled and shifted.
+
+    Raises:
+        ConfigError: an invalid ``groups``.
+        ShapeError: a channel count that ``groups`` does not divide.
 
     Example:
         >>> import torch

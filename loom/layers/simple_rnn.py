@@ -55,6 +55,15 @@ class SimpleRNN(RecurrentLayer):
         initial_state: the initial state ``(batch, units)`` (a tensor or a one-element list; default zeros).
         mask: boolean ``(batch, timesteps)``; masked steps are skipped (default ``None``).
 
+    Input shape:
+        ``(batch, timesteps, features)``.
+
+    Output shape:
+        ``(batch, units)``, or ``(batch, timesteps, units)`` with ``return_sequences=True``.
+
+    Returns:
+        The output (and the final state after it with ``return_state=True``).
+
     Example:
         >>> import torch
         >>> SimpleRNN(3)(torch.randn(2, 7, 5)).shape

@@ -27,6 +27,18 @@ class TorchModuleWrapper(Layer):
     Args:
         module: the ``torch.nn.Module`` to wrap.
         **kwargs: base layer arguments: ``name`` (default automatic, ``torch_module_wrapper``...), ``dtype``.
+
+    Input shape:
+        what the wrapped module takes (its own layout, e.g. channels first for ``nn.Conv2d``).
+
+    Output shape:
+        what the wrapped module returns.
+
+    Returns:
+        ``module(inputs)``.
+
+    Raises:
+        ConfigError: ``module`` is not a ``torch.nn.Module``.
     """
 
     _inference_in_pieces = False  # runs code loom does not know
