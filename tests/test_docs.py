@@ -59,3 +59,34 @@ def test_fit_evaluate_predict_document_args_returns_raises(method):
     sections = _sections(function)
     assert {"parameters", "returns", "raises", "examples"} <= set(sections), sorted(sections)
     assert set(_arguments(function)) <= _documented(sections)
+
+
+BASES = {"Layer", "RecurrentLayer", "InputSpec"}  # base classes: documented, but no shapes of their own
+BASE_ARGUMENTS = set(_arguments(loom.layers.Layer.__init__))
+
+
+def _public_layer_names():
+    return [name for names in public_layers().values() for name in names]
+
+
+@pytest.mark.parametrize("name", sorted(set(_public_layer_names()) - BASES))
+def test_every_public_layer_documents_args_shapes_returns_and_an_example(name):
+    cls = getattr(loom.layers, name)
+    sections = _sections(cls)
+    doc = inspect.getdoc(cls)
+    assert {"returns", "examples"} <= set(sections), sorted(sections)
+    assert "Input shape:" in doc and "Output shape:" in doc
+    missing = set(_arguments(cls.__init__)) - BASE_ARGUMENTS - _documented(sections)
+    assert not missing, f"{name} does not document {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", ["Layer", "InputSpec"])
+def test_base_classes_document_every_argument(name):
+    cls = getattr(loom.layers, name)
+    assert set(_arguments(cls.__init__)) <= _documented(_sections(cls))
+
+
+def test_conv2d_documents_its_own_arguments():
+    documented = _documented(_sections(loom.layers.Conv2D))
+    assert {"filters", "kernel_size", "strides", "padding", "groups", "kernel_initializer"} <= documented
+    assert "BaseConv" not in inspect.getdoc(loom.layers.Conv2D)

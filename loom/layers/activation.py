@@ -172,6 +172,10 @@ class Softmax(Layer):
     Called with ``mask`` (``True`` = keep; broadcastable to the input from the right, as Keras), masked
     positions get probability 0.
 
+    Args:
+        axis: the axis, or list of axes, the probabilities sum to 1 over (default -1).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
     Input shape:
         any shape.
 

@@ -318,16 +318,11 @@ class Conv1DTranspose(BaseConvTranspose):
         data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
             ``loom.config.image_data_format()``).
         dilation_rate: spacing between kernel taps (an int or a tuple of 1 int; default 1).
-        activation: applied to the output (default ``None``: linear).
-        use_bias: add a learned bias (default ``True``).
-        kernel_initializer: initializer of the kernel (default ``'glorot_uniform'``).
-        bias_initializer: initializer of the bias (default ``'zeros'``).
-        kernel_regularizer: penalty on the kernel (default ``None``).
-        bias_regularizer: penalty on the bias (default ``None``).
-        activity_regularizer: penalty on the output (default ``None``).
-        kernel_constraint: projection applied to the kernel after each update (default ``None``).
-        bias_constraint: projection applied to the bias after each update (default ``None``).
-        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+        **kwargs: the keyword arguments of :class:`Conv1D` after ``groups``: ``activation`` (default ``None``),
+            ``use_bias`` (default ``True``), ``kernel_initializer`` (default ``'glorot_uniform'``),
+            ``bias_initializer`` (default ``'zeros'``), ``kernel_regularizer``, ``bias_regularizer``,
+            ``activity_regularizer``, ``kernel_constraint``, ``bias_constraint`` (default ``None``), and the base
+            layer arguments (``name``, ``dtype``, ``trainable``...).
 
     Input shape:
         ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
@@ -370,16 +365,11 @@ class Conv2DTranspose(BaseConvTranspose):
         data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
             ``loom.config.image_data_format()``).
         dilation_rate: spacing between kernel taps (an int or 2 ints; default 1).
-        activation: applied to the output (default ``None``: linear).
-        use_bias: add a learned bias (default ``True``).
-        kernel_initializer: initializer of the kernel (default ``'glorot_uniform'``).
-        bias_initializer: initializer of the bias (default ``'zeros'``).
-        kernel_regularizer: penalty on the kernel (default ``None``).
-        bias_regularizer: penalty on the bias (default ``None``).
-        activity_regularizer: penalty on the output (default ``None``).
-        kernel_constraint: projection applied to the kernel after each update (default ``None``).
-        bias_constraint: projection applied to the bias after each update (default ``None``).
-        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+        **kwargs: the keyword arguments of :class:`Conv2D` after ``groups``: ``activation`` (default ``None``),
+            ``use_bias`` (default ``True``), ``kernel_initializer`` (default ``'glorot_uniform'``),
+            ``bias_initializer`` (default ``'zeros'``), ``kernel_regularizer``, ``bias_regularizer``,
+            ``activity_regularizer``, ``kernel_constraint``, ``bias_constraint`` (default ``None``), and the base
+            layer arguments (``name``, ``dtype``, ``trainable``...).
 
     Input shape:
         ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
@@ -422,16 +412,11 @@ class Conv3DTranspose(BaseConvTranspose):
         data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
             ``loom.config.image_data_format()``).
         dilation_rate: spacing between kernel taps (an int or 3 ints; default 1).
-        activation: applied to the output (default ``None``: linear).
-        use_bias: add a learned bias (default ``True``).
-        kernel_initializer: initializer of the kernel (default ``'glorot_uniform'``).
-        bias_initializer: initializer of the bias (default ``'zeros'``).
-        kernel_regularizer: penalty on the kernel (default ``None``).
-        bias_regularizer: penalty on the bias (default ``None``).
-        activity_regularizer: penalty on the output (default ``None``).
-        kernel_constraint: projection applied to the kernel after each update (default ``None``).
-        bias_constraint: projection applied to the bias after each update (default ``None``).
-        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+        **kwargs: the keyword arguments of :class:`Conv3D` after ``groups``: ``activation`` (default ``None``),
+            ``use_bias`` (default ``True``), ``kernel_initializer`` (default ``'glorot_uniform'``),
+            ``bias_initializer`` (default ``'zeros'``), ``kernel_regularizer``, ``bias_regularizer``,
+            ``activity_regularizer``, ``kernel_constraint``, ``bias_constraint`` (default ``None``), and the base
+            layer arguments (``name``, ``dtype``, ``trainable``...).
 
     Input shape:
         ``(batch, depth, height, width, channels)`` (channels last) or ``(batch, channels, depth, height, width)``.

@@ -48,6 +48,12 @@ class Dense(ActivityPenalty, Layer):
 
     Raises:
         ConfigError: a non-positive ``units``, or an unknown activation / initializer name.
+
+    Example:
+        >>> import torch, loom
+        >>> layer = loom.layers.Dense(4, activation="relu")
+        >>> layer(torch.ones(2, 3)).shape, [w.shape for w in layer.get_weights()]
+        (torch.Size([2, 4]), [(3, 4), (4,)])
     """
 
     _fresh_output = True

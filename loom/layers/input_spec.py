@@ -18,7 +18,18 @@ from loom.errors import ShapeError
 
 @dataclass
 class InputSpec:
-    """Constraints on one input: ``ndim``, ``min_ndim``, ``max_ndim`` and ``axes`` ({axis: size})."""
+    """Constraints on one input: ``ndim``, ``min_ndim``, ``max_ndim`` and ``axes`` ({axis: size}).
+
+    Args:
+        ndim: the exact rank required (default ``None``: any).
+        min_ndim: the smallest rank allowed (default ``None``).
+        max_ndim: the largest rank allowed (default ``None``).
+        axes: ``{axis: size}`` that the input's axes must have (default ``{}``).
+
+    Example:
+        >>> InputSpec(ndim=4, axes={-1: 3})
+        InputSpec(ndim=4, min_ndim=None, max_ndim=None, axes={-1: 3})
+    """
 
     ndim: int | None = None
     min_ndim: int | None = None

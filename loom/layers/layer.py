@@ -56,6 +56,21 @@ class Layer(nn.Module):
         input_shape: for the first layer of a ``Sequential``: the input shape without batch (default ``None``).
         batch_input_shape: the same with the batch size first (default ``None``).
         batch_size: the fixed batch size, with ``input_shape`` (default ``None``).
+        input_dim: for a first layer taking vectors: ``input_shape=(input_dim,)`` (default ``None``).
+        **kwargs: must be empty: an unknown keyword raises ConfigError.
+
+    Subclasses create weights in ``build(input_shape)`` with ``add_weight`` and compute in
+    ``call(inputs)``; calling the layer builds it on the first input it sees.
+
+    Example:
+        >>> import torch, loom
+        >>> class Scale(loom.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.factor = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, inputs):
+        ...         return inputs * self.factor
+        >>> Scale()(torch.ones(2, 3)).shape
+        torch.Size([2, 3])
     """
 
     input_spec: InputSpec | None = None

@@ -121,6 +121,9 @@ def _expanded_masks(inputs: list[torch.Tensor], mask: Any) -> list[torch.Tensor 
 class Add(Merge):
     """Elementwise sum of a list of tensors. Example: ``Add()([a, b])``; function form ``add([a, b])``.
 
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
     Input shape:
         a list of tensors (two for ``Subtract``) of shapes that broadcast together.
 
@@ -132,6 +135,12 @@ class Add(Merge):
 
     Raises:
         ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Add()([a, b]).tolist()
+        [[4.0, 6.0]]
     """
 
     def _merge(self, inputs, mask):
@@ -151,6 +160,9 @@ class Add(Merge):
 class Subtract(Merge):
     """``inputs[0] - inputs[1]`` (exactly two inputs). Function form ``subtract([a, b])``.
 
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
     Input shape:
         a list of tensors (two for ``Subtract``) of shapes that broadcast together.
 
@@ -162,6 +174,12 @@ class Subtract(Merge):
 
     Raises:
         ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Subtract()([a, b]).tolist()
+        [[-2.0, -2.0]]
     """
 
     _min_inputs = _max_inputs = 2
@@ -172,6 +190,9 @@ class Subtract(Merge):
 
 class Average(Merge):
     """Elementwise mean of a list of tensors. Function form ``average([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
 
     Input shape:
         a list of tensors (two for ``Subtract``) of shapes that broadcast together.
@@ -184,6 +205,12 @@ class Average(Merge):
 
     Raises:
         ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Average()([a, b]).tolist()
+        [[2.0, 3.0]]
     """
 
     def _merge(self, inputs, mask):
@@ -193,6 +220,9 @@ class Average(Merge):
 class Multiply(Merge):
     """Elementwise product. Masked positions count as 1 and, when every input is masked, the output is 0
     where no input keeps it (as Keras). Function form ``multiply([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
 
     Input shape:
         a list of tensors (two for ``Subtract``) of shapes that broadcast together.
@@ -205,6 +235,12 @@ class Multiply(Merge):
 
     Raises:
         ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Multiply()([a, b]).tolist()
+        [[3.0, 8.0]]
     """
 
     def _merge(self, inputs, mask):
@@ -243,6 +279,9 @@ class _MaskedExtremum(Merge):
 class Maximum(_MaskedExtremum):
     """Elementwise maximum. Function form ``maximum([a, b])``.
 
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
     Input shape:
         a list of tensors (two for ``Subtract``) of shapes that broadcast together.
 
@@ -254,6 +293,12 @@ class Maximum(_MaskedExtremum):
 
     Raises:
         ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Maximum()([a, b]).tolist()
+        [[3.0, 4.0]]
     """
 
     _op = staticmethod(torch.maximum)
@@ -261,6 +306,9 @@ class Maximum(_MaskedExtremum):
 
 class Minimum(_MaskedExtremum):
     """Elementwise minimum. Function form ``minimum([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
 
     Input shape:
         a list of tensors (two for ``Subtract``) of shapes that broadcast together.
@@ -273,6 +321,12 @@ class Minimum(_MaskedExtremum):
 
     Raises:
         ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Minimum()([a, b]).tolist()
+        [[1.0, 2.0]]
     """
 
     _op = staticmethod(torch.minimum)
@@ -280,6 +334,10 @@ class Minimum(_MaskedExtremum):
 
 class Concatenate(Merge):
     """Concatenate a list of tensors along ``axis`` (default -1); other sizes must match.
+
+    Args:
+        axis: the axis to join the inputs along (default -1).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
 
     Input shape:
         a list of tensors of the same rank, equal in every axis but ``axis``.

@@ -39,6 +39,12 @@ class TorchModuleWrapper(Layer):
 
     Raises:
         ConfigError: ``module`` is not a ``torch.nn.Module``.
+
+    Example:
+        >>> import torch, loom
+        >>> layer = loom.layers.TorchModuleWrapper(torch.nn.Linear(3, 2))
+        >>> layer(torch.ones(4, 3)).shape, len(layer.get_weights())
+        (torch.Size([4, 2]), 2)
     """
 
     _inference_in_pieces = False  # runs code loom does not know
