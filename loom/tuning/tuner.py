@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import re
 import shutil
 import socket
 import time
@@ -31,11 +30,11 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
-from loom import backend
 from loom.callbacks.monitor import infer_mode
 from loom.errors import ConfigError, TrainingError
 from loom.tuning import data as search_data
 from loom.tuning import plots
+from loom.tuning.naming import default_study_name
 from loom.tuning.algorithms import ALGORITHMS, make_sampler
 from loom.tuning.pruning import make_pruner
 from loom.tuning.results import TrialResult, format_table, rank
@@ -46,7 +45,6 @@ from loom.tuning.trial import WEIGHTS_NAME, TrialSpec, check_model, derive_seed,
 
 _DIRECTIONS = {"min": "min", "max": "max", "minimize": "min", "maximize": "max"}
 _POLL_SECONDS = 1.0
-_AUTO_MODEL_NAME = re.compile(r"(sequential|functional|model)(_\d+)?")
 
 
 class ValidationOverfitWarning(UserWarning):
@@ -450,7 +448,7 @@ class Tuner:
     def study_name(self) -> str:
         """The study's name in the storage (and the folder of its trials under ``directory``)."""
         if self._study_name is None:
-            self._study_name = _default_study_name(self.build)
+            self._study_name = default_study_name(self.build)
         return self._study_name
 
     def _study(self, sampler: Any = None, pruner: Any = None) -> optuna.Study:
@@ -499,21 +497,6 @@ def _resolve_mode(objective: str, direction: str | None) -> str:
     except ConfigError as e:
         raise ConfigError(f"Tuner: cannot tell whether objective {objective!r} should go down or up; pass "
                           f"direction='min' or direction='max'.") from e
-
-
-def _default_study_name(build: Any) -> str:
-    """The name the user gave the model ``build`` makes with default values, else ``build``'s own name."""
-    try:
-        model = build(HyperParameters())
-        name = str(getattr(model, "name", "") or "")
-    except Exception:  # noqa: BLE001 - a build that needs a trial still gets its function's name
-        name = ""
-    finally:
-        backend.clear_session()
-    if name and not _AUTO_MODEL_NAME.fullmatch(name) and "/" not in name:
-        return name
-    name = getattr(build, "__name__", "")
-    return name if name.isidentifier() else "search"
 
 
 def _grid_size(grid: dict) -> int:
