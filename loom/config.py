@@ -108,17 +108,21 @@ def is_interactive_logging_enabled() -> bool:
 
 
 def enable_traceback_filtering() -> None:
-    """Kept for Keras compatibility: loom never hides frames from tracebacks, so this only sets the flag."""
+    """Take loom's internal frames out of tracebacks of errors raised by ``fit``, layer calls... (the default).
+
+    See :mod:`loom.traceback_utils`: what is left is the user's code, the code it reached (torch's frames
+    included) and one line of the loom entry point that re-raised the error.
+    """
     _state["traceback_filtering"] = True
 
 
 def disable_traceback_filtering() -> None:
-    """Clear the traceback-filtering flag (loom shows full tracebacks either way)."""
+    """Show full tracebacks, loom's internal frames included (to debug loom itself)."""
     _state["traceback_filtering"] = False
 
 
 def is_traceback_filtering_enabled() -> bool:
-    """The traceback-filtering flag (``True`` by default, as Keras)."""
+    """Whether tracebacks leave loom's internal frames out (``True`` by default, as Keras)."""
     return _state["traceback_filtering"]
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from loom import config as loom_config
+from loom.traceback_utils import filter_traceback
 from loom.errors import ConfigError, LoomError, UnsafeLoadError
 from loom.registry import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered,
                            register_loom_serializable, registered_name)
@@ -182,6 +183,7 @@ def deserialize_loom_object(entry: dict, custom_objects: dict | None = None, saf
 
 
 # ----------------------------------------------------------------------- model files (see loom.models.saving)
+@filter_traceback
 def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any) -> None:
     """Write ``model`` to one ``.loom`` file, as ``keras.saving.save_model``; see :func:`loom.models.saving.save_model`.
 
@@ -202,6 +204,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool |
     _save(model, filepath, overwrite=overwrite, include_optimizer=kwargs.get("include_optimizer", True))
 
 
+@filter_traceback
 def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
     """Read a model written by ``model.save``; see :func:`loom.models.saving.load_model`."""
     from loom.models.saving import load_model as _load

@@ -25,9 +25,12 @@ class LambdaCallback(Callback):
     """Run the given functions at the matching hooks.
 
     Args:
-        on_epoch_begin, on_epoch_end: ``f(epoch, logs)`` (default ``None``).
-        on_train_begin, on_train_end: ``f(logs)`` (default ``None``).
-        on_train_batch_begin, on_train_batch_end: ``f(batch, logs)`` (default ``None``).
+        on_epoch_begin: ``f(epoch, logs)`` (default ``None``).
+        on_epoch_end: ``f(epoch, logs)`` (default ``None``).
+        on_train_begin: ``f(logs)`` (default ``None``).
+        on_train_end: ``f(logs)`` (default ``None``).
+        on_train_batch_begin: ``f(batch, logs)`` (default ``None``).
+        on_train_batch_end: ``f(batch, logs)`` (default ``None``).
         **kwargs: any other hook of :data:`loom.callbacks.callback.HOOKS` (``on_batch_end``, ``on_test_end``,
             ``on_predict_batch_end``...), as in Keras where extra keyword arguments become attributes.
     """

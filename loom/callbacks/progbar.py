@@ -3,6 +3,11 @@
 * ``verbose=1`` (and ``'auto'``) on a terminal: a live bar redrawn with ``\\r``, with ETA, time per step and the
   running metrics. Redraws are throttled (at most one every :data:`REFRESH_SECONDS`), and only a redraw reads
   the lazy batch logs, so the bar forces at most a few device synchronisations per second.
+* ``verbose=1`` in a Jupyter notebook: the same live bar, drawn by ``rich`` as HTML in one display area that
+  each redraw replaces (:mod:`loom.callbacks.live_display`). On a terminal the live line is cut to the window's
+  width, so it never wraps into stale lines; the final line is printed whole.
+* Metrics keep the order they first appeared in (batch logs sorted by name, as Keras's), so the live line and
+  the final line list them alike; ``val_*`` metrics are appended at the end of an epoch.
 * ``verbose=1`` when stdout is not a terminal (a log file, a pipe, CI): no redraws; one line per epoch with
   the final metrics, the form Keras prints at the end of an epoch, without colour codes.
 * ``verbose=2``: one line per epoch: ``32/32 - 1s - 12ms/step - loss: 0.6931``.
@@ -21,11 +26,13 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import sys
 import time
 from typing import Any, Iterable
 
 from loom import config
+from loom.callbacks import live_display
 from loom.callbacks.callback import Callback
 
 #: Seconds between two redraws of a live bar (each redraw reads the metrics from the device).
@@ -63,7 +70,7 @@ class Progbar:
     Args:
         target: the number of steps, or ``None`` (default) when unknown.
         verbose: 1 (default) for a bar, 2 for one line at the end, 0 for nothing.
-        interactive: redraw in place with ``\\r``; default: whether stdout is a terminal.
+        interactive: redraw live; default: whether stdout is a terminal or a Jupyter kernel's.
         unit_name: the unit shown in the time per unit (default ``'step'``).
     """
 
@@ -72,13 +79,16 @@ class Progbar:
         self.target = target
         self.verbose = verbose
         self.unit_name = unit_name
+        kind = live_display.output_kind()
         if interactive is None:
-            interactive = bool(getattr(sys.stdout, "isatty", lambda: False)())
+            interactive = kind != "plain"
         self.interactive = interactive and config.is_interactive_logging_enabled()
+        self._notebook = live_display.NotebookLine() if (
+            self.interactive and kind == "notebook" and verbose == 1) else None
         self._start = time.monotonic()
         self._time_after_first = None
         self._prev_width = 0
-        self._values: list[tuple[str, Any]] = []
+        self._values: dict[str, Any] = {}
 
     def time_per_step(self, current: int, now: float) -> float:
         if not current:
@@ -95,8 +105,8 @@ class Progbar:
     def update(self, current: int, values: Iterable[tuple[str, Any]] | None = None,
                finalize: bool = False) -> None:
         """Show ``current`` steps done with ``values`` (``[(name, value)]``); ``finalize`` ends the bar."""
-        if values is not None:
-            self._values = list(values)
+        for name, value in values or ():
+            self._values[name] = value  # a known name keeps its place; a new one goes last
         now = time.monotonic()
         self.mark_step(current)
         per_step = self.time_per_step(current, now)
@@ -115,7 +125,7 @@ class Progbar:
         return "%7d/Unknown" % current
 
     def _metrics(self) -> str:
-        return "".join(f" - {k}: {_format_value(v)}" for k, v in self._values)
+        return "".join(f" - {k}: {_format_value(v)}" for k, v in self._values.items())
 
     def _bar_line(self, current: int, per_step: float, now: float, finalize: bool) -> str:
         color = self.interactive
@@ -137,8 +147,13 @@ class Progbar:
         if not config.is_interactive_logging_enabled():  # loom.config.disable_interactive_logging()
             logging.getLogger("loom").info(line)
             return
+        if self._notebook is not None:
+            self._notebook.show(line)
+            return
         if self.interactive:
-            visible = len(line)
+            if not finalize:  # a live line longer than the window would wrap and leave stale lines
+                line = live_display.clip(line, shutil.get_terminal_size().columns - 1)
+            visible = live_display.visible_length(line)
             pad = " " * max(0, self._prev_width - visible)
             self._prev_width = visible
             sys.stdout.write("\r" + line + pad + ("\n" if finalize else ""))
@@ -173,7 +188,7 @@ class ProgbarLogger(Callback):
         self.verbose = 1 if verbose == "auto" else int(verbose)
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
-        interactive = bool(getattr(sys.stdout, "isatty", lambda: False)())
+        interactive = live_display.output_kind() != "plain"
         # Without a live bar there is nothing to do per batch, unless the epoch length must be counted.
         self.skip_batch_hooks = self.target is not None and not (self.verbose == 1 and interactive)
 
@@ -193,14 +208,14 @@ class ProgbarLogger(Callback):
             now = time.monotonic()
             if now >= self._next_draw:
                 self._next_draw = now + REFRESH_SECONDS
-                bar.update(self._seen, list(logs.items()) if logs else None)
+                bar.update(self._seen, sorted(logs.items()) if logs else None)
 
     def _finish(self, logs: dict | None) -> None:
         if self.progbar is None or not self.verbose:
             return
         target = self.target if self.target is not None else self._seen
         self.progbar.target = target
-        self.progbar.update(target, list((logs or {}).items()), finalize=True)
+        self.progbar.update(target, _epoch_order(logs or {}), finalize=True)
         self.progbar = None
 
     # ------------------------------------------------------------------------------------------- hooks
@@ -242,3 +257,8 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         self._finish(None)
+
+
+def _epoch_order(logs: dict) -> list[tuple[str, Any]]:
+    """Epoch logs sorted by name, ``val_*`` last: the order of the live line, then validation."""
+    return sorted(logs.items(), key=lambda item: (item[0].startswith("val_"), item[0]))

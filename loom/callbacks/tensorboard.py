@@ -8,6 +8,13 @@ activation histogram on it (forward hooks; the book's use). It writes the model'
 projector's embeddings of ``Embedding`` layers every ``embeddings_freq`` epochs, and hyperparameters for the
 HParams dashboard (``hparams=`` here, or :func:`log_hparams`). Look at them with ``loom board <log_dir>``.
 
+The graph (:mod:`~loom.callbacks.tensorboard_graph`) is one box named after the model, holding one box per
+layer, recurrent layers included. With ``hparams=``, a third run ``<log_dir>/hparams`` holds the session
+(hyperparameters) and the epoch logs under their Keras names (``loss``, ``val_accuracy``...), so the HParams
+dashboard shows those as metric columns whether TensorBoard opens ``log_dir`` itself or a folder of many
+runs (TensorBoard finds a session's metrics only in its own run and the runs below it, so the session cannot
+sit in ``log_dir``'s root, which TensorBoard lists as a run named ``.``).
+
 Example:
     >>> import os, tempfile, numpy as np, loom
     >>> log_dir = tempfile.mkdtemp()
@@ -17,7 +24,7 @@ Example:
     >>> _ = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=2, validation_split=0.25, verbose=0,
     ...               callbacks=[board])
     >>> sorted(d for d in os.listdir(log_dir) if os.path.isdir(os.path.join(log_dir, d)))
-    ['train', 'validation']
+    ['hparams', 'train', 'validation']
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ from typing import Any
 from loom.callbacks.callback import Callback
 from loom.callbacks import tensorboard_summaries as summaries
 from loom.errors import ConfigError
+
+#: The run (a folder of ``log_dir``) that holds the HParams session and its metrics.
+HPARAMS_RUN = "hparams"
 
 
 class TensorBoard(Callback):
@@ -45,7 +55,8 @@ class TensorBoard(Callback):
         embeddings_data: inputs whose ``Embedding`` outputs are written too (default ``None``).
         profile_batch: a batch number or ``(start, stop)`` to trace with ``torch.profiler`` into the train run
             (default 0: no profiling).
-        hparams: ``{name: value}`` to show this run in the HParams dashboard (default ``None``).
+        hparams: ``{name: value}`` to show this run in the HParams dashboard, written with the epoch logs as
+            its metrics in the ``hparams`` run (default ``None``).
         write_steps_per_second: add ``epoch_steps_per_second`` / ``batch_steps_per_second`` (default False).
     """
 
@@ -85,7 +96,7 @@ class TensorBoard(Callback):
     def _writer(self, run: str) -> Any:
         if run not in self._writers:
             from torch.utils.tensorboard import SummaryWriter
-            path = self.log_dir if run == "." else os.path.join(self.log_dir, run)
+            path = os.path.join(self.log_dir, run)
             self._writers[run] = SummaryWriter(path)
         return self._writers[run]
 
@@ -101,7 +112,7 @@ class TensorBoard(Callback):
         summaries.check_embeddings_metadata(self.embeddings_metadata, [
             layer.name for layer in summaries._layers(self.model) if type(layer).__name__ == "Embedding"])
         if self.hparams is not None:
-            summaries.write_hparams(self._writer("."), self.hparams)
+            summaries.write_hparams(self._writer(HPARAMS_RUN), self.hparams)
         if self.write_graph and not self._graph_written:
             summaries.write_graph(self._writer("train"), self.model, self._validation_x())
             self._graph_written = True
@@ -173,6 +184,10 @@ class TensorBoard(Callback):
                 writer = self._writer(run)
                 for name, value in values.items():
                     writer.add_scalar(f"epoch_{name}", float(value), epoch)
+        if self.hparams is not None:
+            writer = self._writer(HPARAMS_RUN)
+            for name, value in logs.items():
+                writer.add_scalar(name, float(value), epoch)
 
     # -------------------------------------------------------------------------------------- helpers
     def _validation_x(self) -> Any:
@@ -204,19 +219,27 @@ def log_hparams(log_dir: str | os.PathLike, hparams: dict[str, Any], metrics: di
                 trial_id: str | None = None) -> None:
     """Record one run's hyperparameters (and final metrics) for TensorBoard's HParams dashboard.
 
+    They go to the run ``<log_dir>/hparams``, as the :class:`TensorBoard` callback's ``hparams=`` does, so the
+    dashboard lists ``metrics`` as columns when TensorBoard opens ``log_dir`` or a folder above it.
+
     Args:
-        log_dir: the run's directory (e.g. the ``log_dir`` of its :class:`TensorBoard` callback, whose
-            ``train/`` and ``validation/`` scalars then appear as metrics too).
+        log_dir: the run's directory (e.g. the ``log_dir`` of its :class:`TensorBoard` callback).
         hparams: ``{name: bool, int, float or str}``.
-        metrics: ``{tag: value}`` written as scalars in ``log_dir`` (default ``None``).
+        metrics: ``{tag: value}`` written as scalars beside the hyperparameters (default ``None``).
         trial_id: a name for the run in the dashboard (default: derived from the values).
 
+    Raises:
+        ConfigError: a value of ``hparams`` is not a bool, int, float or str.
+
     Example:
-        >>> import tempfile
-        >>> log_hparams(tempfile.mkdtemp(), {"units": 64, "optimizer": "rmsprop"}, {"val_accuracy": 0.91})
+        >>> import os, tempfile
+        >>> log_dir = tempfile.mkdtemp()
+        >>> log_hparams(log_dir, {"units": 64, "optimizer": "rmsprop"}, {"val_accuracy": 0.91})
+        >>> os.listdir(log_dir)
+        ['hparams']
     """
     from torch.utils.tensorboard import SummaryWriter
-    with SummaryWriter(os.fspath(log_dir)) as writer:
+    with SummaryWriter(os.path.join(os.fspath(log_dir), HPARAMS_RUN)) as writer:
         summaries.write_hparams(writer, hparams, trial_id)
         for tag, value in (metrics or {}).items():
             writer.add_scalar(tag, float(value), 0)

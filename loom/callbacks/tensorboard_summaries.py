@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from loom import structure
+from loom.callbacks import tensorboard_graph
 from loom.errors import ConfigError
 
 #: Activation histograms use at most this many validation samples.
@@ -108,59 +109,8 @@ def _layers(model: Any) -> list[Any]:
     return out
 
 
-def sample_inputs(model: Any, validation_x: Any = None) -> tuple | None:
-    """Arguments for tracing ``model``: one sample of the validation data, else zeros of the input shapes."""
-    if validation_x is not None:
-        sample = structure.map_structure(lambda a: torch.as_tensor(np.asarray(a[:1])), validation_x)
-    else:
-        inputs = getattr(model, "inputs", None)
-        if not inputs:
-            return None
-        zeros = [torch.zeros((1,) + tuple(1 if d is None else d for d in t.shape[1:]), dtype=_dtype(t.dtype))
-                 for t in inputs]
-        sample = zeros[0] if len(zeros) == 1 else zeros
-    if isinstance(sample, dict):
-        sample = [sample[k] for k in sorted(sample)]
-    return (sample,)
-
-
-def _dtype(dtype: Any) -> torch.dtype:
-    return dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype), torch.float32)
-
-
-def write_graph(writer: Any, model: Any, validation_x: Any = None) -> bool:
-    """The model's op graph, traced with ``torch.jit.trace`` on one sample; warns and skips on failure."""
-    args = sample_inputs(model, validation_x)
-    if args is None:
-        warnings.warn("TensorBoard: the model graph is not written: the model has no symbolic inputs and no "
-                      "validation data to trace it with.", stacklevel=3)
-        return False
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    args = structure.map_structure(lambda t: t.to(device), args)
-    was_training = model.training
-    model.eval()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            writer.add_graph(_Traceable(model), args)
-        return True
-    except Exception as e:  # noqa: BLE001 - tracing can fail in many ways; the graph is optional
-        warnings.warn(f"TensorBoard: the model graph is not written: torch.jit.trace failed "
-                      f"({type(e).__name__}: {str(e)[:200]}).", stacklevel=3)
-        return False
-    finally:
-        model.train(was_training)
-
-
-class _Traceable(torch.nn.Module):
-    """Calls the model on its (single or list) input and returns a tuple, which tracing needs."""
-
-    def __init__(self, model: Any):
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs):
-        return tuple(structure.flatten(self.model(inputs)))
+sample_inputs = tensorboard_graph.sample_args
+write_graph = tensorboard_graph.write_graph
 
 
 def write_embeddings(writer: Any, model: Any, step: int, metadata: Any = None,

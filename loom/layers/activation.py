@@ -27,6 +27,15 @@ class Activation(Layer):
     Args:
         activation: a name from ``loom.activations`` (``'relu'``...) or a callable.
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        ``activation(inputs)``.
+
     Example:
         >>> import torch
         >>> Activation("relu")(torch.tensor([-3.0, 2.0]))
@@ -78,6 +87,15 @@ class ReLU(Layer):
         negative_slope: slope below the threshold, >= 0 (default 0.0).
         threshold: values below it are damped, >= 0 (default 0.0).
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        The rectified input, capped at ``max_value`` and shifted by ``threshold`` as configured.
+
     Example:
         >>> import torch
         >>> ReLU(negative_slope=0.5)(torch.tensor([-2.0, 3.0]))
@@ -110,6 +128,15 @@ class LeakyReLU(Layer):
     Args:
         negative_slope: the slope for negative inputs, >= 0 (default 0.3, Keras 3's layer default).
             ``alpha=`` (Keras 2's name) is accepted as well.
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        ``inputs`` where positive, else ``negative_slope * inputs``.
 
     Example:
         >>> import torch
@@ -144,6 +171,22 @@ class Softmax(Layer):
 
     Called with ``mask`` (``True`` = keep; broadcastable to the input from the right, as Keras), masked
     positions get probability 0.
+
+    Args:
+        axis: the axis, or list of axes, the probabilities sum to 1 over (default -1).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        Probabilities along ``axis`` (summing to 1 over the unmasked positions).
+
+    Raises:
+        ShapeError: a ``mask`` that does not broadcast to the input.
 
     Example:
         >>> import torch
@@ -190,6 +233,15 @@ class ELU(Layer):
     Args:
         alpha: the scale of the negative part (default 1.0).
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        ``inputs`` where positive, else ``alpha * (exp(inputs) - 1)``.
+
     Example:
         >>> import torch
         >>> ELU()(torch.tensor([0.0, 2.0]))
@@ -219,6 +271,18 @@ class PReLU(Layer):
         alpha_constraint: default ``None``.
         shared_axes: axes (1-based, batch excluded) along which ``alpha`` is shared, e.g. ``[1, 2]`` for one
             alpha per channel of an image (default ``None``).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        ``inputs`` where positive, else ``alpha * inputs`` with the learned ``alpha``.
+
+    Raises:
+        ConfigError: ``shared_axes`` names the batch axis or an axis the input lacks.
 
     Example:
         >>> import torch

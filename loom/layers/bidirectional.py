@@ -55,6 +55,20 @@ class Bidirectional(Layer):
         initial_state: forward states followed by backward states (default zeros).
         mask: boolean ``(batch, timesteps)`` (default ``None``).
 
+    Input shape:
+        ``(batch, timesteps, features)``.
+
+    Output shape:
+        the forward and backward outputs merged by ``merge_mode`` (``'concat'``: last axis doubled); a list of both
+        when ``merge_mode=None``; states follow with ``return_state=True``.
+
+    Returns:
+        The merged outputs (and the final states of both directions with ``return_state``).
+
+    Raises:
+        ConfigError: ``layer`` is not a recurrent layer, or an unknown ``merge_mode``.
+        InputError: ``initial_state`` of the wrong length.
+
     Example:
         >>> import torch, loom
         >>> layer = Bidirectional(loom.layers.GRU(3, return_sequences=True), merge_mode="sum")

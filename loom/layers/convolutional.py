@@ -32,12 +32,49 @@ _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_trans
 
 
 class Conv1D(BaseConv):
-    """1-D convolution over ``(batch, steps, channels)`` (e.g. temporal convolution).
+    """1-D convolution over sequences (temporal convolution).
 
-    Arguments as :class:`~loom.layers.conv_base.BaseConv` (filters, kernel_size, strides=1, padding='valid'
-    | 'same' | 'causal', data_format=None, dilation_rate=1, groups=1, activation=None, use_bias=True,
-    initializers, regularizers and constraints). Kernel in Keras layout: ``(kernel_size, in // groups,
-    filters)``.
+    The layer convolves a learned kernel with its input and adds a bias: ``activation(conv(inputs, kernel) +
+    bias)``. The kernel is stored in torch's layout for speed and shown by ``get_weights()`` in Keras's
+    ``(kernel_size, in_channels // groups, filters)``.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the window size: an int or a tuple of 1 int.
+        strides: the step of the window: an int or a tuple of 1 int (default 1).
+        padding: ``'valid'`` (default, no padding), ``'same'`` (output size = input size / stride) or
+            ``'causal'`` (left padding only, for autoregressive models).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or a tuple of 1 int; default 1).
+        groups: split the input channels into this many groups convolved separately (default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        kernel_initializer: initializer of the kernel (default ``'glorot_uniform'``).
+        bias_initializer: initializer of the bias (default ``'zeros'``).
+        kernel_regularizer: penalty on the kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        kernel_constraint: projection applied to the kernel after each update (default ``None``).
+        bias_constraint: projection applied to the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` with ``data_format='channels_last'``, or
+        ``(batch, channels, steps)`` with ``'channels_first'``.
+
+    Output shape:
+        ``(batch, new_steps, filters)`` (channels last) or ``(batch, filters, new_steps)``; each
+        spatial size shrinks with ``'valid'`` padding and is divided by the stride with ``'same'``.
+
+    Returns:
+        A tensor of the output shape: ``activation(conv(inputs, kernel) + bias)``.
+
+    Raises:
+        ConfigError: a non-positive ``filters``, ``kernel_size``, ``strides`` or ``dilation_rate``; strides and
+            dilation both above 1; an unknown ``padding`` or ``data_format``; ``groups`` not dividing
+            ``filters``.
+        ShapeError: an input of the wrong rank, or whose channels ``groups`` does not divide.
 
     Example:
         >>> import torch, loom
@@ -49,12 +86,48 @@ class Conv1D(BaseConv):
 
 
 class Conv2D(BaseConv):
-    """2-D convolution over ``(batch, height, width, channels)``.
+    """2-D convolution over images (spatial convolution).
 
-    Arguments as :class:`~loom.layers.conv_base.BaseConv` (filters, kernel_size, strides=(1, 1),
-    padding='valid' | 'same', data_format=None, dilation_rate=(1, 1), groups=1, activation=None,
-    use_bias=True, initializers, regularizers and constraints). Kernel in Keras layout:
-    ``(kh, kw, in // groups, filters)``.
+    The layer convolves a learned kernel with its input and adds a bias: ``activation(conv(inputs, kernel) +
+    bias)``. The kernel is stored in torch's layout for speed and shown by ``get_weights()`` in Keras's
+    ``(kh, kw, in_channels // groups, filters)``.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the window size: an int or 2 ints.
+        strides: the step of the window: an int or 2 ints (default 1).
+        padding: ``'valid'`` (default, no padding) or ``'same'`` (output size = input size / stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or 2 ints; default 1).
+        groups: split the input channels into this many groups convolved separately (default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        kernel_initializer: initializer of the kernel (default ``'glorot_uniform'``).
+        bias_initializer: initializer of the bias (default ``'zeros'``).
+        kernel_regularizer: penalty on the kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        kernel_constraint: projection applied to the kernel after each update (default ``None``).
+        bias_constraint: projection applied to the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, or
+        ``(batch, channels, height, width)`` with ``'channels_first'``.
+
+    Output shape:
+        ``(batch, new_height, new_width, filters)`` (channels last) or ``(batch, filters, new_height, new_width)``; each
+        spatial size shrinks with ``'valid'`` padding and is divided by the stride with ``'same'``.
+
+    Returns:
+        A tensor of the output shape: ``activation(conv(inputs, kernel) + bias)``.
+
+    Raises:
+        ConfigError: a non-positive ``filters``, ``kernel_size``, ``strides`` or ``dilation_rate``; strides and
+            dilation both above 1; an unknown ``padding`` or ``data_format``; ``groups`` not dividing
+            ``filters``.
+        ShapeError: an input of the wrong rank, or whose channels ``groups`` does not divide.
 
     Example:
         >>> import torch, loom
@@ -66,10 +139,49 @@ class Conv2D(BaseConv):
 
 
 class Conv3D(BaseConv):
-    """3-D convolution over ``(batch, depth, height, width, channels)``.
+    """3-D convolution over volumes (e.g. video or medical scans).
 
-    Arguments as :class:`~loom.layers.conv_base.BaseConv`. Kernel in Keras layout:
-    ``(kd, kh, kw, in // groups, filters)``.
+    The layer convolves a learned kernel with its input and adds a bias: ``activation(conv(inputs, kernel) +
+    bias)``. The kernel is stored in torch's layout for speed and shown by ``get_weights()`` in Keras's
+    ``(kd, kh, kw, in_channels // groups, filters)``.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the window size: an int or 3 ints.
+        strides: the step of the window: an int or 3 ints (default 1).
+        padding: ``'valid'`` (default, no padding) or ``'same'`` (output size = input size / stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or 3 ints; default 1).
+        groups: split the input channels into this many groups convolved separately (default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        kernel_initializer: initializer of the kernel (default ``'glorot_uniform'``).
+        bias_initializer: initializer of the bias (default ``'zeros'``).
+        kernel_regularizer: penalty on the kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        kernel_constraint: projection applied to the kernel after each update (default ``None``).
+        bias_constraint: projection applied to the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` with ``data_format='channels_last'``, or
+        ``(batch, channels, depth, height, width)`` with ``'channels_first'``.
+
+    Output shape:
+        ``(batch, new_depth, new_height, new_width, filters)`` (channels last) or
+        ``(batch, filters, new_depth, new_height, new_width)``; each spatial size shrinks with ``'valid'``
+        padding and is divided by the stride with ``'same'``.
+
+    Returns:
+        A tensor of the output shape: ``activation(conv(inputs, kernel) + bias)``.
+
+    Raises:
+        ConfigError: a non-positive ``filters``, ``kernel_size``, ``strides`` or ``dilation_rate``; strides and
+            dilation both above 1; an unknown ``padding`` or ``data_format``; ``groups`` not dividing
+            ``filters``.
+        ShapeError: an input of the wrong rank, or whose channels ``groups`` does not divide.
 
     Example:
         >>> import torch, loom
@@ -190,7 +302,42 @@ class BaseConvTranspose(BaseConv):
 
 
 class Conv1DTranspose(BaseConvTranspose):
-    """Transposed 1-D convolution over ``(batch, steps, channels)``; arguments as :class:`BaseConvTranspose`.
+    """Transposed 1-D convolution (deconvolution) over sequences.
+
+    The transpose of a convolution: it maps each input position to a window of the output, so strides
+    upsample (the usual decoder layer). ``get_weights()`` shows the kernel in Keras's
+    ``(kernel_size, filters, in_channels)``; output sizes follow Keras exactly.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the window size: an int or a tuple of 1 int.
+        strides: the upsampling step: an int or a tuple of 1 int (default 1).
+        padding: ``'valid'`` (default) or ``'same'`` (output size = input size * stride).
+        output_padding: extra size added on one side of each spatial axis, each below the stride (an int or
+            1 ints; default ``None``: inferred as Keras does).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or a tuple of 1 int; default 1).
+        **kwargs: the keyword arguments of :class:`Conv1D` after ``groups``: ``activation`` (default ``None``),
+            ``use_bias`` (default ``True``), ``kernel_initializer`` (default ``'glorot_uniform'``),
+            ``bias_initializer`` (default ``'zeros'``), ``kernel_regularizer``, ``bias_regularizer``,
+            ``activity_regularizer``, ``kernel_constraint``, ``bias_constraint`` (default ``None``), and the base
+            layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, new_steps, filters)`` (channels last), each spatial size about
+        ``size * stride`` (``'same'``) or ``(size - 1) * stride + kernel_size`` (``'valid'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``filters``, ``kernel_size``, ``strides``, ``padding`` or ``data_format``; an
+            ``output_padding`` not below the stride; a ``groups`` argument (transposed convolutions have none).
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom
@@ -202,8 +349,42 @@ class Conv1DTranspose(BaseConvTranspose):
 
 
 class Conv2DTranspose(BaseConvTranspose):
-    """Transposed 2-D convolution over ``(batch, height, width, channels)``; arguments as
-    :class:`BaseConvTranspose`. Kernel in Keras layout: ``(kh, kw, filters, in_channels)``.
+    """Transposed 2-D convolution (deconvolution) over images.
+
+    The transpose of a convolution: it maps each input position to a window of the output, so strides
+    upsample (the usual decoder layer). ``get_weights()`` shows the kernel in Keras's
+    ``(kh, kw, filters, in_channels)``; output sizes follow Keras exactly.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the window size: an int or 2 ints.
+        strides: the upsampling step: an int or 2 ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'`` (output size = input size * stride).
+        output_padding: extra size added on one side of each spatial axis, each below the stride (an int or
+            2 ints; default ``None``: inferred as Keras does).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or 2 ints; default 1).
+        **kwargs: the keyword arguments of :class:`Conv2D` after ``groups``: ``activation`` (default ``None``),
+            ``use_bias`` (default ``True``), ``kernel_initializer`` (default ``'glorot_uniform'``),
+            ``bias_initializer`` (default ``'zeros'``), ``kernel_regularizer``, ``bias_regularizer``,
+            ``activity_regularizer``, ``kernel_constraint``, ``bias_constraint`` (default ``None``), and the base
+            layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, new_height, new_width, filters)`` (channels last), each spatial size about
+        ``size * stride`` (``'same'``) or ``(size - 1) * stride + kernel_size`` (``'valid'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``filters``, ``kernel_size``, ``strides``, ``padding`` or ``data_format``; an
+            ``output_padding`` not below the stride; a ``groups`` argument (transposed convolutions have none).
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom
@@ -215,8 +396,42 @@ class Conv2DTranspose(BaseConvTranspose):
 
 
 class Conv3DTranspose(BaseConvTranspose):
-    """Transposed 3-D convolution; arguments as :class:`BaseConvTranspose`, but, as in Keras, ``data_format``
-    comes before ``output_padding`` positionally.
+    """Transposed 3-D convolution (deconvolution) over volumes.
+
+    The transpose of a convolution: it maps each input position to a window of the output, so strides
+    upsample (the usual decoder layer). ``get_weights()`` shows the kernel in Keras's
+    ``(kd, kh, kw, filters, in_channels)``; output sizes follow Keras exactly.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the window size: an int or 3 ints.
+        strides: the upsampling step: an int or 3 ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'`` (output size = input size * stride).
+        output_padding: extra size added on one side of each spatial axis, each below the stride (an int or
+            3 ints; default ``None``: inferred as Keras does).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or 3 ints; default 1).
+        **kwargs: the keyword arguments of :class:`Conv3D` after ``groups``: ``activation`` (default ``None``),
+            ``use_bias`` (default ``True``), ``kernel_initializer`` (default ``'glorot_uniform'``),
+            ``bias_initializer`` (default ``'zeros'``), ``kernel_regularizer``, ``bias_regularizer``,
+            ``activity_regularizer``, ``kernel_constraint``, ``bias_constraint`` (default ``None``), and the base
+            layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` (channels last) or ``(batch, channels, depth, height, width)``.
+
+    Output shape:
+        ``(batch, new_depth, new_height, new_width, filters)`` (channels last), each spatial size about
+        ``size * stride`` (``'same'``) or ``(size - 1) * stride + kernel_size`` (``'valid'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``filters``, ``kernel_size``, ``strides``, ``padding`` or ``data_format``; an
+            ``output_padding`` not below the stride; a ``groups`` argument (transposed convolutions have none).
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom

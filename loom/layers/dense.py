@@ -36,6 +36,24 @@ class Dense(ActivityPenalty, Layer):
             ``activity_regularizer(outputs) / batch_size`` is in ``losses`` (as Keras).
         kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
         bias_constraint: the same for the bias (default ``None``).
+
+    Input shape:
+        ``(batch, ..., input_dim)``: any rank of at least 2; the kernel multiplies the last axis.
+
+    Output shape:
+        ``(batch, ..., units)``.
+
+    Returns:
+        ``activation(inputs @ kernel + bias)``.
+
+    Raises:
+        ConfigError: a non-positive ``units``, or an unknown activation / initializer name.
+
+    Example:
+        >>> import torch, loom
+        >>> layer = loom.layers.Dense(4, activation="relu")
+        >>> layer(torch.ones(2, 3)).shape, [w.shape for w in layer.get_weights()]
+        (torch.Size([2, 4]), [(3, 4), (4,)])
     """
 
     _fresh_output = True

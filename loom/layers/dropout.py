@@ -34,6 +34,19 @@ class Dropout(Layer):
         seed: a seed for this layer's own random generator, making its masks repeatable
             (default ``None``: torch's global generator).
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input with a fraction ``rate`` of units zeroed and the rest scaled by ``1 / (1 - rate)``;
+        the input itself in inference.
+
+    Raises:
+        ConfigError: ``rate`` outside ``[0, 1]``.
+
     Example:
         >>> import torch
         >>> Dropout(0.5, noise_shape=(None, 1), seed=1)(torch.ones(3, 4), training=True).shape

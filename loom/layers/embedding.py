@@ -41,6 +41,18 @@ class Embedding(Layer):
         input_length: Keras 2's argument, kept for the book's code: the fixed sequence length. As the first
             layer of a ``Sequential`` it sets the input shape to ``(None, input_length)`` (default ``None``).
 
+    Input shape:
+        ``(batch, ...)`` integer indices (any rank).
+
+    Output shape:
+        ``(batch, ..., output_dim)``.
+
+    Returns:
+        The rows of ``embeddings`` selected by the indices.
+
+    Raises:
+        InputError: indices outside ``[0, input_dim)``.
+
     Example:
         >>> import torch
         >>> layer = Embedding(10, 3)

@@ -27,6 +27,26 @@ class InputLayer(Layer):
         sparse: accepted for Keras compatibility; must be ``False`` (default ``None``).
         batch_shape: the full shape with the batch dimension, instead of ``shape`` (default ``None``).
         name: the layer's name (default ``'input_layer'``, ``'input_layer_1'``...).
+        input_shape: Keras 2's name for ``shape`` (default ``None``).
+        batch_input_shape: Keras 2's name for ``batch_shape`` (default ``None``).
+        **kwargs: other base layer arguments.
+
+    Input shape:
+        none: the layer is fed data directly by the model.
+
+    Output shape:
+        ``(batch_size, *shape)``, or ``batch_shape``.
+
+    Returns:
+        The data it is fed, unchanged (in a graph: the model's symbolic input).
+
+    Raises:
+        ConfigError: neither ``shape`` nor ``batch_shape``, or ``sparse=True``.
+
+    Example:
+        >>> import loom
+        >>> loom.layers.InputLayer(shape=(28, 28, 1)).output.shape
+        (None, 28, 28, 1)
     """
 
     def __init__(self, shape: Iterable | None = None, batch_size: int | None = None, dtype: Any = None,

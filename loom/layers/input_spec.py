@@ -19,8 +19,23 @@ from loom.errors import ConfigError, ShapeError
 
 @dataclass
 class InputSpec:
-    """Constraints on one input, as ``keras.InputSpec``: ``dtype``, ``shape`` (``None`` for any size),
-    ``ndim``, ``max_ndim``, ``min_ndim`` and ``axes`` ({axis: size}); ``shape`` sets ``ndim``."""
+    """Constraints on one input, as ``keras.InputSpec``.
+
+    Args:
+        dtype: the dtype required (default ``None``: any).
+        shape: the exact shape, ``None`` for any size of an axis (default ``None``); sets ``ndim``.
+        ndim: the exact rank required (default ``None``: any).
+        max_ndim: the largest rank allowed (default ``None``).
+        min_ndim: the smallest rank allowed (default ``None``).
+        axes: ``{axis: size}`` that the input's axes must have (default ``{}``).
+        allow_last_axis_squeeze: accept a trailing axis of size 1 more or less (default ``False``).
+        name: the input's name (default ``None``).
+        optional: whether the input may be ``None`` (default ``False``).
+
+    Example:
+        >>> InputSpec(ndim=4, axes={-1: 3}).axes
+        {-1: 3}
+    """
 
     dtype: Any = None
     shape: tuple | None = None

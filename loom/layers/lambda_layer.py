@@ -39,6 +39,18 @@ class Lambda(Layer):
             no mask).
         arguments: extra keyword arguments for ``function`` (default ``None``).
 
+    Input shape:
+        whatever ``function`` accepts.
+
+    Output shape:
+        what ``function`` returns (``output_shape`` when given).
+
+    Returns:
+        ``function(inputs, **arguments)``.
+
+    Raises:
+        ConfigError: ``function`` is not callable, or ``output_shape`` is malformed.
+
     Example:
         >>> import torch
         >>> Lambda(torch.square)(torch.tensor([3.0]))

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from loom import backend, structure
+from loom import backend, config, structure, traceback_utils
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.registry import register_builtin, registered_name
@@ -58,6 +58,21 @@ class Layer(nn.Module):
         input_shape: for the first layer of a ``Sequential``: the input shape without batch (default ``None``).
         batch_input_shape: the same with the batch size first (default ``None``).
         batch_size: the fixed batch size, with ``input_shape`` (default ``None``).
+        input_dim: for a first layer taking vectors: ``input_shape=(input_dim,)`` (default ``None``).
+        **kwargs: must be empty: an unknown keyword raises ConfigError.
+
+    Subclasses create weights in ``build(input_shape)`` with ``add_weight`` and compute in
+    ``call(inputs)``; calling the layer builds it on the first input it sees.
+
+    Example:
+        >>> import torch, loom
+        >>> class Scale(loom.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.factor = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, inputs):
+        ...         return inputs * self.factor
+        >>> Scale()(torch.ones(2, 3)).shape
+        torch.Size([2, 3])
     """
 
     input_spec: InputSpec | None = None
@@ -281,17 +296,26 @@ class Layer(nn.Module):
 
     # ------------------------------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
-            x = args[0]
-            if x.dtype is not torch.float32:
-                x = self._input_dtype(x)
-            return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
-        if structure.any_leaf(is_symbolic, [args, kwargs]):
-            return self._call_symbolic(args, kwargs)
-        if not self.built:
-            with name_scope(self.name, self):  # weights made during the first call get this layer's path
-                return self._call_eager(args, kwargs)
-        return self._call_eager(args, kwargs)
+        try:  # free unless an error is raised (then loom's frames leave its traceback; see traceback_utils)
+            if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
+                x = args[0]
+                if x.dtype is not torch.float32:
+                    x = self._input_dtype(x)
+                return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
+            if structure.any_leaf(is_symbolic, [args, kwargs]):
+                return self._call_symbolic(args, kwargs)
+            if not self.built:
+                with name_scope(self.name, self):  # weights made during the first call get this layer's path
+                    return self._call_eager(args, kwargs)
+            return self._call_eager(args, kwargs)
+        except Exception as e:  # noqa: BLE001 - re-raised unchanged, only its traceback is shorter
+            if not config.is_traceback_filtering_enabled():
+                raise
+            tb = traceback_utils.filtered(e.__traceback__)
+            try:
+                raise e.with_traceback(tb)
+            finally:
+                del tb, e
 
     def _call_eager(self, args: tuple, kwargs: dict):
         training = kwargs.pop("training", None)

@@ -38,8 +38,13 @@ class LSTM(RecurrentLayer):
         recurrent_initializer: default ``'orthogonal'``.
         bias_initializer: default ``'zeros'``.
         unit_forget_bias: initialize the forget gate's bias to 1 (default ``True``).
-        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        activity_regularizer: default ``None``.
+        kernel_constraint: default ``None``.
+        recurrent_constraint: default ``None``.
+        bias_constraint: default ``None``.
         dropout: fraction of the inputs dropped in training, one mask per sequence (default 0.0).
         recurrent_dropout: fraction of the recurrent state dropped in training (default 0.0).
         seed: seed of the dropout masks (default ``None``).
@@ -49,13 +54,23 @@ class LSTM(RecurrentLayer):
         stateful: carry the final states of a batch over to the next batch (default ``False``).
         unroll: accepted for compatibility; ignored (default ``False``).
         use_cudnn: accepted for compatibility (default ``'auto'``); the fused kernel is used when possible.
-        zero_output_for_mask: masked steps output zeros instead of repeating the previous output
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``) and ``zero_output_for_mask``: masked
+            steps output zeros instead of repeating the previous output
             (default ``False``).
 
     Call arguments:
         inputs: ``(batch, timesteps, features)``.
         initial_state: ``[h, c]``, each ``(batch, units)`` (default zeros).
         mask: boolean ``(batch, timesteps)``; masked steps are skipped (default ``None``).
+
+    Input shape:
+        ``(batch, timesteps, features)``.
+
+    Output shape:
+        ``(batch, units)``, or ``(batch, timesteps, units)`` with ``return_sequences=True``.
+
+    Returns:
+        The output (and the final states ``h``, ``c`` after it with ``return_state=True``).
 
     Example:
         >>> import torch

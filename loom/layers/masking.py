@@ -24,6 +24,18 @@ class Masking(Layer):
     Args:
         mask_value: the padding value (default 0.0).
 
+    Input shape:
+        ``(batch, timesteps, features)`` (any rank of at least 2).
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        The input, with a mask ``(batch, timesteps)`` that hides the steps whose features all equal ``mask_value``.
+
+    Raises:
+        ConfigError: an invalid ``mask_value``.
+
     Example:
         >>> import numpy as np, loom
         >>> inputs = loom.Input((None, 3))

@@ -119,7 +119,29 @@ def _expanded_masks(inputs: list[torch.Tensor], mask: Any) -> list[torch.Tensor 
 
 
 class Add(Merge):
-    """Elementwise sum of a list of tensors. Example: ``Add()([a, b])``; function form ``add([a, b])``."""
+    """Elementwise sum of a list of tensors. Example: ``Add()([a, b])``; function form ``add([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise sum of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Add()([a, b]).tolist()
+        [[4.0, 6.0]]
+    """
 
     def _merge(self, inputs, mask):
         return _reduce(inputs, torch.add)
@@ -136,7 +158,29 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs). Function form ``subtract([a, b])``."""
+    """``inputs[0] - inputs[1]`` (exactly two inputs). Function form ``subtract([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        ``inputs[0] - inputs[1]`` of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Subtract()([a, b]).tolist()
+        [[-2.0, -2.0]]
+    """
 
     _min_inputs = _max_inputs = 2
 
@@ -145,7 +189,29 @@ class Subtract(Merge):
 
 
 class Average(Merge):
-    """Elementwise mean of a list of tensors. Function form ``average([a, b])``."""
+    """Elementwise mean of a list of tensors. Function form ``average([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise mean of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Average()([a, b]).tolist()
+        [[2.0, 3.0]]
+    """
 
     def _merge(self, inputs, mask):
         return _reduce(inputs, torch.add) / len(inputs)
@@ -153,7 +219,29 @@ class Average(Merge):
 
 class Multiply(Merge):
     """Elementwise product. Masked positions count as 1 and, when every input is masked, the output is 0
-    where no input keeps it (as Keras). Function form ``multiply([a, b])``."""
+    where no input keeps it (as Keras). Function form ``multiply([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise product of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Multiply()([a, b]).tolist()
+        [[3.0, 8.0]]
+    """
 
     def _merge(self, inputs, mask):
         masks = _expanded_masks(inputs, mask)
@@ -189,19 +277,77 @@ class _MaskedExtremum(Merge):
 
 
 class Maximum(_MaskedExtremum):
-    """Elementwise maximum. Function form ``maximum([a, b])``."""
+    """Elementwise maximum. Function form ``maximum([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise maximum of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Maximum()([a, b]).tolist()
+        [[3.0, 4.0]]
+    """
 
     _op = staticmethod(torch.maximum)
 
 
 class Minimum(_MaskedExtremum):
-    """Elementwise minimum. Function form ``minimum([a, b])``."""
+    """Elementwise minimum. Function form ``minimum([a, b])``.
+
+    Args:
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors (two for ``Subtract``) of shapes that broadcast together.
+
+    Output shape:
+        the broadcast shape of the inputs.
+
+    Returns:
+        The elementwise minimum of the inputs.
+
+    Raises:
+        ShapeError: inputs whose shapes do not broadcast (or not exactly two for ``Subtract``).
+
+    Example:
+        >>> import torch, loom
+        >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        >>> loom.layers.Minimum()([a, b]).tolist()
+        [[1.0, 2.0]]
+    """
 
     _op = staticmethod(torch.minimum)
 
 
 class Concatenate(Merge):
     """Concatenate a list of tensors along ``axis`` (default -1); other sizes must match.
+
+    Args:
+        axis: the axis to join the inputs along (default -1).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        a list of tensors of the same rank, equal in every axis but ``axis``.
+
+    Output shape:
+        the same rank; ``axis`` is the sum of the inputs' sizes on it.
+
+    Returns:
+        The concatenated tensor.
+
 
     Example:
         >>> import torch
@@ -287,6 +433,18 @@ class Dot(Merge):
             batch) is not allowed.
         normalize: L2-normalise both inputs along the dot axes first, giving cosine similarity
             (default ``False``).
+
+    Input shape:
+        a list of two tensors ``(batch, ...)`` whose ``axes`` sizes match.
+
+    Output shape:
+        the remaining axes of the first input followed by those of the second (``(batch, 1)`` for two vectors).
+
+    Returns:
+        The per-sample dot products (cosine similarities with ``normalize=True``).
+
+    Raises:
+        ShapeError: not exactly two inputs, or sizes that differ along ``axes``.
 
     Example:
         >>> import torch

@@ -71,6 +71,15 @@ class SpatialDropout1D(_SpatialDropout):
         rate: the fraction of channels to drop, in [0, 1].
         seed: seed of the layer's own random generator (default ``None``: torch's global generator).
 
+    Input shape:
+        ``(batch, steps, channels)``.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input with whole channels zeroed (one draw per sample and channel).
+
     Example:
         >>> import torch
         >>> y = SpatialDropout1D(0.5, seed=0)(torch.ones(2, 5, 4), training=True)
@@ -92,6 +101,15 @@ class SpatialDropout2D(_SpatialDropout):
         data_format: ``'channels_last'`` (default, ``(batch, rows, cols, channels)``) or ``'channels_first'``.
         seed: seed of the layer's own random generator (default ``None``).
 
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input with whole feature maps zeroed.
+
     Example:
         >>> import torch
         >>> SpatialDropout2D(0.5)(torch.ones(2, 3, 3, 4), training=True).shape
@@ -108,6 +126,15 @@ class SpatialDropout3D(_SpatialDropout):
         rate: the fraction of channels to drop, in [0, 1].
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
         seed: seed of the layer's own random generator (default ``None``).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` (channels last) or channels first.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input with whole feature volumes zeroed.
 
     Example:
         >>> import torch
@@ -129,6 +156,16 @@ class AlphaDropout(Dropout):
         rate: the drop probability, in [0, 1].
         noise_shape: shape of the keep mask, ``None`` entries taking the input's size (default ``None``).
         seed: seed of the layer's own random generator (default ``None``).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input with dropped units set to the SELU saturation value and an affine correction keeping
+        mean and variance; the input itself in inference.
 
     Example:
         >>> import torch
@@ -161,6 +198,16 @@ class GaussianDropout(Dropout):
         rate: the equivalent drop probability, in [0, 1].
         seed: seed of the layer's own random generator (default ``None``).
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input times noise of mean 1 and variance ``rate / (1 - rate)``; the input itself in
+        inference.
+
     Example:
         >>> import torch
         >>> GaussianDropout(0.2)(torch.ones(2, 3)).tolist()  # inference: the identity
@@ -190,6 +237,19 @@ class GaussianNoise(Layer):
     Args:
         stddev: the noise's standard deviation, in [0, 1] as Keras 3 requires.
         seed: seed of the layer's own random generator (default ``None``: torch's global generator).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        In training, the input plus zero-mean noise of standard deviation ``stddev``; the input itself in
+        inference.
+
+    Raises:
+        ConfigError: a ``stddev`` that is not a number in ``[0, 1]``.
 
     Example:
         >>> import torch

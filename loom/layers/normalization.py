@@ -91,6 +91,19 @@ class BatchNormalization(Layer):
         mask: optional boolean ``(batch, ...)`` mask of rank ``inputs.ndim - 1`` (passed automatically in a
             graph); masked entries are left out of the batch statistics.
 
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        ``gamma * (inputs - mean) / sqrt(variance + epsilon) + beta``, with the batch's statistics in training and
+        the moving ones in inference.
+
+    Raises:
+        ShapeError: an ``axis`` out of bounds for the input.
+
     Example:
         >>> import torch
         >>> layer = BatchNormalization(momentum=0.9)
@@ -360,8 +373,21 @@ class LayerNormalization(_AffineNormalization):
         scale: learn ``gamma`` (default ``True``).
         rms_scaling: Keras's deprecated variant: ``x * rsqrt(var + eps) * gamma`` without centering or
             ``beta`` (default ``False``).
-        beta_initializer, gamma_initializer: default ``'zeros'`` / ``'ones'``.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: default ``None``.
+        **kwargs: ``beta_initializer`` (default ``'zeros'``), ``gamma_initializer`` (default ``'ones'``),
+            ``beta_regularizer``, ``gamma_regularizer``, ``beta_constraint``, ``gamma_constraint`` (default
+            ``None``) and base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        The input normalized per sample over ``axis``, then scaled and shifted.
+
+    Raises:
+        ConfigError: an invalid ``axis``.
 
     Example:
         >>> import torch
@@ -429,9 +455,24 @@ class GroupNormalization(_AffineNormalization):
         groups: the number of groups; must divide the channel count (default 32; ``-1``: one per channel).
         axis: the channel axis (default ``-1``).
         epsilon: added to the variance (default 1e-3).
-        center, scale: learn ``beta`` / ``gamma`` of shape ``(channels,)`` (default ``True``).
-        beta_initializer, gamma_initializer: default ``'zeros'`` / ``'ones'``.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: default ``None``.
+        center: learn ``beta`` of shape ``(channels,)`` (default ``True``).
+        scale: learn ``gamma`` of shape ``(channels,)`` (default ``True``).
+        **kwargs: ``beta_initializer`` (default ``'zeros'``), ``gamma_initializer`` (default ``'ones'``),
+            ``beta_regularizer``, ``gamma_regularizer``, ``beta_constraint``, ``gamma_constraint`` (default
+            ``None``) and base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        any shape.
+
+    Output shape:
+        the same shape as the input.
+
+    Returns:
+        The input normalized per sample and group of channels, then scaled and shifted.
+
+    Raises:
+        ConfigError: an invalid ``groups``.
+        ShapeError: a channel count that ``groups`` does not divide.
 
     Example:
         >>> import torch

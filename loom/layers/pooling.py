@@ -115,7 +115,30 @@ def _lowest(dtype: torch.dtype) -> float | int:
 
 
 class MaxPooling1D(BasePooling):
-    """Max over windows of ``pool_size`` steps (default 2); see :class:`BasePooling` for the arguments.
+    """Max pooling over 1-D windows: the maximum of each window, per channel.
+
+    Args:
+        pool_size: the window size: an int or a tuple of 1 int (default 2).
+        strides: the step between windows: an int or a tuple of 1 int (default ``None``: ``pool_size``).
+        padding: ``'valid'`` (default: windows inside the input) or ``'same'`` (output size = input size /
+            stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, pooled_steps, channels)`` (channels last), each ``pooled`` size
+        ``(size - pool_size) // strides + 1`` (``'valid'``) or ``ceil(size / strides)`` (``'same'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a non-positive ``pool_size`` or ``strides``, or an unknown ``padding`` / ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -131,7 +154,30 @@ class MaxPooling1D(BasePooling):
 
 
 class MaxPooling2D(BasePooling):
-    """Max over ``pool_size`` windows (default ``(2, 2)``); see :class:`BasePooling` for the arguments.
+    """Max pooling over 2-D windows: the maximum of each window, per channel.
+
+    Args:
+        pool_size: the window size: an int or 2 ints (default ``(2, 2)``).
+        strides: the step between windows: an int or 2 ints (default ``None``: ``pool_size``).
+        padding: ``'valid'`` (default: windows inside the input) or ``'same'`` (output size = input size /
+            stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, pooled_height, pooled_width, channels)`` (channels last), each ``pooled`` size
+        ``(size - pool_size) // strides + 1`` (``'valid'``) or ``ceil(size / strides)`` (``'same'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a non-positive ``pool_size`` or ``strides``, or an unknown ``padding`` / ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -147,7 +193,30 @@ class MaxPooling2D(BasePooling):
 
 
 class MaxPooling3D(BasePooling):
-    """Max over ``pool_size`` windows (default ``(2, 2, 2)``); see :class:`BasePooling` for the arguments.
+    """Max pooling over 3-D windows: the maximum of each window, per channel.
+
+    Args:
+        pool_size: the window size: an int or 3 ints (default ``(2, 2, 2)``).
+        strides: the step between windows: an int or 3 ints (default ``None``: ``pool_size``).
+        padding: ``'valid'`` (default: windows inside the input) or ``'same'`` (output size = input size /
+            stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` (channels last) or ``(batch, channels, depth, height, width)``.
+
+    Output shape:
+        ``(batch, pooled_depth, pooled_height, pooled_width, channels)`` (channels last), each ``pooled`` size
+        ``(size - pool_size) // strides + 1`` (``'valid'``) or ``ceil(size / strides)`` (``'same'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a non-positive ``pool_size`` or ``strides``, or an unknown ``padding`` / ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -163,7 +232,32 @@ class MaxPooling3D(BasePooling):
 
 
 class AveragePooling1D(BasePooling):
-    """Mean over windows of ``pool_size`` steps (required); see :class:`BasePooling` for the arguments.
+    """Average pooling over 1-D windows: the mean of each window, per channel.
+
+    With ``padding="same"`` the padded positions are left out of each mean, as Keras.
+
+    Args:
+        pool_size: the window size: an int or a tuple of 1 int (required).
+        strides: the step between windows: an int or a tuple of 1 int (default ``None``: ``pool_size``).
+        padding: ``'valid'`` (default: windows inside the input) or ``'same'`` (output size = input size /
+            stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, pooled_steps, channels)`` (channels last), each ``pooled`` size
+        ``(size - pool_size) // strides + 1`` (``'valid'``) or ``ceil(size / strides)`` (``'same'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a non-positive ``pool_size`` or ``strides``, or an unknown ``padding`` / ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -175,7 +269,32 @@ class AveragePooling1D(BasePooling):
 
 
 class AveragePooling2D(BasePooling):
-    """Mean over ``pool_size`` windows (required); see :class:`BasePooling` for the arguments.
+    """Average pooling over 2-D windows: the mean of each window, per channel.
+
+    With ``padding="same"`` the padded positions are left out of each mean, as Keras.
+
+    Args:
+        pool_size: the window size: an int or 2 ints (required).
+        strides: the step between windows: an int or 2 ints (default ``None``: ``pool_size``).
+        padding: ``'valid'`` (default: windows inside the input) or ``'same'`` (output size = input size /
+            stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, pooled_height, pooled_width, channels)`` (channels last), each ``pooled`` size
+        ``(size - pool_size) // strides + 1`` (``'valid'``) or ``ceil(size / strides)`` (``'same'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a non-positive ``pool_size`` or ``strides``, or an unknown ``padding`` / ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -187,7 +306,32 @@ class AveragePooling2D(BasePooling):
 
 
 class AveragePooling3D(BasePooling):
-    """Mean over ``pool_size`` windows (required); see :class:`BasePooling` for the arguments.
+    """Average pooling over 3-D windows: the mean of each window, per channel.
+
+    With ``padding="same"`` the padded positions are left out of each mean, as Keras.
+
+    Args:
+        pool_size: the window size: an int or 3 ints (required).
+        strides: the step between windows: an int or 3 ints (default ``None``: ``pool_size``).
+        padding: ``'valid'`` (default: windows inside the input) or ``'same'`` (output size = input size /
+            stride).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` (channels last) or ``(batch, channels, depth, height, width)``.
+
+    Output shape:
+        ``(batch, pooled_depth, pooled_height, pooled_width, channels)`` (channels last), each ``pooled`` size
+        ``(size - pool_size) // strides + 1`` (``'valid'``) or ``ceil(size / strides)`` (``'same'``).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a non-positive ``pool_size`` or ``strides``, or an unknown ``padding`` / ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -235,7 +379,27 @@ class _GlobalAverage(BaseGlobalPooling):
 
 
 class GlobalMaxPooling1D(_GlobalMax):
-    """Max over the steps of ``(batch, steps, features)``; arguments as :class:`BaseGlobalPooling`.
+    """Global max pooling: the maximum over every step, per channel.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        keepdims: keep the reduced axes with size 1 (default ``False``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, channels)`` (channels last) or
+        ``(batch, channels, 1)``.
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: an unknown ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -247,7 +411,27 @@ class GlobalMaxPooling1D(_GlobalMax):
 
 
 class GlobalMaxPooling2D(_GlobalMax):
-    """Max over height and width; arguments as :class:`BaseGlobalPooling`.
+    """Global max pooling: the maximum over every spatial position, per channel.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        keepdims: keep the reduced axes with size 1 (default ``False``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, channels)`` (channels last) or
+        ``(batch, channels, 1, 1)``.
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: an unknown ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -259,7 +443,27 @@ class GlobalMaxPooling2D(_GlobalMax):
 
 
 class GlobalMaxPooling3D(_GlobalMax):
-    """Max over the three spatial axes; arguments as :class:`BaseGlobalPooling`.
+    """Global max pooling: the maximum over every spatial position, per channel.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        keepdims: keep the reduced axes with size 1 (default ``False``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` (channels last) or ``(batch, channels, depth, height, width)``.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, 1, channels)`` (channels last) or
+        ``(batch, channels, 1, 1, 1)``.
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: an unknown ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -271,9 +475,27 @@ class GlobalMaxPooling3D(_GlobalMax):
 
 
 class GlobalAveragePooling1D(_GlobalAverage):
-    """Mean over the steps of ``(batch, steps, features)``; with a sequence mask (e.g. from
-    ``Embedding(mask_zero=True)``), the mean of the unmasked steps only, as Keras. The output has no mask.
-    Arguments as :class:`BaseGlobalPooling`.
+    """Global average pooling: the mean over every step, per channel.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        keepdims: keep the reduced axes with size 1 (default ``False``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, channels)`` (channels last) or
+        ``(batch, channels, 1)``.
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: an unknown ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -300,7 +522,27 @@ class GlobalAveragePooling1D(_GlobalAverage):
 
 
 class GlobalAveragePooling2D(_GlobalAverage):
-    """Mean over height and width (the usual classifier head); arguments as :class:`BaseGlobalPooling`.
+    """Global average pooling: the mean over every spatial position, per channel.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        keepdims: keep the reduced axes with size 1 (default ``False``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, channels)`` (channels last) or
+        ``(batch, channels, 1, 1)``.
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: an unknown ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom
@@ -312,7 +554,27 @@ class GlobalAveragePooling2D(_GlobalAverage):
 
 
 class GlobalAveragePooling3D(_GlobalAverage):
-    """Mean over the three spatial axes; arguments as :class:`BaseGlobalPooling`.
+    """Global average pooling: the mean over every spatial position, per channel.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        keepdims: keep the reduced axes with size 1 (default ``False``).
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, depth, height, width, channels)`` (channels last) or ``(batch, channels, depth, height, width)``.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, 1, channels)`` (channels last) or
+        ``(batch, channels, 1, 1, 1)``.
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: an unknown ``data_format``.
+        ShapeError: an input of the wrong rank.
 
     Example:
         >>> import torch, loom

@@ -40,6 +40,15 @@ class Flatten(Layer):
             axis is moved last before flattening, so the order matches a channels-last model
             (default ``None``: ``'channels_last'``).
 
+    Input shape:
+        ``(batch, ...)``.
+
+    Output shape:
+        ``(batch, product of the other sizes)``.
+
+    Returns:
+        The input reshaped to two axes (channels-first inputs are moved to channels last first).
+
     Example:
         >>> import torch
         >>> Flatten()(torch.zeros(2, 3, 4)).shape
@@ -66,6 +75,19 @@ class Reshape(Layer):
 
     Args:
         target_shape: the new shape without the batch dimension, e.g. ``(4, -1)``.
+
+    Input shape:
+        ``(batch, ...)``.
+
+    Output shape:
+        ``(batch, *target_shape)`` (a ``-1`` in it takes the remaining size).
+
+    Returns:
+        The reshaped input.
+
+    Raises:
+        ConfigError: a malformed ``target_shape``.
+        ShapeError: a ``target_shape`` whose size differs from the input's.
 
     Example:
         >>> import torch
@@ -110,6 +132,18 @@ class Permute(Layer):
     Args:
         dims: a permutation of ``1..n`` where n is the input's rank without the batch.
 
+    Input shape:
+        ``(batch, ...)`` with ``len(dims)`` non-batch axes.
+
+    Output shape:
+        the input's axes reordered by ``dims``.
+
+    Returns:
+        The permuted input.
+
+    Raises:
+        ConfigError: ``dims`` is not a permutation of ``1..rank``.
+
     Example:
         >>> import torch
         >>> Permute((2, 1))(torch.zeros(5, 3, 4)).shape
@@ -138,6 +172,18 @@ class RepeatVector(Layer):
 
     Args:
         n: the number of repetitions (a positive int).
+
+    Input shape:
+        ``(batch, features)``.
+
+    Output shape:
+        ``(batch, n, features)``.
+
+    Returns:
+        The input repeated ``n`` times.
+
+    Raises:
+        ConfigError: a non-positive ``n``.
 
     Example:
         >>> import torch

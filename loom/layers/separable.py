@@ -88,7 +88,43 @@ class BaseDepthwiseConv(BaseConv):
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):
-    """Depthwise 1-D convolution over ``(batch, steps, channels)``; arguments as :class:`BaseDepthwiseConv`.
+    """Depthwise 1-D convolution: each input channel convolved with its own kernels.
+
+    Each of the ``channels`` inputs is convolved with ``depth_multiplier`` kernels of its own, giving
+    ``channels * depth_multiplier`` outputs (a grouped convolution with one group per channel).
+    ``get_weights()`` shows the kernel as Keras's ``(kernel_size, channels, depth_multiplier)``.
+
+    Args:
+        kernel_size: the window size: an int or a tuple of 1 int.
+        strides: the step of the window: an int or a tuple of 1 int (default 1).
+        padding: ``'valid'`` (default) or ``'same'``.
+        depth_multiplier: output channels per input channel (default 1).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or a tuple of 1 int; default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        depthwise_initializer: initializer of the depthwise kernel (default ``'glorot_uniform'``).
+        bias_initializer: initializer of the bias (default ``'zeros'``).
+        depthwise_regularizer: penalty on the depthwise kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        depthwise_constraint: projection of the depthwise kernel after each update (default ``None``).
+        bias_constraint: projection of the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, new_steps, channels * depth_multiplier)`` (channels last).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``kernel_size``, ``strides``, ``depth_multiplier``, ``padding`` or ``data_format``.
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom
@@ -100,8 +136,43 @@ class DepthwiseConv1D(BaseDepthwiseConv):
 
 
 class DepthwiseConv2D(BaseDepthwiseConv):
-    """Depthwise 2-D convolution over ``(batch, height, width, channels)``; arguments as
-    :class:`BaseDepthwiseConv`. Kernel in Keras layout: ``(kh, kw, in_channels, depth_multiplier)``.
+    """Depthwise 2-D convolution: each input channel convolved with its own kernels.
+
+    Each of the ``channels`` inputs is convolved with ``depth_multiplier`` kernels of its own, giving
+    ``channels * depth_multiplier`` outputs (a grouped convolution with one group per channel).
+    ``get_weights()`` shows the kernel as Keras's ``(kh, kw, channels, depth_multiplier)``.
+
+    Args:
+        kernel_size: the window size: an int or 2 ints.
+        strides: the step of the window: an int or 2 ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'``.
+        depth_multiplier: output channels per input channel (default 1).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or 2 ints; default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        depthwise_initializer: initializer of the depthwise kernel (default ``'glorot_uniform'``).
+        bias_initializer: initializer of the bias (default ``'zeros'``).
+        depthwise_regularizer: penalty on the depthwise kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        depthwise_constraint: projection of the depthwise kernel after each update (default ``None``).
+        bias_constraint: projection of the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, new_height, new_width, channels * depth_multiplier)`` (channels last).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``kernel_size``, ``strides``, ``depth_multiplier``, ``padding`` or ``data_format``.
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom
@@ -193,7 +264,50 @@ class BaseSeparableConv(BaseConv):
 
 
 class SeparableConv1D(BaseSeparableConv):
-    """Depthwise-separable 1-D convolution; arguments as :class:`BaseSeparableConv`.
+    """Depthwise-separable 1-D convolution: a depthwise convolution, then a pointwise (1x1) one.
+
+    The depthwise step convolves each channel on its own (``depth_multiplier`` kernels per channel); the
+    pointwise step mixes the channels into ``filters`` outputs. Far fewer weights than a full convolution
+    (Chollet, 2017, Xception). ``get_weights()`` shows ``depthwise_kernel (kernel_size, channels,
+    depth_multiplier)``, ``pointwise_kernel (1, channels * depth_multiplier, filters)``
+    and ``bias``, as Keras.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the depthwise window size: an int or a tuple of 1 int.
+        strides: the step of the window: an int or a tuple of 1 int (default 1).
+        padding: ``'valid'`` (default) or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or a tuple of 1 int; default 1).
+        depth_multiplier: depthwise outputs per input channel (default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        depthwise_initializer: default ``'glorot_uniform'``.
+        pointwise_initializer: default ``'glorot_uniform'``.
+        bias_initializer: default ``'zeros'``.
+        depthwise_regularizer: penalty on the depthwise kernel (default ``None``).
+        pointwise_regularizer: penalty on the pointwise kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        depthwise_constraint: projection of the depthwise kernel after each update (default ``None``).
+        pointwise_constraint: projection of the pointwise kernel after each update (default ``None``).
+        bias_constraint: projection of the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)``.
+
+    Output shape:
+        ``(batch, new_steps, filters)`` (channels last).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``filters``, ``kernel_size``, ``strides``, ``depth_multiplier``, ``padding`` or
+            ``data_format``.
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom
@@ -205,8 +319,50 @@ class SeparableConv1D(BaseSeparableConv):
 
 
 class SeparableConv2D(BaseSeparableConv):
-    """Depthwise-separable 2-D convolution (Xception's building block); arguments as
-    :class:`BaseSeparableConv`.
+    """Depthwise-separable 2-D convolution: a depthwise convolution, then a pointwise (1x1) one.
+
+    The depthwise step convolves each channel on its own (``depth_multiplier`` kernels per channel); the
+    pointwise step mixes the channels into ``filters`` outputs. Far fewer weights than a full convolution
+    (Chollet, 2017, Xception). ``get_weights()`` shows ``depthwise_kernel (kh, kw, channels,
+    depth_multiplier)``, ``pointwise_kernel (1, 1, channels * depth_multiplier, filters)``
+    and ``bias``, as Keras.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the depthwise window size: an int or 2 ints.
+        strides: the step of the window: an int or 2 ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        dilation_rate: spacing between kernel taps (an int or 2 ints; default 1).
+        depth_multiplier: depthwise outputs per input channel (default 1).
+        activation: applied to the output (default ``None``: linear).
+        use_bias: add a learned bias (default ``True``).
+        depthwise_initializer: default ``'glorot_uniform'``.
+        pointwise_initializer: default ``'glorot_uniform'``.
+        bias_initializer: default ``'zeros'``.
+        depthwise_regularizer: penalty on the depthwise kernel (default ``None``).
+        pointwise_regularizer: penalty on the pointwise kernel (default ``None``).
+        bias_regularizer: penalty on the bias (default ``None``).
+        activity_regularizer: penalty on the output (default ``None``).
+        depthwise_constraint: projection of the depthwise kernel after each update (default ``None``).
+        pointwise_constraint: projection of the pointwise kernel after each update (default ``None``).
+        bias_constraint: projection of the bias after each update (default ``None``).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, new_height, new_width, filters)`` (channels last).
+
+    Returns:
+        A tensor of the output shape.
+
+    Raises:
+        ConfigError: a bad ``filters``, ``kernel_size``, ``strides``, ``depth_multiplier``, ``padding`` or
+            ``data_format``.
+        ShapeError: an input of the wrong rank or channel count.
 
     Example:
         >>> import torch, loom

@@ -31,8 +31,13 @@ class SimpleRNN(RecurrentLayer):
         kernel_initializer: default ``'glorot_uniform'``.
         recurrent_initializer: default ``'orthogonal'``.
         bias_initializer: default ``'zeros'``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        activity_regularizer: default ``None``.
+        kernel_constraint: default ``None``.
+        recurrent_constraint: default ``None``.
+        bias_constraint: default ``None``.
         dropout: fraction of the inputs dropped in training, one mask per sequence (default 0.0).
         recurrent_dropout: fraction of the recurrent state dropped in training (default 0.0).
         seed: seed of the dropout masks (default ``None``).
@@ -41,13 +46,23 @@ class SimpleRNN(RecurrentLayer):
         go_backwards: process the sequence backwards and return the reversed sequence (default ``False``).
         stateful: carry the final state of a batch over as the next batch's initial state (default ``False``).
         unroll: accepted for compatibility; ignored (default ``False``).
-        zero_output_for_mask: masked steps output zeros instead of repeating the previous output
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``) and ``zero_output_for_mask``: masked
+            steps output zeros instead of repeating the previous output
             (default ``False``).
 
     Call arguments:
         inputs: ``(batch, timesteps, features)``.
         initial_state: the initial state ``(batch, units)`` (a tensor or a one-element list; default zeros).
         mask: boolean ``(batch, timesteps)``; masked steps are skipped (default ``None``).
+
+    Input shape:
+        ``(batch, timesteps, features)``.
+
+    Output shape:
+        ``(batch, units)``, or ``(batch, timesteps, units)`` with ``return_sequences=True``.
+
+    Returns:
+        The output (and the final state after it with ``return_state=True``).
 
     Example:
         >>> import torch

@@ -57,6 +57,18 @@ class UpSampling1D(_SpatialReshape):
     Args:
         size: the repetition factor, a positive int (default 2).
 
+    Input shape:
+        ``(batch, steps, features)``.
+
+    Output shape:
+        ``(batch, steps * size, features)``.
+
+    Returns:
+        The input with each step repeated ``size`` times.
+
+    Raises:
+        ConfigError: a non-positive ``size``.
+
     Example:
         >>> import torch, loom
         >>> loom.layers.UpSampling1D(2)(torch.tensor([[[1.0], [2.0]]])).flatten().tolist()
@@ -87,6 +99,18 @@ class UpSampling2D(_SpatialReshape):
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
         interpolation: ``'nearest'`` (default, repetition), ``'bilinear'`` (half-pixel centers, no
             antialiasing, as Keras's resize) or ``'bicubic'`` (torch's bicubic, as Keras's torch backend).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, height * size[0], width * size[1], channels)`` (channels last).
+
+    Returns:
+        The input enlarged by ``interpolation``.
+
+    Raises:
+        ConfigError: a non-positive ``size`` or an unknown ``interpolation``.
 
     Example:
         >>> import torch, loom
@@ -139,6 +163,15 @@ class ZeroPadding1D(_SpatialReshape):
         padding: an int (both ends) or ``(start, end)`` (default 1).
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
 
+    Input shape:
+        ``(batch, steps, features)``.
+
+    Output shape:
+        ``(batch, steps + left + right, features)``.
+
+    Returns:
+        The input with zeros added at both ends of the steps axis.
+
     Example:
         >>> import torch, loom
         >>> loom.layers.ZeroPadding1D((1, 2))(torch.ones(1, 3, 4)).shape
@@ -168,6 +201,15 @@ class ZeroPadding2D(_SpatialReshape):
         padding: an int, ``(rows, cols)`` (symmetric) or ``((top, bottom), (left, right))`` (default
             ``(1, 1)``).
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        the input grown by ``padding`` rows and columns on each side.
+
+    Returns:
+        The input with zeros around each feature map.
 
     Example:
         >>> import torch, loom
@@ -209,6 +251,15 @@ class Cropping1D(_SpatialReshape):
     Args:
         cropping: an int (both ends) or ``(start, end)`` (default ``(1, 1)``).
 
+    Input shape:
+        ``(batch, steps, features)``.
+
+    Output shape:
+        ``(batch, steps - left - right, features)``.
+
+    Returns:
+        The cropped input.
+
     Example:
         >>> import torch, loom
         >>> loom.layers.Cropping1D((1, 2))(torch.ones(1, 6, 4)).shape
@@ -236,6 +287,15 @@ class Cropping2D(_SpatialReshape):
         cropping: an int, ``(rows, cols)`` (symmetric) or ``((top, bottom), (left, right))`` (default
             ``((0, 0), (0, 0))``).
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        the input with ``cropping`` rows and columns removed from each side.
+
+    Returns:
+        The cropped input.
 
     Example:
         >>> import torch, loom

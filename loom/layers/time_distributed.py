@@ -36,6 +36,19 @@ class TimeDistributed(Wrapper):
     Args:
         layer: a loom ``Layer`` instance.
 
+    Input shape:
+        ``(batch, timesteps, ...)``: the wrapped layer sees ``(batch * timesteps, ...)``.
+
+    Output shape:
+        ``(batch, timesteps, ...)`` with the wrapped layer's output shape per step.
+
+    Returns:
+        The wrapped layer applied to every time step.
+
+    Raises:
+        ConfigError: ``layer`` is not a layer.
+        ShapeError: an input of rank below 3.
+
     Example:
         >>> import torch, loom
         >>> td = loom.layers.TimeDistributed(loom.layers.Dense(4))

@@ -26,7 +26,25 @@ class TorchModuleWrapper(Layer):
 
     Args:
         module: the ``torch.nn.Module`` to wrap.
-        name: the layer's name (default automatic, ``torch_module_wrapper``...).
+        **kwargs: base layer arguments: ``name`` (default automatic, ``torch_module_wrapper``...), ``dtype``.
+
+    Input shape:
+        what the wrapped module takes (its own layout, e.g. channels first for ``nn.Conv2d``).
+
+    Output shape:
+        what the wrapped module returns.
+
+    Returns:
+        ``module(inputs)``.
+
+    Raises:
+        ConfigError: ``module`` is not a ``torch.nn.Module``.
+
+    Example:
+        >>> import torch, loom
+        >>> layer = loom.layers.TorchModuleWrapper(torch.nn.Linear(3, 2))
+        >>> layer(torch.ones(4, 3)).shape, len(layer.get_weights())
+        (torch.Size([4, 2]), 2)
     """
 
     _inference_in_pieces = False  # runs code loom does not know

@@ -29,6 +29,7 @@ import torch
 from loom import backend, inference, structure
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.graph import GraphRunner, build_graph
+from loom.traceback_utils import filter_traceback
 from loom.layers.layer import Layer
 from loom.symbolic import SymbolicTensor
 from loom.training.trainer import Trainable
@@ -65,7 +66,7 @@ class Model(Trainable, Layer):
         inputs: a symbolic tensor, list or dict of them (functional models; default ``None``).
         outputs: the same, computed from ``inputs`` (default ``None``).
         name: the model's name (default ``'functional'``, ``'functional_1'``...).
-        trainable: whether training updates the weights (default ``True``).
+        **kwargs: ``trainable``: whether training updates the weights (default ``True``), ``dtype``.
     """
 
     #: ``model(x)`` without gradients runs the inference plan (:meth:`optimize_for_inference`).
@@ -383,6 +384,7 @@ class Model(Trainable, Layer):
         from loom.models import to_json
         return to_json(self, **kwargs)
 
+    @filter_traceback
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Write the model to one ``.loom`` file (config JSON + safetensors weights), atomically.
 
@@ -394,6 +396,7 @@ class Model(Trainable, Layer):
             return
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    @filter_traceback
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write the weights to a safetensors file (``.weights.safetensors``), atomically (rank 0 only when
         distributed)."""

@@ -41,7 +41,7 @@ class Sequential(Model):
     Args:
         layers: the initial layers (default ``None``). Plain ``torch.nn.Module``s are wrapped.
         name: the model's name (default ``'sequential'``...).
-        trainable: default ``True``.
+        **kwargs: ``trainable`` (default ``True``), ``dtype``.
     """
 
     def __init__(self, layers: Iterable | None = None, name: str | None = None, **kwargs):

@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from loom import structure
+from loom.callbacks import live_display
 from loom.errors import ConfigError
 
 _WORD = re.compile(r"\s*\S+\s*")
@@ -308,7 +309,8 @@ def print_summary(model, line_length: int | None = None, positions: Sequence[flo
             at most the terminal width minus 4, as Keras).
         positions: right edges of the columns as fractions of ``line_length`` (or absolute columns when the
             last is above 1); default ``None``: Keras's ``[0.45, 0.80, 1.0]`` or ``[0.3, 0.56, 0.74, 1.0]``.
-        print_fn: called with each line (default ``None``: ``print``).
+        print_fn: called with each line (default ``None``: ``print`` on a terminal; in a Jupyter notebook
+            the table is displayed once as HTML rendered by ``rich``, with the plain text beside it).
         expand_nested: also list the layers of nested models, indented with ``└`` (default ``False``).
         show_trainable: add a *Trainable* column (``Y``/``N``, ``-`` for layers without weights;
             default ``False``).
@@ -316,7 +318,10 @@ def print_summary(model, line_length: int | None = None, positions: Sequence[flo
     Raises:
         ConfigError: ``line_length`` and ``positions`` leave a column narrower than 4 characters.
     """
-    print_fn = print_fn or print
-    for line in summary_lines(model, line_length=line_length, positions=positions, expand_nested=expand_nested,
-                              show_trainable=show_trainable):
-        print_fn(line)
+    lines = summary_lines(model, line_length=line_length, positions=positions, expand_nested=expand_nested,
+                          show_trainable=show_trainable)
+    if print_fn is None and live_display.in_notebook():
+        live_display.show_html(lines)
+        return
+    for line in lines:
+        (print_fn or print)(line)

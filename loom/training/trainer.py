@@ -56,6 +56,7 @@ from loom.training.prepare import DataPreparation
 from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
 from loom.training.custom_step import StepAPI, StepLogs
 from loom.training.step import make_compute, make_test_step, make_train_step
+from loom.traceback_utils import filter_traceback
 
 _POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
 
@@ -64,6 +65,7 @@ class Trainable(DataPreparation, StepAPI):
     """``compile`` / ``fit`` / ``evaluate`` / ``predict`` for :class:`loom.Model` (see the module docstring)."""
 
     # ============================================================================================ compile
+    @filter_traceback
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
                 jit_compile: bool | str = False, auto_scale_loss: bool = True,
@@ -148,6 +150,7 @@ class Trainable(DataPreparation, StepAPI):
         return compile_utils.ordered_names(keys, loss_plan, metric_plan)
 
     # ============================================================================================== fit
+    @filter_traceback
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
@@ -175,9 +178,24 @@ class Trainable(DataPreparation, StepAPI):
             validation_batch_size: default ``None``: ``batch_size``.
             validation_freq: validate every N epochs, or at the epochs in a list (1-based; default 1).
 
+        Returns:
+            A :class:`~loom.callbacks.History`: its ``history`` maps each logged name (``loss``, the compiled
+            metrics, ``val_*`` with validation) to a list of one value per epoch run.
+
         Raises:
-            ConfigError: ``fit`` before ``compile``; bad arguments. InputError / ShapeError: bad data.
+            ConfigError: ``fit`` before ``compile``, or an argument out of range (``epochs``, ``batch_size``,
+                ``validation_split``...).
+            InputError: data that cannot be read, or inputs and targets with different numbers of samples.
+            ShapeError: data whose shape does not match the model's inputs or outputs.
             TrainingError: the loss became NaN or infinite.
+
+        Example:
+            >>> import numpy as np, loom
+            >>> model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> history = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=2, verbose=0)
+            >>> sorted(history.history), len(history.history["loss"])
+            (['loss'], 2)
         """
         self._require_compiled("fit")
         batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size = validation.check_fit_arguments(
@@ -247,6 +265,7 @@ class Trainable(DataPreparation, StepAPI):
         return self.history
 
     # ========================================================================================= evaluate
+    @filter_traceback
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False):
@@ -255,9 +274,32 @@ class Trainable(DataPreparation, StepAPI):
         Distributed: each rank evaluates its block of in-memory rows (a ``DistributedSampler`` share of a
         Dataset / DataLoader) and the sums are all-reduced, so every rank returns the global values.
 
+        Args:
+            x: inputs, in any form :meth:`fit` takes (arrays, a list or dict of them, a torch ``Dataset`` or
+                ``DataLoader``, a ``PyDataset`` or a generator; default ``None``).
+            y: targets like ``x``; ``None`` (default) when ``x`` yields them.
+            batch_size: samples per step (default ``None``: 32; not for DataLoaders and generators).
+            verbose: ``'auto'`` (default, = 1), 0 silent, 1 progress bar, 2 one line at the end.
+            sample_weight: per-sample loss weights, like ``y`` (default ``None``).
+            steps: batches to evaluate (default ``None``: the whole data).
+            callbacks: a list of :class:`~loom.callbacks.Callback` (default ``None``).
+            return_dict: return ``{name: value}`` instead of a scalar or list (default ``False``).
+
         Returns:
             The loss alone (no metrics, one output), else a list in Keras's order (``loss`` first; see
             :attr:`metrics_names`), or a dict with ``return_dict=True``.
+
+        Raises:
+            ConfigError: ``evaluate`` before ``compile``, or a bad ``batch_size`` / ``steps``.
+            InputError: data that cannot be read, or missing targets.
+            ShapeError: data whose shape does not match the model's inputs or outputs.
+
+        Example:
+            >>> import numpy as np, loom
+            >>> model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(1, kernel_initializer="zeros")])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> model.evaluate(np.ones((4, 3)), np.ones((4, 1)), verbose=0, return_dict=True)
+            {'loss': 1.0, 'mae': 1.0}
         """
         self._require_compiled("evaluate")
         batch_size, steps = validation.check_loop_arguments("evaluate", batch_size, steps)
@@ -310,6 +352,7 @@ class Trainable(DataPreparation, StepAPI):
         return logs
 
     # ========================================================================================== predict
+    @filter_traceback
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: Any = None):
         """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs).
@@ -317,6 +360,28 @@ class Trainable(DataPreparation, StepAPI):
         Distributed: each rank predicts its contiguous block of in-memory rows, or every ``W``-th batch of
         any other source, and the parts are all-gathered, so every rank returns every sample once, in order.
         With ``steps`` the source is not split: each rank predicts everything it is given.
+
+        Args:
+            x: inputs, in any form :meth:`fit` takes (targets in a dataset or generator are ignored).
+            batch_size: samples per step (default ``None``: 32; not for DataLoaders and generators).
+            verbose: ``'auto'`` (default, = 1), 0 silent, 1 progress bar, 2 one line at the end.
+            steps: batches to predict (default ``None``: the whole data).
+            callbacks: a list of :class:`~loom.callbacks.Callback` (default ``None``).
+
+        Returns:
+            A NumPy array of shape ``(samples, ...)`` for a single-output model, a list of arrays for several
+            outputs, or a dict of arrays keyed like the model's dict outputs.
+
+        Raises:
+            ConfigError: a bad ``batch_size`` or ``steps``.
+            InputError: inputs that cannot be read.
+            ShapeError: inputs whose shape does not match the model's inputs.
+
+        Example:
+            >>> import numpy as np, loom
+            >>> model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(2)])
+            >>> model.predict(np.ones((5, 3)), verbose=0).shape
+            (5, 2)
         """
         batch_size, steps = validation.check_loop_arguments("predict", batch_size, steps)
         self._place_on_device()
@@ -354,6 +419,7 @@ class Trainable(DataPreparation, StepAPI):
         return pack([backend.to_numpy(out) for out in outputs])
 
     # ====================================================================================== on a batch
+    @filter_traceback
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
         """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
@@ -369,6 +435,7 @@ class Trainable(DataPreparation, StepAPI):
             self.eval()
         return self._batch_result(running, return_dict)
 
+    @filter_traceback
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss (and metrics) of one batch in test mode."""
         self._require_compiled("test_on_batch")
@@ -378,6 +445,7 @@ class Trainable(DataPreparation, StepAPI):
         self.eval()
         return self._batch_result(self._one_batch(data, self._test_step(), self._custom_test()), return_dict)
 
+    @filter_traceback
     def predict_on_batch(self, x: Any):
         """Outputs for one batch as NumPy."""
         self._place_on_device()

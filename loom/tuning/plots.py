@@ -3,6 +3,8 @@
 * :func:`plot_history`: each finished trial's value (pruned ones hollow) and the best value so far.
 * :func:`plot_importances`: how much of the objective's variation each hyperparameter explains
   (fANOVA, Hutter et al., 2014, with scikit-learn; else Optuna's PED-ANOVA), as horizontal bars.
+* :func:`optuna_figures`: ``optuna.visualization``'s whole set (:data:`OPTUNA_PLOTS`) for the study, as
+  plotly figures, or as matplotlib axes with ``backend='matplotlib'``, the objective named on its axes.
 
 Files are written atomically.
 
@@ -21,6 +23,7 @@ import math
 import warnings
 from typing import Any
 
+from loom.errors import ConfigError
 from loom.io_utils import atomic_open
 from loom.tuning.results import TrialResult
 
@@ -97,3 +100,49 @@ def plot_importances(importances: dict[str, float], path: str) -> str:
     axes.set_xlabel("importance (share of the objective's variance)")
     axes.set_title("Hyperparameter importances")
     return _save(figure, path)
+
+
+#: The plots of ``optuna.visualization`` (each is its ``plot_<name>`` function).
+OPTUNA_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "slice", "contour", "edf",
+                "intermediate_values", "rank", "timeline")
+
+
+def optuna_figures(study: Any, objective: str, kinds: Any = None, backend: str = "plotly") -> dict[str, Any]:
+    """``optuna.visualization``'s plots of ``study``: ``{name: figure}``, those the trials allow.
+
+    Args:
+        study: the ``optuna.Study``.
+        objective: the metric's name, shown as the objective's axis label.
+        kinds: names from :data:`OPTUNA_PLOTS` (default ``None``: all of them).
+        backend: ``'plotly'`` (default; ``optuna.visualization``, needs plotly) or ``'matplotlib'``
+            (``optuna.visualization.matplotlib``).
+
+    Returns:
+        ``{name: plotly Figure or matplotlib Axes}``; a plot the finished trials cannot draw yet (e.g.
+        importances before two complete trials) is left out.
+
+    Raises:
+        ConfigError: an unknown plot name or backend.
+        ImportError: the backend's plotting package is not installed.
+    """
+    import optuna
+    kinds = list(OPTUNA_PLOTS if kinds is None else kinds)
+    unknown = [k for k in kinds if k not in OPTUNA_PLOTS]
+    if unknown or backend not in ("plotly", "matplotlib"):
+        raise ConfigError(f"optuna_figures: plots must be among {list(OPTUNA_PLOTS)} and backend 'plotly' or "
+                          f"'matplotlib'; got {unknown or kinds} and {backend!r}.")
+    module = optuna.visualization if backend == "plotly" else optuna.visualization.matplotlib
+    figures = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not module.is_available():
+            package = "plotly" if backend == "plotly" else "matplotlib"
+            raise ImportError(f"optuna.visualization's {backend} plots need {package}: pip install {package}")
+        for kind in kinds:
+            plot = getattr(module, f"plot_{kind}")
+            kwargs = {"target_name": objective} if kind not in ("intermediate_values", "timeline") else {}
+            try:
+                figures[kind] = plot(study, **kwargs)
+            except (ValueError, RuntimeError):
+                continue  # too few finished trials (or parameters) for this plot yet
+    return figures

@@ -34,6 +34,7 @@ from loom.callbacks.monitor import infer_mode
 from loom.errors import ConfigError, TrainingError
 from loom.tuning import data as search_data
 from loom.tuning import plots
+from loom.tuning.naming import default_study_name
 from loom.tuning.algorithms import ALGORITHMS, make_sampler
 from loom.tuning.pruning import make_pruner
 from loom.tuning.results import TrialResult, format_table, rank
@@ -66,7 +67,8 @@ class Tuner:
         pruner: ``'median'`` (default), ``'hyperband'``, ``'none'``/``None``, or an Optuna pruner.
         storage: ``None`` (default: SQLite ``<directory>/study.db``), a SQLAlchemy URL such as
             ``'postgresql://user@host/db'``, or an Optuna storage.
-        study_name: the study's name in the storage (default ``None``: ``build``'s function name).
+        study_name: the study's name in the storage (default ``None``: the name of the model ``build`` returns
+            with the default hyperparameters when it was named by the user, else ``build``'s function name).
         seed: seeds the algorithm and each trial's weights and shuffling (default ``None``).
         directory: where the database, trial weights, TensorBoard logs and plots go (default ``'tuning'``).
         overwrite: delete an existing study of this name and its files first (default ``False``: resume it).
@@ -125,7 +127,7 @@ class Tuner:
         self.pruner = pruner
         self.seed = seed
         self.directory = os.fspath(directory)
-        self.study_name = study_name or _default_study_name(build)
+        self._study_name = study_name
         self.tensorboard = tensorboard
         self.max_consecutive_failures = max_consecutive_failures
         self.executions_per_trial = executions_per_trial
@@ -350,14 +352,21 @@ class Tuner:
         return self.load_trial_model(self.best_trial.number)
 
     def results(self, as_frame: bool = False) -> Any:
-        """Every trial ranked best first, as a list of row dicts, or a pandas DataFrame with ``as_frame=True``."""
+        """Every trial ranked best first, as a list of row dicts, or a pandas DataFrame with ``as_frame=True``.
+
+        Args:
+            as_frame: return a ``pandas.DataFrame`` (default ``False``; pandas is the ``frames`` extra).
+
+        Raises:
+            ImportError: ``as_frame=True`` without pandas installed.
+        """
         rows = [t.as_row(self.objective) for t in rank(self.trials, self.mode)]
         if not as_frame:
             return rows
         try:
             import pandas
         except ImportError as e:
-            raise ImportError("results(as_frame=True) needs pandas: pip install pandas") from e
+            raise ImportError("results(as_frame=True) needs pandas: pip install 'loom[frames]' (or pandas)") from e
         return pandas.DataFrame(rows)
 
     def summary(self, top: int = 10) -> None:
@@ -385,6 +394,18 @@ class Tuner:
             paths["importances"] = plots.plot_importances(importances, os.path.join(directory,
                                                                                    "param_importances.png"))
         return paths
+
+    def figures(self, kinds: Any = None, backend: str = "plotly") -> dict[str, Any]:
+        """``optuna.visualization``'s plots of the study (see :func:`loom.tuning.plots.optuna_figures`).
+
+        Args:
+            kinds: plot names from ``loom.tuning.plots.OPTUNA_PLOTS`` (default ``None``: all of them).
+            backend: ``'plotly'`` (default) or ``'matplotlib'``.
+
+        Returns:
+            ``{name: figure}`` for the plots the finished trials allow.
+        """
+        return plots.optuna_figures(self._study(), self.objective, kinds, backend)
 
     def evaluate_best(self, x_test: Any, y_test: Any, tolerance: float = 0.05, **evaluate_kwargs: Any) -> dict:
         """Score the best model once on held-out test data, beside its validation score.
@@ -423,6 +444,13 @@ class Tuner:
         return ensemble_from_tuner(self, top_k=top_k, method=method, diversity=diversity, **kwargs)
 
     # ========================================================================================== helpers
+    @property
+    def study_name(self) -> str:
+        """The study's name in the storage (and the folder of its trials under ``directory``)."""
+        if self._study_name is None:
+            self._study_name = default_study_name(self.build)
+        return self._study_name
+
     def _study(self, sampler: Any = None, pruner: Any = None) -> optuna.Study:
         direction = "minimize" if self.mode == "min" else "maximize"
         with _quiet_optuna():
@@ -438,6 +466,9 @@ class Tuner:
         recorded = study.user_attrs.get("objective")
         if recorded is None:
             study.set_user_attr("objective", self.objective)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([self.objective])  # optuna-dashboard's label of the objective
         elif recorded != self.objective:
             raise ConfigError(f"Study '{self.study_name}' optimizes {recorded}, not {self.objective}. Use another "
                               f"study_name or directory, or overwrite=True.")
@@ -466,11 +497,6 @@ def _resolve_mode(objective: str, direction: str | None) -> str:
     except ConfigError as e:
         raise ConfigError(f"Tuner: cannot tell whether objective {objective!r} should go down or up; pass "
                           f"direction='min' or direction='max'.") from e
-
-
-def _default_study_name(build: Any) -> str:
-    name = getattr(build, "__name__", "")
-    return name if name.isidentifier() else "search"
 
 
 def _grid_size(grid: dict) -> int:

@@ -104,3 +104,34 @@ def test_unknown_target(monkeypatch):
     monkeypatch.setattr("sys.stdout", out)
     Progbar(target=None, verbose=1, interactive=False).update(7, [], finalize=True)
     assert "7/Unknown" in out.getvalue()
+
+
+def test_live_line_fits_an_80_column_terminal_and_keeps_the_final_order(monkeypatch):
+    from loom.callbacks import live_display
+    out = FakeTTY()
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr("loom.callbacks.progbar.REFRESH_SECONDS", 0.0)
+    model = loom.Sequential([loom.layers.Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", loom.metrics.SparseCategoricalCrossentropy(name="a_long_metric_name")])
+    model.fit(np.random.rand(40, 3), np.random.randint(0, 2, 40), batch_size=4, epochs=1, validation_split=0.2)
+    frames = out.getvalue().split("\r")[1:]
+    live, final = frames[:-1], frames[-1]
+    assert len(live) >= 5
+    assert all(live_display.visible_length(frame.rstrip(" ")) <= 79 and "\n" not in frame for frame in live)
+    assert live[-1].rstrip(" ").endswith("…\x1b[0m")
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", f) for f in (live[0], final)]
+    names = [re.findall(r" - ([a-z_]+): ", p) for p in plain]
+    assert names[1] == ["a_long_metric_name", "accuracy", "loss", "val_a_long_metric_name", "val_accuracy",
+                        "val_loss"]
+    assert names[1][:len(names[0])] == names[0]  # the live line is a prefix of the final one
+    assert final.endswith("\n") and live_display.visible_length(final.strip()) > 80
+
+
+def test_clip_keeps_colours_and_counts_visible_characters():
+    from loom.callbacks.live_display import clip, visible_length
+    line = "\x1b[1m10/10\x1b[0m \x1b[32m━━━━\x1b[0m - loss: 0.5000"
+    assert clip(line, 100) == line
+    assert visible_length(clip(line, 12)) == 12 and clip(line, 12).endswith("…\x1b[0m")
+    assert visible_length(line) == 25

@@ -192,9 +192,10 @@ def test_each_trial_logs_to_tensorboard_with_its_hyperparameters(tmp_path):
     tuner = _search(_tuner(tmp_path, algorithm="random", max_trials=2, tensorboard=True), samples=100, epochs=1)
     for trial in tuner.trials:
         trial_dir = os.path.join(tmp_path, "build_mlp", f"trial_{trial.number:04d}")
-        assert {"train", "validation"} <= set(os.listdir(trial_dir))
-        root_events = [f for f in os.listdir(trial_dir) if f.startswith("events.out")]
-        with open(os.path.join(trial_dir, root_events[0]), "rb") as f:
+        assert {"train", "validation", "hparams"} <= set(os.listdir(trial_dir))
+        hparams_dir = os.path.join(trial_dir, "hparams")
+        root_events = [f for f in os.listdir(hparams_dir) if f.startswith("events.out")]
+        with open(os.path.join(hparams_dir, root_events[0]), "rb") as f:
             content = f.read()
         assert b"_hparams_/session_start_info" in content and b"units" in content and b"lr" in content
 
