@@ -49,7 +49,7 @@ from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding, stopping
 from loom.distributed import strided
 from loom.errors import ConfigError, InputError
-from loom.training import compile_utils, validation
+from loom.training import auto_jit, compile_utils, validation
 from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
@@ -66,7 +66,7 @@ class Trainable(DataPreparation, StepAPI):
     # ============================================================================================ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
-                jit_compile: bool | str = False, auto_scale_loss: bool = True,
+                jit_compile: bool | str = "auto", auto_scale_loss: bool = True,
                 mixed_precision: str | None = None) -> None:
         """Configure the model for training.
 
@@ -81,10 +81,11 @@ class Trainable(DataPreparation, StepAPI):
             weighted_metrics: like ``metrics``, but weighted by ``sample_weight`` / ``class_weight`` (default None).
             run_eagerly: never compile (overrides ``jit_compile``; default ``False``).
             steps_per_execution: accepted for compatibility; loom runs one step per call (default 1).
-            jit_compile: compile the whole train step (forward, loss, gradients, metric updates) and the
-                evaluate / predict steps with ``torch.compile`` (:mod:`loom.training.compiled_step`; default
-                ``False``; ``'auto'`` means ``False``, as Keras on torch). Worth it for small models, where
-                per-op overhead dominates; the first batch of each shape pays the compilation.
+            jit_compile: ``True`` compiles the whole train step (forward, loss, gradients, metric updates) and
+                the evaluate / predict steps with ``torch.compile`` (:mod:`loom.training.compiled_step`); the
+                first batch of each shape pays the compilation. ``False`` never compiles. ``'auto'`` (default)
+                compiles a step only when the call's steps are expected to save more than the compilation
+                costs (:mod:`loom.training.auto_jit`; the decision is in ``model._jit_decision``).
             auto_scale_loss: scale the loss (``GradScaler``) for ``mixed_float16`` on CUDA (default ``True``).
             mixed_precision: ``'mixed_float16'``, ``'mixed_bfloat16'`` or ``None`` (default: the global policy
                 of :mod:`loom.mixed_precision`, ``'float32'`` unless set) to run forward and loss under
@@ -104,7 +105,8 @@ class Trainable(DataPreparation, StepAPI):
         self.loss = loss
         self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
                                   weighted_metrics=weighted_metrics)
-        self._jit = bool(jit_compile is True and not run_eagerly)
+        self._jit_policy = auto_jit.JitPolicy(jit_compile, run_eagerly)
+        self._jit_decision: dict = {}
         self._policy = policy if policy != "float32" else None
         self._auto_scale_loss = auto_scale_loss
         self._plan = None
@@ -112,12 +114,12 @@ class Trainable(DataPreparation, StepAPI):
         self.__dict__.pop("_keras_loss_tracker", None)
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly)
-        self.jit_compile = self._jit
+        self.jit_compile = False if run_eagerly else jit_compile
         self.stop_training = False
         self.compiled = True
         self._compile_config = compile_utils.serialize_compile_config(
             optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly, steps_per_execution,
-            self._jit, mixed_precision)
+            self.jit_compile, mixed_precision)
 
     def get_compile_config(self) -> dict:
         """The JSON-able compile arguments (``{}`` before ``compile``)."""
@@ -193,6 +195,7 @@ class Trainable(DataPreparation, StepAPI):
             val_source = sharding.shard_for_evaluation(val_source, val_batch_size)
         epochs, steps_per_epoch = config.fit_limits(epochs, steps_per_epoch)
         train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
+        self._decide_jit("train", train_epochs.steps and train_epochs.steps * (epochs - initial_epoch))
         step = self._train_step()
         loss_plan, metric_plan = self._plan
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
@@ -274,6 +277,7 @@ class Trainable(DataPreparation, StepAPI):
 
     def _test_loop(self, epochs: EpochIterator, callbacks: CallbackList) -> dict[str, float]:
         loss_plan, metric_plan = self._plan
+        self._decide_jit("test", epochs.steps)
         step = self._test_step()
         self.eval()
         self.reset_metrics()
@@ -323,6 +327,7 @@ class Trainable(DataPreparation, StepAPI):
         epochs = EpochIterator(block, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
+        self._decide_jit("predict", epochs.steps)
         forward = self._predict_forward()
         pack = getattr(forward, "pack", self._pack_outputs)
         wants_logs = callbacks.wants_predict_batch_logs
@@ -426,8 +431,9 @@ class Trainable(DataPreparation, StepAPI):
         if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
             scaler = torch.amp.GradScaler("cuda")
         forward = data_parallel.ddp_forward(self, self._forward()) if optimizer is not None else self._forward()
-        whole_step = self._jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
-        compute = make_compute(forward, loss_plan, self._regularization(), autocast, self._jit and not whole_step)
+        jit = self._jit_uses("train")
+        whole_step = jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
+        compute = make_compute(forward, loss_plan, self._regularization(), autocast, jit and not whole_step)
         step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
                                self._constraint_hook(), scaler)
         if whole_step:
@@ -449,7 +455,7 @@ class Trainable(DataPreparation, StepAPI):
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
-        if self._jit:  # loss and metric updates in one graph, where metrics are updated at once
+        if self._jit_uses("test"):  # loss and metric updates in one graph, where metrics are updated at once
             graph = compiled(make_test_step(compute, metric_plan.update_now if metric_plan.entries else None),
                              is_small(self))
             step = with_eager_fallback(graph, step, "test step")
@@ -461,7 +467,7 @@ class Trainable(DataPreparation, StepAPI):
         ``compile(jit_compile=True)``."""
         if self._custom_predict():
             return self._keras_predict_forward()
-        if not getattr(self, "_jit", False):
+        if not self._jit_uses("predict"):
             return inference.predict_forward(self, self._forward())
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
@@ -469,6 +475,22 @@ class Trainable(DataPreparation, StepAPI):
             graph = compiled(lambda xs: forward(xs), is_small(self))
             cache = self._predict_cache = with_eager_fallback(graph, forward, "forward pass")
         return cache
+
+    def _jit_uses(self, kind: str) -> bool:
+        policy = getattr(self, "_jit_policy", None)
+        return policy is not None and policy.uses(kind)
+
+    def _decide_jit(self, kind: str, steps: int | None) -> None:
+        """``jit_compile='auto'``: decide once, before the loop, whether this call's ``kind`` step is compiled
+        (:mod:`loom.training.auto_jit`); a step newly compiled is rebuilt."""
+        policy = getattr(self, "_jit_policy", None)
+        if policy is None or policy.forced is not None:
+            return
+        before = policy.uses(kind)
+        self._jit_decision[kind] = policy.decide(self, kind, steps)
+        if policy.uses(kind) and not before:
+            cache = {"train": "_train_step_cache", "test": "_test_step_cache", "predict": "_predict_cache"}[kind]
+            setattr(self, cache, None)
 
     def _trainable_params(self) -> list[torch.Tensor]:
         return [p for p in self.trainable_weights if isinstance(p, torch.nn.Parameter) and p.requires_grad]
