@@ -2,7 +2,8 @@
 
 import os
 
-from harness import data_for, first_step_done, parse_args, report, skip, time_runs  # noqa: I001 - harness fixes sys.path
+from harness import (  # noqa: I001 - harness fixes sys.path
+    data_for, first_step_done, parse_args, report, skip, time_runs)
 
 from bench.models import SPECS
 

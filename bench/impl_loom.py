@@ -1,6 +1,7 @@
 """loom: ``model.fit`` / ``model.predict`` as a user writes them."""
 
-from harness import data_for, first_step_done, parse_args, report, skip, time_runs  # noqa: I001 - harness fixes sys.path
+from harness import (  # noqa: I001 - harness fixes sys.path
+    data_for, first_step_done, parse_args, report, skip, time_runs)
 
 import loom
 import torch

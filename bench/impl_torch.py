@@ -4,7 +4,8 @@ Data lives on the device once; each epoch permutes it with one index_select and 
 accuracy accumulate on the device and are read once per epoch. RMSprop with Keras's defaults (foreach).
 """
 
-from harness import data_for, first_step_done, parse_args, report, time_runs  # noqa: I001 - harness fixes sys.path
+from harness import (  # noqa: I001 - harness fixes sys.path
+    data_for, first_step_done, parse_args, report, time_runs)
 
 import torch
 import torch.nn.functional as F

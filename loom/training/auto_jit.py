@@ -120,6 +120,28 @@ class JitPolicy:
         return decision
 
 
+def uses(model: torch.nn.Module, kind: str) -> bool:
+    """Whether ``model``'s ``kind`` step is compiled now (``False`` before ``compile()``)."""
+    policy = getattr(model, "_jit_policy", None)
+    return policy is not None and policy.uses(kind)
+
+
+_STEP_CACHES = {"train": "_train_step_cache", "test": "_test_step_cache", "predict": "_predict_cache"}
+
+
+def decide_for(model: torch.nn.Module, kind: str, steps: int | None) -> None:
+    """The trainer's hook, once per call before its loop: decide (``"auto"`` only) and record the decision in
+    ``model._jit_decision``; a step that is newly to be compiled is dropped from the model's cache, so the
+    trainer builds it compiled."""
+    policy = getattr(model, "_jit_policy", None)
+    if policy is None or policy.forced is not None:
+        return
+    before = policy.uses(kind)
+    model._jit_decision[kind] = policy.decide(model, kind, steps)
+    if policy.uses(kind) and not before:
+        setattr(model, _STEP_CACHES[kind], None)
+
+
 def estimate(model: torch.nn.Module, kind: str, steps: int | None) -> JitDecision:
     """The ``"auto"`` decision for ``kind`` on ``model`` for a call of ``steps`` (see the module docstring)."""
     if kind not in KINDS:

@@ -195,7 +195,7 @@ class Trainable(DataPreparation, StepAPI):
             val_source = sharding.shard_for_evaluation(val_source, val_batch_size)
         epochs, steps_per_epoch = config.fit_limits(epochs, steps_per_epoch)
         train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
-        self._decide_jit("train", train_epochs.steps and train_epochs.steps * (epochs - initial_epoch))
+        auto_jit.decide_for(self, "train", train_epochs.steps and train_epochs.steps * (epochs - initial_epoch))
         step = self._train_step()
         loss_plan, metric_plan = self._plan
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
@@ -277,7 +277,7 @@ class Trainable(DataPreparation, StepAPI):
 
     def _test_loop(self, epochs: EpochIterator, callbacks: CallbackList) -> dict[str, float]:
         loss_plan, metric_plan = self._plan
-        self._decide_jit("test", epochs.steps)
+        auto_jit.decide_for(self, "test", epochs.steps)
         step = self._test_step()
         self.eval()
         self.reset_metrics()
@@ -327,7 +327,7 @@ class Trainable(DataPreparation, StepAPI):
         epochs = EpochIterator(block, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
-        self._decide_jit("predict", epochs.steps)
+        auto_jit.decide_for(self, "predict", epochs.steps)
         forward = self._predict_forward()
         pack = getattr(forward, "pack", self._pack_outputs)
         wants_logs = callbacks.wants_predict_batch_logs
@@ -431,7 +431,7 @@ class Trainable(DataPreparation, StepAPI):
         if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
             scaler = torch.amp.GradScaler("cuda")
         forward = data_parallel.ddp_forward(self, self._forward()) if optimizer is not None else self._forward()
-        jit = self._jit_uses("train")
+        jit = auto_jit.uses(self, "train")
         whole_step = jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
         compute = make_compute(forward, loss_plan, self._regularization(), autocast, jit and not whole_step)
         step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
@@ -455,7 +455,7 @@ class Trainable(DataPreparation, StepAPI):
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
-        if self._jit_uses("test"):  # loss and metric updates in one graph, where metrics are updated at once
+        if auto_jit.uses(self, "test"):  # loss and metric updates in one graph, where metrics are updated at once
             graph = compiled(make_test_step(compute, metric_plan.update_now if metric_plan.entries else None),
                              is_small(self))
             step = with_eager_fallback(graph, step, "test step")
@@ -467,7 +467,7 @@ class Trainable(DataPreparation, StepAPI):
         ``compile(jit_compile=True)``."""
         if self._custom_predict():
             return self._keras_predict_forward()
-        if not self._jit_uses("predict"):
+        if not auto_jit.uses(self, "predict"):
             return inference.predict_forward(self, self._forward())
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
@@ -475,22 +475,6 @@ class Trainable(DataPreparation, StepAPI):
             graph = compiled(lambda xs: forward(xs), is_small(self))
             cache = self._predict_cache = with_eager_fallback(graph, forward, "forward pass")
         return cache
-
-    def _jit_uses(self, kind: str) -> bool:
-        policy = getattr(self, "_jit_policy", None)
-        return policy is not None and policy.uses(kind)
-
-    def _decide_jit(self, kind: str, steps: int | None) -> None:
-        """``jit_compile='auto'``: decide once, before the loop, whether this call's ``kind`` step is compiled
-        (:mod:`loom.training.auto_jit`); a step newly compiled is rebuilt."""
-        policy = getattr(self, "_jit_policy", None)
-        if policy is None or policy.forced is not None:
-            return
-        before = policy.uses(kind)
-        self._jit_decision[kind] = policy.decide(self, kind, steps)
-        if policy.uses(kind) and not before:
-            cache = {"train": "_train_step_cache", "test": "_test_step_cache", "predict": "_predict_cache"}[kind]
-            setattr(self, cache, None)
 
     def _trainable_params(self) -> list[torch.Tensor]:
         return [p for p in self.trainable_weights if isinstance(p, torch.nn.Parameter) and p.requires_grad]
