@@ -2,7 +2,8 @@
 
 import os
 
-from harness import data_for, parse_args, report, skip, time_runs  # noqa: I001 - harness fixes sys.path
+from harness import (  # noqa: I001 - harness fixes sys.path
+    data_for, first_step_done, parse_args, report, skip, time_runs)
 
 from bench.models import SPECS
 
@@ -22,7 +23,8 @@ def main() -> None:
     model.compile(optimizer="rmsprop", loss=spec.loss, metrics=["accuracy"])
     inputs = x if len(x) > 1 else x[0]
     bs = spec.batch_size
-    model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0)
+    first = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: first_step_done())
+    model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0, callbacks=[first])  # warm-up
 
     def train():
         model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0)

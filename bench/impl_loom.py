@@ -1,6 +1,7 @@
 """loom: ``model.fit`` / ``model.predict`` as a user writes them."""
 
-from harness import data_for, parse_args, report, skip, time_runs  # noqa: I001 - harness fixes sys.path
+from harness import (  # noqa: I001 - harness fixes sys.path
+    data_for, first_step_done, parse_args, report, skip, time_runs)
 
 import loom
 import torch
@@ -17,11 +18,13 @@ def main() -> None:
     n, x, y = data_for(spec, args.quick)
     loom.utils.set_random_seed(0)
     model = spec.build(loom)
-    model.compile(optimizer="rmsprop", loss=spec.loss, metrics=["accuracy"], jit_compile=args.compile)
+    model.compile(optimizer="rmsprop", loss=spec.loss, metrics=["accuracy"],
+                  **({"jit_compile": True} if args.compile else {}))  # else loom's default
     inputs = x if len(x) > 1 else x[0]
     bs = spec.batch_size
-    model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0)  # warm-up
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    first = loom.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: (sync(), first_step_done()))
+    model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0, callbacks=[first])  # warm-up
 
     def train():
         model.fit(inputs, y, batch_size=bs, epochs=1, verbose=0)

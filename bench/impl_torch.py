@@ -4,7 +4,8 @@ Data lives on the device once; each epoch permutes it with one index_select and 
 accuracy accumulate on the device and are read once per epoch. RMSprop with Keras's defaults (foreach).
 """
 
-from harness import data_for, parse_args, report, time_runs  # noqa: I001 - harness fixes sys.path
+from harness import (  # noqa: I001 - harness fixes sys.path
+    data_for, first_step_done, parse_args, report, time_runs)
 
 import torch
 import torch.nn.functional as F
@@ -58,7 +59,7 @@ def main() -> None:
     if args.compile:
         train_step, forward = torch.compile(train_step), torch.compile(forward)
 
-    def epoch():
+    def epoch(mark_first=False):
         net.train()
         perm = torch.randperm(n, device=device)
         parts_x = [t.index_select(0, perm).split(bs) for t in xs]
@@ -69,6 +70,11 @@ def main() -> None:
             loss, hits = train_step(batch_x, batch_y)
             total += loss * batch_y.shape[0]
             correct += hits
+            if mark_first:  # the warm-up epoch: time to first step
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                first_step_done()
+                mark_first = False
         return float(total) / n, int(correct) / n
 
     def predict():
@@ -77,7 +83,7 @@ def main() -> None:
             outs = [forward(batch) for batch in zip(*[t.split(bs) for t in xs])]
         return torch.cat(outs).cpu().numpy()
 
-    epoch()
+    epoch(mark_first=True)
     predict()
     repeats = 2 if args.quick else args.repeats
     report("torch loop" + (" (compile)" if args.compile else ""), spec, n, time_runs(epoch, repeats),

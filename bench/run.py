@@ -1,4 +1,5 @@
-"""Run the benchmark: every implementation in its own process, one Markdown table of samples/s.
+"""Run the benchmark: every implementation in its own process, one Markdown table of samples/s, peak memory
+and time to first step.
 
     python bench/run.py                 # all models, all implementations (minutes)
     python bench/run.py --quick         # smoke run: few samples, two repeats (under a minute for M1)
@@ -65,6 +66,7 @@ def run_one(impl: str, model: str, args: argparse.Namespace) -> dict:
         env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
                    XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={args.threads}")
     pin = _pin_to(args.threads) if args.threads else None
+    env["BENCH_T0"] = repr(time.time())  # the child's time to first step counts from here
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout, preexec_fn=pin)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -78,7 +80,7 @@ def run_one(impl: str, model: str, args: argparse.Namespace) -> dict:
 
 def table(results: list[dict], max_load: float) -> str:
     lines = ["| model | implementation | train samples/s | train vs fastest | predict samples/s | "
-             "predict vs fastest |", "|---|---|---:|---:|---:|---:|"]
+             "predict vs fastest | peak memory MiB | first step s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for model in dict.fromkeys(r["model"] for r in results):
         rows = [r for r in results if r["model"] == model]
         timed = [r for r in rows if "train" in r]
@@ -87,12 +89,19 @@ def table(results: list[dict], max_load: float) -> str:
         title = f"{model} {SPECS[model].title}"
         for r in rows:
             if "skipped" in r:
-                lines.append(f"| {title} | {r['impl']} | skipped: {r['skipped']} | | | |")
+                lines.append(f"| {title} | {r['impl']} | skipped: {r['skipped']} | | | | | |")
                 continue
             busy = " (busy machine)" if r["load"] >= max_load else ""
+            first = f"{r['first_step_s']:.1f}" if r.get("first_step_s") is not None else "n/a"
             lines.append(f"| {title} | {r['impl']}{busy} | {r['train']:,.0f} | {r['train'] / best_train:.2f} | "
-                         f"{r['predict']:,.0f} | {r['predict'] / best_predict:.2f} |")
+                         f"{r['predict']:,.0f} | {r['predict'] / best_predict:.2f} | {r['peak_mib']:,.0f} | "
+                         f"{first} |")
     return "\n".join(lines)
+
+
+def _default_threads(results: list[dict]) -> str:
+    counts = sorted({r["threads"] for r in results if r.get("threads")})
+    return ", ".join(map(str, counts)) or "?"
 
 
 def main() -> None:
@@ -103,7 +112,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per implementation (median)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run every implementation this many times, interleaved; keep each one's best round")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads in every process (0: default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads in every process, pinned to as many CPUs (default 0: each engine's "
+                             "own default, as users run it)")
     parser.add_argument("--max-load", type=float, default=max(0.5, 0.25 * (os.cpu_count() or 1)),
                         help="wait for a 1-minute load average below this before timing")
     parser.add_argument("--wait", type=float, default=None,
@@ -131,7 +142,7 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"torch {torch.__version__}, device {device}, {os.cpu_count()} CPUs, {platform.python_version()}, "
           f"{'quick' if args.quick else f'median of {args.repeats}'} epochs, best of {args.rounds} round(s), "
-          f"threads {args.threads or 'default'}\n")
+          f"threads {args.threads or f'default ({_default_threads(results)})'}\n")
     print(table(results, args.max_load))
 
 

@@ -389,7 +389,7 @@ def ordered_names(logs: dict, loss_plan: LossPlan | None, metric_plan: MetricPla
 
 # ---------------------------------------------------------------------------------------- compile config
 def serialize_compile_config(optimizer: Any, loss: Any, loss_weights: Any, metrics: Any, weighted_metrics: Any,
-                             run_eagerly: bool, steps_per_execution: int, jit_compile: bool,
+                             run_eagerly: bool, steps_per_execution: int, jit_compile: bool | str,
                              mixed_precision: str | None) -> dict:
     """A JSON-able dict of the compile arguments (objects as ``{'class_name', 'config'}``)."""
     from loom import optimizers
@@ -401,7 +401,7 @@ def serialize_compile_config(optimizer: Any, loss: Any, loss_weights: Any, metri
         "weighted_metrics": _serialize_nested(weighted_metrics, "metric"),
         "run_eagerly": bool(run_eagerly),
         "steps_per_execution": int(steps_per_execution),
-        "jit_compile": bool(jit_compile),
+        "jit_compile": jit_compile if jit_compile == "auto" else bool(jit_compile),
         "mixed_precision": mixed_precision,
     }
 

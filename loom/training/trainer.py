@@ -49,7 +49,7 @@ from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding, stopping
 from loom.distributed import strided
 from loom.errors import ConfigError, InputError
-from loom.training import compile_utils, validation
+from loom.training import auto_jit, compile_utils, validation
 from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
@@ -68,7 +68,7 @@ class Trainable(DataPreparation, StepAPI):
     @filter_traceback
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
-                jit_compile: bool | str = False, auto_scale_loss: bool = True,
+                jit_compile: bool | str = "auto", auto_scale_loss: bool = True,
                 mixed_precision: str | None = None) -> None:
         """Configure the model for training.
 
@@ -83,10 +83,11 @@ class Trainable(DataPreparation, StepAPI):
             weighted_metrics: like ``metrics``, but weighted by ``sample_weight`` / ``class_weight`` (default None).
             run_eagerly: never compile (overrides ``jit_compile``; default ``False``).
             steps_per_execution: accepted for compatibility; loom runs one step per call (default 1).
-            jit_compile: compile the whole train step (forward, loss, gradients, metric updates) and the
-                evaluate / predict steps with ``torch.compile`` (:mod:`loom.training.compiled_step`; default
-                ``False``; ``'auto'`` means ``False``, as Keras on torch). Worth it for small models, where
-                per-op overhead dominates; the first batch of each shape pays the compilation.
+            jit_compile: ``True`` compiles the whole train step (forward, loss, gradients, metric updates) and
+                the evaluate / predict steps with ``torch.compile`` (:mod:`loom.training.compiled_step`); the
+                first batch of each shape pays the compilation. ``False`` never compiles. ``'auto'`` (default)
+                compiles a step only when the call's steps are expected to save more than the compilation
+                costs (:mod:`loom.training.auto_jit`; the decision is in ``model._jit_decision``).
             auto_scale_loss: scale the loss (``GradScaler``) for ``mixed_float16`` on CUDA (default ``True``).
             mixed_precision: ``'mixed_float16'``, ``'mixed_bfloat16'`` or ``None`` (default: the global policy
                 of :mod:`loom.mixed_precision`, ``'float32'`` unless set) to run forward and loss under
@@ -106,7 +107,8 @@ class Trainable(DataPreparation, StepAPI):
         self.loss = loss
         self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
                                   weighted_metrics=weighted_metrics)
-        self._jit = bool(jit_compile is True and not run_eagerly)
+        self._jit_policy = auto_jit.JitPolicy(jit_compile, run_eagerly)
+        self._jit_decision: dict = {}
         self._policy = policy if policy != "float32" else None
         self._auto_scale_loss = auto_scale_loss
         self._plan = None
@@ -114,12 +116,12 @@ class Trainable(DataPreparation, StepAPI):
         self.__dict__.pop("_keras_loss_tracker", None)
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly)
-        self.jit_compile = self._jit
+        self.jit_compile = False if run_eagerly else jit_compile
         self.stop_training = False
         self.compiled = True
         self._compile_config = compile_utils.serialize_compile_config(
             optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly, steps_per_execution,
-            self._jit, mixed_precision)
+            self.jit_compile, mixed_precision)
 
     def get_compile_config(self) -> dict:
         """The JSON-able compile arguments (``{}`` before ``compile``)."""
@@ -211,6 +213,7 @@ class Trainable(DataPreparation, StepAPI):
             val_source = sharding.shard_for_evaluation(val_source, val_batch_size)
         epochs, steps_per_epoch = config.fit_limits(epochs, steps_per_epoch)
         train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
+        auto_jit.decide_for(self, "train", train_epochs.steps and train_epochs.steps * (epochs - initial_epoch))
         step = self._train_step()
         loss_plan, metric_plan = self._plan
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
@@ -318,6 +321,7 @@ class Trainable(DataPreparation, StepAPI):
 
     def _test_loop(self, epochs: EpochIterator, callbacks: CallbackList) -> dict[str, float]:
         loss_plan, metric_plan = self._plan
+        auto_jit.decide_for(self, "test", epochs.steps)
         step = self._test_step()
         self.eval()
         self.reset_metrics()
@@ -390,6 +394,7 @@ class Trainable(DataPreparation, StepAPI):
         epochs = EpochIterator(block, batch_size or 32, False, steps)
         callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                  steps=epochs.steps)
+        auto_jit.decide_for(self, "predict", epochs.steps)
         forward = self._predict_forward()
         pack = getattr(forward, "pack", self._pack_outputs)
         wants_logs = callbacks.wants_predict_batch_logs
@@ -496,8 +501,9 @@ class Trainable(DataPreparation, StepAPI):
         if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
             scaler = torch.amp.GradScaler("cuda")
         forward = data_parallel.ddp_forward(self, self._forward()) if optimizer is not None else self._forward()
-        whole_step = self._jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
-        compute = make_compute(forward, loss_plan, self._regularization(), autocast, self._jit and not whole_step)
+        jit = auto_jit.uses(self, "train")
+        whole_step = jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
+        compute = make_compute(forward, loss_plan, self._regularization(), autocast, jit and not whole_step)
         step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
                                self._constraint_hook(), scaler)
         if whole_step:
@@ -519,7 +525,7 @@ class Trainable(DataPreparation, StepAPI):
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
-        if self._jit:  # loss and metric updates in one graph, where metrics are updated at once
+        if auto_jit.uses(self, "test"):  # loss and metric updates in one graph, where metrics are updated at once
             graph = compiled(make_test_step(compute, metric_plan.update_now if metric_plan.entries else None),
                              is_small(self))
             step = with_eager_fallback(graph, step, "test step")
@@ -531,7 +537,7 @@ class Trainable(DataPreparation, StepAPI):
         ``compile(jit_compile=True)``."""
         if self._custom_predict():
             return self._keras_predict_forward()
-        if not getattr(self, "_jit", False):
+        if not auto_jit.uses(self, "predict"):
             return inference.predict_forward(self, self._forward())
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
