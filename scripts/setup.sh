@@ -26,7 +26,7 @@ fi
 # torch first and pinned: an unpinned torch makes pip fetch gigabytes of CUDA packages.
 python3 -m pip install -q torch==2.13.0
 if [ "$extras" = "test" ]; then
-  python3 -m pip install -q -e ".[test]"
+  python3 -m pip install -q -e ".[test,docs]"
 else
   python3 -m pip install -q -e .
 fi
