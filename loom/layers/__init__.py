@@ -27,7 +27,6 @@ def deserialize(config, custom_objects=None):
     from loom.serialization import deserialize_keras_object
     return deserialize_keras_object(config, custom_objects=custom_objects)
 
-# --- core layers (helper: core-layers) ---
 from loom.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from loom.layers.dropout import Dropout
 from loom.layers.embedding import Embedding
@@ -35,9 +34,7 @@ from loom.layers.lambda_layer import Lambda
 from loom.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
                                  concatenate, dot, maximum, minimum, multiply, subtract)
 from loom.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
-# --- end core layers ---
 
-# --- convolution / pooling / reshaping 2D (helper: conv) ---
 from loom.layers.convolutional import (Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
                                       Convolution1D, Convolution2D, Convolution3D, Convolution1DTranspose,
                                       Convolution2DTranspose, Convolution3DTranspose)
@@ -52,24 +49,19 @@ from loom.layers.pooling import (MaxPooling1D, MaxPooling2D, MaxPooling3D, Avera
 from loom.layers.spatial import (UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, Cropping1D,
                                  Cropping2D)
 from loom.layers.time_distributed import TimeDistributed
-# --- end convolution ---
 
-# --- normalization / noise (helper: norm) ---
 from loom.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from loom.layers.noise import (AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
                                SpatialDropout3D)
 from loom.layers.masking import Masking
-# --- end normalization ---
 
-# --- recurrent (helper: rnn) ---
 from loom.layers.rnn_base import RecurrentLayer
 from loom.layers.simple_rnn import SimpleRNN
 from loom.layers.lstm import LSTM
 from loom.layers.gru import GRU
 from loom.layers.bidirectional import Bidirectional
-# --- end recurrent ---
 
-# --- preprocessing: text and structured data (helper: prep_text) ---
+# preprocessing: text and structured data
 from loom.layers.preprocessing.category_encoding import CategoryEncoding
 from loom.layers.preprocessing.discretization import Discretization
 from loom.layers.preprocessing.hashed_crossing import HashedCrossing
@@ -79,9 +71,8 @@ from loom.layers.preprocessing.normalization import Normalization
 from loom.layers.preprocessing.pipeline import Pipeline
 from loom.layers.preprocessing.string_lookup import StringLookup
 from loom.layers.preprocessing.text_vectorization import TextVectorization
-# --- end preprocessing: text and structured data ---
 
-# --- preprocessing: image and audio (helper: prep_image) ---
+# preprocessing: image and audio
 from loom.layers.preprocessing.image import (CenterCrop, RandomBrightness, RandomColorDegeneration, RandomColorJitter,
                                              RandomContrast, RandomCrop, RandomElasticTransform, RandomFlip,
                                              RandomGrayscale, RandomHue, RandomInvert, RandomPerspective,
@@ -91,9 +82,7 @@ from loom.layers.preprocessing.image import (CenterCrop, RandomBrightness, Rando
                                              Equalization, CutMix, MixUp, RandomErasing, RandomGaussianBlur,
                                              MaxNumBoundingBoxes, AugMix, RandAugment)
 from loom.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
-# --- end preprocessing: image and audio ---
 
-# --- attention and modern blocks (helper: attn) ---
 from loom.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
                                    MultiHeadAttention)
 from loom.layers.einsum_dense import EinsumDense
@@ -106,13 +95,10 @@ from loom.layers.reversible_embedding import ReversibleEmbedding
 from loom.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
                                           AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
 from loom.layers.spatial_3d import Cropping3D, UpSampling3D, ZeroPadding3D
-# --- end attention and modern blocks ---
 
-# --- recurrent cells, RNN, ConvLSTM (helper: rnn) ---
 from loom.layers.rnn_cell_base import AbstractRNNCell
 from loom.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from loom.layers.stacked_rnn_cells import StackedRNNCells
 from loom.layers.rnn import RNN
 from loom.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from loom.layers.wrapper import Wrapper
-# --- end recurrent cells, RNN, ConvLSTM ---

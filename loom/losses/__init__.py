@@ -30,14 +30,12 @@ from loom.losses.functions import (
     kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
     mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)
 from loom.losses.loss import Loss, LossFunctionWrapper, reduce_weighted_values, target_kind
-# --- lossopt (helper: lossopt) ---
 from loom.losses.circle import Circle, circle
 from loom.losses.ctc import CTC, ctc
 from loom.losses.focal import (
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
     binary_focal_crossentropy, categorical_focal_crossentropy, categorical_generalized_cross_entropy)
 from loom.losses.overlap import Dice, Tversky, dice, tversky
-# --- end lossopt ---
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error

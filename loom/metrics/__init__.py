@@ -37,7 +37,6 @@ from loom.metrics.probabilistic import (
 from loom.metrics.regression import (
     CosineSimilarity, LogCoshError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
     MeanSquaredLogarithmicError, RootMeanSquaredError)
-# --- lossopt (helper: lossopt) ---
 from loom.metrics.at_constraint import (
     PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity)
 from loom.metrics.correlation import (
@@ -60,7 +59,6 @@ _LOSSOPT_NAMES = ["binary_crossentropy", "categorical_crossentropy", "categorica
                   "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
                   "sparse_categorical_crossentropy", "squared_hinge", "binary_focal_crossentropy",
                   "categorical_focal_crossentropy", "pearson_correlation", "concordance_correlation"]
-# --- end lossopt ---
 
 _CLASSES = (Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
             SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, AUC, Precision,

@@ -28,7 +28,6 @@ from loom.optimizers.nadam import Nadam
 from loom.optimizers.optimizer import Optimizer
 from loom.optimizers.rmsprop import RMSprop
 from loom.optimizers.sgd import SGD
-# --- lossopt (helper: lossopt) ---
 from loom.optimizers.adafactor import Adafactor
 from loom.optimizers.ftrl import Ftrl
 from loom.optimizers.lamb import Lamb
@@ -37,10 +36,11 @@ from loom.optimizers.muon import Muon
 from loom.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from loom.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from loom.mixed_precision import LossScaleOptimizer
-# --- end lossopt ---
+from loom.optimizers import legacy
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Adagrad", "Adadelta",
-           "Adafactor", "Ftrl", "Lamb", "Lion", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap", "LossScaleOptimizer", "schedules", "get", "serialize", "deserialize"]
+           "Adafactor", "Ftrl", "Lamb", "Lion", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap",
+           "LossScaleOptimizer", "legacy", "schedules", "get", "serialize", "deserialize"]
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta,
                                                   Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW,

@@ -16,7 +16,6 @@ from loom.utils.numpy_utils import normalize, to_categorical
 from loom.utils.plotting import model_to_dot, plot_model
 from loom.utils.seeding import set_random_seed
 
-# --- data utilities (helper: data) ---
 from loom.utils import bounding_boxes, legacy
 from loom.utils.audio_dataset import audio_dataset_from_directory
 from loom.utils.config_object import Config
@@ -44,11 +43,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'loom.utils' has no attribute {name!r}")
-# --- end data utilities ---
 
-# --- feature space (helper: prep_text) ---
 from loom.utils.feature_space import FeatureSpace
-# --- end feature space ---
 
 register_keras_serializable = register_loom_serializable
 

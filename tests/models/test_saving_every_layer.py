@@ -85,7 +85,7 @@ CATALOGUE = {
     "ZeroPadding1D": (lambda: layers.ZeroPadding1D(2), SEQ, "float32"),
     "ZeroPadding2D": (lambda: layers.ZeroPadding2D(((1, 0), (0, 2))), IMG, "float32"),
 }
-# --- image and audio preprocessing (helper: prep_image); random layers are the identity in predict ---
+# --- image and audio preprocessing; random layers are the identity in predict ---
 CATALOGUE.update({
     "CenterCrop": (lambda: layers.CenterCrop(4, 6), IMG, "float32"),
     "RandomBrightness": (lambda: layers.RandomBrightness(0.2, value_range=(0, 1), seed=1), IMG, "float32"),
@@ -124,7 +124,6 @@ CATALOGUE.update({
                        "float32"),
     "STFTSpectrogram": (lambda: layers.STFTSpectrogram(frame_length=8, frame_step=4), (32, 2), "float32"),
 })
-# --- end image and audio preprocessing ---
 # Layers covered elsewhere: merges take several inputs (tests/models/test_saving.py and here below), Lambda needs
 # safe_mode=False (tests/layers/test_lambda_layer.py), TorchModuleWrapper has no config by design.
 EXEMPT = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract", "Lambda",
@@ -132,12 +131,11 @@ EXEMPT = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multipl
 # String and multi-input preprocessing layers run outside the symbolic graph (tests/layers/preprocessing/).
 EXEMPT |= {"TextVectorization", "StringLookup", "Hashing", "HashedCrossing", "Pipeline"}
 # Keras 3.15 cannot build a functional model holding Equalization (its output spec is its input: "cycle"), so the
-# archive trip is tested in tests/layers/preprocessing/image/test_histogram.py (helper: prep_image)
+# archive trip is tested in tests/layers/preprocessing/image/test_histogram.py
 EXEMPT.add("Equalization")
-# cells run one step inside RNN (tested in tests/layers/test_rnn.py); Wrapper is an abstract base (helper: rnn)
+# cells run one step inside RNN (tested in tests/layers/test_rnn.py); Wrapper is an abstract base
 EXEMPT |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "AbstractRNNCell", "Wrapper"}
 
-# --- attention and modern blocks (helper: attn) ---
 CATALOGUE.update({
     "EinsumDense": (lambda: layers.EinsumDense("abc,cde->abde", (None, 2, 3), bias_axes="de"), SEQ, "float32"),
     "Identity": (lambda: layers.Identity(), SEQ, "float32"),
@@ -159,7 +157,6 @@ CATALOGUE.update({
 })
 # called on several tensors: saved and reloaded (loom and .keras) in tests/layers/attention/
 EXEMPT |= {"AdditiveAttention", "Attention", "GroupedQueryAttention", "MultiHeadAttention"}
-# --- end attention and modern blocks ---
 
 
 def _sample(shape, dtype):

@@ -289,3 +289,11 @@ def test_loss_scale_optimizer_is_exported_and_reads_keras_configs():
     opt = optimizers.deserialize(config)
     assert isinstance(opt, LossScaleOptimizer) and isinstance(opt.inner_optimizer, optimizers.Lion)
     assert opt.initial_scale == 128.0 and optimizers.get(opt) is opt.inner_optimizer
+
+
+def test_legacy_names_are_loom_optimizers():
+    # Keras 3 raises on keras.optimizers.legacy.*; loom keeps Keras 2 programs running with its own classes.
+    from loom.optimizers import legacy
+    opt = legacy.Adam(learning_rate=0.01)
+    assert isinstance(opt, optimizers.Adam) and opt.learning_rate == 0.01
+    assert legacy.SGD is optimizers.SGD and legacy.Optimizer is optimizers.Optimizer
