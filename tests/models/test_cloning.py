@@ -25,6 +25,9 @@ def _sequential(lib):
 
 @pytest.mark.parametrize("make", [_functional, _sequential])
 def test_clone_matches_keras_with_copied_weights(make):
+    # Auto-generated names ("dense_3") count per session in both libraries: start both from zero.
+    loom.backend.clear_session()
+    keras.backend.clear_session()
     loom.utils.set_random_seed(0)
     model, kmodel = make(loom), make(keras)
     kmodel.set_weights(model.get_weights())
