@@ -13,13 +13,15 @@ import os
 import time
 
 from loom.demo.context import DemoContext
-from loom.demo import callbacks_tensorboard, ensemble, functional_model, keras3_program, residual_convnet, tuning
+from loom.demo import (augmented_attention, callbacks_tensorboard, ensemble, functional_model, keras3_program,
+                       residual_convnet, tuning)
 
 
 STEPS = [
     ("Functional model on Fashion-MNIST", functional_model.run),
     ("A Keras 3 program: keras.ops metric, custom train_step, .keras archive", keras3_program.run),
     ("Residual + BatchNormalization + SeparableConv2D convnet", residual_convnet.run),
+    ("Augmentation layers and MultiHeadAttention over image patches", augmented_attention.run),
     ("Callbacks, TensorBoard and plot_model", callbacks_tensorboard.run),
     ("Hyperparameter search (TPE with pruning, on Optuna)", tuning.run),
     ("Ensemble of the tuned network, a convnet and gradient-boosted trees", ensemble.run),
