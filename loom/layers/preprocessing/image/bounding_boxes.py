@@ -20,17 +20,41 @@ from loom.layers.preprocessing.image.base import BaseImagePreprocessingLayer
 
 
 class MaxNumBoundingBoxes(BaseImagePreprocessingLayer):
-    """Make ``bounding_boxes['boxes']`` ``(batch, max_number, 4)`` and ``['labels']`` ``(batch, max_number)``:
-    extra boxes are dropped, missing ones filled with ``fill_value``. Images pass through unchanged.
+    """Pad or truncate each image's bounding boxes to ``max_number``, so that batches of boxes stack.
+
+    ``bounding_boxes['boxes']`` becomes ``(batch, max_number, 4)`` and ``bounding_boxes['labels']``
+    ``(batch, max_number)``: boxes past ``max_number`` are dropped, missing ones are filled with ``fill_value``.
+    Images (and labels, masks) pass through unchanged. Applied in training and inference.
 
     Args:
-        max_number: the number of boxes per image.
-        fill_value: the padding value (default ``-1``).
+        max_number: the number of boxes kept per image (a positive int).
+        fill_value: the value of the padding boxes and labels, cast to int (default ``-1``). As in Keras, it is
+            not part of ``get_config()``.
+
+    Input shape:
+        A dict with ``'images'`` ``(batch, height, width, channels)`` (or one image without the batch axis) and
+        ``'bounding_boxes'``, itself a dict with ``'boxes'`` ``(batch, num_boxes, 4)`` and ``'labels'``
+        ``(batch, num_boxes)`` (no batch axis for one image). A plain images tensor passes through.
+
+    Output shape:
+        The same dict, with ``'boxes'`` ``(batch, max_number, 4)`` and ``'labels'`` ``(batch, max_number)``.
+
+    Returns:
+        The input dict with ``'bounding_boxes'`` padded or truncated (integer images come back in the layer's
+            float dtype).
+
+    Raises:
+        ConfigError: a ``max_number`` that is not a positive number.
+        InputError: ``'bounding_boxes'`` that is not a dict with ``'boxes'`` and ``'labels'``, or boxes and labels
+            of inconsistent shapes.
 
     Example:
-        >>> import torch
-        >>> MaxNumBoundingBoxes(2)(torch.zeros(4, 4, 3)).shape
-        torch.Size([4, 4, 3])
+        >>> import torch, loom
+        >>> data = {"images": torch.zeros(1, 4, 4, 3),
+        ...         "bounding_boxes": {"boxes": torch.ones(1, 2, 4), "labels": torch.tensor([[1, 2]])}}
+        >>> out = loom.layers.MaxNumBoundingBoxes(3)(data)["bounding_boxes"]
+        >>> out["boxes"].shape, out["labels"].tolist()
+        (torch.Size([1, 3, 4]), [[1, 2, -1]])
     """
 
     _USE_BASE_FACTOR = False

@@ -1,6 +1,7 @@
 """Colour augmentation: contrast, brightness, saturation, hue, grayscale, inversion, posterization, sharpness,
 solarization and colour jitter. Each draws per-image parameters (Keras's transformation keys) and changes
-pixel values only, so labels, masks and boxes pass through unchanged.
+pixel values only, so labels and segmentation masks pass through unchanged (bounding boxes are not supported
+by these layers in loom: a dict holding them raises ``ConfigError``).
 
 Example:
     >>> import torch, loom
@@ -54,17 +55,44 @@ class _ColorLayer(BaseImagePreprocessingLayer):
 
 
 class RandomContrast(_ColorLayer):
-    """Scale each image's deviation from its mean by a random factor in ``[1 - lower, 1 + upper]`` (in training).
+    """Scale each image's deviation from its per-channel mean by a random factor ``c`` (in training).
+
+    Every channel of an image becomes ``(x - mean) * c + mean`` (the mean taken over height and width), clipped to
+    ``value_range``; ``c`` is drawn once per image.
 
     Args:
-        factor: a number in [0, 1] (``f`` draws in ``[1 - f, 1 + f]``) or a pair ``(lower, upper)``.
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [0, 1] draws ``c`` in ``[1, 1 + f]`` (the lower bound of a single number is
+            clamped at 0, as Keras's code does, so it only raises the contrast); a pair ``(lower, upper)`` draws
+            ``c`` in ``[1 - lower, 1 + upper]``.
+        value_range: ``(min, max)`` of the images; results are clipped to it (default ``(0, 255)``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The contrast-adjusted images; the input unchanged outside training. Integer images come back in the
+            layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` or ``value_range`` of the wrong form or out of bounds; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomContrast(0.5, seed=1)(torch.rand(2, 4, 4, 3) * 255, training=True).shape
-        torch.Size([2, 4, 4, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomContrast(0.5, seed=1)
+        >>> x = torch.tensor([[[[100.0], [150.0]]]])
+        >>> y = layer(x, training=True)
+        >>> y.mean().item(), bool(y[0, 0, 1, 0] - y[0, 0, 0, 0] >= 50)  # mean kept, spread widened (c >= 1)
+        (125.0, True)
+        >>> bool(torch.equal(layer(x), x))  # inference: the identity
+        True
     """
 
     _FACTOR_BOUNDS = (0, 1)
@@ -87,17 +115,39 @@ class RandomContrast(_ColorLayer):
 
 
 class RandomBrightness(_ColorLayer):
-    """Add a random offset ``factor * (max - min)`` of the value range to each image (in training).
+    """Add a random offset ``u * (max - min)`` of the value range to each image (in training).
+
+    ``u`` is drawn once per image from ``factor``; the result is clipped to ``value_range``.
 
     Args:
-        factor: a number in [-1, 1] (``f`` draws in ``[-f, f]``) or a pair.
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [-1, 1] draws ``u`` in ``[-|f|, |f|]``; a pair ``(lower, upper)`` in [-1, 1]
+            draws it in ``[lower, upper]``.
+        value_range: ``(min, max)`` of the images; results are clipped to it (default ``(0, 255)``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The brightened or darkened images; the input unchanged outside training. Integer images come back in the
+            layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` or ``value_range`` of the wrong form or out of bounds; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomBrightness((0.5, 0.5), value_range=(0, 1))(torch.zeros(1, 2, 2, 3), training=True).max().item()
-        0.5
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomBrightness((0.5, 0.5), value_range=(0, 1))
+        >>> x = torch.zeros(1, 2, 2, 3)
+        >>> layer(x, training=True).unique().tolist(), layer(x).unique().tolist()
+        ([0.5], [0.0])
     """
 
     def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, **kwargs: Any):
@@ -115,18 +165,42 @@ class RandomBrightness(_ColorLayer):
 
 
 class RandomColorDegeneration(_ColorLayer):
-    """Blend each image towards its grayscale version by a random factor (in training).
+    """Blend each image towards its grayscale version by a random weight ``u`` (in training).
+
+    The result is ``x + u * (gray(x) - x)``, clipped to ``value_range``: ``u = 1`` gives the grayscale image,
+    ``u = 0`` the original, a negative ``u`` pushes colours away from gray. ``u`` is drawn once per image.
 
     Args:
-        factor: a number in [-1, 1] or a pair (the blend weight range).
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [-1, 1] draws ``u`` in ``[-|f|, |f|]``; a pair ``(lower, upper)`` in [-1, 1]
+            draws it in ``[lower, upper]``.
+        value_range: ``(min, max)`` of the images; results are clipped to it (default ``(0, 255)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, 3)`` with ``data_format='channels_last'``, ``(batch, 3, height, width)`` with
+        ``'channels_first'``, or one image without the batch axis (RGB images). A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The partly desaturated images; the input unchanged outside training. Integer images come back in the
+            layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor``, ``value_range`` or ``data_format`` of the wrong form or out of bounds; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomColorDegeneration((1.0, 1.0))(torch.rand(1, 2, 2, 3) * 255, training=True).std(-1).max() < 1e-3
-        tensor(True)
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomColorDegeneration((1.0, 1.0))  # u = 1: fully gray
+        >>> y = layer(torch.tensor([[[[255.0, 0.0, 0.0]]]]), training=True)
+        >>> bool(torch.allclose(y, y[..., :1].expand_as(y)))  # the three channels are equal
+        True
     """
 
     def get_random_transformation(self, data, training=True, seed=None):
@@ -141,18 +215,37 @@ class RandomColorDegeneration(_ColorLayer):
 
 
 class RandomGrayscale(BaseImagePreprocessingLayer):
-    """Turn each image to grayscale (kept as 3 channels) with probability ``factor`` (in training).
+    """Turn each image to grayscale (kept as 3 equal channels) with probability ``factor`` (in training).
 
     Args:
-        factor: the probability, in [0, 1] (default ``0.5``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: the probability of converting an image, a number in [0, 1] (default ``0.5``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, 3)`` with ``data_format='channels_last'``, ``(batch, 3, height, width)`` with
+        ``'channels_first'``, or one image without the batch axis (RGB images). A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The images, each either unchanged or grayscale; the input unchanged outside training. Integer images come
+            back in the layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks
+            unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` that is not a number in [0, 1]; a dict input with ``'bounding_boxes'`` (not
+            supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> y = RandomGrayscale(1.0)(torch.rand(2, 3, 3, 3), training=True)
-        >>> bool((y[..., 0] == y[..., 2]).all())
-        True
+        >>> import torch, loom
+        >>> y = loom.layers.RandomGrayscale(1.0, seed=0)(torch.rand(2, 3, 3, 3), training=True)
+        >>> y.shape, bool((y[..., 0] == y[..., 2]).all())
+        (torch.Size([2, 3, 3, 3]), True)
     """
 
     _USE_BASE_FACTOR = False
@@ -177,18 +270,43 @@ class RandomGrayscale(BaseImagePreprocessingLayer):
 
 
 class RandomHue(_ColorLayer):
-    """Rotate each image's hue by a random amount up to ``factor / 2`` of a turn, either way (in training).
+    """Rotate each image's hue by a random fraction of a turn, in either direction (in training).
+
+    Images are mapped from ``value_range`` to [0, 1], converted to HSV, their hue shifted (wrapping around) by
+    ``+-u / 2`` of a turn, with ``u`` drawn from ``factor`` and a random sign per image, and converted back.
 
     Args:
-        factor: a number in [0, 1] or a pair.
-        value_range: the images' value range (default ``(0, 255)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [0, 1] draws ``u`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]``. ``u = 1`` can shift the hue by half a turn.
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, 3)`` with ``data_format='channels_last'``, ``(batch, 3, height, width)`` with
+        ``'channels_first'``, or one image without the batch axis (RGB images). A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The hue-shifted images, within ``value_range``; the input unchanged outside training. Integer images come
+            back in the layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks
+            unchanged).
+
+    Raises:
+        ConfigError: a ``factor``, ``value_range`` or ``data_format`` of the wrong form or out of bounds; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomHue(0.5, value_range=(0, 1), seed=1)(torch.rand(2, 3, 3, 3), training=True).shape
-        torch.Size([2, 3, 3, 3])
+        >>> import torch, loom
+        >>> _ = torch.manual_seed(0)
+        >>> y = loom.layers.RandomHue(0.5, value_range=(0, 1), seed=1)(torch.rand(2, 3, 3, 3), training=True)
+        >>> y.shape, bool(y.min() >= 0 and y.max() <= 1)
+        (torch.Size([2, 3, 3, 3]), True)
     """
 
     _FACTOR_BOUNDS = (0, 1)
@@ -216,18 +334,42 @@ class RandomHue(_ColorLayer):
 
 
 class RandomSaturation(_ColorLayer):
-    """Scale each image's saturation by ``f / (1 - f)`` for a random ``f`` (in training).
+    """Scale each image's saturation by a random amount (in training).
+
+    In HSV, the saturation of an image becomes ``s * u / (1 - u)`` (clipped to ``value_range``, as Keras does),
+    with ``u`` drawn once per image: ``u <= 0`` removes the colour, ``u = 0.5`` keeps it, ``u`` near 1 saturates.
 
     Args:
-        factor: a number in [-1, 1] or a pair; ``0.5`` keeps the saturation, ``1.0`` saturates fully.
-        value_range: the images' value range (default ``(0, 255)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [-1, 1] draws ``u`` in ``[-|f|, |f|]``; a pair ``(lower, upper)`` in [-1, 1]
+            draws it in ``[lower, upper]``.
+        value_range: ``(min, max)`` of the images, the clip applied to the scaled saturation (default
+            ``(0, 255)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, 3)`` with ``data_format='channels_last'``, ``(batch, 3, height, width)`` with
+        ``'channels_first'``, or one image without the batch axis (RGB images). A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The re-saturated images; the input unchanged outside training. Integer images come back in the layer's
+            float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor``, ``value_range`` or ``data_format`` of the wrong form or out of bounds; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomSaturation((0.0, 0.0))(torch.rand(1, 2, 2, 3), training=True).std(-1).max() < 1e-5
-        tensor(True)
+        >>> import torch, loom
+        >>> y = loom.layers.RandomSaturation((0.0, 0.0))(torch.tensor([[[[0.9, 0.2, 0.4]]]]), training=True)
+        >>> bool(torch.allclose(y, torch.full_like(y, 0.9)))  # u = 0: no colour left (gray at the value 0.9)
+        True
     """
 
     def get_random_transformation(self, data, training=True, seed=None):
@@ -246,18 +388,41 @@ class RandomSaturation(_ColorLayer):
 
 
 class RandomInvert(_ColorLayer):
-    """Invert images (``max - x``) with a random probability drawn in ``factor`` (in training).
+    """Invert images (``x -> max - x``, ``max`` being ``value_range[1]``) at random (in training).
+
+    Each image draws a probability ``p`` from ``factor``, then is inverted with probability ``p``.
 
     Args:
-        factor: the probability range, a number in [0, 1] (``f`` means ``[0, f]``) or a pair (default ``1.0``).
-        value_range: the images' value range (default ``(0, 255)``).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        factor: a number ``f`` in [0, 1] draws ``p`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]`` (default ``1.0``: ``p`` uniform in [0, 1], so half of the images on average).
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The images, each either unchanged or inverted; the input unchanged outside training. Integer images come
+            back in the layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks
+            unchanged).
+
+    Raises:
+        ConfigError: a ``factor``, ``value_range`` or ``data_format`` of the wrong form or out of bounds; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomInvert((1.0, 1.0), value_range=(0, 1))(torch.zeros(1, 2, 2, 3), training=True).min().item()
-        1.0
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomInvert((1.0, 1.0), value_range=(0, 1))  # p = 1: always invert
+        >>> layer(torch.tensor([[[[0.0, 0.25, 1.0]]]]), training=True).tolist()
+        [[[[1.0, 0.75, 0.0]]]]
     """
 
     _FACTOR_BOUNDS = (0, 1)
@@ -281,17 +446,41 @@ class RandomInvert(_ColorLayer):
 
 
 class RandomPosterization(_ColorLayer):
-    """Keep only the top ``b`` bits of each 8-bit channel, ``b`` drawn in ``[1, factor)`` (in training).
+    """Keep only the ``b`` most significant bits of each 8-bit channel value (in training).
+
+    Images are mapped from ``value_range`` to [0, 255], truncated to 8-bit integers, their low ``8 - b`` bits
+    cleared, and mapped back. ``b`` is a random int drawn once per image.
 
     Args:
-        factor: bits to keep, a number in [1, 8] (``f`` means ``[1, f)``) or a pair.
-        value_range: the images' value range (default ``(0, 255)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [1, 8] draws ``b`` in ``[1, f)`` (``f = 1`` always keeps 1 bit); a pair
+            ``(lower, upper)`` draws it in ``[lower, upper)`` (the bounds truncated to ints; equal bounds give
+            that value).
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The posterized images; the input unchanged outside training. Integer images come back in the layer's
+            float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor``, ``value_range`` or ``data_format`` of the wrong form or out of bounds; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomPosterization((1, 1))(torch.tensor([[[[200.0, 100.0, 30.0]]]]), training=True).tolist()
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomPosterization((1, 1))  # keep 1 bit: 128 or 0
+        >>> layer(torch.tensor([[[[200.0, 100.0, 30.0]]]]), training=True).tolist()
         [[[[128.0, 0.0, 0.0]]]]
     """
 
@@ -316,18 +505,41 @@ class RandomPosterization(_ColorLayer):
 
 
 class RandomSharpness(_ColorLayer):
-    """Sharpen or blur each image by a random amount (in training): ``factor`` 0 blurs, 0.5 keeps, 1 sharpens.
+    """Sharpen or blur each image by a random amount (in training).
+
+    With ``smooth`` the image filtered by a 3x3 smoothing kernel (zero padding), the result is
+    ``x + (1 - 2 u) * (smooth - x)``, clipped to ``value_range``: ``u = 0`` gives the smoothed image, ``u = 0.5``
+    the original, ``u = 1`` a sharpened one. ``u`` is drawn once per image.
 
     Args:
-        factor: a number in [0, 1] or a pair.
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [0, 1] draws ``u`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]``.
+        value_range: ``(min, max)`` of the images; results are clipped to it (default ``(0, 255)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The sharpened or blurred images; the input unchanged outside training. Integer images come back in the
+            layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor``, ``value_range`` or ``data_format`` of the wrong form or out of bounds; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> x = torch.rand(1, 4, 4, 3) * 255
-        >>> bool(torch.allclose(RandomSharpness((0.5, 0.5))(x, training=True), x))
+        >>> import torch, loom
+        >>> x = torch.rand(1, 4, 4, 3, generator=torch.Generator().manual_seed(0)) * 255
+        >>> bool(torch.allclose(loom.layers.RandomSharpness((0.5, 0.5))(x, training=True), x))  # u = 0.5: kept
         True
     """
 
@@ -349,20 +561,40 @@ class RandomSharpness(_ColorLayer):
 
 
 class Solarization(BaseImagePreprocessingLayer):
-    """Invert pixels above a threshold, after adding a random offset (in training).
+    """Add a random offset to the pixels, then invert those at or above a random threshold (in training).
 
-    Working in ``[0, 255]``: ``y = x + a`` clipped, then ``255 - y`` where ``y >= t``; ``a`` and ``t`` are drawn
-    from ``addition_factor`` and ``threshold_factor`` (fractions of 255).
+    Working in [0, 255] (images are mapped from ``value_range`` and back), ``y = clip(x + a, 0, 255)`` becomes
+    ``255 - y`` where ``y >= t``. The offset ``a`` and the threshold ``t`` are drawn once per image.
 
     Args:
-        addition_factor: a number in [0, 1] (``f`` means ``[0, f]``) or a pair (default ``0.0``).
-        threshold_factor: the same for the threshold (default ``0.0``: every pixel is inverted).
-        value_range: the images' value range (default ``(0, 255)``).
-        seed: random seed (default ``None``).
+        addition_factor: a number ``f`` in [0, 1] draws ``a`` in ``[0, 255 f]``; a pair ``(lower, upper)`` draws it
+            in ``[lower, 255 upper]`` (the lower bound is not scaled by 255, as in Keras) (default ``0.0``: no
+            offset).
+        threshold_factor: the same for ``t`` (default ``0.0``: ``t = 0``, every pixel is inverted).
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The solarized images; the input unchanged outside training. Integer images come back in the layer's
+            float dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a factor outside [0, 1] or a malformed ``value_range``; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> Solarization()(torch.tensor([[[[0.0, 100.0, 255.0]]]]), training=True).tolist()
+        >>> import torch, loom
+        >>> x = torch.tensor([[[[0.0, 100.0, 255.0]]]])
+        >>> loom.layers.Solarization()(x, training=True).tolist()  # t = 0: every pixel inverted
         [[[[255.0, 155.0, 0.0]]]]
     """
 
@@ -397,22 +629,46 @@ class Solarization(BaseImagePreprocessingLayer):
 
 
 class RandomColorJitter(BaseImagePreprocessingLayer):
-    """Random brightness, contrast, saturation and hue, applied in that order (each only when its factor is set).
+    """Random brightness, contrast, saturation and hue changes, applied in that order (in training).
+
+    Each change is one of the layers ``RandomBrightness``, ``RandomContrast``, ``RandomSaturation``
+    and ``RandomHue``, built only when its factor is given, with this layer's ``value_range`` and ``seed``.
 
     Args:
-        value_range: the images' value range (default ``(0, 255)``).
-        brightness_factor: as :class:`RandomBrightness`'s ``factor`` (default ``None``: skipped).
-        contrast_factor: as :class:`RandomContrast`'s (default ``None``).
-        saturation_factor: as :class:`RandomSaturation`'s (default ``None``).
-        hue_factor: as :class:`RandomHue`'s (default ``None``).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        value_range: ``(min, max)`` of the images, passed to every part (default ``(0, 255)``).
+        brightness_factor: ``RandomBrightness``'s ``factor`` (default ``None``: no brightness change).
+        contrast_factor: ``RandomContrast``'s ``factor`` (default ``None``: no contrast change).
+        saturation_factor: ``RandomSaturation``'s ``factor`` (default ``None``: no saturation change).
+        hue_factor: ``RandomHue``'s ``factor`` (default ``None``: no hue change).
+        seed: random seed of the layer's generator, also given to the parts (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, 3)`` with ``data_format='channels_last'``, ``(batch, 3, height, width)`` with
+        ``'channels_first'``, or one image without the batch axis (RGB images; any channel count without
+        saturation and hue). A dict holding such ``'images'`` (and optionally ``'labels'`` and
+        ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The jittered images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with ``'images'`` replaced (labels, masks unchanged).
+
+    Raises:
+        ConfigError: a factor or ``value_range`` the corresponding layer refuses; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> layer = RandomColorJitter(brightness_factor=0.2, contrast_factor=0.3, seed=1)
-        >>> layer(torch.rand(2, 4, 4, 3) * 255, training=True).shape
-        torch.Size([2, 4, 4, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomColorJitter(brightness_factor=0.2, contrast_factor=0.3, seed=1)
+        >>> x = torch.full((2, 4, 4, 3), 128.0)
+        >>> y = layer(x, training=True)
+        >>> y.shape, bool(((y - 128).abs() <= 0.2 * 255).all())  # a flat image: only the brightness moves it
+        (torch.Size([2, 4, 4, 3]), True)
     """
 
     _USE_BASE_FACTOR = False

@@ -30,19 +30,42 @@ def _choice(layer: BaseImagePreprocessingLayer, name: str, value: Any, options: 
 class RandomFlip(BaseImagePreprocessingLayer):
     """Flip each image left-right and/or up-down with probability 1/2 (in training).
 
-    Args:
-        mode: ``'horizontal'``, ``'vertical'`` or ``'horizontal_and_vertical'`` (default; both flips share
-            one coin per image, as in Keras).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    With ``'horizontal_and_vertical'`` both flips share one coin per image (as in Keras), so an image is either
+    kept or turned by half a turn. Segmentation masks are flipped with their images; bounding boxes are flipped
+    too when the layer is built with ``bounding_box_format='xyxy'`` or ``'rel_xyxy'`` (a base-layer argument).
 
-    Bounding boxes (``bounding_box_format='xyxy'`` or ``'rel_xyxy'``) are flipped too.
+    Args:
+        mode: ``'horizontal'`` (left-right), ``'vertical'`` (up-down) or ``'horizontal_and_vertical'`` (default).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'``, ``'segmentation_masks'`` and ``'bounding_boxes'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The images, each either unchanged or flipped; the input unchanged outside training. Integer images come
+            back in the layer's float dtype; a dict input gives the dict with images, masks and boxes flipped
+            alike (labels unchanged).
+
+    Raises:
+        ConfigError: an unknown ``mode`` or ``data_format``; bounding boxes in a dict while
+            ``bounding_box_format`` is not ``'xyxy'`` or ``'rel_xyxy'``.
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomFlip("horizontal", seed=3)
         >>> x = torch.arange(6.0).reshape(1, 2, 3, 1)
-        >>> y = RandomFlip("horizontal", seed=3)(x, training=True)
-        >>> bool((y == x).all() or (y == x.flip(2)).all())
+        >>> y = layer(x, training=True)
+        >>> bool(torch.equal(y, x) or torch.equal(y, x.flip(2)))  # kept, or mirrored left-right
+        True
+        >>> bool(torch.equal(layer(x), x))  # inference: the identity
         True
     """
 
@@ -97,20 +120,49 @@ class RandomFlip(BaseImagePreprocessingLayer):
 
 
 class RandomCrop(BaseImagePreprocessingLayer):
-    """Crop a random ``(height, width)`` box in training; in inference, crop the centre to the target aspect
-    ratio and resize (Keras's documented behaviour; Keras 3.15 itself returns the input unchanged there,
-    which breaks the layer's output shape).
+    """Crop a random ``(height, width)`` window of each batch (in training); centre-crop and resize in inference.
+
+    In training, when the images are larger than the target on both sides, one random window (the same for the
+    whole batch) is cut out. Otherwise, and in inference, the images are centre-cropped to the target aspect ratio
+    and resized (bilinear) to ``(height, width)``: Keras's documented behaviour (Keras 3.15 itself returns the
+    input unchanged in inference, which breaks the layer's output shape). Segmentation masks follow their images.
 
     Args:
-        height: output height.
-        width: output width.
-        seed: random seed (default ``None``: a drawn seed, saved in the config as Keras does).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        height: output height (a positive int).
+        width: output width (a positive int).
+        seed: random seed of the layer's generator (default ``None``: a seed is drawn and saved in the config, as
+            Keras does).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, in_height, in_width, channels)`` with ``data_format='channels_last'``, ``(batch, channels,
+        in_height, in_width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such
+        ``'images'`` (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``, in training
+        and in inference.
+
+    Returns:
+        The cropped (or cropped and resized) images, as floats. A dict input gives the dict with ``'images'``
+            and ``'segmentation_masks'`` replaced (labels unchanged).
+
+    Raises:
+        ConfigError: a ``height`` or ``width`` that is not a positive int, an unknown ``data_format``; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomCrop(3, 4, seed=0)(torch.rand(2, 8, 8, 3), training=True).shape
-        torch.Size([2, 3, 4, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomCrop(3, 4, seed=0)
+        >>> x = torch.arange(64.0).reshape(1, 8, 8, 1)
+        >>> y = layer(x, training=True)
+        >>> y.shape, layer(x).shape
+        (torch.Size([1, 3, 4, 1]), torch.Size([1, 3, 4, 1]))
+        >>> d = y[0, ..., 0]  # the training crop is a window of x: steps of 1 along rows, of 8 down columns
+        >>> bool(((d[:, 1:] - d[:, :-1]) == 1).all() and ((d[1:] - d[:-1]) == 8).all())
+        True
     """
 
     _USE_BASE_FACTOR = False

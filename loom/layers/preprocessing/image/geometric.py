@@ -82,21 +82,47 @@ def rotation_matrix(angle_degrees: torch.Tensor, height: int, width: int) -> tor
 
 
 class RandomRotation(_Warp):
-    """Rotate each image by a random angle in ``factor * 360`` degrees (in training).
+    """Rotate each image about its centre by a random angle (in training).
+
+    The angle is ``u * 360`` degrees, ``u`` drawn once per image from ``factor``; positive angles turn the image
+    counter-clockwise.
 
     Args:
-        factor: a fraction of a full turn: ``f`` draws in ``[-f, f]``, a pair ``(low, high)`` in that range
-            (in ``[-1, 1]``).
-        fill_mode: ``'reflect'`` (default), ``'wrap'``, ``'constant'`` or ``'nearest'``.
+        factor: a fraction of a full turn: a number ``f`` draws ``u`` in ``[-|f|, |f|]``, a pair ``(lower, upper)``
+            in ``[lower, upper]`` (values in [-1, 1]).
+        fill_mode: how points outside the image are read: ``'reflect'`` (default), ``'wrap'``, ``'constant'``
+            (``fill_value``) or ``'nearest'`` (the closest edge pixel).
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        seed: random seed (default ``None``).
-        fill_value: the value outside the image with ``fill_mode='constant'`` (default ``0.0``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        fill_value: the value read outside the image with ``fill_mode='constant'`` (default ``0.0``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The rotated images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with images and segmentation masks warped alike (masks with
+            ``'nearest'`` interpolation; labels unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` of the wrong form or out of [-1, 1], an unknown ``fill_mode``, an unknown
+            ``interpolation`` or ``data_format``, a ``fill_value`` that is not a number; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomRotation((0.25, 0.25), fill_mode="constant")(torch.rand(1, 5, 5, 1), training=True).shape
-        torch.Size([1, 5, 5, 1])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomRotation((0.25, 0.25), interpolation="nearest")  # always a quarter turn
+        >>> x = torch.arange(9.0).reshape(1, 3, 3, 1)
+        >>> bool(torch.equal(layer(x, training=True)[0, ..., 0], torch.rot90(x[0, ..., 0])))
+        True
     """
 
     def __init__(self, factor: Any, fill_mode: str = "reflect", interpolation: str = "bilinear",
@@ -138,24 +164,48 @@ def _signed_factor(layer: BaseImagePreprocessingLayer, value: Any, name: str, op
 
 
 class RandomZoom(_Warp):
-    """Zoom each image in or out by a random factor (in training).
+    """Zoom each image in or out about its centre by a random factor (in training).
 
-    ``height_factor`` ``f`` draws a zoom in ``[1 - f, 1 + f]``: a positive factor zooms *out* (Keras's
-    convention), a negative one zooms in.
+    The zoom ``z`` is ``1 + u``, ``u`` drawn once per image from the factor: ``z > 1`` (a positive ``u``) zooms
+    *out*, showing more of the surroundings (Keras's convention), ``z < 1`` zooms in.
 
     Args:
-        height_factor: a number in (-1, 1] or a pair.
-        width_factor: the same for the width (default ``None``: the height's zoom, keeping the aspect ratio).
-        fill_mode: ``'reflect'`` (default), ``'wrap'``, ``'constant'`` or ``'nearest'``.
+        height_factor: the vertical zoom: a number ``f`` draws ``u`` in ``[-|f|, |f|]``, a pair
+            ``(lower, upper)`` in ``[lower, upper]`` (values in (-1, 1]).
+        width_factor: the same for the horizontal zoom (default ``None``: the vertical zoom is used, keeping the
+            aspect ratio).
+        fill_mode: how points outside the image are read: ``'reflect'`` (default), ``'wrap'``, ``'constant'``
+            (``fill_value``) or ``'nearest'`` (the closest edge pixel).
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        seed: random seed (default ``None``).
-        fill_value: the value outside the image with ``fill_mode='constant'`` (default ``0.0``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        fill_value: the value read outside the image with ``fill_mode='constant'`` (default ``0.0``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The zoomed images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with images and segmentation masks warped alike (masks with
+            ``'nearest'`` interpolation; labels unchanged).
+
+    Raises:
+        ConfigError: a factor of the wrong form or out of (-1, 1], an unknown ``fill_mode``, an unknown
+            ``interpolation`` or ``data_format``, a ``fill_value`` that is not a number; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomZoom(0.2, seed=1)(torch.rand(2, 6, 6, 3), training=True).shape
-        torch.Size([2, 6, 6, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomZoom((1.0, 1.0), fill_mode="constant")  # z = 2: out to half the size
+        >>> layer(torch.ones(1, 4, 4, 1), training=True)[0, ..., 0].tolist()
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
     """
 
     def __init__(self, height_factor: Any, width_factor: Any = None, fill_mode: str = "reflect",
@@ -195,19 +245,44 @@ class RandomZoom(_Warp):
 class RandomTranslation(_Warp):
     """Shift each image by a random fraction of its height and width (in training).
 
+    The shifts are ``u * height`` (positive: down) and ``v * width`` (positive: right), drawn once per image.
+
     Args:
-        height_factor: a fraction of the height in [-1, 1] (``f`` draws in ``[-f, f]``) or a pair.
-        width_factor: the same for the width.
-        fill_mode: ``'reflect'`` (default), ``'wrap'``, ``'constant'`` or ``'nearest'``.
+        height_factor: the vertical shift as a fraction of the height: a number ``f`` draws ``u`` in
+            ``[-|f|, |f|]``, a pair ``(lower, upper)`` in ``[lower, upper]`` (values in [-1, 1]).
+        width_factor: the same for the horizontal shift ``v``, a fraction of the width.
+        fill_mode: how points outside the image are read: ``'reflect'`` (default), ``'wrap'``, ``'constant'``
+            (``fill_value``) or ``'nearest'`` (the closest edge pixel).
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        seed: random seed (default ``None``).
-        fill_value: the value outside the image with ``fill_mode='constant'`` (default ``0.0``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        fill_value: the value read outside the image with ``fill_mode='constant'`` (default ``0.0``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The shifted images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with images and segmentation masks warped alike (masks with
+            ``'nearest'`` interpolation; labels unchanged).
+
+    Raises:
+        ConfigError: a factor of the wrong form or out of [-1, 1], an unknown ``fill_mode``, an unknown
+            ``interpolation`` or ``data_format``, a ``fill_value`` that is not a number; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomTranslation(0.1, 0.1, seed=1)(torch.rand(2, 6, 6, 3), training=True).shape
-        torch.Size([2, 6, 6, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomTranslation((0.5, 0.5), 0.0, fill_mode="constant")  # down by half
+        >>> layer(torch.arange(1.0, 17.0).reshape(1, 4, 4, 1), training=True)[0, ..., 0].tolist()
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]
     """
 
     def __init__(self, height_factor: Any, width_factor: Any, fill_mode: str = "reflect",
@@ -243,19 +318,46 @@ class RandomTranslation(_Warp):
 class RandomShear(_Warp):
     """Shear each image along x and/or y by a random amount (in training).
 
+    Output pixel ``(x, y)`` reads the input at ``(x + sx * y, y + sy * x)``; ``sx`` and ``sy`` are drawn once per
+    image from their factors and share one random sign.
+
     Args:
-        x_factor: shear intensity along x, a number or pair in [0, 1] (default ``0.0``); the sign is drawn.
-        y_factor: the same along y (default ``0.0``).
+        x_factor: the shear intensity along x: a number ``f`` in [0, 1] draws ``sx`` in ``[-f, f]``, a pair
+            ``(lower, upper)`` in [-1, 1] in ``[lower, upper]`` (default ``0.0``: no shear along x).
+        y_factor: the same for ``sy``, along y (default ``0.0``).
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        fill_mode: ``'reflect'`` (default), ``'wrap'``, ``'constant'`` or ``'nearest'``.
-        fill_value: the value outside the image with ``fill_mode='constant'`` (default ``0.0``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        fill_mode: how points outside the image are read: ``'reflect'`` (default), ``'wrap'``, ``'constant'``
+            (``fill_value``) or ``'nearest'`` (the closest edge pixel).
+        fill_value: the value read outside the image with ``fill_mode='constant'`` (default ``0.0``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The sheared images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with images and segmentation masks warped alike (masks with
+            ``'nearest'`` interpolation; labels unchanged).
+
+    Raises:
+        ConfigError: a factor of the wrong form or out of bounds, an unknown ``fill_mode``, an unknown ``interpolation``
+            or ``data_format``, a ``fill_value`` that is not a number; a dict input with ``'bounding_boxes'`` (not
+            supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomShear(0.2, seed=1)(torch.rand(1, 6, 6, 3), training=True).shape
-        torch.Size([1, 6, 6, 3])
+        >>> import torch, loom
+        >>> x = torch.arange(9.0).reshape(1, 3, 3, 1)
+        >>> y = loom.layers.RandomShear(x_factor=0.5, seed=1)(x, training=True)
+        >>> y.shape, bool(torch.equal(y[:, 0], x[:, 0]))  # a shear along x keeps the top row (y = 0) in place
+        (torch.Size([1, 3, 3, 1]), True)
     """
 
     def __init__(self, x_factor: Any = 0.0, y_factor: Any = 0.0, interpolation: str = "bilinear",
@@ -300,20 +402,48 @@ class RandomShear(_Warp):
 
 
 class RandomPerspective(_Warp):
-    """Move the four corners of each image randomly and warp it accordingly (in training).
+    """Move the corners of each image at random and warp the image accordingly (in training).
+
+    Each image draws a probability ``p`` from ``factor`` and is warped with probability ``p``. The corner
+    coordinates ``(x, y)`` are each multiplied by ``1 + d``, ``d`` uniform in ``[-scale / 2, scale / 2]`` (so the
+    top-left corner, at the origin, stays), and the image is mapped by the perspective transform between the old
+    and new corners. Points from outside the image read ``fill_value``.
 
     Args:
-        factor: probability range of applying the warp per image: ``f`` means ``[0, f]`` (default ``1.0``).
-        scale: corner displacement, a fraction in [0, 1] of the image size (default ``1.0``).
+        factor: a number ``f`` in [0, 1] draws ``p`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]`` (default ``1.0``).
+        scale: the corner displacement, a number in [0, 1] (default ``1.0``).
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        fill_value: the value outside the image (default ``0.0``).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        fill_value: the value read outside the image (default ``0.0``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The warped images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with images and segmentation masks warped alike (masks with
+            ``'nearest'`` interpolation; labels unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` or ``scale`` of the wrong form or out of [0, 1], an unknown ``interpolation`` or
+            ``data_format``, a ``fill_value`` that is not a number; a dict input with ``'bounding_boxes'`` (not
+            supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomPerspective(scale=0.3, seed=1)(torch.rand(2, 6, 6, 3), training=True).shape
-        torch.Size([2, 6, 6, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomPerspective(scale=0.3, seed=1)
+        >>> x = torch.rand(2, 6, 6, 3, generator=torch.Generator().manual_seed(0))
+        >>> layer(x, training=True).shape, bool(torch.equal(layer(x), x))  # inference: the identity
+        (torch.Size([2, 6, 6, 3]), True)
     """
 
     def __init__(self, factor: Any = 1.0, scale: float = 1.0, interpolation: str = "bilinear",
@@ -355,25 +485,51 @@ class RandomPerspective(_Warp):
 
 
 class RandomElasticTransform(_Warp):
-    """Distort images with smooth random displacement fields (Simard et al., 2003), in training.
+    """Distort images with a smooth random displacement field (Simard et al., 2003), in training.
 
-    The displacement size is ``alpha = 0.1 * s * max(h, w)`` and its smoothness ``sigma = 0.05 * s * min(h, w)``
-    for a strength ``s`` drawn from ``scale``.
+    A strength ``s`` is drawn from ``scale`` once per call; the displacement size is ``alpha = 0.1 * s * max(h, w)``
+    and its smoothness ``sigma = 0.05 * s * min(h, w)`` pixels. Each image draws a probability ``p`` from
+    ``factor`` and is distorted with probability ``p``; the result is then clipped to ``value_range``.
 
     Args:
-        factor: probability range of transforming each image: ``f`` means ``[0, f]`` (default ``1.0``).
-        scale: distortion strength range in [0, 1] (default ``1.0``).
+        factor: a number ``f`` in [0, 1] draws ``p`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]`` (default ``1.0``).
+        scale: the strength range: a number ``s`` in [0, 1] means ``[0, s]``, or a pair (default ``1.0``).
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        fill_mode: ``'reflect'`` (default), ``'mirror'``, ``'wrap'``, ``'constant'`` or ``'nearest'``.
-        fill_value: the value outside the image with ``fill_mode='constant'`` (default ``0.0``).
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        fill_mode: how points outside the image are read: ``'reflect'`` (default), ``'mirror'``, ``'wrap'``,
+            ``'constant'`` (``fill_value``) or ``'nearest'``.
+        fill_value: the value read outside the image with ``fill_mode='constant'`` (default ``0.0``).
+        value_range: ``(min, max)`` of the images; distorted results are clipped to it (default ``(0, 255)``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The distorted images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with images and segmentation masks warped alike (masks with
+            ``'nearest'`` interpolation; labels unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` or ``scale`` of the wrong form or out of [0, 1], an unknown ``fill_mode``, a malformed
+            ``value_range``, an unknown ``interpolation`` or ``data_format``, a ``fill_value`` that is not a number; a
+            dict input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomElasticTransform(seed=1)(torch.rand(1, 16, 16, 3) * 255, training=True).shape
-        torch.Size([1, 16, 16, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomElasticTransform(seed=1)
+        >>> x = torch.rand(1, 16, 16, 3, generator=torch.Generator().manual_seed(0)) * 255
+        >>> y = layer(x, training=True)
+        >>> y.shape, bool(y.min() >= 0 and y.max() <= 255)
+        (torch.Size([1, 16, 16, 3]), True)
     """
 
     def __init__(self, factor: Any = 1.0, scale: Any = 1.0, interpolation: str = "bilinear",

@@ -30,15 +30,34 @@ def _from_channels_last(images: torch.Tensor, data_format: str) -> torch.Tensor:
 class AutoContrast(BaseImagePreprocessingLayer):
     """Stretch each image channel so its darkest pixel maps to the range minimum and its brightest to the maximum.
 
-    Applied in training and inference (deterministic, as in Keras). A constant channel is left unchanged.
+    Applied in training and inference (deterministic, as in Keras). A constant channel is left unchanged. The
+    layout comes from the base-layer keyword ``data_format`` (default ``loom.config.image_data_format()``).
 
     Args:
-        value_range: the images' value range (default ``(0, 255)``).
+        value_range: ``(min, max)`` of the images, the range the channels are stretched to (default ``(0, 255)``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The stretched images, as floats. A dict input gives the dict with ``'images'`` replaced (labels and masks
+            unchanged).
+
+    Raises:
+        ConfigError: a ``value_range`` that is not a pair of numbers; a dict input with ``'bounding_boxes'``
+            (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> AutoContrast(value_range=(0, 1))(torch.tensor([[[[0.2], [0.6]]]]))[..., 0].tolist()
-        [[[0.0, 1.0]]]
+        >>> import torch, loom
+        >>> layer = loom.layers.AutoContrast(value_range=(0, 1))
+        >>> layer(torch.tensor([[[[0.2], [0.4], [0.6]]]]))[..., 0].tolist()
+        [[[0.0, 0.5, 1.0]]]
     """
 
     _USE_BASE_FACTOR = False
@@ -62,21 +81,43 @@ class AutoContrast(BaseImagePreprocessingLayer):
 
 
 class Equalization(BaseImagePreprocessingLayer):
-    """Histogram equalization of each channel (in training, as Keras; identity in inference).
+    """Equalize the histogram of each channel, spreading its values evenly over the range (in training).
 
-    As in Keras 3, the histogram of a channel is taken over the whole batch, and a channel with a single
-    occupied bin is left unchanged.
+    Images are mapped from ``value_range`` to [0, 255], each value replaced by its rank in the channel's cumulative
+    histogram (``bins`` bins) and mapped back. As in Keras 3, the histogram of a channel is taken over the whole
+    batch, a channel with a single occupied bin is left unchanged, and the layer is the identity in inference.
 
     Args:
-        value_range: the images' value range (default ``(0, 255)``).
-        bins: number of histogram bins (default 256).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        bins: the number of histogram bins, an int of at least 2 (default ``256``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The equalized images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with ``'images'`` replaced (labels and masks unchanged).
+
+    Raises:
+        ConfigError: ``bins`` that is not an int of at least 2, a malformed ``value_range``, an unknown
+            ``data_format``; a dict input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
+        >>> import torch, loom
+        >>> layer = loom.layers.Equalization()
         >>> x = torch.tensor([[[[10.0], [20.0]], [[20.0], [30.0]]]])
-        >>> Equalization()(x, training=True)[..., 0].tolist()
+        >>> layer(x, training=True)[..., 0].tolist()
         [[[0.0, 170.0], [170.0, 255.0]]]
+        >>> bool(torch.equal(layer(x), x))  # inference: the identity
+        True
     """
 
     _USE_BASE_FACTOR = False
@@ -123,20 +164,47 @@ def _symmetric_index(size: int, padded: int, device: torch.device) -> torch.Tens
 
 
 class ContrastLimitedAdaptiveHistogramEqualization(BaseImagePreprocessingLayer):
-    """CLAHE (Zuiderveld, 1994): histogram equalization per tile with clipped histograms, blended bilinearly
-    between tiles. Applied in training and inference (deterministic, as in Keras).
+    """CLAHE (Zuiderveld, 1994): histogram equalization per tile with clipped histograms, blended between tiles.
+
+    Images are mapped from ``value_range`` to 8-bit levels [0, 255] and cut into a grid of tiles (the borders
+    padded by mirroring); each tile's histogram is clipped, the excess spread evenly over all levels, and turned
+    into an equalization table; each pixel interpolates bilinearly between the tables of the four nearest tiles.
+    Applied in training and inference (deterministic, as in Keras).
 
     Args:
-        value_range: the images' value range (default ``(0, 255)``).
-        clip_limit: histogram clip, a multiple of the mean bin count (default ``4.0``; ``<= 0`` disables it).
-        tile_grid_size: ``(rows, cols)`` of tiles (default ``(8, 8)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        clip_limit: the histogram clip, a multiple of the mean count per level, truncated to an integer count as
+            Keras does (on tiles of under ``256 / clip_limit`` pixels that count is 0 and the image barely
+            changes); higher values allow more contrast (default ``4.0``; ``<= 0`` disables clipping).
+        tile_grid_size: ``(rows, cols)`` of tiles, two positive ints (default ``(8, 8)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The equalized images, within ``value_range``, as floats. A dict input gives the dict with ``'images'``
+            replaced (labels and masks unchanged).
+
+    Raises:
+        ConfigError: a ``clip_limit`` that is not a number, a ``tile_grid_size`` that is not two positive ints, a
+            malformed ``value_range`` or an unknown ``data_format``; a dict input with ``'bounding_boxes'`` (not
+            supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> layer = ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))
-        >>> layer(torch.rand(1, 8, 8, 3) * 255).shape
-        torch.Size([1, 8, 8, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))
+        >>> x = torch.rand(1, 16, 16, 1, generator=torch.Generator().manual_seed(0)) * 50 + 100  # in [100, 150]
+        >>> y = layer(x)
+        >>> y.shape, bool(y.std() > 2 * x.std())  # the narrow range is spread out
+        (torch.Size([1, 16, 16, 1]), True)
     """
 
     _USE_BASE_FACTOR = False

@@ -56,17 +56,42 @@ class _BoxMask(BaseImagePreprocessingLayer):
 class CutMix(_BoxMask):
     """Paste a random box from another image of the batch into each image (Yun et al., 2019), in training.
 
-    With a dict input, ``'labels'`` are mixed by the pasted area. A single image is mixed with itself (unchanged).
+    Each image draws a weight ``lam ~ Beta(a, a)``, with ``a`` drawn once per call from ``factor``, and receives a
+    box of ``sqrt(1 - lam)`` of its height and width, at a random place, from its partner in a random permutation
+    of the batch. Labels are mixed by the area actually pasted: ``w * labels + (1 - w) * partner_labels`` with
+    ``w = 1 - box_area / image_area``. A single image is mixed with itself (unchanged).
 
     Args:
-        factor: range of the Beta distribution's parameter: ``f`` means ``[0, f]`` (default ``1.0``).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        factor: the range of ``a``: a number ``f`` in [0, 1] means ``[0, f]``, or a pair (default ``1.0``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis (mixed only with itself). A dict
+        holding such ``'images'`` and optionally one-hot or soft ``'labels'`` ``(batch, num_classes)`` and
+        ``'segmentation_masks'`` is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The mixed images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with ``'images'`` and (as float32) ``'labels'`` mixed
+            (segmentation masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` of the wrong form or out of [0, 1], an unknown ``data_format``; a dict input
+            with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> CutMix(seed=1)({"images": torch.rand(4, 8, 8, 3), "labels": torch.eye(4)}, training=True)["images"].shape
-        torch.Size([4, 8, 8, 3])
+        >>> import torch, loom
+        >>> batch = {"images": torch.rand(4, 8, 8, 3), "labels": torch.eye(4)}
+        >>> out = loom.layers.CutMix(seed=1)(batch, training=True)
+        >>> out["images"].shape, out["labels"].sum(-1).tolist()  # mixed labels still sum to 1
+        (torch.Size([4, 8, 8, 3]), [1.0, 1.0, 1.0, 1.0])
     """
 
     def __init__(self, factor: Any = 1.0, seed: int | None = None, data_format: str | None = None, **kwargs: Any):
@@ -111,19 +136,44 @@ class CutMix(_BoxMask):
 
 
 class MixUp(BaseImagePreprocessingLayer):
-    """Blend each image with another of the batch by a Beta(alpha, alpha) weight (Zhang et al., 2018), in training.
+    """Blend each image with another image of the batch (Zhang et al., 2018), in training.
 
-    With a dict input, ``'labels'`` (and ``'segmentation_masks'``) are blended by the same weights.
+    Each image draws a weight ``lam ~ Beta(alpha, alpha)`` and becomes ``lam * x + (1 - lam) * partner``, its
+    partner given by a random permutation of the batch. Labels and segmentation masks are blended by the same
+    weights. A single image is mixed with itself (unchanged).
 
     Args:
-        alpha: the Beta distribution's parameter (default ``0.2``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        alpha: the parameter of the Beta distribution, a positive number; small values make most blends lean
+            strongly towards one of the two images (default ``0.2``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis (mixed only with itself). A dict
+        holding such ``'images'`` and optionally one-hot or soft ``'labels'`` ``(batch, num_classes)`` and
+        ``'segmentation_masks'`` is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The blended images, in the input's dtype; the input unchanged outside training (integer images are cast
+            to the layer's float dtype). A dict input gives the dict with ``'images'``, and as float32
+            ``'labels'`` and ``'segmentation_masks'``, blended.
+
+    Raises:
+        ConfigError: an ``alpha`` that is not a positive number, an unknown ``data_format``; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> MixUp(seed=0)(torch.ones(3, 4, 4, 1), training=True).unique().tolist()
-        [1.0]
+        >>> import torch, loom
+        >>> batch = {"images": torch.rand(4, 8, 8, 3), "labels": torch.eye(4)}
+        >>> out = loom.layers.MixUp(seed=0)(batch, training=True)
+        >>> out["images"].shape, out["labels"].sum(-1).tolist()  # mixed labels still sum to 1
+        (torch.Size([4, 8, 8, 3]), [1.0, 1.0, 1.0, 1.0])
     """
 
     _USE_BASE_FACTOR = False
@@ -168,22 +218,49 @@ class MixUp(BaseImagePreprocessingLayer):
 
 
 class RandomErasing(_BoxMask):
-    """Erase a random box of each image (Zhong et al., 2017) with a random probability, in training.
+    """Erase a random box of each image (Zhong et al., 2017), with a random probability, in training.
+
+    Each image draws a probability ``p`` from ``factor`` and is erased with probability ``p``. Its box spans
+    ``sqrt(u)`` of the image's width and ``sqrt(v)`` of its height, ``u`` and ``v`` drawn from ``scale``, at a
+    random place; the box is painted with ``fill_value``.
 
     Args:
-        factor: range of the erasing probability: ``f`` means ``[0, f]`` (default ``1.0``).
-        scale: range of the box's side as a fraction of the image side, squared (default ``(0.02, 0.33)``).
-        fill_value: the value painted in the box: a number, three numbers (per channel), or ``None``
-            (default: Gaussian noise scaled by the range maximum, clipped to ``value_range``).
-        value_range: the images' value range (default ``(0, 255)``).
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        factor: a number ``f`` in [0, 1] draws ``p`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]`` (default ``1.0``).
+        scale: the range of ``u`` and ``v`` (the box's sides are their square roots): a pair in [0, 1], or a
+            number ``s`` meaning ``[0, s]`` (default ``(0.02, 0.33)``).
+        fill_value: the value painted in the box: a number, three numbers (one per channel, laid on the last axis,
+            so for channels-last images), or ``None`` for Gaussian noise times ``value_range[1]``; clipped to
+            ``value_range`` (default ``None``).
+        value_range: ``(min, max)`` of the images (default ``(0, 255)``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The partly erased images; the input unchanged outside training. Integer images come back in the layer's
+            float dtype; a dict input gives the dict with ``'images'`` replaced (labels and masks unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` or ``scale`` of the wrong form or out of [0, 1], a ``fill_value`` other than
+            ``None``, one number or three, a malformed ``value_range`` or an unknown ``data_format``; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> y = RandomErasing(factor=(1.0, 1.0), fill_value=0.0, seed=1)(torch.ones(2, 8, 8, 3), training=True)
-        >>> bool((y == 0).any())
-        True
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomErasing(factor=(1.0, 1.0), fill_value=0.0, seed=1)  # p = 1: always erase
+        >>> y = layer(torch.ones(2, 8, 8, 3), training=True)
+        >>> [bool((img == 0).any()) for img in y], sorted(y.unique().tolist())
+        ([True, True], [0.0, 1.0])
     """
 
     def __init__(self, factor: Any = 1.0, scale: Any = (0.02, 0.33), fill_value: Any = None,
@@ -235,20 +312,50 @@ class RandomErasing(_BoxMask):
 
 
 class RandomGaussianBlur(BaseImagePreprocessingLayer):
-    """Blur images with a Gaussian kernel of random width, each image with a random probability (in training).
+    """Blur images with a Gaussian kernel of random width, each with a random probability (in training).
+
+    Two standard deviations (one per spatial axis) are drawn from ``sigma`` once per call; each image draws a
+    probability ``p`` from ``factor`` and is blurred with probability ``p`` (zero padding at the borders). The
+    result is clipped to ``value_range``.
 
     Args:
-        factor: range of the blurring probability: ``f`` means ``[0, f]`` (default ``1.0``).
-        kernel_size: an odd int or two odd ints (default 3).
-        sigma: range of the standard deviation in [0, 1] (``s`` means ``[0, s]``; default ``1.0``).
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        seed: random seed (default ``None``).
+        factor: a number ``f`` in [0, 1] draws ``p`` in ``[0, f]``; a pair ``(lower, upper)`` draws it in
+            ``[lower, upper]`` (default ``1.0``).
+        kernel_size: the kernel size, an odd positive int or two of them (default ``3``).
+        sigma: the range of the standard deviations: a number ``s`` in [0, 1] means ``[0, s]``, or a pair in
+            [0, 1] (default ``1.0``).
+        value_range: ``(min, max)`` of the images; results are clipped to it (default ``(0, 255)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+        seed: random seed of the layer's generator (default ``None``: unseeded).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The images, each blurred or not; the input unchanged outside training. Integer images come back in the
+            layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels and masks
+            unchanged).
+
+    Raises:
+        ConfigError: a ``factor`` or ``sigma`` of the wrong form or out of [0, 1], a ``kernel_size`` that is not
+            odd and positive, a malformed ``value_range`` or an unknown ``data_format``; a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandomGaussianBlur(seed=1)(torch.rand(2, 6, 6, 3) * 255, training=True).shape
-        torch.Size([2, 6, 6, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandomGaussianBlur(factor=(1.0, 1.0), seed=1)  # p = 1: always blur
+        >>> x = torch.zeros(1, 5, 5, 1)
+        >>> x[0, 2, 2, 0] = 255.0
+        >>> y = layer(x, training=True)
+        >>> bool(y[0, 2, 2, 0] < 255), round(float(y.sum()), 2)  # the bright pixel spreads; the total is kept
+        (True, 255.0)
     """
 
     _USE_BASE_FACTOR = False

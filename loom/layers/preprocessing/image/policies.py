@@ -70,21 +70,48 @@ class _Policy(BaseImagePreprocessingLayer):
 
 
 class RandAugment(_Policy):
-    """Apply ``num_ops`` operations drawn at random from eleven (shear, translation, rotation, brightness, colour,
-    contrast, sharpness, posterization, solarization, auto-contrast, equalization), all of strength ``factor``.
+    """Apply ``num_ops`` operations picked at random among eleven, all of strength ``factor`` (Cubuk et al., 2020).
+
+    The operations are shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
+    posterization, solarization, auto-contrast and equalization, each one of loom's layers built with this layer's
+    factor range (``(0, f)`` for a number ``f``; posterization keeps ``[1, int(8 * upper))`` bits, at least 1).
+    Each call (in training) picks ``num_ops`` of them with replacement, the same for the whole batch, and applies
+    them in turn; each operation draws its own random parameters per image.
 
     Args:
-        value_range: the images' value range (default ``(0, 255)``).
-        num_ops: operations per call (default 2).
-        factor: the strength in [0, 1] (``f`` means ``[0, f]``; default ``0.5``).
+        value_range: ``(min, max)`` of the images, passed to the colour and histogram operations (default
+            ``(0, 255)``).
+        num_ops: the number of operations applied per call, a positive int (default ``2``).
+        factor: the strength: a number ``f`` in [0, 1] means ``[0, f]``, or a pair (default ``0.5``).
         interpolation: for the geometric operations, ``'bilinear'`` (default) or ``'nearest'``.
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        seed: random seed of the layer's generator, also given to the operations (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The augmented images; the input unchanged outside training. Integer images come back in the layer's float
+            dtype; a dict input gives the dict with ``'images'`` replaced (labels and masks unchanged).
+
+    Raises:
+        ConfigError: a ``num_ops`` that is not a positive int, a ``factor`` out of [0, 1], or an argument an
+            operation refuses (``value_range``, ``interpolation``, ``data_format``); a dict input with
+            ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> RandAugment(seed=1)(torch.rand(8, 8, 3) * 255, training=True).shape
-        torch.Size([8, 8, 3])
+        >>> import torch, loom
+        >>> layer = loom.layers.RandAugment(num_ops=2, factor=0.3, seed=1)
+        >>> x = torch.rand(2, 8, 8, 3, generator=torch.Generator().manual_seed(0)) * 255
+        >>> layer(x, training=True).shape, bool(torch.equal(layer(x), x))  # inference: the identity
+        (torch.Size([2, 8, 8, 3]), True)
     """
 
     _AUGMENT_LAYERS = _GEOMETRIC + ("random_brightness", "random_color_degeneration", "random_contrast",
@@ -123,24 +150,52 @@ class RandAugment(_Policy):
 
 
 class AugMix(_Policy):
-    """Mix ``num_chains`` chains of up to ``chain_depth`` random operations with Dirichlet weights, then blend with
-    the original by a Beta weight (Hendrycks et al., 2020). In training.
+    """Mix several chains of random operations, then blend the mix with the original (Hendrycks et al., 2020).
+
+    In training, each of ``num_chains`` chains applies up to ``chain_depth`` operations (each step picks one
+    operation at random or is skipped): shear, translation, rotation, posterization, solarization, auto-contrast,
+    equalization and, with ``all_ops``, brightness, colour degeneration, contrast and sharpness, each of strength
+    ``factor``. The chains are summed with Dirichlet(``alpha``) weights and the result is
+    ``w * x + (1 - w) * mix`` with ``w ~ Beta(alpha, alpha)``, clipped to ``value_range``. The chains and weights
+    are drawn once per call (each operation still draws its parameters per image).
 
     Args:
-        value_range: the images' value range; results are clipped to it (default ``(0, 255)``).
-        num_chains: number of chains (default 3).
-        chain_depth: maximum operations per chain (default 3; each step may also be skipped).
-        factor: strength of the operations in [0, 1] (default ``0.3``).
-        alpha: parameter of the Dirichlet and Beta distributions (default ``1.0``).
-        all_ops: include brightness, colour, contrast and sharpness (default ``True``).
-        interpolation: ``'bilinear'`` (default) or ``'nearest'``.
-        seed: random seed (default ``None``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        value_range: ``(min, max)`` of the images; results are clipped to it (default ``(0, 255)``).
+        num_chains: the number of chains, a positive int (default ``3``).
+        chain_depth: the maximum number of operations per chain, a positive int (default ``3``).
+        factor: the operations' strength: a number ``f`` in [0, 1] means ``[0, f]``, or a pair (default ``0.3``).
+        alpha: the parameter of the Dirichlet and Beta distributions, a positive number (default ``1.0``).
+        all_ops: also use brightness, colour degeneration, contrast and sharpness (default ``True``).
+        interpolation: for the geometric operations, ``'bilinear'`` (default) or ``'nearest'``.
+        seed: random seed of the layer's generator, also given to the operations (default ``None``: unseeded).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, height, width, channels)`` with ``data_format='channels_last'``, ``(batch, channels, height,
+        width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such ``'images'``
+        (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        The input's shape (a dict input gives back a dict with the same keys).
+
+    Returns:
+        The augmented images, within ``value_range``; the input unchanged outside training. Integer images come
+            back in the layer's float dtype; a dict input gives the dict with ``'images'`` replaced (labels and
+            masks unchanged).
+
+    Raises:
+        ConfigError: a ``num_chains`` or ``chain_depth`` that is not a positive int, a ``factor`` out of [0, 1], a
+            non-positive ``alpha``, or an argument an operation refuses (``value_range``, ``interpolation``,
+            ``data_format``); a dict input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> AugMix(seed=1)(torch.rand(2, 8, 8, 3) * 255, training=True).shape
-        torch.Size([2, 8, 8, 3])
+        >>> import torch, loom
+        >>> x = torch.rand(2, 8, 8, 3, generator=torch.Generator().manual_seed(0)) * 255
+        >>> y = loom.layers.AugMix(seed=1)(x, training=True)
+        >>> y.shape, bool(y.min() >= 0 and y.max() <= 255)
+        (torch.Size([2, 8, 8, 3]), True)
     """
 
     def __init__(self, value_range: Any = (0, 255), num_chains: int = 3, chain_depth: int = 3, factor: Any = 0.3,

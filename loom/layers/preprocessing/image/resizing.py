@@ -33,14 +33,32 @@ def _positive_int(layer: Layer, name: str, value: Any) -> int:
 class Rescaling(Layer):
     """Rescale inputs: ``inputs * scale + offset`` (e.g. ``scale=1/255`` maps ``[0, 255]`` onto ``[0, 1]``).
 
+    Applied in training and inference. A list of per-channel values broadcasts over the last axis, or over the
+    channel axis of ``(..., channels, height, width)`` inputs when ``loom.config.image_data_format()`` is
+    ``'channels_first'``.
+
     Args:
-        scale: a number, or one number per channel (a list).
-        offset: a number or one per channel (default ``0.0``).
+        scale: the multiplier: a number, or a list with one number per channel.
+        offset: the value added after scaling: a number or one per channel (default ``0.0``).
+
+    Input shape:
+        Any shape (typically ``(batch, height, width, channels)``).
+
+    Output shape:
+        The input's shape.
+
+    Returns:
+        ``inputs * scale + offset`` in the layer's dtype (``float32`` by default, also for integer inputs).
+
+    Raises:
+        ConfigError: a ``scale`` or ``offset`` that is neither a number nor a non-empty list of numbers.
 
     Example:
-        >>> import torch
-        >>> Rescaling(1 / 127.5, offset=-1)(torch.tensor([[0.0, 255.0]])).tolist()
+        >>> import torch, loom
+        >>> loom.layers.Rescaling(1 / 127.5, offset=-1)(torch.tensor([[0, 255]])).tolist()
         [[-1.0, 1.0]]
+        >>> loom.layers.Rescaling([1.0, 0.5, 2.0])(torch.ones(1, 2, 2, 3))[0, 0, 0].tolist()  # per channel
+        [1.0, 0.5, 2.0]
     """
 
     supports_masking = True
@@ -70,24 +88,50 @@ class Rescaling(Layer):
 
 
 class Resizing(BaseImagePreprocessingLayer):
-    """Resize images to ``(height, width)``, optionally cropping or padding to the target aspect ratio first.
+    """Resize images to ``(height, width)``, optionally cropping or padding them to the target aspect ratio first.
+
+    Applied in training and inference. Segmentation masks in a dict input are resized with ``'nearest'``.
 
     Args:
-        height: output height.
-        width: output width.
-        interpolation: ``'bilinear'`` (default), ``'nearest'``, ``'bicubic'``, ``'area'``, ``'lanczos3'``,
+        height: output height (a positive int).
+        width: output width (a positive int).
+        interpolation: ``'bilinear'`` (default), ``'nearest'``, ``'bicubic'``, ``'area'``, ``'lanczos3'`` or
             ``'lanczos5'``.
-        crop_to_aspect_ratio: centre-crop to the target aspect ratio before resizing (default ``False``).
-        pad_to_aspect_ratio: pad with ``fill_value`` to the target aspect ratio instead (default ``False``).
-        fill_mode: only ``'constant'`` (default).
-        fill_value: the padding value (default ``0.0``).
-        antialias: low-pass filter when downsampling (default ``False``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        crop_to_aspect_ratio: centre-crop each image to the target aspect ratio before resizing, so nothing is
+            distorted (default ``False``).
+        pad_to_aspect_ratio: pad each image evenly with ``fill_value`` to the target aspect ratio before resizing
+            instead (default ``False``).
+        fill_mode: how the padding is filled; only ``'constant'`` (default) is supported.
+        fill_value: the padding value with ``pad_to_aspect_ratio`` (default ``0.0``).
+        antialias: low-pass filter the images when downsampling (default ``False``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, in_height, in_width, channels)`` with ``data_format='channels_last'``, ``(batch, channels,
+        in_height, in_width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such
+        ``'images'`` (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Returns:
+        The resized images, as floats. A dict input gives the dict with ``'images'`` and
+            ``'segmentation_masks'`` replaced (labels unchanged).
+
+    Raises:
+        ConfigError: a ``height`` or ``width`` that is not a positive int, an unknown ``interpolation`` or
+            ``data_format``, both ``crop_to_aspect_ratio`` and ``pad_to_aspect_ratio``, a ``fill_mode`` other
+            than ``'constant'``; a dict input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> Resizing(2, 3)(torch.zeros(5, 7, 1)).shape
+        >>> import torch, loom
+        >>> loom.layers.Resizing(2, 3)(torch.zeros(5, 7, 1)).shape
         torch.Size([2, 3, 1])
+        >>> layer = loom.layers.Resizing(2, 4, pad_to_aspect_ratio=True)  # a square padded to 1:2, then resized
+        >>> layer(torch.ones(1, 4, 4, 1))[0, ..., 0].tolist()
+        [[0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
     """
 
     _USE_BASE_FACTOR = False
@@ -146,16 +190,37 @@ def center_crop(images: torch.Tensor, height: int, width: int, data_format: str)
 
 
 class CenterCrop(BaseImagePreprocessingLayer):
-    """Crop the centre ``(height, width)`` of images (smaller images: aspect-ratio crop, then resize up).
+    """Crop the central ``(height, width)`` window of images.
+
+    Applied in training and inference. An image smaller than the target on either side is instead centre-cropped
+    to the target aspect ratio and resized up (bilinear), as in Keras. Segmentation masks are cropped alike.
 
     Args:
-        height: output height.
-        width: output width.
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        height: output height (a positive int).
+        width: output width (a positive int).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``).
+
+    Input shape:
+        ``(batch, in_height, in_width, channels)`` with ``data_format='channels_last'``, ``(batch, channels,
+        in_height, in_width)`` with ``'channels_first'``, or one image without the batch axis. A dict holding such
+        ``'images'`` (and optionally ``'labels'`` and ``'segmentation_masks'``) is accepted too.
+
+    Output shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Returns:
+        The cropped images, as floats. A dict input gives the dict with ``'images'`` and
+            ``'segmentation_masks'`` replaced (labels unchanged).
+
+    Raises:
+        ConfigError: a ``height`` or ``width`` that is not a positive int, an unknown ``data_format``; a dict
+            input with ``'bounding_boxes'`` (not supported by this layer in loom).
+        ShapeError: images of a rank other than 3 or 4.
 
     Example:
-        >>> import torch
-        >>> CenterCrop(2, 2)(torch.arange(16.0).reshape(4, 4, 1))[..., 0].tolist()
+        >>> import torch, loom
+        >>> loom.layers.CenterCrop(2, 2)(torch.arange(16.0).reshape(4, 4, 1))[..., 0].tolist()
         [[5.0, 6.0], [9.0, 10.0]]
     """
 
