@@ -27,22 +27,48 @@ from loom.layers.layer import Layer
 class Attention(Layer):
     """Dot-product attention layer, a.k.a. Luong-style attention.
 
+    Scores are ``query @ key^T`` (times a learned scalar ``scale`` with ``use_scale``), or with
+    ``score_mode='concat'`` ``concat_score_weight * sum(tanh(scale * (query + key)), -1)``; the output is
+    ``softmax(scores) @ value``. Input masks (e.g. from ``Embedding(mask_zero=True)``) are honoured: masked value
+    steps get no weight and masked query steps output zeros.
+
     Args:
         use_scale: learn a scalar ``scale`` multiplying the scores (default ``False``).
         score_mode: ``'dot'`` (default) or ``'concat'``.
         dropout: dropout rate on the attention weights during training (default 0.0).
         seed: seed of the dropout (default ``None``).
 
-    Call arguments: ``inputs`` ``[query (B, Tq, dim), value (B, Tv, dim)]`` or with a ``key (B, Tv, dim)``
-    third; ``mask`` a list ``[query_mask, value_mask]`` (default ``None``); ``training``;
-    ``return_attention_scores`` (default ``False``; scores are ``(B, Tq, Tv)``); ``use_causal_mask``
-    (default ``False``).
+    Call arguments:
+        inputs: ``[query, value]`` or ``[query, value, key]`` (``key`` defaults to ``value``).
+        mask: ``[query_mask (B, Tq), value_mask (B, Tv)]``, ``True`` where a step is valid (default ``None``).
+        training: apply dropout (default ``None``: the layer's mode).
+        return_attention_scores: also return the attention weights (default ``False``).
+        use_causal_mask: query step ``i`` attends only to value steps ``j <= i`` (default ``False``).
+
+    Input shape:
+        ``query`` ``(batch, Tq, dim)``, ``value`` ``(batch, Tv, vdim)`` and ``key`` ``(batch, Tv, dim)``.
+
+    Output shape:
+        ``(batch, Tq, vdim)``; with ``return_attention_scores=True``, also the weights ``(batch, Tq, Tv)``.
+
+    Returns:
+        The attention output, or ``(output, weights)`` with ``return_attention_scores=True``; the weights are
+        the softmax of the scores (before dropout).
+
+    Raises:
+        ConfigError: an unknown ``score_mode``, or a ``dropout`` outside ``[0, 1]``.
+        InputError: inputs (or a mask) that are not a list of 2 or 3 tensors.
+        ShapeError: query, value and key shapes that do not fit together.
 
     Example:
-        >>> import torch
-        >>> out, scores = Attention()([torch.ones(1, 2, 3), torch.ones(1, 4, 3)], return_attention_scores=True)
-        >>> tuple(out.shape), scores[0, 0].tolist()
+        >>> import torch, loom
+        >>> layer = loom.layers.Attention()
+        >>> out, weights = layer([torch.ones(1, 2, 3), torch.ones(1, 4, 3)], return_attention_scores=True)
+        >>> tuple(out.shape), weights[0, 0].tolist()
         ((1, 2, 3), [0.25, 0.25, 0.25, 0.25])
+        >>> mask = [torch.tensor([[True, True]]), torch.tensor([[True, True, False, False]])]
+        >>> layer([torch.ones(1, 2, 3), torch.ones(1, 4, 3)], mask=mask, return_attention_scores=True)[1][0, 0].tolist()
+        [0.5, 0.5, 0.0, 0.0]
     """
 
     supports_masking = True

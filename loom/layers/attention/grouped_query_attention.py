@@ -40,6 +40,11 @@ def _positive_int(layer: str, name: str, value: Any, allow_none: bool = False) -
 class GroupedQueryAttention(Layer):
     """Grouped-query attention: ``layer(query, value, key=None)`` on ``(batch, length, dim)`` tensors.
 
+    Each of the ``num_key_value_heads`` key/value heads serves ``num_query_heads // num_key_value_heads`` query
+    heads; scores are scaled by ``1 / sqrt(head_dim)``. Weights are Keras's: query kernel
+    ``(dim, num_query_heads, head_dim)``, key/value kernels ``(dim, num_key_value_heads, head_dim)``, output
+    kernel ``(num_query_heads, head_dim, dim)``.
+
     Args:
         head_dim: the size of each head.
         num_query_heads: the number of query heads.
@@ -59,13 +64,32 @@ class GroupedQueryAttention(Layer):
         use_gate: gate the attention output with a sigmoid projection of the query (default ``False``).
         seed: seed of the dropout (default ``None``).
 
-    Call arguments as :class:`~loom.layers.MultiHeadAttention`; scores are ``(B, query_heads, T, S)``.
+    Call arguments as :class:`~loom.layers.MultiHeadAttention`; scores are ``(B, num_query_heads, T, S)``.
+
+    Input shape:
+        ``query`` ``(batch, T, dim)``, ``value`` ``(batch, S, vdim)``, ``key`` ``(batch, S, kdim)``.
+
+    Output shape:
+        ``(batch, T, dim)``; the scores are ``(batch, num_query_heads, T, S)``.
+
+    Returns:
+        The attention output, or ``(output, scores)`` with ``return_attention_scores=True``.
+
+    Raises:
+        ConfigError: a ``head_dim``, head count or ``sliding_window`` that is not a positive int,
+            ``num_query_heads`` not divisible by ``num_key_value_heads``, or a ``dropout`` outside ``[0, 1]`` or
+            with ``flash_attention=True``.
+        ShapeError: inputs that are not 3D, or key and value of different lengths.
+        InputError: a call without ``value``, or a mask whose shape does not fit its input.
 
     Example:
-        >>> import torch
-        >>> layer = GroupedQueryAttention(head_dim=2, num_query_heads=4, num_key_value_heads=1)
-        >>> layer(torch.ones(1, 3, 6), torch.ones(1, 5, 6)).shape
-        torch.Size([1, 3, 6])
+        >>> import torch, loom
+        >>> layer = loom.layers.GroupedQueryAttention(head_dim=2, num_query_heads=4, num_key_value_heads=1)
+        >>> out, scores = layer(torch.ones(1, 3, 6), torch.ones(1, 5, 6), return_attention_scores=True)
+        >>> tuple(out.shape), tuple(scores.shape)
+        ((1, 3, 6), (1, 4, 3, 5))
+        >>> [tuple(w.shape) for w in layer.weights if w.path.endswith("kernel")]  # query, key, value, output
+        [(6, 4, 2), (6, 1, 2), (6, 1, 2), (4, 2, 6)]
     """
 
     supports_masking = True

@@ -60,6 +60,10 @@ def _positive_int(layer: str, name: str, value: Any, allow_none: bool = False) -
 class MultiHeadAttention(Layer):
     """Multi-head attention: ``layer(query, value, key=None)``.
 
+    ``query``, ``key`` and ``value`` are projected into ``num_heads`` heads, attend with scores scaled by
+    ``1 / sqrt(key_dim)`` over ``attention_axes``, and are projected back to the query's last size (or
+    ``output_shape``). With the same tensor as query and value it is self-attention.
+
     Args:
         num_heads: the number of heads.
         key_dim: the size of each head for query and key.
@@ -82,17 +86,44 @@ class MultiHeadAttention(Layer):
         use_gate: multiply the attention output by a sigmoid gate projected from the query (default ``False``).
         seed: seed of the dropout (default ``None``).
 
-    Call arguments: ``query`` ``(B, T, dim)``, ``value`` ``(B, S, dim)``, ``key`` (default ``value``),
-    ``query_mask``/``value_mask``/``key_mask`` (filled from ``Embedding(mask_zero=True)`` in a model),
-    ``attention_mask`` ``(B, T, S)`` (``True`` attends), ``return_attention_scores`` (default ``False``;
-    scores are ``(B, heads, T, S)``), ``training``, ``use_causal_mask`` (default ``False``).
+    Call arguments:
+        query: ``(B, T, dim)``.
+        value: ``(B, S, vdim)``.
+        key: ``(B, S, kdim)`` (default ``None``: ``value``).
+        query_mask: ``(B, T)`` (filled from ``Embedding(mask_zero=True)`` in a model); also ``value_mask`` and
+            ``key_mask`` ``(B, S)``.
+        attention_mask: ``(B, T, S)``, ``True`` where a query step may attend to a key step (default ``None``).
+        return_attention_scores: also return the attention probabilities (default ``False``).
+        training: apply dropout (default ``None``: the layer's mode).
+        use_causal_mask: query step ``i`` attends only to key steps ``j <= i`` (default ``False``).
+
+    Input shape:
+        ``query`` ``(batch, T, dim)``, ``value`` ``(batch, S, vdim)``, ``key`` ``(batch, S, kdim)``; or more
+        axes between batch and features (``(batch, ..., dim)``), attended over per ``attention_axes``.
+
+    Output shape:
+        ``(batch, T, dim)`` (the query's shape), or ``(batch, T, *output_shape)``; the scores are
+        ``(batch, num_heads, T, S)`` (for more axes: ``(batch, [other axes], num_heads, query axes..., key
+        axes...)``).
+
+    Returns:
+        The attention output, or ``(output, scores)`` with ``return_attention_scores=True``.
+
+    Raises:
+        ConfigError: a ``num_heads`` / ``key_dim`` / ``value_dim`` / ``sliding_window`` that is not a positive
+            int, a ``dropout`` outside ``[0, 1]`` or with ``flash_attention=True``, or bad ``attention_axes``.
+        ShapeError: inputs of rank below 3, key and value that differ on an axis but the last, batch sizes that
+            differ, or a query rank other than the built one.
+        InputError: a call without ``value``, or a mask whose shape does not fit its input.
 
     Example:
-        >>> import torch
-        >>> layer = MultiHeadAttention(num_heads=2, key_dim=3)
+        >>> import torch, loom
+        >>> layer = loom.layers.MultiHeadAttention(num_heads=2, key_dim=3)
         >>> out, scores = layer(torch.ones(1, 4, 6), torch.ones(1, 5, 6), return_attention_scores=True)
         >>> tuple(out.shape), tuple(scores.shape)
         ((1, 4, 6), (1, 2, 4, 5))
+        >>> [tuple(w.shape) for w in layer.query_dense.weights]
+        [(6, 2, 3), (2, 3)]
     """
 
     supports_masking = True

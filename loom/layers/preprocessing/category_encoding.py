@@ -24,14 +24,33 @@ class CategoryEncoding(Layer):
         **kwargs: base layer arguments (``name``, ``dtype``: the output dtype, default floatx).
 
     Call arguments:
-        inputs: integer ids, a scalar, ``(batch,)`` or ``(batch, ids)``.
+        inputs: integer ids, a scalar, ``(batch,)`` or ``(batch, ids)`` (float ids are truncated).
         count_weights: weights of each id, same shape as ``inputs`` (``'count'`` mode only).
+
+    Input shape:
+        A scalar, ``(batch,)`` or ``(batch, ids)`` of integer ids. A 1D input is one sample for
+        ``'multi_hot'`` / ``'count'`` and a batch of single ids for ``'one_hot'``.
+
+    Output shape:
+        ``'one_hot'``: the input's shape plus ``num_tokens`` (a trailing axis of size 1 is replaced):
+        ``(batch, num_tokens)`` for ``(batch,)`` or ``(batch, 1)``, ``(batch, ids, num_tokens)`` otherwise.
+        ``'multi_hot'`` / ``'count'``: ``(batch, num_tokens)``; ``(num_tokens,)`` for a scalar or 1D input.
+
+    Returns:
+        A float tensor of the layer's dtype: 1 at each id (``'one_hot'``, ``'multi_hot'``), or how many times
+        each id occurs, weighted by ``count_weights`` when given (``'count'``).
+
+    Raises:
+        ConfigError: an unknown ``output_mode``, a missing or non-positive ``num_tokens``, or ``sparse=True``.
+        InputError: an id outside ``[0, num_tokens)``, or ``count_weights`` outside ``'count'`` mode.
 
     Example:
         >>> import loom
         >>> layer = loom.layers.CategoryEncoding(num_tokens=4, output_mode="count")
         >>> layer([[0, 1], [0, 0], [1, 2], [3, 1]]).tolist()
         [[1.0, 1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]]
+        >>> loom.layers.CategoryEncoding(num_tokens=3, output_mode="one_hot")([0, 2]).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
 
     _casts_int_inputs = False

@@ -19,9 +19,13 @@ _MODES = ("int", "one_hot", "multi_hot", "count")
 class Discretization(Layer):
     """Map each value to the index of its bin: bin ``i`` holds ``boundaries[i-1] <= x < boundaries[i]``.
 
+    Values below the first boundary fall in bin 0 and values at or above the last one in bin
+    ``len(bin_boundaries)``, so ``len(bin_boundaries) + 1`` bins in all.
+
     Args:
         bin_boundaries: the sorted inner boundaries (default ``None``: learnt by :meth:`adapt`).
-        num_bins: the number of bins :meth:`adapt` learns (default ``None``); give this or ``bin_boundaries``.
+        num_bins: the number of bins :meth:`adapt` learns, as ``num_bins - 1`` quantile boundaries
+            (default ``None``); give this or ``bin_boundaries``, not both.
         epsilon: the error tolerance of the learnt quantiles (default ``0.01``).
         output_mode: ``'int'`` (int32 bin ids), ``'one_hot'``, ``'multi_hot'`` or ``'count'`` (default
             ``'int'``).
@@ -29,11 +33,32 @@ class Discretization(Layer):
         dtype: the float dtype of encoded outputs (default ``None``: floatx).
         name: the layer's name (default ``None``).
 
+    Input shape:
+        Any shape of numbers, e.g. ``(batch, features)``; they are compared as float32.
+
+    Output shape:
+        ``'int'``: the input's shape. ``'one_hot'``: the input's shape plus ``bins`` (a trailing axis of size 1
+        is replaced).
+        ``'multi_hot'`` / ``'count'``: ``(batch, bins)`` for ``(batch, features)``; ``(bins,)`` for a 1D input
+        (one sample). ``bins`` is ``len(bin_boundaries) + 1``.
+
+    Returns:
+        The bin index of each value (int32) with ``'int'``; else those indices encoded as float vectors.
+
+    Raises:
+        ConfigError: an unknown ``output_mode``, ``sparse=True``, a negative ``num_bins``, or both / neither of
+            ``num_bins`` and ``bin_boundaries``.
+        InputError: a call before the layer has boundaries (``num_bins`` given but :meth:`adapt` not run).
+
     Example:
-        >>> import loom
+        >>> import numpy as np, loom
         >>> layer = loom.layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])
         >>> layer([[-1.5, 1.0, 3.4, 0.5]]).tolist()
         [[0, 2, 3, 1]]
+        >>> layer = loom.layers.Discretization(num_bins=4)
+        >>> layer.adapt(np.arange(100, dtype="float32"))
+        >>> layer.bin_boundaries
+        [24.0, 49.0, 74.0]
     """
 
     def __init__(self, bin_boundaries: Sequence[float] | None = None, num_bins: int | None = None,

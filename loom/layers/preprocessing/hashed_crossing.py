@@ -55,8 +55,11 @@ def _feature_hashes(values: Any, where: str) -> list[int]:
 class HashedCrossing(Layer):
     """Cross two or more categorical features and hash each combination into ``[0, num_bins)``.
 
+    The bins are those of Keras's layer (``tf.sparse.cross_hashed``): strings are fingerprinted by FarmHash,
+    integers are taken as they are, and the fingerprints of a sample's features are chained in order.
+
     Args:
-        num_bins: the number of bins (required).
+        num_bins: the number of bins (required, a positive int).
         output_mode: ``'int'`` (default) or ``'one_hot'``.
         sparse: unsupported; must stay ``False`` (default ``False``).
         name: the layer's name (default ``None``).
@@ -66,11 +69,28 @@ class HashedCrossing(Layer):
         inputs: a list or tuple of at least two features of equal shape ``()``, ``(batch,)`` or
             ``(batch, 1)``, each integers or strings.
 
+    Input shape:
+        A list of at least two features, all ``()``, ``(batch,)`` or ``(batch, 1)``. Strings have no torch
+        tensor, so the layer runs eagerly on Python lists / NumPy arrays, not on symbolic model inputs.
+
+    Output shape:
+        ``'int'``: the features' shape. ``'one_hot'``: ``(batch, num_bins)`` (``(1, num_bins)`` for scalars).
+
+    Returns:
+        The bin of each crossed sample (``'int'``), or its one-hot encoding.
+
+    Raises:
+        ConfigError: an unknown ``output_mode``, a ``num_bins`` that is not a positive int, or ``sparse=True``.
+        InputError: fewer than two features, features of different or unsupported shapes, values that are neither
+            integers nor strings, or symbolic inputs.
+
     Example:
         >>> import loom
         >>> layer = loom.layers.HashedCrossing(num_bins=5)
         >>> layer([["A", "B", "A"], [101, 101, 102]]).tolist()
         [1, 4, 3]
+        >>> loom.layers.HashedCrossing(num_bins=5, output_mode="one_hot")([["A"], [101]]).tolist()
+        [[0.0, 1.0, 0.0, 0.0, 0.0]]
     """
 
     _casts_int_inputs = False

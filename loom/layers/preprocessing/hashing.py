@@ -48,16 +48,37 @@ class Hashing(Layer):
 
     Args:
         num_bins: the number of bins, mask bin included (required, > 0).
-        mask_value: a value mapped to bin 0 (default ``None``: no mask).
+        mask_value: a value mapped to bin 0 (default ``None``: no mask); other values hash into
+            ``[1, num_bins)``.
         salt: an int or two ints keying SipHash instead of FarmHash (default ``None``).
         output_mode: ``'int'`` (default), ``'one_hot'``, ``'multi_hot'`` or ``'count'``.
         sparse: unsupported; must stay ``False`` (default ``False``).
-        **kwargs: base layer arguments; ``dtype`` defaults to ``'int64'`` with ``'int'``, else floatx.
+        **kwargs: base layer arguments; ``dtype`` defaults to ``'int64'`` with ``'int'`` (which takes only
+            ``'int32'`` or ``'int64'``), else ``'float32'``.
+
+    Input shape:
+        Any shape of strings or integers (floats are truncated to integers), e.g. ``(batch, 1)``. Strings have no
+        torch tensor, so the layer runs eagerly on Python lists / NumPy arrays, not on symbolic model inputs.
+
+    Output shape:
+        ``'int'``: the input's shape. ``'one_hot'``: the input's shape plus ``num_bins`` (a trailing axis of
+        size 1 is replaced). ``'multi_hot'`` / ``'count'``: ``(batch, num_bins)`` for ``(batch, values)``;
+        ``(num_bins,)`` for a 1D input (one sample).
+
+    Returns:
+        The bin of each value (``'int'``), or the bins encoded as float vectors.
+
+    Raises:
+        ConfigError: a non-positive ``num_bins``, an unknown ``output_mode``, a non-integer dtype with
+            ``'int'``, ``sparse=True``, or a ``salt`` that is not an int or a pair of ints.
+        InputError: values that are neither strings nor numbers, or symbolic inputs.
 
     Example:
         >>> import loom
         >>> loom.layers.Hashing(num_bins=3)([["A"], ["B"], ["C"], ["D"], ["E"]]).tolist()
         [[1], [0], [1], [1], [2]]
+        >>> loom.layers.Hashing(num_bins=3, mask_value="")([["A"], [""], ["B"]]).tolist()
+        [[1], [0], [1]]
     """
 
     _casts_int_inputs = False

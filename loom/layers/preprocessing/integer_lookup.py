@@ -15,16 +15,20 @@ from loom.layers.preprocessing.string_hash import fingerprint64, siphash64
 class IntegerLookup(IndexLookup):
     """Map integers to indices of a vocabulary (learnt by :meth:`adapt` or given), or indices back.
 
+    Indices follow Keras's layout: the mask (index 0, only with ``mask_token`` and ``output_mode='int'``), then
+    ``num_oov_indices`` out-of-vocabulary (OOV) indices, then the vocabulary terms, most frequent first.
+
     Args:
         max_tokens: the largest vocabulary, special tokens included (default ``None``: unlimited).
         num_oov_indices: indices reserved for out-of-vocabulary values (default ``1``); with several, a value
-            goes to ``value % num_oov_indices`` (``oov_method='floormod'``) or to its FarmHash bucket.
+            goes to ``value % num_oov_indices`` (``oov_method='floormod'``) or to its FarmHash bucket; with
+            ``0``, an unknown value raises.
         mask_token: a value that stands for padding: index 0 with ``output_mode='int'`` (default ``None``).
         oov_token: the value returned for OOV indices when ``invert=True`` (default ``-1``).
         vocabulary: a list/array of ints or a file path, one per line (default ``None``: adapt).
         vocabulary_dtype: only ``'int64'`` (default ``'int64'``).
         idf_weights: IDF weights for ``output_mode='tf_idf'`` (default ``None``).
-        invert: map indices to values (default ``False``).
+        invert: map indices to values (default ``False``); needs ``output_mode='int'``.
         output_mode: ``'int'``, ``'one_hot'``, ``'multi_hot'``, ``'count'`` or ``'tf_idf'`` (default ``'int'``).
         sparse: unsupported; must stay ``False`` (default ``False``).
         pad_to_max_tokens: encoded outputs are ``max_tokens`` wide (default ``False``).
@@ -33,11 +37,34 @@ class IntegerLookup(IndexLookup):
         name: the layer's name (default ``None``).
         **kwargs: base layer arguments and ``vocabulary_size`` (Keras's config key).
 
+    Input shape:
+        Any shape of integers (float or bool inputs raise), e.g. ``(batch, values)``; indices with
+        ``invert=True``.
+
+    Output shape:
+        ``'int'`` (and ``invert=True``): the input's shape. ``'one_hot'``: the input's shape plus the
+        vocabulary size (a trailing axis of size 1 is replaced). ``'multi_hot'`` / ``'count'`` / ``'tf_idf'``:
+        ``(batch, vocabulary_size)`` for ``(batch, values)``, or ``(batch, max_tokens)`` with
+        ``pad_to_max_tokens=True``; a 1D input is one sample.
+
+    Returns:
+        An int64 tensor of indices (``'int'``), the values of the indices (``invert=True``, with ``oov_token``
+        for unknown indices), or a float32 encoding of the indices.
+
+    Raises:
+        ConfigError: an invalid argument (``max_tokens <= 1``, ``pad_to_max_tokens`` without ``max_tokens``,
+            negative ``num_oov_indices``, an unknown mode, ``invert`` with an encoded mode, ``sparse=True``,
+            ``idf_weights`` missing or misplaced, a ``vocabulary_dtype`` other than ``'int64'``).
+        InputError: non-integer inputs, an unknown value with ``num_oov_indices=0``, a bad vocabulary, or an
+            encoded output requested before the layer has a vocabulary.
+
     Example:
         >>> import loom
         >>> layer = loom.layers.IntegerLookup(vocabulary=[12, 36, 1138, 42])
         >>> layer([[12, 1138, 42], [42, 1000, 36]]).tolist()
         [[1, 3, 4], [4, 0, 2]]
+        >>> loom.layers.IntegerLookup(vocabulary=[12, 36], invert=True)([[2, 0]]).tolist()
+        [[36, -1]]
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: int | None = None,

@@ -21,20 +21,43 @@ from loom.layers.preprocessing.adapt_data import iter_batches
 class Normalization(Layer):
     """Shift and scale inputs to zero mean and unit variance along the kept ``axis``.
 
+    The statistics come from the constructor (``mean`` and ``variance``, kept as constants) or from
+    :meth:`adapt` (non-trainable weights ``mean``, ``variance`` and ``count``, as Keras's). Before
+    :meth:`adapt` runs, the weights hold mean 0 and variance 1, so the layer passes its inputs through.
+
     Args:
         axis: the axis (or axes) that keep separate statistics (default ``-1``: one per feature); ``None``
             means one mean and variance over everything.
-        mean: a fixed mean (default ``None``: learnt by :meth:`adapt`); needs ``variance`` too.
-        variance: a fixed variance (default ``None``).
+        mean: a fixed mean (default ``None``: learnt by :meth:`adapt`); needs ``variance`` too, and broadcasts
+            over the kept axes.
+        variance: a fixed variance, of ``mean``'s shape (default ``None``).
         invert: apply the inverse, ``mean + x * sqrt(variance)`` (default ``False``).
         **kwargs: base layer arguments (``name``, ``dtype``...).
 
+    Input shape:
+        Any shape, e.g. ``(batch, features)``; the sizes of the kept axes must be known when the layer is built.
+
+    Output shape:
+        The input's shape.
+
+    Returns:
+        ``(inputs - mean) / sqrt(variance)`` in the layer's dtype (``mean + inputs * sqrt(variance)`` with
+        ``invert=True``), the square root floored at the backend epsilon.
+
+    Raises:
+        ConfigError: only one of ``mean`` / ``variance``, or shapes of them that differ or have more axes than
+            ``axis`` keeps.
+        ShapeError: an ``axis`` outside the input's rank, or a kept axis of unknown size.
+
     Example:
-        >>> import numpy as np, loom
+        >>> import numpy as np, torch, loom
         >>> layer = loom.layers.Normalization()
         >>> layer.adapt(np.array([[1.0], [3.0]], dtype="float32"))
         >>> layer(np.array([[1.0], [5.0]], dtype="float32")).tolist()
         [[-1.0], [3.0]]
+        >>> fixed = loom.layers.Normalization(mean=[1.0, 2.0], variance=[4.0, 1.0])
+        >>> fixed(torch.tensor([[3.0, 2.0]])).tolist()
+        [[1.0, 0.0]]
     """
 
     supports_masking = True

@@ -16,9 +16,31 @@ from loom.saving import deserialize_loom_object, serialize_loom_object
 class Pipeline(Layer):
     """Apply ``layers`` in order.
 
+    Unlike ``Sequential`` it builds no graph and is not a model: a call feeds its inputs through the layers
+    eagerly, so the first layer may take strings (``StringLookup``, ``TextVectorization``). It has no weights
+    of its own; the layers' weights are its weights.
+
     Args:
         layers: the layers, first applied first (required).
         name: the pipeline's name (default ``None``).
+
+    Call arguments:
+        inputs: whatever the first layer takes.
+        training: passed to the layers whose ``call`` takes ``training`` (default ``None``: each layer in its
+            current mode, inference unless switched). Keras's ``Pipeline`` defaults to ``True`` here.
+        mask: accepted for Keras compatibility and ignored.
+
+    Input shape:
+        What the first layer accepts.
+
+    Output shape:
+        What the last layer returns.
+
+    Returns:
+        The output of the last layer.
+
+    Raises:
+        ConfigError: ``layers`` is not a list or tuple of loom layers.
 
     Example:
         >>> import loom
@@ -28,6 +50,8 @@ class Pipeline(Layer):
         ... ])
         >>> pipeline([["a", "b", "b", "z"]]).tolist()
         [[1.0, 1.0, 2.0]]
+        >>> [type(layer).__name__ for layer in pipeline.layers]
+        ['StringLookup', 'CategoryEncoding']
     """
 
     _casts_int_inputs = False

@@ -47,14 +47,18 @@ def refuse_symbolic(inputs: Any, where: str) -> None:
 class StringLookup(IndexLookup):
     """Map strings to indices of a vocabulary (learnt by :meth:`adapt` or given), or indices back to strings.
 
+    Indices follow Keras's layout: the mask (index 0, only with ``mask_token`` and ``output_mode='int'``), then
+    ``num_oov_indices`` out-of-vocabulary (OOV) indices, then the vocabulary terms, most frequent first.
+
     Args:
         max_tokens: the largest vocabulary, special tokens included (default ``None``: unlimited).
-        num_oov_indices: indices reserved for out-of-vocabulary strings, which hash into them (default ``1``).
+        num_oov_indices: indices reserved for out-of-vocabulary strings, which hash into them (default ``1``);
+            with ``0``, an unknown string raises.
         mask_token: a string that stands for padding: index 0 with ``output_mode='int'`` (default ``None``).
         oov_token: the string returned for OOV indices when ``invert=True`` (default ``'[UNK]'``).
         vocabulary: a list/array of strings or a file path, one term per line (default ``None``: adapt).
         idf_weights: IDF weights, one per vocabulary term, for ``output_mode='tf_idf'`` (default ``None``).
-        invert: map indices to strings (default ``False``).
+        invert: map indices to strings (default ``False``); needs ``output_mode='int'``.
         output_mode: ``'int'``, ``'one_hot'``, ``'multi_hot'``, ``'count'`` or ``'tf_idf'`` (default ``'int'``).
         pad_to_max_tokens: encoded outputs are ``max_tokens`` wide (default ``False``).
         sparse: unsupported; must stay ``False`` (default ``False``).
@@ -64,6 +68,29 @@ class StringLookup(IndexLookup):
             ints) instead of FarmHash (default ``None``).
         **kwargs: base layer arguments; ``oov_method`` and ``vocabulary_size`` (Keras's config keys).
 
+    Input shape:
+        Any shape of strings (``str`` or ``bytes``), e.g. ``(batch, tokens)``, as Python lists or NumPy arrays:
+        torch has no string tensors, so the layer runs eagerly, not on symbolic model inputs. Integer
+        indices with ``invert=True``.
+
+    Output shape:
+        ``'int'`` (and ``invert=True``): the input's shape. ``'one_hot'``: the input's shape plus the
+        vocabulary size (a trailing axis of size 1 is replaced). ``'multi_hot'`` / ``'count'`` / ``'tf_idf'``:
+        ``(batch, vocabulary_size)`` for ``(batch, tokens)``, or ``(batch, max_tokens)`` with
+        ``pad_to_max_tokens=True``; a 1D input is one sample.
+
+    Returns:
+        An int64 tensor of indices (``'int'``), a NumPy ``str`` array of terms (``invert=True``, with
+        ``oov_token`` for unknown indices), or a float32 encoding of the indices.
+
+    Raises:
+        ConfigError: an invalid argument (``max_tokens <= 1``, ``pad_to_max_tokens`` without ``max_tokens``,
+            negative ``num_oov_indices``, an unknown mode, ``invert`` with an encoded mode, ``sparse=True``,
+            ``idf_weights`` missing or misplaced).
+        InputError: non-string inputs (or a tensor), symbolic inputs, an unknown string with
+            ``num_oov_indices=0``, a bad vocabulary, or an encoded output requested before the layer has a
+            vocabulary.
+
     Example:
         >>> import loom
         >>> layer = loom.layers.StringLookup(vocabulary=["a", "b", "c", "d"])
@@ -71,6 +98,8 @@ class StringLookup(IndexLookup):
         [[1, 3, 4], [4, 0, 2]]
         >>> loom.layers.StringLookup(vocabulary=["a", "b"], invert=True)([[2, 0]]).tolist()
         [['b', '[UNK]']]
+        >>> loom.layers.StringLookup(vocabulary=["a", "b"], output_mode="count")([["a", "b", "b", "z"]]).tolist()
+        [[1.0, 1.0, 2.0]]
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: str | None = None,

@@ -24,6 +24,9 @@ from loom.layers.preprocessing.string_lookup import StringLookup, as_string_arra
 class TextVectorization(Layer):
     """Turn a batch of strings into token indices (``'int'``) or per-string vectors over the vocabulary.
 
+    Each string is standardized, split into tokens, extended with n-grams, and looked up in the vocabulary.
+    Indices: 0 is padding (``''``), 1 is out-of-vocabulary (``'[UNK]'``), then the terms, most frequent first.
+
     Args:
         max_tokens: the largest vocabulary, the padding (0) and OOV (1) indices included (default ``None``).
         standardize: ``'lower_and_strip_punctuation'`` (default), ``'lower'``, ``'strip_punctuation'``,
@@ -43,6 +46,27 @@ class TextVectorization(Layer):
         name: the layer's name (default ``None``).
         **kwargs: base layer arguments and ``vocabulary_size`` (Keras's config key).
 
+    Input shape:
+        Strings as a Python list or NumPy array (torch has no string tensors, so the layer runs eagerly, not on
+        symbolic model inputs): a scalar, ``(batch,)`` or ``(batch, 1)``; with ``split=None``, already split
+        tokens ``(batch, tokens)``.
+
+    Output shape:
+        ``'int'``: ``(batch, output_sequence_length)``, or ``(batch, longest)`` without it.
+        ``'multi_hot'`` / ``'count'`` / ``'tf_idf'``: ``(batch, vocabulary_size)``, or ``(batch, max_tokens)``
+        with ``pad_to_max_tokens=True``. ``'one_hot'``: ``(batch, tokens, vocabulary_size)``. A scalar string
+        gives the same without the batch axis.
+
+    Returns:
+        An int64 tensor of token indices (``'int'``, 0-padded), or a float32 tensor encoding each string's tokens.
+
+    Raises:
+        ConfigError: an unknown ``standardize`` / ``split`` / ``output_mode``, a bad ``ngrams``,
+            ``output_sequence_length`` with an encoded mode, ``sparse`` or ``ragged``, or an invalid lookup
+            argument (see :class:`~loom.layers.StringLookup`).
+        InputError: non-string inputs, symbolic inputs, inputs to split that are not ``(batch,)`` or
+            ``(batch, 1)``, or an encoded output requested before the layer has a vocabulary.
+
     Example:
         >>> import loom
         >>> layer = loom.layers.TextVectorization(output_sequence_length=4)
@@ -51,6 +75,9 @@ class TextVectorization(Layer):
         ['', '[UNK]', 'the', 'sat', 'cat', 'on', 'dog']
         >>> layer(["the dog ran"]).tolist()
         [[2, 6, 1, 0]]
+        >>> counts = loom.layers.TextVectorization(output_mode="count", vocabulary=["a", "b"])
+        >>> counts(["a b a", "b"]).tolist()
+        [[0.0, 2.0, 1.0], [0.0, 0.0, 1.0]]
     """
 
     _casts_int_inputs = False

@@ -55,8 +55,8 @@ def _positive_int(layer: Layer, name: str, value: Any) -> int:
 class MelSpectrogram(Layer):
     """Mel-scaled spectrogram of raw audio: STFT magnitude to the power ``mag_exp``, mel filter bank, then decibels.
 
-    Input ``(batch, samples)`` or ``(samples,)``; output ``(batch, num_mel_bins, frames)`` with
-    ``frames = 1 + samples // sequence_stride`` (frames are centred, reflect-padded).
+    Frames are centred on multiples of ``sequence_stride`` (the signal is reflect-padded), so there are
+    ``1 + samples // sequence_stride`` of them. The mel filters are triangular on the HTK mel scale, as Keras's.
 
     Args:
         fft_length: FFT size (default 2048).
@@ -68,15 +68,35 @@ class MelSpectrogram(Layer):
         min_freq: lowest band edge in Hz (default 20.0).
         max_freq: highest band edge in Hz (default ``None``: ``sampling_rate / 2``).
         power_to_db: convert to decibels (default ``True``).
-        top_db: dynamic range kept below the batch's maximum, in dB (default 80.0).
+        top_db: dynamic range kept below the maximum of the whole batch, in dB (default 80.0).
         mag_exp: exponent of the magnitude (default 2.0: power).
         min_power: floor before the logarithm (default 1e-10).
         ref_power: reference power of 0 dB (default 1.0).
 
+    Input shape:
+        ``(batch, samples)`` or ``(samples,)``, float audio (other dtypes are cast to float32).
+
+    Output shape:
+        ``(batch, num_mel_bins, frames)`` or ``(num_mel_bins, frames)``, with ``frames = 1 + samples //
+        sequence_stride``.
+
+    Returns:
+        The mel spectrogram in decibels, ``10 * log10(max(mel, min_power) / ref_power)`` clipped to ``top_db``
+        below its maximum (with ``power_to_db=True``), else the mel-filtered ``|STFT| ** mag_exp``.
+
+    Raises:
+        ConfigError: a non-positive ``fft_length`` / ``sequence_stride`` / ``sequence_length`` /
+            ``num_mel_bins``, ``fft_length < sequence_length``, an unknown ``window``, or frequencies outside
+            ``0 <= min_freq < max_freq <= sampling_rate / 2``.
+        ShapeError: an input that is not 1D or 2D.
+
     Example:
-        >>> import torch
-        >>> MelSpectrogram(fft_length=128, sequence_stride=64, num_mel_bins=16)(torch.randn(512)).shape
-        torch.Size([16, 9])
+        >>> import math, torch, loom
+        >>> tone = torch.sin(2 * math.pi * 1000 * torch.arange(1024) / 16000)  # 1 kHz at 16 kHz
+        >>> layer = loom.layers.MelSpectrogram(fft_length=256, sequence_stride=128, num_mel_bins=16)
+        >>> mel = layer(tone)
+        >>> mel.shape, mel.argmax(dim=0).unique().tolist(), round(float(mel.max() - mel.min()))
+        (torch.Size([16, 9]), [5], 80)
     """
 
     def __init__(self, fft_length: int = 2048, sequence_stride: int = 512, sequence_length: int | None = None,
@@ -143,14 +163,16 @@ class STFTSpectrogram(Layer):
     """Short-time Fourier transform of ``(batch, samples, channels)`` signals as a strided convolution.
 
     The kernels ``real_kernel`` / ``imag_kernel`` ``(frame_length, 1, fft_length // 2 + 1)`` start as the
-    windowed DFT (:class:`loom.initializers.STFT`) and are trainable, as in Keras.
+    windowed DFT (:class:`loom.initializers.STFT`) and are trainable, as in Keras; each channel is transformed
+    separately.
 
     Args:
         mode: ``'log'`` (default, log magnitude), ``'magnitude'``, ``'psd'``, ``'real'``, ``'imag'``, ``'angle'``
             or ``'stft'`` (real and imaginary parts concatenated).
         frame_length: window length in samples (default 256).
-        frame_step: hop between frames (default ``None``: ``frame_length // 2``).
-        fft_length: FFT size (default ``None``: the next power of two >= ``frame_length``).
+        frame_step: hop between frames, in ``[1, frame_length]`` (default ``None``: ``frame_length // 2``).
+        fft_length: FFT size, at least ``frame_length`` (default ``None``: the next power of two >=
+            ``frame_length``).
         window: ``'hann'`` (default), ``'hamming'``, ``'blackman'``, ``'bartlett'``, a sequence, or ``None``.
         periodic: periodic rather than symmetric window (default ``False``).
         scaling: ``'density'`` (default), ``'spectrum'`` or ``None``.
@@ -159,9 +181,34 @@ class STFTSpectrogram(Layer):
             bins merged).
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
 
+    Input shape:
+        ``(batch, samples, channels)``, or ``(batch, channels, samples)`` with ``'channels_first'``.
+
+    Output shape:
+        ``(batch, frames, channels * bins)`` (``'channels_first'``: ``(batch, channels * bins, frames)``); with
+        ``expand_dims=True``, ``(batch, frames, bins, channels)`` (``'channels_first'``:
+        ``(batch, channels, frames, bins)``). ``bins`` is ``fft_length // 2 + 1`` (twice that for ``'stft'``);
+        ``frames`` is ``(samples - frame_length) // frame_step + 1`` with ``'valid'`` padding and
+        ``ceil(samples / frame_step)`` with ``'same'``.
+
+    Returns:
+        Per ``mode``: ``log(|STFT|)``, ``|STFT|``, the one-sided power spectral density (inner bins doubled),
+        the real or imaginary part, the phase angle, or real and imaginary parts side by side.
+
+    Raises:
+        ConfigError: a non-positive ``frame_length``, a ``frame_step`` outside ``[1, frame_length]``,
+            ``fft_length < frame_length``, or an unknown ``mode`` / ``scaling`` / ``padding`` / ``window``.
+        ShapeError: an input that is not 3D.
+
     Example:
-        >>> import torch
-        >>> STFTSpectrogram(mode="magnitude", frame_length=16, expand_dims=True)(torch.randn(1, 64, 2)).shape
+        >>> import math, torch, loom
+        >>> wave = torch.cos(2 * math.pi * 2 * torch.arange(64) / 16).reshape(1, 64, 1)  # DFT bin 2 of 16
+        >>> layer = loom.layers.STFTSpectrogram(mode="magnitude", frame_length=16, frame_step=8, window=None,
+        ...                                     scaling=None)
+        >>> out = layer(wave)
+        >>> out.shape, out[0, 0].argmax().item(), round(out[0, 0, 2].item(), 3)
+        (torch.Size([1, 7, 9]), 2, 8.0)
+        >>> loom.layers.STFTSpectrogram(frame_length=16, expand_dims=True)(torch.ones(1, 64, 2)).shape
         torch.Size([1, 7, 9, 2])
     """
 
