@@ -19,14 +19,30 @@ from loom.layers.layer import Layer
 class ActivityRegularization(ActivityPenalty, Layer):
     """The identity, with ``l1 * sum(|x|) + l2 * sum(x**2)`` divided by the batch size added to ``losses``.
 
+    The penalty is recomputed at each call (``losses`` holds the last call's), and ``fit`` adds it to the
+    training loss. No weights; masks pass through.
+
     Args:
-        l1: the L1 factor, a non-negative float (default 0.0).
-        l2: the L2 factor, a non-negative float (default 0.0).
+        l1: the L1 factor, a non-negative number (default 0.0).
+        l2: the L2 factor, a non-negative number (default 0.0).
+
+    Input shape:
+        Any, batch axis first.
+
+    Output shape:
+        The input's.
+
+    Returns:
+        ``inputs`` unchanged.
+
+    Raises:
+        ConfigError: a negative or non-numeric ``l1`` or ``l2``.
 
     Example:
         >>> import torch
-        >>> ActivityRegularization(l2=1.0)(torch.ones(2, 2)).shape
-        torch.Size([2, 2])
+        >>> layer = ActivityRegularization(l2=1.0)
+        >>> layer(torch.ones(2, 2)).shape, layer.losses[0].item()  # sum(x**2) / batch = 4 / 2
+        (torch.Size([2, 2]), 2.0)
     """
 
     supports_masking = True

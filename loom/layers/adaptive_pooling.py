@@ -56,45 +56,200 @@ class BaseAdaptivePooling(Layer):
         return {**super().get_config(), "output_size": self.output_size, "data_format": self.data_format}
 
 
-def _doc(kind: str, rank: int, example_in: str, example_out: str) -> str:
-    return f"""Adaptive {kind} pooling over {rank} spatial axes to a fixed ``output_size``.
+class AdaptiveAveragePooling1D(BaseAdaptivePooling):
+    """Adaptive average pooling over the steps axis to a fixed ``output_size``.
+
+    The steps axis is cut into ``output_size`` windows (overlapping when ``output_size`` does not divide its
+    length) and each window is averaged, channel by channel. No weights.
 
     Args:
-        output_size: an int or {rank} ints, the spatial size of the output.
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        output_size: the number of output steps, an int (or a tuple of 1 int).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)`` (channels first).
+
+    Output shape:
+        ``(batch, output_size, channels)`` or ``(batch, channels, output_size)``.
+
+    Returns:
+        The window averages, in the input's dtype.
+
+    Raises:
+        ConfigError: an ``output_size`` below 1 or of the wrong length, or an unknown ``data_format``.
 
     Example:
         >>> import torch, loom
-        >>> loom.layers.Adaptive{kind.capitalize()}Pooling{rank}D(2)(torch.ones{example_in}).shape
-        torch.Size({example_out})
+        >>> x = torch.arange(6.0).reshape(1, 6, 1)
+        >>> loom.layers.AdaptiveAveragePooling1D(3)(x).flatten().tolist()  # windows [0, 1], [2, 3], [4, 5]
+        [0.5, 2.5, 4.5]
     """
 
-
-class AdaptiveAveragePooling1D(BaseAdaptivePooling):
-    __doc__ = _doc("average", 1, "(1, 7, 3)", "[1, 2, 3]")
     rank, mode = 1, "average"
 
 
 class AdaptiveAveragePooling2D(BaseAdaptivePooling):
-    __doc__ = _doc("average", 2, "(1, 7, 5, 3)", "[1, 2, 2, 3]")
+    """Adaptive average pooling over height and width to a fixed ``output_size``.
+
+    Each spatial axis is cut into as many windows as ``output_size`` asks (overlapping when the output size
+    does not divide the input's) and each window is averaged, channel by channel. No weights.
+
+    Args:
+        output_size: the output's ``(height, width)``: an int (both axes) or a tuple of 2 ints.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, *output_size, channels)`` or ``(batch, channels, *output_size)``.
+
+    Returns:
+        The window averages, in the input's dtype.
+
+    Raises:
+        ConfigError: an ``output_size`` below 1 or of the wrong length, or an unknown ``data_format``.
+
+    Example:
+        >>> import torch, loom
+        >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> loom.layers.AdaptiveAveragePooling2D(2)(x)[0, :, :, 0].tolist()
+        [[2.5, 4.5], [10.5, 12.5]]
+        >>> loom.layers.AdaptiveAveragePooling2D((2, 3))(torch.ones(1, 7, 9, 4)).shape
+        torch.Size([1, 2, 3, 4])
+    """
+
     rank, mode = 2, "average"
 
 
 class AdaptiveAveragePooling3D(BaseAdaptivePooling):
-    __doc__ = _doc("average", 3, "(1, 7, 5, 4, 3)", "[1, 2, 2, 2, 3]")
+    """Adaptive average pooling over three spatial axes to a fixed ``output_size``.
+
+    Each spatial axis is cut into as many windows as ``output_size`` asks (overlapping when the output size
+    does not divide the input's) and each window is averaged, channel by channel. No weights.
+
+    Args:
+        output_size: the output's ``(dim1, dim2, dim3)``: an int (all three axes) or a tuple of 3 ints.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)`` (channels last) or ``(batch, channels, dim1, dim2, dim3)``.
+
+    Output shape:
+        ``(batch, *output_size, channels)`` or ``(batch, channels, *output_size)``.
+
+    Returns:
+        The window averages, in the input's dtype.
+
+    Raises:
+        ConfigError: an ``output_size`` below 1 or of the wrong length, or an unknown ``data_format``.
+
+    Example:
+        >>> import torch, loom
+        >>> out = loom.layers.AdaptiveAveragePooling3D(2)(torch.ones(1, 7, 5, 4, 3))
+        >>> out.shape, out.unique().tolist()
+        (torch.Size([1, 2, 2, 2, 3]), [1.0])
+    """
+
     rank, mode = 3, "average"
 
 
 class AdaptiveMaxPooling1D(BaseAdaptivePooling):
-    __doc__ = _doc("max", 1, "(1, 7, 3)", "[1, 2, 3]")
+    """Adaptive max pooling over the steps axis to a fixed ``output_size``.
+
+    The steps axis is cut into ``output_size`` windows (overlapping when ``output_size`` does not divide its
+    length) and each window's maximum is kept, channel by channel. No weights.
+
+    Args:
+        output_size: the number of output steps, an int (or a tuple of 1 int).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, steps, channels)`` (channels last) or ``(batch, channels, steps)`` (channels first).
+
+    Output shape:
+        ``(batch, output_size, channels)`` or ``(batch, channels, output_size)``.
+
+    Returns:
+        The window maxima, in the input's dtype.
+
+    Raises:
+        ConfigError: an ``output_size`` below 1 or of the wrong length, or an unknown ``data_format``.
+
+    Example:
+        >>> import torch, loom
+        >>> x = torch.tensor([[[1.0], [5.0], [2.0], [0.0], [3.0]]])
+        >>> loom.layers.AdaptiveMaxPooling1D(2)(x).flatten().tolist()  # windows [1, 5, 2] and [2, 0, 3]
+        [5.0, 3.0]
+    """
+
     rank, mode = 1, "max"
 
 
 class AdaptiveMaxPooling2D(BaseAdaptivePooling):
-    __doc__ = _doc("max", 2, "(1, 7, 5, 3)", "[1, 2, 2, 3]")
+    """Adaptive max pooling over height and width to a fixed ``output_size``.
+
+    Each spatial axis is cut into as many windows as ``output_size`` asks (overlapping when the output size
+    does not divide the input's) and each window's maximum is kept, channel by channel. No weights.
+
+    Args:
+        output_size: the output's ``(height, width)``: an int (both axes) or a tuple of 2 ints.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, height, width, channels)`` (channels last) or ``(batch, channels, height, width)``.
+
+    Output shape:
+        ``(batch, *output_size, channels)`` or ``(batch, channels, *output_size)``.
+
+    Returns:
+        The window maxima, in the input's dtype.
+
+    Raises:
+        ConfigError: an ``output_size`` below 1 or of the wrong length, or an unknown ``data_format``.
+
+    Example:
+        >>> import torch, loom
+        >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+        >>> loom.layers.AdaptiveMaxPooling2D(2, data_format="channels_first")(x)[0, 0].tolist()
+        [[5.0, 7.0], [13.0, 15.0]]
+    """
+
     rank, mode = 2, "max"
 
 
 class AdaptiveMaxPooling3D(BaseAdaptivePooling):
-    __doc__ = _doc("max", 3, "(1, 7, 5, 4, 3)", "[1, 2, 2, 2, 3]")
+    """Adaptive max pooling over three spatial axes to a fixed ``output_size``.
+
+    Each spatial axis is cut into as many windows as ``output_size`` asks (overlapping when the output size
+    does not divide the input's) and each window's maximum is kept, channel by channel. No weights.
+
+    Args:
+        output_size: the output's ``(dim1, dim2, dim3)``: an int (all three axes) or a tuple of 3 ints.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)`` (channels last) or ``(batch, channels, dim1, dim2, dim3)``.
+
+    Output shape:
+        ``(batch, *output_size, channels)`` or ``(batch, channels, *output_size)``.
+
+    Returns:
+        The window maxima, in the input's dtype.
+
+    Raises:
+        ConfigError: an ``output_size`` below 1 or of the wrong length, or an unknown ``data_format``.
+
+    Example:
+        >>> import torch, loom
+        >>> loom.layers.AdaptiveMaxPooling3D((1, 2, 3))(torch.ones(2, 6, 6, 6, 1)).shape
+        torch.Size([2, 1, 2, 3, 1])
+    """
+
     rank, mode = 3, "max"

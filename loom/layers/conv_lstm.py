@@ -43,12 +43,28 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
 
     Args:
         rank: 1, 2 or 3 spatial dimensions.
-        filters, kernel_size, strides, padding, data_format, dilation_rate: as the ConvLSTM layers.
-        activation, recurrent_activation, use_bias: as ``LSTMCell``.
-        kernel_initializer, recurrent_initializer, bias_initializer, unit_forget_bias: as ``LSTMCell``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
-        dropout, recurrent_dropout, seed: one mask per gate, as Keras (defaults 0.0, 0.0, ``None``).
+        filters: as the ConvLSTM layers.
+        kernel_size: as the ConvLSTM layers.
+        strides: as the ConvLSTM layers.
+        padding: as the ConvLSTM layers.
+        data_format: as the ConvLSTM layers.
+        dilation_rate: as the ConvLSTM layers.
+        activation: as ``LSTMCell``.
+        recurrent_activation: as ``LSTMCell``.
+        use_bias: as ``LSTMCell``.
+        kernel_initializer: as ``LSTMCell``.
+        recurrent_initializer: as ``LSTMCell``.
+        bias_initializer: as ``LSTMCell``.
+        unit_forget_bias: as ``LSTMCell``.
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        kernel_constraint: default ``None``.
+        recurrent_constraint: default ``None``.
+        bias_constraint: default ``None``.
+        dropout: input dropout rate, one mask per gate, as Keras (default 0.0).
+        recurrent_dropout: state dropout rate, one mask per gate (default 0.0).
+        seed: seed of the dropout masks (default ``None``).
 
     Example:
         >>> import torch
@@ -301,55 +317,242 @@ ConvLSTM.recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
 
 
 class ConvLSTM1D(ConvLSTM):
-    """1-D convolutional LSTM over ``(batch, time, steps, channels)`` (channels_last).
+    """1-D convolutional LSTM over sequences of ``(steps, channels)`` frames.
+
+    Per step, the LSTM's matrix products are convolutions: the input frame is convolved with ``kernel``
+    (``strides``, ``padding``, ``dilation_rate``), the state ``h`` with ``recurrent_kernel`` (stride 1,
+    ``'same'``), and the gates ``i, f, c, o`` act per position and channel. Weights (in ``layer.cell``, as
+    Keras): ``kernel (*kernel_size, channels, 4 * filters)``, ``recurrent_kernel (*kernel_size, filters,
+    4 * filters)``, ``bias (4 * filters,)``.
 
     Args:
-        filters: number of output channels.
-        kernel_size: an int or 1 int.
-        strides: default 1.
-        padding: ``'valid'`` (default) or ``'same'``.
-        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``: the configured one).
-        dilation_rate: default 1.
-        activation, recurrent_activation, use_bias, unit_forget_bias: as ``LSTM``.
-        kernel_initializer, recurrent_initializer, bias_initializer: as ``LSTM``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
-        dropout, recurrent_dropout, seed: dropout of inputs and states (defaults 0.0, 0.0, ``None``).
-        return_sequences, return_state, go_backwards, stateful: as ``RNN`` (default ``False``).
+        filters: the number of output channels (a positive int).
+        kernel_size: the convolution window, an int or a tuple of 1 int.
+        strides: the input convolution's strides, an int or a tuple of 1 int (default 1).
+        padding: ``'valid'`` (default) or ``'same'`` (case-insensitive), for the input convolution.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+        dilation_rate: the input convolution's dilation, an int or a tuple of 1 int
+            (default 1); not combined with ``strides`` > 1.
+        activation: applied to the candidate and to the cell state (default ``'tanh'``).
+        recurrent_activation: activation of the gates (default ``'sigmoid'``).
+        use_bias: add a bias (default ``True``).
+        kernel_initializer: default ``'glorot_uniform'``.
+        recurrent_initializer: default ``'orthogonal'``.
+        bias_initializer: default ``'zeros'``.
+        unit_forget_bias: initialize the forget gate's bias to 1 (default ``True``).
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        activity_regularizer: a penalty on the returned tensors, added to ``losses`` divided by the batch size
+            (default ``None``).
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        recurrent_constraint: the same for the recurrent kernel (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        dropout: fraction of the input frames dropped in training, one mask per gate and sequence
+            (default 0.0).
+        recurrent_dropout: fraction of the state ``h`` dropped in training, as ``dropout`` (default 0.0).
+        seed: seed of the dropout masks (default ``None``).
+        return_sequences: return every step's output, not only the last (default ``False``).
+        return_state: also return the final states ``h`` and ``c`` (default ``False``).
+        go_backwards: process the sequence backwards and return the reversed sequence (default ``False``).
+        stateful: carry the final states of a batch over to the next batch (default ``False``).
+        **kwargs: the base layer arguments, and ``RNN``'s ``unroll`` (ignored) and ``zero_output_for_mask``.
+
+    Call arguments:
+        inputs: the sequences, shaped as below.
+        initial_state: ``[h, c]``, each shaped as one step's output (default zeros).
+        mask: boolean ``(batch, time)``; masked steps are skipped (default ``None``).
+        training: apply dropout (default: the layer's mode).
+
+    Input shape:
+        ``(batch, time, steps, channels)`` (channels last) or ``(batch, time, channels, steps)``; the
+        spatial and channel sizes must be known.
+
+    Output shape:
+        ``(batch, new_steps, filters)`` (channels last) or ``(batch, filters, new_steps)``,
+        with a ``time`` axis after ``batch`` when ``return_sequences=True``. Each new size is
+        ``ceil(size / stride)`` with ``'same'`` padding, ``(size - dilation * (kernel - 1) - 1) // stride + 1``
+        with ``'valid'``.
+
+    Returns:
+        The output; with ``return_state=True``, ``(output, h, c)``, the final states shaped as one step's
+        output.
+
+    Raises:
+        ConfigError: a non-positive ``filters``, a malformed ``kernel_size`` / ``strides`` /
+            ``dilation_rate``, ``strides`` > 1 with ``dilation_rate`` > 1, or an unknown ``padding``,
+            ``data_format``, activation or initializer.
+        ShapeError: inputs of another rank than 4, or with unknown spatial or channel sizes.
 
     Example:
         >>> import torch
-        >>> ConvLSTM1D(4, 3)(torch.ones(2, 5, 10, 3)).shape
+        >>> layer = ConvLSTM1D(4, 3)
+        >>> layer(torch.ones(2, 5, 10, 3)).shape  # 10 steps, kernel 3, 'valid': 8
         torch.Size([2, 8, 4])
+        >>> [w.shape for w in layer.get_weights()]
+        [(3, 3, 16), (3, 4, 16), (16,)]
     """
 
     rank = 1
 
 
 class ConvLSTM2D(ConvLSTM):
-    """2-D convolutional LSTM over ``(batch, time, rows, cols, channels)`` (channels_last).
+    """2-D convolutional LSTM over sequences of ``(rows, cols, channels)`` images.
 
-    Arguments as ``ConvLSTM1D``, with 2-tuples for ``kernel_size``, ``strides`` and ``dilation_rate``.
+    Per step, the LSTM's matrix products are convolutions: the input frame is convolved with ``kernel``
+    (``strides``, ``padding``, ``dilation_rate``), the state ``h`` with ``recurrent_kernel`` (stride 1,
+    ``'same'``), and the gates ``i, f, c, o`` act per position and channel. Weights (in ``layer.cell``, as
+    Keras): ``kernel (*kernel_size, channels, 4 * filters)``, ``recurrent_kernel (*kernel_size, filters,
+    4 * filters)``, ``bias (4 * filters,)``.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the convolution window, an int (every axis) or a tuple of 2 ints.
+        strides: the input convolution's strides, an int (every axis) or a tuple of 2 ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'`` (case-insensitive), for the input convolution.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+        dilation_rate: the input convolution's dilation, an int (every axis) or a tuple of 2 ints
+            (default 1); not combined with ``strides`` > 1.
+        activation: applied to the candidate and to the cell state (default ``'tanh'``).
+        recurrent_activation: activation of the gates (default ``'sigmoid'``).
+        use_bias: add a bias (default ``True``).
+        kernel_initializer: default ``'glorot_uniform'``.
+        recurrent_initializer: default ``'orthogonal'``.
+        bias_initializer: default ``'zeros'``.
+        unit_forget_bias: initialize the forget gate's bias to 1 (default ``True``).
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        activity_regularizer: a penalty on the returned tensors, added to ``losses`` divided by the batch size
+            (default ``None``).
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        recurrent_constraint: the same for the recurrent kernel (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        dropout: fraction of the input frames dropped in training, one mask per gate and sequence
+            (default 0.0).
+        recurrent_dropout: fraction of the state ``h`` dropped in training, as ``dropout`` (default 0.0).
+        seed: seed of the dropout masks (default ``None``).
+        return_sequences: return every step's output, not only the last (default ``False``).
+        return_state: also return the final states ``h`` and ``c`` (default ``False``).
+        go_backwards: process the sequence backwards and return the reversed sequence (default ``False``).
+        stateful: carry the final states of a batch over to the next batch (default ``False``).
+        **kwargs: the base layer arguments, and ``RNN``'s ``unroll`` (ignored) and ``zero_output_for_mask``.
+
+    Call arguments:
+        inputs: the sequences, shaped as below.
+        initial_state: ``[h, c]``, each shaped as one step's output (default zeros).
+        mask: boolean ``(batch, time)``; masked steps are skipped (default ``None``).
+        training: apply dropout (default: the layer's mode).
+
+    Input shape:
+        ``(batch, time, rows, cols, channels)`` (channels last) or ``(batch, time, channels, rows, cols)``; the
+        spatial and channel sizes must be known.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, filters)`` (channels last) or ``(batch, filters, new_rows, new_cols)``,
+        with a ``time`` axis after ``batch`` when ``return_sequences=True``. Each new size is
+        ``ceil(size / stride)`` with ``'same'`` padding, ``(size - dilation * (kernel - 1) - 1) // stride + 1``
+        with ``'valid'``.
+
+    Returns:
+        The output; with ``return_state=True``, ``(output, h, c)``, the final states shaped as one step's
+        output.
+
+    Raises:
+        ConfigError: a non-positive ``filters``, a malformed ``kernel_size`` / ``strides`` /
+            ``dilation_rate``, ``strides`` > 1 with ``dilation_rate`` > 1, or an unknown ``padding``,
+            ``data_format``, activation or initializer.
+        ShapeError: inputs of another rank than 5, or with unknown spatial or channel sizes.
 
     Example:
         >>> import torch
         >>> seq, h, c = ConvLSTM2D(4, 3, return_sequences=True, return_state=True)(torch.ones(2, 5, 8, 8, 3))
         >>> seq.shape, c.shape
         (torch.Size([2, 5, 6, 6, 4]), torch.Size([2, 6, 6, 4]))
+        >>> bool((seq[:, -1] == h).all())
+        True
     """
 
     rank = 2
 
 
 class ConvLSTM3D(ConvLSTM):
-    """3-D convolutional LSTM over ``(batch, time, d1, d2, d3, channels)`` (channels_last).
+    """3-D convolutional LSTM over sequences of ``(d1, d2, d3, channels)`` volumes.
 
-    Arguments as ``ConvLSTM1D``, with 3-tuples for ``kernel_size``, ``strides`` and ``dilation_rate``.
+    Per step, the LSTM's matrix products are convolutions: the input frame is convolved with ``kernel``
+    (``strides``, ``padding``, ``dilation_rate``), the state ``h`` with ``recurrent_kernel`` (stride 1,
+    ``'same'``), and the gates ``i, f, c, o`` act per position and channel. Weights (in ``layer.cell``, as
+    Keras): ``kernel (*kernel_size, channels, 4 * filters)``, ``recurrent_kernel (*kernel_size, filters,
+    4 * filters)``, ``bias (4 * filters,)``.
+
+    Args:
+        filters: the number of output channels (a positive int).
+        kernel_size: the convolution window, an int (every axis) or a tuple of 3 ints.
+        strides: the input convolution's strides, an int (every axis) or a tuple of 3 ints (default 1).
+        padding: ``'valid'`` (default) or ``'same'`` (case-insensitive), for the input convolution.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+        dilation_rate: the input convolution's dilation, an int (every axis) or a tuple of 3 ints
+            (default 1); not combined with ``strides`` > 1.
+        activation: applied to the candidate and to the cell state (default ``'tanh'``).
+        recurrent_activation: activation of the gates (default ``'sigmoid'``).
+        use_bias: add a bias (default ``True``).
+        kernel_initializer: default ``'glorot_uniform'``.
+        recurrent_initializer: default ``'orthogonal'``.
+        bias_initializer: default ``'zeros'``.
+        unit_forget_bias: initialize the forget gate's bias to 1 (default ``True``).
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        activity_regularizer: a penalty on the returned tensors, added to ``losses`` divided by the batch size
+            (default ``None``).
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        recurrent_constraint: the same for the recurrent kernel (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        dropout: fraction of the input frames dropped in training, one mask per gate and sequence
+            (default 0.0).
+        recurrent_dropout: fraction of the state ``h`` dropped in training, as ``dropout`` (default 0.0).
+        seed: seed of the dropout masks (default ``None``).
+        return_sequences: return every step's output, not only the last (default ``False``).
+        return_state: also return the final states ``h`` and ``c`` (default ``False``).
+        go_backwards: process the sequence backwards and return the reversed sequence (default ``False``).
+        stateful: carry the final states of a batch over to the next batch (default ``False``).
+        **kwargs: the base layer arguments, and ``RNN``'s ``unroll`` (ignored) and ``zero_output_for_mask``.
+
+    Call arguments:
+        inputs: the sequences, shaped as below.
+        initial_state: ``[h, c]``, each shaped as one step's output (default zeros).
+        mask: boolean ``(batch, time)``; masked steps are skipped (default ``None``).
+        training: apply dropout (default: the layer's mode).
+
+    Input shape:
+        ``(batch, time, d1, d2, d3, channels)`` (channels last) or ``(batch, time, channels, d1, d2, d3)``; the
+        spatial and channel sizes must be known.
+
+    Output shape:
+        ``(batch, new_d1, new_d2, new_d3, filters)`` (channels last) or ``(batch, filters, new_d1, new_d2, new_d3)``,
+        with a ``time`` axis after ``batch`` when ``return_sequences=True``. Each new size is
+        ``ceil(size / stride)`` with ``'same'`` padding, ``(size - dilation * (kernel - 1) - 1) // stride + 1``
+        with ``'valid'``.
+
+    Returns:
+        The output; with ``return_state=True``, ``(output, h, c)``, the final states shaped as one step's
+        output.
+
+    Raises:
+        ConfigError: a non-positive ``filters``, a malformed ``kernel_size`` / ``strides`` /
+            ``dilation_rate``, ``strides`` > 1 with ``dilation_rate`` > 1, or an unknown ``padding``,
+            ``data_format``, activation or initializer.
+        ShapeError: inputs of another rank than 6, or with unknown spatial or channel sizes.
 
     Example:
         >>> import torch
         >>> ConvLSTM3D(2, 3, padding="same")(torch.ones(1, 3, 4, 4, 4, 1)).shape
         torch.Size([1, 4, 4, 4, 2])
+        >>> ConvLSTM3D(2, 3, strides=2, data_format="channels_first")(torch.ones(1, 3, 1, 7, 7, 7)).shape
+        torch.Size([1, 2, 3, 3, 3])
     """
 
     rank = 3

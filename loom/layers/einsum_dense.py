@@ -118,21 +118,43 @@ def _bias_shape(layer: str, bias_axes: str | None, out_spec: str, full: list, of
 class EinsumDense(ActivityPenalty, Layer):
     """``activation(einsum(equation, inputs, kernel) + bias)``.
 
+    The kernel's shape follows from the equation: its axes that appear in the output take their sizes from
+    ``output_shape``, the others from the input (see the module's description). Masks pass through.
+
     Args:
-        equation: the einsum equation, e.g. ``'ab,bc->ac'``, ``'...b,bc->...c'`` or ``'abc,cd->abd'``.
-        output_shape: the output shape without the batch axis (an int for one axis); ``None`` entries take
-            the input's size.
-        activation: default ``None`` (linear).
-        bias_axes: the output axes (letters of the output spec) that get a bias (default ``None``: no bias).
+        equation: the einsum equation, of the form ``'ab,bc->ac'``, ``'...b,bc->...c'`` or
+            ``'ab...,bc->ac...'`` (any letters; the first term is the input, the second the kernel).
+        output_shape: the output shape without the batch axis and without the axes ``...`` stands for (an int
+            for one axis); a ``None`` entry takes the input's size on that axis.
+        activation: activation name or callable (default ``None``: linear).
+        bias_axes: the letters of the output term that get a bias, e.g. ``'c'`` (default ``None``: no bias).
         kernel_initializer: default ``'glorot_uniform'`` (fans from the kernel's input and output axes).
         bias_initializer: default ``'zeros'``.
         kernel_regularizer: default ``None``.
         bias_regularizer: default ``None``.
-        activity_regularizer: default ``None``.
-        kernel_constraint: default ``None``.
-        bias_constraint: default ``None``.
-        lora_rank: Keras's LoRA rank; only ``None`` is supported (default ``None``).
-        lora_alpha: default ``None``.
+        activity_regularizer: a penalty on the outputs, added to ``losses`` divided by the batch size
+            (default ``None``).
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        lora_rank: Keras's LoRA rank; loom does not implement LoRA, so only ``None`` is accepted
+            (default ``None``).
+        lora_alpha: Keras's LoRA scale; accepted and ignored (default ``None``).
+        quantization_config: Keras's quantization settings; only ``None`` is accepted (default ``None``).
+
+    Input shape:
+        The rank the equation's input term names (``...`` standing for any number of axes), batch axis first.
+
+    Output shape:
+        ``(batch, *output_shape)``, with the axes of ``...`` kept where the equation puts them.
+
+    Returns:
+        ``activation(einsum(equation, inputs, kernel) + bias)``.
+
+    Raises:
+        ConfigError: a malformed ``equation``, a ``bias_axes`` letter missing from the output term, a kernel
+            or output letter that the other terms lack (on build), or a ``lora_rank`` /
+            ``quantization_config``.
+        ShapeError: an input of another rank than the equation's, or sizes that contradict ``output_shape``.
 
     Example:
         >>> import torch
@@ -141,6 +163,8 @@ class EinsumDense(ActivityPenalty, Layer):
         torch.Size([4, 5, 2, 3])
         >>> [w.shape for w in layer.get_weights()]
         [(6, 2, 3), (2, 3)]
+        >>> EinsumDense("ab,bc->ac", 2, kernel_initializer="ones")(torch.ones(1, 3)).tolist()
+        [[3.0, 3.0]]
     """
 
     supports_masking = True

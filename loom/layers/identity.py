@@ -14,10 +14,27 @@ from loom.layers.layer import Layer
 class Identity(Layer):
     """Return the input as it is; masks pass through.
 
+    A placeholder, e.g. for a block that an architecture may leave empty. No weights and no arguments of
+    its own.
+
+    Args:
+        **kwargs: the base layer arguments (``name``, ``dtype``, ``trainable``...).
+
+    Input shape:
+        Any.
+
+    Output shape:
+        The input's.
+
+    Returns:
+        ``inputs`` itself (the same tensor object, not a copy).
+
     Example:
         >>> import torch
-        >>> Identity()(torch.ones(2, 3)).sum().item()
-        6.0
+        >>> x = torch.ones(2, 3)
+        >>> y = Identity()(x)
+        >>> y is x, y.shape
+        (True, torch.Size([2, 3]))
     """
 
     supports_masking = True

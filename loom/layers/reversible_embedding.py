@@ -28,25 +28,53 @@ from loom.layers.embedding import Embedding
 class ReversibleEmbedding(ActivityPenalty, Embedding):
     """An embedding table usable in both directions: ``layer(ids)`` and ``layer(vectors, reverse=True)``.
 
+    Forward, as ``Embedding``. Reverse, ``vectors @ embeddings.T`` (tied weights) or
+    ``vectors @ reverse_embeddings`` (untied), optionally soft-capped. No bias.
+
     Args:
-        input_dim: the vocabulary size.
+        input_dim: the vocabulary size (largest id + 1).
         output_dim: the size of each vector.
-        tie_weights: reverse through the transposed table; else learn ``reverse_embeddings`` (default ``True``).
+        tie_weights: reverse through the transposed table; else learn a separate ``reverse_embeddings``
+            matrix ``(output_dim, input_dim)``, initialized with ``embeddings_initializer`` (default ``True``).
         embeddings_initializer: default ``'uniform'``.
-        embeddings_regularizer: default ``None``.
-        embeddings_constraint: default ``None``.
+        embeddings_regularizer: default ``None`` (it applies to ``embeddings`` only).
+        embeddings_constraint: default ``None`` (it applies to ``embeddings`` only).
         mask_zero: id 0 is padding and masked in the forward direction (default ``False``).
         reverse_dtype: the dtype of the reverse product, e.g. ``'float32'`` under mixed precision (default
             ``None``: the computation dtype).
-        logit_soft_cap: logits become ``tanh(logits / cap) * cap`` (default ``None``: no cap).
-        activity_regularizer: default ``None``.
+        logit_soft_cap: a positive number; reverse logits become ``tanh(logits / cap) * cap`` (default
+            ``None``: no cap).
+        activity_regularizer: a penalty on the outputs (of either direction), added to ``losses`` divided by
+            the batch size (default ``None``).
+        quantization_config: Keras's quantization settings; only ``None`` is accepted (default ``None``).
+
+    Call arguments:
+        inputs: integer ids (forward) or vectors ``(..., output_dim)`` (reverse).
+        reverse: map vectors to logits instead of ids to vectors (default ``False``).
+
+    Input shape:
+        Forward: ``(batch, ...)`` integer ids. Reverse: ``(batch, ..., output_dim)``.
+
+    Output shape:
+        Forward: ``(batch, ..., output_dim)``. Reverse: ``(batch, ..., input_dim)``.
+
+    Returns:
+        The embedding vectors of the ids, or (``reverse=True``) the logits over the vocabulary.
+
+    Raises:
+        ConfigError: a non-positive ``input_dim``, ``output_dim`` or ``logit_soft_cap``, or a
+            ``quantization_config``.
+        InputError: forward ids outside ``[0, input_dim)``.
 
     Example:
         >>> import torch
         >>> layer = ReversibleEmbedding(10, 4, tie_weights=False)
-        >>> _ = layer(torch.tensor([[1, 2]]))
-        >>> [w.shape for w in layer.get_weights()]
-        [(10, 4), (4, 10)]
+        >>> vectors = layer(torch.tensor([[1, 2]]))
+        >>> layer(vectors, reverse=True).shape, [w.shape for w in layer.get_weights()]
+        (torch.Size([1, 2, 10]), [(10, 4), (4, 10)])
+        >>> capped = ReversibleEmbedding(10, 4, logit_soft_cap=0.5)
+        >>> bool(capped(100 * torch.ones(1, 4), reverse=True).abs().max() <= 0.5)
+        True
     """
 
     def __init__(self, input_dim: int, output_dim: int, tie_weights: bool = True,

@@ -22,16 +22,36 @@ from loom.layers.unit_normalization import axis_list, check_axes
 class RMSNormalization(Layer):
     """Root-mean-square normalization with a learned ``scale`` over the normalized axes.
 
+    Each sample is divided by the root mean square of its values over ``axis`` (no mean is subtracted) and
+    multiplied by ``scale`` (initialized to ones), which has the sizes of the normalized axes.
+
     Args:
-        axis: an int or a list of ints, the axes to normalize over (default -1). As in Keras, it is a sorted
-            list once the layer is built.
-        epsilon: added to the mean square (default 1e-6).
+        axis: an int or a list of ints, the axes to normalize over; not the batch axis (default -1). As in
+            Keras, it is a sorted list once the layer is built.
+        epsilon: a non-negative number added to the mean square (default 1e-6).
+
+    Input shape:
+        Any rank of at least 2, batch axis first; the sizes on ``axis`` must be known.
+
+    Output shape:
+        The input's.
+
+    Returns:
+        ``inputs * rsqrt(mean(inputs**2 over axis) + epsilon) * scale``.
+
+    Raises:
+        ConfigError: an ``axis`` that is not an int or a list of ints, a negative ``epsilon``, or an unknown
+            size on ``axis``.
+        ShapeError: an ``axis`` out of range for the input, or the batch axis.
 
     Example:
         >>> import torch
         >>> layer = RMSNormalization(axis=[1, 2])
         >>> layer(torch.ones(2, 3, 4)).shape, [w.shape for w in layer.get_weights()]
         (torch.Size([2, 3, 4]), [(3, 4)])
+        >>> out = RMSNormalization(epsilon=0.0)(torch.tensor([[3.0, 4.0]]))  # rms = sqrt(12.5)
+        >>> [round(v, 4) for v in out[0].tolist()]
+        [0.8485, 1.1314]
     """
 
     def __init__(self, axis: Any = -1, epsilon: float = 1e-6, **kwargs):

@@ -80,6 +80,25 @@ class RNN(Layer):
         mask: boolean ``(batch, timesteps)``; masked steps are skipped (default ``None``).
         training: run the cell in training mode (dropout) (default: the layer's mode).
 
+    Input shape:
+        ``(batch, timesteps, ...)``; each step ``(batch, ...)`` is what the cell takes, usually
+        ``(batch, features)``.
+
+    Output shape:
+        ``(batch, timesteps, output_size)`` with ``return_sequences=True``, else ``(batch, output_size)``
+        (``output_size``: the size of the cell's output).
+
+    Returns:
+        The output; with ``return_state=True``, ``(output, *final_states)``: one entry per state of the cell
+        (per cell, nested, for stacked cells).
+
+    Raises:
+        ConfigError: a ``cell`` without ``call`` or ``state_size``, or a ``stateful`` layer whose ``Input``
+            has no fixed batch size.
+        ShapeError: inputs of rank below 3, or with no time step.
+        InputError: initial states of the wrong number or shapes, a mask that is not ``(batch, timesteps)``, or
+            a ``stateful`` layer fed another batch size than its stored states'.
+
     Example:
         >>> import torch, loom
         >>> rnn = RNN([loom.layers.LSTMCell(4), loom.layers.LSTMCell(2)], return_state=True)

@@ -51,10 +51,25 @@ def zero_states(state_size: Any, batch_size: int, like: torch.Tensor | None = No
 class AbstractRNNCell(Layer):
     """Base class of a user's recurrent cell: define ``state_size``, ``output_size`` and ``call``.
 
-    ``state_size`` and ``output_size`` may be class attributes, properties or attributes set in ``__init__``.
+    ``state_size`` and ``output_size`` may be class attributes, properties or attributes set in ``__init__``;
+    ``state_size`` is an int (one state tensor) or a list of ints (one per state tensor). Weights are created
+    in ``build(step_input_shape)`` as for any layer. ``RNN(cell)`` runs the cell over a sequence.
 
     ``call(inputs, states)`` gets one step of inputs ``(batch, features)`` and the list of states, and returns
     ``(output, new_states)``. ``get_initial_state`` gives zeros by default.
+
+    Args:
+        **kwargs: the base layer arguments (``name``, ``dtype``, ``trainable``...); subclasses add their own.
+
+    Input shape:
+        One step: ``inputs`` ``(batch, features)`` and ``states``, a list of ``(batch, size)`` tensors, one
+        per entry of ``state_size``.
+
+    Output shape:
+        ``output`` ``(batch, output_size)``; ``new_states`` shaped as ``states``.
+
+    Returns:
+        ``(output, new_states)``, as the subclass's ``call`` computes them.
 
     Example:
         >>> import torch, loom
@@ -64,7 +79,10 @@ class AbstractRNNCell(Layer):
         ...     def call(self, inputs, states):
         ...         total = states[0] + inputs
         ...         return total, [total]
-        >>> loom.layers.RNN(Accumulate())(torch.ones(1, 3, 2))
+        >>> cell = Accumulate()
+        >>> [s.shape for s in cell.get_initial_state(batch_size=4)]
+        [torch.Size([4, 2])]
+        >>> loom.layers.RNN(cell)(torch.ones(1, 3, 2))
         tensor([[3., 3.]])
     """
 

@@ -175,14 +175,38 @@ class SimpleRNNCell(_GatedCell):
         kernel_initializer: default ``'glorot_uniform'``.
         recurrent_initializer: default ``'orthogonal'``.
         bias_initializer: default ``'zeros'``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
-        dropout: fraction of the inputs dropped in training (default 0.0).
-        recurrent_dropout: fraction of the state dropped in training (default 0.0).
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        recurrent_constraint: the same for the recurrent kernel (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        dropout: fraction of the inputs dropped in training, one mask per sequence (default 0.0).
+        recurrent_dropout: fraction of the state dropped in training, one mask per sequence (default 0.0).
         seed: seed of the dropout masks (default ``None``).
+        **kwargs: the base layer arguments; Keras's ``implementation`` is accepted and ignored.
+
+    Input shape:
+        One step: ``inputs`` ``(batch, features)`` and ``states`` ``[h]``, ``h`` ``(batch, units)``.
+
+    Output shape:
+        ``output`` ``(batch, units)``; ``new_states`` ``[output]``.
+
+    Returns:
+        ``(h, [h])`` with ``h = activation(inputs @ kernel + bias + h_prev @ recurrent_kernel)``.
+
+    Raises:
+        ConfigError: a non-positive ``units``, a non-numeric dropout rate, or an unknown activation /
+            initializer name.
+        InputError: step inputs that are not ``(batch, features)`` with a known ``features``, or not
+            exactly one state.
 
     Example:
         >>> import torch, loom
+        >>> cell = SimpleRNNCell(2, kernel_initializer="ones", recurrent_initializer="zeros", activation="relu")
+        >>> h, states = cell(torch.ones(1, 3), [torch.zeros(1, 2)])
+        >>> h.tolist(), states[0] is h
+        ([[3.0, 3.0]], True)
         >>> loom.layers.RNN(SimpleRNNCell(3), return_sequences=True)(torch.ones(2, 5, 4)).shape
         torch.Size([2, 5, 3])
     """
@@ -234,14 +258,40 @@ class LSTMCell(_GatedCell):
         recurrent_initializer: default ``'orthogonal'``.
         bias_initializer: default ``'zeros'``.
         unit_forget_bias: initialize the forget gate's bias to 1 (default ``True``).
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
-        dropout: fraction of the inputs dropped in training (default 0.0).
-        recurrent_dropout: fraction of the state dropped in training (default 0.0).
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        recurrent_constraint: the same for the recurrent kernel (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        dropout: fraction of the inputs dropped in training, one mask per sequence (one per gate when
+            ``recurrent_dropout`` is set) (default 0.0).
+        recurrent_dropout: fraction of the state dropped in training, one mask per gate and sequence
+            (default 0.0).
         seed: seed of the dropout masks (default ``None``).
+        **kwargs: the base layer arguments; Keras's ``implementation`` is accepted and ignored.
+
+    Input shape:
+        One step: ``inputs`` ``(batch, features)`` and ``states`` ``[h, c]``, each ``(batch, units)``.
+
+    Output shape:
+        ``output`` ``(batch, units)``; ``new_states`` ``[h, c]``, each ``(batch, units)``.
+
+    Returns:
+        ``(h, [h, c])``: the new hidden state (also the output) and the new states.
+
+    Raises:
+        ConfigError: a non-positive ``units``, a non-numeric dropout rate, or an unknown activation /
+            initializer name.
+        InputError: step inputs that are not ``(batch, features)`` with a known ``features``, or not
+            exactly two states.
 
     Example:
         >>> import torch, loom
+        >>> cell = LSTMCell(4)
+        >>> h, (h_again, c) = cell(torch.ones(2, 3), cell.get_initial_state(batch_size=2))
+        >>> h.shape, c.shape, [w.shape for w in cell.get_weights()]
+        (torch.Size([2, 4]), torch.Size([2, 4]), [(3, 16), (4, 16), (16,)])
         >>> out, h, c = loom.layers.RNN(LSTMCell(3), return_state=True)(torch.ones(2, 5, 4))
         >>> bool((out == h).all())
         True
@@ -302,13 +352,35 @@ class GRUCell(_GatedCell):
         kernel_initializer: default ``'glorot_uniform'``.
         recurrent_initializer: default ``'orthogonal'``.
         bias_initializer: default ``'zeros'``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: default ``None``.
-        kernel_constraint, recurrent_constraint, bias_constraint: default ``None``.
-        dropout: fraction of the inputs dropped in training (default 0.0).
-        recurrent_dropout: fraction of the state dropped in training (default 0.0).
+        kernel_regularizer: default ``None``.
+        recurrent_regularizer: default ``None``.
+        bias_regularizer: default ``None``.
+        kernel_constraint: projection applied to the kernel after each optimizer step (default ``None``).
+        recurrent_constraint: the same for the recurrent kernel (default ``None``).
+        bias_constraint: the same for the bias (default ``None``).
+        dropout: fraction of the inputs dropped in training, one mask per sequence (one per gate when
+            ``recurrent_dropout`` is set) (default 0.0).
+        recurrent_dropout: fraction of the state dropped in training, one mask per gate and sequence
+            (default 0.0).
         reset_after: apply the reset gate after the recurrent matrix product; the bias is then
             ``(2, 3 * units)`` (input and recurrent biases) (default ``True``).
         seed: seed of the dropout masks (default ``None``).
+        **kwargs: the base layer arguments; Keras's ``implementation`` is accepted and ignored.
+
+    Input shape:
+        One step: ``inputs`` ``(batch, features)`` and ``states`` ``[h]``, ``h`` ``(batch, units)``.
+
+    Output shape:
+        ``output`` ``(batch, units)``; ``new_states`` ``[output]``.
+
+    Returns:
+        ``(h, [h])`` with ``h = z * h_prev + (1 - z) * candidate``.
+
+    Raises:
+        ConfigError: a non-positive ``units``, a non-numeric dropout rate, or an unknown activation /
+            initializer name.
+        InputError: step inputs that are not ``(batch, features)`` with a known ``features``, or not
+            exactly one state.
 
     Example:
         >>> import torch, loom

@@ -33,16 +33,33 @@ def _three_pairs(value: Any, arg: str, owner: str) -> tuple[tuple[int, int], ...
 
 
 class UpSampling3D(_SpatialReshape):
-    """Repeat each element ``size`` times along the three spatial axes.
+    """Repeat each element ``size`` times along the three spatial axes (nearest-neighbour upsampling).
 
     Args:
-        size: an int or 3 ints, the factors of the three spatial axes (default ``(2, 2, 2)``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        size: an int (all three axes) or 3 ints, the positive repeat factors of ``(dim1, dim2, dim3)``
+            (default ``(2, 2, 2)``).
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)`` (channels last) or ``(batch, channels, dim1, dim2, dim3)``.
+
+    Output shape:
+        ``(batch, dim1 * size[0], dim2 * size[1], dim3 * size[2], channels)``, or the channels-first order.
+
+    Returns:
+        The upsampled input (no weights, no interpolation).
+
+    Raises:
+        ConfigError: a ``size`` below 1 or of the wrong length, or an unknown ``data_format``.
+        ShapeError: an input whose rank is not 5.
 
     Example:
         >>> import torch
-        >>> UpSampling3D((1, 2, 3))(torch.ones(1, 2, 2, 2, 1)).shape
-        torch.Size([1, 2, 4, 6, 1])
+        >>> x = torch.arange(2.0).reshape(1, 1, 1, 2, 1)
+        >>> out = UpSampling3D((1, 2, 3))(x)
+        >>> out.shape, out[0, 0, 0, :, 0].tolist()
+        (torch.Size([1, 1, 2, 6, 1]), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     """
 
     rank = 3
@@ -65,14 +82,30 @@ class ZeroPadding3D(_SpatialReshape):
     """Add zeros around volumes along the three spatial axes.
 
     Args:
-        padding: an int, 3 ints (symmetric per axis) or 3 ``(start, end)`` pairs (default
+        padding: an int (every side), 3 ints ``(d1, d2, d3)`` (both sides of each axis) or 3 pairs
+            ``((d1_start, d1_end), (d2_start, d2_end), (d3_start, d3_end))``; non-negative (default
             ``((1, 1), (1, 1), (1, 1))``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)`` (channels last) or ``(batch, channels, dim1, dim2, dim3)``.
+
+    Output shape:
+        Each spatial axis grows by its start and end padding; batch and channels are unchanged.
+
+    Returns:
+        The zero-padded input.
+
+    Raises:
+        ConfigError: a negative or malformed ``padding``, or an unknown ``data_format``.
+        ShapeError: an input whose rank is not 5.
 
     Example:
         >>> import torch
-        >>> ZeroPadding3D((1, 0, 2))(torch.ones(1, 2, 2, 2, 3)).shape
-        torch.Size([1, 4, 2, 6, 3])
+        >>> out = ZeroPadding3D((1, 0, 2))(torch.ones(1, 2, 2, 2, 3))
+        >>> out.shape, out.sum().item()  # the 24 ones are kept, the rest is zeros
+        (torch.Size([1, 4, 2, 6, 3]), 24.0)
     """
 
     rank = 3
@@ -96,14 +129,31 @@ class Cropping3D(_SpatialReshape):
     """Cut the borders of volumes along the three spatial axes.
 
     Args:
-        cropping: an int, 3 ints (symmetric per axis) or 3 ``(start, end)`` pairs (default
+        cropping: an int (every side), 3 ints ``(d1, d2, d3)`` (both sides of each axis) or 3 pairs
+            ``((d1_start, d1_end), (d2_start, d2_end), (d3_start, d3_end))``; non-negative (default
             ``((1, 1), (1, 1), (1, 1))``).
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``:
+            ``loom.config.image_data_format()``, ``'channels_last'`` unless set).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)`` (channels last) or ``(batch, channels, dim1, dim2, dim3)``.
+
+    Output shape:
+        Each spatial axis shrinks by its start and end cropping; batch and channels are unchanged.
+
+    Returns:
+        The cropped input.
+
+    Raises:
+        ConfigError: a negative or malformed ``cropping``, or an unknown ``data_format``.
+        ShapeError: an input whose rank is not 5, or a cropping that leaves no element on an axis.
 
     Example:
         >>> import torch
         >>> Cropping3D(((1, 0), (0, 0), (1, 1)))(torch.ones(1, 3, 3, 3, 2)).shape
         torch.Size([1, 2, 3, 1, 2])
+        >>> Cropping3D(1, data_format="channels_first")(torch.ones(1, 2, 4, 4, 4)).shape
+        torch.Size([1, 2, 2, 2, 2])
     """
 
     rank = 3

@@ -31,16 +31,39 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 class SpectralNormalization(Layer):
     """Keep a wrapped layer's kernel (or embeddings) at spectral norm 1 while training.
 
+    In training mode each call first divides the wrapped weight, in place, by its largest singular value
+    (estimated by power iteration from the stored ``vector_u``), then calls the layer; in inference the layer
+    runs on its weight as it is. An all-zero weight is left alone. Weights, in Keras's order: the wrapped
+    ``kernel``, the non-trainable ``vector_u`` ``(1, last axis of the kernel)``, then the layer's others.
+
     Args:
-        layer: the layer to wrap; it must have a ``kernel`` or ``embeddings`` weight.
-        power_iterations: power iteration steps per training call (default 1).
+        layer: the loom layer to wrap; it must have a ``kernel`` or an ``embeddings`` weight (``Dense``,
+            ``Conv2D``, ``Embedding``...).
+        power_iterations: power iteration steps per training call, a positive int (default 1).
+
+    Input shape:
+        The wrapped layer's.
+
+    Output shape:
+        The wrapped layer's.
+
+    Returns:
+        The wrapped layer's output (with the normalized weight in training mode). Masks are the wrapped
+        layer's.
+
+    Raises:
+        ConfigError: a ``layer`` that is not a loom layer, or a ``power_iterations`` that is not a positive int.
+        ShapeError: a wrapped layer with neither a ``kernel`` nor an ``embeddings`` weight (when built).
 
     Example:
         >>> import torch, loom
+        >>> _ = torch.manual_seed(0)
         >>> layer = SpectralNormalization(loom.layers.Dense(3), power_iterations=20)
         >>> _ = layer(torch.ones(2, 5), training=True)
-        >>> round(torch.linalg.matrix_norm(layer.layer.kernel.detach(), ord=2).item(), 1)
+        >>> round(torch.linalg.matrix_norm(layer.layer.kernel.detach(), ord=2).item(), 2)
         1.0
+        >>> [w.shape for w in layer.get_weights()]
+        [(5, 3), (1, 3), (3,)]
     """
 
     def __init__(self, layer: Layer, power_iterations: int = 1, **kwargs):

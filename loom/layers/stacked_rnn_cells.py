@@ -30,17 +30,31 @@ class StackedRNNCells(Layer):
     """Wrap a list of cells so that the output of each is the input of the next, at every step.
 
     The states are one entry per cell (a tensor for a single-state cell, a list for ``LSTMCell``); the
-    output is the last cell's. Weights: each cell's, in order.
+    output is the last cell's. Weights: each cell's, in order. ``RNN`` given a list of cells builds one.
 
     Args:
-        cells: the cells, first to last (each with ``state_size``).
+        cells: the cells, first to last (a non-empty list; each with ``state_size``).
+
+    Input shape:
+        One step: ``inputs`` ``(batch, features)`` and ``states``, one entry per cell as above.
+
+    Output shape:
+        ``output`` ``(batch, output_size of the last cell)``; ``new_states`` nested as ``states``.
+
+    Returns:
+        ``(output, new_states)``: the last cell's output and every cell's new states.
+
+    Raises:
+        ConfigError: ``cells`` not a non-empty list, or a cell without ``state_size``.
 
     Example:
         >>> import torch, loom
         >>> cells = StackedRNNCells([loom.layers.LSTMCell(3), loom.layers.LSTMCell(2)])
+        >>> cells.state_size, cells.output_size
+        ([[3, 3], [2, 2]], 2)
         >>> out, h1, h2 = loom.layers.RNN(cells, return_state=True)(torch.randn(2, 4, 5))
-        >>> [s.shape[-1] for s in h1], [s.shape[-1] for s in h2]
-        ([3, 3], [2, 2])
+        >>> out.shape, [s.shape[-1] for s in h1], [s.shape[-1] for s in h2]
+        (torch.Size([2, 2]), [3, 3], [2, 2])
     """
 
     def __init__(self, cells: list, **kwargs):

@@ -38,8 +38,24 @@ def check_axes(axes: list[int], rank: int, layer: str, kind: str) -> list[int]:
 class UnitNormalization(Layer):
     """``x / max(||x||_2, 1e-12)`` over ``axis`` (Keras computes ``x * min(rsqrt(sum(x**2)), 1e12)``).
 
+    Each sample is scaled to unit L2 norm over the axes of ``axis``; the other axes are independent. No
+    weights; masks pass through.
+
     Args:
-        axis: an int or a list of ints, the axes to normalize over (default -1).
+        axis: an int or a list of ints, the axes to normalize over; not the batch axis (default -1).
+
+    Input shape:
+        Any rank of at least 2, batch axis first.
+
+    Output shape:
+        The input's.
+
+    Returns:
+        ``inputs * min(rsqrt(sum(inputs**2 over axis)), 1e12)``: unit L2 norm over ``axis`` (zeros stay zeros).
+
+    Raises:
+        ConfigError: an ``axis`` that is not an int or a list of ints.
+        ShapeError: an ``axis`` out of range for the input, or the batch axis.
 
     Example:
         >>> import torch

@@ -21,11 +21,32 @@ class Wrapper(Layer):
     """Abstract base of wrappers: holds ``layer`` (built with this layer's input shape by default) and
     serializes it inside its own config. Subclasses implement ``call``.
 
+    ``build`` builds the wrapped layer on the wrapper's input shape; a subclass that feeds the layer another
+    shape (as ``TimeDistributed``: one step's shape) overrides it. The wrapped layer's weights are the wrapper's.
+
     Args:
-        layer: the wrapped loom ``Layer``.
+        layer: the wrapped loom ``Layer`` (torch modules: wrap them in ``TorchModuleWrapper`` first).
+
+    Input shape:
+        What the subclass's ``call`` takes; by default, what ``layer`` takes.
+
+    Output shape:
+        What the subclass's ``call`` returns.
+
+    Returns:
+        The subclass's ``call`` result (``Wrapper`` itself defines no computation).
+
+    Raises:
+        ConfigError: a ``layer`` that is not a loom ``Layer``.
 
     Example:
-        >>> import loom
+        >>> import torch, loom
+        >>> class Doubled(Wrapper):
+        ...     def call(self, inputs):
+        ...         return 2 * self.layer(inputs)
+        >>> layer = Doubled(loom.layers.Dense(3, kernel_initializer="ones"))
+        >>> layer(torch.ones(1, 2)).tolist(), len(layer.weights)
+        ([[4.0, 4.0, 4.0]], 2)
         >>> isinstance(loom.layers.TimeDistributed(loom.layers.Dense(2)), Wrapper)
         True
     """
