@@ -218,14 +218,10 @@ class BuiltinLossWrapper(LossFunctionWrapper):
     ``fn``; ``from_config`` calls the class with it.
 
     Args:
-        fn: The per-sample loss function.
-        reduction: As :class:`Loss`. Defaults to ``'sum_over_batch_size'``.
-        name: Defaults to ``fn.__name__``.
-        dtype: As :class:`Loss`.
+        fn, reduction, name, dtype: As :class:`LossFunctionWrapper`.
         **options: Passed to ``fn`` on every call, and kept as attributes.
 
     Example:
-        >>> import torch
         >>> from loom.losses import huber
         >>> class Huber(BuiltinLossWrapper):
         ...     _config_options = ("delta",)
