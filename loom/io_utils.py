@@ -3,7 +3,8 @@
 Every file loom writes goes through :func:`atomic_write` (or its context-manager form
 :func:`atomic_open`): the data goes to a temporary file in the target's directory, is flushed and
 fsynced, then renamed over the target, and the directory is fsynced. A crash or an exception midway
-leaves the old file untouched and no temporary file behind.
+leaves the old file untouched and no temporary file behind. A directory written as a whole (an export,
+an extracted archive) goes through :func:`atomic_directory` the same way.
 
 Example:
     >>> import os, tempfile
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 from typing import BinaryIO, Callable, Iterator, Union
@@ -65,6 +67,42 @@ def atomic_open(path: PathLike, overwrite: bool = True) -> Iterator[BinaryIO]:
             os.unlink(temp_path)
         raise
     _fsync_directory(directory)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: PathLike, prefix: str | None = None) -> Iterator[str]:
+    """Fill a temporary directory beside ``path`` and move it to ``path`` on success, replacing what was there.
+
+    If the ``with`` block raises, the temporary directory is removed and ``path`` keeps its old content.
+
+    Args:
+        path: the directory to write; its parent directory must exist.
+        prefix: the temporary directory's name prefix (its suffix is ``.part``). Defaults to `None`:
+            ``.<name of path>.``.
+
+    Yields:
+        The temporary directory's path, to write the content into.
+
+    Example:
+        >>> import os, tempfile
+        >>> target = os.path.join(tempfile.mkdtemp(), "out")
+        >>> with atomic_directory(target) as staging:
+        ...     open(os.path.join(staging, "a.txt"), "w").close()
+        >>> os.listdir(target)
+        ['a.txt']
+    """
+    path = os.path.abspath(os.fspath(path))
+    if prefix is None:
+        prefix = "." + os.path.basename(path) + "."
+    staging = tempfile.mkdtemp(dir=os.path.dirname(path), prefix=prefix, suffix=".part")
+    try:
+        yield staging
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def atomic_write(path: PathLike, data: Writer, overwrite: bool = True) -> None:

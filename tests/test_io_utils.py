@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from loom.errors import LoomError, ModelFileError
-from loom.io_utils import atomic_open, atomic_write, read_bounded
+from loom.io_utils import atomic_directory, atomic_open, atomic_write, read_bounded
 
 
 def _leftovers(directory):
@@ -81,6 +81,30 @@ def test_missing_directory_and_bad_data(tmp_path):
     with pytest.raises(LoomError):
         atomic_write(tmp_path / "f", 123)
     assert not (tmp_path / "f").exists()
+
+
+def test_atomic_directory_replaces_the_old_directory(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with atomic_directory(target) as staging:
+        assert os.path.dirname(staging) == str(tmp_path) and os.path.basename(staging).startswith(".out.")
+        (tmp_path / staging / "new.txt").write_text("new")
+    assert sorted(os.listdir(target)) == ["new.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_failed_atomic_directory_keeps_the_old_directory_and_removes_the_staging_one(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target, prefix=".custom-") as staging:
+            assert os.path.basename(staging).startswith(".custom-")
+            (tmp_path / staging / "new.txt").write_text("new")
+            raise RuntimeError("boom")
+    assert sorted(os.listdir(target)) == ["old.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["out"]
 
 
 def test_read_bounded(tmp_path):

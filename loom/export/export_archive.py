@@ -25,14 +25,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
-import tempfile
 from typing import Any, Callable
 
 import torch
 
 from loom import backend, structure
 from loom.errors import ConfigError, InputError
+from loom.io_utils import atomic_directory
 
 __all__ = ["ExportArchive"]
 
@@ -118,8 +117,7 @@ class ExportArchive:
         if not self._endpoints:
             raise ConfigError("ExportArchive.write_out: add at least one endpoint first.")
         path = os.path.abspath(os.fspath(filepath))
-        staging = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(path) or ".")
-        try:
+        with atomic_directory(path, prefix=".export-") as staging:
             manifest = {"format": self.format, "endpoints": {}, "variable_collections": {}}
             for name, (fn, specs) in self._endpoints.items():
                 with open(os.path.join(staging, f"{name}.pt2"), "wb") as f:
@@ -134,12 +132,6 @@ class ExportArchive:
                 manifest["variable_collections"] = {n: len(v) for n, v in self._collections.items()}
             with open(os.path.join(staging, "manifest.json"), "w") as f:
                 json.dump(manifest, f, indent=2)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            os.replace(staging, path)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         if verbose:
             print(f"Saved artifact at '{path}'. Endpoints: {', '.join(self._endpoints)}")
 

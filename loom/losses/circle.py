@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from loom import backend
 from loom.errors import InputError
-from loom.losses.loss import Loss, LossFunctionWrapper, reduce_weighted_values, to_prediction
+from loom.losses.loss import BuiltinLossWrapper, reduce_weighted_values, to_prediction
 
 _DEFAULT = "sum_over_batch_size"
 
@@ -72,7 +72,7 @@ def circle(y_true: Any, y_pred: Any, ref_labels: Any = None, ref_embeddings: Any
     return F.softplus(p_loss + n_loss)
 
 
-class Circle(LossFunctionWrapper):
+class Circle(BuiltinLossWrapper):
     """The Circle loss, as ``keras.losses.Circle`` (labels as ``y_true``, embeddings as ``y_pred``).
 
     Args:
@@ -88,11 +88,12 @@ class Circle(LossFunctionWrapper):
         0.4
     """
 
+    _config_options = ("gamma", "margin", "remove_diagonal")
+
     def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
                  reduction: str | None = _DEFAULT, name: str = "circle", dtype: Any = None):
         super().__init__(circle, reduction=reduction, name=name, dtype=dtype, gamma=gamma, margin=margin,
                          remove_diagonal=remove_diagonal)
-        self.gamma, self.margin, self.remove_diagonal = gamma, margin, remove_diagonal
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -101,11 +102,3 @@ class Circle(LossFunctionWrapper):
         positive = values > 0
         return reduce_weighted_values(values, sample_weight, positive if mask is None else mask & positive,
                                       self.reduction)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "gamma": self.gamma, "margin": self.margin,
-                "remove_diagonal": self.remove_diagonal}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)

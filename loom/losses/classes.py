@@ -19,12 +19,12 @@ import torch
 
 from loom import backend
 from loom.losses import functions as fns
-from loom.losses.loss import Loss, LossFunctionWrapper
+from loom.losses.loss import BuiltinLossWrapper
 
 _DEFAULT = "sum_over_batch_size"
 
 
-class _Simple(LossFunctionWrapper):
+class _Simple(BuiltinLossWrapper):
     """A wrapper whose function takes no options; its config is just name and reduction, as Keras."""
 
     _fn = staticmethod(lambda y_true, y_pred: None)
@@ -32,13 +32,6 @@ class _Simple(LossFunctionWrapper):
 
     def __init__(self, reduction: str | None = _DEFAULT, name: str | None = None, dtype: Any = None):
         super().__init__(type(self)._fn, reduction=reduction, name=name or self._default_name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return Loss.get_config(self)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
 class MeanSquaredError(_Simple):
@@ -151,7 +144,7 @@ class Poisson(_Simple):
     _default_name = "poisson"
 
 
-class CosineSimilarity(LossFunctionWrapper):
+class CosineSimilarity(BuiltinLossWrapper):
     """Negative cosine similarity along ``axis`` (default -1) (name ``'cosine_similarity'``).
 
     Example:
@@ -159,20 +152,14 @@ class CosineSimilarity(LossFunctionWrapper):
         tensor(-1.)
     """
 
+    _config_options = ("axis",)
+
     def __init__(self, axis: int = -1, reduction: str | None = _DEFAULT, name: str = "cosine_similarity",
                  dtype: Any = None):
         super().__init__(fns.cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
-        self.axis = axis
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "axis": self.axis}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
-class Huber(LossFunctionWrapper):
+class Huber(BuiltinLossWrapper):
     """Huber loss: quadratic below ``delta`` (default 1.0), linear above (name ``'huber_loss'``).
 
     Example:
@@ -180,20 +167,14 @@ class Huber(LossFunctionWrapper):
         tensor(2.5000)
     """
 
+    _config_options = ("delta",)
+
     def __init__(self, delta: float = 1.0, reduction: str | None = _DEFAULT, name: str = "huber_loss",
                  dtype: Any = None):
         super().__init__(fns.huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
-        self.delta = delta
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "delta": self.delta}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
+class BinaryCrossentropy(BuiltinLossWrapper):
     """Crossentropy for 0/1 targets, as ``keras.losses.BinaryCrossentropy``.
 
     Args:
@@ -209,21 +190,12 @@ class BinaryCrossentropy(LossFunctionWrapper):
         tensor(0.6931)
     """
 
+    _config_options = ("from_logits", "label_smoothing", "axis")
+
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = _DEFAULT, name: str = "binary_crossentropy", dtype: Any = None):
         super().__init__(fns.binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                "axis": self.axis}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
 class CategoricalCrossentropy(BinaryCrossentropy):
@@ -252,7 +224,7 @@ class CategoricalCrossentropy(BinaryCrossentropy):
         self.fn = fns.categorical_crossentropy
 
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
+class SparseCategoricalCrossentropy(BuiltinLossWrapper):
     """Crossentropy for integer class labels, as ``keras.losses.SparseCategoricalCrossentropy``.
 
     Args:
@@ -269,14 +241,13 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         tensor(0.6931)
     """
 
+    _config_options = ("from_logits", "ignore_class")
+
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
                  reduction: str | None = _DEFAULT, axis: int = -1, name: str = "sparse_categorical_crossentropy",
                  dtype: Any = None):
         super().__init__(fns.sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, ignore_class=ignore_class, axis=axis)
-        self.from_logits = from_logits
-        self.ignore_class = ignore_class
-        self.axis = axis
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -288,10 +259,3 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             valid = labels != self.ignore_class
             mask = valid if mask is None else mask & valid
         return super().__call__(y_true, y_pred, sample_weight=sample_weight, mask=mask)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)

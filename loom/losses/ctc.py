@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from loom import backend
 from loom.errors import InputError
-from loom.losses.loss import Loss, LossFunctionWrapper, to_prediction
+from loom.losses.loss import BuiltinLossWrapper, to_prediction
 
 _DEFAULT = "sum_over_batch_size"
 
@@ -48,7 +48,7 @@ def ctc(y_true: Any, y_pred: Any) -> torch.Tensor:
     return F.ctc_loss(log_probs, labels, input_lengths, label_lengths, blank=0, reduction="none")
 
 
-class CTC(LossFunctionWrapper):
+class CTC(BuiltinLossWrapper):
     """CTC loss, as ``keras.losses.CTC``.
 
     Args:
@@ -63,10 +63,3 @@ class CTC(LossFunctionWrapper):
 
     def __init__(self, reduction: str | None = _DEFAULT, name: str = "ctc", dtype: Any = None):
         super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return Loss.get_config(self)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)

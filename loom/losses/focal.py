@@ -14,15 +14,14 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import torch
 
 from loom import backend
 from loom.errors import ConfigError, InputError
-from loom.losses.functions import EPSILON, _bce_on_probabilities
-from loom.losses.loss import Loss, LossFunctionWrapper, to_prediction
+from loom.losses.functions import EPSILON, _bce_on_probabilities, _binary_targets, _warn_if_one_class
+from loom.losses.loss import BuiltinLossWrapper, to_prediction
 
 _DEFAULT = "sum_over_batch_size"
 
@@ -49,13 +48,7 @@ def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: b
     Raises:
         InputError: ``y_true`` and ``y_pred`` have different shapes.
     """
-    y_pred = to_prediction(y_pred)
-    y_true = backend.to_tensor(y_true, dtype=y_pred.dtype, device=y_pred.device)
-    if y_true.shape != y_pred.shape:
-        raise InputError(f"binary_focal_crossentropy needs y_true and y_pred of the same shape. Received: "
-                         f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.")
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    y_true, y_pred = _binary_targets(y_true, y_pred, label_smoothing, "binary_focal_crossentropy")
     if from_logits:
         y_pred = torch.sigmoid(y_pred)
     bce = _bce_on_probabilities(y_true, y_pred)
@@ -88,10 +81,7 @@ def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25
     if y_true.shape != y_pred.shape:
         raise InputError(f"categorical_focal_crossentropy needs one-hot y_true shaped like y_pred. Received: "
                          f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.")
-    if y_pred.shape[-1] == 1:
-        warnings.warn(f"In loss categorical_focal_crossentropy, expected y_pred.shape to be (batch_size, "
-                      f"num_classes) with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider "
-                      "using 'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=2)
+    _warn_if_one_class(y_pred, "categorical_focal_crossentropy")
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
     if from_logits:
@@ -124,7 +114,7 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     return (1 - torch.pow(p, q)) / q
 
 
-class BinaryFocalCrossentropy(LossFunctionWrapper):
+class BinaryFocalCrossentropy(BuiltinLossWrapper):
     """Focal binary crossentropy, as ``keras.losses.BinaryFocalCrossentropy``.
 
     Args:
@@ -144,26 +134,17 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         0.1733
     """
 
+    _config_options = ("from_logits", "label_smoothing", "axis", "apply_class_balancing", "alpha", "gamma")
+
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = _DEFAULT, name: str = "binary_focal_crossentropy", dtype: Any = None):
         super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.apply_class_balancing, self.alpha, self.gamma = apply_class_balancing, alpha, gamma
-        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                "axis": self.axis, "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
-                "gamma": self.gamma}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
-class CategoricalFocalCrossentropy(LossFunctionWrapper):
+class CategoricalFocalCrossentropy(BuiltinLossWrapper):
     """Focal categorical crossentropy for one-hot targets, as ``keras.losses.CategoricalFocalCrossentropy``.
 
     Args:
@@ -182,25 +163,17 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         0.0433
     """
 
+    _config_options = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
+
     def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
                  label_smoothing: float = 0.0, axis: int = -1, reduction: str | None = _DEFAULT,
                  name: str = "categorical_focal_crossentropy", dtype: Any = None):
         _check_axis(axis, "CategoricalFocalCrossentropy")
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name, dtype=dtype, alpha=alpha,
                          gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.alpha, self.gamma = alpha, gamma
-        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                "axis": self.axis, "alpha": self.alpha, "gamma": self.gamma}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
-class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+class CategoricalGeneralizedCrossEntropy(BuiltinLossWrapper):
     """Generalized crossentropy for integer labels, as ``keras.losses.CategoricalGeneralizedCrossEntropy``.
 
     Args:
@@ -217,17 +190,11 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
         tensor(1.)
     """
 
+    _config_options = ("q",)
+
     def __init__(self, q: float = 0.5, reduction: str | None = _DEFAULT,
                  name: str = "categorical_generalized_cross_entropy", dtype: Any = None):
         if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
             raise ConfigError(f"CategoricalGeneralizedCrossEntropy: q must be in the interval (0, 1). "
                               f"Received: q={q!r}")
         super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name, dtype=dtype, q=q)
-        self.q = q
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "q": self.q}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)

@@ -140,6 +140,18 @@ def _bce_on_probabilities(target: torch.Tensor, output: torch.Tensor) -> torch.T
     return F.binary_cross_entropy(output, target, reduction="none")
 
 
+def _binary_targets(y_true: Any, y_pred: Any, label_smoothing: float, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Targets and predictions of a binary crossentropy: same shape, targets smoothed towards 0.5."""
+    y_pred = to_prediction(y_pred)
+    y_true = backend.to_tensor(y_true, dtype=y_pred.dtype, device=y_pred.device)
+    if y_true.shape != y_pred.shape:
+        raise InputError(f"{loss} needs y_true and y_pred of the same shape. Received: "
+                         f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.")
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return y_true, y_pred
+
+
 def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0,
                         axis: int = -1) -> torch.Tensor:
     """Binary crossentropy averaged over ``axis`` (default -1).
@@ -153,13 +165,7 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, lab
     Raises:
         InputError: ``y_true`` and ``y_pred`` have different shapes.
     """
-    y_pred = to_prediction(y_pred)
-    y_true = backend.to_tensor(y_true, dtype=y_pred.dtype, device=y_pred.device)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if y_true.shape != y_pred.shape:
-        raise InputError(f"binary_crossentropy needs y_true and y_pred of the same shape. Received: "
-                         f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.")
+    y_true, y_pred = _binary_targets(y_true, y_pred, label_smoothing, "binary_crossentropy")
     if from_logits:
         losses = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
     else:
@@ -176,6 +182,14 @@ def _check_categorical_targets(y_true: torch.Tensor, y_pred: torch.Tensor) -> No
     raise InputError(f"categorical_crossentropy needs one-hot y_true shaped like y_pred. Received: "
                      f"y_true.shape={tuple(y_true.shape)} ({backend.dtype_name(y_true.dtype)}), "
                      f"y_pred.shape={tuple(y_pred.shape)}. {hint}")
+
+
+def _warn_if_one_class(y_pred: torch.Tensor, loss: str) -> None:
+    """Keras's warning for a categorical loss on a single-class output (pointing at the loss's caller)."""
+    if y_pred.shape[-1] == 1:
+        warnings.warn(f"In loss {loss}, expected y_pred.shape to be (batch_size, num_classes) with num_classes > 1. "
+                      f"Received: y_pred.shape={tuple(y_pred.shape)}. Consider using 'binary_crossentropy' if you "
+                      "only have 2 classes.", SyntaxWarning, stacklevel=3)
 
 
 def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0,
@@ -198,10 +212,7 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     y_true = backend.to_tensor(y_true, device=y_pred.device)
     _check_categorical_targets(y_true, y_pred)
     y_true = y_true.to(y_pred.dtype)
-    if y_pred.shape[-1] == 1:
-        warnings.warn(f"In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, num_classes) "
-                      f"with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider using "
-                      "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=2)
+    _warn_if_one_class(y_pred, "categorical_crossentropy")
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
     if from_logits:

@@ -210,6 +210,43 @@ class LossFunctionWrapper(Loss):
         return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, kwargs={self._fn_kwargs})>"
 
 
+class BuiltinLossWrapper(LossFunctionWrapper):
+    """A :class:`LossFunctionWrapper` shaped like Keras's built-in loss classes.
+
+    Every option passed to ``fn`` is also an attribute of the same name. The config is ``name`` and
+    ``reduction`` followed by the options named in ``_config_options`` (Keras leaves some out), without
+    ``fn``; ``from_config`` calls the class with it.
+
+    Args:
+        fn, reduction, name, dtype: As :class:`LossFunctionWrapper`.
+        **options: Passed to ``fn`` on every call, and kept as attributes.
+
+    Example:
+        >>> from loom.losses import huber
+        >>> class Huber(BuiltinLossWrapper):
+        ...     _config_options = ("delta",)
+        ...     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        ...         super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
+        >>> Huber(delta=0.5).get_config()
+        {'name': 'huber_loss', 'reduction': 'sum_over_batch_size', 'delta': 0.5}
+    """
+
+    _config_options: tuple[str, ...] = ()
+
+    def __init__(self, fn: Callable, reduction: str | None = "sum_over_batch_size", name: str | None = None,
+                 dtype: Any = None, **options: Any):
+        super().__init__(fn, reduction=reduction, name=name, dtype=dtype, **options)
+        for key, value in options.items():
+            setattr(self, key, value)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**Loss.get_config(self), **{key: getattr(self, key) for key in self._config_options}}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Loss":
+        return cls(**config)
+
+
 def target_kind(y_true_shape: tuple, y_pred_shape: tuple) -> tuple[bool, bool]:
     """``(is_binary, is_sparse_categorical)`` from the target and output shapes, as Keras's compile does.
 

@@ -20,7 +20,7 @@ import torch
 from loom import backend
 from loom.errors import InputError
 from loom.losses.functions import EPSILON
-from loom.losses.loss import Loss, LossFunctionWrapper, to_prediction
+from loom.losses.loss import BuiltinLossWrapper, to_prediction
 
 _DEFAULT = "sum_over_batch_size"
 
@@ -61,7 +61,7 @@ def tversky(y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5, axi
     return 1 - intersection / (intersection + fp * alpha + fn * beta + EPSILON)
 
 
-class Dice(LossFunctionWrapper):
+class Dice(BuiltinLossWrapper):
     """The Dice loss, as ``keras.losses.Dice``.
 
     Args:
@@ -75,19 +75,13 @@ class Dice(LossFunctionWrapper):
         0.3333
     """
 
+    _config_options = ("axis",)
+
     def __init__(self, reduction: str | None = _DEFAULT, name: str = "dice", axis: Any = None, dtype: Any = None):
         super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
-        self.axis = axis
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "axis": self.axis}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)
 
 
-class Tversky(LossFunctionWrapper):
+class Tversky(BuiltinLossWrapper):
     """The Tversky loss, as ``keras.losses.Tversky``.
 
     Args:
@@ -103,14 +97,8 @@ class Tversky(LossFunctionWrapper):
         0.4118
     """
 
+    _config_options = ("alpha", "beta", "axis")
+
     def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = _DEFAULT,
                  name: str = "tversky", axis: Any = None, dtype: Any = None):
         super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
-        self.alpha, self.beta, self.axis = alpha, beta, axis
-
-    def get_config(self) -> dict[str, Any]:
-        return {**Loss.get_config(self), "alpha": self.alpha, "beta": self.beta, "axis": self.axis}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
-        return cls(**config)

@@ -29,7 +29,8 @@ class _AtConstraint(_ThresholdMetric):
     """Shared state: TP/FP/TN/FN per threshold; subclasses name the constrained and the maximised rate."""
 
     _kinds = ("tp", "fp", "tn", "fn")
-    _value_name = ""
+    _value_name = ""  # the constrained rate, also the constructor argument holding its floor
+    _maximised = ""  # the rate result() maximises
 
     def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: Any = None):
@@ -54,10 +55,13 @@ class _AtConstraint(_ThresholdMetric):
 
     def _rates(self) -> dict[str, torch.Tensor]:
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
-        return {"sensitivity": _divide_no_nan(tp, tp + fn), "specificity": _divide_no_nan(tn, tn + fp),
+        sensitivity = _divide_no_nan(tp, tp + fn)
+        return {"sensitivity": sensitivity, "recall": sensitivity, "specificity": _divide_no_nan(tn, tn + fp),
                 "precision": _divide_no_nan(tp, tp + fp)}
 
-    def _best(self, constrained: torch.Tensor, dependent: torch.Tensor) -> torch.Tensor:
+    def result(self) -> torch.Tensor:
+        rates = self._rates()
+        constrained, dependent = rates[self._value_name], rates[self._maximised]
         feasible = constrained >= self.value
         return torch.clamp_min(torch.where(feasible, dependent, torch.zeros_like(dependent)).max(), 0.0)
 
@@ -82,14 +86,11 @@ class SensitivityAtSpecificity(_AtConstraint):
     """
 
     _value_name = "specificity"
+    _maximised = "sensitivity"
 
     def __init__(self, specificity: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: Any = None):
         super().__init__(specificity, num_thresholds, class_id, name, dtype)
-
-    def result(self) -> torch.Tensor:
-        rates = self._rates()
-        return self._best(rates["specificity"], rates["sensitivity"])
 
 
 class SpecificityAtSensitivity(_AtConstraint):
@@ -108,14 +109,11 @@ class SpecificityAtSensitivity(_AtConstraint):
     """
 
     _value_name = "sensitivity"
+    _maximised = "specificity"
 
     def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: Any = None):
         super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
-
-    def result(self) -> torch.Tensor:
-        rates = self._rates()
-        return self._best(rates["sensitivity"], rates["specificity"])
 
 
 class PrecisionAtRecall(_AtConstraint):
@@ -134,14 +132,11 @@ class PrecisionAtRecall(_AtConstraint):
     """
 
     _value_name = "recall"
+    _maximised = "precision"
 
     def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: Any = None):
         super().__init__(recall, num_thresholds, class_id, name, dtype)
-
-    def result(self) -> torch.Tensor:
-        rates = self._rates()
-        return self._best(rates["sensitivity"], rates["precision"])
 
 
 class RecallAtPrecision(_AtConstraint):
@@ -160,11 +155,8 @@ class RecallAtPrecision(_AtConstraint):
     """
 
     _value_name = "precision"
+    _maximised = "recall"
 
     def __init__(self, precision: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: Any = None):
         super().__init__(precision, num_thresholds, class_id, name, dtype)
-
-    def result(self) -> torch.Tensor:
-        rates = self._rates()
-        return self._best(rates["precision"], rates["sensitivity"])

@@ -69,10 +69,6 @@ class PearsonCorrelation(MeanMetricWrapper):
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "PearsonCorrelation":
-        return cls(**config)
-
 
 class ConcordanceCorrelation(MeanMetricWrapper):
     """Mean per-sample concordance correlation, as ``keras.metrics.ConcordanceCorrelation``.
@@ -93,7 +89,3 @@ class ConcordanceCorrelation(MeanMetricWrapper):
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "ConcordanceCorrelation":
-        return cls(**config)

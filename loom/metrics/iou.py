@@ -82,6 +82,8 @@ class IoU(_IoUBase):
         tensor(0.5000)
     """
 
+    _fixed_arguments: tuple[str, ...] = ()  # arguments a subclass sets itself: not in its config, as in Keras
+
     def __init__(self, num_classes: int, target_class_ids: Any, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
                  axis: int = -1):
@@ -104,9 +106,10 @@ class IoU(_IoUBase):
         return iou.sum() / (valid.float().sum() + EPSILON)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "num_classes": self.num_classes,
-                "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
-                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+        config = {"name": self.name, "dtype": self.dtype, "num_classes": self.num_classes,
+                  "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
+                  "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+        return {key: value for key, value in config.items() if key not in self._fixed_arguments}
 
 
 class BinaryIoU(IoU):
@@ -150,16 +153,13 @@ class MeanIoU(IoU):
         True
     """
 
+    _fixed_arguments = ("target_class_ids",)
+
     def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
                  sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1):
         super().__init__(num_classes, list(range(num_classes)) if isinstance(num_classes, int) else [0], name=name,
                          dtype=dtype, ignore_class=ignore_class, sparse_y_true=sparse_y_true,
                          sparse_y_pred=sparse_y_pred, axis=axis)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        del config["target_class_ids"]
-        return config
 
 
 class OneHotIoU(IoU):
@@ -176,15 +176,12 @@ class OneHotIoU(IoU):
         1.0
     """
 
+    _fixed_arguments = ("sparse_y_true",)
+
     def __init__(self, num_classes: int, target_class_ids: Any, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_pred: bool = False, axis: int = -1):
         super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config
 
 
 class OneHotMeanIoU(MeanIoU):
@@ -200,12 +197,9 @@ class OneHotMeanIoU(MeanIoU):
         1.0
     """
 
+    _fixed_arguments = ("target_class_ids", "sparse_y_true")
+
     def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
                  sparse_y_pred: bool = False, axis: int = -1):
         super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
                          sparse_y_pred=sparse_y_pred, axis=axis)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config

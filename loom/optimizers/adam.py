@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from loom.errors import ConfigError
-from loom.optimizers.optimizer import Optimizer
+from loom.optimizers.adaptive_moments import AdaptiveMomentOptimizer
 
 
-class Adam(Optimizer):
+class Adam(AdaptiveMomentOptimizer):
     """Adaptive moment estimation, as ``keras.optimizers.Adam``.
 
     Args:
@@ -46,10 +46,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
         self.amsgrad = amsgrad
 
     def _active_slots(self) -> dict[str, float]:
@@ -74,7 +71,7 @@ class Adam(Optimizer):
         self._addcdiv_scaled_(params, momentums, denominators, -alpha)
 
     def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super()._hyperparameters(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):

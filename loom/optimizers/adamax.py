@@ -11,14 +11,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
-from loom.optimizers.optimizer import Optimizer
+from loom.optimizers.adaptive_moments import AdaptiveMomentOptimizer
 
 
-class Adamax(Optimizer):
+class Adamax(AdaptiveMomentOptimizer):
     """Adam's variant based on the infinity norm, as ``keras.optimizers.Adamax``.
 
     ::
@@ -41,13 +39,6 @@ class Adamax(Optimizer):
 
     _slots = {"momentum": 0.0, "norm": 0.0}
 
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-
     def _rates(self, lr, step, f):
         return (lr, float(f(1) - f(self.beta_1) ** f(step)))
 
@@ -59,6 +50,3 @@ class Adamax(Optimizer):
         denominators = torch._foreach_add(norms, self.epsilon)
         torch._foreach_mul_(denominators, bias_correction)
         self._addcdiv_scaled_(params, momentums, denominators, -lr)
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

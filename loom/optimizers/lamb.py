@@ -16,14 +16,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
-from loom.optimizers.optimizer import Optimizer
+from loom.optimizers.adaptive_moments import AdaptiveMomentOptimizer
 
 
-class Lamb(Optimizer):
+class Lamb(AdaptiveMomentOptimizer):
     """Layer-wise adaptive moments, as ``keras.optimizers.Lamb``.
 
     Args:
@@ -39,13 +37,6 @@ class Lamb(Optimizer):
     """
 
     _slots = {"momentum": 0.0, "velocity": 0.0}
-
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def _rates(self, lr, step, f):
         t = f(step)
@@ -64,6 +55,3 @@ class Lamb(Optimizer):
         for param, step, w_norm, s_norm in zip(params, steps, weight_norms, step_norms):
             ratio = torch.where((w_norm > 0) & (s_norm > 0), w_norm / s_norm, torch.ones_like(w_norm))
             param.sub_(step * (ratio * lr))
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

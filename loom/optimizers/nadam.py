@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from loom.optimizers.optimizer import Optimizer
+from loom.optimizers.adaptive_moments import AdaptiveMomentOptimizer
 
 _MOMENTUM_DECAY = 0.96
 
 
-class Nadam(Optimizer):
+class Nadam(AdaptiveMomentOptimizer):
     """Nesterov-accelerated Adam, as ``keras.optimizers.Nadam``.
 
     With ``u_t = beta_1 * (1 - 0.5 * 0.96**t)`` and ``U_t`` the product of ``u_1 ... u_t``::
@@ -46,10 +46,7 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
         self._u_product = 1.0
 
     def _momentum_at(self, step: int) -> np.float32:
@@ -87,6 +84,3 @@ class Nadam(Optimizer):
     def _set_extra_state(self, values: dict[str, float]) -> None:
         if "u_product" in values:
             self._u_product = float(values["u_product"])
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

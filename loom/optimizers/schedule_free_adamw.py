@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from loom.optimizers.optimizer import Optimizer
+from loom.optimizers.adaptive_moments import AdaptiveMomentOptimizer
 
 
-class ScheduleFreeAdamW(Optimizer):
+class ScheduleFreeAdamW(AdaptiveMomentOptimizer):
     """Schedule-free AdamW, as ``keras.optimizers.ScheduleFreeAdamW``.
 
     Args:
@@ -47,10 +47,7 @@ class ScheduleFreeAdamW(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.0025, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, warmup_steps: int = 0, **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
         self.warmup_steps = warmup_steps
 
     def _new_slot(self, name: str, param: torch.Tensor, fill: float) -> torch.Tensor:
@@ -79,5 +76,4 @@ class ScheduleFreeAdamW(Optimizer):
             y.copy_((1 - b1) * z_new + b1 * x)
 
     def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "warmup_steps": self.warmup_steps}
+        return {**super()._hyperparameters(), "warmup_steps": self.warmup_steps}

@@ -76,26 +76,15 @@ def audio_dataset_from_directory(
                                                or output_sequence_length <= 0):
         raise ConfigError(f"{_NAME}: `output_sequence_length` must be a positive integer; got "
                           f"{output_sequence_length!r}.")
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
-    dataset_index.check_arguments(labels, label_mode, validation_split, subset, shuffle, seed, _NAME)
-    seed = np.random.randint(1e6) if seed is None else seed
-    paths, file_labels, names = dataset_index.index_directory(
-        directory, labels, ALLOWED_FORMATS, class_names, shuffle, seed, follow_links, verbose, "audio files")
-    if label_mode == "binary" and len(names or []) != 2:
-        raise ConfigError(f'{_NAME}: label_mode="binary" needs exactly 2 classes; got class_names={names}.')
 
     def load(batch_paths: list[str]) -> Any:
         clips = [_fit_length(read_wav(p, sampling_rate)[0], output_sequence_length) for p in batch_paths]
         return clips if ragged else _pad_stack(clips)
 
-    def make(subset_name: str | None) -> FileDataset:
-        p, lab = dataset_index.split_subset(paths, file_labels, validation_split, subset_name)
-        return FileDataset(p, lab, label_mode, names, batch_size, shuffle, seed, load)
-
-    if subset == "both":
-        return [make("training"), make("validation")]
-    return make(subset)
+    return dataset_index.datasets_from_directory(
+        directory, labels, label_mode, class_names, ALLOWED_FORMATS, load, batch_size=batch_size, shuffle=shuffle,
+        seed=seed, validation_split=validation_split, subset=subset, follow_links=follow_links, verbose=verbose,
+        what="audio files", caller=_NAME)
 
 
 def read_wav(path: str, sampling_rate: int | None = None) -> tuple[torch.Tensor, int]:

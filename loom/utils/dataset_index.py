@@ -3,6 +3,9 @@
 Shared by :func:`~loom.utils.image_dataset_from_directory`, :func:`~loom.utils.text_dataset_from_directory`
 and :func:`~loom.utils.audio_dataset_from_directory`: the same file order, label rules, shuffle (NumPy's
 ``RandomState(seed)``, so the same files land in the same subset as with Keras) and validation split.
+:func:`datasets_from_directory` runs those steps and builds the resulting
+:class:`~loom.utils.file_dataset.FileDataset` objects; each caller only checks its own arguments and says how
+to read a batch of files.
 
 Example:
     >>> import os, tempfile
@@ -18,14 +21,60 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from loom.errors import ConfigError, InputError
+from loom.utils.file_dataset import FileDataset
 
 LABEL_MODES = ("int", "categorical", "binary")
 SUBSETS = ("training", "validation", "both")
+
+
+def datasets_from_directory(
+    directory: str, labels: Any, label_mode: str | None, class_names: Sequence[str] | None,
+    formats: tuple[str, ...], load: Callable[[list[str]], Any], *, batch_size: int | None, shuffle: bool,
+    seed: int | None, validation_split: float | None, subset: str | None, follow_links: bool, verbose: bool,
+    what: str, caller: str,
+) -> FileDataset | list[FileDataset]:
+    """The :class:`FileDataset` of the files under ``directory``, as a ``*_dataset_from_directory`` returns it.
+
+    Applies Keras's argument rules (:func:`check_arguments`; ``labels=None`` or ``label_mode=None`` means no
+    labels), draws a seed when none is given, lists and labels the files (:func:`index_directory`) and splits
+    them (:func:`split_subset`).
+
+    Args:
+        directory, labels, label_mode, class_names, batch_size, shuffle, seed, validation_split, subset,
+            follow_links, verbose: The caller's arguments of the same names.
+        formats: Lower-case extensions to keep, e.g. ``(".txt",)``.
+        load: ``load(paths) -> x`` reading one batch of files.
+        what: The kind of file, for messages (``"images"``).
+        caller: The public function's name, for messages.
+
+    Returns:
+        A :class:`FileDataset`, or ``[training, validation]`` for ``subset="both"``.
+
+    Raises:
+        ConfigError: invalid arguments, or ``label_mode="binary"`` without exactly 2 classes.
+        InputError: as :func:`index_directory`.
+    """
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    check_arguments(labels, label_mode, validation_split, subset, shuffle, seed, caller)
+    seed = np.random.randint(1e6) if seed is None else seed
+    paths, file_labels, names = index_directory(
+        directory, labels, formats, class_names, shuffle, seed, follow_links, verbose, what)
+    if label_mode == "binary" and len(names or []) != 2:
+        raise ConfigError(f'{caller}: label_mode="binary" needs exactly 2 classes; got class_names={names}.')
+
+    def make(subset_name: str | None) -> FileDataset:
+        p, lab = split_subset(paths, file_labels, validation_split, subset_name)
+        return FileDataset(p, lab, label_mode, names, batch_size, shuffle, seed, load)
+
+    if subset == "both":
+        return [make("training"), make("validation")]
+    return make(subset)
 
 
 def index_directory(directory: str, labels: Any, formats: tuple[str, ...], class_names: Sequence[str] | None = None,

@@ -14,13 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from loom.utils.py_dataset import PyDataset
+from loom.utils.py_dataset import PyDataset, batch_slice, num_batches_of
 
 
 def encode_labels(labels: np.ndarray, label_mode: str, num_classes: int) -> torch.Tensor:
@@ -72,15 +71,10 @@ class FileDataset(PyDataset):
             self._reshuffle()
 
     def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self.file_paths)
-        return math.ceil(len(self.file_paths) / self.batch_size)
+        return num_batches_of(len(self.file_paths), self.batch_size)
 
     def __getitem__(self, index: int) -> Any:
-        if not 0 <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for a dataset of {len(self)} batches.")
-        size = self.batch_size or 1
-        rows = self._order[index * size:(index + 1) * size]
+        rows = self._order[batch_slice(index, len(self.file_paths), self.batch_size)]
         x = self._load([self.file_paths[i] for i in rows.tolist()])
         item = x if self._labels is None else (x, self._labels[rows])
         if self.batch_size is None:

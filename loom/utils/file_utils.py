@@ -30,6 +30,7 @@ import zipfile
 from typing import Any, BinaryIO
 
 from loom.errors import ConfigError, InputError
+from loom.io_utils import atomic_directory
 
 _CHUNK = 1 << 20
 ARCHIVE_FORMATS = ("tar", "zip")
@@ -190,10 +191,8 @@ def extract_archive(file_path: str, path: str = ".", archive_format: Any = "auto
 
 
 def _extract_atomically(file_path: str, path: str, fmt: str) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    temp = tempfile.mkdtemp(dir=parent, prefix="." + os.path.basename(path) + ".", suffix=".part")
-    try:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_directory(path) as temp:
         if fmt == "tar":
             with tarfile.open(file_path) as archive:
                 members = archive.getmembers()
@@ -205,12 +204,6 @@ def _extract_atomically(file_path: str, path: str, fmt: str) -> None:
                 for name in archive.namelist():
                     _check_name(name, file_path)
                 archive.extractall(temp)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        os.replace(temp, path)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
 
 
 def _check_name(name: str, archive: str) -> None:

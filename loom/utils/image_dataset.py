@@ -81,28 +81,17 @@ def image_dataset_from_directory(
         InputError: no class folders, no images, unreadable images, or mixed sizes with ``image_size=None``.
     """
     _check(labels, class_names, color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, format)
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
     size = _size(image_size)
     data_format = data_format or config.image_data_format()
-    dataset_index.check_arguments(labels, label_mode, validation_split, subset, shuffle, seed, _NAME)
-    seed = np.random.randint(1e6) if seed is None else seed
-    paths, file_labels, names = dataset_index.index_directory(
-        directory, labels, ALLOWLIST_FORMATS, class_names, shuffle, seed, follow_links, verbose, "images")
-    if label_mode == "binary" and len(names or []) != 2:
-        raise ConfigError(f'{_NAME}: label_mode="binary" needs exactly 2 classes; got class_names={names}.')
 
     def load(batch_paths: list[str]) -> torch.Tensor:
         return load_image_batch(batch_paths, color_mode, size, interpolation, crop_to_aspect_ratio,
                                 pad_to_aspect_ratio, data_format)
 
-    def make(subset_name: str | None) -> FileDataset:
-        p, lab = dataset_index.split_subset(paths, file_labels, validation_split, subset_name)
-        return FileDataset(p, lab, label_mode, names, batch_size, shuffle, seed, load)
-
-    if subset == "both":
-        return [make("training"), make("validation")]
-    return make(subset)
+    return dataset_index.datasets_from_directory(
+        directory, labels, label_mode, class_names, ALLOWLIST_FORMATS, load, batch_size=batch_size,
+        shuffle=shuffle, seed=seed, validation_split=validation_split, subset=subset, follow_links=follow_links,
+        verbose=verbose, what="images", caller=_NAME)
 
 
 def _check(labels: Any, class_names: Any, color_mode: str, interpolation: str, crop: bool, pad: bool,

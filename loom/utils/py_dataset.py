@@ -23,12 +23,41 @@ from __future__ import annotations
 import collections
 import concurrent.futures as futures
 import itertools
+import math
 import multiprocessing
 from typing import Any, Iterator
 
 from loom.errors import ConfigError
 
 _WORKER_DATASET: Any = None
+
+
+def _loader_setting(attribute: str, default: Any) -> property:
+    """A read-write setting stored as ``attribute``, ``default`` for subclasses that skip ``PyDataset.__init__``."""
+    return property(lambda self: getattr(self, attribute, default),
+                    lambda self, value: setattr(self, attribute, value))
+
+
+def num_batches_of(num_items: int, batch_size: int | None) -> int:
+    """How many batches ``num_items`` make in batches of ``batch_size`` (``None``: one unbatched item each)."""
+    return num_items if batch_size is None else math.ceil(num_items / batch_size)
+
+
+def batch_slice(index: int, num_items: int, batch_size: int | None) -> slice:
+    """The items of batch ``index`` of ``num_items`` cut into batches of ``batch_size`` (``None``: one item).
+
+    Raises:
+        IndexError: ``index`` is not a batch of the dataset.
+
+    Example:
+        >>> batch_slice(2, 5, batch_size=2)
+        slice(4, 6, None)
+    """
+    count = num_batches_of(num_items, batch_size)
+    if not 0 <= index < count:
+        raise IndexError(f"batch index {index} out of range for a dataset of {count} batches.")
+    size = batch_size or 1
+    return slice(index * size, (index + 1) * size)
 
 
 class PyDataset:
@@ -58,29 +87,9 @@ class PyDataset:
         self._use_multiprocessing = bool(use_multiprocessing)
         self._max_queue_size = max_queue_size
 
-    @property
-    def workers(self) -> int:
-        return getattr(self, "_workers", 1)
-
-    @workers.setter
-    def workers(self, value: int) -> None:
-        self._workers = value
-
-    @property
-    def use_multiprocessing(self) -> bool:
-        return getattr(self, "_use_multiprocessing", False)
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value: bool) -> None:
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self) -> int:
-        return getattr(self, "_max_queue_size", 10)
-
-    @max_queue_size.setter
-    def max_queue_size(self, value: int) -> None:
-        self._max_queue_size = value
+    workers = _loader_setting("_workers", 1)
+    use_multiprocessing = _loader_setting("_use_multiprocessing", False)
+    max_queue_size = _loader_setting("_max_queue_size", 10)
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index) returning a batch.")

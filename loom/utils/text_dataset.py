@@ -67,25 +67,14 @@ def text_dataset_from_directory(
         raise ConfigError(f"{_NAME}: `format` must be 'tf' or 'grain'; got {format!r}.")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise ConfigError(f"{_NAME}: `max_length` must be a positive integer or None; got {max_length!r}.")
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
-    dataset_index.check_arguments(labels, label_mode, validation_split, subset, shuffle, seed, _NAME)
-    seed = np.random.randint(1e6) if seed is None else seed
-    paths, file_labels, names = dataset_index.index_directory(
-        directory, labels, (".txt",), class_names, shuffle, seed, follow_links, verbose, "text files")
-    if label_mode == "binary" and len(names or []) != 2:
-        raise ConfigError(f'{_NAME}: label_mode="binary" needs exactly 2 classes; got class_names={names}.')
 
     def load(batch_paths: list[str]) -> np.ndarray:
         return np.array([read_text(p, max_length) for p in batch_paths], dtype=object)
 
-    def make(subset_name: str | None) -> FileDataset:
-        p, lab = dataset_index.split_subset(paths, file_labels, validation_split, subset_name)
-        return FileDataset(p, lab, label_mode, names, batch_size, shuffle, seed, load)
-
-    if subset == "both":
-        return [make("training"), make("validation")]
-    return make(subset)
+    return dataset_index.datasets_from_directory(
+        directory, labels, label_mode, class_names, (".txt",), load, batch_size=batch_size, shuffle=shuffle,
+        seed=seed, validation_split=validation_split, subset=subset, follow_links=follow_links, verbose=verbose,
+        what="text files", caller=_NAME)
 
 
 def read_text(path: str, max_length: int | None = None) -> str:

@@ -11,14 +11,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 
 from loom.errors import ConfigError, InputError
-from loom.utils.py_dataset import PyDataset
+from loom.utils.py_dataset import PyDataset, batch_slice, num_batches_of
 
 _NAME = "timeseries_dataset_from_array"
 
@@ -48,15 +47,10 @@ class TimeseriesDataset(PyDataset):
         self._offsets = torch.arange(sequence_length, dtype=torch.int64) * sampling_rate
 
     def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self._positions)
-        return math.ceil(len(self._positions) / self.batch_size)
+        return num_batches_of(len(self._positions), self.batch_size)
 
     def __getitem__(self, index: int) -> Any:
-        if not 0 <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for a dataset of {len(self)} batches.")
-        size = self.batch_size or 1
-        starts = self._positions[index * size:(index + 1) * size]
+        starts = self._positions[batch_slice(index, len(self._positions), self.batch_size)]
         windows = self.data[starts[:, None] + self._offsets]
         item = windows if self.targets is None else (windows, self.targets[starts])
         if self.batch_size is None:
