@@ -16,7 +16,7 @@ from typing import Any
 
 import torch.nn.functional as F
 
-from loom.layers.conv_base import data_format_arg, int_tuple
+from loom.layers.conv_base import check_rank, data_format_arg, int_tuple
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 
@@ -46,6 +46,7 @@ class BaseAdaptivePooling(Layer):
         self.built = True
 
     def call(self, inputs):
+        check_rank(self, inputs)
         size = self.output_size[0] if self.rank == 1 else self.output_size
         if self.data_format == "channels_first":
             return self._pool(inputs, size)

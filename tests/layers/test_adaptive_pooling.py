@@ -34,3 +34,9 @@ def test_bad_input():
         loom.layers.AdaptiveMaxPooling1D(2, data_format="nhwc")
     with pytest.raises(ShapeError):
         loom.layers.AdaptiveMaxPooling2D(2)(loom.Input((4, 3)))
+
+
+def test_eager_input_of_the_wrong_rank_is_refused():
+    import torch
+    with pytest.raises(ShapeError, match="rank 4.*\\(1, 3, 3\\)"):
+        loom.layers.AdaptiveAveragePooling2D(2)(torch.ones(1, 3, 3))

@@ -83,10 +83,8 @@ class Pipeline(Layer):
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         outputs = inputs
+        kwargs = {} if training is None else {"training": training}
         for layer in self._pipeline_layers:
-            kwargs = {}
-            if training is not None and getattr(layer, "_call_takes_training", False):
-                kwargs["training"] = training
             outputs = layer(outputs, **kwargs)
         return outputs
 

@@ -31,3 +31,11 @@ def test_weights_are_its_layers_and_match_keras():
 def test_bad_input():
     with pytest.raises(ConfigError, match="list of loom layers"):
         loom.layers.Pipeline(["not a layer"])
+
+
+def test_training_reaches_layers_whose_call_takes_no_training_argument():
+    # Dropout's call has no `training` parameter; its mode comes from Layer.__call__, which the pipeline uses.
+    pipeline = loom.layers.Pipeline([loom.layers.Dropout(0.5, seed=1)])
+    x = np.ones((4, 10), dtype="float32")
+    assert (np.asarray(pipeline(x, training=True)) == 0).any()
+    np.testing.assert_array_equal(np.asarray(pipeline(x, training=False)), x)

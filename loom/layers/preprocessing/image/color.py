@@ -685,7 +685,8 @@ class RandomColorJitter(BaseImagePreprocessingLayer):
         parts = ((brightness_factor, RandomBrightness), (contrast_factor, RandomContrast),
                  (saturation_factor, RandomSaturation), (hue_factor, RandomHue))
         self._parts = [cls(factor, value_range=value_range, seed=seed, data_format=data_format)
-                       if cls in (RandomSaturation, RandomHue) else cls(factor, value_range=value_range, seed=seed)
+                       if cls in (RandomContrast, RandomSaturation, RandomHue)
+                       else cls(factor, value_range=value_range, seed=seed)
                        for factor, cls in parts if factor is not None]
 
     def get_random_transformation(self, data, training=True, seed=None):

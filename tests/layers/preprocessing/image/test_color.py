@@ -70,3 +70,16 @@ def test_seeded_layers_repeat_and_successive_calls_differ():
 def test_bad_arguments_raise_config_errors(make):
     with pytest.raises(ConfigError):
         make()
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_color_jitter_contrast_keeps_channel_means_in_either_data_format(data_format):
+    # Contrast scales around each channel's mean; inside the jitter it must use the jitter's data_format.
+    torch.manual_seed(0)
+    x = 100 + 50 * torch.rand(2, 3, 8, 8)  # far from the value range's bounds: no clipping
+    axes = (2, 3)
+    if data_format == "channels_last":
+        x, axes = x.permute(0, 2, 3, 1), (1, 2)
+    y = loom.layers.RandomColorJitter(contrast_factor=0.5, seed=3, data_format=data_format)(x, training=True)
+    assert not torch.allclose(y, x)
+    torch.testing.assert_close(y.mean(axes), x.mean(axes), rtol=0, atol=1e-3)
