@@ -8,6 +8,7 @@ order and Keras weight files).
 
 * :func:`conv2d_bn`: Conv2D (no bias) -> BatchNormalization (no scale) -> ReLU, as in Keras's InceptionV3.
 * :func:`conv_bn`: Conv2D or SeparableConv2D -> BatchNormalization -> optional activation.
+* :func:`bn_act`: BatchNormalization -> optional activation (the pre-activation of ResNetV2 and DenseNet).
 * :func:`inception_module`: parallel conv2d_bn towers (plus a pooling branch) concatenated on channels.
 * :func:`residual_block`: a basic or bottleneck residual block with an identity or 1x1-projection shortcut.
 * :func:`separable_conv_block`: Xception's block: [ReLU -> SeparableConv2D -> BN] x n, max pooling, and a
@@ -31,7 +32,7 @@ from typing import Any, Sequence
 from loom import layers
 from loom.errors import ConfigError
 
-__all__ = ["conv2d_bn", "conv_bn", "inception_module", "residual_block", "separable_conv_block"]
+__all__ = ["conv2d_bn", "conv_bn", "bn_act", "inception_module", "residual_block", "separable_conv_block"]
 
 _SHORTCUTS = ("auto", "identity", "projection")
 
@@ -91,11 +92,30 @@ def conv_bn(x: Any, filters: int, kernel_size: Any, strides: Any = 1, padding: s
     conv = layers.SeparableConv2D if separable else layers.Conv2D
     x = conv(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
              name=_joined(name, "conv"))(x)
+    return bn_act(x, activation, epsilon=epsilon, name=name)
+
+
+def bn_act(x: Any, activation: str | None = "relu", epsilon: float = 1e-3, name: str | None = None) -> Any:
+    """BatchNormalization -> activation: the end of :func:`conv_bn`, and on its own the pre-activation of
+    ResNetV2 and DenseNet.
+
+    Args:
+        x: the input (channels_last).
+        activation: applied after the normalization; ``None`` for none (default ``'relu'``).
+        epsilon: the normalization's epsilon (default 1e-3).
+        name: names the layers ``name_bn`` and ``name_<activation>`` (default ``None``: automatic names).
+
+    Example:
+        >>> import loom
+        >>> x = bn_act(loom.Input((4, 4, 8)), epsilon=1.001e-5, name="conv1")
+        >>> x.node.layer.name, x.shape
+        ('conv1_relu', (None, 4, 4, 8))
+    """
     x = layers.BatchNormalization(axis=3, epsilon=epsilon, name=_joined(name, "bn"))(x)
-    if activation is not None:
-        act_name = activation if isinstance(activation, str) else "act"
-        x = layers.Activation(activation, name=_joined(name, act_name))(x)
-    return x
+    if activation is None:
+        return x
+    act_name = activation if isinstance(activation, str) else "act"
+    return layers.Activation(activation, name=_joined(name, act_name))(x)
 
 
 def inception_module(x: Any, towers: Sequence[Sequence[tuple]], pool: str | None = "avg",

@@ -186,24 +186,22 @@ def _variant(size: str):
     depths, dims = _CONFIGS[size]
     weights_name = f"convnext_{size}"
     public = f"ConvNeXt{'XLarge' if size == 'xlarge' else size.capitalize()}"
+    summary = (f"{public}: stages of {depths} blocks, {dims} channels; ``include_preprocessing`` (default "
+               "``True``) normalizes the inputs in the model.")
 
+    @imagenet_utils.application_variant(public, summary)
     def application(include_top: bool = True, include_preprocessing: bool = True, weights: Any = "imagenet",
                     input_tensor: Any = None, input_shape: Any = None, pooling: str | None = None,
                     classes: int = 1000, classifier_activation: Any = "softmax", name: str = weights_name) -> Any:
         if weights == "imagenet" and weights_name not in name:
             raise ConfigError(f'{public}: with weights="imagenet" the model name must contain "{weights_name}" '
                               f"(Keras names the weight file after the model); got name={name!r}.")
-        pretrained = PretrainedWeights("convnext", f"{name}.h5", f"{name}_notop.h5", *_HASHES[weights_name])
+        pretrained = PretrainedWeights.named_after_model("convnext", name, *_HASHES[weights_name])
         return imagenet_utils.build_application(
             _body(name, depths, dims, include_preprocessing), name=name, default_size=224, min_size=32,
             pretrained=pretrained, include_top=include_top, weights=weights, input_tensor=input_tensor,
             input_shape=input_shape, pooling=pooling, classes=classes, classifier_activation=classifier_activation,
             head=_head(name))
-
-    application.__name__ = application.__qualname__ = public
-    application.__doc__ = (f"{public}: stages of {depths} blocks, {dims} channels; ``include_preprocessing`` "
-                           "(default ``True``) normalizes the inputs in the model."
-                           + imagenet_utils.APPLICATION_ARGS_DOC)
     return application
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from loom import layers
 from loom.applications import imagenet_utils
+from loom.applications.blocks import bn_act
 from loom.applications.keras_weights import PretrainedWeights
 
 __all__ = ["DenseNet121", "DenseNet169", "DenseNet201", "preprocess_input", "decode_predictions", "dense_block",
@@ -28,11 +29,6 @@ _PRETRAINED = {
 }
 
 
-def _bn_relu(x: Any, name: str) -> Any:
-    x = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
-
-
 def conv_block(x: Any, growth_rate: int, name: str) -> Any:
     """One dense layer: BN -> ReLU -> 1x1 conv (``4 * growth_rate``) -> BN -> ReLU -> 3x3 conv
     (``growth_rate``), concatenated to its input.
@@ -42,9 +38,9 @@ def conv_block(x: Any, growth_rate: int, name: str) -> Any:
         >>> conv_block(loom.Input((8, 8, 16)), 32, name="b").shape
         (None, 8, 8, 48)
     """
-    x1 = _bn_relu(x, f"{name}_0")
+    x1 = bn_act(x, epsilon=_EPSILON, name=f"{name}_0")
     x1 = layers.Conv2D(4 * growth_rate, 1, use_bias=False, name=f"{name}_1_conv")(x1)
-    x1 = _bn_relu(x1, f"{name}_1")
+    x1 = bn_act(x1, epsilon=_EPSILON, name=f"{name}_1")
     x1 = layers.Conv2D(growth_rate, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(x1)
     return layers.Concatenate(axis=3, name=f"{name}_concat")([x, x1])
 
@@ -58,7 +54,7 @@ def dense_block(x: Any, blocks: int, name: str) -> Any:
 
 def transition_block(x: Any, reduction: float, name: str) -> Any:
     """BN -> ReLU -> 1x1 conv to ``reduction`` times the channels -> 2x2 average pooling."""
-    x = _bn_relu(x, name)
+    x = bn_act(x, epsilon=_EPSILON, name=name)
     x = layers.Conv2D(int(x.shape[3] * reduction), 1, use_bias=False, name=f"{name}_conv")(x)
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
@@ -67,7 +63,7 @@ def _densenet(depth: int, blocks: tuple[int, int, int, int], **kwargs) -> Any:
     def body(img_input):
         x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)
         x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
-        x = _bn_relu(x, "conv1")
+        x = bn_act(x, epsilon=_EPSILON, name="conv1")
         x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)))(x)
         x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
         for i, count in enumerate(blocks):
@@ -77,8 +73,7 @@ def _densenet(depth: int, blocks: tuple[int, int, int, int], **kwargs) -> Any:
         x = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name="bn")(x)
         return layers.Activation("relu", name="relu")(x)
 
-    stem = f"densenet{depth}_weights_tf_dim_ordering_tf_kernels"
-    pretrained = PretrainedWeights("densenet", f"{stem}.h5", f"{stem}_notop.h5", *_PRETRAINED[depth])
+    pretrained = PretrainedWeights.tf_kernels("densenet", f"densenet{depth}", *_PRETRAINED[depth])
     return imagenet_utils.build_application(body, default_size=224, min_size=32, pretrained=pretrained,
                                             pool_names=("avg_pool", "max_pool"), **kwargs)
 

@@ -152,8 +152,8 @@ def efficientnet_head(dropout_rate: float):
 
 def _efficientnet(variant: int, name: str, weights: Any, **kwargs: Any) -> Any:
     width, depth, size, dropout = _SCALING[variant]
-    pretrained = PretrainedWeights("https://storage.googleapis.com/keras-applications/", f"{name}.h5",
-                                   f"{name}_notop.h5", *_HASHES[f"b{variant}"])
+    pretrained = PretrainedWeights.named_after_model("https://storage.googleapis.com/keras-applications/", name,
+                                                     *_HASHES[f"b{variant}"])
     return imagenet_utils.build_application(_body(width, depth, weights == "imagenet"), name=name,
                                             default_size=size, min_size=32, pretrained=pretrained, weights=weights,
                                             head=efficientnet_head(dropout), **kwargs)
@@ -161,17 +161,15 @@ def _efficientnet(variant: int, name: str, weights: Any, **kwargs: Any) -> Any:
 
 def _variant(variant: int):
     width, depth, size, _ = _SCALING[variant]
+    public = f"EfficientNetB{variant}"
 
+    @imagenet_utils.application_variant(public, f"{public}: width x{width}, depth x{depth}, native size {size}x{size}.")
     def application(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
                     input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
                     classifier_activation: Any = "softmax", name: str = f"efficientnetb{variant}") -> Any:
         return _efficientnet(variant, name, weights, include_top=include_top, input_tensor=input_tensor,
                              input_shape=input_shape, pooling=pooling, classes=classes,
                              classifier_activation=classifier_activation)
-
-    application.__name__ = application.__qualname__ = f"EfficientNetB{variant}"
-    application.__doc__ = (f"EfficientNetB{variant}: width x{width}, depth x{depth}, native size {size}x{size}."
-                           + imagenet_utils.APPLICATION_ARGS_DOC)
     return application
 
 

@@ -71,6 +71,12 @@ def _bn_act(x: Any, activation: str | None, bn_name: str, act_name: str) -> Any:
     return x if activation is None else layers.Activation(activation, name=act_name)(x)
 
 
+def _expand(x: Any, filters: int, kernel_size: int, strides: int, activation: str, name: str) -> Any:
+    """The blocks' expansion: convolution -> BN -> activation (``expand_conv``, ``expand_bn``...)."""
+    x = _conv(filters, kernel_size, f"{name}expand_conv", strides=strides)(x)
+    return _bn_act(x, activation, f"{name}expand_bn", f"{name}expand_activation")
+
+
 def _residual(x: Any, inputs: Any, strides: int, filters_in: int, filters_out: int, rate: float, name: str) -> Any:
     if strides == 1 and filters_in == filters_out:
         if rate:
@@ -91,10 +97,7 @@ def mb_conv_block(inputs: Any, filters_in: int, filters_out: int, expand_ratio: 
         (None, 8, 8, 16)
     """
     filters = filters_in * expand_ratio
-    x = inputs
-    if expand_ratio != 1:
-        x = _bn_act(_conv(filters, 1, f"{name}expand_conv")(x), activation, f"{name}expand_bn",
-                    f"{name}expand_activation")
+    x = _expand(inputs, filters, 1, 1, activation, name) if expand_ratio != 1 else inputs
     x = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}dwconv2",
                                depthwise_initializer=initializers.get(CONV_KERNEL_INITIALIZER))(x)
     x = _bn_act(x, activation, f"{name}bn", f"{name}activation")
@@ -116,10 +119,7 @@ def fused_mb_conv_block(inputs: Any, filters_in: int, filters_out: int, expand_r
         (None, 4, 4, 32)
     """
     filters = filters_in * expand_ratio
-    x = inputs
-    if expand_ratio != 1:
-        x = _bn_act(_conv(filters, kernel_size, f"{name}expand_conv", strides=strides)(x), activation,
-                    f"{name}expand_bn", f"{name}expand_activation")
+    x = _expand(inputs, filters, kernel_size, strides, activation, name) if expand_ratio != 1 else inputs
     if 0 < se_ratio <= 1:
         x = squeeze_excite(x, filters, max(1, int(filters_in * se_ratio)), activation, name)
     fused = expand_ratio == 1
@@ -169,21 +169,19 @@ def _variant(variant: str):
     width, depth, size = _SCALING[variant]
     key = variant if variant.startswith("b") else f"-{variant}"
     public = f"EfficientNetV2{variant.upper()}"
+    summary = (f"{public}: width x{width}, depth x{depth}, native size {size}x{size}; ``include_preprocessing`` "
+               "(default ``True``) rescales the inputs in the model.")
 
+    @imagenet_utils.application_variant(public, summary)
     def application(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
                     input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
                     classifier_activation: Any = "softmax", include_preprocessing: bool = True,
                     name: str = f"efficientnetv2-{variant}") -> Any:
-        pretrained = PretrainedWeights("efficientnet_v2", f"{name}.h5", f"{name}_notop.h5", *_HASHES[key])
+        pretrained = PretrainedWeights.named_after_model("efficientnet_v2", name, *_HASHES[key])
         return imagenet_utils.build_application(
             _body(variant, include_preprocessing), name=name, default_size=size, min_size=32, pretrained=pretrained,
             include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
             pooling=pooling, classes=classes, classifier_activation=classifier_activation, head=_head)
-
-    application.__name__ = application.__qualname__ = public
-    application.__doc__ = (f"{public}: width x{width}, depth x{depth}, native size {size}x{size}; "
-                           "``include_preprocessing`` (default ``True``) rescales the inputs in the model."
-                           + imagenet_utils.APPLICATION_ARGS_DOC)
     return application
 
 

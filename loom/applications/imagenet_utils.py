@@ -72,6 +72,16 @@ def with_application_args_doc(fn: Callable) -> Callable:
     return fn
 
 
+def application_variant(public_name: str, summary: str) -> Callable[[Callable], Callable]:
+    """Decorator for an application that a family's factory defines: name it ``public_name`` and document
+    it with ``summary`` and the arguments every application shares."""
+    def decorate(fn: Callable) -> Callable:
+        fn.__name__ = fn.__qualname__ = public_name
+        fn.__doc__ = summary + APPLICATION_ARGS_DOC
+        return fn
+    return decorate
+
+
 # --------------------------------------------------------------------------------------------- preprocessing
 def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe") -> Any:
     """Scale a batch of RGB images in [0, 255] the way a pretrained network expects, as Keras.

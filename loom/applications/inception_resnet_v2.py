@@ -24,9 +24,8 @@ from loom.errors import ConfigError
 __all__ = ["InceptionResNetV2", "CustomScaleLayer", "conv2d_bn", "inception_resnet_block", "preprocess_input",
            "decode_predictions"]
 
-_PRETRAINED = PretrainedWeights("inception_resnet_v2", "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
-                                "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                                "e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")
+_PRETRAINED = PretrainedWeights.tf_kernels("inception_resnet_v2", "inception_resnet_v2",
+                                           "e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")
 # conv2d_bn (filters, kernel) towers of each block type, concatenated before the residual 1x1 convolution.
 _TOWERS = {
     "block35": (((32, 1),), ((32, 1), (32, 3)), ((32, 1), (48, 3), (64, 3))),

@@ -21,9 +21,8 @@ from loom.applications.keras_weights import PretrainedWeights
 
 __all__ = ["InceptionV3", "conv2d_bn", "preprocess_input", "decode_predictions"]
 
-_PRETRAINED = PretrainedWeights("inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-                                "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                                "9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")
+_PRETRAINED = PretrainedWeights.tf_kernels("inception_v3", "inception_v3", "9a0d58056eeedaa3f26cb7ebd46da564",
+                                           "bcbd6486424b2319ff4ef7d526e38f63")
 _S2 = ("valid", (2, 2))  # conv2d_bn arguments of the grid-reducing convolutions
 
 

@@ -66,6 +66,30 @@ class PretrainedWeights:
     remote_top: str | None = None
     remote_notop: str | None = None
 
+    @classmethod
+    def tf_kernels(cls, folder: str, model: str, hash_top: str | None, hash_notop: str | None) -> PretrainedWeights:
+        """The weights of the older applications, named as Keras names them:
+        ``{model}_weights_tf_dim_ordering_tf_kernels.h5`` and ``..._notop.h5``.
+
+        Example:
+            >>> PretrainedWeights.tf_kernels("vgg16", "vgg16", None, None).file(include_top=False)
+            ('vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5', None)
+        """
+        stem = f"{model}_weights_tf_dim_ordering_tf_kernels"
+        return cls(folder, f"{stem}.h5", f"{stem}_notop.h5", hash_top, hash_notop)
+
+    @classmethod
+    def named_after_model(cls, folder: str, model: str, hash_top: str | None,
+                          hash_notop: str | None) -> PretrainedWeights:
+        """The weights of the newer applications, named after the model: ``{model}.h5`` and
+        ``{model}_notop.h5``.
+
+        Example:
+            >>> PretrainedWeights.named_after_model("convnext", "convnext_tiny", None, None).url(include_top=True)
+            'https://storage.googleapis.com/tensorflow/keras-applications/convnext/convnext_tiny.h5'
+        """
+        return cls(folder, f"{model}.h5", f"{model}_notop.h5", hash_top, hash_notop)
+
     def file(self, include_top: bool) -> tuple[str, str | None]:
         """``(file name, checksum)`` of the variant with or without the top."""
         return (self.file_top, self.hash_top) if include_top else (self.file_notop, self.hash_notop)

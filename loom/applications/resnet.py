@@ -12,11 +12,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from loom import layers
 from loom.applications import imagenet_utils
-from loom.applications.blocks import conv_bn, residual_block
+from loom.applications.blocks import bn_act, residual_block
 from loom.applications.keras_weights import PretrainedWeights
 
 __all__ = ["ResNet50", "ResNet101", "ResNet152", "preprocess_input", "decode_predictions", "stack_residual_blocks"]
@@ -40,21 +40,30 @@ def stack_residual_blocks(x: Any, filters: int, blocks: int, stride1: int = 2, n
     return x
 
 
-def _resnet(weights_name: str, depths: tuple[int, int, int, int], **kwargs) -> Any:
+def build_resnet(stack: Callable[..., Any], strides: tuple[int, int, int, int], preact: bool, weights_name: str,
+                 hashes: tuple[str, str], depths: tuple[int, int, int, int], **kwargs: Any) -> Any:
+    """A ResNet as Keras's ``ResNet`` builds v1 and v2: the 7x7 stem and max pooling, four ``stack``s
+    (``conv2``..``conv5``) of ``depths`` blocks of 64..512 filters with strides ``strides``, and with
+    ``preact`` (v2) no normalization in the stem but a final ``post`` BN -> ReLU."""
     def body(img_input):
         x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
-        x = conv_bn(x, 64, 7, strides=2, padding="valid", use_bias=True, epsilon=_EPSILON, name="conv1")
+        x = layers.Conv2D(64, 7, strides=2, use_bias=True, name="conv1_conv")(x)
+        if not preact:
+            x = bn_act(x, epsilon=_EPSILON, name="conv1")
         x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
         x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-        for i, (filters, blocks) in enumerate(zip((64, 128, 256, 512), depths)):
-            x = stack_residual_blocks(x, filters, blocks, stride1=1 if i == 0 else 2, name=f"conv{i + 2}")
-        return x
+        for i, (filters, blocks, stride) in enumerate(zip((64, 128, 256, 512), depths, strides)):
+            x = stack(x, filters, blocks, stride1=stride, name=f"conv{i + 2}")
+        return bn_act(x, epsilon=_EPSILON, name="post") if preact else x
 
-    hash_top, hash_notop = _PRETRAINED[weights_name]
-    pretrained = PretrainedWeights("resnet", f"{weights_name}_weights_tf_dim_ordering_tf_kernels.h5",
-                                   f"{weights_name}_weights_tf_dim_ordering_tf_kernels_notop.h5", hash_top, hash_notop)
+    pretrained = PretrainedWeights.tf_kernels("resnet", weights_name, *hashes)
     return imagenet_utils.build_application(body, default_size=224, min_size=32, pretrained=pretrained,
                                             pool_names=("avg_pool", "max_pool"), **kwargs)
+
+
+def _resnet(weights_name: str, depths: tuple[int, int, int, int], **kwargs: Any) -> Any:
+    return build_resnet(stack_residual_blocks, (1, 2, 2, 2), False, weights_name, _PRETRAINED[weights_name], depths,
+                        **kwargs)
 
 
 @imagenet_utils.with_application_args_doc

@@ -16,7 +16,8 @@ from typing import Any
 
 from loom import layers
 from loom.applications import imagenet_utils
-from loom.applications.keras_weights import PretrainedWeights
+from loom.applications.blocks import bn_act
+from loom.applications.resnet import build_resnet
 
 __all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2", "preprocess_input", "decode_predictions",
            "residual_block_v2", "stack_residual_blocks_v2"]
@@ -27,11 +28,6 @@ _PRETRAINED = {
     "resnet101v2": ("6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5"),
     "resnet152v2": ("a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33"),
 }
-
-
-def _bn_relu(x: Any, name: str) -> Any:
-    x = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
 def residual_block_v2(x: Any, filters: int, kernel_size: int = 3, stride: int = 1, conv_shortcut: bool = False,
@@ -45,17 +41,16 @@ def residual_block_v2(x: Any, filters: int, kernel_size: int = 3, stride: int = 
         >>> residual_block_v2(loom.Input((8, 8, 16)), 4, stride=2, name="b").shape
         (None, 4, 4, 16)
     """
-    preact = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name=f"{name}_preact_bn")(x)
-    preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
+    preact = bn_act(x, epsilon=_EPSILON, name=f"{name}_preact")
     if conv_shortcut:
         shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(preact)
     else:
         shortcut = layers.MaxPooling2D(1, strides=stride)(x) if stride > 1 else x
     x = layers.Conv2D(filters, 1, strides=1, use_bias=False, name=f"{name}_1_conv")(preact)
-    x = _bn_relu(x, f"{name}_1")
+    x = bn_act(x, epsilon=_EPSILON, name=f"{name}_1")
     x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name=f"{name}_2_pad")(x)
     x = layers.Conv2D(filters, kernel_size, strides=stride, use_bias=False, name=f"{name}_2_conv")(x)
-    x = _bn_relu(x, f"{name}_2")
+    x = bn_act(x, epsilon=_EPSILON, name=f"{name}_2")
     x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
     return layers.Add(name=f"{name}_out")([shortcut, x])
 
@@ -69,22 +64,9 @@ def stack_residual_blocks_v2(x: Any, filters: int, blocks: int, stride1: int = 2
     return residual_block_v2(x, filters, stride=stride1, name=f"{name}_block{blocks}")
 
 
-def _resnet_v2(weights_name: str, depths: tuple[int, int, int, int], **kwargs) -> Any:
-    def body(img_input):
-        x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
-        x = layers.Conv2D(64, 7, strides=2, use_bias=True, name="conv1_conv")(x)
-        x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
-        x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-        for i, (filters, blocks) in enumerate(zip((64, 128, 256, 512), depths)):
-            x = stack_residual_blocks_v2(x, filters, blocks, stride1=1 if i == 3 else 2, name=f"conv{i + 2}")
-        x = layers.BatchNormalization(axis=3, epsilon=_EPSILON, name="post_bn")(x)
-        return layers.Activation("relu", name="post_relu")(x)
-
-    hash_top, hash_notop = _PRETRAINED[weights_name]
-    pretrained = PretrainedWeights("resnet", f"{weights_name}_weights_tf_dim_ordering_tf_kernels.h5",
-                                   f"{weights_name}_weights_tf_dim_ordering_tf_kernels_notop.h5", hash_top, hash_notop)
-    return imagenet_utils.build_application(body, default_size=224, min_size=32, pretrained=pretrained,
-                                            pool_names=("avg_pool", "max_pool"), **kwargs)
+def _resnet_v2(weights_name: str, depths: tuple[int, int, int, int], **kwargs: Any) -> Any:
+    return build_resnet(stack_residual_blocks_v2, (2, 2, 2, 1), True, weights_name, _PRETRAINED[weights_name],
+                        depths, **kwargs)
 
 
 @imagenet_utils.with_application_args_doc

@@ -21,12 +21,10 @@ from loom.applications.keras_weights import PretrainedWeights
 __all__ = ["VGG16", "VGG19", "preprocess_input", "decode_predictions"]
 
 _PRETRAINED = {
-    16: PretrainedWeights("vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-                          "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                          "64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"),
-    19: PretrainedWeights("vgg19", "vgg19_weights_tf_dim_ordering_tf_kernels.h5",
-                          "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                          "cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6"),
+    16: PretrainedWeights.tf_kernels("vgg16", "vgg16", "64373286793e3c8b2b4e3219cbf3544b",
+                                     "6d6bbae143d832006294945121d1f1fc"),
+    19: PretrainedWeights.tf_kernels("vgg19", "vgg19", "cbe5617147190e668d6c5d5026f83318",
+                                     "253f8cb515780f3b799900260a226db6"),
 }
 _WIDTHS = (64, 128, 256, 512, 512)
 

@@ -21,9 +21,8 @@ from loom.applications.keras_weights import PretrainedWeights
 
 __all__ = ["Xception", "preprocess_input", "decode_predictions"]
 
-_PRETRAINED = PretrainedWeights("xception", "xception_weights_tf_dim_ordering_tf_kernels.h5",
-                                "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                                "0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97")
+_PRETRAINED = PretrainedWeights.tf_kernels("xception", "xception", "0a58e3b7378bc2990ea3b43d5981f1f6",
+                                           "b0042744bf5b25fce3cb969f33bebb97")
 
 
 def _entry_conv(x: Any, filters: int, strides: tuple, name: str) -> Any:

@@ -162,8 +162,7 @@ def test_missing_h5py_says_how_to_install(tmp_path, monkeypatch):
         load_keras_weights(_small_loom_model(), path)
 
 
-def test_imagenet_weights_explain_how_to_provide_the_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path)])
+def test_imagenet_weights_explain_how_to_provide_the_file(empty_keras_cache):
     with pytest.raises(PretrainedFileNotFoundError) as info:
         resnet.ResNet50()  # weights='imagenet' is the default; fails before building anything
     message = str(info.value)
@@ -210,17 +209,15 @@ _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
     ("ConvNeXtTiny", {}, "convnext_tiny_notop.h5", f"{_BASE}convnext/"),
     ("NASNetMobile", {}, "nasnet_mobile_no_top.h5", f"{_BASE}nasnet/NASNet-mobile-no-top.h5"),
 ])
-def test_every_family_says_which_imagenet_file_to_fetch(tmp_path, monkeypatch, name, kwargs, local, url):
-    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path)])
+def test_every_family_says_which_imagenet_file_to_fetch(empty_keras_cache, name, kwargs, local, url):
     with pytest.raises(PretrainedFileNotFoundError) as info:  # raised before anything is built
         getattr(loom.applications, name)(include_top=False, **kwargs)
     message = str(info.value)
     assert local in message and url in message and "weights='path/to/" in message
 
 
-def test_resolve_pretrained_checks_sha256_and_skips_missing_checksums(tmp_path, monkeypatch):
+def test_resolve_pretrained_checks_sha256_and_skips_missing_checksums(empty_keras_cache, tmp_path):
     import hashlib
-    monkeypatch.setattr(keras_weights, "keras_cache_dirs", lambda: [str(tmp_path)])
     (tmp_path / "net_notop.h5").write_bytes(b"weights")
     sha = hashlib.sha256(b"weights").hexdigest()
     assert resolve_pretrained(PretrainedWeights("net", "t.h5", "net_notop.h5", None, sha), False).endswith("notop.h5")
