@@ -1,7 +1,5 @@
 """The private torch APIs loom uses (loom/_torch_compat.py): one test per API, and its fallback."""
 
-import pathlib
-import subprocess
 import sys
 
 import pytest
@@ -19,14 +17,6 @@ def fresh_caches():
     yield
     for fn in (_torch_compat.conv_pointwise, _torch_compat._dynamo_stance, _torch_compat.dynamo_exception):
         fn.cache_clear()
-
-
-def test_import_loom_does_not_import_dynamo():
-    code = "import sys, loom; print('torch._dynamo' in sys.modules)"
-    root = pathlib.Path(__file__).resolve().parents[1]  # this checkout's loom
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
-                         cwd=root)
-    assert out.stdout.strip() == "False", out.stderr
 
 
 def _conv_args():
