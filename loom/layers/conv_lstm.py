@@ -27,8 +27,8 @@ from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.conv_base import data_format_arg, flat_pad, int_tuple, padding_arg, same_padding
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
-from loom.layers.recurrent_weights import (add_recurrent_weights, forget_bias_initializer, parse_args, positive_units,
-                                           serialize_args)
+from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.recurrent_weights import add_recurrent_weights, forget_bias_initializer
 from loom.layers.rnn import RNN
 from loom.layers.rnn_cell_base import DropoutRNNCell, rate_arg
 
@@ -89,7 +89,7 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
         self.rank = rank
-        self.filters = positive_units(owner, "filters", filters)
+        self.filters = positive_int(owner, "filters", filters)
         self.kernel_size = int_tuple(kernel_size, rank, "kernel_size", owner)
         self.strides = int_tuple(strides, rank, "strides", owner)
         self.padding = padding_arg(padding, owner)
@@ -98,7 +98,8 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ConfigError(f"{owner}: strides > 1 is not compatible with dilation_rate > 1; got strides="
                               f"{self.strides} and dilation_rate={self.dilation_rate}.")
-        parse_args(self, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+        self.use_bias = bool(use_bias)
+        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
                    kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                    bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
                    recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,

@@ -34,8 +34,8 @@ from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
-from loom.layers.recurrent_weights import (CONSTRAINT_ARGS, INITIALIZER_ARGS, REGULARIZER_ARGS, add_recurrent_weights,
-                                           parse_args, positive_units, serialize_args)
+from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.recurrent_weights import CONSTRAINT_ARGS, INITIALIZER_ARGS, REGULARIZER_ARGS, add_recurrent_weights
 from loom.layers.rnn_cell_base import rate_arg
 from loom.layers.rnn_packed import run_padded
 
@@ -71,10 +71,11 @@ class RecurrentLayer(ActivityPenalty, Layer):
                  zero_output_for_mask: bool = False, use_cudnn: Any = "auto", implementation: int = 2, **kwargs):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        self.units = positive_units(owner, "units", units)
+        self.units = positive_int(owner, "units", units)
         if use_cudnn not in ("auto", True, False):
             raise ConfigError(f"{owner}: use_cudnn must be one of ['auto', True, False], got {use_cudnn!r}.")
-        parse_args(self, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+        self.use_bias = bool(use_bias)
+        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
                    kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                    bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
                    recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,

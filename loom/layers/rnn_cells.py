@@ -26,8 +26,8 @@ import torch
 from loom import activations
 from loom.errors import InputError
 from loom.layers.layer import Layer
-from loom.layers.recurrent_weights import (WEIGHT_ARGS, add_recurrent_weights, forget_bias_initializer, parse_args,
-                                           positive_units, serialize_args)
+from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.recurrent_weights import WEIGHT_ARGS, add_recurrent_weights, forget_bias_initializer
 from loom.layers.rnn_cell_base import DropoutRNNCell, rate_arg, zero_states
 
 
@@ -58,8 +58,9 @@ class _GatedCell(DropoutRNNCell, Layer):
         kwargs.pop("implementation", None)  # Keras chooses it from recurrent_dropout, as loom does
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        self.units = positive_units(owner, "units", units)
-        parse_args(self, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+        self.units = positive_int(owner, "units", units)
+        self.use_bias = bool(use_bias)
+        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
                    kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                    bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
                    recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
