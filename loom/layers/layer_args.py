@@ -4,7 +4,8 @@ Layers take Keras's activations, initializers, regularizers and constraints as n
 :func:`parse_args` sets them on the layer parsed (by the argument's name: ``*activation``, ``*initializer``,
 ``*regularizer``, ``*constraint``), and :func:`serialize_args` writes them back into a config.
 :data:`DENSE_WEIGHT_ARGS` names those of a kernel and a bias (``Dense``, ``EinsumDense``, the attention
-layers), in Keras's config order. :func:`positive_int` checks a size argument.
+layers), in Keras's config order. :func:`positive_int` checks a size argument; :func:`positive_int_arg` and
+:func:`choice_arg` check one of ``layer``'s arguments, named in backticks in their messages.
 
 Example:
     >>> import loom
@@ -21,7 +22,7 @@ from typing import Any
 from loom import activations, constraints, initializers, regularizers
 from loom.errors import ConfigError
 
-__all__ = ["DENSE_WEIGHT_ARGS", "parse_args", "positive_int", "serialize_args"]
+__all__ = ["DENSE_WEIGHT_ARGS", "choice_arg", "parse_args", "positive_int", "positive_int_arg", "serialize_args"]
 
 DENSE_WEIGHT_ARGS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                      "activity_regularizer", "kernel_constraint", "bias_constraint")
@@ -62,4 +63,17 @@ def positive_int(owner: str, name: str, value: Any, allow_none: bool = False) ->
         return value
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{owner}: {name} must be a positive int, got {value!r}.")
+    return value
+
+
+def positive_int_arg(layer: Any, name: str, value: Any) -> int:
+    """``layer``'s argument ``name`` if it is a positive int (not a bool), else a ConfigError
+    ``"{Class} '{layer.name}': `{name}` must be a positive int, got {value!r}."``."""
+    return positive_int(f"{type(layer).__name__} '{layer.name}'", f"`{name}`", value)
+
+
+def choice_arg(layer: Any, name: str, value: Any, options: tuple) -> Any:
+    """``layer``'s argument ``name`` if it is one of ``options``, else a ConfigError naming them."""
+    if value not in options:
+        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be one of {options}, got {value!r}.")
     return value
