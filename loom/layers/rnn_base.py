@@ -40,6 +40,13 @@ from loom.layers.rnn_cell_base import rate_arg
 from loom.layers.rnn_packed import run_padded
 
 
+def check_stateful_batch(layer: Layer, args: tuple) -> None:
+    """A ConfigError when a ``stateful`` recurrent layer is called on symbolic inputs of unknown batch size."""
+    if layer.stateful and args and getattr(args[0], "shape", (0,))[0] is None:
+        raise ConfigError(f"Stateful {type(layer).__name__} '{layer.name}' needs a fixed batch size: pass "
+                          f"batch_size to Input (or batch_shape), got input shape {tuple(args[0].shape)}.")
+
+
 class RecurrentLayer(ActivityPenalty, Layer):
     """Base class of the recurrent layers; subclasses define the cell (see ``SimpleRNN``, ``LSTM``, ``GRU``).
 
@@ -137,9 +144,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
 
     # ------------------------------------------------------------------------------------------ calling
     def _call_symbolic(self, args: tuple, kwargs: dict):
-        if self.stateful and args and getattr(args[0], "shape", (0,))[0] is None:
-            raise ConfigError(f"Stateful {type(self).__name__} '{self.name}' needs a fixed batch size: pass "
-                              f"batch_size to Input (or batch_shape), got input shape {tuple(args[0].shape)}.")
+        check_stateful_batch(self, args)
         return super()._call_symbolic(args, kwargs)
 
     def call(self, inputs, initial_state=None, mask=None):
