@@ -21,12 +21,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom import activations, constraints, initializers, regularizers
+from loom import regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.conv_base import data_format_arg, flat_pad, int_tuple, padding_arg, same_padding
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
+from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.recurrent_weights import add_recurrent_weights, forget_bias_initializer
 from loom.layers.rnn import RNN
 from loom.layers.rnn_cell_base import DropoutRNNCell, rate_arg
 
@@ -86,10 +88,8 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
                  recurrent_dropout: float = 0.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ConfigError(f"{owner}: filters must be a positive int, got {filters!r}.")
         self.rank = rank
-        self.filters = filters
+        self.filters = positive_int(owner, "filters", filters)
         self.kernel_size = int_tuple(kernel_size, rank, "kernel_size", owner)
         self.strides = int_tuple(strides, rank, "strides", owner)
         self.padding = padding_arg(padding, owner)
@@ -98,19 +98,14 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ConfigError(f"{owner}: strides > 1 is not compatible with dilation_rate > 1; got strides="
                               f"{self.strides} and dilation_rate={self.dilation_rate}.")
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
+                   kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                   bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                   recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                   kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                   bias_constraint=bias_constraint)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = rate_arg(owner, "dropout", dropout)
         self.recurrent_dropout = rate_arg(owner, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -128,25 +123,11 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
             raise ShapeError(f"{type(self).__name__} '{self.name}' needs static spatial and channel dimensions, "
                              f"got step input shape {input_shape}.")
         self.spatial_dims, self.input_dim = tuple(spatial), int(channels)
-        self.add_weight("kernel", self.kernel_size + (channels, 4 * self.filters), self.kernel_initializer,
-                        self.kernel_regularizer)
-        self.add_weight("recurrent_kernel", self.kernel_size + (self.filters, 4 * self.filters),
-                        self.recurrent_initializer, self.recurrent_regularizer)
-        constraints.register(self, "kernel", self.kernel_constraint)
-        constraints.register(self, "recurrent_kernel", self.recurrent_constraint)
-        if self.use_bias:
-            self.add_weight("bias", (4 * self.filters,), self._bias_initializer(), self.bias_regularizer)
-            constraints.register(self, "bias", self.bias_constraint)
-
-    def _bias_initializer(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        n, base = self.filters, self.bias_initializer
-
-        def forget_bias_one(shape, dtype=None):
-            return torch.cat([base((n,), dtype=dtype), initializers.Ones()((n,), dtype=dtype),
-                              base((2 * n,), dtype=dtype)])
-        return forget_bias_one
+        bias_initializer = (forget_bias_initializer(self.bias_initializer, self.filters) if self.unit_forget_bias
+                            else self.bias_initializer)
+        add_recurrent_weights(self, self.kernel_size + (channels, 4 * self.filters),
+                              self.kernel_size + (self.filters, 4 * self.filters), (4 * self.filters,),
+                              bias_initializer)
 
     # ----------------------------------------------------------------------------------------- shapes
     def output_spatial(self, spatial: tuple) -> tuple:
@@ -233,21 +214,7 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
 
 
 def _cell_config(cell: ConvLSTMCell) -> dict:
-    return {"filters": cell.filters, "kernel_size": cell.kernel_size, "strides": cell.strides,
-            "padding": cell.padding, "data_format": cell.data_format, "dilation_rate": cell.dilation_rate,
-            "activation": activations.serialize(cell.activation),
-            "recurrent_activation": activations.serialize(cell.recurrent_activation), "use_bias": cell.use_bias,
-            "kernel_initializer": initializers.serialize(cell.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(cell.recurrent_initializer),
-            "bias_initializer": initializers.serialize(cell.bias_initializer),
-            "unit_forget_bias": cell.unit_forget_bias,
-            "kernel_regularizer": regularizers.serialize(cell.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(cell.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(cell.bias_regularizer),
-            "kernel_constraint": constraints.serialize(cell.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(cell.recurrent_constraint),
-            "bias_constraint": constraints.serialize(cell.bias_constraint),
-            "dropout": cell.dropout, "recurrent_dropout": cell.recurrent_dropout, "seed": cell.seed}
+    return serialize_args(cell, *_CELL_ARGS)
 
 
 class ConvLSTM(ActivityPenalty, RNN):

@@ -25,6 +25,7 @@ from loom import activations, constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
+from loom.layers.layer_args import DENSE_WEIGHT_ARGS, parse_args, serialize_args
 from loom.layers.layer import Layer
 
 _FORMS = (("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$", None),
@@ -185,13 +186,10 @@ class EinsumDense(ActivityPenalty, Layer):
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         self.bias_axes = bias_axes
         self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        parse_args(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                   kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                   activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                   bias_constraint=bias_constraint)
         self._has_bias = False
 
     def _kernel_initializer_for(self, shapes: EinsumShapes) -> Any:
@@ -231,11 +229,40 @@ class EinsumDense(ActivityPenalty, Layer):
         return {**super().get_config(), "output_shape": list(self.partial_output_shape),
                 "equation": self.equation, "activation": activations.serialize(self.activation),
                 "bias_axes": self.bias_axes,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
+                **serialize_args(self, *DENSE_WEIGHT_ARGS),
                 "quantization_config": None}
+
+
+def einsum_projection(owner: Layer, equation: str, output_shape: Sequence, bias_axes: str, name: str,
+                      activation: Any = None) -> EinsumDense:
+    """An ``EinsumDense`` projection of an attention layer ``owner``, with its weight arguments.
+
+    The projection gets fresh copies of ``owner``'s kernel and bias initializers (each projection draws its
+    own weights), shares its regularizers and constraints, and has a bias (on ``bias_axes``) only with
+    ``owner.use_bias``.
+
+    Args:
+        owner: the layer whose ``use_bias``, ``dtype`` and ``kernel_*`` / ``bias_*`` / ``activity_regularizer``
+            arguments the projection takes.
+        equation: as ``EinsumDense``.
+        output_shape: as ``EinsumDense``.
+        bias_axes: as ``EinsumDense``, used when ``owner.use_bias``.
+        name: the projection's name.
+        activation: as ``EinsumDense`` (default ``None``).
+
+    Returns:
+        The unbuilt ``EinsumDense``.
+
+    Example:
+        >>> import loom
+        >>> owner = loom.layers.MultiHeadAttention(2, 4, use_bias=False)
+        >>> einsum_projection(owner, "ab,bc->ac", [3], "c", "query").bias_axes is None
+        True
+    """
+    return EinsumDense(equation, output_shape=list(output_shape), bias_axes=bias_axes if owner.use_bias else None,
+                       activation=activation, name=name, dtype=owner.dtype,
+                       kernel_initializer=initializers.get(initializers.serialize(owner.kernel_initializer)),
+                       bias_initializer=initializers.get(initializers.serialize(owner.bias_initializer)),
+                       kernel_regularizer=owner.kernel_regularizer, bias_regularizer=owner.bias_regularizer,
+                       activity_regularizer=owner.activity_regularizer,
+                       kernel_constraint=owner.kernel_constraint, bias_constraint=owner.bias_constraint)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from loom import initializers
+from loom.layers.recurrent_weights import forget_bias_initializer
 from loom.layers.rnn_base import RecurrentLayer
 
 
@@ -106,12 +106,7 @@ class LSTM(RecurrentLayer):
     def _bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        units, base = self.units, self.bias_initializer
-
-        def forget_bias_one(shape, dtype=None):
-            return torch.cat([base((units,), dtype=dtype), initializers.Ones()((units,), dtype=dtype),
-                              base((2 * units,), dtype=dtype)])
-        return forget_bias_one
+        return forget_bias_initializer(self.bias_initializer, self.units)
 
     def _step(self, x_t, states, rec_masks):
         h, c = states

@@ -31,7 +31,7 @@ from torch import nn
 from loom import backend
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.layer import Layer
-from loom.layers.rnn_base import _exporting, run_fused
+from loom.layers.rnn_base import _exporting, check_stateful_batch, run_fused
 from loom.layers.rnn_packed import run_padded
 from loom.structure import flatten
 
@@ -152,9 +152,7 @@ class RNN(Layer):
             self.cell._maybe_build(step_shape)
 
     def _call_symbolic(self, args: tuple, kwargs: dict):
-        if self.stateful and args and getattr(args[0], "shape", (0,))[0] is None:
-            raise ConfigError(f"Stateful {type(self).__name__} '{self.name}' needs a fixed batch size: pass "
-                              f"batch_size to Input (or batch_shape), got input shape {tuple(args[0].shape)}.")
+        check_stateful_batch(self, args)
         return super()._call_symbolic(args, kwargs)
 
     # ------------------------------------------------------------------------------------------- states

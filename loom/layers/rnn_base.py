@@ -29,18 +29,22 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom import activations, backend, constraints, initializers, regularizers
+from loom import activations, backend
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
+from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.recurrent_weights import CONSTRAINT_ARGS, INITIALIZER_ARGS, REGULARIZER_ARGS, add_recurrent_weights
+from loom.layers.rnn_cell_base import rate_arg
 from loom.layers.rnn_packed import run_padded
 
 
-def _rate(layer: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"Layer '{layer}': {name} must be a number in [0, 1], got {value!r}.")
-    return min(1.0, max(0.0, float(value)))
+def check_stateful_batch(layer: Layer, args: tuple) -> None:
+    """A ConfigError when a ``stateful`` recurrent layer is called on symbolic inputs of unknown batch size."""
+    if layer.stateful and args and getattr(args[0], "shape", (0,))[0] is None:
+        raise ConfigError(f"Stateful {type(layer).__name__} '{layer.name}' needs a fixed batch size: pass "
+                          f"batch_size to Input (or batch_shape), got input shape {tuple(args[0].shape)}.")
 
 
 class RecurrentLayer(ActivityPenalty, Layer):
@@ -73,27 +77,19 @@ class RecurrentLayer(ActivityPenalty, Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  zero_output_for_mask: bool = False, use_cudnn: Any = "auto", implementation: int = 2, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ConfigError(f"{type(self).__name__} '{self.name}': units must be a positive int, got {units!r}.")
+        owner = f"{type(self).__name__} '{self.name}'"
+        self.units = positive_int(owner, "units", units)
         if use_cudnn not in ("auto", True, False):
-            raise ConfigError(f"{type(self).__name__} '{self.name}': use_cudnn must be one of ['auto', True, "
-                              f"False], got {use_cudnn!r}.")
-        self.units = units
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
+            raise ConfigError(f"{owner}: use_cudnn must be one of ['auto', True, False], got {use_cudnn!r}.")
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _rate(self.name, "dropout", dropout)
-        self.recurrent_dropout = _rate(self.name, "recurrent_dropout", recurrent_dropout)
+        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
+                   kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                   bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                   recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                   activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                   recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
+        self.dropout = rate_arg(f"Layer '{self.name}'", "dropout", dropout)
+        self.recurrent_dropout = rate_arg(f"Layer '{self.name}'", "recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -116,14 +112,8 @@ class RecurrentLayer(ActivityPenalty, Layer):
             raise ShapeError(f"{type(self).__name__} '{self.name}' needs a known feature size, got input shape "
                              f"{tuple(input_shape)}.")
         width = self._gate_count * self.units
-        self.add_weight("kernel", (in_dim, width), self.kernel_initializer, self.kernel_regularizer)
-        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
-                        self.recurrent_regularizer)
-        constraints.register(self, "kernel", self.kernel_constraint)
-        constraints.register(self, "recurrent_kernel", self.recurrent_constraint)
-        if self.use_bias:
-            self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer)
-            constraints.register(self, "bias", self.bias_constraint)
+        add_recurrent_weights(self, (in_dim, width), (self.units, width), self._bias_shape(),
+                              self._bias_initializer())
         self.input_spec = InputSpec(ndim=3, axes={-1: in_dim})
 
     def _bias_shape(self) -> tuple:
@@ -154,9 +144,7 @@ class RecurrentLayer(ActivityPenalty, Layer):
 
     # ------------------------------------------------------------------------------------------ calling
     def _call_symbolic(self, args: tuple, kwargs: dict):
-        if self.stateful and args and getattr(args[0], "shape", (0,))[0] is None:
-            raise ConfigError(f"Stateful {type(self).__name__} '{self.name}' needs a fixed batch size: pass "
-                              f"batch_size to Input (or batch_shape), got input shape {tuple(args[0].shape)}.")
+        check_stateful_batch(self, args)
         return super()._call_symbolic(args, kwargs)
 
     def call(self, inputs, initial_state=None, mask=None):
@@ -367,23 +355,12 @@ class RecurrentLayer(ActivityPenalty, Layer):
         config = {**super().get_config(), "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "stateful": self.stateful, "unroll": self.unroll,
-                  "zero_output_for_mask": self.zero_output_for_mask, "units": self.units,
-                  "activation": activations.serialize(self.activation)}
+                  "zero_output_for_mask": self.zero_output_for_mask,
+                  **serialize_args(self, "units", "activation")}
         if self._gate_count > 1:
-            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        config.update({
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed})
+            config.update(serialize_args(self, "recurrent_activation"))
+        config.update(serialize_args(self, "use_bias", *INITIALIZER_ARGS, *REGULARIZER_ARGS, "activity_regularizer",
+                                     *CONSTRAINT_ARGS, "dropout", "recurrent_dropout", "seed"))
         return config
 
 

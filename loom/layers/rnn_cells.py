@@ -23,9 +23,11 @@ from typing import Any
 
 import torch
 
-from loom import activations, constraints, initializers, regularizers
-from loom.errors import ConfigError, InputError
+from loom import activations
+from loom.errors import InputError
 from loom.layers.layer import Layer
+from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.recurrent_weights import WEIGHT_ARGS, add_recurrent_weights, forget_bias_initializer
 from loom.layers.rnn_cell_base import DropoutRNNCell, rate_arg, zero_states
 
 
@@ -56,21 +58,14 @@ class _GatedCell(DropoutRNNCell, Layer):
         kwargs.pop("implementation", None)  # Keras chooses it from recurrent_dropout, as loom does
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ConfigError(f"{owner}: units must be a positive int, got {units!r}.")
-        self.units = units
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self.units = positive_int(owner, "units", units)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
+                   kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                   bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                   recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                   kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                   bias_constraint=bias_constraint)
         self.dropout = rate_arg(owner, "dropout", dropout)
         self.recurrent_dropout = rate_arg(owner, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -85,14 +80,8 @@ class _GatedCell(DropoutRNNCell, Layer):
             raise InputError(f"{type(self).__name__} '{self.name}' needs step inputs of shape (batch, features) "
                              f"with a known feature size, got {tuple(input_shape)}.")
         width = self._gates * self.units
-        self.add_weight("kernel", (features, width), self.kernel_initializer, self.kernel_regularizer)
-        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
-                        self.recurrent_regularizer)
-        constraints.register(self, "kernel", self.kernel_constraint)
-        constraints.register(self, "recurrent_kernel", self.recurrent_constraint)
-        if self.use_bias:
-            self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer)
-            constraints.register(self, "bias", self.bias_constraint)
+        add_recurrent_weights(self, (features, width), (self.units, width), self._bias_shape(),
+                              self._bias_initializer())
 
     def _bias_shape(self) -> tuple:
         return (self._gates * self.units,)
@@ -141,24 +130,13 @@ class _GatedCell(DropoutRNNCell, Layer):
                 and _is(self.recurrent_activation, activations.sigmoid, torch.sigmoid))
 
     def get_config(self):
-        config = {**super().get_config(), "units": self.units,
-                  "activation": activations.serialize(self.activation)}
+        config = {**super().get_config(), **serialize_args(self, "units", "activation")}
         if self._gates > 1:
-            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+            config.update(serialize_args(self, "recurrent_activation"))
         config["use_bias"] = self.use_bias
         if hasattr(self, "unit_forget_bias"):
             config["unit_forget_bias"] = self.unit_forget_bias
-        config.update({
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout})
+        config.update(serialize_args(self, *WEIGHT_ARGS, "dropout", "recurrent_dropout"))
         if hasattr(self, "reset_after"):
             config["reset_after"] = self.reset_after
         config["seed"] = self.seed
@@ -319,12 +297,7 @@ class LSTMCell(_GatedCell):
     def _bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        units, base = self.units, self.bias_initializer
-
-        def forget_bias_one(shape, dtype=None):
-            return torch.cat([base((units,), dtype=dtype), initializers.Ones()((units,), dtype=dtype),
-                              base((2 * units,), dtype=dtype)])
-        return forget_bias_one
+        return forget_bias_initializer(self.bias_initializer, self.units)
 
     def call(self, inputs, states, training=False):
         h, c = self._states(states, 2)

@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 
-from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError
 from loom.layers.conv_base import BaseConv, is_int
 from loom.layers.layer import Layer
+from loom.layers.layer_args import parse_args, serialize_args
 
 
 class BaseDepthwiseConv(BaseConv):
@@ -53,13 +53,12 @@ class BaseDepthwiseConv(BaseConv):
                  activity_regularizer: Any = None, depthwise_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs):
         Layer.__init__(self, **kwargs)
-        self.depth_multiplier = _depth_multiplier(depth_multiplier, self)
+        self.depth_multiplier = _positive(depth_multiplier, "depth_multiplier", self)
         self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
         self._set_common_args(activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
                               bias_constraint)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        parse_args(self, depthwise_initializer=depthwise_initializer, depthwise_regularizer=depthwise_regularizer,
+                   depthwise_constraint=depthwise_constraint)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -82,9 +81,7 @@ class BaseDepthwiseConv(BaseConv):
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, **self._window_config(),
                 **self._common_config(),
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint)}
+                **serialize_args(self, "depthwise_initializer", "depthwise_regularizer", "depthwise_constraint")}
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):
@@ -210,20 +207,14 @@ class BaseSeparableConv(BaseConv):
                  activity_regularizer: Any = None, depthwise_constraint: Any = None, pointwise_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs):
         Layer.__init__(self, **kwargs)
-        if not is_int(filters) or filters <= 0:
-            raise ConfigError(f"{type(self).__name__} '{self.name}': `filters` must be a positive int, got "
-                              f"{filters!r}.")
-        self.filters = int(filters)
-        self.depth_multiplier = _depth_multiplier(depth_multiplier, self)
+        self.filters = _positive(filters, "filters", self)
+        self.depth_multiplier = _positive(depth_multiplier, "depth_multiplier", self)
         self._set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
         self._set_common_args(activation, use_bias, bias_initializer, bias_regularizer, activity_regularizer,
                               bias_constraint)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        parse_args(self, depthwise_initializer=depthwise_initializer, pointwise_initializer=pointwise_initializer,
+                   depthwise_regularizer=depthwise_regularizer, pointwise_regularizer=pointwise_regularizer,
+                   depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -255,12 +246,8 @@ class BaseSeparableConv(BaseConv):
     def get_config(self):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
                 **self._window_config(), **self._common_config(),
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
+                **serialize_args(self, "depthwise_initializer", "pointwise_initializer", "depthwise_regularizer",
+                                 "pointwise_regularizer", "depthwise_constraint", "pointwise_constraint")}
 
 
 class SeparableConv1D(BaseSeparableConv):
@@ -377,10 +364,10 @@ SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _depth_multiplier(value: Any, layer: Layer) -> int:
+def _positive(value: Any, name: str, layer: Layer) -> int:
+    """``value`` (``filters``, ``depth_multiplier``) as a positive int, else a ConfigError."""
     if not is_int(value) or value <= 0:
-        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `depth_multiplier` must be a positive int, "
-                          f"got {value!r}.")
+        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be a positive int, got {value!r}.")
     return int(value)
 
 

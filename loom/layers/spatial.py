@@ -40,6 +40,18 @@ class _SpatialReshape(Layer):
     def _owner(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
 
+    def _pairs(self, value: Any, arg: str) -> tuple:
+        """A padding or cropping argument as ``(before, after)`` ints (rank 1) or one such pair per spatial axis:
+        an int (every side), ``rank`` ints (each axis symmetric) or ``rank`` pairs."""
+        if self.rank == 1:
+            return int_tuple(value, 2, arg, self._owner(), allow_zero=True)
+        if is_int(value):
+            value = (value,) * self.rank
+        if not isinstance(value, (tuple, list)) or len(value) != self.rank:
+            raise ConfigError(f"{self._owner()}: `{arg}` must be an int, a tuple of {self.rank} ints or a tuple of "
+                              f"{self.rank} tuples of 2 ints, got {value!r}.")
+        return tuple(int_tuple(v, 2, arg, self._owner(), allow_zero=True) for v in value)
+
 
 def _repeat_axes(x: torch.Tensor, axes: tuple[int, ...], factors: tuple[int, ...]) -> torch.Tensor:
     """Repeat every element ``factor`` times along each axis (nearest-neighbour upsampling), one copy."""
@@ -146,17 +158,25 @@ class UpSampling2D(_SpatialReshape):
                 "interpolation": self.interpolation}
 
 
-def _pair_of_pairs(value: Any, arg: str, owner: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``n``, ``(h, w)`` or ``((top, bottom), (left, right))`` as the last form (non-negative ints)."""
-    if is_int(value):
-        value = (value, value)
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ConfigError(f"{owner}: `{arg}` must be an int, a tuple of 2 ints or a tuple of 2 tuples of 2 ints, "
-                          f"got {value!r}.")
-    return tuple(int_tuple(v, 2, arg, owner, allow_zero=True) for v in value)  # type: ignore[return-value]
+class _ZeroPadding(_SpatialReshape):
+    """Shared by ``ZeroPadding1D/2D/3D``: ``padding`` zeros before and after each spatial axis."""
+
+    def __init__(self, padding: Any, data_format: str | None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = self._pairs(padding, "padding")
+        self.data_format = data_format_arg(data_format, self._owner())
+        pads = flat_pad(self.padding) if self.rank > 1 else self.padding
+        self._pad = (0, 0) + pads if self.data_format == "channels_last" else pads
+
+    def call(self, inputs):
+        check_rank(self, inputs)
+        return F.pad(inputs, self._pad)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
 
-class ZeroPadding1D(_SpatialReshape):
+class ZeroPadding1D(_ZeroPadding):
     """Add zeros at the start and end of the time axis.
 
     Args:
@@ -181,20 +201,10 @@ class ZeroPadding1D(_SpatialReshape):
     rank = 1
 
     def __init__(self, padding: Any = 1, data_format: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = int_tuple(padding, 2, "padding", self._owner(), allow_zero=True)
-        self.data_format = data_format_arg(data_format, self._owner())
-        self._pad = (0, 0) + self.padding if self.data_format == "channels_last" else self.padding
-
-    def call(self, inputs):
-        check_rank(self, inputs)
-        return F.pad(inputs, self._pad)
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+        super().__init__(padding, data_format, **kwargs)
 
 
-class ZeroPadding2D(_SpatialReshape):
+class ZeroPadding2D(_ZeroPadding):
     """Add rows and columns of zeros around images.
 
     Args:
@@ -220,18 +230,7 @@ class ZeroPadding2D(_SpatialReshape):
     rank = 2
 
     def __init__(self, padding: Any = (1, 1), data_format: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = _pair_of_pairs(padding, "padding", self._owner())
-        self.data_format = data_format_arg(data_format, self._owner())
-        pads = flat_pad(self.padding)
-        self._pad = (0, 0) + pads if self.data_format == "channels_last" else pads
-
-    def call(self, inputs):
-        check_rank(self, inputs)
-        return F.pad(inputs, self._pad)
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+        super().__init__(padding, data_format, **kwargs)
 
 
 def _crop(inputs: torch.Tensor, first_axis: int, cropping, layer: Layer) -> torch.Tensor:
@@ -270,7 +269,7 @@ class Cropping1D(_SpatialReshape):
 
     def __init__(self, cropping: Any = (1, 1), **kwargs):
         super().__init__(**kwargs)
-        self.cropping = int_tuple(cropping, 2, "cropping", self._owner(), allow_zero=True)
+        self.cropping = self._pairs(cropping, "cropping")
 
     def call(self, inputs):
         check_rank(self, inputs)
@@ -280,7 +279,23 @@ class Cropping1D(_SpatialReshape):
         return {**super().get_config(), "cropping": self.cropping}
 
 
-class Cropping2D(_SpatialReshape):
+class _Cropping(_SpatialReshape):
+    """Shared by ``Cropping2D/3D``: ``cropping`` elements dropped before and after each spatial axis."""
+
+    def __init__(self, cropping: Any, data_format: str | None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = self._pairs(cropping, "cropping")
+        self.data_format = data_format_arg(data_format, self._owner())
+
+    def call(self, inputs):
+        check_rank(self, inputs)
+        return _crop(inputs, 1 if self.data_format == "channels_last" else 2, self.cropping, self)
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+
+
+class Cropping2D(_Cropping):
     """Cut rows and columns from the borders of images.
 
     Args:
@@ -306,13 +321,4 @@ class Cropping2D(_SpatialReshape):
     rank = 2
 
     def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.cropping = _pair_of_pairs(cropping, "cropping", self._owner())
-        self.data_format = data_format_arg(data_format, self._owner())
-
-    def call(self, inputs):
-        check_rank(self, inputs)
-        return _crop(inputs, 1 if self.data_format == "channels_last" else 2, self.cropping, self)
-
-    def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+        super().__init__(cropping, data_format, **kwargs)

@@ -15,21 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
-
-from loom.errors import ConfigError
-from loom.layers.conv_base import check_rank, data_format_arg, flat_pad, int_tuple, is_int
-from loom.layers.spatial import _crop, _repeat_axes, _SpatialReshape
-
-
-def _three_pairs(value: Any, arg: str, owner: str) -> tuple[tuple[int, int], ...]:
-    """``n``, ``(d1, d2, d3)`` or ``((s1, e1), (s2, e2), (s3, e3))`` as the last form (non-negative ints)."""
-    if is_int(value):
-        value = (value, value, value)
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
-        raise ConfigError(f"{owner}: `{arg}` must be an int, a tuple of 3 ints or a tuple of 3 tuples of 2 ints, "
-                          f"got {value!r}.")
-    return tuple(int_tuple(v, 2, arg, owner, allow_zero=True) for v in value)
+from loom.layers.conv_base import check_rank, data_format_arg, int_tuple
+from loom.layers.spatial import _Cropping, _repeat_axes, _SpatialReshape, _ZeroPadding
 
 
 class UpSampling3D(_SpatialReshape):
@@ -78,7 +65,7 @@ class UpSampling3D(_SpatialReshape):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format}
 
 
-class ZeroPadding3D(_SpatialReshape):
+class ZeroPadding3D(_ZeroPadding):
     """Add zeros around volumes along the three spatial axes.
 
     Args:
@@ -111,21 +98,10 @@ class ZeroPadding3D(_SpatialReshape):
     rank = 3
 
     def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = _three_pairs(padding, "padding", self._owner())
-        self.data_format = data_format_arg(data_format, self._owner())
-        pads = flat_pad(self.padding)
-        self._pad = (0, 0) + pads if self.data_format == "channels_last" else pads
-
-    def call(self, inputs):
-        check_rank(self, inputs)
-        return F.pad(inputs, self._pad)
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+        super().__init__(padding, data_format, **kwargs)
 
 
-class Cropping3D(_SpatialReshape):
+class Cropping3D(_Cropping):
     """Cut the borders of volumes along the three spatial axes.
 
     Args:
@@ -159,13 +135,4 @@ class Cropping3D(_SpatialReshape):
     rank = 3
 
     def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.cropping = _three_pairs(cropping, "cropping", self._owner())
-        self.data_format = data_format_arg(data_format, self._owner())
-
-    def call(self, inputs):
-        check_rank(self, inputs)
-        return _crop(inputs, 1 if self.data_format == "channels_last" else 2, self.cropping, self)
-
-    def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+        super().__init__(cropping, data_format, **kwargs)

@@ -21,20 +21,14 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from loom import backend, constraints, initializers, regularizers
+from loom import backend
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.attention.masks import large_negative, masked_softmax, merge_attention_mask
 from loom.layers.dropout import Dropout
-from loom.layers.einsum_dense import EinsumDense
+from loom.layers.einsum_dense import EinsumDense, einsum_projection
 from loom.layers.layer import Layer
+from loom.layers.layer_args import DENSE_WEIGHT_ARGS, parse_args, positive_int, serialize_args
 from loom.variables import name_scope
-
-
-def _positive_int(layer: str, name: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"GroupedQueryAttention '{layer}': {name} must be a positive int, got {value!r}.")
 
 
 class GroupedQueryAttention(Layer):
@@ -103,8 +97,8 @@ class GroupedQueryAttention(Layer):
         super().__init__(**kwargs)
         for arg, value in (("head_dim", head_dim), ("num_query_heads", num_query_heads),
                            ("num_key_value_heads", num_key_value_heads)):
-            _positive_int(self.name, arg, value)
-        _positive_int(self.name, "sliding_window", sliding_window, allow_none=True)
+            positive_int(f"GroupedQueryAttention '{self.name}'", arg, value)
+        positive_int(f"GroupedQueryAttention '{self.name}'", "sliding_window", sliding_window, allow_none=True)
         if num_query_heads % num_key_value_heads:
             raise ConfigError(f"GroupedQueryAttention '{self.name}': num_query_heads ({num_query_heads}) must be "
                               f"divisible by num_key_value_heads ({num_key_value_heads}).")
@@ -117,23 +111,14 @@ class GroupedQueryAttention(Layer):
         self.num_repeats = num_query_heads // num_key_value_heads
         self.dropout, self.use_bias, self.use_gate = float(dropout), bool(use_bias), bool(use_gate)
         self.sliding_window, self.flash_attention, self.seed = sliding_window, flash_attention, seed
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        parse_args(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                   kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                   activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                   bias_constraint=bias_constraint)
 
     def _dense(self, equation: str, shape: list, bias_axes: str, name: str, input_shape: Sequence,
                activation: Any = None) -> EinsumDense:
-        dense = EinsumDense(equation, output_shape=shape, bias_axes=bias_axes if self.use_bias else None,
-                            activation=activation, name=name, dtype=self.dtype,
-                            kernel_initializer=initializers.get(initializers.serialize(self.kernel_initializer)),
-                            bias_initializer=initializers.get(initializers.serialize(self.bias_initializer)),
-                            kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
-                            activity_regularizer=self.activity_regularizer,
-                            kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint)
+        dense = einsum_projection(self, equation, shape, bias_axes, name, activation)
         dense._maybe_build(tuple(input_shape))
         return dense
 
@@ -213,13 +198,7 @@ class GroupedQueryAttention(Layer):
         return {**super().get_config(), "head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
                 "num_key_value_heads": self.num_key_value_heads, "use_bias": self.use_bias,
                 "use_gate": self.use_gate, "sliding_window": self.sliding_window, "dropout": self.dropout,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
+                **serialize_args(self, *DENSE_WEIGHT_ARGS), "seed": self.seed}
 
 
 def _like(x: Any, query: torch.Tensor) -> torch.Tensor:

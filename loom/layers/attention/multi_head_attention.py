@@ -21,12 +21,13 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from loom import backend, constraints, initializers, regularizers
+from loom import backend
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.attention.masks import large_negative, masked_softmax, merge_attention_mask
 from loom.layers.dropout import Dropout
-from loom.layers.einsum_dense import EinsumDense
+from loom.layers.einsum_dense import einsum_projection
 from loom.layers.layer import Layer
+from loom.layers.layer_args import DENSE_WEIGHT_ARGS, parse_args, positive_int, serialize_args
 from loom.variables import name_scope
 
 
@@ -48,13 +49,6 @@ def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int
     source = "".join(target[i] if i in batch or i == rank - 1 else next(extra) for i in range(rank))
     product = "".join([target[i] for i in batch] + [target[i] for i in axes] + [source[i] for i in axes])
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
-
-
-def _positive_int(layer: str, name: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"MultiHeadAttention '{layer}': {name} must be a positive int, got {value!r}.")
 
 
 class MultiHeadAttention(Layer):
@@ -136,10 +130,11 @@ class MultiHeadAttention(Layer):
                  kernel_constraint: Any = None, bias_constraint: Any = None, use_gate: bool = False,
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        _positive_int(self.name, "num_heads", num_heads)
-        _positive_int(self.name, "key_dim", key_dim)
-        _positive_int(self.name, "value_dim", value_dim, allow_none=True)
-        _positive_int(self.name, "sliding_window", sliding_window, allow_none=True)
+        owner = f"MultiHeadAttention '{self.name}'"
+        positive_int(owner, "num_heads", num_heads)
+        positive_int(owner, "key_dim", key_dim)
+        positive_int(owner, "value_dim", value_dim, allow_none=True)
+        positive_int(owner, "sliding_window", sliding_window, allow_none=True)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ConfigError(f"MultiHeadAttention '{self.name}': dropout must be in [0, 1], got {dropout!r}.")
         if flash_attention and dropout > 0:
@@ -156,27 +151,15 @@ class MultiHeadAttention(Layer):
             tuple(output_shape) if output_shape else None
         self.attention_axes = None if attention_axes is None else tuple(attention_axes)
         self.sliding_window, self.flash_attention, self.seed = sliding_window, flash_attention, seed
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        parse_args(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                   kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                   activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                   bias_constraint=bias_constraint)
 
     # ------------------------------------------------------------------------------------------ build
-    def _dense(self, equation: str, shape: Sequence, bias_axes: str, name: str, activation: Any = None):
-        return EinsumDense(equation, output_shape=list(shape), bias_axes=bias_axes if self.use_bias else None,
-                           activation=activation, name=name, dtype=self.dtype,
-                           kernel_initializer=initializers.get(initializers.serialize(self.kernel_initializer)),
-                           bias_initializer=initializers.get(initializers.serialize(self.bias_initializer)),
-                           kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
-                           activity_regularizer=self.activity_regularizer,
-                           kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint)
-
     def _projection(self, shape: Sequence, heads: int, size: int, name: str, activation: Any = None):
         equation, bias_axes, rank = projection_equation(len(shape) - 1, 1, 2)
-        dense = self._dense(equation, [None] * (rank - 3) + [heads, size], bias_axes, name, activation)
+        dense = einsum_projection(self, equation, [None] * (rank - 3) + [heads, size], bias_axes, name, activation)
         dense._maybe_build(tuple(shape))
         return dense
 
@@ -204,7 +187,7 @@ class MultiHeadAttention(Layer):
         self._dropout_layer = Dropout(self.dropout, seed=self.seed, dtype=self.dtype)
         out_shape = self._output_shape or (query_shape[-1],)
         equation, bias_axes, out_rank = projection_equation(len(query_shape) - 1, 2, len(out_shape))
-        self.output_dense = self._dense(equation, [None] * (out_rank - 1 - len(out_shape)) + list(out_shape),
+        self.output_dense = einsum_projection(self, equation, [None] * (out_rank - 1 - len(out_shape)) + list(out_shape),
                                         bias_axes, "attention_output")
         self.output_dense._maybe_build(query_shape[:-1] + (self.num_heads, self.value_dim))
 
@@ -290,13 +273,7 @@ class MultiHeadAttention(Layer):
                 "output_shape": None if self._output_shape is None else list(self._output_shape),
                 "attention_axes": None if self.attention_axes is None else list(self.attention_axes),
                 "sliding_window": self.sliding_window,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
+                **serialize_args(self, *DENSE_WEIGHT_ARGS), "seed": self.seed}
 
 
 def _shape(x: Any) -> tuple | None:

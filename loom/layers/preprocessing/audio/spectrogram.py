@@ -19,6 +19,7 @@ from loom import config, initializers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
+from loom.layers.layer_args import positive_int_arg
 from loom.layers.preprocessing.image.base import standardize_data_format
 from loom.ops import math as math_ops
 from loom.ops._conv import conv
@@ -44,12 +45,6 @@ def linear_to_mel_weight_matrix(num_mel_bins: int, num_spectrogram_bins: int, sa
     slopes = torch.minimum((bins_mel - lower) / (center - lower), (upper - bins_mel) / (upper - center))
     weights = torch.clamp(slopes, min=0.0)
     return torch.cat([torch.zeros(1, num_mel_bins), weights], dim=0)
-
-
-def _positive_int(layer: Layer, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be a positive int, got {value!r}.")
-    return value
 
 
 class MelSpectrogram(Layer):
@@ -105,9 +100,9 @@ class MelSpectrogram(Layer):
                  top_db: float = 80.0, mag_exp: float = 2.0, min_power: float = 1e-10, ref_power: float = 1.0,
                  **kwargs: Any):
         super().__init__(**kwargs)
-        self.fft_length = _positive_int(self, "fft_length", fft_length)
-        self.sequence_stride = _positive_int(self, "sequence_stride", sequence_stride)
-        self.sequence_length = _positive_int(self, "sequence_length", sequence_length or fft_length)
+        self.fft_length = positive_int_arg(self, "fft_length", fft_length)
+        self.sequence_stride = positive_int_arg(self, "sequence_stride", sequence_stride)
+        self.sequence_length = positive_int_arg(self, "sequence_length", sequence_length or fft_length)
         if self.fft_length < self.sequence_length:
             raise ConfigError(f"MelSpectrogram '{self.name}': `fft_length` ({fft_length}) must be >= "
                               f"`sequence_length` ({self.sequence_length}).")
@@ -116,7 +111,7 @@ class MelSpectrogram(Layer):
                               f"{window!r}.")
         self.window = window
         self.sampling_rate = sampling_rate
-        self.num_mel_bins = _positive_int(self, "num_mel_bins", num_mel_bins)
+        self.num_mel_bins = positive_int_arg(self, "num_mel_bins", num_mel_bins)
         self.min_freq = min_freq
         self.max_freq = max_freq or int(sampling_rate / 2)
         if not 0 <= self.min_freq < self.max_freq <= sampling_rate / 2:
@@ -217,7 +212,7 @@ class STFTSpectrogram(Layer):
                  scaling: str | None = "density", padding: str = "valid", expand_dims: bool = False,
                  data_format: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        _positive_int(self, "frame_length", frame_length)
+        positive_int_arg(self, "frame_length", frame_length)
         if frame_step is not None and (not isinstance(frame_step, int) or not 1 <= frame_step <= frame_length):
             raise ConfigError(f"STFTSpectrogram '{self.name}': `frame_step` must be an int in [1, frame_length="
                               f"{frame_length}], got {frame_step!r}.")

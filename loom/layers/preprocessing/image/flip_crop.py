@@ -13,18 +13,12 @@ from typing import Any
 import torch
 
 from loom.errors import ConfigError
+from loom.layers.layer_args import choice_arg, positive_int_arg
 from loom.layers.preprocessing.image.base import BaseImagePreprocessingLayer
-from loom.layers.preprocessing.image.resizing import _positive_int
 from loom.ops import image as image_ops
 from loom.random.seed_generator import make_default_seed
 
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
-
-
-def _choice(layer: BaseImagePreprocessingLayer, name: str, value: Any, options: tuple) -> Any:
-    if value not in options:
-        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be one of {options}, got {value!r}.")
-    return value
 
 
 class RandomFlip(BaseImagePreprocessingLayer):
@@ -74,7 +68,7 @@ class RandomFlip(BaseImagePreprocessingLayer):
     def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,
                  data_format: str | None = None, **kwargs: Any):
         super().__init__(data_format=data_format, seed=seed, **kwargs)
-        self.mode = _choice(self, "mode", mode, _FLIP_MODES)
+        self.mode = choice_arg(self, "mode", mode, _FLIP_MODES)
 
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
@@ -171,8 +165,8 @@ class RandomCrop(BaseImagePreprocessingLayer):
                  name: str | None = None, **kwargs: Any):
         super().__init__(data_format=data_format, seed=make_default_seed() if seed is None else seed, name=name,
                          **kwargs)
-        self.height = _positive_int(self, "height", height)
-        self.width = _positive_int(self, "width", width)
+        self.height = positive_int_arg(self, "height", height)
+        self.width = positive_int_arg(self, "width", width)
 
     def get_random_transformation(self, data, training=True, seed=None):
         images = data["images"] if isinstance(data, dict) else data

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from loom.errors import ConfigError
+from loom.layers.layer_args import choice_arg
 from loom.layers.preprocessing.image.base import (BaseImagePreprocessingLayer, affine_warp, factor_range,
                                                   is_number, per_image, value_range_arg)
 from loom.ops import image as image_ops
@@ -29,12 +30,6 @@ _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _choice(layer: BaseImagePreprocessingLayer, name: str, value: Any, options: tuple) -> Any:
-    if value not in options:
-        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be one of {options}, got {value!r}.")
-    return value
-
-
 class _Warp(BaseImagePreprocessingLayer):
     """A layer that warps images with a per-image projective transform (``_matrix``)."""
 
@@ -42,8 +37,8 @@ class _Warp(BaseImagePreprocessingLayer):
 
     def _set_warp_args(self, fill_mode: str, interpolation: str, fill_value: float,
                        fill_modes: tuple = _FILL_MODES) -> None:
-        self.fill_mode = _choice(self, "fill_mode", fill_mode, fill_modes)
-        self.interpolation = _choice(self, "interpolation", interpolation, _INTERPOLATIONS)
+        self.fill_mode = choice_arg(self, "fill_mode", fill_mode, fill_modes)
+        self.interpolation = choice_arg(self, "interpolation", interpolation, _INTERPOLATIONS)
         if not is_number(fill_value):
             raise ConfigError(f"{type(self).__name__} '{self.name}': `fill_value` must be a number, got "
                               f"{fill_value!r}.")

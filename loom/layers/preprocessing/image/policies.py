@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from loom.errors import ConfigError
+from loom.layers.layer_args import positive_int_arg
 from loom.layers.preprocessing.image.base import BaseImagePreprocessingLayer, factor_range, is_number
 from loom.layers.preprocessing.image.color import (RandomBrightness, RandomColorDegeneration, RandomContrast,
                                                    RandomPosterization, RandomSharpness, Solarization)
@@ -25,12 +26,6 @@ from loom.random import beta as random_beta, gamma as random_gamma
 _GEOMETRIC = ("random_shear", "random_translation", "random_rotation")
 _COLOR = ("random_brightness", "random_color_degeneration", "random_contrast", "random_sharpness")
 _POINT = ("random_posterization", "solarization", "auto_contrast", "equalization")
-
-
-def _positive_int(layer: BaseImagePreprocessingLayer, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be a positive int, got {value!r}.")
-    return value
 
 
 class _Policy(BaseImagePreprocessingLayer):
@@ -122,7 +117,7 @@ class RandAugment(_Policy):
                  **kwargs: Any):
         super().__init__(data_format=data_format, seed=seed, **kwargs)
         self.value_range = value_range
-        self.num_ops = _positive_int(self, "num_ops", num_ops)
+        self.num_ops = positive_int_arg(self, "num_ops", num_ops)
         self.factor = factor_range(self, factor, (0, 1))
         self.interpolation = interpolation
         self._build_ops(self._AUGMENT_LAYERS, value_range, interpolation, seed, data_format)
@@ -203,8 +198,8 @@ class AugMix(_Policy):
                  data_format: str | None = None, **kwargs: Any):
         super().__init__(data_format=data_format, seed=seed, **kwargs)
         self.value_range = value_range
-        self.num_chains = _positive_int(self, "num_chains", num_chains)
-        self.chain_depth = _positive_int(self, "chain_depth", chain_depth)
+        self.num_chains = positive_int_arg(self, "num_chains", num_chains)
+        self.chain_depth = positive_int_arg(self, "chain_depth", chain_depth)
         self.factor = factor_range(self, factor, (0, 1))
         if not is_number(alpha) or alpha <= 0:
             raise ConfigError(f"AugMix '{self.name}': `alpha` must be a positive number, got {alpha!r}.")

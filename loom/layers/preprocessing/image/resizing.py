@@ -18,16 +18,11 @@ import torch
 from loom import config
 from loom.errors import ConfigError
 from loom.layers.layer import Layer
+from loom.layers.layer_args import positive_int_arg
 from loom.layers.preprocessing.image.base import BaseImagePreprocessingLayer, is_number
 from loom.ops import image as image_ops
 
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
-
-
-def _positive_int(layer: Layer, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{type(layer).__name__} '{layer.name}': `{name}` must be a positive int, got {value!r}.")
-    return value
 
 
 class Rescaling(Layer):
@@ -141,8 +136,8 @@ class Resizing(BaseImagePreprocessingLayer):
                  pad_to_aspect_ratio: bool = False, fill_mode: str = "constant", fill_value: float = 0.0,
                  antialias: bool = False, data_format: str | None = None, **kwargs: Any):
         super().__init__(data_format=data_format, **kwargs)
-        self.height = _positive_int(self, "height", height)
-        self.width = _positive_int(self, "width", width)
+        self.height = positive_int_arg(self, "height", height)
+        self.width = positive_int_arg(self, "width", width)
         if interpolation not in _INTERPOLATIONS:
             raise ConfigError(f"Resizing '{self.name}': `interpolation` must be one of {_INTERPOLATIONS}, got "
                               f"{interpolation!r}.")
@@ -229,8 +224,8 @@ class CenterCrop(BaseImagePreprocessingLayer):
 
     def __init__(self, height: int, width: int, data_format: str | None = None, **kwargs: Any):
         super().__init__(data_format=data_format, **kwargs)
-        self.height = _positive_int(self, "height", height)
-        self.width = _positive_int(self, "width", width)
+        self.height = positive_int_arg(self, "height", height)
+        self.width = positive_int_arg(self, "width", width)
         self.seed = None
 
     def transform_images(self, images, transformation=None, training=True):
