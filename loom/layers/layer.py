@@ -121,7 +121,7 @@ class Layer(nn.Module):
             self._batch_input_shape = (batch_size,) + tuple(input_shape)
         elif input_dim is not None:
             self._batch_input_shape = (batch_size, input_dim)
-        self.train(False)
+        nn.Module.train(self, False)  # inference mode, as a Keras layer; not yet set by the user (_mode_set)
 
     # ----------------------------------------------------------------------------------------- building
     def build(self, input_shape: Any) -> None:
@@ -139,15 +139,24 @@ class Layer(nn.Module):
     #: Inference computes each sample on its own and gains from running a large batch in pieces (graph runners
     #: may then split it; honoured for loom's own layers only, not for subclasses defined elsewhere).
     _inference_in_pieces = True
+    #: The ``training`` value a call gets when neither the call nor ``train()`` / ``eval()`` gave one. Keras's
+    #: random preprocessing layers default to ``training=True``, so called directly they augment.
+    _training_by_default = False
+    _mode_set = False  # set once train() / eval() has run on this layer (then its torch mode decides)
 
     def _call_in_place(self, inputs: Any) -> torch.Tensor | None:
         """Inference only: this layer's output computed by overwriting its (first) input, which the graph runner
         guarantees nothing else reads; ``None`` when this layer or these inputs cannot (then ``call`` runs)."""
         return None
 
+    def train(self, mode: bool = True):
+        """torch's ``train``; afterwards calls without ``training=`` follow the torch mode it set."""
+        self._mode_set = True
+        return super().train(mode)
+
     def forward(self, *args, **kwargs):
         if self._call_takes_training and kwargs.get("training") is None:
-            kwargs["training"] = self.training
+            kwargs["training"] = self.training or (self._training_by_default and not self._mode_set)
         if _ADDED_LOSSES.in_use:
             return self._forward_tracking_losses(args, kwargs)
         if self._remat_mode is not None:
@@ -330,15 +339,21 @@ class Layer(nn.Module):
                 args[0] if args else None))
         if args:
             args = (structure.map_structure(self._input_dtype, args[0]),) + args[1:]
-        if training is None or bool(training) == self.training:
+        if training is None:
             return nn.Module.__call__(self, *args, **kwargs)
-        modes = [(m, m.training) for m in self.modules()]
-        self.train(bool(training))
+        # The mode given for this call holds for every sublayer, then each one's own mode comes back.
+        modes = [(m, m.training, m.__dict__.get("_mode_set")) for m in self.modules()]
+        for module, _, _ in modes:
+            module.training = bool(training)
+            if isinstance(module, Layer):
+                module._mode_set = True
         try:
             return nn.Module.__call__(self, *args, **kwargs)
         finally:
-            for module, mode in modes:
+            for module, mode, mode_set in modes:
                 module.training = mode
+                if isinstance(module, Layer) and mode_set is None:
+                    del module._mode_set
 
     def _convert_inputs(self, inputs: Any) -> Any:
         """NumPy arrays and Python numbers in ``inputs`` as tensors on this layer's device and float dtype.

@@ -26,8 +26,8 @@ class Pipeline(Layer):
 
     Call arguments:
         inputs: whatever the first layer takes.
-        training: passed to the layers whose ``call`` takes ``training`` (default ``None``: each layer in its
-            current mode, inference unless switched). Keras's ``Pipeline`` defaults to ``True`` here.
+        training: passed to every layer (default ``None``: training, as Keras's ``Pipeline``, until
+            ``train()`` / ``eval()`` set the pipeline's torch mode, or inside a model, which sets it).
         mask: accepted for Keras compatibility and ignored.
 
     Input shape:
@@ -55,6 +55,7 @@ class Pipeline(Layer):
     """
 
     _casts_int_inputs = False
+    _training_by_default = True
 
     def __init__(self, layers: Sequence[Layer], name: str | None = None, **kwargs: Any):
         kwargs.pop("trainable", None)
@@ -82,8 +83,10 @@ class Pipeline(Layer):
         return self.call(inputs, **kwargs)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        if training is None:
+            training = self.training or not self._mode_set
         outputs = inputs
-        kwargs = {} if training is None else {"training": training}
+        kwargs = {"training": training}
         for layer in self._pipeline_layers:
             outputs = layer(outputs, **kwargs)
         return outputs

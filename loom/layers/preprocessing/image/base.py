@@ -3,14 +3,15 @@
 A layer draws its random parameters once per call in :meth:`~BaseImagePreprocessingLayer.get_random_transformation`
 (a dict with Keras's keys) and applies them in :meth:`~BaseImagePreprocessingLayer.transform_images` (always a
 batch: a single ``(h, w, c)`` image is handled as a batch of one). Random layers are the identity outside
-training, as Keras's layers inside ``fit`` / ``predict``. Input is a tensor of images or a dict with
+training (``training=False``, ``predict`` / ``evaluate``, or after ``eval()``); called directly without
+``training``, before ``train()`` / ``eval()`` set their torch mode, they augment, as Keras's do. Input is a tensor of images or a dict with
 ``'images'`` and optionally ``'labels'``, ``'segmentation_masks'``, ``'bounding_boxes'``.
 
 Example:
     >>> import torch, loom
     >>> flip = loom.layers.RandomFlip("horizontal", seed=1)
     >>> x = torch.arange(4.0).reshape(1, 2, 2, 1)
-    >>> bool((flip(x) == x).all())  # inference: the identity
+    >>> bool((flip(x, training=False) == x).all())  # inference: the identity
     True
 """
 
@@ -116,6 +117,7 @@ class BaseImagePreprocessingLayer(Layer):
     _FACTOR_BOUNDS = (-1, 1)
     #: Outside training the layer is the identity (False for deterministic layers such as Resizing).
     _random = True
+    _training_by_default = True  # as Keras: a direct call augments, fit / evaluate / predict set the mode
     #: Interpolation used for images (segmentation masks always use 'nearest').
     interpolation = "bilinear"
 

@@ -91,7 +91,7 @@ class RandomContrast(_ColorLayer):
         >>> y = layer(x, training=True)
         >>> y.mean().item(), bool(y[0, 0, 1, 0] - y[0, 0, 0, 0] >= 50)  # mean kept, spread widened (c >= 1)
         (125.0, True)
-        >>> bool(torch.equal(layer(x), x))  # inference: the identity
+        >>> bool(torch.equal(layer(x, training=False), x))  # inference: the identity
         True
     """
 
@@ -146,7 +146,7 @@ class RandomBrightness(_ColorLayer):
         >>> import torch, loom
         >>> layer = loom.layers.RandomBrightness((0.5, 0.5), value_range=(0, 1))
         >>> x = torch.zeros(1, 2, 2, 3)
-        >>> layer(x, training=True).unique().tolist(), layer(x).unique().tolist()
+        >>> layer(x, training=True).unique().tolist(), layer(x, training=False).unique().tolist()
         ([0.5], [0.0])
     """
 

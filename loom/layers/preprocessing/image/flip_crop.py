@@ -59,7 +59,7 @@ class RandomFlip(BaseImagePreprocessingLayer):
         >>> y = layer(x, training=True)
         >>> bool(torch.equal(y, x) or torch.equal(y, x.flip(2)))  # kept, or mirrored left-right
         True
-        >>> bool(torch.equal(layer(x), x))  # inference: the identity
+        >>> bool(torch.equal(layer(x, training=False), x))  # inference: the identity
         True
     """
 

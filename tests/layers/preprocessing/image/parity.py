@@ -54,10 +54,13 @@ def assert_config_matches_keras(name, kwargs, values_differ=()):
 
 
 def assert_identity_at_inference(name, kwargs, x):
-    """Outside training the layer returns its input, batched or not, as Keras does with ``training=False``."""
+    """Outside training the layer returns its input, batched or not, as Keras does with ``training=False``:
+    with ``training=False`` and, as any torch module, after ``eval()``."""
     layer = getattr(loom.layers, name)(**kwargs)
     t = torch.from_numpy(x)
+    np.testing.assert_array_equal(layer(t, training=False).numpy(), x)
+    np.testing.assert_array_equal(layer(t[0], training=False).numpy(), x[0])
+    layer.eval()
     np.testing.assert_array_equal(layer(t).numpy(), x)
-    np.testing.assert_array_equal(layer(t[0]).numpy(), x[0])
     k_out = getattr(keras.layers, name)(**kwargs)(x, training=False)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(k_out), x, atol=1e-6)

@@ -30,8 +30,10 @@ def test_values_match_keras(name, kwargs):
 def test_inference_behaviour_follows_keras():
     x = images((2, 6, 6, 3))
     for name in ("AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization"):
-        assert not np.allclose(getattr(loom.layers, name)()(torch.from_numpy(x)).numpy(), x)  # always applied
-    assert np.array_equal(loom.layers.Equalization()(torch.from_numpy(x)).numpy(), x)  # training only
+        assert not np.allclose(getattr(loom.layers, name)()(torch.from_numpy(x), training=False).numpy(), x)
+    equalization = loom.layers.Equalization()  # applied in training only; a direct call trains, as in Keras
+    assert np.array_equal(equalization(torch.from_numpy(x), training=False).numpy(), x)
+    assert not np.array_equal(equalization(torch.from_numpy(x)).numpy(), x)
 
 
 def test_channels_first_and_unbatched():
