@@ -27,10 +27,10 @@ from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.conv_base import data_format_arg, flat_pad, int_tuple, padding_arg, same_padding
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
-from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.layer_args import positive_int, serialize_args
 from loom.layers.recurrent_weights import add_recurrent_weights, forget_bias_initializer
 from loom.layers.rnn import RNN
-from loom.layers.rnn_cell_base import DropoutRNNCell, rate_arg
+from loom.layers.rnn_cell_base import DropoutRNNCell, parse_cell_args
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CELL_ARGS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
@@ -98,17 +98,8 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ConfigError(f"{owner}: strides > 1 is not compatible with dilation_rate > 1; got strides="
                               f"{self.strides} and dilation_rate={self.dilation_rate}.")
-        self.use_bias = bool(use_bias)
-        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
-                   kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                   bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                   recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                   kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                   bias_constraint=bias_constraint)
+        parse_cell_args(self, owner, locals())
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.dropout = rate_arg(owner, "dropout", dropout)
-        self.recurrent_dropout = rate_arg(owner, "recurrent_dropout", recurrent_dropout)
-        self.seed = seed
         self.state_size = -1  # the states are feature maps; their shape comes from get_initial_state
         self._channels_last = self.data_format == "channels_last"
 

@@ -24,8 +24,10 @@ import torch
 
 from loom.errors import ConfigError
 from loom.layers.layer import Layer
+from loom.layers.layer_args import parse_args
+from loom.layers.recurrent_weights import WEIGHT_ARGS
 
-__all__ = ["AbstractRNNCell", "DropoutRNNCell", "rate_arg", "zero_states"]
+__all__ = ["AbstractRNNCell", "DropoutRNNCell", "parse_cell_args", "rate_arg", "zero_states"]
 
 
 def rate_arg(owner: str, name: str, value: Any) -> float:
@@ -33,6 +35,16 @@ def rate_arg(owner: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{owner}: {name} must be a number in [0, 1], got {value!r}.")
     return min(1.0, max(0.0, float(value)))
+
+
+def parse_cell_args(cell: Any, owner: str, arguments: dict) -> None:
+    """Set a gated cell's ``use_bias``, activations, weight arguments, dropout rates and seed from the
+    arguments its ``__init__`` received (``locals()``)."""
+    cell.use_bias = bool(arguments["use_bias"])
+    parse_args(cell, **{name: arguments[name] for name in ("activation", "recurrent_activation") + WEIGHT_ARGS})
+    cell.dropout = rate_arg(owner, "dropout", arguments["dropout"])
+    cell.recurrent_dropout = rate_arg(owner, "recurrent_dropout", arguments["recurrent_dropout"])
+    cell.seed = arguments["seed"]
 
 
 def zero_states(state_size: Any, batch_size: int, like: torch.Tensor | None = None) -> list:

@@ -26,9 +26,9 @@ import torch
 from loom import activations
 from loom.errors import InputError
 from loom.layers.layer import Layer
-from loom.layers.layer_args import parse_args, positive_int, serialize_args
+from loom.layers.layer_args import positive_int, serialize_args
 from loom.layers.recurrent_weights import WEIGHT_ARGS, add_recurrent_weights, forget_bias_initializer
-from loom.layers.rnn_cell_base import DropoutRNNCell, rate_arg, zero_states
+from loom.layers.rnn_cell_base import DropoutRNNCell, parse_cell_args, zero_states
 
 
 def _project(x: torch.Tensor, kernel: torch.Tensor, mask: Any, gates: int) -> torch.Tensor:
@@ -59,16 +59,7 @@ class _GatedCell(DropoutRNNCell, Layer):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
         self.units = positive_int(owner, "units", units)
-        self.use_bias = bool(use_bias)
-        parse_args(self, activation=activation, recurrent_activation=recurrent_activation,
-                   kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                   bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                   recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                   kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                   bias_constraint=bias_constraint)
-        self.dropout = rate_arg(owner, "dropout", dropout)
-        self.recurrent_dropout = rate_arg(owner, "recurrent_dropout", recurrent_dropout)
-        self.seed = seed
+        parse_cell_args(self, owner, locals())
         if self.recurrent_dropout and self._gates > 1:
             self.dropout_mask_count = self._gates
         self.state_size = units
