@@ -8,7 +8,7 @@ a free :class:`~loom.variables.Variable` assigned to an attribute becomes a weig
 
 Example:
     >>> import torch, loom
-    >>> layer = loom.layers.Layer()
+    >>> layer = loom.layers.Layer(name="layer")
     >>> w = create_weight(layer, (), {"shape": (2,), "initializer": "ones"})
     >>> w.name, w.path, [n for n, _ in layer.named_parameters()]
     ('variable', 'layer/variable', ['variable'])
