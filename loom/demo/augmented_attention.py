@@ -12,15 +12,16 @@ from loom import layers
 
 
 def build_model() -> keras.Model:
-    """Augment, cut the image into 7x7 patches of 4x4 pixels, one self-attention block, classify."""
+    """Augment, cut the image into 7x7 patches of 4x4 pixels, one self-attention block, classify the patches
+    in their places (flattened: the attention block itself has no notion of position)."""
     inputs = keras.Input((28, 28, 1))
     x = layers.RandomTranslation(0.1, 0.1, seed=1)(inputs)
     x = layers.RandomZoom(0.1, seed=2)(x)
-    patches = layers.Conv2D(32, 4, strides=4, name="patches")(x)
+    patches = layers.Conv2D(32, 4, strides=4, activation="relu", name="patches")(x)
     tokens = layers.Reshape((49, 32))(patches)
     attended = layers.MultiHeadAttention(num_heads=2, key_dim=16, name="attention")(tokens, tokens)
     x = layers.LayerNormalization()(layers.Add()([tokens, attended]))
-    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(10, activation="softmax")(x), name="tiny_vit")
 
 
