@@ -14,6 +14,10 @@ what it can see without timing anything:
    measured per-op Python and dispatch cost, larger on CUDA where every op is a kernel launch). A fit of a few
    hundred steps (every fit in the unit tests) stays eager; a fit of tens of thousands of small steps
    compiles. Unknown lengths (a generator) stay eager.
+3. **Calls add up.** A model whose ``fit`` is called again and again (one epoch at a time, a GAN's loop, a
+   tuner's trials on one model) compiles at the start of the call after the steps it already ran eagerly
+   have cost as much as a compilation would (the rent-or-buy rule: never more than twice the better choice
+   in hindsight).
 
 A decision to compile is kept for the model's later calls (its graphs exist; dropping them would only pay
 again), and nothing switches within a call, so training never recompiles midway. The decisions are in
@@ -31,6 +35,9 @@ Example:
     False
     >>> policy.decide(model, "train", steps=10_000_000).compile
     True
+    >>> repeated = JitPolicy("auto")
+    >>> [repeated.decide(model, "train", steps=20_000).compile for _ in range(5)]
+    [False, False, False, False, True]
     >>> policy.uses("train"), policy.uses("predict")
     (True, False)
 """
@@ -94,6 +101,7 @@ class JitPolicy:
         self.setting = jit_compile
         self.forced: bool | None = False if run_eagerly else (None if jit_compile == "auto" else bool(jit_compile))
         self.decisions: dict[str, JitDecision] = {}
+        self.eager_steps: dict[str, int] = {}  # steps of earlier calls that ran eagerly, per kind
 
     def uses(self, kind: str) -> bool:
         """Whether the ``kind`` step is compiled now."""
@@ -112,8 +120,10 @@ class JitPolicy:
         previous = self.decisions.get(kind)
         if previous is not None and previous.compile:
             return previous
-        decision = estimate(model, kind, steps)
+        decision = estimate(model, kind, steps, self.eager_steps.get(kind, 0))
         self.decisions[kind] = decision
+        if not decision.compile and steps:
+            self.eager_steps[kind] = self.eager_steps.get(kind, 0) + steps
         if previous is None or previous.compile != decision.compile:
             LOGGER.info("jit_compile='auto': %s step %s (%s)", kind,
                         "compiled" if decision.compile else "eager", decision.reason)
@@ -142,19 +152,26 @@ def decide_for(model: torch.nn.Module, kind: str, steps: int | None) -> None:
         setattr(model, _STEP_CACHES[kind], None)
 
 
-def estimate(model: torch.nn.Module, kind: str, steps: int | None) -> JitDecision:
-    """The ``"auto"`` decision for ``kind`` on ``model`` for a call of ``steps`` (see the module docstring)."""
+def estimate(model: torch.nn.Module, kind: str, steps: int | None, earlier_steps: int = 0) -> JitDecision:
+    """The ``"auto"`` decision for ``kind`` on ``model`` for a call of ``steps``, after ``earlier_steps`` steps
+    of earlier calls ran eagerly (see the module docstring)."""
     if kind not in KINDS:
         raise ConfigError(f"jit decision: kind must be one of {list(KINDS)}; got {kind!r}.")
     blocker = _eager_only(model, kind)
     if blocker:
         return JitDecision(kind, False, blocker, steps)
-    if not steps:
-        return JitDecision(kind, False, "the number of steps is unknown", steps)
     layers = _layer_count(model)
     device = "cuda" if _device_type(model) == "cuda" else "cpu"
-    gain = steps * layers * GAIN_PER_LAYER_S[device][kind]
+    per_step = layers * GAIN_PER_LAYER_S[device][kind]
     cost = COMPILE_BASE_S[kind] + layers * COMPILE_PER_LAYER_S[kind]
+    paid = earlier_steps * per_step
+    if paid >= cost:
+        return JitDecision(kind, True, f"{earlier_steps} steps of earlier calls ran eagerly: their expected "
+                                       f"overhead {paid:.1f} s reached the expected compile time {cost:.1f} s",
+                           steps, paid, cost)
+    if not steps:
+        return JitDecision(kind, False, "the number of steps is unknown", steps)
+    gain = steps * per_step
     verdict = "exceeds" if gain > cost else "does not exceed"
     reason = (f"{steps} steps x {layers} layers: expected gain {gain:.1f} s {verdict} "
               f"expected compile time {cost:.1f} s")

@@ -73,6 +73,40 @@ def test_estimate_compiles_a_long_mlp_fit_but_never_a_recurrent_or_custom_model(
     assert not auto_jit.estimate(model, "train", None).compile
 
 
+def test_repeated_calls_compile_once_their_eager_steps_cost_a_compilation():
+    model = mlp()
+    policy = auto_jit.JitPolicy("auto")
+    one_call = auto_jit.estimate(model, "train", 20_000)
+    calls_to_pay = int(one_call.expected_cost_s // one_call.expected_gain_s) + 1
+    decisions = [policy.decide(model, "train", 20_000) for _ in range(calls_to_pay + 2)]
+    assert [d.compile for d in decisions] == [False] * calls_to_pay + [True, True]
+    assert "earlier calls ran eagerly" in decisions[calls_to_pay].reason
+    assert decisions[calls_to_pay].expected_gain_s >= decisions[calls_to_pay].expected_cost_s
+    assert policy.eager_steps["train"] == 20_000 * calls_to_pay
+    assert not policy.decide(model, "predict", 20_000).compile  # each kind counts its own steps
+
+
+def test_repeated_fits_switch_to_the_compiled_step_between_calls_and_train_as_eager(monkeypatch):
+    monkeypatch.setitem(auto_jit.COMPILE_BASE_S, "train", 0.0)  # a compilation "costs" 2 x 0.5 s ...
+    monkeypatch.setitem(auto_jit.GAIN_PER_LAYER_S["cpu"], "train", 0.01)  # ... and a step saves 2 x 0.01 s
+    x, y = np.random.default_rng(2).random((40, 6), dtype=np.float32), np.arange(40) % 3
+    weights = {}
+    for jit in ("auto", False):
+        loom.utils.set_random_seed(4)
+        model = mlp()
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=jit)
+        compiled = []
+        for _ in range(6):  # 10 steps a call: the 6th call follows 50 eager steps (1 s saved > 1 s)
+            before = unique_graphs()
+            model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+            compiled.append(unique_graphs() > before)
+        weights[jit] = model.get_weights()
+        if jit == "auto":
+            assert compiled == [False] * 5 + [True]
+            assert model._jit_decision["train"].compile
+    assert_weights_close(weights["auto"], weights[False], rel=1e-4)
+
+
 def test_forced_settings_and_bad_values():
     assert auto_jit.JitPolicy(True).uses("train") and not auto_jit.JitPolicy(False).uses("predict")
     assert not auto_jit.JitPolicy(True, run_eagerly=True).uses("train")
