@@ -49,6 +49,12 @@ def is_compiling() -> bool:
     return bool(check()) if check is not None else False
 
 
+
+def is_exporting() -> bool:
+    """Whether ``torch.export`` is tracing the current code (``False`` where torch cannot tell)."""
+    check = getattr(getattr(torch, "compiler", None), "is_exporting", None)
+    return bool(check()) if check is not None else False
+
 @functools.cache
 def _dynamo_stance() -> tuple[Callable, Any] | None:
     """``(_set_stance, stance that skips guard evaluation)`` from dynamo's internals, or ``None``."""

@@ -22,6 +22,7 @@ from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
+from loom.layers.opaque_batch_norm import batch_norm
 
 _KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), used by the masked moments
 
@@ -243,15 +244,16 @@ class BatchNormalization(Layer):
         return out
 
     def _fused(self, x, mean, var, gamma, beta, training: bool, momentum: float = 0.0):
-        """``F.batch_norm`` with the channel axis moved to where torch expects it (dim 1)."""
+        """``F.batch_norm`` with the channel axis moved to where torch expects it (dim 1); compiled training on the
+        CPU calls ATen's kernels as one operator (:mod:`loom.layers.opaque_batch_norm`)."""
         axis, rank = self._channel_axis, x.dim()
         if rank == 2 or axis == 1:
-            return F.batch_norm(x, mean, var, gamma, beta, training, momentum, self.epsilon)
+            return batch_norm(x, mean, var, gamma, beta, training, momentum, self.epsilon)
         if axis == rank - 1:
             flat = x.reshape(-1, x.shape[-1])
-            return F.batch_norm(flat, mean, var, gamma, beta, training, momentum, self.epsilon).reshape(x.shape)
+            return batch_norm(flat, mean, var, gamma, beta, training, momentum, self.epsilon).reshape(x.shape)
         moved = x.movedim(axis, 1)
-        return F.batch_norm(moved, mean, var, gamma, beta, training, momentum, self.epsilon).movedim(1, axis)
+        return batch_norm(moved, mean, var, gamma, beta, training, momentum, self.epsilon).movedim(1, axis)
 
     def _normalize(self, x, mean, var, gamma, beta):
         """Keras's ``ops.batch_normalization`` formula with explicit statistics."""

@@ -2,13 +2,14 @@
 
 ``jit_compile=True`` (:mod:`loom.training.compiled_step`) makes a small model's train step two to three
 times faster, but its first batch pays seconds of compilation (minutes for an unrolled LSTM), and some
-models (BatchNormalization convnets) train slower compiled. ``"auto"`` decides per loop kind (``"train"``,
+models (BatchNormalization convnets) train no faster compiled. ``"auto"`` decides per loop kind (``"train"``,
 ``"test"``, ``"predict"``), once per ``fit`` / ``evaluate`` / ``predict`` call and before the first step, from
 what it can see without timing anything:
 
 1. **Layer kinds.** Recurrent layers (their graphs unroll over time and take minutes to compile) and
    modules loom does not know (a custom layer or a wrapped torch module may not trace) stay eager; so does a
-   train step with BatchNormalization-like moving statistics (measured slower compiled, ``bench/`` M5).
+   train step with BatchNormalization-like moving statistics (measured no faster compiled, ``bench/`` M5:
+   its convolutions and normalizations are ATen kernels either way).
 2. **Cost against gain.** The expected compile time (a base plus a share per layer) is weighed against the
    number of steps the call will run times the overhead a compiled step saves per layer and step (the
    measured per-op Python and dispatch cost, larger on CUDA where every op is a kernel launch). A fit of a few
@@ -189,7 +190,7 @@ def _eager_only(model: torch.nn.Module, kind: str) -> str:
         if not (origin.startswith("loom.") or origin in _TORCH_OK):
             return f"custom module {name or 'model'!r} ({type(module).__qualname__}) may not trace"
         if kind == "train" and isinstance(module, (BatchNormalization, torch.nn.modules.batchnorm._BatchNorm)):
-            return f"{name!r} updates moving statistics (measured slower compiled)"
+            return f"{name!r} updates moving statistics (measured no faster compiled)"
     return ""
 
 

@@ -1,0 +1,66 @@
+"""BatchNormalization's training kernel as one operator in compiled steps on the CPU: the same values and
+gradients as ``F.batch_norm``, and used by ``jit_compile=True`` training."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import loom
+from loom.layers import opaque_batch_norm
+from tests.tolerance import assert_allclose_scaled, assert_weights_close
+
+
+def test_values_and_gradients_match_torch_batch_norm():
+    torch.manual_seed(0)
+    x = torch.randn(64, 5) * 2 + 0.5
+    weight, bias = torch.rand(5) + 0.5, torch.randn(5)
+    upstream = torch.randn(64, 5)
+
+    def ours(x, weight, bias):
+        out, *_ = opaque_batch_norm._BatchNormTrain.apply(x, weight, bias, 1e-3)
+        return (out * upstream).sum()
+
+    def reference(x, weight, bias):
+        return (F.batch_norm(x, None, None, weight, bias, True, 0.0, 1e-3) * upstream).sum()
+    for mine, theirs in zip(torch.func.grad(ours, argnums=(0, 1, 2))(x, weight, bias),
+                            torch.func.grad(reference, argnums=(0, 1, 2))(x, weight, bias)):
+        assert_allclose_scaled(mine, theirs, rel=1e-5)
+    assert_allclose_scaled(ours(x, weight, bias), reference(x, weight, bias), rel=1e-6)
+
+
+def test_only_compiled_cpu_training_in_float32_uses_it():
+    x = torch.randn(8, 3)
+    assert not opaque_batch_norm.applies(x, training=True)  # eager
+    calls = []
+    seen = torch.compile(lambda t: calls.append(opaque_batch_norm.applies(t, True)) or t * 2, fullgraph=False)
+    seen(x)
+    assert calls == [True]
+
+
+def convnet():
+    inputs = loom.Input((6, 6, 2))
+    x = loom.layers.Conv2D(3, 3, use_bias=False)(inputs)
+    x = loom.layers.Activation("relu")(loom.layers.BatchNormalization()(x))
+    x = loom.layers.BatchNormalization(center=False, scale=False)(loom.layers.GlobalAveragePooling2D()(x))
+    return loom.Model(inputs, loom.layers.Dense(2, activation="softmax")(x))
+
+
+def test_compiled_training_calls_the_operator_and_trains_as_eager():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((24, 6, 6, 2), dtype=np.float32), rng.integers(0, 2, 24)
+    trained = {}
+    for jit in (True, False):
+        loom.utils.set_random_seed(1)
+        model = convnet()
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", jit_compile=jit)
+        history = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        with torch.profiler.profile() as profile:
+            more = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        ops = {event.key: event.count for event in profile.key_averages()}
+        trained[jit] = (history.history["loss"] + more.history["loss"], model.get_weights())
+        if jit:  # each step's graph calls both operators for both layers
+            assert ops.get("loom::batch_norm_train") == ops.get("loom::batch_norm_train_backward") == 3 * 2
+        else:
+            assert "loom::batch_norm_train" not in ops
+    assert_allclose_scaled(trained[True][0], trained[False][0], rel=1e-4)
+    assert_weights_close(trained[True][1], trained[False][1], rel=1e-4)  # moving statistics included
