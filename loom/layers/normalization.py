@@ -22,7 +22,7 @@ from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
-from loom.layers.opaque_batch_norm import batch_norm
+from loom.layers.opaque_kernels import batch_norm
 
 _KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), used by the masked moments
 
@@ -245,7 +245,7 @@ class BatchNormalization(Layer):
 
     def _fused(self, x, mean, var, gamma, beta, training: bool, momentum: float = 0.0):
         """``F.batch_norm`` with the channel axis moved to where torch expects it (dim 1); compiled training on the
-        CPU calls ATen's kernels as one operator (:mod:`loom.layers.opaque_batch_norm`)."""
+        CPU calls ATen's kernels as one operator (:mod:`loom.layers.opaque_kernels`)."""
         axis, rank = self._channel_axis, x.dim()
         if rank == 2 or axis == 1:
             return batch_norm(x, mean, var, gamma, beta, training, momentum, self.epsilon)

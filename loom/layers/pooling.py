@@ -25,10 +25,11 @@ import torch.nn.functional as F
 
 from loom import backend
 from loom.layers.conv_base import SpatialOp, check_rank, data_format_arg, int_tuple, padding_arg
+from loom.layers import opaque_kernels
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 
-_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_MAX_POOL = {1: F.max_pool1d, 2: opaque_kernels.max_pool2d, 3: F.max_pool3d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 

@@ -1,12 +1,14 @@
-"""BatchNormalization's training kernel as one operator in compiled steps on the CPU: the same values and
-gradients as ``F.batch_norm``, and used by ``jit_compile=True`` training."""
+"""BatchNormalization's and max pooling's ATen kernels as operators in compiled steps on the CPU: the same
+values and gradients as ``F.batch_norm`` and ``F.max_pool2d``, and used by ``jit_compile=True`` training."""
+
+import pytest
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 import loom
-from loom.layers import opaque_batch_norm
+from loom.layers import opaque_kernels
 from tests.tolerance import assert_allclose_scaled, assert_weights_close
 
 
@@ -17,7 +19,7 @@ def test_values_and_gradients_match_torch_batch_norm():
     upstream = torch.randn(64, 5)
 
     def ours(x, weight, bias):
-        out, *_ = opaque_batch_norm._BatchNormTrain.apply(x, weight, bias, 1e-3)
+        out, *_ = opaque_kernels._BatchNormTrain.apply(x, weight, bias, 1e-3)
         return (out * upstream).sum()
 
     def reference(x, weight, bias):
@@ -28,11 +30,28 @@ def test_values_and_gradients_match_torch_batch_norm():
     assert_allclose_scaled(ours(x, weight, bias), reference(x, weight, bias), rel=1e-6)
 
 
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])
+def test_max_pool_values_and_gradients_match_torch(kernel, stride, padding):
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 7, 8).contiguous(memory_format=torch.channels_last)
+    upstream = torch.randn_like(F.max_pool2d(x, kernel, stride, padding))
+    pair = torch.nn.modules.utils._pair
+
+    def ours(x):
+        window = [list(pair(v)) for v in (kernel, stride, padding)]
+        return (opaque_kernels._MaxPool2d.apply(x, *window)[0] * upstream).sum()
+
+    def reference(x):
+        return (F.max_pool2d(x, kernel, stride, padding) * upstream).sum()
+    assert torch.equal(torch.func.grad(ours)(x), torch.func.grad(reference)(x))
+    assert ours(x) == reference(x)
+
+
 def test_only_compiled_cpu_training_in_float32_uses_it():
     x = torch.randn(8, 3)
-    assert not opaque_batch_norm.applies(x, training=True)  # eager
+    assert not opaque_kernels.applies(x, training=True)  # eager
     calls = []
-    seen = torch.compile(lambda t: calls.append(opaque_batch_norm.applies(t, True)) or t * 2, fullgraph=False)
+    seen = torch.compile(lambda t: calls.append(opaque_kernels.applies(t, True)) or t * 2, fullgraph=False)
     seen(x)
     assert calls == [True]
 
@@ -41,6 +60,7 @@ def convnet():
     inputs = loom.Input((6, 6, 2))
     x = loom.layers.Conv2D(3, 3, use_bias=False)(inputs)
     x = loom.layers.Activation("relu")(loom.layers.BatchNormalization()(x))
+    x = loom.layers.MaxPooling2D(2)(x)
     x = loom.layers.BatchNormalization(center=False, scale=False)(loom.layers.GlobalAveragePooling2D()(x))
     return loom.Model(inputs, loom.layers.Dense(2, activation="softmax")(x))
 
@@ -58,9 +78,10 @@ def test_compiled_training_calls_the_operator_and_trains_as_eager():
             more = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
         ops = {event.key: event.count for event in profile.key_averages()}
         trained[jit] = (history.history["loss"] + more.history["loss"], model.get_weights())
-        if jit:  # each step's graph calls both operators for both layers
+        if jit:  # each of the 3 steps calls the operators of both normalizations and of the pooling
             assert ops.get("loom::batch_norm_train") == ops.get("loom::batch_norm_train_backward") == 3 * 2
+            assert ops.get("loom::max_pool2d") == ops.get("loom::max_pool2d_backward") == 3
         else:
-            assert "loom::batch_norm_train" not in ops
+            assert "loom::batch_norm_train" not in ops and "loom::max_pool2d" not in ops
     assert_allclose_scaled(trained[True][0], trained[False][0], rel=1e-4)
     assert_weights_close(trained[True][1], trained[False][1], rel=1e-4)  # moving statistics included
