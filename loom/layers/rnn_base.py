@@ -34,6 +34,7 @@ from loom.errors import ConfigError, InputError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
+from loom.layers import opaque_kernels
 from loom.layers.layer_args import parse_args, positive_int, serialize_args
 from loom.layers.recurrent_weights import CONSTRAINT_ARGS, INITIALIZER_ARGS, REGULARIZER_ARGS, add_recurrent_weights
 from loom.layers.rnn_cell_base import rate_arg
@@ -374,7 +375,7 @@ def run_fused(kernel, x: torch.Tensor, states: list[torch.Tensor], params: list[
     """
     hidden = tuple(states) if bidirectional else tuple(s.unsqueeze(0) for s in states)
     hx = hidden if len(hidden) > 1 else hidden[0]
-    out = kernel(x, hx, params, has_biases, 1, 0.0, torch.is_grad_enabled(), bidirectional, True)
+    out = opaque_kernels.fused_rnn(kernel, x, hx, params, has_biases, bidirectional)
     if bidirectional:
         return out
     sequence, finals = out[0], [h.squeeze(0) for h in out[1:]]
