@@ -1,12 +1,13 @@
 """``compile(jit_compile="auto")``, the default: compile a step only where the compilation will pay for itself.
 
 ``jit_compile=True`` (:mod:`loom.training.compiled_step`) makes a small model's train step two to three
-times faster, but its first batch pays seconds of compilation (minutes for an unrolled LSTM), and some
+times faster, but its first batch pays seconds of compilation (minutes for an LSTM unrolled over time), and some
 models (BatchNormalization convnets) train no faster compiled. ``"auto"`` decides per loop kind (``"train"``,
 ``"test"``, ``"predict"``), once per ``fit`` / ``evaluate`` / ``predict`` call and before the first step, from
 what it can see without timing anything:
 
-1. **Layer kinds.** Recurrent layers (their graphs unroll over time and take minutes to compile) and
+1. **Layer kinds.** Recurrent layers (on the CPU their fused kernels stay whole in the graph and gain nothing
+   from it, :mod:`loom.layers.opaque_kernels`; elsewhere, or masked, they unroll and take minutes to compile) and
    modules loom does not know (a custom layer or a wrapped torch module may not trace) stay eager; so does a
    train step with BatchNormalization-like moving statistics (measured no faster compiled, ``bench/`` M5:
    its convolutions and normalizations are ATen kernels either way).
@@ -185,7 +186,7 @@ def _eager_only(model: torch.nn.Module, kind: str) -> str:
     from loom.layers.rnn_base import RecurrentLayer
     for name, module in model.named_modules():
         if isinstance(module, (RecurrentLayer, torch.nn.RNNBase)):
-            return f"recurrent layer {name or type(module).__name__!r} (compiling it takes minutes)"
+            return f"recurrent layer {name or type(module).__name__!r} (nothing to gain, or minutes to compile)"
         origin = type(module).__module__
         if not (origin.startswith("loom.") or origin in _TORCH_OK):
             return f"custom module {name or 'model'!r} ({type(module).__qualname__}) may not trace"
