@@ -45,15 +45,18 @@ def conv_pointwise() -> Callable | None:
 
 def is_compiling() -> bool:
     """Whether ``torch.compile`` is tracing the current code (public since torch 2.3; ``False`` before)."""
-    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
-    return bool(check()) if check is not None else False
-
+    return _compiler_says("is_compiling")
 
 
 def is_exporting() -> bool:
     """Whether ``torch.export`` is tracing the current code (``False`` where torch cannot tell)."""
-    check = getattr(getattr(torch, "compiler", None), "is_exporting", None)
+    return _compiler_says("is_exporting")
+
+
+def _compiler_says(question: str) -> bool:
+    check = getattr(getattr(torch, "compiler", None), question, None)
     return bool(check()) if check is not None else False
+
 
 @functools.cache
 def _dynamo_stance() -> tuple[Callable, Any] | None:

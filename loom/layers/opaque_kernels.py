@@ -52,7 +52,7 @@ _LIBRARY.define("fused_rnn_backward(Tensor handle, Tensor grad, Tensor[] grad_fi
                 "Tensor[] params) -> Tensor[]")
 
 
-def _forward(x, weight, bias, eps):
+def _batch_norm_forward(x, weight, bias, eps):
     """``(out, saved mean, saved inverse std, batch mean, unbiased batch variance)``."""
     channels = x.shape[1]
     mean = torch.zeros(channels, dtype=weight.dtype, device=x.device)
@@ -61,7 +61,7 @@ def _forward(x, weight, bias, eps):
     return out, saved_mean, saved_invstd, mean, var
 
 
-def _backward(grad, x, weight, mean, invstd, eps):
+def _batch_norm_backward(grad, x, weight, mean, invstd, eps):
     return torch.ops.aten.native_batch_norm_backward(grad.contiguous(), x, weight, None, None, mean, invstd, True,
                                                      eps, [True, True, True])
 
@@ -74,24 +74,26 @@ def _pool_backward(grad, x, indices, kernel, stride, padding):
     return torch.ops.aten.max_pool2d_with_indices_backward(grad, x, kernel, stride, padding, [1, 1], False, indices)
 
 
-def _embedding_backward(grad, indices, num_weights):
-    return torch.ops.aten.embedding_dense_backward(grad, indices, num_weights, -1, False)
-
-
 def _embedding(weight, indices):
     return torch.ops.aten.embedding(weight, indices)
 
 
-_LIBRARY.impl("embedding", _embedding, "CPU")
-_LIBRARY.impl("embedding", _embedding, "Meta")
-_LIBRARY.impl("embedding_backward", _embedding_backward, "CPU")
-_LIBRARY.impl("embedding_backward", _embedding_backward, "Meta")
+def _embedding_backward(grad, indices, num_weights):
+    return torch.ops.aten.embedding_dense_backward(grad, indices, num_weights, -1, False)
+
 
 _RNN_KERNELS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
 _RNN_NAMES = {kernel: name for name, kernel in _RNN_KERNELS.items()}
 _PENDING: dict[int, tuple] = {}  # handle -> (leaves, outputs) of forward passes awaiting their backward
 _MAX_PENDING = 256
 _next_handle = itertools.count()
+_TOP_LEVEL_DISPATCH = (torch._C._dispatch_tls_local_include_set(), torch._C._dispatch_tls_local_exclude_set())
+
+
+def _autograd_dispatch():
+    """The dispatcher as outside any operator (autograd on) for the kernel of an operator that records a graph:
+    a compiled graph calls its operators with autograd and functorch's keys excluded."""
+    return torch._C._ForceDispatchKeyGuard(*_TOP_LEVEL_DISPATCH)
 
 
 def _rnn_forward(kernel, x, hx, params, has_biases, bidirectional):
@@ -109,15 +111,6 @@ def _rnn_forward(kernel, x, hx, params, has_biases, bidirectional):
     return out[0].detach().contiguous(), [o.detach().contiguous() for o in out[1:]], torch.tensor(handle)
 
 
-def _autograd_dispatch():
-    """The dispatcher as outside any operator (autograd on) for the kernel of an operator that records a graph:
-    a compiled graph calls its operators with autograd and functorch's keys excluded."""
-    return torch._C._ForceDispatchKeyGuard(_TOP_LEVEL_DISPATCH[0], _TOP_LEVEL_DISPATCH[1])
-
-
-_TOP_LEVEL_DISPATCH = (torch._C._dispatch_tls_local_include_set(), torch._C._dispatch_tls_local_exclude_set())
-
-
 def _rnn_forward_meta(kernel, x, hx, params, has_biases, bidirectional):
     units = hx[0].shape[-1] * (2 if bidirectional else 1)
     return x.new_empty(x.shape[0], x.shape[1], units), [h.new_empty(h.shape) for h in hx], \
@@ -125,32 +118,37 @@ def _rnn_forward_meta(kernel, x, hx, params, has_biases, bidirectional):
 
 
 def _rnn_backward(handle, grad, grad_finals, x, hx, params):
+    """The gradients of every input of the forward pass ``handle`` (zeros where none), contiguous as the shape
+    kernel says."""
     leaves, out = _PENDING.pop(int(handle))
     wanted = [leaf for leaf in leaves if leaf.requires_grad]
     with _autograd_dispatch():
         grads = iter(torch.autograd.grad(out, wanted, [grad, *grad_finals], allow_unused=True))
-    return [_or_zeros(next(grads), leaf).contiguous() if leaf.requires_grad else torch.zeros_like(leaf)
-            for leaf in leaves]  # contiguous, as the shape kernel says
+    result = []
+    for leaf in leaves:
+        leaf_grad = next(grads) if leaf.requires_grad else None
+        result.append(leaf.new_zeros(leaf.shape) if leaf_grad is None else leaf_grad.contiguous())
+    return result
 
 
 def _rnn_backward_meta(handle, grad, grad_finals, x, hx, params):
     return [t.new_empty(t.shape) for t in (x, *hx, *params)]
 
 
-def _or_zeros(grad, like):
-    return torch.zeros_like(like) if grad is None else grad
-
-
-_LIBRARY.impl("fused_rnn", _rnn_forward, "CPU")
-_LIBRARY.impl("fused_rnn", _rnn_forward_meta, "Meta")
-_LIBRARY.impl("fused_rnn_backward", _rnn_backward, "CPU")
-_LIBRARY.impl("fused_rnn_backward", _rnn_backward_meta, "Meta")
-
-for _key in ("CPU", "Meta"):  # Meta: shapes while torch.compile traces
-    _LIBRARY.impl("batch_norm_train", _forward, _key)
-    _LIBRARY.impl("batch_norm_train_backward", _backward, _key)
-    _LIBRARY.impl("max_pool2d", _pool_forward, _key)
-    _LIBRARY.impl("max_pool2d_backward", _pool_backward, _key)
+# operator -> (its CPU kernel, its shape kernel: Meta, which torch.compile runs while tracing)
+_KERNELS = {
+    "batch_norm_train": (_batch_norm_forward, _batch_norm_forward),
+    "batch_norm_train_backward": (_batch_norm_backward, _batch_norm_backward),
+    "max_pool2d": (_pool_forward, _pool_forward),
+    "max_pool2d_backward": (_pool_backward, _pool_backward),
+    "embedding": (_embedding, _embedding),
+    "embedding_backward": (_embedding_backward, _embedding_backward),
+    "fused_rnn": (_rnn_forward, _rnn_forward_meta),
+    "fused_rnn_backward": (_rnn_backward, _rnn_backward_meta),
+}
+for _name, (_cpu, _meta) in _KERNELS.items():
+    _LIBRARY.impl(_name, _cpu, "CPU")
+    _LIBRARY.impl(_name, _meta, "Meta")
 
 
 class _BatchNormTrain(torch.autograd.Function):
@@ -273,8 +271,8 @@ def _view(t: torch.Tensor) -> torch.Tensor:
 def applies(x: torch.Tensor, training: bool = True) -> bool:
     """Whether the opaque operators run for ``x``: training, on the CPU, in float32, while ``torch.compile``
     traces a step that computes gradients."""
-    return (training and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() >= 2
-            and torch.is_grad_enabled() and _torch_compat.is_compiling() and not _torch_compat.is_exporting())
+    return (training and _torch_compat.is_compiling() and x.device.type == "cpu" and x.dtype == torch.float32
+            and x.dim() >= 2 and torch.is_grad_enabled() and not _torch_compat.is_exporting())
 
 
 def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):

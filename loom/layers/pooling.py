@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from loom import backend
-from loom.layers.conv_base import SpatialOp, check_rank, data_format_arg, int_tuple, padding_arg
 from loom.layers import opaque_kernels
+from loom.layers.conv_base import SpatialOp, check_rank, data_format_arg, int_tuple, padding_arg
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
 

@@ -29,12 +29,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom import activations, backend
+from loom import _torch_compat, activations, backend
 from loom.errors import ConfigError, InputError, ShapeError
+from loom.layers import opaque_kernels
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
-from loom.layers import opaque_kernels
 from loom.layers.layer_args import parse_args, positive_int, serialize_args
 from loom.layers.recurrent_weights import CONSTRAINT_ARGS, INITIALIZER_ARGS, REGULARIZER_ARGS, add_recurrent_weights
 from loom.layers.rnn_cell_base import rate_arg
@@ -385,4 +385,4 @@ def run_fused(kernel, x: torch.Tensor, states: list[torch.Tensor], params: list[
 def _exporting() -> bool:
     """A trace or ``torch.export`` is recording: packing by data-dependent lengths cannot be recorded, so
     masked sequences take the step loop."""
-    return torch.jit.is_tracing() or torch.compiler.is_exporting()
+    return torch.jit.is_tracing() or _torch_compat.is_exporting()
