@@ -17,6 +17,8 @@ private API                        used for                                     
 ``_global_forward_hooks`` ...      module (``register_module_forward_hook``)    (shortcuts off)
 =================================  ===========================================  ================================
 
+It also holds the workaround for a torch bug that more than one module needs (:func:`function_input`).
+
 Example:
     >>> from loom import _torch_compat
     >>> _torch_compat.global_forward_hooks_registered()
@@ -116,3 +118,11 @@ def global_forward_hooks_registered() -> bool:
         return bool(module._global_forward_hooks or module._global_forward_pre_hooks)
     except AttributeError:
         return True
+
+
+def function_input(t: Any) -> Any:
+    """``t`` as a view, to pass to an ``autograd.Function``: torch 2.13's ``torch.compile`` drops the gradient of
+    an ``autograd.Function`` input that is itself a tensor ``torch.func.grad`` differentiates (the weights of a
+    compiled train step), silently giving zeros; a view of it is differentiated correctly
+    (``tests/layers/test_opaque_kernels.py`` checks both ways)."""
+    return t.view_as(t)

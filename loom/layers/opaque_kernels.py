@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from loom import _torch_compat
+from loom._torch_compat import function_input
 
 _LIBRARY = torch.library.Library("loom", "DEF")
 _LIBRARY.define("batch_norm_train(Tensor x, Tensor weight, Tensor bias, float eps) "
@@ -218,7 +219,7 @@ def embedding(indices: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     ATen's kernel as one operator."""
     if not applies(weight):
         return F.embedding(indices, weight)
-    return _Embedding.apply(indices, _view(weight))
+    return _Embedding.apply(indices, function_input(weight))
 
 
 class _FusedRNN(torch.autograd.Function):
@@ -257,15 +258,8 @@ def fused_rnn(kernel, x, hx, params, has_biases: bool, bidirectional: bool):
         return kernel(x, hx, params, has_biases, 1, 0.0, torch.is_grad_enabled(), bidirectional, True)
     hidden = list(hx) if isinstance(hx, (tuple, list)) else [hx]
     out = _FusedRNN.apply(_RNN_NAMES[kernel], len(hidden), has_biases, bidirectional,
-                          *map(_view, (x, *hidden, *params)))
+                          *map(function_input, (x, *hidden, *params)))
     return out[:-1]
-
-
-def _view(t: torch.Tensor) -> torch.Tensor:
-    """``t`` as a view: torch 2.13's ``torch.compile`` drops the gradient of an ``autograd.Function`` input that is
-    itself a tensor ``torch.func.grad`` differentiates (the weights of a compiled train step), silently giving
-    zeros; a view of it is differentiated correctly (``tests/layers/test_opaque_kernels.py`` checks both ways)."""
-    return t.view_as(t)
 
 
 def applies(x: torch.Tensor, training: bool = True) -> bool:
@@ -282,7 +276,7 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
     channels = x.shape[1]
     weight = weight if weight is not None else x.new_ones(channels)
     bias = bias if bias is not None else x.new_zeros(channels)
-    out, _, _, mean, var = _BatchNormTrain.apply(_view(x), _view(weight), _view(bias), eps)
+    out, _, _, mean, var = _BatchNormTrain.apply(*map(function_input, (x, weight, bias)), eps)
     with torch.no_grad():
         if running_mean is not None:
             running_mean.lerp_(mean, momentum)
@@ -297,4 +291,4 @@ def max_pool2d(x, kernel_size, stride, padding=0):
     if not applies(x):
         return F.max_pool2d(x, kernel_size, stride, padding)
     pair = torch.nn.modules.utils._pair
-    return _MaxPool2d.apply(_view(x), list(pair(kernel_size)), list(pair(stride)), list(pair(padding)))[0]
+    return _MaxPool2d.apply(function_input(x), list(pair(kernel_size)), list(pair(stride)), list(pair(padding)))[0]

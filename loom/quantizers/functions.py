@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from loom import backend
+from loom._torch_compat import function_input
 from loom.errors import ConfigError, InputError
 
 __all__ = ["abs_max_quantize", "abs_max_quantize_grouped_with_zero_point", "compute_float8_amax_history",
@@ -171,29 +172,45 @@ def unpack_int4(packed: Any, orig_len: int, axis: int = 0, dtype: str = "int8") 
     return stacked.to(_dtype(dtype)).movedim(0, axis)
 
 
+def _nudged_range(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, num_bits: int, narrow_range: bool,
+                  axis: int | None) -> tuple:
+    """``(nudged low, nudged high, 1 / scale, quantized zero, scale)`` broadcastable against ``x``."""
+    compute = torch.promote_types(low.dtype, torch.float32)
+    low_c, high_c = low.to(compute), high.to(compute)
+    if axis is not None:
+        shape = [1] * x.dim()
+        shape[axis] = -1
+        low_c, high_c = low_c.reshape(shape), high_c.reshape(shape)
+    quant_max, quant_min = (1 << num_bits) - 1, 1 if narrow_range else 0
+    scale = (high_c - low_c) / (quant_max - quant_min)
+    inv_scale = (quant_max - quant_min) / (high_c - low_c)
+    zero = torch.round(torch.clamp(quant_min - low_c / scale, quant_min, quant_max))
+    nudged_low, nudged_high = (quant_min - zero) * scale, (quant_max - zero) * scale
+    return nudged_low, nudged_high, inv_scale, torch.floor(-nudged_low * inv_scale + 0.5), scale
+
+
 class _FakeQuant(torch.autograd.Function):
-    """Fake quantization with the straight-through gradient of TensorFlow's ``fake_quant_with_min_max_vars``."""
+    """Fake quantization with the straight-through gradient of TensorFlow's ``fake_quant_with_min_max_vars``.
+
+    Written with ``setup_context`` so that ``torch.func`` transforms and ``jit_compile=True`` train steps can
+    differentiate it; the inputs enter as views (:func:`loom._torch_compat.function_input`).
+    """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, num_bits: int,
-                narrow_range: bool, axis: int | None) -> torch.Tensor:
-        compute = torch.promote_types(low.dtype, torch.float32)
-        low_c, high_c = low.to(compute), high.to(compute)
-        if axis is not None:
-            shape = [1] * x.dim()
-            shape[axis] = -1
-            low_c, high_c = low_c.reshape(shape), high_c.reshape(shape)
-        quant_max, quant_min = (1 << num_bits) - 1, 1 if narrow_range else 0
-        scale = (high_c - low_c) / (quant_max - quant_min)
-        inv_scale = (quant_max - quant_min) / (high_c - low_c)
-        zero = torch.round(torch.clamp(quant_min - low_c / scale, quant_min, quant_max))
-        nudged_low, nudged_high = (quant_min - zero) * scale, (quant_max - zero) * scale
-        quant_zero = torch.floor(-nudged_low * inv_scale + 0.5)
-        clamped = torch.minimum(torch.maximum(x.to(compute), nudged_low), nudged_high)
+    def forward(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, num_bits: int, narrow_range: bool,
+                axis: int | None) -> torch.Tensor:
+        nudged_low, nudged_high, inv_scale, quant_zero, scale = _nudged_range(x, low, high, num_bits,
+                                                                             narrow_range, axis)
+        clamped = torch.minimum(torch.maximum(x.to(nudged_low.dtype), nudged_low), nudged_high)
         result = torch.floor((clamped - nudged_low) * inv_scale - quant_zero + 0.5) * scale
+        return result.to(x.dtype)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
+        x, low, high, num_bits, narrow_range, axis = inputs
+        nudged_low, nudged_high = _nudged_range(x, low, high, num_bits, narrow_range, axis)[:2]
         ctx.save_for_backward(x, nudged_low, nudged_high)
         ctx.axis, ctx.low_shape, ctx.high_shape = axis, low.shape, high.shape
-        return result.to(x.dtype)
 
     @staticmethod
     def backward(ctx: Any, upstream: torch.Tensor) -> tuple:
@@ -218,4 +235,5 @@ def fake_quant_with_min_max_vars(inputs: Any, min_vals: Any, max_vals: Any, num_
         if not -x.dim() <= axis < x.dim():
             raise InputError(f"fake_quant_with_min_max_vars: axis {axis} is out of range for rank {x.dim()}.")
         axis = axis % x.dim()
-    return _FakeQuant.apply(x, _tensor(min_vals), _tensor(max_vals), int(num_bits), bool(narrow_range), axis)
+    low, high = _tensor(min_vals), _tensor(max_vals)
+    return _FakeQuant.apply(*map(function_input, (x, low, high)), int(num_bits), bool(narrow_range), axis)

@@ -80,7 +80,7 @@ def _cases():
 @pytest.mark.parametrize("case", ["batch_norm", "max_pool2d", "embedding", "lstm"])
 def test_compiled_gradients_reach_every_input_and_match_eager(case):
     # The inputs are the very tensors torch.func.grad differentiates, as a compiled train step's weights are:
-    # torch.compile once dropped their gradients silently (see opaque_kernels._view).
+    # torch.compile once dropped their gradients silently (see _torch_compat.function_input).
     loss, inputs, operator = _cases()[case]
     expected = torch.func.grad(loss)(inputs)  # eager: the F functions
     compiled = torch.compile(lambda ws: torch.func.grad(loss)(ws), fullgraph=True)

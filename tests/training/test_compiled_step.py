@@ -125,6 +125,49 @@ def test_errors_in_the_data_still_reach_the_user():
         step([], [], None)
 
 
+@pytest.mark.filterwarnings("default:jit_compile")
+def test_a_run_time_failure_of_the_graph_reruns_the_batch_eagerly():
+    calls = []
+
+    def compiled(xs, ys, sws):
+        calls.append("compiled")
+        raise RuntimeError("cpp_fused_0: index out of bounds")
+
+    def eager_rejecting(xs, ys, sws):
+        calls.append("eager")
+        raise loom.errors.InputError("Layer 'embedding' got the index 7")
+    step = with_eager_fallback(compiled, eager_rejecting)
+    with pytest.raises(loom.errors.InputError, match="'embedding' got the index 7"):
+        step([], [], None)
+    assert calls == ["compiled", "eager"]  # the graph is kept for the next batch
+
+    step = with_eager_fallback(compiled, lambda xs, ys, sws: "result")
+    with pytest.warns(UserWarning, match="train step failed at run time where the eager one does not"):
+        assert step([], [], None) == "result"
+    assert step([], [], None) == "result"
+    assert calls == ["compiled", "eager", "compiled"]
+
+
+def test_a_bad_embedding_index_under_jit_gets_the_layers_own_error():
+    loom.utils.set_random_seed(0)
+    model = loom.Sequential([loom.Input((4,), dtype="int64"), loom.layers.Embedding(5, 3, name="words"),
+                             loom.layers.Flatten(), loom.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    good = np.tile(np.arange(1, 5), (8, 1))
+    targets = np.zeros((8, 1), "float32")
+    model.fit(good, targets, batch_size=8, verbose=0)
+    bad = good.copy()
+    bad[3, 2] = 7
+    for call in (lambda: model.fit(bad, targets, batch_size=8, verbose=0),
+                 lambda: model.evaluate(bad, targets, batch_size=8, verbose=0),
+                 lambda: model.predict(bad, batch_size=8, verbose=0)):
+        with pytest.raises(loom.errors.InputError, match="'words'.*index 7.*0..4"):
+            call()
+    before = model.get_weights()
+    model.fit(good, targets, batch_size=8, verbose=0)  # still compiled (a fallback would warn, an error here)
+    assert not np.allclose(model.get_weights()[-1], before[-1])
+
+
 @pytest.mark.slow
 def test_compiled_predict_of_a_convnet_matches_eager():
     def build():
