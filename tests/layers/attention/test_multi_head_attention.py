@@ -112,6 +112,22 @@ def test_embedding_masks_reach_query_and_value(causal):
                                atol=1e-5)
 
 
+def test_an_explicit_query_mask_masks_the_query_rows():
+    # Keras 3.15 overwrites the `query_mask` argument with the query's Keras mask (`get_keras_mask(query)`), so
+    # on a direct call with a plain tensor it is silently ignored; loom applies the argument as documented, which
+    # Keras computes for an explicit `attention_mask` of the query rows (a model's Embedding masks agree above).
+    gen = torch.Generator().manual_seed(0)
+    query, value = torch.randn(2, 5, 6, generator=gen), torch.randn(2, 4, 6, generator=gen)
+    query_mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]).bool()
+    value_mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0]]).bool()
+    rows = query_mask[:, :, None] & value_mask[:, None, :]
+    ours, theirs, layer, keras_layer = _pair({"num_heads": 2, "key_dim": 3}, query, value, attention_mask=rows)
+    np.testing.assert_allclose(_np(layer(query, value, query_mask=query_mask, value_mask=value_mask)),
+                               _np(theirs), atol=1e-5, rtol=1e-5)
+    ignored = keras_layer(query, value, query_mask=query_mask, value_mask=value_mask)
+    np.testing.assert_allclose(_np(ignored), _np(layer(query, value, value_mask=value_mask)), atol=1e-5, rtol=1e-5)
+
+
 def _encoder(lib, seq=6, dim=8, classes=3):
     inputs = lib.Input((seq, dim))
     attended = lib.layers.MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.1)(inputs, inputs)
