@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from loom import regularizers
+from loom import backend, regularizers
 from loom.errors import ConfigError, ShapeError
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.conv_base import data_format_arg, flat_pad, int_tuple, padding_arg, same_padding
@@ -229,15 +229,21 @@ class ConvLSTM(ActivityPenalty, RNN):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, **kwargs):
-        cell = ConvLSTMCell(
-            self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-            dilation_rate=dilation_rate, activation=activation, recurrent_activation=recurrent_activation,
-            use_bias=use_bias, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed, name="conv_lstm_cell", dtype=kwargs.get("dtype"))
+        name = kwargs["name"] = kwargs.get("name") or backend.unique_name(backend.snake_case(type(self).__name__))
+        try:
+            cell = ConvLSTMCell(
+                self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                dilation_rate=dilation_rate, activation=activation, recurrent_activation=recurrent_activation,
+                use_bias=use_bias, kernel_initializer=kernel_initializer,
+                recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+                recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                name="conv_lstm_cell", dtype=kwargs.get("dtype"))
+        except ConfigError as e:  # name the layer the user made, not its inner cell
+            raise ConfigError(str(e).replace("ConvLSTMCell 'conv_lstm_cell'", f"{type(self).__name__} '{name}'",
+                                             1)) from None
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, **kwargs)
         self.activity_regularizer = regularizers.get(activity_regularizer)

@@ -116,6 +116,8 @@ def test_bad_input_is_refused():
         loom.layers.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(ConfigError, match="padding"):
         loom.layers.ConvLSTM2D(2, 3, padding="causal")
+    with pytest.raises(ConfigError, match="^ConvLSTM1D 'frames': filters must be a positive int"):
+        loom.layers.ConvLSTM1D(0, 3, name="frames")  # the layer the user made, not its inner cell
     with pytest.raises(ShapeError, match="rank 5"):
         loom.layers.ConvLSTM2D(2, 3)(loom.Input((4, 5, 5)))
     with pytest.raises(ShapeError, match="static"):
