@@ -24,6 +24,13 @@ and ``_update(params, grads, states, *rates)``. ``_update`` gets the rates as fl
 as 0-d tensors inside a compiled train step (:meth:`Optimizer.graph_update`), so a new learning rate or step
 never recompiles; :meth:`Optimizer._add_scaled_` and :meth:`Optimizer._addcdiv_scaled_` take either.
 
+This module holds the lifecycle and the eager update; the rest of the class comes from mixins, one module
+each: :mod:`~loom.optimizers.hyperparameters` (checking, setting and the config),
+:mod:`~loom.optimizers.slots` (per-parameter state), :mod:`~loom.optimizers.update_arithmetic` (the
+algorithms' helpers), :mod:`~loom.optimizers.moving_average` (``use_ema``),
+:mod:`~loom.optimizers.graph_update` (the update inside a compiled train step) and
+:mod:`~loom.optimizers.state_io` (saving and restoring the state).
+
 Example:
     >>> import torch
     >>> from loom.optimizers import SGD
@@ -44,28 +51,21 @@ import inspect
 from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
-import numpy as np
 import torch
 
 from loom import backend
 from loom.errors import ConfigError
 from loom.optimizers import averaging
-from loom.schedules import LearningRateSchedule
-from loom import schedules
-
-_BASE_ARGS = ["learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
-              "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name"]
-
-
-def _as_float(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise ConfigError(f"Argument `{name}` must be a number or None. Received: {name}={value!r}")
-    return float(value)
+from loom.optimizers.graph_update import GraphUpdate
+from loom.optimizers.hyperparameters import Hyperparameters, _as_float
+from loom.optimizers.moving_average import MovingAverage
+from loom.optimizers.slots import Slots
+from loom.optimizers.state_io import StateIO
+from loom.optimizers.update_arithmetic import UpdateArithmetic
 
 
-class Optimizer(torch.optim.Optimizer):
+class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUpdate, StateIO,
+                torch.optim.Optimizer):
     """Base class of loom's optimizers (see the module docstring for the update order).
 
     Args:
@@ -96,9 +96,6 @@ class Optimizer(torch.optim.Optimizer):
         >>> opt.param_groups[0]["lr"]
         0.0001
     """
-
-    #: Per-parameter state names and initial fill values, in Keras's order.
-    _slots: dict[str, float] = {}
 
     def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
@@ -131,27 +128,6 @@ class Optimizer(torch.optim.Optimizer):
         # torch's step wrapper reads these before step() can say the optimizer is not built.
         self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
         self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
-
-    def _check_unknown(self, kwargs: dict) -> None:
-        if kwargs:
-            valid = sorted(set(_BASE_ARGS) | set(self._hyperparameters_names()))
-            raise ConfigError(f"Argument(s) not recognized by {type(self).__name__}: {sorted(kwargs)}. "
-                              f"Valid arguments: {valid}")
-
-    @classmethod
-    def _hyperparameters_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
-
-    @staticmethod
-    def _check_learning_rate(value: Any) -> Any:
-        if isinstance(value, LearningRateSchedule) or callable(value):
-            return value
-        if isinstance(value, dict):
-            return schedules.deserialize(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-            raise ConfigError("Argument `learning_rate` should be a float, a LearningRateSchedule or a callable. "
-                              f"Received: learning_rate={value!r}")
-        return float(value)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,8 +170,6 @@ class Optimizer(torch.optim.Optimizer):
             raise ConfigError(f"Optimizer '{self.name}' is not built: call optimizer.build(model.parameters()) "
                               f"(model.compile does it) before {what}.")
 
-    # ------------------------------------------------------------------ hyperparameters
-
     @property
     def iterations(self) -> int:
         """Number of updates applied so far (a Python int): calls ``// gradient_accumulation_steps``."""
@@ -207,67 +181,11 @@ class Optimizer(torch.optim.Optimizer):
     def iterations(self, value: int) -> None:
         self._iterations = int(value)
 
-    def _scheduled_or(self, lr: Any) -> float:
-        if isinstance(lr, LearningRateSchedule):
-            return float(lr(self._iterations))  # Keras: the call count, even when accumulating
-        if callable(lr):
-            return float(lr())
-        return lr
-
-    @property
-    def learning_rate(self) -> float:
-        """The rate the next update uses; settable with a float or a schedule."""
-        if callable(self._learning_rate) or not self._built:
-            return self._scheduled_or(self._learning_rate)
-        return float(self.param_groups[0]["lr"])
-
-    @learning_rate.setter
-    def learning_rate(self, value: Any) -> None:
-        value = self._check_learning_rate(value)
-        if not callable(value) and isinstance(self._learning_rate, LearningRateSchedule):
-            raise ConfigError(
-                f"Optimizer '{self.name}' was created with a LearningRateSchedule as its learning_rate, so its "
-                "learning rate is not settable. Create it with a float learning_rate to set it during training.")
-        self._learning_rate = value
-        if self._built:
-            current = self._scheduled_or(value)
-            for group in self.param_groups:
-                group["lr"] = current
-
-    @property
-    def weight_decay(self) -> float | None:
-        return self._weight_decay
-
-    @weight_decay.setter
-    def weight_decay(self, value: float | None) -> None:
-        self._weight_decay = _as_float("weight_decay", value)
-        if self._built:
-            for group in self.param_groups:
-                group["weight_decay"] = self._weight_decay
-
-    def exclude_from_weight_decay(self, var_list: Iterable[torch.Tensor] | None = None,
-                                  var_names: Iterable[str] | None = None) -> None:
-        """Exempt parameters from weight decay, as Keras: by object, or by a substring of their name.
-
-        Names are the ones given with ``build(model.named_parameters())`` (torch's named param groups) or a
-        parameter's ``name`` attribute. Call before the first update.
-        """
-        self._no_decay_ids = {id(p) for p in (var_list or ())}
-        self._no_decay_names = tuple(var_names or ())
-
-    def _decayed(self, group: dict, params: list) -> list:
-        ids, names = getattr(self, "_no_decay_ids", None), getattr(self, "_no_decay_names", ())
-        if not ids and not names:
-            return params
-        by_id = dict(zip(map(id, group["params"]), group.get("param_names", ())))
-        return [p for p in params if id(p) not in ids and not any(
-            n in (by_id.get(id(p)) or getattr(p, "name", None) or "") for n in names)]
+    # ------------------------------------------------------------------ updates
 
     def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
         """``loss * loss_scale_factor`` when a factor is set (the update divides the gradients back)."""
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
-
-    # ------------------------------------------------------------------ updates
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -408,32 +326,6 @@ class Optimizer(torch.optim.Optimizer):
             self._update(params, group_grads, states, *rates)
         self._commit_update()
 
-    def _ema_rates(self) -> tuple:
-        """``(momentum, 1 - momentum, overwrite now)`` for this call's average update, in the weights' precision."""
-        f = self._scalar_type(self._flat_params())
-        momentum = f(self.ema_momentum) if self.iterations != 0 else f(0.0)
-        frequency = self.ema_overwrite_frequency
-        return float(momentum), float(f(1) - momentum), bool(frequency and (self.iterations + 1) % frequency == 0)
-
-    def _update_averages(self, momentum: Any, one_minus_momentum: Any, overwrite: Any) -> None:
-        params = self._flat_params()
-        averages = self._gather_states(params)[averaging.AVERAGE]
-        averaging.update_averages(averages, params, momentum, one_minus_momentum)
-        if self.ema_overwrite_frequency:
-            averaging.overwrite_with_averages(params, averages, overwrite)
-
-    def finalize_variable_values(self, var_list: Iterable[torch.Tensor] | None = None) -> None:
-        """With ``use_ema``, set the weights (default: all this optimizer's) to their moving averages.
-
-        ``fit`` calls this when training ends, as Keras does.
-        """
-        if not (self.use_ema and self._built):
-            return
-        params = [p for p in (self._flat_params() if var_list is None else var_list)
-                  if averaging.AVERAGE in self.state.get(p, {})]
-        with torch.no_grad():
-            averaging.overwrite_with_averages(params, [self.state[p][averaging.AVERAGE] for p in params])
-
     def _group_rates(self, group: dict, params: list, step: int) -> tuple:
         """``(weight-decay factor or None, *self._rates(lr, step))`` for one param group."""
         lr, f = group["lr"], self._scalar_type(params)
@@ -458,77 +350,6 @@ class Optimizer(torch.optim.Optimizer):
         """Count the call (an update, or a call that only accumulated gradients)."""
         self._iterations += 1
 
-    # ------------------------------------------------------------------ the update inside a compiled step
-
-    def updates_in_graph(self, params: list) -> bool:
-        """Whether :meth:`graph_update` can update ``params`` inside a compiled train step.
-
-        It can when ``params`` are this optimizer's parameters in order, in one param group, and nothing hooks
-        or overrides ``step()``. Hyperparameters other than the learning rate (clipping, momentum, ...) are read
-        when the step is traced, as Keras's traced train function does.
-        """
-        return self._built_on(params) and len(self.param_groups) == 1 and self._plain_step()
-
-    def graph_update_blocked(self) -> bool:
-        """True while the update must run eagerly: several param groups, step hooks (checked each step), or a
-        call that only accumulates gradients (the compiled step then gives the gradients to ``step_with``)."""
-        return len(self.param_groups) != 1 or self._has_step_hooks() or not self._is_update_call()
-
-    def graph_inputs(self, params: list) -> tuple[dict, torch.Tensor]:
-        """``(states, rates)`` for the next :meth:`graph_update`, computed eagerly before each step.
-
-        ``rates`` holds the weight-decay factor (1 without decay) and :meth:`_rates` as one tensor, so that
-        schedules and callbacks changing the learning rate reach the graph without recompiling it.
-        """
-        group = self.param_groups[0]
-        if callable(self._learning_rate):
-            group["lr"] = self._scheduled_or(self._learning_rate)
-        decay, *rates = self._group_rates(group, params, self.iterations + 1)
-        key = (1.0 if decay is None else decay, *rates, *(self._ema_rates() if self.use_ema else ()))
-        if key != getattr(self, "_graph_key", None):
-            self._graph_key, self._graph_rates = key, torch.tensor(key, dtype=params[0].dtype,
-                                                                   device=params[0].device)
-        return self._gather_states(params), self._graph_rates
-
-    def graph_update(self, params: list, grads: list, states: dict, rates: torch.Tensor) -> None:
-        """One update of ``params`` (detached views, updated in place) traced into a compiled step.
-
-        Call :meth:`graph_done` after each call that ran.
-        """
-        decay, *rates = rates.unbind()
-        if self.use_ema:
-            *rates, momentum, one_minus_momentum, overwrite = rates
-        grads = self._unscale(grads)
-        if self.gradient_accumulation_steps:  # this is an update call: see graph_update_blocked
-            grads = averaging.mean_and_reset(grads, states[averaging.ACCUMULATOR], self.gradient_accumulation_steps)
-        self._decay_(self.param_groups[0], params, decay)  # a factor of 1 keeps every weight bit-identical
-        self._update(params, self._clip(grads), states, *rates)
-        if self.use_ema:
-            averaging.update_averages(states[averaging.AVERAGE], params, momentum, one_minus_momentum)
-            if self.ema_overwrite_frequency:
-                averaging.overwrite_with_averages(params, states[averaging.AVERAGE], overwrite)
-
-    def graph_done(self) -> None:
-        """Count an update made by :meth:`graph_update`."""
-        self._commit_update()
-        self._finish_step()
-
-    @staticmethod
-    def _add_scaled_(targets: list, tensors: list, scale: Any) -> None:
-        """``targets += scale * tensors`` for a float ``scale`` or a 0-d tensor one (inside a compiled step)."""
-        if isinstance(scale, torch.Tensor):
-            torch._foreach_add_(targets, torch._foreach_mul(tensors, scale))
-        else:
-            torch._foreach_add_(targets, tensors, alpha=scale)
-
-    @staticmethod
-    def _addcdiv_scaled_(targets: list, numerators: list, denominators: list, scale: Any) -> None:
-        """``targets += scale * numerators / denominators``, ``scale`` a float or a 0-d tensor."""
-        if isinstance(scale, torch.Tensor):
-            torch._foreach_add_(targets, torch._foreach_div(torch._foreach_mul(numerators, scale), denominators))
-        else:
-            torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
-
     def _unscale(self, grads: list) -> list:
         if self.loss_scale_factor is not None:
             return torch._foreach_div(grads, self.loss_scale_factor)
@@ -550,126 +371,8 @@ class Optimizer(torch.optim.Optimizer):
             return clipped
         return list(grads)
 
-    def _gather_states(self, params: list) -> dict[str, list[torch.Tensor]]:
-        slots = {**self._active_slots(), **self._base_slots()}
-        out: dict[str, list[torch.Tensor]] = {name: [] for name in slots}
-        for p in params:
-            state = self.state[p]
-            for name, fill in slots.items():
-                tensor = state.get(name)
-                if tensor is None:
-                    tensor = state[name] = self._new_slot(name, p, fill)
-                out[name].append(tensor)
-        return out
-
-    def _active_slots(self) -> dict[str, float]:
-        """The state this configuration needs (SGD without momentum needs none, for example)."""
-        return dict(self._slots)
-
-    def _base_slots(self) -> dict[str, float]:
-        """State every optimizer may keep besides its own: the weights' average, the gradient accumulator."""
-        return {**({averaging.AVERAGE: 0.0} if self.use_ema else {}),
-                **({averaging.ACCUMULATOR: 0.0} if self.gradient_accumulation_steps else {})}
-
-    def _new_slot(self, name: str, param: torch.Tensor, fill: float) -> torch.Tensor:
-        """A fresh slot tensor for ``param``: ``fill`` everywhere, shaped by :meth:`_slot_shape`."""
-        shape = self._slot_shape(name, param)
-        if shape is None:
-            return torch.full_like(param, fill, memory_format=torch.preserve_format)
-        return torch.full(shape, fill, dtype=param.dtype, device=param.device)
-
-    def _slot_shape(self, name: str, param: torch.Tensor) -> tuple | None:
-        """The shape of slot ``name`` for ``param``; None (default) means ``param``'s own shape."""
-        return None
-
-    @staticmethod
-    def _scalar_type(params: list) -> type:
-        """NumPy scalar type matching the parameters' precision.
-
-        Keras computes step-size scalars (bias corrections, decay factors) as 0-d tensors in the variable's
-        dtype; doing the same host arithmetic in that precision reproduces its rounding exactly.
-        """
-        return np.float64 if params[0].dtype == torch.float64 else np.float32
-
-    @staticmethod
-    def _average_squares_(averages: list, values: list, decay: float) -> None:
-        """``averages = decay * averages + (1 - decay) * values**2`` in place (Adam's ``v``, RMSprop, Adadelta)."""
-        torch._foreach_mul_(averages, decay)
-        torch._foreach_addcmul_(averages, values, values, value=1 - decay)
-
     def _update(self, params: list, grads: list, states: dict, *rates: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update().")
-
-    # ------------------------------------------------------------------ state
-
-    def _extra_state(self) -> dict[str, float]:
-        """Optimizer-wide scalar state besides ``iterations`` (saved with the per-parameter state)."""
-        return {}
-
-    def _set_extra_state(self, values: dict[str, float]) -> None:
-        pass
-
-    def _flat_params(self) -> list[torch.Tensor]:
-        return [p for g in self.param_groups for p in g["params"]]
-
-    def get_state_tensors(self) -> dict[str, torch.Tensor]:
-        """All state as tensors keyed by strings (for safetensors): ``iterations``, ``"<index>.<slot>"``.
-
-        ``index`` numbers the parameters in param-group order, as ``state_dict()`` does.
-        """
-        out = {"iterations": torch.tensor(self._iterations, dtype=torch.int64)}
-        out.update({k: torch.tensor(v, dtype=torch.float64) for k, v in self._extra_state().items()})
-        if self._built:
-            for index, p in enumerate(self._flat_params()):
-                if p in self.state:
-                    for slot, tensor in self.state[p].items():
-                        out[f"{index}.{slot}"] = tensor
-        return out
-
-    def set_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`get_state_tensors` returned (the optimizer must be built on matching params).
-
-        Raises:
-            ConfigError: a key, parameter index or shape does not match this optimizer.
-        """
-        tensors = dict(tensors)
-        if "iterations" in tensors:
-            self._iterations = int(tensors.pop("iterations"))
-        extra = {k: float(tensors.pop(k)) for k in list(self._extra_state()) if k in tensors}
-        self._set_extra_state(extra)
-        if not tensors:
-            return
-        self._require_built("set_state_tensors()")
-        params = self._flat_params()
-        for key, value in tensors.items():
-            index, _, slot = key.partition(".")
-            slots = [*self._slots, *self._base_slots()]
-            if not index.isdigit() or int(index) >= len(params) or slot not in slots:
-                raise ConfigError(f"Unexpected optimizer state key '{key}' for {type(self).__name__} with "
-                                  f"{len(params)} parameters; expected 'iterations' or '<index>.<slot>' with slot "
-                                  f"in {slots}.")
-            p = params[int(index)]
-            expected = self._slot_shape(slot, p)
-            if tuple(value.shape) != tuple(p.shape if expected is None else expected):
-                raise ConfigError(f"Optimizer state '{key}' has shape {tuple(value.shape)} but parameter {index} "
-                                  f"has shape {tuple(p.shape)}.")
-            self.state[p][slot] = value.detach().to(device=p.device, dtype=p.dtype).clone()
-
-    def state_dict(self) -> dict[str, Any]:
-        """torch's state dict plus ``iterations`` (and optimizer-wide scalars such as Nadam's)."""
-        self._require_built("state_dict()")
-        state = super().state_dict()
-        state["iterations"] = self._iterations
-        state.update(self._extra_state())
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._require_built("load_state_dict()")
-        state_dict = dict(state_dict)
-        self._iterations = int(state_dict.pop("iterations", 0))
-        self._set_extra_state({k: state_dict.pop(k) for k in list(self._extra_state()) if k in state_dict})
-        super().load_state_dict(state_dict)
-        self._group_index = None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self._require_built("zero_grad()")
@@ -679,34 +382,6 @@ class Optimizer(torch.optim.Optimizer):
         for group in self.param_groups:  # torch's version adds a profiler range: ~30 us a call on a CPU
             for p in group["params"]:
                 p.grad = None
-
-    # ------------------------------------------------------------------ config
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        """The algorithm's own config entries (overridden by subclasses)."""
-        return {}
-
-    def get_config(self) -> dict[str, Any]:
-        """Keras's config keys, so ``from_config`` (here or in Keras) rebuilds an equivalent optimizer."""
-        lr = self._learning_rate
-        if isinstance(lr, LearningRateSchedule):
-            lr = schedules.serialize(lr)
-        else:
-            lr = self.learning_rate
-        config = {"name": self.name, "learning_rate": lr, "weight_decay": self._weight_decay,
-                  "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
-                  "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
-                  "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": self.loss_scale_factor,
-                  "gradient_accumulation_steps": self.gradient_accumulation_steps}
-        config.update(self._hyperparameters())
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Optimizer":
-        config = dict(config)
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
-        return cls(**config)
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate:g} "
