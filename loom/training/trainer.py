@@ -23,6 +23,11 @@
    ``stop_training`` set on any rank is agreed every few steps and at epoch end (:mod:`loom.distributed.stopping`),
    so no rank is left waiting in a collective. Without a process group these hooks do nothing.
 
+The rest of :class:`Trainable` comes from mixins, one concept each: ``compile`` and its configuration
+(:mod:`loom.training.compile_api`), how the steps are built and cached (:mod:`loom.training.step_builder`),
+the ``*_on_batch`` API (:mod:`loom.training.batch_api`), data preparation (:mod:`loom.training.prepare`) and
+Keras's step API (:mod:`loom.training.custom_step`).
+
 Example:
     >>> import numpy as np, loom
     >>> loom.utils.set_random_seed(0)
@@ -44,112 +49,24 @@ from typing import Any
 
 import torch
 
-from loom import backend, config, cpu_allocator, inference, structure
+from loom import backend, config
 from loom.callbacks.callback_list import CallbackList
-from loom.distributed import context as dist_context, data_parallel, reduce as dist_reduce, sharding, stopping
+from loom.distributed import context as dist_context, reduce as dist_reduce, sharding, stopping
 from loom.distributed import strided
 from loom.errors import ConfigError, InputError
 from loom.training import auto_jit, compile_utils, validation
-from loom.training.data import ArrayData, EpochIterator
+from loom.training.batch_api import BatchAPI
+from loom.training.compile_api import CompileAPI
+from loom.training.data import EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
-from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
 from loom.training.custom_step import StepAPI, StepLogs
-from loom.training.step import make_compute, make_test_step, make_train_step
+from loom.training.step_builder import StepBuilder
 from loom.traceback_utils import filter_traceback
 
-_POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
 
-
-class Trainable(DataPreparation, StepAPI):
+class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
     """``compile`` / ``fit`` / ``evaluate`` / ``predict`` for :class:`loom.Model` (see the module docstring)."""
-
-    # ============================================================================================ compile
-    @filter_traceback
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
-                weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
-                jit_compile: bool | str = "auto", auto_scale_loss: bool = True,
-                mixed_precision: str | None = None) -> None:
-        """Configure the model for training.
-
-        Args:
-            optimizer: name (``'rmsprop'``, default), config dict or :class:`loom.optimizers.Optimizer`.
-            loss: name, function or :class:`loom.losses.Loss`; a list or dict (keyed by output name) gives one
-                per output (default ``None``: ``fit`` then raises, unless the model overrides ``train_step``
-                or ``compute_loss``; see :mod:`loom.training.custom_step`).
-            loss_weights: a float, or one float per output as a list or dict (default ``None``: all 1).
-            metrics: a list of metrics (applied to the single output), a list per output, or a dict keyed by
-                output name (default ``None``). ``'accuracy'``/``'acc'`` pick the right accuracy from the shapes.
-            weighted_metrics: like ``metrics``, but weighted by ``sample_weight`` / ``class_weight`` (default None).
-            run_eagerly: never compile (overrides ``jit_compile``; default ``False``).
-            steps_per_execution: accepted for compatibility; loom runs one step per call (default 1).
-            jit_compile: ``True`` compiles the whole train step (forward, loss, gradients, metric updates) and
-                the evaluate / predict steps with ``torch.compile`` (:mod:`loom.training.compiled_step`); the
-                first batch of each shape pays the compilation. ``False`` never compiles. ``'auto'`` (default)
-                compiles a step only when the call's steps are expected to save more than the compilation
-                costs (:mod:`loom.training.auto_jit`; the decision is in ``model._jit_decision``).
-            auto_scale_loss: scale the loss (``GradScaler``) for ``mixed_float16`` on CUDA (default ``True``).
-            mixed_precision: ``'mixed_float16'``, ``'mixed_bfloat16'`` or ``None`` (default: the global policy
-                of :mod:`loom.mixed_precision`, ``'float32'`` unless set) to run forward and loss under
-                ``torch.autocast`` while the weights stay float32.
-        """
-        from loom import mixed_precision as mp
-        from loom import optimizers
-        optimizer = optimizers.get(optimizer)
-        policy = mixed_precision if mixed_precision is not None else mp.global_policy().name
-        if policy not in _POLICIES:
-            raise ConfigError(f"Unknown mixed_precision policy {policy!r}. Valid: "
-                              f"{[k for k in _POLICIES if k]}.")
-        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
-            raise ConfigError(f"steps_per_execution must be a positive integer; got {steps_per_execution!r}.")
-        self._place_on_device(tune_allocator=False)
-        self.optimizer = optimizer
-        self.loss = loss
-        self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
-                                  weighted_metrics=weighted_metrics)
-        self._jit_policy = auto_jit.JitPolicy(jit_compile, run_eagerly)
-        self._jit_decision: dict = {}
-        self._policy = policy if policy != "float32" else None
-        self._auto_scale_loss = auto_scale_loss
-        self._plan = None
-        self._train_step_cache = self._test_step_cache = self._predict_cache = None
-        self.__dict__.pop("_keras_loss_tracker", None)
-        self.steps_per_execution = steps_per_execution
-        self.run_eagerly = bool(run_eagerly)
-        self.jit_compile = False if run_eagerly else jit_compile
-        self.stop_training = False
-        self.compiled = True
-        self._compile_config = compile_utils.serialize_compile_config(
-            optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly, steps_per_execution,
-            self.jit_compile, mixed_precision)
-
-    def get_compile_config(self) -> dict:
-        """The JSON-able compile arguments (``{}`` before ``compile``)."""
-        return dict(getattr(self, "_compile_config", None) or {}) if getattr(self, "compiled", False) else {}
-
-    def compile_from_config(self, config: dict) -> None:
-        """``compile`` with the arguments :meth:`get_compile_config` returned (used when loading a model)."""
-        self.compile(**compile_utils.deserialize_compile_config(config))
-        if self.built and self.optimizer is not None and self._trainable_params():
-            self.optimizer.build(self._trainable_params())
-
-    def _require_compiled(self, method: str) -> None:
-        if not getattr(self, "compiled", False):
-            raise ConfigError(f"You must call compile() before {method}(): e.g. "
-                              f"model.compile(optimizer='rmsprop', loss='mse').")
-
-    @property
-    def metrics_names(self) -> list[str]:
-        """Names of what ``evaluate`` returns, in order (``[]`` before the model has seen data).
-
-        Keras 3 returns ``['loss', 'compile_metrics']`` here; loom returns the flat names, matching the list.
-        """
-        plan = getattr(self, "_plan", None)
-        if plan is None:
-            return []
-        loss_plan, metric_plan = plan
-        keys = dict.fromkeys(loss_plan.names + metric_plan.names)
-        return compile_utils.ordered_names(keys, loss_plan, metric_plan)
 
     # ============================================================================================== fit
     @filter_traceback
@@ -423,173 +340,6 @@ class Trainable(DataPreparation, StepAPI):
             outputs = [dist_reduce.gather_rows(out, source.num_samples) for out in outputs]
         return pack([backend.to_numpy(out) for out in outputs])
 
-    # ====================================================================================== on a batch
-    @filter_traceback
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
-                       return_dict: bool = False):
-        """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
-        self._require_compiled("train_on_batch")
-        self._place_on_device()
-        data = self._source(x, y, sample_weight, class_weight, None, shuffle=False, needs_targets=True)
-        step = self._train_step()
-        self.reset_metrics()
-        self.train()
-        try:
-            running = self._one_batch(data, step, self._custom_train())
-        finally:
-            self.eval()
-        return self._batch_result(running, return_dict)
-
-    @filter_traceback
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
-        """Loss (and metrics) of one batch in test mode."""
-        self._require_compiled("test_on_batch")
-        self._place_on_device()
-        data = self._source(x, y, sample_weight, None, None, shuffle=False, needs_targets=True)
-        self.reset_metrics()
-        self.eval()
-        return self._batch_result(self._one_batch(data, self._test_step(), self._custom_test()), return_dict)
-
-    @filter_traceback
-    def predict_on_batch(self, x: Any):
-        """Outputs for one batch as NumPy."""
-        self._place_on_device()
-        data = self._source(x, None, None, None, None, shuffle=False, needs_targets=False)
-        self.eval()
-        with torch.no_grad():
-            forward = self._predict_forward()
-            outs = forward(data.xs)
-        return getattr(forward, "pack", self._pack_outputs)([backend.to_numpy(o) for o in outs])
-
-    def _one_batch(self, data: ArrayData, step, custom: bool) -> RunningLoss:
-        running = self._running(custom, self._plan[0].names, 1)
-        total, parts = step(data.xs, data.ys, data.sws)
-        running.record(total, data.num_samples, parts if self._plan[0].track_each else None)
-        return running
-
-    def _batch_result(self, running: RunningLoss, return_dict: bool):
-        logs = dict(sorted(self._read_logs(running, self._plan[1]).items()))
-        if return_dict:
-            return logs
-        values = [logs[k] for k in compile_utils.ordered_names(logs, *self._plan)]
-        return values[0] if len(values) == 1 else values
-
-    # ================================================================================ steps and plans
-    def _running(self, custom: bool, names: list[str], steps: int | None):
-        """Where a loop keeps its step results: the losses on the device, or a Keras-style step's logs."""
-        return StepLogs() if custom else RunningLoss(names, self._device(), capacity=steps or 64)
-
-    def _train_step(self):
-        """The train step for the current plan, built once per compile (and rebuilt when the plan changes)."""
-        cache = getattr(self, "_train_step_cache", None)
-        if cache is not None and cache[0] is self._plan:
-            return cache[1]
-        if self._custom_train():
-            self._train_step_cache = (self._plan, self._keras_train_step())
-            return self._train_step_cache[1]
-        loss_plan, metric_plan = self._plan
-        params = self._trainable_params()
-        optimizer = self.optimizer if params else None
-        if optimizer is not None:
-            if optimizer.built and not {id(p) for p in params} <= {id(p) for g in optimizer.param_groups
-                                                                   for p in g["params"]}:
-                raise ConfigError(f"Optimizer '{optimizer.name}' was built for other parameters (another model?). "
-                                  f"Give compile() a new optimizer, e.g. optimizer='{type(optimizer).__name__}'.")
-            optimizer.build(params)
-        scaler = None
-        autocast = self._autocast()
-        if autocast and autocast[1] is torch.float16 and autocast[0] == "cuda" and self._auto_scale_loss:
-            scaler = torch.amp.GradScaler("cuda")
-        forward = data_parallel.ddp_forward(self, self._forward()) if optimizer is not None else self._forward()
-        jit = auto_jit.uses(self, "train")
-        whole_step = jit and optimizer is not None and scaler is None and not dist_context.is_distributed()
-        compute = make_compute(forward, loss_plan, self._regularization(), autocast, jit and not whole_step)
-        step = make_train_step(compute, optimizer, metric_plan.update if metric_plan.entries else None,
-                               self._constraint_hook(), scaler)
-        if whole_step:
-            compiled = make_compiled_train_step(
-                self, forward, params, optimizer, loss_plan,
-                metric_plan.update_now if metric_plan.entries else None, self._regularization(), autocast,
-                self._constraint_hook())
-            step = with_eager_fallback(compiled, step)
-        self._train_step_cache = (self._plan, step)
-        return step
-
-    def _test_step(self):
-        cache = getattr(self, "_test_step_cache", None)
-        if cache is not None and cache[0] is self._plan:
-            return cache[1]
-        if self._custom_test():
-            self._test_step_cache = (self._plan, self._keras_test_step())
-            return self._test_step_cache[1]
-        loss_plan, metric_plan = self._plan
-        compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
-        step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
-        if auto_jit.uses(self, "test"):  # loss and metric updates in one graph, where metrics are updated at once
-            graph = compiled(make_test_step(compute, metric_plan.update_now if metric_plan.entries else None),
-                             is_small(self))
-            step = with_eager_fallback(graph, step, "test step")
-        self._test_step_cache = (self._plan, step)
-        return step
-
-    def _predict_forward(self):
-        """The forward pass ``predict`` runs: the inference plan (:mod:`loom.inference`), or compiled once per
-        ``compile(jit_compile=True)``."""
-        if self._custom_predict():
-            return self._keras_predict_forward()
-        if not auto_jit.uses(self, "predict"):
-            return inference.predict_forward(self, self._forward())
-        cache = getattr(self, "_predict_cache", None)
-        if cache is None:
-            forward = self._forward()
-            graph = compiled(lambda xs: forward(xs), is_small(self))
-            cache = self._predict_cache = with_eager_fallback(graph, forward, "forward pass")
-        return cache
-
-    def _trainable_params(self) -> list[torch.Tensor]:
-        return [p for p in self.trainable_weights if isinstance(p, torch.nn.Parameter) and p.requires_grad]
-
-    def _autocast(self):
-        dtype = _POLICIES.get(getattr(self, "_policy", None))
-        return None if dtype is None else (self._device().type, dtype)
-
-    def _regularization(self):
-        # Layers defined outside loom may call add_loss in call(): their losses are summed every step.
-        if not any(getattr(m, "_regularizers", None) or getattr(m, "activity_regularizer", None) is not None
-                   or not type(m).__module__.startswith(("loom.", "torch."))
-                   for m in self.modules()):
-            return None
-        return lambda: sum(self.losses)
-
-    def _constraint_hook(self):
-        from loom import constraints
-        if not constraints.has_constraints(self):
-            return None
-        return lambda: constraints.apply_constraints(self)
-
-    def _forward(self):
-        """``forward(flat inputs) -> flat outputs``: ``run_flat`` for graph models, ``__call__`` otherwise."""
-        if self._calls_graph():
-            return self.run_flat
-        return lambda xs: structure.flatten(self(self._forward_inputs(xs)))
-
-    def _pack_outputs(self, flat: list):
-        kind = getattr(self, "_output_kind", None) if getattr(self, "_runner", None) is not None else None
-        if kind == "dict":
-            return dict(zip(self._output_keys, flat))
-        if kind == "single" or (kind is None and len(flat) == 1):
-            return flat[0]
-        return list(flat)
-
-    def _place_on_device(self, tune_allocator: bool = True) -> None:
-        """Join a launcher's process group (once); move the model to CUDA when available and still on the CPU;
-        on the CPU, tune the allocator (:mod:`loom.cpu_allocator`) unless ``tune_allocator`` is ``False``
-        (``compile()``: only running a model may change process-wide settings)."""
-        dist_context.ensure_initialized()
-        if torch.cuda.is_available() and self._device().type == "cpu":
-            self.to(backend.default_device())
-        if tune_allocator and self._device().type == "cpu":
-            cpu_allocator.auto_enable()
 
 # ============================================================================================ helpers
 def _where(epoch: int):
