@@ -14,6 +14,9 @@ once on test data. The tuner runs that loop:
   ``<directory>/<study>/trial_NNNN/`` with its TensorBoard logs and hyperparameters, then frees its model;
 * **guarding the validation set**: the tuner counts the configurations scored on the same validation data,
   and :meth:`Tuner.evaluate_best` reports the held-out test score beside the best validation score.
+
+This module holds the tuner's settings, ``search`` and its study; the worker loop over trials is
+:mod:`loom.tuning.trial_loop`, and the results and reports are :mod:`loom.tuning.tuner_results`.
 """
 
 from __future__ import annotations
@@ -22,36 +25,29 @@ import contextlib
 import gc
 import os
 import shutil
-import socket
-import time
 import warnings
 from typing import Any, Callable
 
 import optuna
-from optuna.trial import TrialState
 
 from loom.callbacks.monitor import infer_mode
-from loom.errors import ConfigError, TrainingError
+from loom.errors import ConfigError
 from loom.tuning import data as search_data
-from loom.tuning import plots
 from loom.tuning.naming import default_study_name
 from loom.tuning.algorithms import ALGORITHMS, make_sampler
 from loom.tuning.pruning import make_pruner
-from loom.tuning.results import TrialResult, format_table, rank
 from loom.tuning.space import HyperParameters, grid_space
-from loom.tuning.storage import (FINISHED, Heartbeat, ask_trial, count_trials, fail_stale_trials, first_heartbeat,
-                                 open_storage)
-from loom.tuning.trial import WEIGHTS_NAME, TrialSpec, check_model, derive_seed, run_trial
+from loom.tuning.storage import open_storage
+from loom.tuning.trial import TrialSpec, derive_seed
+from loom.tuning.trial_loop import TrialLoop
+from loom.tuning.tuner_results import TunerResults, ValidationOverfitWarning
+
+__all__ = ["Tuner", "ValidationOverfitWarning"]
 
 _DIRECTIONS = {"min": "min", "max": "max", "minimize": "min", "maximize": "max"}
-_POLL_SECONDS = 1.0
 
 
-class ValidationOverfitWarning(UserWarning):
-    """The best configuration scores clearly worse on held-out test data than on the validation data."""
-
-
-class Tuner:
+class Tuner(TrialLoop, TunerResults):
     """Search hyperparameters for ``build(hp)`` (see the module docstring).
 
     Args:
@@ -203,245 +199,6 @@ class Tuner:
         self.validation_data = folds[0][2]
         self._fingerprint = search_data.fingerprint(self.validation_data) + (f"-cv{cv}" if cv else "")
         return folds
-
-    def _run_trials(self, study: optuna.Study, spec: TrialSpec, budget: int) -> None:
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        failures = 0
-        while (trial := self._claim_trial(study, budget, deadline)) is not None:
-            failures = 0 if self._run_one(study, trial, spec, budget) else failures + 1
-            if failures >= self.max_consecutive_failures:
-                raise TrainingError(f"{failures} trials in a row failed (see Tuner.trials' fail_reason); stopping "
-                                    f"the search. Narrow the search space (e.g. smaller learning rates).")
-
-    def _claim_trial(self, study: optuna.Study, budget: int, deadline: float | None):
-        """A new trial, or ``None`` when the study has ``budget`` finished trials or time is up.
-
-        While other workers' running trials could complete the budget, wait for them (they may die and need
-        redoing). Two workers asking at once may both get a trial; the one numbered past the budget is
-        marked failed with ``user_attrs['surplus']`` and never runs.
-        """
-        while True:
-            fail_stale_trials(study)
-            counts = count_trials(study)
-            finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-            if finished >= budget or (deadline is not None and time.monotonic() > deadline):
-                return None
-            if finished + counts[TrialState.RUNNING] >= budget:
-                time.sleep(_POLL_SECONDS)
-                continue
-            trial = ask_trial(study)
-            first_heartbeat(self._storage, trial)
-            ahead = [t for t in study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
-                     if t.number < trial.number]
-            if len(ahead) < budget:
-                return trial
-            trial.set_user_attr("surplus", True)
-            study.tell(trial, state=TrialState.FAIL)
-
-    def _run_one(self, study: optuna.Study, trial: Any, spec: TrialSpec, budget: int) -> bool:
-        """Run ``trial`` and tell the study; ``False`` when it failed with a training error (NaN)."""
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        trial.set_user_attr("validation_fingerprint", self._fingerprint)
-        relative = os.path.join(self.study_name, f"trial_{trial.number:04d}")
-        start = time.perf_counter()
-        try:
-            with Heartbeat(self._storage, trial):
-                outcome = run_trial(trial, spec, os.path.join(self.directory, relative))
-        except TrainingError as e:
-            trial.set_user_attr("fail_reason", str(e))
-            study.tell(trial, state=TrialState.FAIL)
-            self._report(trial.number, "FAIL", None, time.perf_counter() - start, budget, str(e))
-            return False
-        except BaseException:
-            with contextlib.suppress(Exception):
-                study.tell(trial, state=TrialState.FAIL)
-            raise
-        finally:
-            gc.collect()
-        for key, value in (("best_epoch", outcome.best_epoch), ("epochs_run", outcome.epochs_run),
-                           ("pruned_at", outcome.pruned_at), ("metrics", outcome.metrics),
-                           ("fold_values", outcome.fold_values)):
-            trial.set_user_attr(key, value)
-        if outcome.pruned_at is None:
-            trial.set_user_attr("weights", os.path.join(relative, WEIGHTS_NAME))
-            study.tell(trial, outcome.value)
-            self._report(trial.number, "COMPLETE", outcome.value, time.perf_counter() - start, budget,
-                         outcome.hp_values)
-        else:
-            study.tell(trial, state=TrialState.PRUNED)
-            self._report(trial.number, f"PRUNED at epoch {outcome.pruned_at + 1}", None,
-                         time.perf_counter() - start, budget, outcome.hp_values)
-        return True
-
-    def _report(self, number: int, state: str, value: float | None, seconds: float, budget: int, detail: Any) -> None:
-        if not self.verbose:
-            return
-        score = f" {self.objective}={value:.4f}" if value is not None else ""
-        best = self.completed_trials
-        best_text = f" (best {best[0].value:.4f}, trial {best[0].number})" if best else ""
-        print(f"[tuner] trial {number} {state}{score}{best_text} {seconds:.1f}s {detail}", flush=True)
-
-    # =========================================================================================== results
-    @property
-    def study(self) -> optuna.Study:
-        """The Optuna study (loaded from the storage)."""
-        return self._study()
-
-    @property
-    def trials(self) -> list[TrialResult]:
-        """Every trial of the study, in trial order."""
-        return [TrialResult.from_optuna(t, self.directory) for t in self._study().get_trials(deepcopy=False)]
-
-    @property
-    def completed_trials(self) -> list[TrialResult]:
-        """The completed trials, best first (what ``loom.ensembles`` picks members from)."""
-        return rank([t for t in self.trials if t.state == "COMPLETE"], self.mode)
-
-    @property
-    def best_trial(self) -> TrialResult:
-        """The best completed trial."""
-        completed = self.completed_trials
-        if not completed:
-            raise ConfigError(f"Study '{self.study_name}' has no completed trial yet: run tuner.search(...) first.")
-        return completed[0]
-
-    @property
-    def best_params(self) -> dict:
-        """The best trial's hyperparameters: ``build(HyperParameters(values=tuner.best_params))``."""
-        return dict(self.best_trial.params)
-
-    @property
-    def best_value(self) -> float:
-        """The best trial's objective value."""
-        return self.best_trial.value
-
-    @property
-    def validation_uses(self) -> int:
-        """How many configurations (complete or pruned trials) were scored on this search's validation data."""
-        fingerprint = self._fingerprint
-        finished = [t for t in self._study().get_trials(deepcopy=False, states=FINISHED)]
-        if fingerprint is None and finished:
-            fingerprint = self._study().get_trials(deepcopy=False, states=FINISHED)[0].user_attrs.get(
-                "validation_fingerprint")
-        return sum(1 for t in finished if t.user_attrs.get("validation_fingerprint") == fingerprint)
-
-    def load_trial_model(self, number: int) -> Any:
-        """The trained model of trial ``number``: ``build`` with its parameters plus its saved best weights."""
-        matches = [t for t in self.trials if t.number == number]
-        if not matches:
-            raise ConfigError(f"Study '{self.study_name}' has no trial {number}; trials: "
-                              f"{[t.number for t in self.trials]}.")
-        trial = matches[0]
-        if trial.weights_path is None or not os.path.exists(trial.weights_path):
-            raise ConfigError(f"Trial {number} ({trial.state}) has no saved weights"
-                              f"{' at ' + trial.weights_path if trial.weights_path else ''}: only completed trials "
-                              f"keep them, on the machine that ran them (directory={self.directory!r}).")
-        model = self.build(HyperParameters(values=trial.params))
-        check_model(model, "build(hp)")
-        if not getattr(model, "built", True):
-            if self.validation_data is None:
-                raise ConfigError("build(hp) returns a model without an input shape, which cannot take saved weights "
-                                  "before it sees data: start it with loom.Input(shape) (or input_shape=...), or call "
-                                  "search() on this Tuner first.")
-            model.predict(search_data.take(self.validation_data[0], slice(0, 1)), verbose=0)
-        model.load_weights(trial.weights_path)
-        return model
-
-    def best_model(self) -> Any:
-        """The best trial's model with the weights of its best epoch (loaded, not retrained)."""
-        return self.load_trial_model(self.best_trial.number)
-
-    def results(self, as_frame: bool = False) -> Any:
-        """Every trial ranked best first, as a list of row dicts, or a pandas DataFrame with ``as_frame=True``.
-
-        Args:
-            as_frame: return a ``pandas.DataFrame`` (default ``False``; pandas is the ``frames`` extra).
-
-        Raises:
-            ImportError: ``as_frame=True`` without pandas installed.
-        """
-        rows = [t.as_row(self.objective) for t in rank(self.trials, self.mode)]
-        if not as_frame:
-            return rows
-        try:
-            import pandas
-        except ImportError as e:
-            raise ImportError("results(as_frame=True) needs pandas: pip install 'loom[frames]' (or pandas)") from e
-        return pandas.DataFrame(rows)
-
-    def summary(self, top: int = 10) -> None:
-        """Print the search's settings, its trial counts and the ``top`` trials (default 10)."""
-        trials = self.trials
-        states = {s: sum(t.state == s for t in trials) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
-        algorithm = self.algorithm if isinstance(self.algorithm, str) else type(self.algorithm).__name__
-        print(f"Search '{self.study_name}': objective {self.objective} ({self.mode}), algorithm {algorithm}, "
-              f"{len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in states.items() if v)})")
-        print(f"Configurations scored on the same validation data: {self.validation_uses}")
-        print(format_table(rank(trials, self.mode), self.objective, top))
-
-    def plot(self, directory: str | os.PathLike | None = None) -> dict[str, str]:
-        """Save ``optimization_history.png`` and ``param_importances.png`` (default in the tuner's directory).
-
-        Returns:
-            ``{'history': path, 'importances': path}``; importances only with two or more completed trials.
-        """
-        directory = os.fspath(directory) if directory is not None else os.path.join(self.directory, self.study_name)
-        os.makedirs(directory, exist_ok=True)
-        paths = {"history": plots.plot_history(self.trials, self.mode, self.objective,
-                                               os.path.join(directory, "optimization_history.png"))}
-        importances = plots.param_importances(self._study())
-        if importances:
-            paths["importances"] = plots.plot_importances(importances, os.path.join(directory,
-                                                                                   "param_importances.png"))
-        return paths
-
-    def figures(self, kinds: Any = None, backend: str = "plotly") -> dict[str, Any]:
-        """``optuna.visualization``'s plots of the study (see :func:`loom.tuning.plots.optuna_figures`).
-
-        Args:
-            kinds: plot names from ``loom.tuning.plots.OPTUNA_PLOTS`` (default ``None``: all of them).
-            backend: ``'plotly'`` (default) or ``'matplotlib'``.
-
-        Returns:
-            ``{name: figure}`` for the plots the finished trials allow.
-        """
-        return plots.optuna_figures(self._study(), self.objective, kinds, backend)
-
-    def evaluate_best(self, x_test: Any, y_test: Any, tolerance: float = 0.05, **evaluate_kwargs: Any) -> dict:
-        """Score the best model once on held-out test data, beside its validation score.
-
-        The best validation score was selected among :attr:`validation_uses` configurations, so it is
-        optimistic; the test score is the one to report. Warns (:class:`ValidationOverfitWarning`) when the test
-        score is worse by more than ``tolerance`` (relative, default 5%).
-
-        Returns:
-            ``{'objective', 'trial', 'validation', 'test', 'gap', 'configurations_scored'}``; ``gap`` > 0 means
-            the test score is worse.
-        """
-        best = self.best_trial
-        logs = self.best_model().evaluate(x_test, y_test, verbose=0, return_dict=True, **evaluate_kwargs)
-        key = self.objective[4:] if self.objective.startswith("val_") else self.objective
-        if key not in logs:
-            raise ConfigError(f"evaluate_best: the model's evaluate() gives {sorted(logs)}, not '{key}'.")
-        test = float(logs[key])
-        gap = best.value - test if self.mode == "max" else test - best.value
-        report = {"objective": self.objective, "trial": best.number, "validation": best.value, "test": test,
-                  "gap": gap, "configurations_scored": self.validation_uses}
-        if self.verbose:
-            print(f"[tuner] best trial {best.number}: validation {self.objective}={best.value:.4f}, test {key}="
-                  f"{test:.4f} (chosen among {report['configurations_scored']} configurations)")
-        if gap > tolerance * max(abs(best.value), 1e-12):
-            warnings.warn(f"The best configuration scores {key}={test:.4f} on the test data but {best.value:.4f} on "
-                          f"the validation data it was chosen on among {report['configurations_scored']} "
-                          f"configurations: the search has partly fitted the validation set. Report the test score, "
-                          f"and prefer cross-validation (cv=k) or more validation data.", ValidationOverfitWarning,
-                          stacklevel=2)
-        return report
-
-    def ensemble(self, top_k: int = 5, method: str = "caruana", diversity: Any = None, **kwargs: Any) -> Any:
-        """An ensemble of the best trials' models (:func:`loom.ensembles.from_search.ensemble_from_tuner`)."""
-        from loom.ensembles.from_search import ensemble_from_tuner
-        return ensemble_from_tuner(self, top_k=top_k, method=method, diversity=diversity, **kwargs)
 
     # ========================================================================================== helpers
     @property

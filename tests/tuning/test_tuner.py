@@ -8,6 +8,7 @@ import types
 import warnings
 
 import numpy as np
+import optuna
 import pytest
 
 import loom
@@ -280,3 +281,20 @@ def test_executions_per_trial_average_models_trained_with_their_own_seeds(tmp_pa
     assert loss == pytest.approx(one.best_value, rel=1e-5)
     with pytest.raises(ConfigError, match="executions_per_trial"):
         _tuner(tmp_path / "bad", executions_per_trial=0)
+
+
+def test_a_trial_another_worker_took_for_dead_is_dropped_with_a_warning_and_redone(tmp_path):
+    # What a second worker's stale-trial check does when this worker's heartbeat is late: it fails the trial.
+    tuner = _tuner(tmp_path, algorithm="random", max_trials=3)
+    taken = []
+
+    def take_the_running_trial(logs=None):
+        if not taken:
+            study = optuna.load_study(study_name=tuner.study_name, storage=tuner._storage)
+            taken.extend(t.number for t in study.get_trials() if t.state.name == "RUNNING")
+            study.tell(taken[0], state=optuna.trial.TrialState.FAIL)
+    with pytest.warns(UserWarning, match="trial 0 was marked failed by another worker.*redone"):
+        _search(tuner, samples=200, epochs=1,
+                callbacks=[loom.callbacks.LambdaCallback(on_train_begin=take_the_running_trial)])
+    assert taken == [0]
+    assert [t.state for t in tuner.trials] == ["FAIL", "COMPLETE", "COMPLETE", "COMPLETE"]
