@@ -35,6 +35,7 @@ from torch import nn
 from loom import backend, config, structure, traceback_utils
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers.input_spec import InputSpec
+from loom.layers.modes import restore_modes, saved_modes
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
 from loom.layers.weights import create_weight, track_metric, track_variable
@@ -342,18 +343,15 @@ class Layer(nn.Module):
         if training is None:
             return nn.Module.__call__(self, *args, **kwargs)
         # The mode given for this call holds for every sublayer, then each one's own mode comes back.
-        modes = [(m, m.training, m.__dict__.get("_mode_set")) for m in self.modules()]
-        for module, _, _ in modes:
+        saved = saved_modes(self)
+        for module, _, _ in saved:
             module.training = bool(training)
             if isinstance(module, Layer):
                 module._mode_set = True
         try:
             return nn.Module.__call__(self, *args, **kwargs)
         finally:
-            for module, mode, mode_set in modes:
-                module.training = mode
-                if isinstance(module, Layer) and mode_set is None:
-                    del module._mode_set
+            restore_modes(saved)
 
     def _convert_inputs(self, inputs: Any) -> Any:
         """NumPy arrays and Python numbers in ``inputs`` as tensors on this layer's device and float dtype.

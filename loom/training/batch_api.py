@@ -15,6 +15,7 @@ from loom import backend
 from loom.training import compile_utils
 from loom.training.data import ArrayData
 from loom.training.logs import RunningLoss
+from loom.layers.modes import keeps_modes
 from loom.traceback_utils import filter_traceback
 
 
@@ -22,6 +23,7 @@ class BatchAPI:
     """``train_on_batch`` / ``test_on_batch`` / ``predict_on_batch`` for :class:`loom.Model`."""
 
     @filter_traceback
+    @keeps_modes
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
         """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
@@ -38,6 +40,7 @@ class BatchAPI:
         return self._batch_result(running, return_dict)
 
     @filter_traceback
+    @keeps_modes
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss (and metrics) of one batch in test mode."""
         self._require_compiled("test_on_batch")
@@ -48,6 +51,7 @@ class BatchAPI:
         return self._batch_result(self._one_batch(data, self._test_step(), self._custom_test()), return_dict)
 
     @filter_traceback
+    @keeps_modes
     def predict_on_batch(self, x: Any):
         """Outputs for one batch as NumPy."""
         self._place_on_device()

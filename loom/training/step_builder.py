@@ -12,6 +12,8 @@ the model runs on.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from loom import backend, cpu_allocator, inference, structure
@@ -34,14 +36,21 @@ class StepBuilder:
         """Where a loop keeps its step results: the losses on the device, or a Keras-style step's logs."""
         return StepLogs() if custom else RunningLoss(names, self._device(), capacity=steps or 64)
 
+    def _cached_step(self, attribute: str, custom: Callable[[], bool], keras_step: Callable, build: Callable):
+        """The step kept in ``attribute`` for the current plan; when the plan changed (or the step was dropped),
+        built anew: by ``keras_step`` for a Keras-style custom step (``custom()``), else by ``build``."""
+        cache = getattr(self, attribute, None)
+        if cache is None or cache[0] is not self._plan:
+            cache = (self._plan, keras_step() if custom() else build())
+            setattr(self, attribute, cache)
+        return cache[1]
+
     def _train_step(self):
         """The train step for the current plan, built once per compile (and rebuilt when the plan changes)."""
-        cache = getattr(self, "_train_step_cache", None)
-        if cache is not None and cache[0] is self._plan:
-            return cache[1]
-        if self._custom_train():
-            self._train_step_cache = (self._plan, self._keras_train_step())
-            return self._train_step_cache[1]
+        return self._cached_step("_train_step_cache", self._custom_train, self._keras_train_step,
+                                 self._build_train_step)
+
+    def _build_train_step(self):
         loss_plan, metric_plan = self._plan
         params = self._trainable_params()
         optimizer = self.optimizer if params else None
@@ -67,16 +76,12 @@ class StepBuilder:
                 metric_plan.update_now if metric_plan.entries else None, self._regularization(), autocast,
                 self._constraint_hook())
             step = with_eager_fallback(compiled, step)
-        self._train_step_cache = (self._plan, step)
         return step
 
     def _test_step(self):
-        cache = getattr(self, "_test_step_cache", None)
-        if cache is not None and cache[0] is self._plan:
-            return cache[1]
-        if self._custom_test():
-            self._test_step_cache = (self._plan, self._keras_test_step())
-            return self._test_step_cache[1]
+        return self._cached_step("_test_step_cache", self._custom_test, self._keras_test_step, self._build_test_step)
+
+    def _build_test_step(self):
         loss_plan, metric_plan = self._plan
         compute = make_compute(self._forward(), loss_plan, self._regularization(), self._autocast(), False)
         step = make_test_step(compute, metric_plan.update if metric_plan.entries else None)
@@ -84,7 +89,6 @@ class StepBuilder:
             graph = compiled(make_test_step(compute, metric_plan.update_now if metric_plan.entries else None),
                              is_small(self))
             step = with_eager_fallback(graph, step, "test step")
-        self._test_step_cache = (self._plan, step)
         return step
 
     def _predict_forward(self):

@@ -62,6 +62,7 @@ from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
 from loom.training.custom_step import StepAPI, StepLogs
 from loom.training.step_builder import StepBuilder
+from loom.layers.modes import keeps_modes
 from loom.traceback_utils import filter_traceback
 
 
@@ -70,6 +71,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
 
     # ============================================================================================== fit
     @filter_traceback
+    @keeps_modes
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
@@ -186,6 +188,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
 
     # ========================================================================================= evaluate
     @filter_traceback
+    @keeps_modes
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False):
@@ -274,6 +277,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
 
     # ========================================================================================== predict
     @filter_traceback
+    @keeps_modes
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: Any = None):
         """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs).

@@ -13,6 +13,10 @@ def _changes(layer_or_fn, x):
     return not np.array_equal(np.asarray(layer_or_fn(x)), np.asarray(x))
 
 
+def _augments(model, x, unaugmented, calls=8):  # each image flips with probability 1/2 at each call
+    return any(not np.array_equal(keras.ops.convert_to_numpy(model(x)), unaugmented) for _ in range(calls))
+
+
 def test_a_direct_call_augments_as_in_keras():
     # The book's "display augmented images" cell: data_augmentation(images) on a Sequential of random layers.
     x = images(seed=1)
@@ -29,19 +33,26 @@ def test_an_explicit_mode_reaches_nested_layers_and_lasts_one_call():
     assert not torch.equal(augment(x), x)
 
 
-def test_torch_mode_decides_once_set_and_fit_predict_set_it():
+def test_torch_mode_decides_once_set_and_fit_predict_set_it_for_their_own_calls():
     x = images(seed=3)
     flip = layers.RandomFlip(seed=1)
     flip.eval()
     assert not _changes(flip, torch.from_numpy(x))
     flip.train()
     assert _changes(flip, torch.from_numpy(x))
-    inputs = loom.Input(x.shape[1:])
-    model = loom.Model(inputs, layers.Flatten()(layers.RandomFlip(seed=4)(inputs)))
-    first = model.predict(x, verbose=0)
-    np.testing.assert_array_equal(first, model.predict(x, verbose=0))
-    np.testing.assert_array_equal(first, x.reshape(len(x), -1))
-    np.testing.assert_array_equal(model(torch.from_numpy(x)).numpy(), first)  # predict() left it in eval mode
+    for lib in (keras, loom):  # after fit / predict a direct call augments again, as before them
+        inputs = lib.Input(x.shape[1:])
+        model = lib.Model(inputs, lib.layers.Dense(1)(lib.layers.Flatten()(lib.layers.RandomFlip(seed=4)(inputs))))
+        model.compile(optimizer="sgd", loss="mse")
+        first = model.predict(x, verbose=0)
+        np.testing.assert_array_equal(first, model.predict(x, verbose=0))
+        assert not np.array_equal(keras.ops.convert_to_numpy(model(x)), first), lib.__name__
+        model.fit(x, np.zeros((len(x), 1), "float32"), verbose=0)
+        after_fit = model.predict(x, verbose=0)
+        assert _augments(model, x, after_fit), lib.__name__
+    model.eval()  # set by the user: torch's mode decides, through fit and predict
+    model.fit(x, np.zeros((len(x), 1), "float32"), verbose=0)
+    np.testing.assert_array_equal(model(torch.from_numpy(x)).detach().numpy(), model.predict(x, verbose=0))
 
 
 def test_dropout_and_batch_normalization_keep_inference_by_default():

@@ -1,0 +1,51 @@
+"""Training / inference modes that a call sets for its duration and then puts back.
+
+A loom layer called without ``training=`` follows its torch mode once ``train()`` / ``eval()`` has run on it,
+and Keras's default for the layer before that (a random augmentation layer augments when called directly).
+``fit``, ``evaluate``, ``predict`` and a call with ``training=`` set the modes they need; afterwards every
+module gets back the mode it had and whether it had been set, so a direct call behaves as it did before (as in
+Keras, where the loops set the mode only for their own calls).
+
+Example:
+    >>> import loom
+    >>> model = loom.Sequential([loom.Input((2,)), loom.layers.Dropout(0.5)])
+    >>> saved = saved_modes(model)
+    >>> _ = model.train()
+    >>> restore_modes(saved)
+    >>> model.training, "_mode_set" in model.layers[0].__dict__
+    (False, False)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from torch import nn
+
+
+def saved_modes(root: nn.Module) -> list[tuple[nn.Module, bool, Any]]:
+    """Each module under ``root``: its torch mode and whether ``train()`` / ``eval()`` had set it."""
+    return [(module, module.training, module.__dict__.get("_mode_set")) for module in root.modules()]
+
+
+def restore_modes(saved: list[tuple[nn.Module, bool, Any]]) -> None:
+    """Put back what :func:`saved_modes` recorded."""
+    for module, mode, mode_set in saved:
+        module.training = mode
+        if mode_set is None:
+            module.__dict__.pop("_mode_set", None)
+        else:
+            module._mode_set = mode_set
+
+
+def keeps_modes(method: Callable) -> Callable:
+    """Decorate a model method (``fit``, ``predict``...) that sets modes: they are put back when it returns."""
+    @functools.wraps(method)
+    def wrapper(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        saved = saved_modes(self)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            restore_modes(saved)
+    return wrapper
