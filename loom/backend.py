@@ -109,6 +109,11 @@ def unique_name(prefix: str) -> str:
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
+def automatic_name(cls: type) -> str:
+    """A new unique name for an object of class ``cls`` made without one (``Dense`` -> ``dense``, ``dense_1``...)."""
+    return unique_name(snake_case(cls.__name__))
+
+
 def get_uid(prefix: str = "") -> int:
     """The next number for ``prefix`` (1, 2, ...), sharing the counter automatic layer names use."""
     _NAME_COUNTS[prefix] += 1

@@ -59,7 +59,7 @@ class Operation:
     def __init__(self, name: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or "/" in name):
             raise ConfigError(f"{type(self).__name__}: name must be a string without '/'; received {name!r}.")
-        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self.name = name or backend.automatic_name(type(self))
         self._remat_mode = get_current_remat_mode()
         self._symbolic_io: tuple[Any, Any] | None = None
 

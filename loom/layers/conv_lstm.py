@@ -229,7 +229,7 @@ class ConvLSTM(ActivityPenalty, RNN):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, **kwargs):
-        name = kwargs["name"] = kwargs.get("name") or backend.unique_name(backend.snake_case(type(self).__name__))
+        name = kwargs["name"] = kwargs.get("name") or backend.automatic_name(type(self))
         try:
             cell = ConvLSTMCell(
                 self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,

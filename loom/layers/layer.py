@@ -104,7 +104,7 @@ class Layer(nn.Module):
             raise ConfigError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(f"{type(self).__name__}: name must be a non-empty string without '/', got {name!r}.")
-        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self.name = name or backend.automatic_name(type(self))
         self._dtype = backend.torch_dtype(dtype)
         self._trainable = bool(trainable)
         self._remat_mode = get_current_remat_mode()

@@ -55,7 +55,7 @@ class Metric:
     """
 
     def __init__(self, name: str | None = None, dtype: Any = None):
-        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self.name = name or backend.automatic_name(type(self))
         self._dtype = backend.torch_dtype(dtype)
         self._device = torch.device("cpu")
         self._state_names: list[str] = []

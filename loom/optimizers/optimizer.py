@@ -115,7 +115,7 @@ class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUp
         if sum(v is not None for v in clips.values()) > 1:
             raise ConfigError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
                               + ", ".join(f"{k}={v}" for k, v in clips.items()))
-        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self.name = name or backend.automatic_name(type(self))
         self._weight_decay = _as_float("weight_decay", weight_decay)
         self.clipnorm = _as_float("clipnorm", clipnorm)
         self.clipvalue = _as_float("clipvalue", clipvalue)

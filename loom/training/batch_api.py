@@ -33,10 +33,8 @@ class BatchAPI:
         step = self._train_step()
         self.reset_metrics()
         self.train()
-        try:
-            running = self._one_batch(data, step, self._custom_train())
-        finally:
-            self.eval()
+        running = self._one_batch(data, step, self._custom_train())
+        self.eval()  # the modes before the call come back on return (keeps_modes), even after an error
         return self._batch_result(running, return_dict)
 
     @filter_traceback
