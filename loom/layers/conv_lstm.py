@@ -86,8 +86,9 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
                  recurrent_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
                  recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: int | None = None, **kwargs):
+        owner = kwargs.pop("_owner", None)  # the ConvLSTM layer the user made: messages name it
         super().__init__(**kwargs)
-        owner = f"{type(self).__name__} '{self.name}'"
+        owner = self._owner = owner or f"{type(self).__name__} '{self.name}'"
         self.rank = rank
         self.filters = positive_int(owner, "filters", filters)
         self.kernel_size = int_tuple(kernel_size, rank, "kernel_size", owner)
@@ -106,13 +107,12 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         if len(input_shape) != self.rank + 2:
-            raise ShapeError(f"{type(self).__name__} '{self.name}' expects step inputs of rank {self.rank + 2}, "
-                             f"got {input_shape}.")
+            raise ShapeError(f"{self._owner} expects step inputs of rank {self.rank + 2}, got {input_shape}.")
         spatial = input_shape[1:-1] if self._channels_last else input_shape[2:]
         channels = input_shape[-1] if self._channels_last else input_shape[1]
         if None in spatial or channels is None:
-            raise ShapeError(f"{type(self).__name__} '{self.name}' needs static spatial and channel dimensions, "
-                             f"got step input shape {input_shape}.")
+            raise ShapeError(f"{self._owner} needs static spatial and channel dimensions, got step input shape "
+                             f"{input_shape}.")
         self.spatial_dims, self.input_dim = tuple(spatial), int(channels)
         bias_initializer = (forget_bias_initializer(self.bias_initializer, self.filters) if self.unit_forget_bias
                             else self.bias_initializer)
@@ -230,20 +230,16 @@ class ConvLSTM(ActivityPenalty, RNN):
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, **kwargs):
         name = kwargs["name"] = kwargs.get("name") or backend.automatic_name(type(self))
-        try:
-            cell = ConvLSTMCell(
-                self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                dilation_rate=dilation_rate, activation=activation, recurrent_activation=recurrent_activation,
-                use_bias=use_bias, kernel_initializer=kernel_initializer,
-                recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-                unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
-                recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
-                name="conv_lstm_cell", dtype=kwargs.get("dtype"))
-        except ConfigError as e:  # name the layer the user made, not its inner cell
-            raise ConfigError(str(e).replace("ConvLSTMCell 'conv_lstm_cell'", f"{type(self).__name__} '{name}'",
-                                             1)) from None
+        cell = ConvLSTMCell(
+            self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+            dilation_rate=dilation_rate, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+            name="conv_lstm_cell", dtype=kwargs.get("dtype"), _owner=f"{type(self).__name__} '{name}'")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, **kwargs)
         self.activity_regularizer = regularizers.get(activity_regularizer)
