@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -99,8 +98,7 @@ def is_int_dtype(dtype: Any) -> bool:
     return standardize_dtype(dtype).startswith(("int", "uint"))
 
 
-@functools.lru_cache(maxsize=None)
-def _upper_bounds(node: str) -> frozenset:
+def _reachable(node: str) -> frozenset:
     found, stack = {node}, [node]
     while stack:
         for nxt in _LATTICE[stack.pop()]:
@@ -110,9 +108,15 @@ def _upper_bounds(node: str) -> frozenset:
     return frozenset(found)
 
 
+# Plain dicts, not functools.lru_cache: torch.compile traces through a dict lookup silently but warns on every
+# lru_cache-wrapped call, and ops promote dtypes inside compiled steps.
+_UPPER_BOUNDS = {node: _reachable(node) for node in _LATTICE}
+_PROMOTED: dict[tuple, str] = {}
+
+
 def _least_upper_bound(nodes: set) -> str:
-    common = frozenset.intersection(*(_upper_bounds(n) for n in nodes))
-    least = [c for c in common if common <= _upper_bounds(c)]
+    common = frozenset.intersection(*(_UPPER_BOUNDS[n] for n in nodes))
+    least = [c for c in common if common <= _UPPER_BOUNDS[c]]
     if len(least) != 1:
         raise ConfigError(f"Input dtypes {sorted(nodes)} have no implicit promotion path; cast them explicitly.")
     return least[0]
@@ -124,7 +128,6 @@ def _weak(name: str) -> str:
     return "int" if "int" in name else ("complex" if "complex" in name else "float")
 
 
-@functools.lru_cache(maxsize=1024)
 def promote(pairs: tuple[tuple[str, bool], ...], floatx: str) -> str:
     """Keras's promoted dtype of ``(dtype name, is weak)`` pairs under ``floatx`` (cached: ops call it per use).
 
@@ -135,6 +138,16 @@ def promote(pairs: tuple[tuple[str, bool], ...], floatx: str) -> str:
         >>> promote((("int8", False), ("int32", True)), "float32")
         'int8'
     """
+    key = (pairs, floatx)
+    out = _PROMOTED.get(key)
+    if out is None:
+        if len(_PROMOTED) > 4096:
+            _PROMOTED.clear()
+        out = _PROMOTED[key] = _promote(pairs, floatx)
+    return out
+
+
+def _promote(pairs: tuple[tuple[str, bool], ...], floatx: str) -> str:
     names = [n for n, _ in pairs]
     weak = [w for _, w in pairs]
     if len(pairs) == 1:

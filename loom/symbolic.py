@@ -130,7 +130,8 @@ def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, dev
         return t.probe(fill, device) if isinstance(t, SymbolicTensor) else t
     p_args = structure.map_structure(sub, args)
     p_kwargs = structure.map_structure(sub, kwargs)
-    with torch.no_grad():
+    # Tensors the layer creates itself (``ops.arange(n)`` for positions) are made on the probes' device.
+    with torch.no_grad(), torch.device(device):
         if str(device) == "meta":
             params = {name: meta_like(t)
                       for name, t in list(layer.named_parameters()) + list(layer.named_buffers())}

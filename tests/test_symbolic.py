@@ -127,6 +127,17 @@ def test_cpu_fallback_when_an_op_has_no_meta_kernel(monkeypatch):
     assert "cpu" in calls
 
 
+def test_tensors_a_layer_creates_itself_join_its_symbolic_inputs():
+    class AddPositions(loom.layers.Layer):  # as Keras 3's token-and-position embeddings are written
+        def call(self, x):
+            positions = loom.ops.arange(0, loom.ops.shape(x)[-1], 1)
+            return x + loom.ops.cast(loom.ops.expand_dims(positions, 0), x.dtype) + loom.ops.ones((1, 4))
+    inputs = loom.Input((4,))
+    y = AddPositions()(inputs)
+    assert y.shape == (None, 4)
+    np.testing.assert_array_equal(loom.Model(inputs, y)(np.zeros((1, 4), "float32")).numpy(), [[1.0, 2.0, 3.0, 4.0]])
+
+
 def test_has_masks_treats_lists_of_none_as_no_mask():
     assert _has_masks(None, 2) == [False, False]
     assert _has_masks([None, None], 1) == [False]

@@ -45,7 +45,7 @@ def reshape(x: Any, newshape: Any) -> torch.Tensor:
     """
     t = tensor("reshape", x)
     shape = _shape(newshape)
-    known = math.prod(s for s in shape if s != -1)
+    known = math.prod([s for s in shape if s != -1])  # a list: torch.compile cannot trace prod(generator)
     if shape.count(-1) > 1 or (-1 not in shape and known != t.numel()) or \
             (-1 in shape and (known == 0 or t.numel() % known)):
         raise ShapeError(f"ops.reshape: cannot reshape a tensor of shape {tuple(t.shape)} ({t.numel()} elements) "

@@ -55,7 +55,7 @@ def _axis_sizes(x: torch.Tensor, inputs: list[list[str]], lengths: dict[str, int
     sizes = dict(lengths)
     for group, dim in zip(inputs, x.shape):
         unknown = [a for a in group if a not in sizes]
-        known = math.prod(sizes[a] for a in group if a in sizes)
+        known = math.prod([sizes[a] for a in group if a in sizes])
         if len(unknown) > 1:
             raise ConfigError(f"ops.rearrange: cannot infer the sizes of {unknown} in {pattern!r}; pass them as "
                               f"keyword arguments.")
@@ -80,4 +80,4 @@ def rearrange(tensor: Any, pattern: str, **axes_lengths: int) -> torch.Tensor:
         raise ConfigError(f"ops.rearrange: both sides of {pattern!r} must name the same axes, each once.")
     sizes = _axis_sizes(x, left, axes_lengths, pattern)
     x = x.reshape([sizes[a] for a in names_in]).permute([names_in.index(a) for a in names_out])
-    return x.reshape([math.prod(sizes[a] for a in g) for g in right])
+    return x.reshape([math.prod([sizes[a] for a in g]) for g in right])

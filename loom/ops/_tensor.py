@@ -268,7 +268,7 @@ def broadcast_shapes_or_raise(op_name: str, *tensors: Any) -> torch.Size:
         torch.Size([2, 3])
     """
     shapes = [tuple(t.shape) if hasattr(t, "shape") else tuple(t) for t in tensors]
-    ndim = max(map(len, shapes), default=0)
+    ndim = max([len(s) for s in shapes]) if shapes else 0  # no max(default=): torch.compile cannot trace it
     out = [1] * ndim
     for shape in shapes:  # NumPy's rule, in Python: torch.broadcast_shapes costs ~25 us per call
         for i, d in enumerate(shape, ndim - len(shape)):

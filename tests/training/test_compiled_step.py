@@ -253,3 +253,33 @@ def test_trainable_changed_after_compile_is_honoured_as_in_the_eager_step(optimi
         assert not np.array_equal(first.get_weights()[0], frozen[0])
         return model.get_weights()
     assert_weights_close(run(True), run(False))
+
+
+class OpsMixer(loom.layers.Layer):
+    """A user's layer written with ``loom.ops`` only, as Keras 3 code is (positions, attention, reshapes)."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], input_shape[-1]), initializer="glorot_uniform")
+
+    def call(self, x):
+        batch, width = loom.ops.shape(x)[0], loom.ops.shape(x)[-1]
+        positions = loom.ops.expand_dims(loom.ops.cast(loom.ops.arange(width), "float32"), 0)
+        h = loom.ops.add(loom.ops.matmul(x, self.w), 0.01 * positions)
+        scores = loom.ops.einsum("bi,bj->bij", h, x) / loom.ops.sqrt(loom.ops.cast(width, "float32"))
+        h = loom.ops.squeeze(loom.ops.matmul(loom.ops.softmax(scores, axis=-1), loom.ops.expand_dims(h, -1)), -1)
+        h = loom.ops.reshape(loom.ops.transpose(loom.ops.reshape(h, (batch, -1, 1)), (0, 2, 1)), (batch, -1))
+        halves = loom.ops.split(loom.ops.concatenate([h, loom.ops.tanh(h)], axis=-1), 2, axis=-1)
+        h = loom.ops.mean(loom.ops.stack(halves, axis=1), axis=1)
+        return loom.ops.nn.gelu(h) / (loom.ops.norm(h, axis=-1, keepdims=True) + 1e-6)
+
+
+def ops_mixer_model():
+    inputs = loom.Input((6,), name="x")
+    return loom.Model(inputs, loom.layers.Dense(1)(OpsMixer()(loom.layers.Dense(6)(inputs))))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error:Dynamo")  # e.g. a warning on lru_cache-wrapped helpers traced in the step
+def test_a_custom_layer_written_with_ops_compiles_whole_and_trains_as_eagerly():
+    # ops.reshape (math.prod of a generator) and broadcasting (max(..., default=)) used to stop the trace.
+    assert_same_training(ops_mixer_model, dict(optimizer="adam", loss="mse"), dict(y=Y2))
