@@ -283,3 +283,23 @@ def ops_mixer_model():
 def test_a_custom_layer_written_with_ops_compiles_whole_and_trains_as_eagerly():
     # ops.reshape (math.prod of a generator) and broadcasting (max(..., default=)) used to stop the trace.
     assert_same_training(ops_mixer_model, dict(optimizer="adam", loss="mse"), dict(y=Y2))
+
+
+@loom.ops.custom_gradient
+def _clipped_gradient(x):
+    return x * 1.0, lambda upstream: loom.ops.clip(upstream, -0.01, 0.01)
+
+
+class ClipGradient(loom.layers.Layer):
+    def call(self, x):
+        return _clipped_gradient(x)
+
+
+def clip_gradient_model():
+    inputs = loom.Input((6,), name="x")
+    return loom.Model(inputs, loom.layers.Dense(1)(ClipGradient()(loom.layers.Dense(4)(inputs))))
+
+
+@pytest.mark.slow
+def test_a_custom_gradient_inside_the_compiled_step_gives_the_eager_updates():
+    assert_same_training(clip_gradient_model, dict(optimizer="sgd", loss="mse"), dict(y=Y2 * 50))
