@@ -137,3 +137,17 @@ def test_matches_keras_with_tensorflow(tmp_path):
     keras_train = keras.utils.image_dataset_from_directory(root, validation_split=0.5, subset="training", seed=7,
                                                            verbose=False)
     assert sorted(train.file_paths) == sorted(keras_train.file_paths)
+
+
+def test_tf_data_style_map_prefetch_and_take(tmp_path):
+    """Keras programs write ``ds.map(fn, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)`` and ``ds.take(1)``."""
+    ds = image_dataset_from_directory(write_images(str(tmp_path)), image_size=(6, 8), batch_size=2,
+                                      shuffle=False, verbose=False)
+    autotune = -1  # tf.data.AUTOTUNE
+    doubled = ds.map(lambda x, y: (x * 2, y), num_parallel_calls=autotune, deterministic=True).prefetch(autotune)
+    np.testing.assert_array_equal(doubled[0][0].numpy(), 2 * ds[0][0].numpy())
+    assert len(doubled) == len(ds) == 3
+    first = doubled.take(1)
+    assert len(first) == 1 and len(list(first)) == 1 and len(doubled) == 3
+    assert len(ds.take(5)) == 3 and len(ds.take(-1)) == 3 and len(ds.take(2).take(-1)) == 2
+    assert len(ds.take(2).take(1)) == 1
