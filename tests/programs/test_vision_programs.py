@@ -125,3 +125,120 @@ def test_denoising_autoencoder_training_steps_match_keras():
     predictions = lm.predict(noisy, verbose=0)
     assert predictions.shape == (32, 8, 8, 1)
     assert_allclose_scaled(predictions, km.predict(noisy, verbose=0))
+
+
+# ------------------------------------------------------- 2. Image classification from scratch (files on disk)
+def _write_image_tree(root, per_class: int = 6):
+    """Cats are dark, dogs bright: PNG and JPEG files of 20x24 pixels under ``root/<class>/``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(["Cat", "Dog"]):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = (rng.random((20, 24, 3)) * 90 + 140 * label).astype("uint8")
+            Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 else 'png'}")
+    return str(root)
+
+
+def _xception_like(lib, augmentation, input_shape=(16, 16, 3), num_classes: int = 2):
+    layers = lib.layers
+    inputs = lib.Input(shape=input_shape)
+    x = augmentation(inputs)
+    x = layers.Rescaling(1.0 / 255)(x)
+    x = layers.Conv2D(8, 3, strides=2, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    previous_block_activation = x
+    for size in [8, 16]:
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(size, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(size, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+        residual = layers.Conv2D(size, 1, strides=2, padding="same")(previous_block_activation)
+        x = layers.add([x, residual])
+        previous_block_activation = x
+    x = layers.SeparableConv2D(16, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.25)(x)
+    outputs = layers.Dense(1 if num_classes == 2 else num_classes, activation=None)(x)
+    return lib.Model(inputs, outputs)
+
+
+def _augmentation(lib):
+    augmentation_layers = [lib.layers.RandomFlip("horizontal"), lib.layers.RandomRotation(0.1)]
+
+    def data_augmentation(images):
+        for layer in augmentation_layers:
+            images = layer(images)
+        return images
+    return data_augmentation
+
+
+def test_image_dataset_from_directory_split_matches_keras(tmp_path):
+    root = _write_image_tree(tmp_path / "PetImages")
+    splits = {}
+    for lib in (keras, loom):
+        train_ds, val_ds = lib.utils.image_dataset_from_directory(
+            root, validation_split=0.25, subset="both", seed=1337, image_size=(16, 16), batch_size=4)
+        assert train_ds.class_names == val_ds.class_names == ["Cat", "Dog"]
+        splits[lib] = [sorted(ds.file_paths) for ds in (train_ds, val_ds)]
+        assert len(train_ds) == 3 and len(val_ds) == 1
+    assert splits[loom] == splits[keras]
+    # Unshuffled, the PNG images (decoded without loss) and their bilinear resize equal Keras's pixels.
+    pixels = {}
+    for lib in (keras, loom):
+        ds = lib.utils.image_dataset_from_directory(root, shuffle=False, image_size=(16, 16), batch_size=4)
+        images = np.concatenate([np.asarray(x) for x, _ in ds])
+        labels = np.concatenate([np.asarray(y) for _, y in ds])
+        pixels[lib] = images[::2], labels  # files 0, 2, 4 of each class are PNG
+    assert_allclose_scaled(pixels[loom][0], pixels[keras][0], rel=1e-5)
+    np.testing.assert_array_equal(pixels[loom][1], pixels[keras][1])
+
+
+def test_image_classification_from_scratch_program(tmp_path, monkeypatch):
+    root = _write_image_tree(tmp_path / "PetImages")
+    train_ds, val_ds = loom.utils.image_dataset_from_directory(
+        root, validation_split=0.25, subset="both", seed=1337, image_size=(16, 16), batch_size=4)
+    for images, labels in train_ds.take(1):
+        assert tuple(images.shape) == (4, 16, 16, 3) and tuple(labels.shape) == (4,)
+    # Augmentation applied to the dataset, as the program does on CPU.
+    data_augmentation = _augmentation(loom)
+    augmented_ds = train_ds.map(lambda img, label: (data_augmentation(img), label),
+                                num_parallel_calls=-1).prefetch(-1)
+    images, labels = next(iter(augmented_ds))
+    assert tuple(images.shape) == (4, 16, 16, 3) and labels.dtype == torch.int32
+
+    # ... and inside the model: the same weights as the Keras model, which sits in the graph the same way.
+    model = _xception_like(loom, _augmentation(loom))
+    k_model = _xception_like(keras, _augmentation(keras))
+    assert len(model.weights) == len(k_model.weights) == 47
+    assert len(model.trainable_weights) == len(k_model.trainable_weights)
+    assert model.count_params() == k_model.count_params()
+    model.set_weights(k_model.get_weights())
+    batch = np.asarray(next(iter(val_ds))[0])
+    assert_allclose_scaled(model.predict(batch, verbose=0), k_model.predict(batch, verbose=0))  # no augmentation
+
+    monkeypatch.chdir(tmp_path)
+    callbacks = [loom.callbacks.ModelCheckpoint("save_at_{epoch}.keras")]
+    model.compile(optimizer=loom.optimizers.Adam(3e-3), loss=loom.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[loom.metrics.BinaryAccuracy(name="acc")])
+    history = model.fit(augmented_ds, epochs=2, callbacks=callbacks, validation_data=val_ds, verbose=0)
+    assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
+    assert (tmp_path / "save_at_1.keras").exists() and (tmp_path / "save_at_2.keras").exists()
+
+    reloaded = loom.models.load_model("save_at_2.keras")
+    img = loom.utils.load_img(f"{root}/Dog/3.jpg", target_size=(16, 16))
+    img_array = loom.utils.img_to_array(img)
+    img_array = loom.ops.expand_dims(img_array, 0)  # Create batch axis
+    predictions = reloaded.predict(img_array, verbose=0)
+    assert predictions.shape == (1, 1)
+    np.testing.assert_array_equal(predictions, model.predict(img_array, verbose=0))
+    score = float(loom.ops.sigmoid(predictions[0][0]))
+    assert 0.0 < score < 1.0
+    np.testing.assert_allclose(score, 1 / (1 + np.exp(-float(predictions[0][0]))), rtol=1e-6)
