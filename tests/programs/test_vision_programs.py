@@ -242,3 +242,129 @@ def test_image_classification_from_scratch_program(tmp_path, monkeypatch):
     score = float(loom.ops.sigmoid(predictions[0][0]))
     assert 0.0 < score < 1.0
     np.testing.assert_allclose(score, 1 / (1 + np.exp(-float(predictions[0][0]))), rtol=1e-6)
+
+
+# ------------------------------------------------------------- 3. Image classification with Vision Transformer
+def _vit_layers(lib):
+    """The program's two custom layers, written against ``lib``."""
+    layers, ops = lib.layers, lib.ops
+
+    class Patches(layers.Layer):
+        def __init__(self, patch_size, **kwargs):
+            super().__init__(**kwargs)
+            self.patch_size = patch_size
+
+        def call(self, images):
+            batch_size, height, width, channels = ops.shape(images)
+            patches = ops.image.extract_patches(images, size=self.patch_size)
+            count = (height // self.patch_size) * (width // self.patch_size)
+            return ops.reshape(patches, (batch_size, count, self.patch_size * self.patch_size * channels))
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"patch_size": self.patch_size})
+            return config
+
+    class PatchEncoder(layers.Layer):
+        def __init__(self, num_patches, projection_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.num_patches = num_patches
+            self.projection_dim = projection_dim
+            self.projection = layers.Dense(units=projection_dim)
+            self.position_embedding = layers.Embedding(input_dim=num_patches, output_dim=projection_dim)
+
+        def call(self, patch):
+            positions = ops.expand_dims(ops.arange(start=0, stop=self.num_patches, step=1), axis=0)
+            return self.projection(patch) + self.position_embedding(positions)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"num_patches": self.num_patches, "projection_dim": self.projection_dim})
+            return config
+
+    return Patches, PatchEncoder
+
+
+def _vit(lib, x_train, random_augmentation: bool = True, dropout: float = 0.1, image_size: int = 12,
+         patch_size: int = 4, projection_dim: int = 8, num_classes: int = 6):
+    layers = lib.layers
+    Patches, PatchEncoder = _vit_layers(lib)
+    random_layers = [layers.RandomFlip("horizontal"), layers.RandomRotation(factor=0.02),
+                     layers.RandomZoom(height_factor=0.2, width_factor=0.2)] if random_augmentation else []
+    data_augmentation = lib.Sequential([layers.Normalization(), layers.Resizing(image_size, image_size)]
+                                       + random_layers, name="data_augmentation")
+    data_augmentation.layers[0].adapt(x_train)  # mean and variance of the training images
+
+    def mlp(x, hidden_units, dropout_rate):
+        for units in hidden_units:
+            x = layers.Dense(units, activation=lib.activations.gelu)(x)
+            x = layers.Dropout(dropout_rate)(x)
+        return x
+
+    inputs = lib.Input(shape=x_train.shape[1:])
+    patches = Patches(patch_size)(data_augmentation(inputs))
+    encoded_patches = PatchEncoder((image_size // patch_size) ** 2, projection_dim)(patches)
+    for _ in range(2):
+        x1 = layers.LayerNormalization(epsilon=1e-6)(encoded_patches)
+        attention_output = layers.MultiHeadAttention(num_heads=2, key_dim=projection_dim, dropout=dropout)(x1, x1)
+        x2 = layers.Add()([attention_output, encoded_patches])
+        x3 = layers.LayerNormalization(epsilon=1e-6)(x2)
+        x3 = mlp(x3, hidden_units=[projection_dim * 2, projection_dim], dropout_rate=dropout)
+        encoded_patches = layers.Add()([x3, x2])
+    representation = layers.LayerNormalization(epsilon=1e-6)(encoded_patches)
+    representation = layers.Dropout(dropout)(layers.Flatten()(representation))
+    features = mlp(representation, hidden_units=[16, 8], dropout_rate=dropout)
+    model = lib.Model(inputs=inputs, outputs=layers.Dense(num_classes)(features))
+    model.compile(optimizer=lib.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4),
+                  loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[lib.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                           lib.metrics.SparseTopKCategoricalAccuracy(5, name="top-5-accuracy")])
+    return model
+
+
+def _cifar_like(n: int = 24):
+    rng = np.random.default_rng(2)
+    return (rng.random((n, 10, 10, 3)) * 255).astype("float32"), rng.integers(0, 6, size=(n, 1))
+
+
+def test_vision_transformer_deterministic_part_trains_like_keras():
+    x_train, y_train = _cifar_like()
+    km, lm = _pair(lambda lib: _vit(lib, x_train, random_augmentation=False, dropout=0.0))
+    assert len(lm.weights) == len(km.weights)
+    assert_allclose_scaled(lm.predict(x_train, verbose=0), km.predict(x_train, verbose=0))
+    k_hist = km.fit(x_train, y_train, batch_size=8, epochs=2, validation_split=0.25, shuffle=False, verbose=0)
+    l_hist = lm.fit(x_train, y_train, batch_size=8, epochs=2, validation_split=0.25, shuffle=False, verbose=0)
+    assert sorted(l_hist.history) == sorted(k_hist.history)
+    for key, values in k_hist.history.items():
+        assert_allclose_scaled(l_hist.history[key], values, err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    l_eval, k_eval = lm.evaluate(x_train, y_train, verbose=0), km.evaluate(x_train, y_train, verbose=0)
+    assert len(l_eval) == 3  # loss, accuracy, top-5-accuracy
+    assert_allclose_scaled(l_eval, k_eval)
+
+
+def test_vision_transformer_program_with_augmentation_and_custom_layer_configs(tmp_path):
+    x_train, y_train = _cifar_like()
+    model = _vit(loom, x_train)
+    history = model.fit(x_train, y_train, batch_size=8, epochs=2, validation_split=0.1, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss", "top-5-accuracy", "val_accuracy", "val_loss",
+                                       "val_top-5-accuracy"]
+    _, accuracy, top_5_accuracy = model.evaluate(x_train, y_train, verbose=0)
+    assert 0.0 <= accuracy <= top_5_accuracy <= 1.0
+    normalization = model.get_layer("data_augmentation").layers[0]
+    np.testing.assert_allclose(np.asarray(normalization.mean).reshape(-1),
+                               x_train.reshape(-1, 3).mean(axis=0), rtol=1e-5)
+
+    Patches, PatchEncoder = _vit_layers(loom)
+    patches = Patches(4)(loom.ops.convert_to_tensor(x_train[:2, :8, :8]))
+    assert tuple(patches.shape) == (2, 4, 48)
+    np.testing.assert_array_equal(np.asarray(patches[0, 1]), x_train[0, :4, 4:8].reshape(-1))
+    assert Patches.from_config(Patches(4).get_config()).patch_size == 4
+    encoder = PatchEncoder.from_config(PatchEncoder(4, 8, name="enc").get_config())
+    assert (encoder.num_patches, encoder.projection_dim, encoder.name) == (4, 8, "enc")
+    assert tuple(encoder(patches).shape) == (2, 4, 8)
+
+    path = str(tmp_path / "vit.keras")
+    model.save(path)
+    reloaded = loom.models.load_model(path, custom_objects={"Patches": Patches, "PatchEncoder": PatchEncoder})
+    np.testing.assert_array_equal(reloaded.predict(x_train, verbose=0), model.predict(x_train, verbose=0))
