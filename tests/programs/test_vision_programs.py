@@ -368,3 +368,113 @@ def test_vision_transformer_program_with_augmentation_and_custom_layer_configs(t
     model.save(path)
     reloaded = loom.models.load_model(path, custom_objects={"Patches": Patches, "PatchEncoder": PatchEncoder})
     np.testing.assert_array_equal(reloaded.predict(x_train, verbose=0), model.predict(x_train, verbose=0))
+
+
+# -------------------------------------------------------------------------- 5. Transfer learning & fine-tuning
+def _moving_statistics(model):
+    return [np.asarray(v) for v in model.non_trainable_weights if "moving" in v.path]
+
+
+def _transfer_model(lib, dropout: float = 0.2):
+    base_model = lib.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3), alpha=0.35)
+    base_model.trainable = False  # freeze the base before building the new model on top
+    inputs = lib.Input(shape=(32, 32, 3))
+    x = lib.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = base_model(x, training=False)  # BatchNormalization keeps inference mode, even once unfrozen
+    x = lib.layers.GlobalAveragePooling2D()(x)
+    x = lib.layers.Dropout(dropout)(x)
+    outputs = lib.layers.Dense(1)(x)
+    return lib.Model(inputs, outputs), base_model
+
+
+def _compile_binary(lib, model, learning_rate: float):
+    model.compile(optimizer=lib.optimizers.Adam(learning_rate),
+                  loss=lib.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[lib.metrics.BinaryAccuracy()])
+
+
+def test_layer_trainable_flags_move_weights_like_keras():
+    for lib in (keras, loom):
+        layer = lib.layers.Dense(3)
+        layer.build((None, 4))
+        layer.trainable = False
+        assert (len(layer.weights), len(layer.trainable_weights), len(layer.non_trainable_weights)) == (2, 0, 2)
+        bn = lib.layers.BatchNormalization()
+        bn.build((None, 4))
+        assert (len(bn.trainable_weights), len(bn.non_trainable_weights)) == (2, 2)
+        bn.trainable = False
+        assert (len(bn.trainable_weights), len(bn.non_trainable_weights)) == (0, 4)
+
+
+def _binary_images(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, 32, 32, 3)) * 255).astype("float32")
+    return x, (x.mean(axis=(1, 2, 3)) > 127.5).astype("float32")[:, None]
+
+
+def test_transfer_learning_then_fine_tuning_matches_keras():
+    """Frozen base, new head; then fine-tuning with the BatchNormalization layers kept frozen (the guide's
+    ``layer.trainable = False`` advice), so both libraries run them in inference mode and agree step by step."""
+    x, y = _binary_images(16, seed=3)
+    keras.utils.set_random_seed(1234)
+    k_model, k_base = _transfer_model(keras, dropout=0.0)
+    l_model, l_base = _transfer_model(loom, dropout=0.0)
+    l_model.set_weights(k_model.get_weights())
+    statistics = _moving_statistics(l_base)
+    assert len(statistics) == 2 * 52  # moving mean and variance of MobileNetV2's 52 BatchNormalization layers
+
+    counts = []
+    for stage, learning_rate in (("frozen", 1e-2), ("fine-tuning", 1e-5)):
+        if stage == "fine-tuning":
+            for base in (k_base, l_base):
+                base.trainable = True
+                for layer in base.layers:
+                    if isinstance(layer, (keras.layers.BatchNormalization, loom.layers.BatchNormalization)):
+                        layer.trainable = False
+        for lib, model in ((keras, k_model), (loom, l_model)):
+            _compile_binary(lib, model, learning_rate)  # recompile after changing `trainable`
+            counts.append((lib.__name__, stage, len(model.trainable_weights), len(model.non_trainable_weights)))
+        k_loss = k_model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+        l_loss = l_model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+        assert_allclose_scaled(l_loss, k_loss, err_msg=stage)
+        assert_weights_close(l_model.get_weights(), k_model.get_weights())
+        for after, before in zip(_moving_statistics(l_base), statistics):
+            np.testing.assert_array_equal(after, before)
+    assert counts == [("keras", "frozen", 2, 260), ("loom", "frozen", 2, 260),
+                      ("keras", "fine-tuning", 54, 208), ("loom", "fine-tuning", 54, 208)]
+    assert_allclose_scaled(l_model.predict(x, verbose=0), k_model.predict(x, verbose=0))
+
+
+def test_fine_tuning_under_training_false_keeps_batchnorm_statistics():
+    """``base_model(x, training=False)`` keeps BatchNormalization in inference mode once the base is unfrozen.
+
+    That is what the Keras guide promises (and tf.keras did). Keras 3.15 itself, on every backend, lets the outer
+    ``training=True`` of ``fit`` override the ``training=False`` recorded at the node (``operation_fn`` in
+    ``keras/src/models/functional.py``), so its statistics drift; loom follows the documented semantics.
+    """
+    x, y = _binary_images(16, seed=5)
+    model, base_model = _transfer_model(loom)
+    _compile_binary(loom, model, 1e-2)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    statistics = _moving_statistics(base_model)
+    base_model.trainable = True
+    _compile_binary(loom, model, 1e-5)
+    assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (158, 104)
+    trainable_before = [np.array(v) for v in base_model.trainable_weights]
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for after, before in zip(_moving_statistics(base_model), statistics):
+        np.testing.assert_array_equal(after, before)
+    moved = [not np.array_equal(np.asarray(v), b) for v, b in zip(base_model.trainable_weights, trainable_before)]
+    assert any(moved)  # while the base itself does train
+
+
+def test_frozen_base_weights_do_not_move_while_the_head_learns():
+    x, y = _binary_images(32, seed=4)
+    model, base_model = _transfer_model(loom)
+    base_before = [np.array(w) for w in base_model.get_weights()]
+    head_before = model.layers[-1].get_weights()
+    _compile_binary(loom, model, 1e-2)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    for after, before in zip(base_model.get_weights(), base_before):
+        np.testing.assert_array_equal(after, before)
+    assert not np.array_equal(model.layers[-1].get_weights()[0], head_before[0])
