@@ -151,3 +151,19 @@ def test_tf_data_style_map_prefetch_and_take(tmp_path):
     assert len(first) == 1 and len(list(first)) == 1 and len(doubled) == 3
     assert len(ds.take(5)) == 3 and len(ds.take(-1)) == 3 and len(ds.take(2).take(-1)) == 2
     assert len(ds.take(2).take(1)) == 1
+
+
+@pytest.mark.parametrize("image_size", [(8, 8), (6, 12), (12, 5)])
+def test_pad_to_aspect_ratio_resizes_then_pads_like_keras(tmp_path, image_size):
+    """Keras (format="tf") resizes keeping the aspect ratio, then pads: tf.image.resize_with_pad."""
+    from PIL import Image
+    from tests.keras_oracle import keras
+
+    rng = np.random.default_rng(0)
+    for i, shape in enumerate([(14, 20, 3), (20, 9, 3), (7, 7, 3)]):
+        os.makedirs(tmp_path / "c", exist_ok=True)
+        Image.fromarray((rng.random(shape) * 255).astype("uint8")).save(tmp_path / "c" / f"{i}.png")
+    got, want = (np.concatenate([np.asarray(x) for x, _ in lib.utils.image_dataset_from_directory(
+        str(tmp_path), image_size=image_size, pad_to_aspect_ratio=True, shuffle=False, verbose=False)])
+        for lib in (loom, keras))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
