@@ -108,7 +108,7 @@ def _autoencoder(lib):
 def _noisy_images(n: int = 32):
     rng = np.random.default_rng(1)
     clean = (rng.random((n, 8, 8, 1)) > 0.5).astype("float32")
-    noisy = np.clip(clean + 0.4 * rng.normal(size=clean.shape), 0.0, 1.0).astype("float32")
+    noisy = np.clip(clean + 0.4 * rng.normal(size=clean.shape), 0.0, 1.0)  # float64, as the program's noise()
     return noisy, clean
 
 
@@ -323,8 +323,9 @@ def _vit(lib, x_train, random_augmentation: bool = True, dropout: float = 0.1, i
 
 
 def _cifar_like(n: int = 24):
+    """uint8 images and (n, 1) integer labels, as ``keras.datasets.cifar100.load_data()`` returns them."""
     rng = np.random.default_rng(2)
-    return (rng.random((n, 10, 10, 3)) * 255).astype("float32"), rng.integers(0, 6, size=(n, 1))
+    return (rng.random((n, 10, 10, 3)) * 255).astype("uint8"), rng.integers(0, 6, size=(n, 1))
 
 
 def test_vision_transformer_deterministic_part_trains_like_keras():
@@ -341,6 +342,33 @@ def test_vision_transformer_deterministic_part_trains_like_keras():
     l_eval, k_eval = lm.evaluate(x_train, y_train, verbose=0), km.evaluate(x_train, y_train, verbose=0)
     assert len(l_eval) == 3  # loss, accuracy, top-5-accuracy
     assert_allclose_scaled(l_eval, k_eval)
+
+
+def test_vision_transformer_best_checkpoint_and_patch_display_match_keras(tmp_path):
+    x_train, y_train = _cifar_like()
+    km, lm = _pair(lambda lib: _vit(lib, x_train, random_augmentation=False, dropout=0.0))
+    results = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        checkpoint_filepath = str(tmp_path / f"{lib.__name__}.weights.h5")
+        checkpoint_callback = lib.callbacks.ModelCheckpoint(checkpoint_filepath, monitor="val_accuracy",
+                                                            save_best_only=True, save_weights_only=True)
+        history = model.fit(x_train, y_train, batch_size=8, epochs=3, validation_split=0.25, shuffle=False,
+                            callbacks=[checkpoint_callback], verbose=0)
+        model.load_weights(checkpoint_filepath)
+        results[lib] = history.history["val_accuracy"], model.evaluate(x_train, y_train, verbose=0)
+    assert_allclose_scaled(results[loom][0], results[keras][0])
+    assert_allclose_scaled(results[loom][1], results[keras][1])
+
+    # Showing the patches of one image: a batch of one built with convert_to_tensor([image]), kept uint8.
+    image = x_train[3]
+    patch_pixels = {}
+    for lib in (keras, loom):
+        resized_image = lib.ops.image.resize(lib.ops.convert_to_tensor([image]), size=(12, 12))
+        patches = _vit_layers(lib)[0](4)(resized_image)
+        assert tuple(patches.shape) == (1, 9, 48)
+        patch_pixels[lib] = [lib.ops.convert_to_numpy(lib.ops.reshape(patch, (4, 4, 3))).astype("uint8")
+                             for patch in patches[0]]
+    np.testing.assert_array_equal(np.stack(patch_pixels[loom]), np.stack(patch_pixels[keras]))
 
 
 def test_vision_transformer_program_with_augmentation_and_custom_layer_configs(tmp_path):
