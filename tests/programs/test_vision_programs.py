@@ -128,8 +128,8 @@ def test_denoising_autoencoder_training_steps_match_keras():
 
 
 # ------------------------------------------------------- 2. Image classification from scratch (files on disk)
-def _write_image_tree(root, per_class: int = 6):
-    """Cats are dark, dogs bright: PNG and JPEG files of 20x24 pixels under ``root/<class>/``."""
+def _write_image_tree(root, per_class: int = 6, jpeg: bool = True):
+    """Cats are dark, dogs bright: PNG (and JPEG) files of 20x24 pixels under ``root/<class>/``."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -137,11 +137,11 @@ def _write_image_tree(root, per_class: int = 6):
         (root / name).mkdir(parents=True)
         for i in range(per_class):
             pixels = (rng.random((20, 24, 3)) * 90 + 140 * label).astype("uint8")
-            Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 else 'png'}")
+            Image.fromarray(pixels).save(root / name / f"{i}.{'jpg' if i % 2 and jpeg else 'png'}")
     return str(root)
 
 
-def _xception_like(lib, augmentation, input_shape=(16, 16, 3), num_classes: int = 2):
+def _xception_like(lib, augmentation, input_shape=(16, 16, 3), num_classes: int = 2, dropout: float = 0.25):
     layers = lib.layers
     inputs = lib.Input(shape=input_shape)
     x = augmentation(inputs)
@@ -165,7 +165,7 @@ def _xception_like(lib, augmentation, input_shape=(16, 16, 3), num_classes: int 
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.25)(x)
+    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(1 if num_classes == 2 else num_classes, activation=None)(x)
     return lib.Model(inputs, outputs)
 
@@ -199,6 +199,45 @@ def test_image_dataset_from_directory_split_matches_keras(tmp_path):
         pixels[lib] = images[::2], labels  # files 0, 2, 4 of each class are PNG
     assert_allclose_scaled(pixels[loom][0], pixels[keras][0], rel=1e-5)
     np.testing.assert_array_equal(pixels[loom][1], pixels[keras][1])
+
+
+def test_xception_like_training_on_image_files_matches_keras(tmp_path):
+    """The program without its random parts (no augmentation, no dropout) trains like Keras, batch for batch.
+
+    PNG files only: JPEG decoders (PIL here, libjpeg in TensorFlow) may differ by a few pixel levels.
+    """
+    root = _write_image_tree(tmp_path / "PetImages", per_class=8, jpeg=False)
+    km, lm = _pair(lambda lib: _xception_like(lib, lambda x: x, dropout=0.0))
+    histories = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        train_ds, val_ds = lib.utils.image_dataset_from_directory(
+            root, validation_split=0.25, subset="both", seed=7, shuffle=False, image_size=(16, 16), batch_size=4,
+            label_mode="binary", verbose=False)
+        model.compile(optimizer=lib.optimizers.Adam(3e-3), loss=lib.losses.BinaryCrossentropy(from_logits=True),
+                      metrics=[lib.metrics.BinaryAccuracy(name="acc")])
+        histories[lib] = model.fit(train_ds, epochs=2, validation_data=val_ds, verbose=0).history
+    for key, values in histories[keras].items():
+        assert_allclose_scaled(histories[loom][key], values, rel=1e-3, err_msg=key)
+    # A bias right before BatchNormalization has a zero gradient in exact math; Adam turns the rounding noise
+    # left in its place into full-size steps, so those biases are no yardstick.
+    before_norm = {layer.bias.path for layer, after in zip(km.layers, km.layers[1:])
+                   if isinstance(after, keras.layers.BatchNormalization)}
+    keep = [i for i, v in enumerate(km.weights) if v.path not in before_norm]
+    assert len(keep) == len(km.weights) - 6
+    l_weights, k_weights = lm.get_weights(), km.get_weights()
+    assert_weights_close([l_weights[i] for i in keep], [k_weights[i] for i in keep], rel=1e-3)
+
+
+def test_program_summaries_match_keras():
+    x_train, _ = _cifar_like()
+    for build in (lambda lib: _xception_like(lib, _augmentation(lib)), lambda lib: _vit(lib, x_train)):
+        texts = []
+        for lib in (keras, loom):
+            lib.backend.clear_session()
+            lines = []
+            build(lib).summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+            texts.append("\n".join(lines))
+        assert texts[1] == texts[0]
 
 
 def test_image_classification_from_scratch_program(tmp_path, monkeypatch):
