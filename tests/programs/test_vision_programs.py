@@ -473,6 +473,23 @@ def test_layer_trainable_flags_move_weights_like_keras():
         assert (len(bn.trainable_weights), len(bn.non_trainable_weights)) == (0, 4)
 
 
+def test_trainable_is_recursive_and_summary_shows_it_like_keras():
+    texts, flags = [], []
+    for lib in (keras, loom):
+        lib.backend.clear_session()
+        model, base_model = _transfer_model(lib)
+        lines = []
+        model.summary(show_trainable=True, print_fn=lines.append)
+        texts.append("".join(lines))
+        inner = lib.Sequential([lib.Input((3,)), lib.layers.Dense(3), lib.layers.BatchNormalization()])
+        outer = lib.Sequential([lib.Input((3,)), inner, lib.layers.Dense(3, activation="relu")])
+        outer.trainable = False  # every layer inside becomes frozen too
+        flags.append([layer.trainable for layer in inner.layers] + [len(outer.trainable_weights),
+                                                                    len(outer.non_trainable_weights)])
+    assert texts[1] == texts[0] and "Trai" in texts[1]
+    assert flags[1] == flags[0] == [False, False, 0, 8]
+
+
 def _binary_images(n: int, seed: int):
     rng = np.random.default_rng(seed)
     x = (rng.random((n, 32, 32, 3)) * 255).astype("float32")
