@@ -240,6 +240,20 @@ def test_program_summaries_match_keras():
         assert texts[1] == texts[0]
 
 
+@pytest.mark.parametrize("name, kwargs", [
+    ("RandomRotation", {"factor": (0.1, 0.1)}),
+    ("RandomRotation", {"factor": (-0.25, -0.25), "fill_mode": "constant", "fill_value": 3.0}),
+    ("RandomZoom", {"height_factor": (0.2, 0.2), "width_factor": (0.2, 0.2)}),
+    ("RandomZoom", {"height_factor": (-0.3, -0.3), "width_factor": None, "fill_mode": "nearest"}),
+])
+def test_augmentation_geometry_with_fixed_factors_matches_keras(name, kwargs):
+    """With a one-point factor range the programs' random layers are deterministic, so pixels can be compared."""
+    images = np.random.default_rng(5).random((2, 9, 12, 3)).astype("float32") * 255
+    want = keras.ops.convert_to_numpy(getattr(keras.layers, name)(**kwargs)(images, training=True))
+    got = getattr(loom.layers, name)(**kwargs)(images, training=True)
+    assert_allclose_scaled(loom.ops.convert_to_numpy(got), want, rel=1e-5)
+
+
 def test_image_classification_from_scratch_program(tmp_path, monkeypatch):
     root = _write_image_tree(tmp_path / "PetImages")
     train_ds, val_ds = loom.utils.image_dataset_from_directory(
