@@ -30,6 +30,7 @@ import inspect
 from typing import Any
 
 from loom.errors import ConfigError
+from loom.registry import find_custom
 
 _MAX_DEPTH = 64
 _TAGS = ("__keras_tensor__", "__tuple__")
@@ -129,6 +130,9 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -
            if k not in ("module", "shared_object_id", "registered_name", "class_name", "config")}
     registered = value.get("registered_name")
     out["class_name"] = _CLASS_ALIASES.get(class_name, class_name)
+    module = value.get("module")
+    if isinstance(module, str) and module.split(".")[0] != "keras":
+        out["module"] = module  # a user's class: safe_mode=False imports it from there
     if isinstance(registered, str) and ">" in registered:
         out["registered_name"] = registered
     elif _is_operation(value):
@@ -268,6 +272,11 @@ def _keras_identity(entry: dict, kind: str | None) -> dict:
         from loom.models.keras_ops import MODULES, PACKAGE
         if package == PACKAGE:
             return {"module": MODULES.get(name), "class_name": name, "registered_name": name}
+        if package == entry.get("module") and find_custom(registered) is None:
+            # An unregistered class ('module>Qual.Name'): Keras names it by its bare class name, which is what
+            # its custom_objects={"Name": cls} looks up.
+            bare = name.split(".")[-1]
+            return {"module": package, "class_name": bare, "registered_name": bare}
         return {"module": entry.get("module") or package, "class_name": name, "registered_name": registered}
     if class_name in ("Model", "Functional"):
         return {"module": "keras.src.models.functional", "class_name": "Functional",
