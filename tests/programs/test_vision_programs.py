@@ -449,6 +449,9 @@ def test_vision_transformer_program_with_augmentation_and_custom_layer_configs(t
     model.save(path)
     reloaded = loom.models.load_model(path, custom_objects={"Patches": Patches, "PatchEncoder": PatchEncoder})
     np.testing.assert_array_equal(reloaded.predict(x_train, verbose=0), model.predict(x_train, verbose=0))
+    k_patches, k_patch_encoder = _vit_layers(keras)  # the same file in Keras, custom classes by their names
+    k_model = keras.models.load_model(path, custom_objects={"Patches": k_patches, "PatchEncoder": k_patch_encoder})
+    assert_allclose_scaled(k_model.predict(x_train, verbose=0), model.predict(x_train, verbose=0))
 
 
 # -------------------------------------------------------------------------- 5. Transfer learning & fine-tuning
