@@ -5,7 +5,6 @@ synthetic data. Where the program is deterministic the model is built in both li
 losses / outputs / weights compared; elsewhere the test asserts properties (shapes, learning, round trips).
 """
 
-
 import numpy as np
 import pytest
 import torch
