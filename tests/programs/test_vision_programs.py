@@ -543,7 +543,7 @@ def test_transfer_learning_then_fine_tuning_matches_keras():
     assert_allclose_scaled(l_model.predict(x, verbose=0), k_model.predict(x, verbose=0))
 
 
-def test_fine_tuning_under_training_false_keeps_batchnorm_statistics():
+def test_fine_tuning_under_training_false_keeps_batchnorm_statistics(tmp_path):
     """``base_model(x, training=False)`` keeps BatchNormalization in inference mode once the base is unfrozen.
 
     That is what the Keras guide promises (and tf.keras did). Keras 3.15 itself, on every backend, lets the outer
@@ -564,6 +564,13 @@ def test_fine_tuning_under_training_false_keeps_batchnorm_statistics():
         np.testing.assert_array_equal(after, before)
     moved = [not np.array_equal(np.asarray(v), b) for v, b in zip(base_model.trainable_weights, trainable_before)]
     assert any(moved)  # while the base itself does train
+
+    model.save(tmp_path / "fine_tuned.keras")  # fine-tuning goes on after a reload, still in inference mode
+    reloaded = loom.models.load_model(tmp_path / "fine_tuned.keras")
+    reloaded_base = reloaded.get_layer(base_model.name)
+    reloaded.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for after, before in zip(_moving_statistics(reloaded_base), statistics):
+        np.testing.assert_array_equal(after, before)
 
 
 def test_frozen_base_weights_do_not_move_while_the_head_learns():
