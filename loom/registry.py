@@ -93,9 +93,15 @@ def _scopes() -> list[dict]:
 
 
 def _lookup(name: str, table: dict | None) -> Any:
+    """``name`` in ``table``; for ``'module>Qual.Name'`` also ``'Qual.Name'`` and the bare ``'Name'``.
+
+    A class defined in a function or another class is saved as ``'module>f.<locals>.Name'``; Keras programs
+    pass it back as ``custom_objects={"Name": cls}``.
+    """
     if not table:
         return None
-    return table.get(name) or table.get(name.split(">")[-1])
+    qualname = name.split(">")[-1]
+    return table.get(name) or table.get(qualname) or table.get(qualname.split(".")[-1])
 
 
 def registered_name(cls: type) -> str:
@@ -125,4 +131,4 @@ def get_registered(name: str, custom_objects: dict | None = None) -> type:
         return _REGISTRY[name]
     raise UnsafeLoadError(
         f"Unknown class '{name}'. Register it with @loom.saving.register_loom_serializable() or pass it in "
-        f"custom_objects={{'{name.split('>')[-1]}': cls}}.")
+        f"custom_objects={{'{name.split('>')[-1].split('.')[-1]}': cls}}.")

@@ -105,7 +105,10 @@ def _serialize_node(node, node_index: dict) -> dict:
             return {k: encode(v, depth + 1) for k, v in _check_str_keys(value, where).items()}
         return to_json_value(value, f"{where}: argument")
 
-    return {"args": [encode(a) for a in node.call_args], "kwargs": encode(dict(node.call_kwargs))}
+    kwargs = dict(node.call_kwargs)
+    if node.training is not None:  # an explicit `training=` of the call (base_model(x, training=False)), as Keras
+        kwargs["training"] = node.training
+    return {"args": [encode(a) for a in node.call_args], "kwargs": encode(kwargs)}
 
 
 def _check_str_keys(value: dict, where: str) -> dict:

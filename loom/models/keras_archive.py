@@ -164,16 +164,26 @@ def load_keras_archive(filepath: str, custom_objects: dict | None = None, compil
     entries = read_keras_entries(filepath)
     document = parse_json_object(entries[CONFIG_NAME], filepath, CONFIG_NAME)
     return load_keras_document(document, entries[WEIGHTS_NAME], filepath, custom_objects, compile, safe_mode,
-                               assets=entries)
+                               assets=entries, keep_training=_written_by_loom(entries))
+
+
+def _written_by_loom(entries: dict[str, bytes]) -> bool:
+    """Whether ``metadata.json`` names a loom version (Keras's files and unreadable metadata: no)."""
+    try:
+        return "loom_version" in json.loads(entries.get(METADATA_NAME, b"{}").decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError, TypeError):
+        return False
 
 
 def load_keras_document(document: dict, weights: bytes | str, path: str, custom_objects: dict | None,
-                        compile: bool, safe_mode: bool, assets: dict[str, bytes] | None = None):
+                        compile: bool, safe_mode: bool, assets: dict[str, bytes] | None = None,
+                        keep_training: bool = False):
     """The model a Keras ``config.json`` object describes, with the weights of a Keras-layout HDF5 file (and
-    the lookup vocabularies among ``assets``, the archive's entries)."""
+    the lookup vocabularies among ``assets``, the archive's entries). ``keep_training``: the file is loom's,
+    whose recorded ``training=`` arguments are the explicit ones (see :func:`keras_config.from_keras`)."""
     from loom.models.saving import _assign, _guarded
     model = _guarded(path, "cannot rebuild the model from config.json",
-                     lambda: build_model(document, custom_objects, safe_mode))
+                     lambda: build_model(document, custom_objects, safe_mode, keep_training))
     if assets:
         _guarded(path, "cannot read the vocabularies under assets/", lambda: _load_assets(model, assets))
     arrays = read_h5_arrays(weights)
@@ -187,15 +197,15 @@ def load_keras_document(document: dict, weights: bytes | str, path: str, custom_
     return model
 
 
-def build_model(document: Any, custom_objects: dict | None, safe_mode: bool):
-    """The (uncompiled) loom model of a Keras ``config.json`` object."""
+def build_model(document: Any, custom_objects: dict | None, safe_mode: bool, keep_training: bool = False):
+    """The (uncompiled) loom model of a Keras ``config.json`` object (``keep_training``: written by loom)."""
     import loom.models.keras_ops  # noqa: F401 - registers Keras's recorded operations
     from loom.models.functional import Model
     from loom.saving import deserialize_loom_object
     if not isinstance(document, dict):
         raise ConfigError(f"config.json must hold a JSON object, got {type(document).__name__}.")
     entry = keras_config.from_keras({k: v for k, v in document.items() if k not in ("compile_config",)},
-                                    custom_objects)
+                                    custom_objects, keep_training=keep_training)
     model = deserialize_loom_object(entry, custom_objects, safe_mode)
     if not isinstance(model, Model):
         raise ConfigError(f"config.json describes a {type(model).__name__}, not a model.")

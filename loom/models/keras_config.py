@@ -30,6 +30,7 @@ import inspect
 from typing import Any
 
 from loom.errors import ConfigError
+from loom.registry import find_custom
 
 _MAX_DEPTH = 64
 _TAGS = ("__keras_tensor__", "__tuple__")
@@ -105,19 +106,28 @@ def accepted_keys(cls: type) -> frozenset[str] | None:
 
 
 # ------------------------------------------------------------------------------------------ Keras → loom
-def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -> Any:
-    """A Keras-schema value (a config.json object, a layer entry, a config dict) in loom's schema."""
+def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0, keep_training: bool = False) -> Any:
+    """A Keras-schema value (a config.json object, a layer entry, a config dict) in loom's schema.
+
+    Args:
+        value: the Keras-schema value.
+        custom_objects: ``{name: class}`` for custom classes (default ``None``).
+        depth: the nesting depth reached (default ``0``).
+        keep_training: keep the ``training`` arguments recorded at calls, as in a file loom wrote, which
+            records only explicit ones (default ``False``: Keras records defaults too, so they are dropped).
+    """
     if depth > _MAX_DEPTH:
         raise ConfigError(f"The Keras config is nested more than {_MAX_DEPTH} levels deep.")
     if isinstance(value, list):
-        return [from_keras(v, custom_objects, depth + 1) for v in value]
+        return [from_keras(v, custom_objects, depth + 1, keep_training) for v in value]
     if not isinstance(value, dict):
         return value
     if not _is_object(value):
-        out = {k: from_keras(v, custom_objects, depth + 1) for k, v in value.items()}
+        out = {k: from_keras(v, custom_objects, depth + 1, keep_training) for k, v in value.items()}
         if "args" in out and isinstance(out.get("kwargs"), dict) and out["kwargs"].get("mask", 0) is None:
             out["kwargs"] = {k: v for k, v in out["kwargs"].items() if k != "mask"}  # Keras records mask=None
-        if "args" in out and isinstance(out.get("kwargs"), dict) and "training" in out["kwargs"]:
+        recorded = "args" in out and isinstance(out.get("kwargs"), dict) and "training" in out["kwargs"]
+        if recorded and not keep_training:
             # Keras records a layer's default `training` (True for its augmentation layers), and its fit / predict
             # always override a recorded value; loom's graph would fix it, so it is left out
             out["kwargs"] = {k: v for k, v in out["kwargs"].items() if k != "training"}
@@ -125,10 +135,13 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -
     class_name = value["class_name"]
     if class_name in _DTYPE_POLICIES:
         return _dtype_name(value)
-    out = {k: from_keras(v, custom_objects, depth + 1) for k, v in value.items()
+    out = {k: from_keras(v, custom_objects, depth + 1, keep_training) for k, v in value.items()
            if k not in ("module", "shared_object_id", "registered_name", "class_name", "config")}
     registered = value.get("registered_name")
     out["class_name"] = _CLASS_ALIASES.get(class_name, class_name)
+    module = value.get("module")
+    if isinstance(module, str) and module.split(".")[0] != "keras":
+        out["module"] = module  # a user's class: safe_mode=False imports it from there
     if isinstance(registered, str) and ">" in registered:
         out["registered_name"] = registered
     elif _is_operation(value):
@@ -143,9 +156,9 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0) -
                           f"{{'{class_name}': cls}}.")
     config = value.get("config")
     if class_name in _TAGS or not isinstance(config, dict):
-        out["config"] = from_keras(config, custom_objects, depth + 1)
+        out["config"] = from_keras(config, custom_objects, depth + 1, keep_training)
         return out
-    config = from_keras(config, custom_objects, depth + 1)
+    config = from_keras(config, custom_objects, depth + 1, keep_training)
     if class_name == "Lambda":
         config = {k: _keras_function(v) if k in ("function", "output_shape", "mask") else v
                   for k, v in config.items()}
@@ -268,6 +281,11 @@ def _keras_identity(entry: dict, kind: str | None) -> dict:
         from loom.models.keras_ops import MODULES, PACKAGE
         if package == PACKAGE:
             return {"module": MODULES.get(name), "class_name": name, "registered_name": name}
+        if package == entry.get("module") and find_custom(registered) is None:
+            # An unregistered class ('module>Qual.Name'): Keras names it by its bare class name, which is what
+            # its custom_objects={"Name": cls} looks up.
+            bare = name.split(".")[-1]
+            return {"module": package, "class_name": bare, "registered_name": bare}
         return {"module": entry.get("module") or package, "class_name": name, "registered_name": registered}
     if class_name in ("Model", "Functional"):
         return {"module": "keras.src.models.functional", "class_name": "Functional",

@@ -309,8 +309,9 @@ def print_summary(model, line_length: int | None = None, positions: Sequence[flo
             at most the terminal width minus 4, as Keras).
         positions: right edges of the columns as fractions of ``line_length`` (or absolute columns when the
             last is above 1); default ``None``: Keras's ``[0.45, 0.80, 1.0]`` or ``[0.3, 0.56, 0.74, 1.0]``.
-        print_fn: called with each line (default ``None``: ``print`` on a terminal; in a Jupyter notebook
-            the table is displayed once as HTML rendered by ``rich``, with the plain text beside it).
+        print_fn: called once with the whole summary, lines joined by newlines and ending with one, as Keras 3
+            (default ``None``: ``print`` of each line on a terminal; in a Jupyter notebook the table is
+            displayed once as HTML rendered by ``rich``, with the plain text beside it).
         expand_nested: also list the layers of nested models, indented with ``└`` (default ``False``).
         show_trainable: add a *Trainable* column (``Y``/``N``, ``-`` for layers without weights;
             default ``False``).
@@ -323,5 +324,8 @@ def print_summary(model, line_length: int | None = None, positions: Sequence[flo
     if print_fn is None and live_display.in_notebook():
         live_display.show_html(lines)
         return
+    if print_fn is not None:
+        print_fn("\n".join(lines) + "\n")
+        return
     for line in lines:
-        (print_fn or print)(line)
+        print(line)

@@ -158,11 +158,26 @@ def _from_python(x: Any, target: torch.dtype | None) -> torch.Tensor:
     if isinstance(x, (list, tuple)) and any(_is_tensor_like(v) for v in _flatten(x)):
         t = torch.stack([convert_to_tensor(v) for v in x])
         return t if target is None else t.to(target)
+    if isinstance(x, (list, tuple)) and any(isinstance(v, np.ndarray) for v in _flatten(x)):
+        return _from_array_list(x, target)
     kind = _python_kind(x)
     try:
         return torch.tensor(x, dtype=target or _TORCH_DTYPES[kind])
     except (ValueError, TypeError, RuntimeError) as e:
         raise InputError(f"convert_to_tensor: cannot turn {type(x).__name__} into a tensor: {e}") from e
+
+
+def _from_array_list(x: list | tuple, target: torch.dtype | None) -> torch.Tensor:
+    """A (nested) list of NumPy arrays, such as ``[image]``, stacked in the promoted dtype of its items (Keras)."""
+    dtype = target or _TORCH_DTYPES[result_type(*_flatten(x))]
+    try:
+        arr = np.asarray(x)
+    except ValueError as e:
+        raise InputError(f"convert_to_tensor: cannot stack the arrays of a {type(x).__name__}: {e}") from e
+    if arr.dtype.kind not in "biufc":
+        raise InputError(f"convert_to_tensor: cannot stack the arrays of a {type(x).__name__} (dtype {arr.dtype}); "
+                         f"they must be numbers of one shape.")
+    return torch.from_numpy(np.array(arr, copy=True, order="C")).to(dtype)
 
 
 def _flatten(x: Any) -> Iterable[Any]:

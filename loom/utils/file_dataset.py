@@ -67,11 +67,13 @@ class FileDataset(PyDataset):
         self._order = torch.arange(len(self.file_paths))
         self._generator = torch.Generator().manual_seed(int(np.random.randint(1e6) if seed is None else seed))
         self._maps: list[Callable] = []
+        self._limit: int | None = None
         if shuffle:
             self._reshuffle()
 
     def __len__(self) -> int:
-        return num_batches_of(len(self.file_paths), self.batch_size)
+        count = num_batches_of(len(self.file_paths), self.batch_size)
+        return count if self._limit is None else min(count, self._limit)
 
     def __getitem__(self, index: int) -> Any:
         rows = self._order[batch_slice(index, len(self.file_paths), self.batch_size)]
@@ -90,11 +92,41 @@ class FileDataset(PyDataset):
     def _reshuffle(self) -> None:
         self._order = torch.randperm(len(self.file_paths), generator=self._generator)
 
-    def map(self, fn: Callable) -> "FileDataset":
-        """A dataset whose batches are ``fn(x, y)`` (or ``fn(x)`` without labels), as ``tf.data``'s ``map``."""
+    def map(self, fn: Callable, num_parallel_calls: int | None = None,
+            deterministic: bool | None = None) -> "FileDataset":
+        """A dataset whose batches are ``fn(x, y)`` (or ``fn(x)`` without labels), as ``tf.data``'s ``map``.
+
+        Args:
+            fn: The function applied to each batch.
+            num_parallel_calls: Accepted for ``tf.data`` programs (``AUTOTUNE``) and ignored: ``fn`` runs in
+                the threads that read the batch (``workers``). Defaults to `None`.
+            deterministic: Accepted and ignored; batches always come out in order. Defaults to `None`.
+        """
+        return self._clone(_maps=self._maps + [fn])
+
+    def prefetch(self, buffer_size: int | None = None) -> "FileDataset":
+        """This dataset, for ``tf.data`` programs: ``fit`` already reads batches ahead with ``workers`` threads.
+
+        Args:
+            buffer_size: Accepted and ignored (``AUTOTUNE`` or a count). Defaults to `None`.
+        """
+        return self
+
+    def take(self, count: int) -> "FileDataset":
+        """A dataset of the first ``count`` batches (all of them when ``count`` is ``-1``), as ``tf.data``'s ``take``.
+
+        Args:
+            count: How many batches to keep; ``-1`` keeps all.
+        """
+        if count < 0:
+            return self._clone()
+        return self._clone(_limit=count if self._limit is None else min(count, self._limit))
+
+    def _clone(self, **changes: Any) -> "FileDataset":
+        """A shallow copy sharing the files and order, with some attributes changed."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone._maps = self._maps + [fn]
+        clone.__dict__.update(changes)
         return clone
 
 

@@ -66,7 +66,8 @@ def image_dataset_from_directory(
         interpolation: One of ``INTERPOLATIONS``. Defaults to `"bilinear"`.
         follow_links: Follow symbolic links to subdirectories. Defaults to `False`.
         crop_to_aspect_ratio: Centre-crop to the target aspect ratio before resizing. Defaults to `False`.
-        pad_to_aspect_ratio: Pad to the target aspect ratio before resizing. Defaults to `False`.
+        pad_to_aspect_ratio: Resize keeping the aspect ratio, then pad with zeros (centred) to ``image_size``, as
+            Keras's default ``format="tf"`` (``tf.image.resize_with_pad``). Defaults to `False`.
         data_format: ``"channels_last"`` or ``"channels_first"``. Defaults to `None`: the global setting.
         format: Accepted for compatibility (``"tf"`` or ``"grain"``); loom always returns its own dataset.
             Defaults to `"tf"`.
@@ -132,6 +133,23 @@ def decode_image(path: str, color_mode: str) -> torch.Tensor:
     return torch.from_numpy(array.astype(np.float32))
 
 
+def resize_with_pad(img: torch.Tensor, size: tuple[int, int], interpolation: str) -> torch.Tensor:
+    """``(height, width, channels)`` resized to fit ``size`` keeping its aspect ratio, then zero-padded around.
+
+    The arithmetic (float32, floors) is ``tf.image.resize_with_pad``'s, which Keras's image datasets use.
+    """
+    from loom.ops.image import resize
+    height, width = np.float32(img.shape[0]), np.float32(img.shape[1])
+    target_height, target_width = np.float32(size[0]), np.float32(size[1])
+    ratio = max(width / target_width, height / target_height)
+    new_height, new_width = int(np.floor(height / ratio)), int(np.floor(width / ratio))
+    top = max(0, int(np.floor((target_height - height / ratio) / 2)))
+    left = max(0, int(np.floor((target_width - width / ratio) / 2)))
+    if (new_height, new_width) != tuple(img.shape[:2]):
+        img = resize(img, (new_height, new_width), interpolation=interpolation, data_format="channels_last")
+    return torch.nn.functional.pad(img, (0, 0, left, size[1] - new_width - left, top, size[0] - new_height - top))
+
+
 def load_image_batch(paths: list[str], color_mode: str, size: tuple[int, int] | None, interpolation: str,
                      crop: bool, pad: bool, data_format: str) -> torch.Tensor:
     """Decode and resize a batch of images into one ``(batch, ...)`` float32 tensor."""
@@ -139,9 +157,11 @@ def load_image_batch(paths: list[str], color_mode: str, size: tuple[int, int] | 
     images = []
     for path in paths:
         img = decode_image(path, color_mode)
-        if size is not None and (tuple(img.shape[:2]) != size or crop or pad):
+        if size is not None and pad:
+            img = resize_with_pad(img, size, interpolation)
+        elif size is not None and (tuple(img.shape[:2]) != size or crop):
             img = resize(img, size, interpolation=interpolation, crop_to_aspect_ratio=crop,
-                         pad_to_aspect_ratio=pad, data_format="channels_last")
+                         data_format="channels_last")
         images.append(img)
     shapes = {tuple(i.shape) for i in images}
     if len(shapes) > 1:

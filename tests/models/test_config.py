@@ -283,3 +283,28 @@ def test_malformed_functional_configs_raise_loom_errors(mutate, message):
     mutate(config)
     with pytest.raises(loom.LoomError, match=message):
         loom.Model.from_config(config)
+
+
+def _frozen_statistics_model(lib):
+    """The transfer-learning pattern: an inner model called with an explicit ``training=False``."""
+    inner_input = lib.Input((3,))
+    inner = lib.Model(inner_input, lib.layers.BatchNormalization()(inner_input), name="base")
+    inputs = lib.Input((3,))
+    return lib.Model(inputs, lib.layers.Dense(1)(inner(inputs, training=False)))
+
+
+def test_explicit_training_argument_survives_config_clone_and_files(tmp_path):
+    model = _frozen_statistics_model(loom)
+    node_kwargs = model.get_config()["layers"][1]["inbound_nodes"][0]["kwargs"]
+    k_node_kwargs = _frozen_statistics_model(keras).get_config()["layers"][1]["inbound_nodes"][0]["kwargs"]
+    assert node_kwargs == {"training": False} and k_node_kwargs["training"] is False
+    model.save(tmp_path / "m.loom")
+    model.save(tmp_path / "m.keras")
+    copies = [loom.Model.from_config(model.get_config()), loom.models.clone_model(model),
+              loom.models.load_model(tmp_path / "m.loom"), loom.models.load_model(tmp_path / "m.keras")]
+    data = np.random.default_rng(0).normal(3.0, 2.0, size=(8, 3)).astype("float32")
+    for copy in copies:
+        copy.compile(optimizer="sgd", loss="mse")
+        copy.fit(data, np.zeros((8, 1), "float32"), verbose=0)
+        moving_mean = copy.get_layer("base").layers[1].moving_mean
+        np.testing.assert_array_equal(np.asarray(moving_mean), np.zeros(3))  # inference mode: never updated

@@ -211,6 +211,37 @@ def test_custom_classes_resolve_by_registration_or_custom_objects(tmp_path):
     _same_predictions(l_model, k_model, data)
 
 
+class LPlain(loom.layers.Layer):
+    """Not registered: Keras programs pass such classes back as custom_objects={"Name": cls}."""
+
+    def call(self, x):
+        return 3 * x
+
+
+class KPlain(keras.layers.Layer):
+    def call(self, x):
+        return 3 * x
+
+
+def test_unregistered_custom_classes_move_both_ways_by_bare_name(tmp_path):
+    data = _rng_data([(2, 3)])[0]
+    x = loom.Input((3,))
+    l_model = loom.Model(x, LPlain(name="plain")(loom.layers.Dense(2)(x)))
+    l_model.save(tmp_path / "l.keras")
+    k_back = keras.models.load_model(str(tmp_path / "l.keras"), custom_objects={"LPlain": KPlain})
+    assert isinstance(k_back.layers[-1], KPlain)
+    _same_predictions(k_back, l_model, data)
+    l_back = loom.models.load_model(tmp_path / "l.keras", safe_mode=False)  # imported from the module in the file
+    assert type(l_back.layers[-1]) is LPlain
+
+    k_input = keras.Input((3,))
+    k_model = keras.Model(k_input, KPlain(name="plain")(keras.layers.Dense(2)(k_input)))
+    k_model.save(str(tmp_path / "k.keras"))
+    with pytest.raises(loom.errors.ModelFileError, match="not a loom layer"):
+        loom.models.load_model(tmp_path / "k.keras", safe_mode=False)  # found in its module, but a Keras class
+    _same_predictions(loom.models.load_model(tmp_path / "k.keras", custom_objects={"KPlain": LPlain}), k_model, data)
+
+
 def test_lambda_refused_in_safe_mode(tmp_path):
     x = keras.Input((3,))
     keras.Model(x, keras.layers.Lambda(lambda t: t * 2)(x)).save(str(tmp_path / "lam.keras"))

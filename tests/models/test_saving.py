@@ -198,6 +198,24 @@ def test_custom_layers_registered_and_not(tmp_path):
         _assert_same_outputs(model(_x(2, 3)), restored(_x(2, 3)))
 
 
+def test_class_defined_in_a_function_loads_with_its_bare_name(tmp_path):
+    """Keras programs define layers inside functions and load with custom_objects={"Name": cls}."""
+    def make_layer():
+        class Scale(loom.layers.Layer):
+            def call(self, x):
+                return 3 * x
+        return Scale
+
+    scale = make_layer()
+    model = loom.Sequential([loom.Input((3,)), scale()])
+    model.save(tmp_path / "scale.keras")
+    with pytest.raises(UnsafeLoadError, match="custom_objects=\\{'Scale': cls\\}"):
+        loom.models.load_model(tmp_path / "scale.keras")
+    restored = loom.models.load_model(tmp_path / "scale.keras", custom_objects={"Scale": scale})
+    assert type(restored.layers[0]) is scale
+    _assert_same_outputs(model(_x(2, 3)), restored(_x(2, 3)))
+
+
 def test_lambda_model_requires_safe_mode_off(tmp_path):
     x = loom.Input((3,))
     model = loom.Model(x, loom.layers.Dense(2)(loom.layers.Lambda(lambda t: torch.sin(t) * 2)(x)))

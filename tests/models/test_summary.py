@@ -29,7 +29,7 @@ def keras_lines(model, **kwargs):
 
 def loom_lines(model, **kwargs):
     out = []
-    model.summary(print_fn=out.append, **kwargs)
+    model.summary(print_fn=lambda text: out.extend(text.rstrip("\n").split("\n")), **kwargs)
     return out
 
 
@@ -127,14 +127,19 @@ def test_chain_has_no_connected_to_column_but_a_branch_has():
     assert any("dense_2[0][0]" in line for line in summary_lines(reused))
 
 
-def test_print_fn_gets_lines_and_default_prints(capsys):
+def test_print_fn_gets_the_whole_text_once_and_default_prints(capsys):
+    """Keras 3 calls ``print_fn`` once with the whole summary ending in a newline (so ``f.write`` works)."""
     x = loom.Input((2,))
     model = loom.Model(x, layers.Dense(1)(x), name="tiny")
     received = []
     model.summary(print_fn=received.append)
-    assert received[0] == 'Model: "tiny"' and all("\n" not in line for line in received)
+    assert len(received) == 1 and received[0].startswith('Model: "tiny"\n') and received[0].endswith(")\n")
     model.summary()
-    assert capsys.readouterr().out.splitlines() == received
+    assert capsys.readouterr().out == received[0]
+    k_received = []
+    k_input = keras.Input((2,))
+    keras.Model(k_input, keras.layers.Dense(1)(k_input), name="tiny").summary(print_fn=k_received.append)
+    assert len(k_received) == 1 and k_received[0].endswith(")\n")
 
 
 def test_wrapping_and_truncation():

@@ -52,6 +52,24 @@ def test_convert_to_tensor_dtypes_match_keras(value):
     np.testing.assert_array_equal(got.numpy(), keras.ops.convert_to_numpy(want))
 
 
+ARRAY_LISTS = [[np.full((2, 3), 0.5, "float32")], [np.full(2, 2.5)], [np.arange(3), np.arange(3)],
+               [np.ones(2, "float16"), np.zeros(2, "float16")], [[np.arange(2, dtype="uint8")]],
+               ([np.ones(2, "bool")],)]
+
+
+@pytest.mark.parametrize("value", ARRAY_LISTS, ids=repr)
+def test_convert_to_tensor_stacks_lists_of_arrays_like_keras(value):
+    """``ops.convert_to_tensor([image])`` (a batch of one NumPy image): the dtype of the items, 64 bits narrowed."""
+    got, want = _tensor.convert_to_tensor(value), keras.ops.convert_to_tensor(value)
+    assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_array_equal(got.numpy(), keras.ops.convert_to_numpy(want))
+
+
+def test_convert_to_tensor_refuses_ragged_arrays_clearly():
+    with pytest.raises(InputError, match="cannot stack"):
+        _tensor.convert_to_tensor([np.ones(2), np.ones(3)])
+
+
 def test_convert_to_tensor_casts_and_passes_tensors_through():
     t = torch.ones(2)
     assert _tensor.convert_to_tensor(t) is t

@@ -137,3 +137,33 @@ def test_matches_keras_with_tensorflow(tmp_path):
     keras_train = keras.utils.image_dataset_from_directory(root, validation_split=0.5, subset="training", seed=7,
                                                            verbose=False)
     assert sorted(train.file_paths) == sorted(keras_train.file_paths)
+
+
+def test_tf_data_style_map_prefetch_and_take(tmp_path):
+    """Keras programs write ``ds.map(fn, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)`` and ``ds.take(1)``."""
+    ds = image_dataset_from_directory(write_images(str(tmp_path)), image_size=(6, 8), batch_size=2,
+                                      shuffle=False, verbose=False)
+    autotune = -1  # tf.data.AUTOTUNE
+    doubled = ds.map(lambda x, y: (x * 2, y), num_parallel_calls=autotune, deterministic=True).prefetch(autotune)
+    np.testing.assert_array_equal(doubled[0][0].numpy(), 2 * ds[0][0].numpy())
+    assert len(doubled) == len(ds) == 3
+    first = doubled.take(1)
+    assert len(first) == 1 and len(list(first)) == 1 and len(doubled) == 3
+    assert len(ds.take(5)) == 3 and len(ds.take(-1)) == 3 and len(ds.take(2).take(-1)) == 2
+    assert len(ds.take(2).take(1)) == 1
+
+
+@pytest.mark.parametrize("image_size", [(8, 8), (6, 12), (12, 5)])
+def test_pad_to_aspect_ratio_resizes_then_pads_like_keras(tmp_path, image_size):
+    """Keras (format="tf") resizes keeping the aspect ratio, then pads: tf.image.resize_with_pad."""
+    from PIL import Image
+    from tests.keras_oracle import keras
+
+    rng = np.random.default_rng(0)
+    for i, shape in enumerate([(14, 20, 3), (20, 9, 3), (7, 7, 3)]):
+        os.makedirs(tmp_path / "c", exist_ok=True)
+        Image.fromarray((rng.random(shape) * 255).astype("uint8")).save(tmp_path / "c" / f"{i}.png")
+    got, want = (np.concatenate([np.asarray(x) for x, _ in lib.utils.image_dataset_from_directory(
+        str(tmp_path), image_size=image_size, pad_to_aspect_ratio=True, shuffle=False, verbose=False)])
+        for lib in (loom, keras))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
