@@ -155,7 +155,11 @@ def _run_probes(layer: torch.nn.Module, args: tuple, kwargs: dict) -> list:
             continue
         try:
             runs.append(_probe_run(layer, args, kwargs, fill, "meta"))
-        except NotImplementedError:
+        except (NotImplementedError, RuntimeError) as e:
+            # A call that makes its own tensors (``random.normal(shape=...)``, ``ops.ones``) mixes them with
+            # meta probes, which torch refuses; such a layer is probed on real zeros instead.
+            if not isinstance(e, NotImplementedError) and "device" not in str(e):
+                raise
             runs.append(_probe_run(layer, args, kwargs, fill, _real_device(layer)))
     return runs
 
