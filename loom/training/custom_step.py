@@ -163,7 +163,7 @@ class StepAPI:
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def predict_step(self, data: Any) -> Any:
-        """The outputs for one batch (``data`` is ``(x,)``)."""
+        """The outputs for one batch (``data`` is ``x``, or ``(x,)`` when ``x`` is a list or tuple)."""
         x, _, _ = unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
@@ -293,7 +293,7 @@ class StepAPI:
     def _step_data(self, xs: list, ys: list | None, sws: list | None) -> tuple:
         x = self._step_inputs(xs)
         if ys is None:
-            return (x,)
+            return _x_only(x)
         y = self._pack_outputs(list(ys))
         if sws is None or all(w is None for w in sws):
             return x, y
@@ -323,12 +323,12 @@ class StepAPI:
         return step
 
     def _keras_predict_forward(self) -> Callable:
-        """``forward(xs) -> flat outputs`` calling ``self.predict_step((x,))``; ``forward.pack`` rebuilds the
+        """``forward(xs) -> flat outputs`` calling ``self.predict_step(x)``; ``forward.pack`` rebuilds the
         structure of the first batch's outputs from flat arrays."""
         template: list = []
 
         def forward(xs):
-            out = self.predict_step((self._step_inputs(xs),))
+            out = self.predict_step(_x_only(self._step_inputs(xs)))
             if not template:
                 template.append(out)
             return structure.flatten(out)
@@ -341,6 +341,12 @@ class StepAPI:
 
 
 # ============================================================================================ helpers
+def _x_only(x: Any) -> Any:
+    """The ``data`` of a batch without targets, as Keras packs it (``pack_x_y_sample_weight``): ``x`` itself
+    (a tensor or a dict), or ``(x,)`` when ``x`` is a list or tuple of inputs, so ``unpack`` stays unambiguous."""
+    return (x,) if isinstance(x, (list, tuple)) else x
+
+
 def checked_logs(logs: Any, what: str) -> Mapping:
     """``logs`` if it is a dict of metric values (tensors, numbers or dicts of them).
 

@@ -222,8 +222,8 @@ def test_predict_step_and_fit_without_targets():
             return {"reconstruction": loss}
 
         def predict_step(self, data):
-            x = data[0]
-            return {"code": self(x), "input": x}
+            assert isinstance(data, torch.Tensor)  # Keras hands a single input over as itself, not as (x,)
+            return {"code": self(data), "input": data}
 
     inputs = loom.Input((4,))
     model = AutoEncoder(inputs, loom.layers.Dense(4)(inputs))
@@ -287,3 +287,38 @@ def test_custom_train_step_example_runs_with_smoke(tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert "custom train_step losses" in proc.stdout and "hand-written loop, epoch 2" in proc.stdout
+
+
+def test_steps_without_targets_get_x_itself_or_a_tuple_for_a_list_of_inputs():
+    """Keras packs a batch without targets as ``x`` (a tensor or dict) or ``(x,)`` when ``x`` is a list."""
+    x, _ = _data(n=8)
+    for lib in (keras, loom):
+        seen = []
+
+        class Recorder(lib.Model):
+            def train_step(self, data):
+                seen.append(("train", type(data).__name__))
+                return {}
+
+            def test_step(self, data):
+                seen.append(("test", type(data).__name__))
+                return {}
+
+            def predict_step(self, data):
+                seen.append(("predict", type(data).__name__))
+                return super().predict_step(data)
+
+        single = _graph(lib, Recorder)
+        single.compile(optimizer="sgd")
+        single.fit(x, batch_size=8, verbose=0)
+        single.evaluate(x, batch_size=8, verbose=0)
+        single.predict(x, batch_size=8, verbose=0)
+        inputs = [lib.Input((4,)), lib.Input((4,))]
+        pair = Recorder(inputs, lib.layers.Add()(inputs))
+        pair.compile(optimizer="sgd")
+        pair.evaluate([x, x], batch_size=8, verbose=0)
+        pair.predict([x, x], batch_size=8, verbose=0)
+        if lib is keras:
+            expected = seen
+    assert seen == expected == [("train", "Tensor"), ("test", "Tensor"), ("predict", "Tensor"),
+                                ("test", "tuple"), ("predict", "tuple")]
