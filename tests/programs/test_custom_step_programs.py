@@ -304,3 +304,260 @@ def test_subclassed_model_with_call_used_with_fit():
     assert set(lh) == set(kh)
     assert_allclose_scaled(lh["loss"], kh["loss"])
     assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+# ======================================================================== 2. a variational autoencoder
+def _vae(lib, latent_dim: int = 2):
+    ops = lib.ops
+
+    class Sampling(lib.layers.Layer):
+        """Draws z from N(z_mean, exp(z_log_var)) with the reparameterization trick."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = lib.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+            epsilon = lib.random.normal(shape=(batch, dim), seed=self.seed_generator)
+            return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    enc_in = lib.Input((8, 8, 1))
+    h = lib.layers.Conv2D(4, 3, activation="relu", strides=2, padding="same")(enc_in)
+    h = lib.layers.Conv2D(8, 3, activation="relu", strides=2, padding="same")(h)
+    h = lib.layers.Flatten()(h)
+    h = lib.layers.Dense(8, activation="relu")(h)
+    z_mean = lib.layers.Dense(latent_dim, name="z_mean")(h)
+    z_log_var = lib.layers.Dense(latent_dim, name="z_log_var")(h)
+    z = Sampling()([z_mean, z_log_var])
+    encoder = lib.Model(enc_in, [z_mean, z_log_var, z], name="encoder")
+
+    dec_in = lib.Input((latent_dim,))
+    h = lib.layers.Dense(2 * 2 * 8, activation="relu")(dec_in)
+    h = lib.layers.Reshape((2, 2, 8))(h)
+    h = lib.layers.Conv2DTranspose(8, 3, activation="relu", strides=2, padding="same")(h)
+    h = lib.layers.Conv2DTranspose(4, 3, activation="relu", strides=2, padding="same")(h)
+    dec_out = lib.layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(h)
+    decoder = lib.Model(dec_in, dec_out, name="decoder")
+
+    class VAE(lib.Model):
+        def __init__(self, encoder, decoder, **kwargs):
+            super().__init__(**kwargs)
+            self.encoder, self.decoder = encoder, decoder
+            self.total_loss_tracker = lib.metrics.Mean(name="total_loss")
+            self.reconstruction_loss_tracker = lib.metrics.Mean(name="reconstruction_loss")
+            self.kl_loss_tracker = lib.metrics.Mean(name="kl_loss")
+
+        @property
+        def metrics(self):
+            return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+        def train_step(self, data):
+            z_mean, z_log_var, z = self.encoder(data)
+            reconstruction = self.decoder(z)
+            reconstruction_loss = ops.mean(ops.sum(
+                lib.losses.binary_crossentropy(data, reconstruction), axis=(1, 2)))
+            kl_loss = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+            kl_loss = ops.mean(ops.sum(kl_loss, axis=1))
+            total_loss = reconstruction_loss + kl_loss
+            self.zero_grad()
+            total_loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            grads = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(grads, trainable_weights)
+            self.total_loss_tracker.update_state(total_loss)
+            self.reconstruction_loss_tracker.update_state(reconstruction_loss)
+            self.kl_loss_tracker.update_state(kl_loss)
+            return {m.name: m.result() for m in self.metrics}
+
+    return VAE(encoder, decoder), encoder, decoder
+
+
+def test_vae_with_sampling_layer_and_custom_train_step():
+    images = (_rng().random(size=(32, 8, 8, 1)) > 0.5).astype("float32")
+    vae, encoder, decoder = _vae(loom)
+    vae.compile(optimizer=loom.optimizers.Adam(1e-2))
+    history = vae.fit(images, epochs=4, batch_size=16, verbose=0).history
+    assert set(history) == {"total_loss", "reconstruction_loss", "kl_loss"}
+    assert all(len(v) == 4 for v in history.values())
+    np.testing.assert_allclose(np.array(history["total_loss"]),
+                               np.array(history["reconstruction_loss"]) + np.array(history["kl_loss"]), rtol=1e-5)
+    assert history["total_loss"][-1] < history["total_loss"][0]
+    # the step's returned values are what the trackers hold at the end of the epoch
+    assert history["kl_loss"][-1] == pytest.approx(float(vae.kl_loss_tracker.result()), rel=1e-6)
+    z_mean, z_log_var, z = encoder.predict(images[:4], verbose=0)
+    assert z_mean.shape == z_log_var.shape == z.shape == (4, 2)
+    assert decoder.predict(z, verbose=0).shape == (4, 8, 8, 1)
+    # the sampling layer draws different noise per call (its seed generator advances)
+    _, _, z2 = encoder.predict(images[:4], verbose=0)
+    assert not np.allclose(z, z2)
+
+
+def test_vae_deterministic_parts_match_keras():
+    """With the Sampling noise replaced by z_mean (the encoder's first output), a step matches Keras."""
+    images = (_rng().random(size=(16, 8, 8, 1)) > 0.5).astype("float32")
+    results = {}
+    models = {lib: _vae(lib) for lib in (keras, loom)}
+    models[loom][0].set_weights(models[keras][0].get_weights())
+    for lib, (vae, encoder, decoder) in models.items():
+        ops = lib.ops
+        optimizer = lib.optimizers.Adam(1e-2)
+        losses = []
+        for _ in range(3):
+            z_mean, z_log_var, _ = encoder(images)
+            reconstruction = decoder(z_mean)
+            rec = ops.mean(ops.sum(lib.losses.binary_crossentropy(images, reconstruction), axis=(1, 2)))
+            kl = ops.mean(ops.sum(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1))
+            total = rec + kl
+            vae.zero_grad()
+            total.backward()
+            weights = list(vae.trainable_weights)
+            with torch.no_grad():
+                optimizer.apply([v.value.grad for v in weights], weights)
+            losses.append(float(total.detach()))
+        results[lib] = losses
+    assert_allclose_scaled(results[loom], results[keras])
+    assert_weights_close(models[loom][0].get_weights(), models[keras][0].get_weights())
+
+
+# ===================================================== 3. customizing what happens in fit() with PyTorch
+def _custom_model_cls(lib, with_sample_weight: bool = False):
+    class CustomModel(lib.Model):
+        def train_step(self, data):
+            if with_sample_weight:
+                x, y, sample_weight = lib.utils.unpack_x_y_sample_weight(data)
+            else:
+                x, y = data
+                sample_weight = None
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            gradients = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred, sample_weight=sample_weight)
+            return {m.name: m.result() for m in self.metrics}
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    return CustomModel
+
+
+def _custom_model(lib, with_sample_weight=False):
+    inputs = lib.Input((4,))
+    h = lib.layers.Dense(8, activation="relu")(inputs)
+    model = _custom_model_cls(lib, with_sample_weight)(inputs, lib.layers.Dense(1)(h))
+    model.compile(optimizer=lib.optimizers.Adam(1e-2), loss="mse", metrics=["mae"])
+    return model
+
+
+@pytest.mark.parametrize("with_sample_weight", [False, True])
+def test_custom_train_step_with_compute_loss_and_compiled_metrics(with_sample_weight):
+    x = _rng().normal(size=(48, 4)).astype("float32")
+    y = (x @ np.array([[1.0], [-2.0], [0.5], [0.0]], "float32"))
+    sw = _rng(2).random(size=(48,)).astype("float32")
+    km, lm = _custom_model(keras, with_sample_weight), _custom_model(loom, with_sample_weight)
+    lm.set_weights(km.get_weights())
+    kwargs = dict(batch_size=16, epochs=3, shuffle=False, verbose=0)
+    if with_sample_weight:
+        kwargs["sample_weight"] = sw
+    kh = km.fit(x, y, validation_data=(x[:16], y[:16]), **kwargs).history
+    lh = lm.fit(x, y, validation_data=(x[:16], y[:16]), **kwargs).history
+    assert set(lh) == set(kh) == {"loss", "mae", "val_loss", "val_mae"}
+    for key in kh:
+        assert_allclose_scaled(lh[key], kh[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    assert lh["loss"][-1] < lh["loss"][0]
+    kev = km.evaluate(x, y, verbose=0, return_dict=True)
+    lev = lm.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(lev) == set(kev)
+    for key in kev:
+        assert_allclose_scaled(lev[key], kev[key], err_msg=key)
+
+
+def _gan(lib, latent_dim: int = 3):
+    ops = lib.ops
+    discriminator = lib.Sequential([lib.Input((4,)), lib.layers.Dense(8, activation="relu"), lib.layers.Dense(1)],
+                                   name="discriminator")
+    generator = lib.Sequential([lib.Input((latent_dim,)), lib.layers.Dense(8, activation="relu"),
+                                lib.layers.Dense(4)], name="generator")
+
+    class GAN(lib.Model):
+        def __init__(self, discriminator, generator, latent_dim):
+            super().__init__()
+            self.discriminator, self.generator, self.latent_dim = discriminator, generator, latent_dim
+            self.d_loss_tracker = lib.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = lib.metrics.Mean(name="g_loss")
+            self.seed_generator = lib.random.SeedGenerator(1337)
+            self.built = True
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def compile(self, d_optimizer, g_optimizer, loss_fn):
+            super().compile()
+            self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
+
+        def train_step(self, real):
+            batch_size = ops.shape(real)[0]
+            noise = lib.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+            fake = self.generator(noise)
+            images = ops.concatenate([fake, real], axis=0)
+            labels = ops.concatenate([ops.ones((batch_size, 1)), ops.zeros((batch_size, 1))], axis=0)
+            labels = labels + 0.05 * lib.random.uniform(ops.shape(labels), seed=self.seed_generator)
+
+            self.zero_grad()
+            d_loss = self.loss_fn(labels, self.discriminator(images))
+            d_loss.backward()
+            d_weights = list(self.discriminator.trainable_weights)
+            with torch.no_grad():
+                self.d_optimizer.apply([v.value.grad for v in d_weights], d_weights)
+
+            noise = lib.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+            misleading = ops.zeros((batch_size, 1))
+            self.zero_grad()
+            g_loss = self.loss_fn(misleading, self.discriminator(self.generator(noise)))
+            g_loss.backward()
+            g_weights = list(self.generator.trainable_weights)
+            with torch.no_grad():
+                self.g_optimizer.apply([v.value.grad for v in g_weights], g_weights)
+
+            self.d_loss_tracker.update_state(d_loss)
+            self.g_loss_tracker.update_state(g_loss)
+            return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+    return GAN(discriminator, generator, latent_dim)
+
+
+def test_gan_with_two_optimizers_and_compile_override():
+    real = (_rng().normal(size=(64, 4)) * 0.5 + 2.0).astype("float32")
+    gan = _gan(loom)
+    d_before = [w.copy() for w in gan.discriminator.get_weights()]
+    g_before = [w.copy() for w in gan.generator.get_weights()]
+    gan.compile(d_optimizer=loom.optimizers.Adam(1e-3), g_optimizer=loom.optimizers.Adam(1e-3),
+                loss_fn=loom.losses.BinaryCrossentropy(from_logits=True))
+    history = gan.fit(real, batch_size=16, epochs=2, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss"} and all(len(v) == 2 for v in history.values())
+    assert all(np.isfinite(v).all() for v in history.values())
+    assert int(gan.d_optimizer.iterations) == 8 and int(gan.g_optimizer.iterations) == 8
+    assert not any(np.allclose(a, b) for a, b in zip(gan.discriminator.get_weights(), d_before))
+    assert not any(np.allclose(a, b) for a, b in zip(gan.generator.get_weights(), g_before))
+    assert gan.generator.predict(np.zeros((2, 3), "float32"), verbose=0).shape == (2, 4)
