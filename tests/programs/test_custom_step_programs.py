@@ -561,3 +561,312 @@ def test_gan_with_two_optimizers_and_compile_override():
     assert not any(np.allclose(a, b) for a, b in zip(gan.discriminator.get_weights(), d_before))
     assert not any(np.allclose(a, b) for a, b in zip(gan.generator.get_weights(), g_before))
     assert gan.generator.predict(np.zeros((2, 3), "float32"), verbose=0).shape == (2, 4)
+
+
+# ======================================================= 4. a training loop from scratch in PyTorch
+def _mnist_like(n: int = 64):
+    rng = _rng(3)
+    x = rng.normal(size=(n, 12)).astype("float32")
+    labels = (x[:, :4].argmax(axis=1)).astype("int64")
+    y = np.eye(4, dtype="float32")[labels]
+    return x, y
+
+
+def _classifier(lib):
+    inputs = lib.Input((12,), name="digits")
+    h = lib.layers.Dense(16, activation="relu")(inputs)
+    h = lib.layers.Dense(16, activation="relu")(h)
+    return lib.Model(inputs, lib.layers.Dense(4, name="predictions")(h))
+
+
+def _loop_from_scratch(lib, model, x, y, torch_optimizer: bool = False, epochs: int = 2):
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y)),
+                                         batch_size=16, shuffle=False)
+    val_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.as_tensor(x[:32]), torch.as_tensor(y[:32])), batch_size=16)
+    if torch_optimizer:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    else:
+        optimizer = lib.optimizers.Adam(learning_rate=1e-2)
+    loss_fn = lib.losses.CategoricalCrossentropy(from_logits=True)
+    train_acc, val_acc = lib.metrics.CategoricalAccuracy(), lib.metrics.CategoricalAccuracy()
+    record = {"loss": [], "acc": [], "val_acc": []}
+    for _ in range(epochs):
+        for x_batch, y_batch in loader:
+            logits = model(x_batch)
+            loss = loss_fn(y_batch, logits)
+            model.zero_grad()
+            loss.backward()
+            if torch_optimizer:
+                optimizer.step()
+            else:
+                trainable_weights = [v for v in model.trainable_weights]
+                gradients = [v.value.grad for v in trainable_weights]
+                with torch.no_grad():
+                    optimizer.apply(gradients, trainable_weights)
+            train_acc.update_state(y_batch, logits)
+            record["loss"].append(float(loss.detach()))
+        record["acc"].append(float(train_acc.result()))
+        train_acc.reset_state()
+        for x_batch, y_batch in val_loader:
+            val_acc.update_state(y_batch, model(x_batch, training=False))
+        record["val_acc"].append(float(val_acc.result()))
+        val_acc.reset_state()
+    assert float(train_acc.result()) == 0.0 and float(val_acc.result()) == 0.0
+    return record
+
+
+@pytest.mark.parametrize("torch_optimizer", [False, True])
+def test_training_loop_from_scratch_matches_keras(torch_optimizer):
+    x, y = _mnist_like()
+    km, lm = _classifier(keras), _classifier(loom)
+    lm.set_weights(km.get_weights())
+    kr = _loop_from_scratch(keras, km, x, y, torch_optimizer)
+    lr = _loop_from_scratch(loom, lm, x, y, torch_optimizer)
+    assert_allclose_scaled(lr["loss"], kr["loss"], err_msg="loss")
+    np.testing.assert_allclose(lr["acc"], kr["acc"])
+    np.testing.assert_allclose(lr["val_acc"], kr["val_acc"])
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    assert lr["loss"][-1] < lr["loss"][0]
+
+
+# ================================================== 5. training & evaluation with built-in methods
+def _custom_loss_cls(lib):
+    class CustomMSE(lib.losses.Loss):
+        def __init__(self, regularization_factor=0.1, name="custom_mse"):
+            super().__init__(name=name)
+            self.regularization_factor = regularization_factor
+
+        def call(self, y_true, y_pred):
+            mse = lib.ops.mean(lib.ops.square(y_true - y_pred), axis=-1)
+            reg = lib.ops.mean(lib.ops.square(0.5 - y_pred), axis=-1)
+            return mse + reg * self.regularization_factor
+
+        def get_config(self):
+            return {"regularization_factor": self.regularization_factor, "name": self.name}
+
+    return CustomMSE
+
+
+def _true_positives_cls(lib):
+    class CategoricalTruePositives(lib.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_pred = lib.ops.reshape(lib.ops.argmax(y_pred, axis=1), (-1, 1))
+            values = lib.ops.cast(y_true, "int32") == lib.ops.cast(y_pred, "int32")
+            values = lib.ops.cast(values, "float32")
+            if sample_weight is not None:
+                values = lib.ops.multiply(values, lib.ops.cast(sample_weight, "float32"))
+            self.true_positives.assign_add(lib.ops.sum(values))
+
+        def result(self):
+            return self.true_positives
+
+        def reset_state(self):
+            self.true_positives.assign(0.0)
+
+    return CategoricalTruePositives
+
+
+def test_custom_loss_subclass_matches_keras_and_round_trips_config():
+    x, y = _mnist_like()
+    y = y * 0.8 + 0.1
+    models = {}
+    for lib in (keras, loom):
+        model = _classifier(lib)
+        model.compile(optimizer=lib.optimizers.SGD(0.05), loss=_custom_loss_cls(lib)(regularization_factor=0.2))
+        models[lib] = model
+    models[loom].set_weights(models[keras].get_weights())
+    kh = models[keras].fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    lh = models[loom].fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert_allclose_scaled(lh["loss"], kh["loss"])
+    assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
+    CustomMSE = _custom_loss_cls(loom)
+    clone = CustomMSE.from_config(CustomMSE(0.3).get_config())
+    assert clone.regularization_factor == 0.3 and clone.name == "custom_mse"
+    yt, yp = torch.as_tensor(y[:4]), torch.as_tensor(x[:4, :4])
+    assert_allclose_scaled(float(clone(yt, yp)), float(_custom_loss_cls(keras)(0.3)(yt, yp)))
+
+
+def test_custom_metric_subclass_with_add_variable():
+    x, y = _mnist_like()
+    labels = y.argmax(axis=1)[:, None].astype("float32")
+    results = {}
+    for lib in (keras, loom):
+        metric = _true_positives_cls(lib)()
+        metric.update_state(labels[:8], x[:8, :4])
+        metric.update_state(labels[8:16], x[8:16, :4], sample_weight=np.full((8, 1), 0.5, "float32"))
+        results[lib] = float(metric.result())
+        metric.reset_state()
+        assert float(metric.result()) == 0.0
+        assert len(metric.variables) == 1
+    expected = (labels[:8, 0] == x[:8, :4].argmax(1)).sum() + 0.5 * (labels[8:16, 0] == x[8:16, :4].argmax(1)).sum()
+    assert results[loom] == results[keras] == pytest.approx(expected)
+    # used in compile: sparse labels, history key named after the metric
+    km, lm = _classifier(keras), _classifier(loom)
+    lm.set_weights(km.get_weights())
+    hist = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        model.compile(optimizer=lib.optimizers.RMSprop(1e-3),
+                      loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=[_true_positives_cls(lib)()])
+        hist[lib] = model.fit(x, labels, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert set(hist[loom]) == set(hist[keras]) == {"loss", "categorical_true_positives"}
+    for key in hist[keras]:
+        assert_allclose_scaled(hist[loom][key], hist[keras][key], err_msg=key)
+
+
+def _multi_output(lib):
+    image = lib.Input((6, 6, 1), name="img_input")
+    ts = lib.Input((None, 3), name="ts_input")
+    a = lib.layers.GlobalMaxPooling2D()(lib.layers.Conv2D(3, 3)(image))
+    b = lib.layers.GlobalMaxPooling1D()(lib.layers.Conv1D(3, 3)(ts))
+    h = lib.layers.concatenate([a, b])
+    score = lib.layers.Dense(1, name="score_output")(h)
+    cls = lib.layers.Dense(5, name="class_output")(h)
+    return lib.Model(inputs=[image, ts], outputs=[score, cls])
+
+
+def test_multi_output_model_with_loss_dict_loss_weights_and_metrics_dict():
+    rng = _rng(4)
+    img = rng.random(size=(32, 6, 6, 1)).astype("float32")
+    ts = rng.random(size=(32, 7, 3)).astype("float32")
+    score = rng.random(size=(32, 1)).astype("float32")
+    cls = rng.random(size=(32, 5)).astype("float32")
+    histories, models = {}, {}
+    for lib in (keras, loom):
+        model = _multi_output(lib)
+        model.compile(
+            optimizer=lib.optimizers.RMSprop(1e-3),
+            loss={"score_output": lib.losses.MeanSquaredError(),
+                  "class_output": lib.losses.CategoricalCrossentropy()},
+            loss_weights={"score_output": 2.0, "class_output": 1.0},
+            metrics={"score_output": [lib.metrics.MeanAbsolutePercentageError(), lib.metrics.MeanAbsoluteError()],
+                     "class_output": [lib.metrics.CategoricalAccuracy()]})
+        models[lib] = model
+    models[loom].set_weights(models[keras].get_weights())
+    for lib, model in models.items():
+        histories[lib] = model.fit({"img_input": img, "ts_input": ts},
+                                   {"score_output": score, "class_output": cls},
+                                   batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert set(histories[loom]) == set(histories[keras])
+    for key in histories[keras]:
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], rel=1e-3, err_msg=key)
+    assert_weights_close(models[loom].get_weights(), models[keras].get_weights(), rel=1e-3)
+
+
+def test_class_weight_and_sample_weight_in_fit_match_keras():
+    x, y = _mnist_like()
+    labels = y.argmax(axis=1)
+    class_weight = {0: 1.0, 1: 2.0, 2: 0.5, 3: 3.0}
+    sample_weight = np.where(labels == 3, 2.0, 1.0).astype("float32")
+    for kwargs in ({"class_weight": class_weight}, {"sample_weight": sample_weight}):
+        models = {}
+        for lib in (keras, loom):
+            model = _classifier(lib)
+            model.compile(optimizer=lib.optimizers.Adam(1e-2),
+                          loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          metrics=[lib.metrics.SparseCategoricalAccuracy(name="acc")])
+            models[lib] = model
+        models[loom].set_weights(models[keras].get_weights())
+        kh = models[keras].fit(x, labels, batch_size=16, epochs=2, shuffle=False, verbose=0, **kwargs).history
+        lh = models[loom].fit(x, labels, batch_size=16, epochs=2, shuffle=False, verbose=0, **kwargs).history
+        for key in kh:
+            assert_allclose_scaled(lh[key], kh[key], err_msg=f"{key} with {list(kwargs)}")
+        assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
+
+
+def test_exponential_decay_schedule_in_an_optimizer():
+    x, y = _mnist_like()
+    models = {}
+    for lib in (keras, loom):
+        schedule = lib.optimizers.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5, staircase=True)
+        model = _classifier(lib)
+        model.compile(optimizer=lib.optimizers.SGD(learning_rate=schedule),
+                      loss=lib.losses.CategoricalCrossentropy(from_logits=True))
+        models[lib] = model
+    models[loom].set_weights(models[keras].get_weights())
+    kh = models[keras].fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    lh = models[loom].fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert_allclose_scaled(lh["loss"], kh["loss"])
+    assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
+    assert float(models[loom].optimizer.learning_rate) == pytest.approx(0.1 * 0.5 ** 4)
+    schedule = loom.optimizers.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    clone = loom.optimizers.schedules.ExponentialDecay.from_config(schedule.get_config())
+    assert float(clone(3)) == pytest.approx(float(schedule(3))) == pytest.approx(0.1 * 0.5 ** 1.5)
+
+
+def _recorder(lib):
+    class LogRecorder(lib.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.batches, self.epochs = [], []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches.append((batch, dict(logs)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append((epoch, dict(logs)))
+
+    return LogRecorder()
+
+
+def test_callbacks_early_stopping_checkpoint_reduce_lr_and_custom_logs(tmp_path, capsys):
+    rng = _rng(5)
+    x = rng.normal(size=(48, 12)).astype("float32")
+    y = rng.normal(size=(48, 4)).astype("float32")  # noise: the validation loss stops improving quickly
+    runs = {}
+    for lib in (keras, loom):
+        model = _classifier(lib)
+        model.compile(optimizer=lib.optimizers.Adam(5e-2), loss="mse")
+        runs[lib] = model
+    runs[loom].set_weights(runs[keras].get_weights())
+    results = {}
+    for lib, model in runs.items():
+        recorder = _recorder(lib)
+        callbacks = [
+            lib.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-2, patience=2, verbose=1),
+            lib.callbacks.ModelCheckpoint(str(tmp_path / f"{lib.__name__}_best.keras"), monitor="val_loss",
+                                          save_best_only=True),
+            lib.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-4),
+            recorder,
+        ]
+        history = model.fit(x[:32], y[:32], validation_data=(x[32:], y[32:]), batch_size=16, epochs=20,
+                            shuffle=False, verbose=0, callbacks=callbacks)
+        results[lib] = (history, recorder, callbacks[0])
+    out = capsys.readouterr().out
+    kh, kr, ke = results[keras]
+    lh, lr, le = results[loom]
+    assert len(lh.epoch) == len(kh.epoch) < 20 and le.stopped_epoch == ke.stopped_epoch
+    assert out.count("early stopping") == 2
+    assert set(lh.history) == set(kh.history) == {"loss", "val_loss", "learning_rate"}
+    for key in kh.history:
+        assert_allclose_scaled(lh.history[key], kh.history[key], rel=1e-3, err_msg=key)
+    assert [b for b, _ in lr.batches] == [b for b, _ in kr.batches]
+    assert all(set(logs) == {"loss"} for _, logs in lr.batches)
+    assert [set(logs) for _, logs in lr.epochs] == [set(logs) for _, logs in kr.epochs]
+    assert_allclose_scaled([logs["val_loss"] for _, logs in lr.epochs], lh.history["val_loss"])
+    best = loom.saving.load_model(str(tmp_path / "loom_best.keras"))
+    best_epoch = int(np.argmin(lh.history["val_loss"]))
+    assert best_epoch < len(lh.epoch) - 1
+    assert best.evaluate(x[32:], y[32:], verbose=0) == pytest.approx(lh.history["val_loss"][best_epoch], rel=1e-5)
+
+
+def test_validation_split_and_validation_data_tuple():
+    x, y = _mnist_like(80)
+    models = {}
+    for lib in (keras, loom):
+        model = _classifier(lib)
+        model.compile(optimizer=lib.optimizers.Adam(1e-2), loss=lib.losses.CategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        models[lib] = model
+    models[loom].set_weights(models[keras].get_weights())
+    for kwargs in ({"validation_split": 0.2}, {"validation_data": (x[:16], y[:16])}):
+        kh = models[keras].fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, **kwargs).history
+        lh = models[loom].fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, **kwargs).history
+        assert set(lh) == set(kh) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        for key in kh:
+            assert_allclose_scaled(lh[key], kh[key], err_msg=f"{key} with {list(kwargs)}")
+    assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
