@@ -119,10 +119,16 @@ class StepAPI:
         return getattr(self, "_runner", None) is not None and _user_defined(cls, "call")
 
     def _custom_train(self) -> bool:
-        return self._overrides(_TRAIN_HOOKS)
+        return self._overrides(_TRAIN_HOOKS) or self._layer_losses_only()
 
     def _custom_test(self) -> bool:
-        return self._overrides(_TEST_HOOKS)
+        return self._overrides(_TEST_HOOKS) or self._layer_losses_only()
+
+    def _layer_losses_only(self) -> bool:
+        """Compiled without a loss, the model trains on what its layers ``add_loss`` (Keras's endpoint-layer
+        pattern): Keras's default steps run then, with or without targets."""
+        compile_args = getattr(self, "_compile_args", None)
+        return bool(compile_args) and compile_args.get("loss") is None and self._regularization() is not None
 
     def _custom_steps(self) -> bool:
         return self._custom_train() or self._custom_test()
@@ -180,8 +186,7 @@ class StepAPI:
         losses = []
         if loss_plan.entries:
             losses.append(loss_plan(structure.flatten(y), outs, _per_output(sample_weight, len(outs)))[0])
-        if any(getattr(m, "_regularizers", None) for m in self.modules()):
-            losses.extend(self.losses)
+        losses.extend(self.losses)  # weight regularizers and every add_loss of this call, as Keras
         if not losses:
             raise ConfigError(f"Model '{self.name}': no loss to compute. Provide a `loss` argument in compile(), "
                               f"or compute the loss in your train_step.")
