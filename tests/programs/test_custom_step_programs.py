@@ -306,6 +306,73 @@ def test_subclassed_model_with_call_used_with_fit():
     assert_weights_close(lm.get_weights(), km.get_weights())
 
 
+def _add_loss_model(lib):
+    class Autoencoder(lib.Model):
+        """A subclassed model adding a penalty on its code in ``call``, trained with a compiled loss too."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.encode = lib.layers.Dense(3, activation="tanh")
+            self.decode = lib.layers.Dense(4)
+
+        def call(self, inputs):
+            code = self.encode(inputs)
+            self.add_loss(0.1 * lib.ops.mean(lib.ops.square(code)))
+            return self.decode(code)
+
+    return Autoencoder()
+
+
+def test_subclassed_model_with_add_loss_in_call_fit_matches_keras():
+    x = _rng().normal(size=(32, 4)).astype("float32")
+    km, lm = _add_loss_model(keras), _add_loss_model(loom)
+    km(x[:1]), lm(x[:1])
+    lm.set_weights(km.get_weights())
+    for model, lib in ((km, keras), (lm, loom)):
+        model.compile(optimizer=lib.optimizers.SGD(0.05), loss=lib.losses.MeanSquaredError())
+    kh = km.fit(x, x, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    lh = lm.fit(x, x, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert_allclose_scaled(lh["loss"], kh["loss"])
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    assert len(lm.losses) == 1
+
+
+def _endpoint_model(lib):
+    class LogisticEndpoint(lib.layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = lib.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            self.add_loss(self.loss_fn(targets, logits, sample_weights))
+            return lib.ops.softmax(logits)
+
+    inputs = lib.Input((3,), name="inputs")
+    targets = lib.Input((10,), name="targets")
+    logits = lib.layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    model = lib.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer=lib.optimizers.Adam(1e-2))  # no loss: the endpoint layer adds it
+    return model
+
+
+def test_endpoint_layer_adding_the_loss_fit_without_targets():
+    rng = _rng(7)
+    data = {"inputs": rng.normal(size=(24, 3)).astype("float32"),
+            "targets": (rng.random(size=(24, 10)) > 0.5).astype("float32")}
+    km, lm = _endpoint_model(keras), _endpoint_model(loom)
+    lm.set_weights(km.get_weights())
+    kh = km.fit(data, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    lh = lm.fit(data, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    assert set(lh) == set(kh) == {"loss"}
+    assert_allclose_scaled(lh["loss"], kh["loss"])
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    assert lh["loss"][-1] < lh["loss"][0]
+    probs = lm.predict(data, verbose=0)
+    assert probs.shape == (24, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
 # ======================================================================== 2. a variational autoencoder
 def _vae(lib, latent_dim: int = 2):
     ops = lib.ops
@@ -616,6 +683,42 @@ def _loop_from_scratch(lib, model, x, y, torch_optimizer: bool = False, epochs: 
     return record
 
 
+def test_training_loop_adds_model_losses_from_an_activity_regularization_layer():
+    x, y = _mnist_like(32)
+
+    def build(lib):
+        class ActivityRegularizationLayer(lib.layers.Layer):
+            def call(self, inputs):
+                self.add_loss(1e-2 * lib.ops.sum(inputs))
+                return inputs
+
+        inputs = lib.Input((12,))
+        h = ActivityRegularizationLayer()(lib.layers.Dense(8, activation="relu")(inputs))
+        return lib.Model(inputs, lib.layers.Dense(4)(h))
+
+    km, lm = build(keras), build(loom)
+    lm.set_weights(km.get_weights())
+    records = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        optimizer = lib.optimizers.SGD(learning_rate=1e-2)
+        loss_fn = lib.losses.CategoricalCrossentropy(from_logits=True)
+        values = []
+        for start in range(0, 32, 8):
+            logits = model(x[start:start + 8], training=True)
+            loss = loss_fn(torch.as_tensor(y[start:start + 8]), logits)
+            assert len(model.losses) == 1
+            loss = loss + sum(model.losses)
+            model.zero_grad()
+            loss.backward()
+            weights = list(model.trainable_weights)
+            with torch.no_grad():
+                optimizer.apply([v.value.grad for v in weights], weights)
+            values.append(float(loss.detach()))
+        records[lib] = values
+    assert_allclose_scaled(records[loom], records[keras])
+    assert_weights_close(lm.get_weights(), km.get_weights())
+
+
 @pytest.mark.parametrize("torch_optimizer", [False, True])
 def test_training_loop_from_scratch_matches_keras(torch_optimizer):
     x, y = _mnist_like()
@@ -870,3 +973,39 @@ def test_validation_split_and_validation_data_tuple():
         for key in kh:
             assert_allclose_scaled(lh[key], kh[key], err_msg=f"{key} with {list(kwargs)}")
     assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
+
+
+def test_fit_on_a_torch_dataloader_and_a_pydataset():
+    x, y = _mnist_like(48)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y)),
+                                         batch_size=16, shuffle=False)
+
+    def pydataset(lib):
+        class Batches(lib.utils.PyDataset):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+
+            def __len__(self):
+                return 3
+
+            def __getitem__(self, index):
+                return x[index * 16:(index + 1) * 16], y[index * 16:(index + 1) * 16]
+
+        return Batches()
+
+    for source in ("loader", "pydataset"):
+        models = {}
+        for lib in (keras, loom):
+            model = _classifier(lib)
+            model.compile(optimizer=lib.optimizers.Adam(1e-2),
+                          loss=lib.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+            models[lib] = model
+        models[loom].set_weights(models[keras].get_weights())
+        hist = {}
+        for lib, model in models.items():
+            data = loader if source == "loader" else pydataset(lib)
+            hist[lib] = model.fit(data, validation_data=loader, epochs=2, shuffle=False, verbose=0).history
+        assert set(hist[loom]) == set(hist[keras]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        for key in hist[keras]:
+            assert_allclose_scaled(hist[loom][key], hist[keras][key], err_msg=f"{key} from a {source}")
+        assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
