@@ -1009,3 +1009,33 @@ def test_fit_on_a_torch_dataloader_and_a_pydataset():
         for key in hist[keras]:
             assert_allclose_scaled(hist[loom][key], hist[keras][key], err_msg=f"{key} from a {source}")
         assert_weights_close(models[loom].get_weights(), models[keras].get_weights())
+
+
+def test_subclassed_model_with_get_config_saved_as_keras_and_loaded(tmp_path):
+    @loom.saving.register_keras_serializable(package="ProgC")
+    class Classifier(loom.Model):
+        def __init__(self, hidden=8, classes=4, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden, self.classes = hidden, classes
+            self.block = _mlp_block(loom)()
+            self.head = loom.layers.Dense(classes)
+
+        def call(self, inputs):
+            return self.head(loom.activations.relu(self.block(inputs)))
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"hidden": self.hidden, "classes": self.classes})
+            return config
+
+    x, y = _mnist_like(32)
+    model = Classifier(hidden=6, classes=4)
+    model.compile(optimizer="adam", loss=loom.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / "classifier.keras")
+    model.save(path)
+    loaded = loom.saving.load_model(path)
+    assert isinstance(loaded, Classifier) and (loaded.hidden, loaded.classes) == (6, 4)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.optimizer is not None
+    loaded.fit(x, y, batch_size=8, epochs=1, verbose=0)  # the loaded model trains on
