@@ -1039,3 +1039,28 @@ def test_subclassed_model_with_get_config_saved_as_keras_and_loaded(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert loaded.optimizer is not None
     loaded.fit(x, y, batch_size=8, epochs=1, verbose=0)  # the loaded model trains on
+
+
+def test_custom_loss_function_and_a_callback_stopping_training():
+    x, y = _mnist_like(32)
+
+    def build(lib):
+        def custom_mean_squared_error(y_true, y_pred):
+            return lib.ops.mean(lib.ops.square(y_true - y_pred), axis=-1)
+
+        class StopAfterTwo(lib.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 1:
+                    self.model.stop_training = True
+
+        model = _classifier(lib)
+        model.compile(optimizer=lib.optimizers.Adam(1e-2), loss=custom_mean_squared_error)
+        return model, StopAfterTwo()
+
+    (km, kcb), (lm, lcb) = build(keras), build(loom)
+    lm.set_weights(km.get_weights())
+    kh = km.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0, callbacks=[kcb]).history
+    lh = lm.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0, callbacks=[lcb]).history
+    assert len(lh["loss"]) == len(kh["loss"]) == 2
+    assert_allclose_scaled(lh["loss"], kh["loss"])
+    assert_weights_close(lm.get_weights(), km.get_weights())
