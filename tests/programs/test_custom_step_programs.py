@@ -240,6 +240,47 @@ def test_masking_compute_mask_and_a_layer_receiving_mask():
     np.testing.assert_array_equal(np.asarray(emb.compute_mask(torch.as_tensor(tokens))), tokens != 0)
 
 
+def _mask_chain(lib):
+    class Scale(lib.layers.Layer):
+        """Passes the mask through untouched (``supports_masking``)."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs):
+            return inputs * 2.0
+
+    class MaskFirstStep(lib.layers.Layer):
+        """Also masks the first time step."""
+
+        def call(self, inputs, mask=None):
+            return inputs
+
+        def compute_mask(self, inputs, mask=None):
+            if mask is None:
+                return None
+            later = lib.ops.arange(lib.ops.shape(mask)[1]) > 0
+            return lib.ops.logical_and(mask, lib.ops.expand_dims(later, 0))
+
+    inputs = lib.Input((5,), dtype="int32")
+    h = lib.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    h = MaskFirstStep()(Scale()(h))
+    return lib.Model(inputs, lib.layers.LSTM(3)(h))
+
+
+def test_custom_layers_passing_and_changing_the_mask_before_an_lstm():
+    tokens = np.array([[3, 5, 0, 0, 0], [1, 2, 7, 4, 0]], "int32")
+    km, lm = _mask_chain(keras), _mask_chain(loom)
+    lm.set_weights(km.get_weights())
+    out = lm.predict(tokens, verbose=0)
+    assert_allclose_scaled(out, km.predict(tokens, verbose=0))
+    # the first row keeps one step (5): the same as the LSTM on that step alone
+    alone = lm.predict(np.array([[5, 0, 0, 0, 0]], "int32"), verbose=0)
+    assert not np.allclose(out[0], alone[0])  # step 5 alone is masked as the first step
+    np.testing.assert_allclose(lm.predict(np.array([[9, 5, 0, 0, 0]], "int32"), verbose=0)[0], out[0], rtol=1e-5)
+
+
 def test_get_config_register_serializable_and_keras_round_trip(tmp_path):
     @loom.saving.register_keras_serializable(package="ProgC")
     class ScaledLinear(loom.layers.Layer):
