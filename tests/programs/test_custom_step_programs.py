@@ -238,6 +238,11 @@ def test_masking_compute_mask_and_a_layer_receiving_mask():
     # compute_mask called directly gives the padding mask
     emb = outs[loom].layers[1]
     np.testing.assert_array_equal(np.asarray(emb.compute_mask(torch.as_tensor(tokens))), tokens != 0)
+    # eagerly the mask rides on the output and reaches the next layer's `mask` argument, as in Keras
+    MaskedMean, CustomEmbedding = _masking_layers(loom)
+    embedded = emb(tokens)
+    np.testing.assert_array_equal(np.asarray(embedded._keras_mask), tokens != 0)
+    assert_allclose_scaled(np.asarray(MaskedMean()(embedded)), ly)
 
 
 def _mask_chain(lib):
