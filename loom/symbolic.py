@@ -156,7 +156,12 @@ def _run_probes(layer: torch.nn.Module, args: tuple, kwargs: dict) -> list:
             continue
         try:
             runs.append(_probe_run(layer, args, kwargs, fill, "meta"))
-        except NotImplementedError:
+        except (NotImplementedError, RuntimeError) as e:
+            # A call that makes its own tensors (``random.normal(shape=...)`` with a CPU generator) may mix
+            # them with meta probes, or read values (``.item()``) of tensors made on the meta device; such a
+            # layer is probed on real zeros instead.
+            if not isinstance(e, NotImplementedError) and "device" not in str(e) and "meta" not in str(e):
+                raise
             runs.append(_probe_run(layer, args, kwargs, fill, _real_device(layer)))
     return runs
 

@@ -138,6 +138,29 @@ def test_tensors_a_layer_creates_itself_join_its_symbolic_inputs():
     np.testing.assert_array_equal(loom.Model(inputs, y)(np.zeros((1, 4), "float32")).numpy(), [[1.0, 2.0, 3.0, 4.0]])
 
 
+def test_a_call_making_its_own_tensors_is_probed_on_real_zeros():
+    """A VAE's Sampling layer draws noise of the input's shape: a CPU tensor that meta probes cannot mix with."""
+    class Sampling(loom.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = loom.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            shape = (loom.ops.shape(z_mean)[0], loom.ops.shape(z_mean)[1])
+            eps = loom.random.normal(shape=shape, seed=self.seed_generator)
+            return z_mean + loom.ops.exp(0.5 * z_log_var) * eps + loom.ops.ones(shape)
+
+    z = Sampling()([loom.Input((2,)), loom.Input((2,))])
+    assert z.shape == (None, 2) and z.dtype == "float32"
+
+    class Broken(loom.layers.Layer):
+        def call(self, x):
+            return x @ torch.ones(5, 5, device=x.device)  # a shape error still says so, whatever the device
+    with pytest.raises(ShapeError, match="broken"):
+        Broken()(loom.Input((3,)))
+
+
 def test_has_masks_treats_lists_of_none_as_no_mask():
     assert _has_masks(None, 2) == [False, False]
     assert _has_masks([None, None], 1) == [False]

@@ -34,6 +34,7 @@ from torch import nn
 
 from loom import backend, config, structure, traceback_utils
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
+from loom.layers import eager_masks
 from loom.layers.input_spec import InputSpec
 from loom.layers.modes import restore_modes, saved_modes
 from loom.registry import register_builtin, registered_name
@@ -79,6 +80,7 @@ class Layer(nn.Module):
     input_spec: InputSpec | None = None
     _remat_mode = None
     supports_masking: bool = False
+    _computes_mask: bool = False  # the class overrides compute_mask (set for each subclass)
     #: Integer (and bool) inputs become the float dtype of the layer's own weights, as Keras's float ops
     #: promote them (true for loom's layers with float weights except ``Embedding``; user layers get the
     #: integers, as in Keras).
@@ -91,6 +93,7 @@ class Layer(nn.Module):
         cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
         cls._mask_arguments = _mask_arguments(cls.call)
+        cls._computes_mask = cls.compute_mask is not Layer.compute_mask
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
         if "_casts_int_inputs" not in cls.__dict__ and cls.__module__.startswith("loom.layers."):
@@ -311,7 +314,9 @@ class Layer(nn.Module):
                 x = args[0]
                 if x.dtype is not torch.float32:
                     x = self._input_dtype(x)
-                return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
+                if not (eager_masks.STATE.in_use or self._computes_mask):
+                    return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
+                return self._call_eager((x,), {})
             if structure.any_leaf(is_symbolic, [args, kwargs]):
                 return self._call_symbolic(args, kwargs)
             if not self.built:
@@ -328,6 +333,19 @@ class Layer(nn.Module):
                 del tb, e
 
     def _call_eager(self, args: tuple, kwargs: dict):
+        """An eager call, with Keras's masks carried on the tensors (see :mod:`loom.layers.eager_masks`)."""
+        if not (eager_masks.STATE.in_use or self._computes_mask):
+            return self._call_unmasked(args, kwargs)
+        if args:
+            args = (self._convert_inputs(args[0]),) + args[1:]
+        kwargs = dict(kwargs)
+        mask = eager_masks.input_mask(self, args, kwargs)
+        outputs = self._call_unmasked(args, kwargs)
+        if mask is not None or self._computes_mask:
+            eager_masks.attach_output_mask(self, args[0] if args else None, outputs, mask)
+        return outputs
+
+    def _call_unmasked(self, args: tuple, kwargs: dict):
         training = kwargs.pop("training", None)
         if args:
             args = (self._convert_inputs(args[0]),) + args[1:]

@@ -370,12 +370,29 @@ class Model(Trainable, Layer):
                       expand_nested=expand_nested, show_trainable=show_trainable)
 
     def get_config(self) -> dict:
+        """The functional config (layers and their calls); for a subclassed model whose own ``get_config``
+        calls this one, Keras's base keys (``name``, ``trainable``, ``dtype``) for it to extend."""
         from loom.models.config import functional_config
+        if not self.is_graph_network and type(self).get_config is not Model.get_config:
+            return Layer.get_config(self)
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> "Model":
+        """A functional model from a functional config; any other config (a subclassed model's own
+        ``get_config``) is passed to the constructor, ``cls(**config)``, as Keras does.
+
+        Raises:
+            ConfigError: the constructor does not take the config's keys.
+        """
         from loom.models.config import functional_from_config
+        if isinstance(config, dict) and "layers" not in config:
+            try:
+                return cls(**config)
+            except TypeError as e:
+                raise ConfigError(f"Cannot rebuild {cls.__name__} from its config (keys {sorted(config)}): {e}. "
+                                  f"Its get_config() must return the arguments of __init__, or override "
+                                  f"from_config().") from e
         return functional_from_config(cls, config, custom_objects=custom_objects, safe_mode=safe_mode)
 
     # ------------------------------------------------------------------------------- saving (see saving)

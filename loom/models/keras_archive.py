@@ -29,12 +29,15 @@ import warnings
 import zipfile
 from typing import Any
 
+import torch
+
 from loom.errors import ConfigError, ModelFileError
 from loom.io_utils import atomic_write, parse_json_object, read_zip_entries
 from loom.models import keras_config
 from loom.models.keras_h5 import match_h5_weights, read_h5_arrays, write_h5_weights
 from loom.models.keras_optimizer_state import optimizer_arrays, restore_optimizer_arrays
 from loom.models.weight_map import layer_groups, weight_slots
+from loom.symbolic import SymbolicTensor
 
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
@@ -67,7 +70,23 @@ def _build_config(model: Any) -> dict:
     layer = getattr(model, "_input_layer", None)
     if isinstance(model, Sequential) and layer is not None:
         return {"input_shape": list(layer.batch_shape)}
+    built_on = getattr(model, "_build_inputs", None)
+    if not model.is_graph_network and isinstance(built_on, SymbolicTensor):  # a subclassed model, called once
+        return {"input_shape": [None, *built_on.shape[1:]]}
     return {"input_shape": None}
+
+
+def _build_from_config(model: Any, build_config: Any) -> None:
+    """Create a subclassed model's weights as Keras's ``build_from_config`` does: one call on zeros of the
+    saved input shape (batch 1), before the weights are loaded; other models are built by their config."""
+    if model.is_graph_network or model.built or not isinstance(build_config, dict):
+        return
+    shape = build_config.get("input_shape")
+    if not isinstance(shape, list) or not shape or not all(d is None or isinstance(d, int) and d >= 0
+                                                           for d in shape):
+        return
+    with torch.no_grad():
+        model(torch.zeros([1 if d is None else d for d in shape]), training=False)
 
 
 def save_keras_archive(model: Any, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
@@ -184,6 +203,8 @@ def load_keras_document(document: dict, weights: bytes | str, path: str, custom_
     from loom.models.saving import _assign, _guarded
     model = _guarded(path, "cannot rebuild the model from config.json",
                      lambda: build_model(document, custom_objects, safe_mode, keep_training))
+    _guarded(path, "cannot build the model from its build_config",
+             lambda: _build_from_config(model, document.get("build_config")))
     if assets:
         _guarded(path, "cannot read the vocabularies under assets/", lambda: _load_assets(model, assets))
     arrays = read_h5_arrays(weights)

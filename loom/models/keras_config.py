@@ -324,7 +324,24 @@ def compile_config_from_keras(config: Any, custom_objects: dict | None = None) -
     out = {k: from_keras(v, custom_objects) for k, v in config.items() if k in allowed}
     if out.get("jit_compile") == "auto":
         out["jit_compile"] = False
+    if custom_objects:
+        for key in ("loss", "metrics", "weighted_metrics"):
+            out[key] = _custom_functions(out.get(key), custom_objects)
     return out
+
+
+def _custom_functions(value: Any, custom_objects: dict, depth: int = 0) -> Any:
+    """Names of custom loss / metric functions (saved by name, as Keras saves them) as the functions that
+    ``custom_objects`` gives for them; other values unchanged."""
+    if depth > _MAX_DEPTH:
+        raise ConfigError(f"The compile config is nested more than {_MAX_DEPTH} levels deep.")
+    if isinstance(value, str):
+        return custom_objects.get(value, value)
+    if isinstance(value, list):
+        return [_custom_functions(v, custom_objects, depth + 1) for v in value]
+    if isinstance(value, dict) and not _is_object(value):
+        return {k: _custom_functions(v, custom_objects, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _map_nested(value: Any, fn, depth: int = 0) -> Any:

@@ -413,11 +413,15 @@ def _serialize_nested(value: Any, kind: str) -> Any:
         return {k: _serialize_nested(v, kind) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_serialize_nested(v, kind) for v in value]
-    if kind == "loss":
-        from loom import losses
-        return losses.serialize(value)
-    from loom import metrics
-    return metrics.serialize(value)
+    from loom import losses, metrics
+    try:
+        return losses.serialize(value) if kind == "loss" else metrics.serialize(value)
+    except ConfigError:
+        if not callable(value) or isinstance(value, (losses.Loss, metrics.Metric)):
+            raise
+        # A plain function (Keras compiles with any callable) is recorded by its name, as Keras records it;
+        # loading the model finds it again through custom_objects, or warns that it cannot compile.
+        return getattr(value, "__name__", type(value).__name__)
 
 
 def deserialize_compile_config(config: dict) -> dict:

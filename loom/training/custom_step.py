@@ -119,10 +119,16 @@ class StepAPI:
         return getattr(self, "_runner", None) is not None and _user_defined(cls, "call")
 
     def _custom_train(self) -> bool:
-        return self._overrides(_TRAIN_HOOKS)
+        return self._overrides(_TRAIN_HOOKS) or self._layer_losses_only()
 
     def _custom_test(self) -> bool:
-        return self._overrides(_TEST_HOOKS)
+        return self._overrides(_TEST_HOOKS) or self._layer_losses_only()
+
+    def _layer_losses_only(self) -> bool:
+        """Compiled without a loss, the model trains on what its layers ``add_loss`` (Keras's endpoint-layer
+        pattern): Keras's default steps run then, with or without targets."""
+        compile_args = getattr(self, "_compile_args", None)
+        return bool(compile_args) and compile_args.get("loss") is None and self._regularization() is not None
 
     def _custom_steps(self) -> bool:
         return self._custom_train() or self._custom_test()
@@ -163,7 +169,7 @@ class StepAPI:
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def predict_step(self, data: Any) -> Any:
-        """The outputs for one batch (``data`` is ``(x,)``)."""
+        """The outputs for one batch (``data`` is ``x``, or ``(x,)`` when ``x`` is a list or tuple)."""
         x, _, _ = unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
@@ -180,8 +186,7 @@ class StepAPI:
         losses = []
         if loss_plan.entries:
             losses.append(loss_plan(structure.flatten(y), outs, _per_output(sample_weight, len(outs)))[0])
-        if any(getattr(m, "_regularizers", None) for m in self.modules()):
-            losses.extend(self.losses)
+        losses.extend(self.losses)  # weight regularizers and every add_loss of this call, as Keras
         if not losses:
             raise ConfigError(f"Model '{self.name}': no loss to compute. Provide a `loss` argument in compile(), "
                               f"or compute the loss in your train_step.")
@@ -293,7 +298,7 @@ class StepAPI:
     def _step_data(self, xs: list, ys: list | None, sws: list | None) -> tuple:
         x = self._step_inputs(xs)
         if ys is None:
-            return (x,)
+            return _x_only(x)
         y = self._pack_outputs(list(ys))
         if sws is None or all(w is None for w in sws):
             return x, y
@@ -323,12 +328,12 @@ class StepAPI:
         return step
 
     def _keras_predict_forward(self) -> Callable:
-        """``forward(xs) -> flat outputs`` calling ``self.predict_step((x,))``; ``forward.pack`` rebuilds the
+        """``forward(xs) -> flat outputs`` calling ``self.predict_step(x)``; ``forward.pack`` rebuilds the
         structure of the first batch's outputs from flat arrays."""
         template: list = []
 
         def forward(xs):
-            out = self.predict_step((self._step_inputs(xs),))
+            out = self.predict_step(_x_only(self._step_inputs(xs)))
             if not template:
                 template.append(out)
             return structure.flatten(out)
@@ -341,6 +346,12 @@ class StepAPI:
 
 
 # ============================================================================================ helpers
+def _x_only(x: Any) -> Any:
+    """The ``data`` of a batch without targets, as Keras packs it (``pack_x_y_sample_weight``): ``x`` itself
+    (a tensor or a dict), or ``(x,)`` when ``x`` is a list or tuple of inputs, so ``unpack`` stays unambiguous."""
+    return (x,) if isinstance(x, (list, tuple)) else x
+
+
 def checked_logs(logs: Any, what: str) -> Mapping:
     """``logs`` if it is a dict of metric values (tensors, numbers or dicts of them).
 

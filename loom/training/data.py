@@ -264,7 +264,8 @@ class IterableData:
     Args:
         source: the data object.
         batch_size: batch size for a ``torch.utils.data.Dataset`` (default 32); must be ``None`` otherwise.
-        shuffle: shuffle a ``Dataset``'s samples each epoch (default ``False``); ignored for other sources.
+        shuffle: shuffle a ``Dataset``'s samples, or the order of a ``PyDataset``'s / ``Sequence``'s batches, each
+            epoch (default ``False``); ignored for other sources.
         convert: ``convert(x, y, sw) -> (xs, ys, sws)`` turning one raw batch into flat tensors on the device.
     """
 
@@ -301,9 +302,10 @@ class IterableData:
 
     def batches(self, batch_size: int | None = None, shuffle: bool = False) -> Iterator[Batch]:
         if self._is_py_dataset:
-            raw: Any = iterate_batches(self.source)  # workers, on_epoch_begin / on_epoch_end
+            raw: Any = iterate_batches(self.source, shuffle)  # workers, on_epoch_begin / on_epoch_end
         elif self._is_sequence:
-            raw = (self.source[i] for i in range(len(self.source)))
+            order = torch.randperm(len(self.source)).tolist() if shuffle else range(len(self.source))
+            raw = (self.source[i] for i in order)
         elif self._pending is not None:
             first, rest = self._pending
             self._pending = None

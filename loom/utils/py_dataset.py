@@ -27,6 +27,8 @@ import math
 import multiprocessing
 from typing import Any, Iterator
 
+import torch
+
 from loom.errors import ConfigError
 
 _WORKER_DATASET: Any = None
@@ -114,15 +116,22 @@ class PyDataset:
 Sequence = PyDataset
 
 
-def iterate_batches(dataset: PyDataset) -> Iterator[Any]:
-    """One epoch of ``dataset``: ``on_epoch_begin``, every batch in order, then ``on_epoch_end``.
+def iterate_batches(dataset: PyDataset, shuffle: bool = False) -> Iterator[Any]:
+    """One epoch of ``dataset``: ``on_epoch_begin``, every batch, then ``on_epoch_end``.
+
+    Args:
+        dataset: the dataset.
+        shuffle: visit the batches in a fresh random order (torch's global generator), as Keras does for
+            ``fit(..., shuffle=True)``; default False (index order). An endless dataset is never shuffled.
 
     An endless dataset (``num_batches`` ``None``) ends when ``__getitem__`` raises ``IndexError`` or
     ``StopIteration``.
     """
     dataset.on_epoch_begin()
     count = dataset.num_batches
-    indices = range(count) if count is not None else itertools.count()
+    indices: Any = range(count) if count is not None else itertools.count()
+    if shuffle and count is not None:
+        indices = torch.randperm(count).tolist()
     if dataset.workers > 1 or dataset.use_multiprocessing:
         yield from _pooled(dataset, indices)
     else:

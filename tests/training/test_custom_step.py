@@ -222,8 +222,8 @@ def test_predict_step_and_fit_without_targets():
             return {"reconstruction": loss}
 
         def predict_step(self, data):
-            x = data[0]
-            return {"code": self(x), "input": x}
+            assert isinstance(data, torch.Tensor)  # Keras hands a single input over as itself, not as (x,)
+            return {"code": self(data), "input": data}
 
     inputs = loom.Input((4,))
     model = AutoEncoder(inputs, loom.layers.Dense(4)(inputs))
@@ -287,3 +287,91 @@ def test_custom_train_step_example_runs_with_smoke(tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert "custom train_step losses" in proc.stdout and "hand-written loop, epoch 2" in proc.stdout
+
+
+def test_steps_without_targets_get_x_itself_or_a_tuple_for_a_list_of_inputs():
+    """Keras packs a batch without targets as ``x`` (a tensor or dict) or ``(x,)`` when ``x`` is a list."""
+    x, _ = _data(n=8)
+    for lib in (keras, loom):
+        seen = []
+
+        class Recorder(lib.Model):
+            def train_step(self, data):
+                seen.append(("train", type(data).__name__))
+                return {}
+
+            def test_step(self, data):
+                seen.append(("test", type(data).__name__))
+                return {}
+
+            def predict_step(self, data):
+                seen.append(("predict", type(data).__name__))
+                return super().predict_step(data)
+
+        single = _graph(lib, Recorder)
+        single.compile(optimizer="sgd")
+        single.fit(x, batch_size=8, verbose=0)
+        single.evaluate(x, batch_size=8, verbose=0)
+        single.predict(x, batch_size=8, verbose=0)
+        inputs = [lib.Input((4,)), lib.Input((4,))]
+        pair = Recorder(inputs, lib.layers.Add()(inputs))
+        pair.compile(optimizer="sgd")
+        pair.evaluate([x, x], batch_size=8, verbose=0)
+        pair.predict([x, x], batch_size=8, verbose=0)
+        if lib is keras:
+            expected = seen
+    assert seen == expected == [("train", "Tensor"), ("test", "Tensor"), ("predict", "Tensor"),
+                                ("test", "tuple"), ("predict", "tuple")]
+
+
+def _endpoint_model(lib):
+    """The guide's endpoint layer: the loss is added in ``call`` from a targets input; compiled without a loss."""
+    class LogisticEndpoint(lib.layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = lib.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits):
+            self.add_loss(self.loss_fn(targets, logits))
+            return lib.ops.sigmoid(logits)
+
+    inputs, targets = lib.Input((4,), name="inputs"), lib.Input((3,), name="targets")
+    logits = lib.layers.Dense(3)(inputs)
+    model = lib.Model([inputs, targets], LogisticEndpoint(name="predictions")(targets, logits))
+    model.compile(optimizer=lib.optimizers.Adam(1e-2))
+    return model
+
+
+def test_compiled_without_a_loss_fit_trains_on_added_losses_with_or_without_targets():
+    x, _ = _data(n=32)
+    data = {"inputs": x, "targets": (x[:, :3] > 0).astype("float32")}
+    for y in (None, np.zeros((32, 3), "float32")):
+        km, lm = _pair(_endpoint_model)
+        kh = km.fit(data, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+        lh = lm.fit(data, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+        assert set(lh) == set(kh) == {"loss"}
+        assert_allclose_scaled(lh["loss"], kh["loss"])
+        assert_weights_close(lm.get_weights(), km.get_weights())
+        assert lm.evaluate(data, verbose=0) == pytest.approx(km.evaluate(data, verbose=0), rel=1e-5)
+
+
+def test_compute_loss_adds_losses_added_in_call_without_any_regularizer():
+    def make(lib):
+        class Penalty(lib.layers.Layer):
+            def call(self, h):
+                self.add_loss(0.5 * lib.ops.mean(lib.ops.square(h)))
+                return h
+
+        inputs = lib.Input((4,))
+        model = lib.Model(inputs, lib.layers.Dense(1)(Penalty()(lib.layers.Dense(3)(inputs))))
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    x, y = _data(n=8)
+    km, lm = _pair(make)
+    values = []
+    for model in (km, lm):
+        y_pred = model(x)
+        values.append(float(model.compute_loss(x=x, y=torch.as_tensor(y), y_pred=y_pred).detach()))
+    plain = float(np.mean((lm.predict(x, verbose=0) - y) ** 2))
+    assert values[1] == pytest.approx(values[0], rel=1e-5) and values[1] > plain * 1.001

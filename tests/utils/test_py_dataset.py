@@ -71,3 +71,29 @@ def test_bad_arguments():
         Batches(workers=0)
     with pytest.raises(ConfigError, match="max_queue_size"):
         Batches(max_queue_size=-1)
+
+
+def test_fit_shuffles_the_batch_order_each_epoch_as_keras_and_evaluate_keeps_it():
+    class Recording(Batches):
+        def __init__(self, **kwargs):
+            super().__init__(n=6, **kwargs)
+            self.seen = []
+
+        def __getitem__(self, i):
+            self.seen.append(i)
+            return super().__getitem__(i)
+
+    inputs = loom.Input((3,))
+    model = loom.Model(inputs, loom.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    data = Recording()
+    model.fit(data, epochs=4, verbose=0)  # shuffle=True by default
+    epochs = [data.seen[-24:][6 * e:6 * (e + 1)] for e in range(4)]
+    assert all(sorted(e) == list(range(6)) for e in epochs)
+    assert any(e != list(range(6)) for e in epochs)
+    data.seen.clear()
+    model.fit(data, epochs=2, shuffle=False, verbose=0)
+    assert data.seen[-12:] == list(range(6)) * 2
+    data.seen.clear()
+    model.evaluate(data, verbose=0)
+    assert data.seen[-6:] == list(range(6))
