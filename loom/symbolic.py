@@ -147,11 +147,32 @@ def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, dev
     return out, mask
 
 
+def _building_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int):
+    """The first probe run, on real zeros, which also creates the weights of unbuilt sublayers.
+
+    Real values can fail where Keras's ``meta`` trace cannot: positions ``ops.arange(length)`` looked up in an
+    ``Embedding`` of ``sequence_length`` rows fail for ``length=fill``. Then the weights are created by a run
+    with every unknown dimension set to 1 and the probe itself runs on ``meta``; the first error is raised if
+    that does not work either.
+    """
+    device = _real_device(layer)
+    try:
+        return _probe_run(layer, args, kwargs, fill, device)
+    except (LoomError, RuntimeError, ValueError, IndexError) as error:
+        try:
+            _probe_run(layer, args, kwargs, 1, device)
+            if _needs_real_run(layer):
+                raise error
+            return _probe_run(layer, args, kwargs, fill, "meta")
+        except Exception:
+            raise error from None
+
+
 def _run_probes(layer: torch.nn.Module, args: tuple, kwargs: dict) -> list:
     runs = []
     for fill in _PROBE_SIZES:
         if not runs and _needs_real_run(layer):
-            runs.append(_probe_run(layer, args, kwargs, fill, _real_device(layer)))
+            runs.append(_building_run(layer, args, kwargs, fill))
             continue
         try:
             runs.append(_probe_run(layer, args, kwargs, fill, "meta"))

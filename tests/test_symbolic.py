@@ -141,3 +141,35 @@ def test_probe_and_describe():
     assert cpu.device.type == "cpu" and float(cpu.abs().sum()) == 0.0
     assert describe([t, torch.zeros(2, 3)]) == "[(None, 3), (2, 3)]"
     assert SymbolicTensor((2, np.int64(3))).shape == (2, 3)
+
+
+def test_unbuilt_layer_whose_real_probe_fails_on_values_builds_on_length_one_and_probes_on_meta():
+    """Positions ``arange(length)`` looked up in an Embedding of ``sequence_length`` rows: the real probe of
+    length 83 fails on the values, as it cannot in Keras's meta trace, so the weights come from a length-1 run."""
+    class PositionalEmbedding(loom.layers.Layer):
+        def __init__(self, sequence_length, **kwargs):
+            super().__init__(**kwargs)
+            self.tokens = loom.layers.Embedding(10, 4)
+            self.positions = loom.layers.Embedding(sequence_length, 4)
+
+        def call(self, inputs):
+            return self.tokens(inputs) + self.positions(loom.ops.arange(0, loom.ops.shape(inputs)[-1], 1))
+
+    layer = PositionalEmbedding(5)
+    y = layer(loom.Input((None,), dtype="int32"))
+    assert y.shape == (None, None, 4)
+    assert layer.positions.embeddings.shape == (5, 4)
+    assert tuple(layer(np.ones((2, 5), "int32")).shape) == (2, 5, 4)
+
+
+def test_a_layer_that_fails_on_every_probe_still_names_the_first_error():
+    class TooLong(loom.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.positions = loom.layers.Embedding(3, 2)
+
+        def call(self, inputs):
+            return self.positions(loom.ops.arange(0, 7, 1)) + inputs[..., :1]
+
+    with pytest.raises(loom.errors.InputError, match="got the index 3"):
+        TooLong()(loom.Input((None, 2)))
