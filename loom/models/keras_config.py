@@ -268,7 +268,9 @@ def _keras_identity(entry: dict, kind: str | None) -> dict:
         from loom.models.keras_ops import MODULES, PACKAGE
         if package == PACKAGE:
             return {"module": MODULES.get(name), "class_name": name, "registered_name": name}
-        return {"module": entry.get("module") or package, "class_name": name, "registered_name": registered}
+        # 'module>f.<locals>.Name' (an unregistered class defined in a function): Keras's class_name is 'Name'
+        return {"module": entry.get("module") or package, "class_name": name.split(".")[-1],
+                "registered_name": registered}
     if class_name in ("Model", "Functional"):
         return {"module": "keras.src.models.functional", "class_name": "Functional",
                 "registered_name": "Functional"}
