@@ -295,3 +295,81 @@ def test_seq2seq_transformer_fits_decodes_greedily_and_round_trips(tmp_path):
     model.save(path)
     restored = loom.models.load_model(path, custom_objects=custom)
     np.testing.assert_array_equal(restored.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+# ------------------------------------------------------------ 4. timeseries forecasting (weather style)
+def _weather_like_series(n=200):
+    rng = np.random.default_rng(0)
+    t = np.arange(n, dtype="float32")
+    series = np.stack([np.sin(t / 8), np.cos(t / 5), rng.normal(scale=0.1, size=n)], axis=1).astype("float32")
+    return (series - series.mean(axis=0)) / series.std(axis=0)
+
+
+def _forecast_datasets(lib, series, sequence_length=6, step=2, future=15, split=150):
+    """Windows of ``sequence_length`` rows, every ``step``-th row, and the first feature ``future`` rows after
+    the window's start as the target (the weather example's ``x[:-start]`` / ``y[start:]`` pairing)."""
+    def windows(x, y):
+        return lib.utils.timeseries_dataset_from_array(x, y, sequence_length=sequence_length, sampling_rate=step,
+                                                       batch_size=16)
+    train, val = series[:split], series[split:]
+    return windows(train[:-future], train[future:, :1]), windows(val[:-future], val[future:, :1])
+
+
+def _forecaster(lib, sequence_length=6, features=3):
+    inputs = lib.Input(shape=(sequence_length, features))
+    return lib.Model(inputs, lib.layers.Dense(1)(lib.layers.LSTM(32)(inputs)))
+
+
+def test_timeseries_windows_match_a_hand_computation_and_keras():
+    series = _weather_like_series()
+    train, _ = _forecast_datasets(loom, series)
+    keras_train, _ = _forecast_datasets(keras, series)
+    batches, keras_batches = list(train), list(keras_train)
+    assert len(batches) == len(keras_batches) == 8  # 135 rows hold 125 windows spanning 11 rows each
+    for (x, y), (kx, ky) in zip(batches, keras_batches):
+        np.testing.assert_array_equal(np.asarray(x), kx.numpy())
+        np.testing.assert_array_equal(np.asarray(y), ky.numpy())
+    x, y = batches[1]
+    assert tuple(x.shape) == (16, 6, 3) and tuple(y.shape) == (16, 1)
+    i = 16 + 3  # the 4th window of the 2nd batch starts at row 19: rows 19, 21, ..., 29; target row 19 + 15
+    np.testing.assert_array_equal(np.asarray(x[3]), series[i:i + 12:2])
+    assert float(y[3, 0]) == series[i + 15, 0]
+
+
+def test_lstm_forecaster_with_early_stopping_and_best_checkpoint_matches_keras(tmp_path):
+    series = _weather_like_series()
+    histories, models = [], _pair(_forecaster)
+    for lib, model in zip((keras, loom), models):
+        train, val = _forecast_datasets(lib, series)
+        model.compile(optimizer=lib.optimizers.Adam(learning_rate=0.01), loss="mse")
+        callbacks = [lib.callbacks.EarlyStopping(monitor="val_loss", min_delta=0, patience=5),
+                     lib.callbacks.ModelCheckpoint(monitor="val_loss", filepath=str(tmp_path / f"{lib.__name__}"
+                                                                                  ".weights.h5"),
+                                                   save_weights_only=True, save_best_only=True)]
+        histories.append(model.fit(train, epochs=4, validation_data=val, callbacks=callbacks, verbose=0).history)
+    (keras_history, history), (km, lm) = histories, models
+    for key in ("loss", "val_loss"):
+        assert_allclose_scaled(history[key], keras_history[key], rel=1e-3, err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights(), rel=1e-3)
+
+    best = _forecaster(loom)
+    best.load_weights(str(tmp_path / "loom.weights.h5"))
+    keras_best = _forecaster(keras)
+    keras_best.load_weights(str(tmp_path / "loom.weights.h5"))  # loom's .weights.h5 is Keras's format
+    _, val = _forecast_datasets(loom, series)
+    x_val = np.concatenate([np.asarray(x) for x, _ in val])
+    assert_allclose_scaled(best.predict(x_val, verbose=0), keras_best.predict(x_val, verbose=0))
+    best.compile(loss="mse")
+    assert best.evaluate(val, verbose=0) == pytest.approx(min(history["val_loss"]), rel=1e-5)
+
+
+def test_early_stopping_stops_a_forecaster_that_no_longer_improves():
+    series = _weather_like_series()
+    train, val = _forecast_datasets(loom, series)
+    model = _forecaster(loom)
+    model.compile(optimizer=loom.optimizers.Adam(learning_rate=0.5), loss="mse")  # too large: val_loss stalls
+    stopper = loom.callbacks.EarlyStopping(monitor="val_loss", min_delta=0, patience=2)
+    history = model.fit(train, epochs=50, validation_data=val, callbacks=[stopper], verbose=0).history
+    val_loss = history["val_loss"]
+    assert len(val_loss) < 50 and stopper.stopped_epoch == len(val_loss) - 1
+    assert min(val_loss[-2:]) >= min(val_loss[:-2])  # the last `patience` epochs did not improve
