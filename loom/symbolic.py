@@ -42,8 +42,23 @@ class KerasHistory(NamedTuple):
     tensor_index: int
 
 
+def _operator(op: str, reflected: bool = False):
+    """A Python operator of :class:`SymbolicTensor` running ``loom.ops.<op>`` (a node of the graph), as
+    Keras's ``KerasTensor`` does: ``x + inputs``, ``2 * x``, ``x[:, 0]``, ``mask & other``."""
+    def method(self, *other):
+        from loom import ops
+        fn = getattr(ops, op)
+        return fn(*other, self) if reflected else fn(self, *other)
+    method.__name__ = op
+    return method
+
+
 class SymbolicTensor:
-    """A placeholder tensor in a functional graph: shape, dtype and the node that made it."""
+    """A placeholder tensor in a functional graph: shape, dtype and the node that made it.
+
+    Python's arithmetic, comparison (but ``==``: it stays identity), logical and indexing operators record the
+    matching ``loom.ops`` call, as Keras's ``KerasTensor`` operators do.
+    """
 
     __slots__ = ("shape", "torch_dtype", "node", "index", "name", "has_mask", "__weakref__")
 
@@ -84,6 +99,25 @@ class SymbolicTensor:
 
     def __iter__(self):
         raise TypeError("A SymbolicTensor cannot be iterated; use .shape.")
+
+    __add__, __radd__ = _operator("add"), _operator("add", reflected=True)
+    __sub__, __rsub__ = _operator("subtract"), _operator("subtract", reflected=True)
+    __mul__, __rmul__ = _operator("multiply"), _operator("multiply", reflected=True)
+    __matmul__, __rmatmul__ = _operator("matmul"), _operator("matmul", reflected=True)
+    __truediv__, __rtruediv__ = _operator("true_divide"), _operator("true_divide", reflected=True)
+    __floordiv__, __rfloordiv__ = _operator("floor_divide"), _operator("floor_divide", reflected=True)
+    __mod__, __rmod__ = _operator("mod"), _operator("mod", reflected=True)
+    __pow__, __rpow__ = _operator("power"), _operator("power", reflected=True)
+    __neg__, __abs__ = _operator("negative"), _operator("absolute")
+    __lt__, __le__ = _operator("less"), _operator("less_equal")
+    __gt__, __ge__ = _operator("greater"), _operator("greater_equal")
+    __ne__ = _operator("not_equal")
+    __and__, __rand__ = _operator("logical_and"), _operator("logical_and", reflected=True)
+    __or__, __ror__ = _operator("logical_or"), _operator("logical_or", reflected=True)
+    __xor__, __rxor__ = _operator("logical_xor"), _operator("logical_xor", reflected=True)
+    __invert__ = _operator("logical_not")
+    __getitem__ = _operator("get_item")
+    __hash__ = object.__hash__
 
     def probe(self, fill: int, device: Any = "meta") -> torch.Tensor:
         """A tensor of this shape with unknown dimensions set to ``fill`` (on ``meta`` by default; zeros elsewhere)."""
