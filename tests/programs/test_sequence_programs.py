@@ -373,3 +373,108 @@ def test_early_stopping_stops_a_forecaster_that_no_longer_improves():
     val_loss = history["val_loss"]
     assert len(val_loss) < 50 and stopper.stopped_epoch == len(val_loss) - 1
     assert min(val_loss[-2:]) >= min(val_loss[:-2])  # the last `patience` epochs did not improve
+
+
+# ---------------------------------------------------------- 5a. character-level text generation with an LSTM
+CORPUS = ("the quick brown fox jumps over the lazy dog. " * 6 + "a lazy dog sleeps under the brown tree. " * 4)
+
+
+def _char_windows(maxlen=10, step=3):
+    chars = sorted(set(CORPUS))
+    char_indices = {c: i for i, c in enumerate(chars)}
+    sentences = [CORPUS[i:i + maxlen] for i in range(0, len(CORPUS) - maxlen, step)]
+    next_chars = [CORPUS[i + maxlen] for i in range(0, len(CORPUS) - maxlen, step)]
+    x = np.zeros((len(sentences), maxlen, len(chars)), dtype="bool")
+    y = np.zeros((len(sentences), len(chars)), dtype="bool")
+    for i, sentence in enumerate(sentences):
+        for t, char in enumerate(sentence):
+            x[i, t, char_indices[char]] = 1
+        y[i, char_indices[next_chars[i]]] = 1
+    return chars, char_indices, x, y
+
+
+def _char_model(lib, maxlen, num_chars, units=16):
+    return lib.Sequential([lib.Input(shape=(maxlen, num_chars)), lib.layers.LSTM(units),
+                           lib.layers.Dense(num_chars, activation="softmax")])
+
+
+def _sample(preds, temperature=1.0, rng=None):
+    preds = np.log(np.asarray(preds).astype("float64")) / temperature
+    probs = np.exp(preds) / np.sum(np.exp(preds))
+    return int(np.argmax(rng.multinomial(1, probs, 1)))
+
+
+def test_char_lstm_on_boolean_one_hot_matches_keras_and_generates_text():
+    chars, char_indices, x, y = _char_windows()
+    km, lm = _pair(_char_model, maxlen=10, num_chars=len(chars))
+    for lib, model in ((keras, km), (loom, lm)):
+        model.compile(loss="categorical_crossentropy", optimizer=lib.optimizers.RMSprop(learning_rate=0.01))
+    assert_allclose_scaled(lm.predict(x[:8], verbose=0), km.predict(x[:8], verbose=0))
+    hk = km.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False)
+    hl = lm.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False)
+    assert_allclose_scaled(hl.history["loss"], hk.history["loss"], rel=1e-3)
+    assert_weights_close(lm.get_weights(), km.get_weights(), rel=1e-3)
+
+    lm.fit(x, y, batch_size=32, epochs=25, verbose=0)
+    generated, sentence = "", CORPUS[:10]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x_pred = np.zeros((1, 10, len(chars)))
+        for t, char in enumerate(sentence):
+            x_pred[0, t, char_indices[char]] = 1.0
+        preds = lm.predict(x_pred, verbose=0)[0]
+        assert preds.shape == (len(chars),) and preds.sum() == pytest.approx(1.0, rel=1e-5)
+        next_char = chars[_sample(preds, temperature=0.2, rng=rng)]
+        sentence, generated = sentence[1:] + next_char, generated + next_char
+    assert len(generated) == 20 and set(generated) <= set(chars)
+    assert generated.count(" ") >= 2  # a model that learnt the corpus writes words, not one repeated letter
+
+
+# ------------------------------------------------------------- 5b. timeseries classification with a Transformer
+def _timeseries_transformer(lib, input_shape=(16, 1), head_size=4, num_heads=2, ff_dim=4, blocks=2,
+                            mlp_units=(8,), dropout=0.0, n_classes=2):
+    layers = lib.layers
+
+    def encoder(inputs):
+        x = layers.MultiHeadAttention(key_dim=head_size, num_heads=num_heads, dropout=dropout)(inputs, inputs)
+        x = layers.Dropout(dropout)(x)
+        res = layers.LayerNormalization(epsilon=1e-6)(x) + inputs
+        x = layers.Conv1D(filters=ff_dim, kernel_size=1, activation="relu")(res)
+        x = layers.Dropout(dropout)(x)
+        x = layers.Conv1D(filters=inputs.shape[-1], kernel_size=1)(x)
+        return layers.LayerNormalization(epsilon=1e-6)(x) + res
+
+    inputs = lib.Input(shape=input_shape)
+    x = inputs
+    for _ in range(blocks):
+        x = encoder(x)
+    x = layers.GlobalAveragePooling1D(data_format="channels_last")(x)
+    for units in mlp_units:
+        x = layers.Dropout(dropout)(layers.Dense(units, activation="relu")(x))
+    return lib.Model(inputs, layers.Dense(n_classes, activation="softmax")(x))
+
+
+def _wave_classes(n=48, length=16):
+    rng = np.random.default_rng(3)
+    t = np.arange(length, dtype="float32")
+    y = rng.integers(0, 2, size=n)
+    x = np.where(y[:, None] == 1, np.sin(t / 2), np.sign(np.sin(t / 2))) + rng.normal(scale=0.1, size=(n, length))
+    return x[..., None].astype("float32"), y
+
+
+def test_timeseries_transformer_classifier_matches_keras():
+    x, y = _wave_classes()
+    km, lm = _pair(_timeseries_transformer)
+    assert_allclose_scaled(lm.predict(x, verbose=0), km.predict(x, verbose=0))
+    for lib, model in ((keras, km), (loom, lm)):
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=lib.optimizers.Adam(learning_rate=1e-3),
+                      metrics=["sparse_categorical_accuracy"])
+    stops = [keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
+             loom.callbacks.EarlyStopping(patience=3, restore_best_weights=True)]
+    hk = km.fit(x, y, validation_split=0.25, epochs=2, batch_size=8, callbacks=[stops[0]], verbose=0, shuffle=False)
+    hl = lm.fit(x, y, validation_split=0.25, epochs=2, batch_size=8, callbacks=[stops[1]], verbose=0, shuffle=False)
+    assert sorted(hl.history) == sorted(hk.history)
+    for key in hk.history:
+        assert_allclose_scaled(hl.history[key], hk.history[key], rel=1e-3, err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights(), rel=1e-3)
+    assert_allclose_scaled(lm.evaluate(x, y, verbose=0), km.evaluate(x, y, verbose=0), rel=1e-3)
