@@ -252,13 +252,22 @@ def test_text_vectorization_with_a_custom_standardization():
                                                  + [0, 0, 0]]
 
 
-def test_seq2seq_transformer_with_masks_matches_keras_forward():
-    _, _, inputs, _ = _vectorized_pairs()
+def test_seq2seq_transformer_with_masks_matches_keras():
+    _, _, inputs, targets = _vectorized_pairs()
     (km, _), (lm, _) = _seq2seq(keras), _seq2seq(loom)
     lm.set_weights(km.get_weights())
     assert_allclose_scaled(lm.predict(inputs, verbose=0), km.predict(inputs, verbose=0))
     pair = [inputs["encoder_inputs"], inputs["decoder_inputs"][:, :3]]  # list inputs, a shorter target
     assert_allclose_scaled(lm(pair).detach().numpy(), km(pair).detach().numpy())
+    # The decoder's output carries the target padding mask: the loss and accuracy skip padded steps.
+    for model in (km, lm):
+        model.compile("rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    hk = km.fit(inputs, targets, batch_size=3, epochs=2, verbose=0, shuffle=False)
+    hl = lm.fit(inputs, targets, batch_size=3, epochs=2, verbose=0, shuffle=False)
+    for key in ("loss", "accuracy"):
+        assert_allclose_scaled(hl.history[key], hk.history[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    assert_allclose_scaled(lm.evaluate(inputs, targets, verbose=0), km.evaluate(inputs, targets, verbose=0))
 
 
 def test_seq2seq_transformer_fits_decodes_greedily_and_round_trips(tmp_path):

@@ -1,8 +1,10 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
+import loom
 from loom import losses, metrics, optimizers
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.training import compile_utils as cu
@@ -101,3 +103,36 @@ def test_compile_config_round_trip_is_json():
     assert isinstance(kwargs["optimizer"], optimizers.Adam)
     assert kwargs["loss"]["a"] == "mse" and isinstance(kwargs["loss"]["b"], losses.Huber)
     assert kwargs["metrics"][0] == "accuracy"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_output_masks_leave_padded_steps_out_of_the_loss_and_metrics_as_keras(weighted):
+    """An output masked by Embedding(mask_zero=True): fit, evaluate and metrics skip the padded steps."""
+    from tests.keras_oracle import keras
+    from tests.tolerance import assert_allclose_scaled, assert_weights_close
+
+    x = np.array([[3, 1, 0, 0], [2, 2, 4, 0], [1, 0, 0, 0], [4, 3, 2, 1]])
+    y = np.array([[1, 2, 0, 0], [2, 1, 1, 0], [0, 0, 0, 0], [1, 1, 2, 2]])
+    # Per-step weights: Keras 3.15 on torch fails on per-sample weights with a mask (an in-place `*=` that
+    # cannot broadcast), which TensorFlow and JAX run.
+    sample_weight = np.linspace(0.5, 2.0, 16).reshape(4, 4).astype("float32") if weighted else None
+    models = []
+    for lib in (keras, loom):
+        inputs = lib.Input((4,), dtype="int32")
+        h = lib.layers.LSTM(4, return_sequences=True)(lib.layers.Embedding(5, 3, mask_zero=True)(inputs))
+        model = lib.Model(inputs, lib.layers.Dense(3, activation="softmax")(h))
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                      weighted_metrics=["accuracy"] if weighted else None)
+        models.append(model)
+    km, lm = models
+    lm.set_weights(km.get_weights())
+    results = [m.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True) for m in (km, lm)]
+    assert sorted(results[1]) == sorted(results[0])
+    for key in results[0]:
+        assert results[1][key] == pytest.approx(results[0][key], rel=1e-5), key
+    hk = km.fit(x, y, sample_weight=sample_weight, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    hl = lm.fit(x, y, sample_weight=sample_weight, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    assert sorted(hl) == sorted(hk)
+    for key in hk:
+        assert_allclose_scaled(hl[key], hk[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
