@@ -136,3 +136,19 @@ def test_output_masks_leave_padded_steps_out_of_the_loss_and_metrics_as_keras(we
     for key in hk:
         assert_allclose_scaled(hl[key], hk[key], err_msg=key)
     assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+def test_output_masks_reach_the_metrics_of_a_compiled_train_step():
+    x = np.array([[3, 1, 0, 0], [2, 2, 4, 0], [1, 0, 0, 0], [4, 3, 2, 1]])
+    y = np.array([[1, 2, 0, 0], [2, 1, 1, 0], [0, 0, 0, 0], [1, 1, 2, 2]])
+    histories = []
+    for jit_compile in (False, True):
+        loom.utils.set_random_seed(0)
+        inputs = loom.Input((4,), dtype="int32")
+        model = loom.Model(inputs, loom.layers.Dense(3, activation="softmax")(
+            loom.layers.Embedding(5, 3, mask_zero=True)(inputs)))
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit_compile)
+        histories.append(model.fit(x, y, epochs=2, shuffle=False, verbose=0).history)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-5, err_msg=key)
+    assert histories[0]["accuracy"][0] * 10 == pytest.approx(round(histories[0]["accuracy"][0] * 10))  # of 10 steps
