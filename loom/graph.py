@@ -310,7 +310,10 @@ class GraphRunner:
                 self.run_general(node, slots, masks, mask_in, out_slots)
             for s in releases:
                 slots[s] = None
-        return [slots[s] for s in self.output_slots]
+        outs = [slots[s] for s in self.output_slots]
+        if masks is not None:
+            attach_output_masks(outs, [masks[s] for s in self.output_slots])
+        return outs
 
     def run_general(self, node: Node, slots: list, masks: list | None, mask_in: list | None,
                     out_slots: list[int]) -> None:
@@ -347,6 +350,15 @@ class GraphRunner:
                 if t.has_mask or id(t) in self.maybe_masked:
                     masks[slot_of[id(t)]] = m
         return out
+
+
+def attach_output_masks(outs: list, masks: list) -> None:
+    """Set each output's mask as its ``_keras_mask`` attribute, where Keras's torch backend keeps it: ``fit``
+    and ``evaluate`` read it to leave masked steps out of the loss and metrics (see
+    :func:`loom.training.compile_utils.output_mask`)."""
+    for out, mask in zip(outs, masks):
+        if mask is not None and isinstance(out, torch.Tensor):
+            out._keras_mask = mask
 
 
 def _fill_argument_masks(layer, node: Node, kwargs: dict, masks: list, slot_of: dict) -> None:

@@ -42,8 +42,23 @@ class KerasHistory(NamedTuple):
     tensor_index: int
 
 
+def _operator(op: str, reflected: bool = False):
+    """A Python operator of :class:`SymbolicTensor` running ``loom.ops.<op>`` (a node of the graph), as
+    Keras's ``KerasTensor`` does: ``x + inputs``, ``2 * x``, ``x[:, 0]``, ``mask & other``."""
+    def method(self, *other):
+        from loom import ops
+        fn = getattr(ops, op)
+        return fn(*other, self) if reflected else fn(self, *other)
+    method.__name__ = op
+    return method
+
+
 class SymbolicTensor:
-    """A placeholder tensor in a functional graph: shape, dtype and the node that made it."""
+    """A placeholder tensor in a functional graph: shape, dtype and the node that made it.
+
+    Python's arithmetic, comparison (but ``==``: it stays identity), logical and indexing operators record the
+    matching ``loom.ops`` call, as Keras's ``KerasTensor`` operators do.
+    """
 
     __slots__ = ("shape", "torch_dtype", "node", "index", "name", "has_mask", "__weakref__")
 
@@ -84,6 +99,25 @@ class SymbolicTensor:
 
     def __iter__(self):
         raise TypeError("A SymbolicTensor cannot be iterated; use .shape.")
+
+    __add__, __radd__ = _operator("add"), _operator("add", reflected=True)
+    __sub__, __rsub__ = _operator("subtract"), _operator("subtract", reflected=True)
+    __mul__, __rmul__ = _operator("multiply"), _operator("multiply", reflected=True)
+    __matmul__, __rmatmul__ = _operator("matmul"), _operator("matmul", reflected=True)
+    __truediv__, __rtruediv__ = _operator("true_divide"), _operator("true_divide", reflected=True)
+    __floordiv__, __rfloordiv__ = _operator("floor_divide"), _operator("floor_divide", reflected=True)
+    __mod__, __rmod__ = _operator("mod"), _operator("mod", reflected=True)
+    __pow__, __rpow__ = _operator("power"), _operator("power", reflected=True)
+    __neg__, __abs__ = _operator("negative"), _operator("absolute")
+    __lt__, __le__ = _operator("less"), _operator("less_equal")
+    __gt__, __ge__ = _operator("greater"), _operator("greater_equal")
+    __ne__ = _operator("not_equal")
+    __and__, __rand__ = _operator("logical_and"), _operator("logical_and", reflected=True)
+    __or__, __ror__ = _operator("logical_or"), _operator("logical_or", reflected=True)
+    __xor__, __rxor__ = _operator("logical_xor"), _operator("logical_xor", reflected=True)
+    __invert__ = _operator("logical_not")
+    __getitem__ = _operator("get_item")
+    __hash__ = object.__hash__
 
     def probe(self, fill: int, device: Any = "meta") -> torch.Tensor:
         """A tensor of this shape with unknown dimensions set to ``fill`` (on ``meta`` by default; zeros elsewhere)."""
@@ -148,11 +182,32 @@ def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, dev
     return out, mask
 
 
+def _building_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int):
+    """The first probe run, on real zeros, which also creates the weights of unbuilt sublayers.
+
+    Real values can fail where Keras's ``meta`` trace cannot: positions ``ops.arange(length)`` looked up in an
+    ``Embedding`` of ``sequence_length`` rows fail for ``length=fill``. Then the weights are created by a run
+    with every unknown dimension set to 1 and the probe itself runs on ``meta``; the first error is raised if
+    that does not work either.
+    """
+    device = _real_device(layer)
+    try:
+        return _probe_run(layer, args, kwargs, fill, device)
+    except (LoomError, RuntimeError, ValueError, IndexError) as error:
+        try:
+            _probe_run(layer, args, kwargs, 1, device)
+            if _needs_real_run(layer):
+                raise error
+            return _probe_run(layer, args, kwargs, fill, "meta")
+        except Exception:
+            raise error from None
+
+
 def _run_probes(layer: torch.nn.Module, args: tuple, kwargs: dict) -> list:
     runs = []
     for fill in _PROBE_SIZES:
         if not runs and _needs_real_run(layer):
-            runs.append(_probe_run(layer, args, kwargs, fill, _real_device(layer)))
+            runs.append(_building_run(layer, args, kwargs, fill))
             continue
         try:
             runs.append(_probe_run(layer, args, kwargs, fill, "meta"))

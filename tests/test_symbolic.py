@@ -175,3 +175,74 @@ def test_probe_and_describe():
     assert cpu.device.type == "cpu" and float(cpu.abs().sum()) == 0.0
     assert describe([t, torch.zeros(2, 3)]) == "[(None, 3), (2, 3)]"
     assert SymbolicTensor((2, np.int64(3))).shape == (2, 3)
+
+
+def test_unbuilt_layer_whose_real_probe_fails_on_values_builds_on_length_one_and_probes_on_meta():
+    """Positions ``arange(length)`` looked up in an Embedding of ``sequence_length`` rows: the real probe of
+    length 83 fails on the values, as it cannot in Keras's meta trace, so the weights come from a length-1 run."""
+    class PositionalEmbedding(loom.layers.Layer):
+        def __init__(self, sequence_length, **kwargs):
+            super().__init__(**kwargs)
+            self.tokens = loom.layers.Embedding(10, 4)
+            self.positions = loom.layers.Embedding(sequence_length, 4)
+
+        def call(self, inputs):
+            return self.tokens(inputs) + self.positions(loom.ops.arange(0, loom.ops.shape(inputs)[-1], 1))
+
+    layer = PositionalEmbedding(5)
+    y = layer(loom.Input((None,), dtype="int32"))
+    assert y.shape == (None, None, 4)
+    assert layer.positions.embeddings.shape == (5, 4)
+    assert tuple(layer(np.ones((2, 5), "int32")).shape) == (2, 5, 4)
+
+
+def test_a_layer_that_fails_on_every_probe_still_names_the_first_error():
+    class TooLong(loom.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.positions = loom.layers.Embedding(3, 2)
+
+        def call(self, inputs):
+            return self.positions(loom.ops.arange(0, 7, 1)) + inputs[..., :1]
+
+    with pytest.raises(loom.errors.InputError, match="got the index 3"):
+        TooLong()(loom.Input((None, 2)))
+
+
+def test_python_operators_on_symbolic_tensors_record_ops_as_keras(tmp_path):
+    """``x + inputs`` (a residual), ``2 * x``, ``x[:, 0]``... on model inputs, as Keras's KerasTensor allows."""
+    from tests.keras_oracle import keras
+    from tests.tolerance import assert_allclose_scaled
+
+    def build(lib):
+        inputs = lib.Input((4, 3))
+        x = lib.layers.Dense(3)(inputs)
+        x = (x + inputs) * 2 - 1.0 / (abs(x) + 1) + (-x) ** 2 + 3 % (abs(x) + 2) // 1
+        mask = (x > 0) & (x <= 5) | ~(x < -1) ^ (x >= 2)
+        x = x * lib.ops.cast(mask, "float32") + (x != 0)
+        return lib.Model(inputs, x[:, 0] @ lib.ops.ones((3, 2)))
+
+    km, lm = build(keras), build(loom)
+    lm.set_weights(km.get_weights())
+    data = np.random.default_rng(0).normal(size=(5, 4, 3)).astype("float32")
+    assert_allclose_scaled(lm.predict(data, verbose=0), km.predict(data, verbose=0))
+    t = lm.inputs[0]
+    assert {t: 1}[t] == 1 and (t == t) is True  # == stays identity: tensors still key dicts
+
+
+def test_element_wise_ops_on_symbolic_tensors_save_as_keras_operation_nodes(tmp_path):
+    """A residual ``x + inputs`` and friends load back in safe mode, in loom and in Keras (no Lambda)."""
+    from tests.keras_oracle import keras
+    from tests.tolerance import assert_allclose_scaled
+
+    inputs = loom.Input((4, 3))
+    x = loom.layers.Dense(3)(inputs)
+    x = (x + inputs) * 2 - abs(x) / 3
+    model = loom.Model(inputs, loom.layers.Dense(3)(-x) * (x > 0))
+    assert not any(isinstance(layer, loom.layers.Lambda) for layer in model.layers[:-2])
+    path = str(tmp_path / "residual.keras")
+    model.save(path)
+    data = np.random.default_rng(0).normal(size=(5, 4, 3)).astype("float32")
+    expected = model.predict(data, verbose=0)
+    np.testing.assert_array_equal(loom.models.load_model(path).predict(data, verbose=0), expected)
+    assert_allclose_scaled(keras.models.load_model(path).predict(data, verbose=0), expected)

@@ -299,10 +299,14 @@ class Model(Trainable, Layer):
         shape = x.shape
         if torch.jit.is_tracing():  # traced sizes are tensors; the trace checks nothing at run time anyway
             return x
-        if len(shape) != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], shape[1:])):
+        if not self._input_shape_matches(tuple(expected), tuple(shape)):
             raise InputError(f"Input '{_input_name(spec)}' of model '{self.name}' expects shape {expected} "
                              f"(None: any size), but got {tuple(shape)}.")
         return x
+
+    def _input_shape_matches(self, expected: tuple, shape: tuple) -> bool:
+        """Whether data of ``shape`` fits an Input of shape ``expected`` (``None``: any size)."""
+        return len(shape) == len(expected) and all(e is None or e == d for e, d in zip(expected[1:], shape[1:]))
 
     def _cast_input(self, spec: SymbolicTensor, x: torch.Tensor) -> torch.Tensor:
         want = spec.torch_dtype

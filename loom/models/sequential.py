@@ -167,6 +167,12 @@ class Sequential(Model):
         self._runner = GraphRunner(self._inputs, self._outputs, graph.nodes)
         self.built = True
 
+    def _input_shape_matches(self, expected: tuple, shape: tuple) -> bool:
+        """Only the rank and the last axis must match, as in Keras, where a Sequential runs its layers without
+        checking the Input's other sizes: an FFN ``Sequential`` built on one sequence length (or on a shape probe)
+        takes any other length; the layers still check what they need."""
+        return len(shape) == len(expected) and expected[-1] in (None, shape[-1])
+
     def call(self, inputs, mask=None):
         if self._runner is None:
             self._build_from_data(inputs)

@@ -253,15 +253,27 @@ class _SummaryTable:
         return rows
 
 
+def _optimizer_count_and_size(optimizer) -> tuple[int, float]:
+    """Scalars and bytes of an optimizer's state, counted as Keras counts its ``optimizer.variables``.
+
+    That is every tensor of :meth:`~loom.optimizers.Optimizer.get_state_tensors` (``iterations`` and the
+    per-parameter slots) plus, for a float learning rate, the one float32 variable Keras keeps it in. Keras's
+    ``iterations`` is an int32 variable, so it weighs 4 bytes here too (loom keeps it as a Python int).
+    """
+    tensors = dict(optimizer.get_state_tensors()) if hasattr(optimizer, "get_state_tensors") else {}
+    tensors.pop("iterations", None)
+    count, size = _count_and_size(list(tensors.values()))
+    scalars = 1 + (not callable(getattr(optimizer, "_learning_rate", None)))
+    return count + scalars, size + 4.0 * scalars
+
+
 def _totals(model) -> list[str]:
     trainable, trainable_size = _count_and_size(model.trainable_weights)
     frozen, frozen_size = _count_and_size(model.non_trainable_weights)
     opt_count, opt_size, opt_built = 0, 0.0, False
     optimizer = getattr(model, "optimizer", None)
     if getattr(model, "compiled", False) and optimizer is not None and getattr(optimizer, "built", False):
-        variables = getattr(optimizer, "variables", [])
-        variables = variables() if callable(variables) else variables
-        opt_count, opt_size = _count_and_size(list(variables))
+        opt_count, opt_size = _optimizer_count_and_size(optimizer)
         opt_built = True
     lines = [f" Total params: {trainable + frozen + opt_count:,} "
              f"({readable_memory_size(trainable_size + frozen_size + opt_size)})",

@@ -395,6 +395,14 @@ def _has_symbolic(values: Iterable[Any]) -> bool:
     return False
 
 
+# Element-wise ops recorded as Keras's operation nodes (loom.models.keras_ops), which save and load safely;
+# every other op on placeholders becomes a Lambda.
+_RECORDED_OPS = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "true_divide": "Divide",
+                 "divide": "Divide", "matmul": "Matmul", "negative": "Negative", "absolute": "Abs",
+                 "less": "Less", "greater": "Greater", "not_equal": "NotEqual", "equal": "Equal"}
+_UNARY_OPS = {"negative", "absolute"}
+
+
 def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """An op called on ``loom.Input`` placeholders becomes a layer of the functional graph, as in Keras.
 
@@ -402,7 +410,13 @@ def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict)
     op on placeholders, so the op must not depend on data values (``nonzero``, ``unique`` cannot).
     """
     from loom.layers.lambda_layer import Lambda
+    from loom.models.keras_ops import OPS
 
+    recorded = OPS.get(_RECORDED_OPS.get(name, ""))
+    if recorded is not None and not kwargs and len(args) == 2 - (name in _UNARY_OPS):
+        node = recorded(name=backend.unique_name(name))
+        node.call = fn  # this op itself runs (its checks, its dtype rules); the saved node is Keras's
+        return node(*args)
     placeholders = [t for t in structure.flatten([args, kwargs]) if isinstance(t, SymbolicTensor)]
 
     def call(inputs: list) -> Any:

@@ -29,6 +29,7 @@ import torch
 
 from loom import backend
 from loom.errors import ConfigError, InputError, ShapeError
+from loom.losses.loss import apply_mask
 
 #: Loss names whose targets are integer class indices.
 _SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
@@ -92,7 +93,9 @@ class LossPlan:
         total = None
         values = []
         for i, loss, weight, _ in self.entries:
-            value = loss(ys[i], outs[i], None if sws is None else sws[i])
+            mask = output_mask(outs[i])
+            sw = None if sws is None else sws[i]
+            value = loss(ys[i], outs[i], sw) if mask is None else loss(ys[i], outs[i], sw, mask=mask)
             values.append(value)
             weighted = value if weight is None else value * weight
             total = weighted if total is None else total + weighted
@@ -231,6 +234,9 @@ class MetricPlan:
         self._pending_size = 0
 
     def update(self, ys: list, outs: list, sws: list | None) -> None:
+        if any(output_mask(o) is not None for o in outs):  # masked outputs: every metric now, masks applied
+            _update_states(self.entries, ys, outs, sws)
+            return
         _update_states(self.immediate, ys, outs, sws)
         if self.deferred:
             self._pending.append((ys, outs, sws))
@@ -280,10 +286,21 @@ class MetricPlan:
         return [metric for _, metric, _, _ in self.entries]
 
 
+def output_mask(output: Any) -> torch.Tensor | None:
+    """The Keras mask a model output carries (``_keras_mask``, set by the graph for a masked output such as the
+    steps after ``Embedding(mask_zero=True)``), or ``None``. As in Keras, the compiled loss leaves masked steps
+    out (averaging over the others) and every metric weighs them 0."""
+    return getattr(output, "_keras_mask", None)
+
+
 def _update_states(entries: list, ys, outs, sws) -> None:
     """``update_state`` of each ``(output index, metric, name, weighted)`` entry on its output and target."""
     for i, metric, _, weighted in entries:
-        metric.update_state(ys[i], outs[i], sws[i] if (weighted and sws is not None) else None)
+        sw = sws[i] if (weighted and sws is not None) else None
+        mask = output_mask(outs[i])
+        if mask is not None:
+            sw = apply_mask(sw, mask, outs[i].dtype if outs[i].is_floating_point() else torch.float32, "sum")
+        metric.update_state(ys[i], outs[i], sw)
 
 
 def _same_trailing_shapes(pending: list) -> bool:

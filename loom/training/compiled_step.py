@@ -44,6 +44,8 @@ from typing import Any, Callable
 import torch
 
 from loom import _torch_compat
+from loom.graph import attach_output_masks
+from loom.training.compile_utils import output_mask
 from loom.training.step import FlatForward
 
 
@@ -154,13 +156,20 @@ def _gradient_graphs(holder: torch.nn.Module, train_params: list, optimizer: Any
         total, parts = loss_plan(ys, outs, sws)
         if penalty is not None:
             total = total + penalty
-        return total, (total, parts, [o.detach() for o in outs])
+        aux = (total, parts, [o.detach() for o in outs])
+        masks = [output_mask(o) for o in outs] if metric_update is not None else []
+        if any(m is not None for m in masks):  # the metrics leave masked steps out
+            aux += (masks,)
+        return total, aux
 
     grad_of = torch.func.grad(loss_of, has_aux=True)
 
     def gradients(train_values, fixed_values, xs, ys, sws):
-        grads, (total, parts, outs) = grad_of(train_values, fixed_values, xs, ys, sws)
+        grads, aux = grad_of(train_values, fixed_values, xs, ys, sws)
+        total, parts, outs = aux[:3]
         if metric_update is not None:
+            if len(aux) > 3:
+                attach_output_masks(outs, aux[3])
             metric_update(ys, outs, sws)
         return grads, total.detach(), [p.detach() for p in parts]
 

@@ -112,7 +112,7 @@ def make_train_step(compute: Compute, optimizer: Any, metric_update: Callable | 
         if after_update is not None:
             after_update()
         if metric_update is not None:
-            metric_update(ys, [o.detach() for o in outs], sws)
+            metric_update(ys, [_detached(o) for o in outs], sws)
         return total, parts
 
     if scaler is None and after_update is None and metric_update is None:
@@ -123,6 +123,15 @@ def make_train_step(compute: Compute, optimizer: Any, metric_update: Callable | 
             opt_step()
             return total, parts
     return step
+
+
+def _detached(output: torch.Tensor) -> torch.Tensor:
+    """``output.detach()`` keeping its Keras mask (the metrics leave masked steps out)."""
+    detached = output.detach()
+    mask = getattr(output, "_keras_mask", None)
+    if mask is not None:
+        detached._keras_mask = mask
+    return detached
 
 
 def make_test_step(compute: Compute, metric_update: Callable | None) -> Callable:

@@ -369,3 +369,27 @@ def test_torch_module_weights_round_trip(tmp_path):
     _assert_same_outputs(model(_x(2, 3)), fresh(_x(2, 3)))
     assert [s.key for s in weight_slots(model)] == ["torch_module_wrapper/module.weight",
                                                    "torch_module_wrapper/module.bias"]
+
+
+@pytest.mark.parametrize("extension", ["keras", "loom"])
+def test_a_layer_class_defined_in_a_function_loads_with_custom_objects_by_its_name(tmp_path, extension):
+    """Saved as 'module>f.<locals>.Name', it is found in custom_objects under 'Name', as in Keras."""
+    def make_layer_class():
+        class Doubled(loom.layers.Layer):
+            def call(self, x):
+                return 2 * x
+        return Doubled
+
+    doubled = make_layer_class()
+    inputs = loom.Input((3,))
+    model = loom.Model(inputs, loom.layers.Dense(2)(doubled()(inputs)))
+    path = str(tmp_path / f"model.{extension}")
+    model.save(path)
+    if extension == "keras":
+        with zipfile.ZipFile(path) as archive:
+            assert '"class_name": "Doubled"' in archive.read("config.json").decode()
+    with pytest.raises(UnsafeLoadError, match="Doubled"):
+        loom.models.load_model(path)
+    restored = loom.models.load_model(path, custom_objects={"Doubled": doubled})
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))

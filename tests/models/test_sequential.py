@@ -157,3 +157,16 @@ def test_add_and_pop_without_rebuild_take_effect_at_the_next_call():
     x = loom.Input((3,))
     model.add(layers.Dense(4), rebuild=False)
     assert model(x).shape == (None, 4)
+
+
+@pytest.mark.parametrize("with_input", [False, True])
+def test_only_rank_and_last_axis_of_the_input_are_checked_as_in_keras(with_input):
+    """A Sequential FFN built on one sequence length takes another (Keras runs its layers without checking the
+    Input's other sizes); the last axis still has to fit."""
+    x6, x7 = np.ones((2, 6, 8), "float32"), np.ones((2, 7, 8), "float32")
+    for lib in (keras, loom):
+        model = lib.Sequential(([lib.Input((6, 8))] if with_input else []) + [lib.layers.Dense(4)])
+        model(x6)
+        assert tuple(model(x7).shape) == (2, 7, 4)
+    with pytest.raises((InputError, loom.errors.ShapeError)):
+        model(np.ones((2, 7, 5), "float32"))

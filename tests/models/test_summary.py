@@ -161,3 +161,17 @@ def test_torch_module_wrapper_row():
     lines = summary_lines(model, line_length=60)
     row = next(line for line in lines if "torch_module_wrapper" in line)
     assert "(None, 2)" in row and row.rstrip("│").rstrip().endswith("10")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_totals_count_the_optimizer_state_after_fit_as_keras(optimizer):
+    """Keras counts ``optimizer.variables`` (iterations, the learning rate, the slots); loom had no such list."""
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
+    totals = []
+    for lib, lines in ((keras, keras_lines), (loom, loom_lines)):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        model.compile(optimizer, "mse")
+        model.fit(x, y, verbose=0)
+        totals.append([line for line in lines(model) if "params:" in line])
+    assert totals[1] == totals[0]
+    assert any(line.startswith(" Optimizer params:") for line in totals[1])

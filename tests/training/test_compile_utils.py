@@ -136,3 +136,52 @@ def test_plain_function_loss_and_metric_compile_train_and_reload_through_custom_
     assert loaded.loss is custom_mse
     expected = models[loom].evaluate(x, y, verbose=0, return_dict=True)
     assert loaded.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_output_masks_leave_padded_steps_out_of_the_loss_and_metrics_as_keras(weighted):
+    """An output masked by Embedding(mask_zero=True): fit, evaluate and metrics skip the padded steps."""
+    from tests.keras_oracle import keras
+    from tests.tolerance import assert_allclose_scaled, assert_weights_close
+
+    x = np.array([[3, 1, 0, 0], [2, 2, 4, 0], [1, 0, 0, 0], [4, 3, 2, 1]])
+    y = np.array([[1, 2, 0, 0], [2, 1, 1, 0], [0, 0, 0, 0], [1, 1, 2, 2]])
+    # Per-step weights: Keras 3.15 on torch fails on per-sample weights with a mask (an in-place `*=` that
+    # cannot broadcast), which TensorFlow and JAX run.
+    sample_weight = np.linspace(0.5, 2.0, 16).reshape(4, 4).astype("float32") if weighted else None
+    models = []
+    for lib in (keras, loom):
+        inputs = lib.Input((4,), dtype="int32")
+        h = lib.layers.LSTM(4, return_sequences=True)(lib.layers.Embedding(5, 3, mask_zero=True)(inputs))
+        model = lib.Model(inputs, lib.layers.Dense(3, activation="softmax")(h))
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                      weighted_metrics=["accuracy"] if weighted else None)
+        models.append(model)
+    km, lm = models
+    lm.set_weights(km.get_weights())
+    results = [m.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True) for m in (km, lm)]
+    assert sorted(results[1]) == sorted(results[0])
+    for key in results[0]:
+        assert results[1][key] == pytest.approx(results[0][key], rel=1e-5), key
+    hk = km.fit(x, y, sample_weight=sample_weight, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    hl = lm.fit(x, y, sample_weight=sample_weight, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    assert sorted(hl) == sorted(hk)
+    for key in hk:
+        assert_allclose_scaled(hl[key], hk[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+def test_output_masks_reach_the_metrics_of_a_compiled_train_step():
+    x = np.array([[3, 1, 0, 0], [2, 2, 4, 0], [1, 0, 0, 0], [4, 3, 2, 1]])
+    y = np.array([[1, 2, 0, 0], [2, 1, 1, 0], [0, 0, 0, 0], [1, 1, 2, 2]])
+    histories = []
+    for jit_compile in (False, True):
+        loom.utils.set_random_seed(0)
+        inputs = loom.Input((4,), dtype="int32")
+        model = loom.Model(inputs, loom.layers.Dense(3, activation="softmax")(
+            loom.layers.Embedding(5, 3, mask_zero=True)(inputs)))
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit_compile)
+        histories.append(model.fit(x, y, epochs=2, shuffle=False, verbose=0).history)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-5, err_msg=key)
+    assert histories[0]["accuracy"][0] * 10 == pytest.approx(round(histories[0]["accuracy"][0] * 10))  # of 10 steps

@@ -200,6 +200,7 @@ class MultiHeadAttention(Layer):
                              f"last, got value {value_shape} and key {key_shape}.")
 
     def __call__(self, *args, **kwargs):
+        args, kwargs = _tensors_as_positional(args, kwargs)
         if not self.built and args:
             shapes = [_shape(a) for a in (list(args[:3]) + [None] * 3)[:3]]
             value = shapes[1] if shapes[1] is not None else _shape(kwargs.get("value"))
@@ -281,3 +282,14 @@ def _shape(x: Any) -> tuple | None:
         return None
     shape = getattr(x, "shape", None)
     return tuple(shape) if shape is not None else tuple(torch.as_tensor(x).shape)
+
+
+def _tensors_as_positional(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``query``, ``value`` and ``key`` given by keyword (``layer(query=q, value=v, key=k)``, as Keras programs
+    often call it) moved into the positional arguments, in that order, so building and graphs see them."""
+    args, kwargs = list(args), dict(kwargs)
+    for name in ("query", "value", "key")[len(args):]:
+        if name not in kwargs:
+            break
+        args.append(kwargs.pop(name))
+    return tuple(args), kwargs

@@ -224,3 +224,21 @@ def test_bad_input_raises_named_errors():
         layer.set_weights(other.get_weights())
     with pytest.raises(InputError, match="needs a value"):
         MHA(2, 2)(torch.ones(1, 3, 4))
+
+
+def test_query_value_key_by_keyword_build_and_match_keras():
+    """``mha(query=q, value=v, key=k)``, as Keras programs write it, inside a functional graph and eagerly."""
+    rng = np.random.default_rng(0)
+    q, v = rng.normal(size=(2, 3, 4)).astype("float32"), rng.normal(size=(2, 5, 6)).astype("float32")
+    outs = []
+    for lib in (keras, loom):
+        query, value = lib.Input((3, 4)), lib.Input((5, 6))
+        layer = lib.layers.MultiHeadAttention(num_heads=2, key_dim=3)
+        model = lib.Model([query, value], layer(query=query, value=value, key=value))
+        outs.append((model, layer))
+    (km, _), (lm, layer) = outs
+    lm.set_weights(km.get_weights())
+    assert_allclose_scaled(lm.predict([q, v], verbose=0), km.predict([q, v], verbose=0))
+    eager = loom.layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    assert tuple(eager(query=torch.as_tensor(q), value=torch.as_tensor(v)).shape) == (2, 3, 4)
+    assert eager.key_dense.kernel.shape == (6, 2, 3)
