@@ -107,3 +107,98 @@ def test_feature_space_training_model_steps_match_keras():
     lh = lm.fit(spaces[loom](columns), y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     assert_allclose_scaled(lh.history["loss"], kh.history["loss"])
     assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+# ------------------------------------------------------------- 2. structured data classification from scratch
+def _lookups(lib, columns):
+    """The per-column preprocessing layers, adapted on the training columns."""
+    city = lib.layers.StringLookup(output_mode="one_hot")
+    kind = lib.layers.StringLookup(output_mode="int")
+    rooms = lib.layers.IntegerLookup(output_mode="one_hot")
+    area, age = lib.layers.Normalization(), lib.layers.Normalization()
+    for layer, name in ((city, "city"), (kind, "kind"), (rooms, "rooms")):
+        layer.adapt(columns[name])
+    area.adapt(columns["area"][:, None])  # one feature: a (n, 1) column, as the example's expand_dims
+    age.adapt(columns["age"][:, None])
+    return {"city": city, "kind": kind, "rooms": rooms, "area": area, "age": age}
+
+
+def test_from_scratch_lookups_and_normalization_match_keras():
+    columns, _ = _table(64)
+    ours, theirs = _lookups(loom, columns), _lookups(keras, columns)
+    probe = {**{k: v[:6] for k, v in columns.items()}, "city": np.array(["oslo", "rome", "lyon", "", "kobe", "lima"]),
+             "rooms": np.array([1, 2, 7, 5, 0, 3]), "area": columns["area"][:6, None], "age": columns["age"][:6, None]}
+    for name in ("city", "kind", "rooms"):
+        assert list(ours[name].get_vocabulary()) == list(theirs[name].get_vocabulary())
+    for name in ours:
+        np.testing.assert_allclose(_numpy(ours[name](probe[name])), _numpy(theirs[name](probe[name])), atol=1e-6,
+                                   err_msg=name)
+    # values only: Keras's ``mean`` / ``variance`` are broadcast-shaped tensors ((1, 1) here), loom's the
+    # (1,)-shaped non-trainable weights themselves
+    np.testing.assert_allclose(_numpy(ours["area"].mean).ravel(), _numpy(theirs["area"].mean).ravel(), rtol=1e-6)
+    np.testing.assert_allclose(_numpy(ours["age"].variance).ravel(), _numpy(theirs["age"].variance).ravel(),
+                               rtol=1e-5)
+
+
+def _from_scratch_model(lib, lookups, dropout: float):
+    """Keras's from-scratch classifier; string columns arrive looked up (loom's graph carries no strings):
+    ``city`` one-hot by its StringLookup, ``kind`` as ids one-hot encoded in the model."""
+    inputs = {"city": lib.Input(shape=(lookups["city"].vocabulary_size(),), name="city"),
+              "kind": lib.Input(shape=(1,), name="kind", dtype="int64"),
+              "rooms": lib.Input(shape=(1,), name="rooms", dtype="int64"),
+              "area": lib.Input(shape=(1,), name="area"), "age": lib.Input(shape=(1,), name="age")}
+    kind = lib.layers.CategoryEncoding(num_tokens=lookups["kind"].vocabulary_size(), output_mode="one_hot")
+    features = lib.layers.concatenate([inputs["city"], kind(inputs["kind"]), lookups["rooms"](inputs["rooms"]),
+                                       lookups["area"](inputs["area"]), lookups["age"](inputs["age"])])
+    x = lib.layers.Dense(16, activation="relu")(features)
+    x = lib.layers.Dropout(dropout)(x)
+    model = lib.Model(inputs, lib.layers.Dense(1, activation="sigmoid")(x))
+    model.compile(optimizer=lib.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _model_inputs(lookups, columns):
+    return {"city": _numpy(lookups["city"](columns["city"])), "kind": _numpy(lookups["kind"](columns["kind"])),
+            "rooms": columns["rooms"], "area": columns["area"], "age": columns["age"]}
+
+
+def test_from_scratch_classifier_trains_like_keras_and_predicts_one_sample():
+    columns, y = _table(64)
+    train, val = {k: v[:48] for k, v in columns.items()}, {k: v[48:] for k, v in columns.items()}
+    lk_ours, lk_theirs = _lookups(loom, train), _lookups(keras, train)
+    lm, km = _from_scratch_model(loom, lk_ours, 0.0), _from_scratch_model(keras, lk_theirs, 0.0)
+    assert len(lm.get_weights()) == len(km.get_weights())
+    lm.set_weights(km.get_weights())
+    x_ours, x_theirs = _model_inputs(lk_ours, train), _model_inputs(lk_theirs, train)
+    v_ours, v_theirs = _model_inputs(lk_ours, val), _model_inputs(lk_theirs, val)
+    lh = lm.fit(x_ours, y[:48], batch_size=16, epochs=3, shuffle=False, validation_data=(v_ours, y[48:]), verbose=0)
+    kh = km.fit(x_theirs, y[:48], batch_size=16, epochs=3, shuffle=False, validation_data=(v_theirs, y[48:]),
+                verbose=0)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        assert_allclose_scaled(lh.history[key], kh.history[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+
+    # one new sample, each column a one-element tensor, as the example's inference step
+    sample = {"city": "oslo", "kind": "loft", "rooms": 3, "area": 92.5, "age": 12.0}
+    ours = {"city": lk_ours["city"]([sample["city"]]),
+            "kind": loom.ops.convert_to_tensor(lk_ours["kind"]([sample["kind"]])),
+            "rooms": loom.ops.convert_to_tensor([sample["rooms"]]),
+            "area": loom.ops.convert_to_tensor([sample["area"]]), "age": loom.ops.convert_to_tensor([sample["age"]])}
+    theirs = {"city": lk_theirs["city"]([sample["city"]]),
+              "kind": keras.ops.convert_to_tensor(lk_theirs["kind"]([sample["kind"]])),
+              "rooms": keras.ops.convert_to_tensor([sample["rooms"]]),
+              "area": keras.ops.convert_to_tensor([sample["area"]]), "age": keras.ops.convert_to_tensor([sample["age"]])}
+    prediction = lm.predict(ours, verbose=0)
+    assert prediction.shape == (1, 1)
+    assert_allclose_scaled(prediction, km.predict(theirs, verbose=0))
+
+
+def test_from_scratch_classifier_with_dropout_learns():
+    columns, y = _table(96, seed=1)
+    lookups = _lookups(loom, columns)
+    model = _from_scratch_model(loom, lookups, 0.5)
+    x = _model_inputs(lookups, columns)
+    first = model.evaluate(x, y, verbose=0)[0]
+    model.fit(x, y, batch_size=16, epochs=10, verbose=0)
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert loss < first and accuracy > 0.75
