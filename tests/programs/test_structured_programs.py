@@ -202,3 +202,113 @@ def test_from_scratch_classifier_with_dropout_learns():
     model.fit(x, y, batch_size=16, epochs=10, verbose=0)
     loss, accuracy = model.evaluate(x, y, verbose=0)
     assert loss < first and accuracy > 0.75
+
+
+# ---------------------------------------------------------------------- 3. working with preprocessing layers
+TEXTS = np.array(["the quick brown fox", "the lazy dog sleeps", "a quick dog and a lazy fox", "brown bread"])
+RNG = np.random.default_rng(3)
+FLOATS = (RNG.normal(size=(40, 3)) * [1.0, 5.0, 0.1] + [0.0, 10.0, -2.0]).astype("float32")
+
+
+def _normalization_adapted(lib):
+    layer = lib.layers.Normalization()
+    layer.adapt(FLOATS)
+    out = layer(FLOATS[:5])
+    inverse = lib.layers.Normalization(invert=True)
+    inverse.adapt(FLOATS)
+    return [out, inverse(out), layer.mean, layer.variance]
+
+
+def _normalization_fixed_inverse(lib):
+    return lib.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.25, 9.0], invert=True)(FLOATS[:4])
+
+
+def _text_vectorization(mode: str):
+    def run(lib):
+        extra = {"output_sequence_length": 9} if mode == "int" else {}
+        layer = lib.layers.TextVectorization(output_mode=mode, ngrams=2, **extra)
+        layer.adapt(TEXTS)
+        return [layer(TEXTS), layer(["the brown dog and a cat"]), np.array(layer.get_vocabulary(), dtype=object)]
+    return run
+
+
+def _string_lookup_no_mask(lib):
+    layer = lib.layers.StringLookup(vocabulary=["a", "b", "c", "d"], mask_token=None)
+    return layer(np.array([["a", "c", "d"], ["d", "z", "b"]]))
+
+
+def _integer_lookup_inverted(lib):
+    vocabulary = [12, 36, 1138, 42]
+    forward = lib.layers.IntegerLookup(vocabulary=vocabulary)
+    inverse = lib.layers.IntegerLookup(vocabulary=vocabulary, invert=True)
+    ids = forward(np.array([[12, 1138, 42], [42, 1000, 36]]))
+    return [ids, inverse(ids)]
+
+
+def _hashing_salted(lib):
+    data = np.random.default_rng(7).integers(0, 100000, size=(20, 1))
+    hashed = lib.layers.Hashing(num_bins=64, salt=1337)(data)
+    return [hashed, lib.layers.CategoryEncoding(num_tokens=64, output_mode="multi_hot")(hashed),
+            lib.layers.Hashing(num_bins=8, salt=[7, 11])(np.array([["x"], ["y"], ["quick"]]))]
+
+
+def _hashed_crossing(lib):
+    cross = lib.layers.HashedCrossing(num_bins=16)
+    one_hot = lib.layers.HashedCrossing(num_bins=5, output_mode="one_hot")
+    colors, sizes = np.array(["red", "blue", "red", "green"]), np.array([1, 2, 2, 3])
+    return [cross((colors, sizes)), one_hot((colors[:, None], sizes[:, None]))]
+
+
+def _discretization(lib):
+    fixed = lib.layers.Discretization(bin_boundaries=[-1.0, 0.0, 1.0])
+    adapted = lib.layers.Discretization(num_bins=4, epsilon=0.01)
+    adapted.adapt(FLOATS[:, 0])
+    counted = lib.layers.Discretization(bin_boundaries=[0.0, 10.0], output_mode="count")
+    return [fixed(FLOATS[:6]), adapted(FLOATS[:6, 0]), np.array(adapted.bin_boundaries), counted(FLOATS[:6])]
+
+
+def _category_encoding_count(lib):
+    layer = lib.layers.CategoryEncoding(num_tokens=5, output_mode="count")
+    ids = np.array([[0, 1, 1], [4, 4, 4], [2, 3, 0]])
+    return [layer(ids), layer(ids, count_weights=np.array([[0.5, 1.0, 2.0], [1.0, 1.0, 0.5], [3.0, 0.0, 1.0]]))]
+
+
+PREPROCESSING = {"normalization_adapted": _normalization_adapted,
+                 "normalization_fixed_inverse": _normalization_fixed_inverse,
+                 "text_vectorization_int": _text_vectorization("int"),
+                 "text_vectorization_multi_hot": _text_vectorization("multi_hot"),
+                 "text_vectorization_tf_idf": _text_vectorization("tf_idf"),
+                 "string_lookup_no_mask": _string_lookup_no_mask, "integer_lookup_inverted": _integer_lookup_inverted,
+                 "hashing_salted": _hashing_salted, "hashed_crossing": _hashed_crossing,
+                 "discretization": _discretization, "category_encoding_count": _category_encoding_count}
+
+
+@pytest.mark.parametrize("case", sorted(PREPROCESSING))
+def test_preprocessing_layer_guide_matches_keras(case):
+    ours, theirs = PREPROCESSING[case](loom), PREPROCESSING[case](keras)
+    ours, theirs = (ours, theirs) if isinstance(ours, list) else ([ours], [theirs])
+    for i, (got, want) in enumerate(zip(ours, theirs)):
+        got, want = np.asarray(_numpy(got)), np.asarray(_numpy(want))
+        if want.dtype.kind in "OUS":
+            np.testing.assert_array_equal(got.astype(str), want.astype(str), err_msg=f"{case} output {i}")
+        else:
+            assert got.shape == want.shape or got.size == want.size == got.shape[-1], f"{case} output {i}"
+            np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{case} output {i}")
+
+
+def test_preprocessing_guide_models_train_on_preprocessed_and_in_model_features():
+    """The guide's two placements: lookup inside the model (integers), and text vectorized before it."""
+    vectorizer = loom.layers.TextVectorization(output_mode="tf_idf", ngrams=2)
+    vectorizer.adapt(TEXTS)
+    inputs = loom.Input(shape=(vectorizer.vocabulary_size(),))
+    model = loom.Model(inputs, loom.layers.Dense(1)(inputs))
+    model.compile(optimizer=loom.optimizers.SGD(0.1), loss="mse")
+    history = model.fit(vectorizer(TEXTS), np.array([[1.0], [0.0], [1.0], [0.0]]), epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+    lookup = loom.layers.IntegerLookup(output_mode="multi_hot")
+    lookup.adapt(np.array([[3, 7], [7, 9], [11, 3]]))
+    ints = loom.Input(shape=(2,), dtype="int64")
+    model = loom.Model(ints, loom.layers.Dense(1)(lookup(ints)))
+    assert model.predict(np.array([[3, 9], [5, 5]]), verbose=0).shape == (2, 1)
