@@ -312,3 +312,69 @@ def test_preprocessing_guide_models_train_on_preprocessed_and_in_model_features(
     ints = loom.Input(shape=(2,), dtype="int64")
     model = loom.Model(ints, loom.layers.Dense(1)(lookup(ints)))
     assert model.predict(np.array([[3, 9], [5, 5]]), verbose=0).shape == (2, 1)
+
+
+# ---------------------------------------------------------- 4. collaborative filtering for movie recommendations
+def _recommender(lib, num_users: int = 7, num_movies: int = 9, size: int = 4):
+    ops, layers = lib.ops, lib.layers
+
+    class RecommenderNet(lib.Model):
+        def __init__(self, num_users, num_movies, embedding_size, **kwargs):
+            super().__init__(**kwargs)
+            regularizer = lib.regularizers.l2(1e-3)
+            self.user_embedding = layers.Embedding(num_users, embedding_size, embeddings_initializer="he_normal",
+                                                   embeddings_regularizer=regularizer)
+            self.user_bias = layers.Embedding(num_users, 1)
+            self.movie_embedding = layers.Embedding(num_movies, embedding_size, embeddings_initializer="he_normal",
+                                                    embeddings_regularizer=lib.regularizers.l2(1e-6))
+            self.movie_bias = layers.Embedding(num_movies, 1)
+
+        def call(self, inputs):
+            user_vector = self.user_embedding(inputs[:, 0])
+            movie_vector = self.movie_embedding(inputs[:, 1])
+            dot_user_movie = ops.tensordot(user_vector, movie_vector, 2)
+            x = dot_user_movie + self.user_bias(inputs[:, 0]) + self.movie_bias(inputs[:, 1])
+            return ops.nn.sigmoid(x)
+
+    model = RecommenderNet(num_users, num_movies, size)
+    model.compile(loss=lib.losses.BinaryCrossentropy(), optimizer=lib.optimizers.Adam(learning_rate=0.01))
+    return model
+
+
+def _ratings(n: int = 40):
+    rng = np.random.default_rng(5)
+    pairs = np.stack([rng.integers(0, 7, n), rng.integers(0, 9, n)], axis=1)
+    ratings = rng.integers(1, 6, n).astype("float32")
+    return pairs, ((ratings - 1.0) / 4.0).reshape(-1, 1)  # min-max scaled to [0, 1], as the example
+
+
+def test_recommender_net_trains_like_keras_with_regularization_losses():
+    x, y = _ratings()
+    km, lm = _recommender(keras), _recommender(loom)
+    km(x[:2]), lm(x[:2])
+    assert [w.shape for w in lm.get_weights()] == [w.shape for w in km.get_weights()]
+    lm.set_weights(km.get_weights())
+    assert len(lm.losses) == len(km.losses) == 2
+    assert_allclose_scaled([float(_numpy(v)) for v in lm.losses], [float(_numpy(v)) for v in km.losses])
+    lh = lm.fit(x=x[:32], y=y[:32], batch_size=8, epochs=2, shuffle=False, validation_data=(x[32:], y[32:]),
+                verbose=0)
+    kh = km.fit(x=x[:32], y=y[:32], batch_size=8, epochs=2, shuffle=False, validation_data=(x[32:], y[32:]),
+                verbose=0)
+    assert_allclose_scaled(lh.history["loss"], kh.history["loss"])
+    assert_allclose_scaled(lh.history["val_loss"], kh.history["val_loss"])
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    # the training loss includes the L2 penalty: it exceeds the plain cross-entropy of the same predictions
+    bce = float(_numpy(loom.losses.BinaryCrossentropy()(y[:32], lm.predict(x[:32], verbose=0))))
+    penalty = sum(float(_numpy(v)) for v in lm.losses)
+    assert penalty > 0
+    assert_allclose_scaled(lm.evaluate(x[:32], y[:32], verbose=0), bce + penalty, rel=1e-4)
+    assert_allclose_scaled(lm.predict(x[32:], verbose=0), km.predict(x[32:], verbose=0))
+
+
+def test_recommender_net_one_train_step_on_batch_matches_keras():
+    x, y = _ratings(16)
+    km, lm = _recommender(keras), _recommender(loom)
+    km(x[:2]), lm(x[:2])
+    lm.set_weights(km.get_weights())
+    assert_allclose_scaled(lm.train_on_batch(x, y), km.train_on_batch(x, y))
+    assert_weights_close(lm.get_weights(), km.get_weights())
