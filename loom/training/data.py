@@ -264,7 +264,8 @@ class IterableData:
     Args:
         source: the data object.
         batch_size: batch size for a ``torch.utils.data.Dataset`` (default 32); must be ``None`` otherwise.
-        shuffle: shuffle a ``Dataset``'s samples each epoch (default ``False``); ignored for other sources.
+        shuffle: shuffle a ``Dataset``'s samples each epoch (default ``False``); for a ``PyDataset``, :meth:`batches`
+            takes it per pass and shuffles the batch order (as Keras); ignored for other sources.
         convert: ``convert(x, y, sw) -> (xs, ys, sws)`` turning one raw batch into flat tensors on the device.
     """
 
@@ -301,7 +302,8 @@ class IterableData:
 
     def batches(self, batch_size: int | None = None, shuffle: bool = False) -> Iterator[Batch]:
         if self._is_py_dataset:
-            raw: Any = iterate_batches(self.source)  # workers, on_epoch_begin / on_epoch_end
+            shuffle = shuffle and self.source.fit_shuffles_batches
+            raw: Any = iterate_batches(self.source, shuffle)  # workers, on_epoch_begin / on_epoch_end
         elif self._is_sequence:
             raw = (self.source[i] for i in range(len(self.source)))
         elif self._pending is not None:

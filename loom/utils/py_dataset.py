@@ -4,7 +4,7 @@ Subclass it, implement ``__getitem__(index)`` returning one batch (``x``, ``(x, 
 sample_weight)``) and ``__len__`` (or the ``num_batches`` property; ``None`` means endless), and pass an
 instance to ``fit`` / ``evaluate`` / ``predict``. With ``workers > 1`` up to ``max_queue_size`` batches are
 prepared ahead by a pool of threads (or processes with ``use_multiprocessing=True``); batches always come
-out in index order.
+out in index order, or in a fresh random order each epoch when ``fit`` shuffles (its default, as Keras).
 
 Example:
     >>> import numpy as np
@@ -25,6 +25,7 @@ import concurrent.futures as futures
 import itertools
 import math
 import multiprocessing
+import random
 from typing import Any, Iterator
 
 from loom.errors import ConfigError
@@ -87,6 +88,11 @@ class PyDataset:
         self._use_multiprocessing = bool(use_multiprocessing)
         self._max_queue_size = max_queue_size
 
+    fit_shuffles_batches = True
+    """Whether ``fit(shuffle=True)`` visits the batches in a random order (Keras's rule for a ``PyDataset``).
+    loom's stand-ins for Keras's ``tf.data`` datasets (files, time series) set it ``False``: Keras's ``fit``
+    never reorders a ``tf.data.Dataset``; they shuffle themselves when asked to."""
+
     workers = _loader_setting("_workers", 1)
     use_multiprocessing = _loader_setting("_use_multiprocessing", False)
     max_queue_size = _loader_setting("_max_queue_size", 10)
@@ -114,15 +120,23 @@ class PyDataset:
 Sequence = PyDataset
 
 
-def iterate_batches(dataset: PyDataset) -> Iterator[Any]:
-    """One epoch of ``dataset``: ``on_epoch_begin``, every batch in order, then ``on_epoch_end``.
+def iterate_batches(dataset: PyDataset, shuffle: bool = False) -> Iterator[Any]:
+    """One epoch of ``dataset``: ``on_epoch_begin``, every batch, then ``on_epoch_end``.
+
+    Args:
+        dataset: the dataset to read.
+        shuffle: visit the batches of a finite dataset in a random order (Python's ``random``, as Keras's
+            ``fit(shuffle=True)``) instead of index order (default ``False``).
 
     An endless dataset (``num_batches`` ``None``) ends when ``__getitem__`` raises ``IndexError`` or
-    ``StopIteration``.
+    ``StopIteration``; it is never shuffled.
     """
     dataset.on_epoch_begin()
     count = dataset.num_batches
-    indices = range(count) if count is not None else itertools.count()
+    indices: Any = range(count) if count is not None else itertools.count()
+    if shuffle and count is not None:
+        indices = list(indices)
+        random.shuffle(indices)
     if dataset.workers > 1 or dataset.use_multiprocessing:
         yield from _pooled(dataset, indices)
     else:

@@ -378,3 +378,118 @@ def test_recommender_net_one_train_step_on_batch_matches_keras():
     lm.set_weights(km.get_weights())
     assert_allclose_scaled(lm.train_on_batch(x, y), km.train_on_batch(x, y))
     assert_weights_close(lm.get_weights(), km.get_weights())
+
+
+# ---------------------------------------------------------- 5. wide & deep on dict batches from a PyDataset
+AGE_BOUNDARIES = [15.0, 30.0, 45.0]
+
+
+def _wide_deep_preprocessors(lib):
+    """Per-column preprocessing run in the data pipeline: string lookups, and a Pipeline bucketizing ages."""
+    return {"city": lib.layers.StringLookup(vocabulary=list(CITIES)),
+            "kind": lib.layers.StringLookup(vocabulary=list(KINDS), num_oov_indices=0),
+            "age_bucket": lib.layers.Pipeline([lib.layers.Discretization(bin_boundaries=AGE_BOUNDARIES),
+                                               lib.layers.CategoryEncoding(num_tokens=4, output_mode="one_hot")])}
+
+
+def _table_dataset(lib):
+    class TableDataset(lib.utils.PyDataset):
+        """Dict batches of one table: scalar columns, string columns as lookup ids, a bucketized age."""
+
+        def __init__(self, columns, targets, batch_size, shuffle_seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.columns, self.targets, self.batch_size = columns, targets, batch_size
+            self.preprocessors = _wide_deep_preprocessors(lib)
+            self.order = np.arange(len(targets))
+            self.rng = None if shuffle_seed is None else np.random.default_rng(shuffle_seed)
+            self.epochs_ended = 0
+
+        def __len__(self):
+            return int(np.ceil(len(self.targets) / self.batch_size))
+
+        def __getitem__(self, index):
+            rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+            batch = {"area": (self.columns["area"][rows] - 70.0) / 20.0, "rooms": self.columns["rooms"][rows],
+                     "age_bucket": _numpy(self.preprocessors["age_bucket"](self.columns["age"][rows]))}
+            for name in ("city", "kind"):
+                batch[name] = _numpy(self.preprocessors[name](self.columns[name][rows])).astype("int64")
+            return batch, self.targets[rows]
+
+        def on_epoch_end(self):
+            self.epochs_ended += 1
+            if self.rng is not None:
+                self.rng.shuffle(self.order)
+    return TableDataset
+
+
+def _wide_and_deep(lib):
+    ops, layers = lib.ops, lib.layers
+    inputs = {"area": lib.Input(shape=(), dtype="float32", name="area"),
+              "rooms": lib.Input(shape=(), dtype="int64", name="rooms"),
+              "city": lib.Input(shape=(), dtype="int64", name="city"),
+              "kind": lib.Input(shape=(), dtype="int64", name="kind"),
+              "age_bucket": lib.Input(shape=(4,), dtype="float32", name="age_bucket")}
+    wide = layers.concatenate([layers.CategoryEncoding(num_tokens=len(CITIES) + 1, output_mode="one_hot")(inputs["city"]),
+                               layers.CategoryEncoding(num_tokens=len(KINDS), output_mode="one_hot")(inputs["kind"]),
+                               inputs["age_bucket"]])
+    deep = layers.concatenate([layers.Embedding(len(CITIES) + 1, 3)(inputs["city"]),
+                               layers.Embedding(len(KINDS), 2)(inputs["kind"]),
+                               ops.expand_dims(inputs["area"], -1),
+                               ops.expand_dims(ops.cast(inputs["rooms"], "float32"), -1)])
+    deep = layers.Dense(8, activation="relu")(deep)
+    merged = layers.concatenate([wide, deep])
+    model = lib.Model(inputs, layers.Dense(1, activation="sigmoid")(merged))
+    model.compile(optimizer=lib.optimizers.Adam(0.02), loss="binary_crossentropy",
+                  metrics=[lib.metrics.BinaryAccuracy(name="acc")])
+    return model
+
+
+def test_wide_and_deep_on_a_py_dataset_matches_keras():
+    columns, y = _table(48)
+    train = {k: v[:32] for k, v in columns.items()}
+    val = {k: v[32:] for k, v in columns.items()}
+    km, lm = _wide_and_deep(keras), _wide_and_deep(loom)
+    lm.set_weights(km.get_weights())
+    datasets = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        cls = _table_dataset(lib)
+        datasets[lib] = (cls(train, y[:32], 8), cls(val, y[32:], 8))
+    # shuffle=False: by default both shuffle a PyDataset's batch order, each with its own draws
+    kh = km.fit(datasets[keras][0], epochs=2, validation_data=datasets[keras][1], shuffle=False, verbose=0)
+    lh = lm.fit(datasets[loom][0], epochs=2, validation_data=datasets[loom][1], shuffle=False, verbose=0)
+    for key in ("loss", "acc", "val_loss", "val_acc"):
+        assert_allclose_scaled(lh.history[key], kh.history[key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    assert_allclose_scaled(lm.evaluate(datasets[loom][1], verbose=0), km.evaluate(datasets[keras][1], verbose=0))
+    assert_allclose_scaled(lm.predict(datasets[loom][1], verbose=0), km.predict(datasets[keras][1], verbose=0))
+    # loom calls on_epoch_end once per training epoch (Keras also once more while building the model)
+    assert datasets[loom][0].epochs_ended == 2
+
+
+def test_wide_and_deep_with_split_dataset_and_shuffling_py_dataset_learns():
+    columns, y = _table(96, seed=2)
+    rows = np.arange(96)
+    train_rows, test_rows = loom.utils.split_dataset(rows, left_size=0.75, shuffle=True, seed=4)
+    train_rows = np.array([int(r[0]) for r in train_rows])
+    test_rows = np.array([int(r[0]) for r in test_rows])
+    assert len(train_rows) == 72 and len(test_rows) == 24
+    assert sorted(np.concatenate([train_rows, test_rows]).tolist()) == list(range(96))
+    assert train_rows.tolist() != sorted(train_rows.tolist())
+    # shuffle=False keeps the order, as Keras's TensorFlow path (its torch path shuffles even then)
+    left, right = loom.utils.split_dataset((rows, rows * 10), left_size=0.75)
+    assert [int(a) for a, _ in left] == list(range(72)) and [int(b) for _, b in right][:2] == [720, 730]
+    cls = _table_dataset(loom)
+    train = cls({k: v[train_rows] for k, v in columns.items()}, y[train_rows], 12, shuffle_seed=0)
+    test = cls({k: v[test_rows] for k, v in columns.items()}, y[test_rows], 12)
+    model = _wide_and_deep(loom)
+    before = model.evaluate(train, verbose=0)[0]
+    train.epochs_ended = 0
+    history = model.fit(train, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < before and train.epochs_ended == 8
+    assert model.evaluate(test, verbose=0)[0] < 1.0
+    assert model.predict(test, verbose=0).shape == (24, 1)
+    # the pipeline's config round trip rebuilds the same bucketizing
+    pipeline = _wide_deep_preprocessors(loom)["age_bucket"]
+    copy = loom.layers.Pipeline.from_config(pipeline.get_config())
+    ages = columns["age"][:10]
+    np.testing.assert_array_equal(_numpy(copy(ages)), _numpy(pipeline(ages)))
