@@ -42,6 +42,38 @@ class KerasHistory(NamedTuple):
     tensor_index: int
 
 
+def _op(name: str):
+    """The public op ``loom.ops.<name>`` (imported late: loom.ops builds on this module)."""
+    from loom import ops
+    return getattr(ops, name)
+
+
+def _get_item(x: Any, key: Any) -> Any:
+    """``x[key]`` as an op, so that on a symbolic ``x`` it becomes a graph node."""
+    from loom.ops._tensor import op
+
+    @op("get_item")
+    def get_item(x, key):
+        return x[key]
+    return get_item(x, key)
+
+
+def _binary(name: str, reflected: bool = False):
+    """A binary operator method calling ``loom.ops.<name>`` (operands swapped when ``reflected``)."""
+    def method(self, other):
+        return _op(name)(other, self) if reflected else _op(name)(self, other)
+    method.__name__ = name
+    return method
+
+
+def _unary(name: str):
+    """A unary operator method calling ``loom.ops.<name>``."""
+    def method(self):
+        return _op(name)(self)
+    method.__name__ = name
+    return method
+
+
 class SymbolicTensor:
     """A placeholder tensor in a functional graph: shape, dtype and the node that made it."""
 
@@ -84,6 +116,27 @@ class SymbolicTensor:
 
     def __iter__(self):
         raise TypeError("A SymbolicTensor cannot be iterated; use .shape.")
+
+    # Python operators, as on Keras's KerasTensor: each adds the matching ``loom.ops`` op to the graph
+    # (``cross = x0 * dense(x) + cross``). ``==`` / ``!=`` stay identity: symbolic tensors are dict keys.
+    __add__, __radd__ = _binary("add"), _binary("add", reflected=True)
+    __sub__, __rsub__ = _binary("subtract"), _binary("subtract", reflected=True)
+    __mul__, __rmul__ = _binary("multiply"), _binary("multiply", reflected=True)
+    __truediv__, __rtruediv__ = _binary("true_divide"), _binary("true_divide", reflected=True)
+    __floordiv__, __rfloordiv__ = _binary("floor_divide"), _binary("floor_divide", reflected=True)
+    __mod__, __rmod__ = _binary("mod"), _binary("mod", reflected=True)
+    __pow__, __rpow__ = _binary("power"), _binary("power", reflected=True)
+    __matmul__, __rmatmul__ = _binary("matmul"), _binary("matmul", reflected=True)
+    __and__, __rand__ = _binary("logical_and"), _binary("logical_and", reflected=True)
+    __or__, __ror__ = _binary("logical_or"), _binary("logical_or", reflected=True)
+    __xor__, __rxor__ = _binary("logical_xor"), _binary("logical_xor", reflected=True)
+    __lt__, __le__ = _binary("less"), _binary("less_equal")
+    __gt__, __ge__ = _binary("greater"), _binary("greater_equal")
+    __neg__, __abs__, __invert__ = _unary("negative"), _unary("absolute"), _unary("logical_not")
+
+    def __getitem__(self, key: Any) -> "SymbolicTensor":
+        """``x[:, 0]``, ``x[..., 1:3]``...: a graph node that indexes the tensor, as Keras's ``GetItem``."""
+        return _get_item(self, key)
 
     def probe(self, fill: int, device: Any = "meta") -> torch.Tensor:
         """A tensor of this shape with unknown dimensions set to ``fill`` (on ``meta`` by default; zeros elsewhere)."""

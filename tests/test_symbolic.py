@@ -141,3 +141,22 @@ def test_probe_and_describe():
     assert cpu.device.type == "cpu" and float(cpu.abs().sum()) == 0.0
     assert describe([t, torch.zeros(2, 3)]) == "[(None, 3), (2, 3)]"
     assert SymbolicTensor((2, np.int64(3))).shape == (2, 3)
+
+
+def test_python_operators_and_indexing_build_graph_nodes_as_keras():
+    """Keras's KerasTensor operators (the Deep & Cross pattern ``x0 * dense(x) + x``) and ``x[:, i]``."""
+    from tests.keras_oracle import keras
+
+    def build(lib):
+        x = lib.Input((3,))
+        dense = lib.layers.Dense(3, kernel_initializer="ones")
+        outputs = [x * dense(x) + x, (2.0 - x) / (x + 1.0) ** 2, -abs(x)[:, 1], x[..., 0:2] @ lib.ops.ones((2, 4)),
+                   1.0 + x // 2.0 % 3.0, (x > 1.0) & (x <= 3.0), ~(x < 2.0) | (x >= 3.0)]
+        return lib.Model(x, outputs)
+    data = np.array([[1.0, 2.0, 3.0], [-1.5, 0.5, 4.0]], "float32")
+    ours, theirs = build(loom), build(keras)
+    for got, want, tensor in zip(ours.predict(data, verbose=0), theirs.predict(data, verbose=0), theirs.outputs):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        assert got.shape[1:] == tuple(tensor.shape[1:])
+    x = loom.Input((3,))
+    assert {x: 1}[x] == 1 and x == x and (x != loom.Input((3,)))
