@@ -193,15 +193,24 @@ def test_from_scratch_classifier_trains_like_keras_and_predicts_one_sample():
     assert_allclose_scaled(prediction, km.predict(theirs, verbose=0))
 
 
-def test_from_scratch_classifier_with_dropout_learns():
+def test_from_scratch_classifier_with_dropout_learns_and_round_trips(tmp_path):
     columns, y = _table(96, seed=1)
     lookups = _lookups(loom, columns)
     model = _from_scratch_model(loom, lookups, 0.5)
-    x = _model_inputs(lookups, columns)
-    first = model.evaluate(x, y, verbose=0)[0]
-    model.fit(x, y, batch_size=16, epochs=10, verbose=0)
-    loss, accuracy = model.evaluate(x, y, verbose=0)
+    x = {**_model_inputs(lookups, columns), "target": y}  # the table's target column rides along, ignored
+    with pytest.warns(UserWarning, match=r"\['target'\].*ignored"):
+        first = model.evaluate(x, y, verbose=0)[0]
+        model.fit(x, y, batch_size=16, epochs=10, verbose=0)
+        loss, accuracy = model.evaluate(x, y, verbose=0)
     assert loss < first and accuracy > 0.75
+    # the adapted IntegerLookup and Normalization layers inside the model travel in the .keras file,
+    # which Keras itself opens with the same predictions
+    del x["target"]
+    model.save(tmp_path / "from_scratch.keras")
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(loom.saving.load_model(tmp_path / "from_scratch.keras").predict(x, verbose=0),
+                                  expected)
+    assert_allclose_scaled(keras.saving.load_model(tmp_path / "from_scratch.keras").predict(x, verbose=0), expected)
 
 
 # ---------------------------------------------------------------------- 3. working with preprocessing layers
