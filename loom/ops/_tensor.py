@@ -380,14 +380,38 @@ def _has_symbolic(values: Iterable[Any]) -> bool:
     return False
 
 
+# ops with a recorded Keras operation (loom.models.keras_ops) of the same meaning, plain positional arguments
+_RECORDED = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "true_divide": "Divide",
+             "divide": "Divide", "matmul": "Matmul", "not_equal": "NotEqual", "equal": "Equal", "greater": "Greater",
+             "less": "Less", "maximum": "Maximum", "minimum": "Minimum", "negative": "Negative", "exp": "Exp",
+             "log": "Log", "sqrt": "Sqrt", "square": "Square", "tanh": "Tanh"}
+_UNARY = {"Negative", "Exp", "Log", "Sqrt", "Square", "Tanh"}
+
+
 def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """An op called on ``loom.Input`` placeholders becomes a layer of the functional graph, as in Keras.
 
-    The layer is a :class:`loom.layers.Lambda` named after the op; its output shape is inferred by running the
-    op on placeholders, so the op must not depend on data values (``nonzero``, ``unique`` cannot).
+    Ops that Keras records under a class loom knows (``add``, ``multiply``... see ``_RECORDED``) become that
+    operation, so the model saves to ``.keras`` like Keras's; any other becomes a :class:`loom.layers.Lambda`
+    named after the op. The output shape is inferred by running the op on placeholders, so the op must not
+    depend on data values (``nonzero``, ``unique`` cannot).
     """
     from loom.layers.lambda_layer import Lambda
+    from loom.models.keras_ops import OPS
 
+    recorded = _RECORDED.get(name)
+    plain = all(isinstance(a, (SymbolicTensor, int, float, bool)) for a in args)  # constants a config can hold
+    if recorded is not None and plain and not kwargs and len(args) == (1 if recorded in _UNARY else 2):
+        # Keras's own recorded operation: it saves to .keras (and loads back in Keras) where a Lambda cannot;
+        # the op itself first runs on meta placeholders, so its own checks and messages (ops.add: shapes...) hold
+        try:
+            fn(*[t.probe(1) if isinstance(t, SymbolicTensor) else t for t in args])
+        except LoomError:
+            raise
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            raise ShapeError(f"ops.{name}: cannot be applied to inputs of shapes "
+                             f"{[getattr(t, 'shape', t) for t in args]}: {e}") from e
+        return OPS[recorded](name=backend.unique_name(name))(*args)
     placeholders = [t for t in structure.flatten([args, kwargs]) if isinstance(t, SymbolicTensor)]
 
     def call(inputs: list) -> Any:

@@ -347,3 +347,14 @@ def test_custom_classes_registered_under_the_keras_name_move_both_ways(tmp_path)
     back = keras.models.load_model(str(tmp_path / "l.keras"))
     assert isinstance(back.layers[-1], KScale)
     _same_predictions(back, k_model, data)
+
+
+def test_a_layer_called_on_a_tuple_is_written_as_keras_writes_it(tmp_path):
+    """HashedCrossing((a, b)): Keras writes the tuple argument as a list (it cannot read loom's __tuple__ tag)."""
+    a, b = loom.Input((1,), dtype="int64", name="a"), loom.Input((1,), dtype="int64", name="b")
+    model = loom.Model([a, b], loom.layers.HashedCrossing(num_bins=8, output_mode="one_hot")((a, b)))
+    model.save(tmp_path / "cross.keras")
+    data = [np.array([[1], [2], [3]]), np.array([[4], [4], [0]])]
+    expected = model.predict(data, verbose=0)
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)
+    np.testing.assert_array_equal(loom.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)

@@ -507,7 +507,7 @@ def test_wide_and_deep_with_split_dataset_and_shuffling_py_dataset_learns():
 def test_deep_and_cross_hashes_integer_features_inside_the_model_and_round_trips(tmp_path):
     columns, y = _table(48)
 
-    def make(lib, operators=True):
+    def make(lib):
         rooms = lib.Input(shape=(1,), dtype="int64", name="rooms")
         floor = lib.Input(shape=(1,), dtype="int64", name="floor")
         area = lib.Input(shape=(1,), name="area")
@@ -515,10 +515,7 @@ def test_deep_and_cross_hashes_integer_features_inside_the_model_and_round_trips
         hashed = lib.layers.Hashing(num_bins=8, salt=7, output_mode="one_hot")(rooms)
         x0 = lib.layers.concatenate([crossed, hashed, lib.layers.Normalization(mean=70.0, variance=400.0)(area)])
         x = lib.layers.Dense(x0.shape[-1])(x0)
-        if operators:  # one cross layer of a Deep & Cross network, written as the example does
-            cross = x0 * x + x0
-        else:  # the same with merging layers (loom cannot yet save ops used in a graph, see below)
-            cross = lib.layers.Add()([lib.layers.Multiply()([x0, x]), x0])
+        cross = x0 * x + x0  # one cross layer of a Deep & Cross network, written as the example does
         model = lib.Model({"rooms": rooms, "floor": floor, "area": area},
                           lib.layers.Dense(1, activation="sigmoid")(cross))
         model.compile(optimizer=lib.optimizers.Adam(0.01), loss="binary_crossentropy")
@@ -530,11 +527,9 @@ def test_deep_and_cross_hashes_integer_features_inside_the_model_and_round_trips
     lh = lm.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     assert_allclose_scaled(lh.history["loss"], kh.history["loss"])
     assert_weights_close(lm.get_weights(), km.get_weights())
-    # saving: ops in a graph become Lambda layers that a .keras file cannot rebuild yet, so save the
-    # merging-layer form; the hashing layers inside it round-trip
-    savable = make(loom, operators=False)
-    savable.set_weights(lm.get_weights())
-    np.testing.assert_allclose(savable.predict(x, verbose=0), lm.predict(x, verbose=0), rtol=1e-6)
-    savable.save(tmp_path / "deep_cross.keras")
+    # the operators are saved as Keras's recorded operations, the hashing layers with their settings
+    lm.save(tmp_path / "deep_cross.keras")
     restored = loom.saving.load_model(tmp_path / "deep_cross.keras")
-    np.testing.assert_array_equal(restored.predict(x, verbose=0), savable.predict(x, verbose=0))
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), lm.predict(x, verbose=0))
+    assert_allclose_scaled(keras.saving.load_model(tmp_path / "deep_cross.keras").predict(x, verbose=0),
+                           lm.predict(x, verbose=0))
