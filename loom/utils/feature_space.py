@@ -327,8 +327,11 @@ class FeatureSpace:
 
     # ------------------------------------------------------------------------------------------ config
     def get_config(self) -> dict:
-        """Keras's keys; adapted vocabularies travel inside the preprocessors' configs."""
-        return {"features": {n: {"class_name": "Feature", "config": f.get_config()} for n, f in self.features.items()},
+        """Keras's keys; adapted state travels inside the preprocessors' configs (vocabularies, bin boundaries,
+        and an adapted Normalization's statistics as its fixed ``mean`` / ``variance``), so
+        ``FeatureSpace.from_config(space.get_config())`` encodes as ``space`` does without adapting again."""
+        return {"features": {n: {"class_name": "Feature", "config": _feature_config(f, self._is_adapted)}
+                             for n, f in self.features.items()},
                 "output_mode": self.output_mode,
                 "crosses": [{"class_name": "Cross", "config": c.get_config()} for c in self.crosses],
                 "crossing_dim": self.crossing_dim, "hashing_dim": self.hashing_dim,
@@ -337,6 +340,18 @@ class FeatureSpace:
     @classmethod
     def from_config(cls, config: dict) -> "FeatureSpace":
         return cls(**config)
+
+
+def _feature_config(feature: Feature, adapted: bool) -> dict:
+    """``feature.get_config()``, with an adapted Normalization's statistics as its fixed mean and variance."""
+    config = feature.get_config()
+    layer = feature.preprocessor
+    if adapted and isinstance(layer, Normalization) and layer.input_mean is None and layer.built:
+        layer_config = dict(config["preprocessor"]["config"])
+        layer_config["mean"] = layer.mean.detach().cpu().numpy().tolist()
+        layer_config["variance"] = layer.variance.detach().cpu().numpy().tolist()
+        config["preprocessor"] = {**config["preprocessor"], "config": layer_config}
+    return config
 
 
 def _pre(name: str | None) -> str | None:

@@ -77,12 +77,11 @@ def test_feature_space_encodes_like_keras_and_its_training_model_learns(tmp_path
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
-    # the saved model and a feature space rebuilt from its config (then adapted again: as in Keras, a
-    # Normalization's adapted statistics are state, not config) give the same predictions on raw dicts
+    # the saved model and a feature space rebuilt from its config (loom's carries the adapted vocabularies
+    # and statistics; Keras's does not, it saves the space to its own .keras file) give the same predictions
     model.save(tmp_path / "classifier.keras")
     restored = loom.saving.load_model(tmp_path / "classifier.keras")
     space = loom.utils.FeatureSpace.from_config(ours.get_config())
-    space.adapt(columns)
     raw = {k: v[:5] for k, v in columns.items()}
     np.testing.assert_array_equal(restored.predict(space(raw), verbose=0), model.predict(ours(raw), verbose=0))
     assert restored.predict(space({k: v[3:4] for k, v in columns.items()}), verbose=0).shape == (1, 1)

@@ -110,3 +110,14 @@ def test_get_inputs_explains_that_strings_stay_outside_the_graph():
     space = FeatureSpace({"city": "string_categorical"})
     with pytest.raises(GraphError, match="get_encoded_features"):
         space.get_inputs()
+
+
+def test_config_round_trip_carries_adapted_normalization_statistics():
+    space = FeatureSpace({"age": "float_normalized", "city": "string_categorical"})
+    assert space.get_config()["features"]["age"]["config"]["preprocessor"]["config"]["mean"] is None
+    space.adapt(DATA)
+    copy = FeatureSpace.from_config(space.get_config())
+    data = {k: DATA[k] for k in ("age", "city")}
+    np.testing.assert_array_equal(copy(data).numpy(), space(data).numpy())  # no adapt() needed
+    copy.adapt(data)  # adapting again is harmless: the statistics are fixed
+    np.testing.assert_array_equal(copy(data).numpy(), space(data).numpy())
