@@ -487,7 +487,7 @@ def test_wide_and_deep_with_split_dataset_and_shuffling_py_dataset_learns():
     left, right = loom.utils.split_dataset((rows, rows * 10), left_size=0.75)
     assert [int(a) for a, _ in left] == list(range(72)) and [int(b) for _, b in right][:2] == [720, 730]
     cls = _table_dataset(loom)
-    train = cls({k: v[train_rows] for k, v in columns.items()}, y[train_rows], 12, shuffle_seed=0)
+    train = cls({k: v[train_rows] for k, v in columns.items()}, y[train_rows], 12, shuffle_seed=0, workers=2)
     test = cls({k: v[test_rows] for k, v in columns.items()}, y[test_rows], 12)
     model = _wide_and_deep(loom)
     before = model.evaluate(train, verbose=0)[0]
