@@ -186,7 +186,8 @@ def test_from_scratch_classifier_trains_like_keras_and_predicts_one_sample():
     theirs = {"city": lk_theirs["city"]([sample["city"]]),
               "kind": keras.ops.convert_to_tensor(lk_theirs["kind"]([sample["kind"]])),
               "rooms": keras.ops.convert_to_tensor([sample["rooms"]]),
-              "area": keras.ops.convert_to_tensor([sample["area"]]), "age": keras.ops.convert_to_tensor([sample["age"]])}
+              "area": keras.ops.convert_to_tensor([sample["area"]]),
+              "age": keras.ops.convert_to_tensor([sample["age"]])}
     prediction = lm.predict(ours, verbose=0)
     assert prediction.shape == (1, 1)
     assert_allclose_scaled(prediction, km.predict(theirs, verbose=0))
@@ -437,9 +438,9 @@ def _wide_and_deep(lib):
               "city": lib.Input(shape=(), dtype="int64", name="city"),
               "kind": lib.Input(shape=(), dtype="int64", name="kind"),
               "age_bucket": lib.Input(shape=(4,), dtype="float32", name="age_bucket")}
-    wide = layers.concatenate([layers.CategoryEncoding(num_tokens=len(CITIES) + 1, output_mode="one_hot")(inputs["city"]),
-                               layers.CategoryEncoding(num_tokens=len(KINDS), output_mode="one_hot")(inputs["kind"]),
-                               inputs["age_bucket"]])
+    city = layers.CategoryEncoding(num_tokens=len(CITIES) + 1, output_mode="one_hot")(inputs["city"])
+    kind = layers.CategoryEncoding(num_tokens=len(KINDS), output_mode="one_hot")(inputs["kind"])
+    wide = layers.concatenate([city, kind, inputs["age_bucket"]])
     deep = layers.concatenate([layers.Embedding(len(CITIES) + 1, 3)(inputs["city"]),
                                layers.Embedding(len(KINDS), 2)(inputs["kind"]),
                                ops.expand_dims(inputs["area"], -1),
@@ -459,7 +460,7 @@ def test_wide_and_deep_on_a_py_dataset_matches_keras():
     km, lm = _wide_and_deep(keras), _wide_and_deep(loom)
     lm.set_weights(km.get_weights())
     datasets = {}
-    for lib, model in ((keras, km), (loom, lm)):
+    for lib in (keras, loom):
         cls = _table_dataset(lib)
         datasets[lib] = (cls(train, y[:32], 8), cls(val, y[32:], 8))
     # shuffle=False: by default both shuffle a PyDataset's batch order, each with its own draws
