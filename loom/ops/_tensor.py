@@ -380,11 +380,11 @@ def _has_symbolic(values: Iterable[Any]) -> bool:
     return False
 
 
-# ops with a recorded Keras operation (loom.models.keras_ops) of the same meaning, plain positional arguments
+# ops with a recorded Keras operation (loom.models.keras_ops) computing the same, dtype promotion included (torch's,
+# as these ops use); matmul, maximum and minimum promote by Keras's table, so they stay Lambdas
 _RECORDED = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "true_divide": "Divide",
-             "divide": "Divide", "matmul": "Matmul", "not_equal": "NotEqual", "equal": "Equal", "greater": "Greater",
-             "less": "Less", "maximum": "Maximum", "minimum": "Minimum", "negative": "Negative", "exp": "Exp",
-             "log": "Log", "sqrt": "Sqrt", "square": "Square", "tanh": "Tanh"}
+             "divide": "Divide", "not_equal": "NotEqual", "equal": "Equal", "greater": "Greater", "less": "Less",
+             "negative": "Negative", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "square": "Square", "tanh": "Tanh"}
 _UNARY = {"Negative", "Exp", "Log", "Sqrt", "Square", "Tanh"}
 
 
