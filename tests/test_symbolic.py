@@ -246,3 +246,20 @@ def test_element_wise_ops_on_symbolic_tensors_save_as_keras_operation_nodes(tmp_
     expected = model.predict(data, verbose=0)
     np.testing.assert_array_equal(loom.models.load_model(path).predict(data, verbose=0), expected)
     assert_allclose_scaled(keras.models.load_model(path).predict(data, verbose=0), expected)
+def test_python_operators_and_indexing_build_graph_nodes_as_keras():
+    """Keras's KerasTensor operators (the Deep & Cross pattern ``x0 * dense(x) + x``) and ``x[:, i]``."""
+    from tests.keras_oracle import keras
+
+    def build(lib):
+        x = lib.Input((3,))
+        dense = lib.layers.Dense(3, kernel_initializer="ones")
+        outputs = [x * dense(x) + x, (2.0 - x) / (x + 1.0) ** 2, -abs(x)[:, 1], x[..., 0:2] @ lib.ops.ones((2, 4)),
+                   1.0 + x // 2.0 % 3.0, (x > 1.0) & (x <= 3.0), ~(x < 2.0) | (x >= 3.0)]
+        return lib.Model(x, outputs)
+    data = np.array([[1.0, 2.0, 3.0], [-1.5, 0.5, 4.0]], "float32")
+    ours, theirs = build(loom), build(keras)
+    for got, want, tensor in zip(ours.predict(data, verbose=0), theirs.predict(data, verbose=0), theirs.outputs):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        assert got.shape[1:] == tuple(tensor.shape[1:])
+    x = loom.Input((3,))
+    assert {x: 1}[x] == 1 and x == x and (x != loom.Input((3,)))

@@ -32,6 +32,7 @@ from loom.graph import GraphRunner, build_graph
 from loom.traceback_utils import filter_traceback
 from loom.layers.layer import Layer
 from loom.symbolic import SymbolicTensor
+from loom.training.data import warn_unused_input_keys
 from loom.training.trainer import Trainable
 
 
@@ -259,7 +260,9 @@ class Model(Trainable, Layer):
         if isinstance(inputs, dict):
             missing = [k for k in names if k not in inputs]
             unknown = [k for k in inputs if k not in names]
-            if missing or unknown:
+            if unknown and not missing:  # extra columns are ignored, as Keras
+                warn_unused_input_keys(unknown, names)
+            elif missing or unknown:
                 raise InputError(f"Model '{self.name}' expects inputs named {names}; got keys {list(inputs)}"
                                  + (f" (missing {missing})" if missing else "")
                                  + (f" (unknown {unknown})" if unknown else "") + ".")

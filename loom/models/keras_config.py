@@ -262,6 +262,8 @@ def to_keras(value: Any, kind: str | None = None, depth: int = 0) -> Any:
         return [to_keras(v, None, depth + 1) for v in value]
     if not isinstance(value, dict):
         return value
+    if _is_object(value) and value["class_name"] == "__tuple__" and isinstance(value.get("config"), dict):
+        return to_keras(value["config"].get("value"), None, depth + 1)  # Keras writes a tuple argument as a list
     if not _is_object(value) or value["class_name"] in _TAGS:
         return {k: to_keras(v, None, depth + 1) for k, v in value.items()}
     out = {k: to_keras(v, None, depth + 1) for k, v in value.items()}

@@ -395,25 +395,30 @@ def _has_symbolic(values: Iterable[Any]) -> bool:
     return False
 
 
-# Element-wise ops recorded as Keras's operation nodes (loom.models.keras_ops), which save and load safely;
-# every other op on placeholders becomes a Lambda.
-_RECORDED_OPS = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "true_divide": "Divide",
-                 "divide": "Divide", "matmul": "Matmul", "negative": "Negative", "absolute": "Abs",
-                 "less": "Less", "greater": "Greater", "not_equal": "NotEqual", "equal": "Equal"}
-_UNARY_OPS = {"negative", "absolute"}
+# ops with a recorded Keras operation (loom.models.keras_ops), which saves to .keras and loads back in loom and
+# Keras where a Lambda cannot; matmul, maximum and minimum promote dtypes by Keras's table, not torch's as the
+# recorded operations do, so they stay Lambdas
+_RECORDED = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "true_divide": "Divide",
+             "divide": "Divide", "not_equal": "NotEqual", "equal": "Equal", "greater": "Greater", "less": "Less",
+             "negative": "Negative", "absolute": "Abs", "exp": "Exp", "log": "Log", "sqrt": "Sqrt",
+             "square": "Square", "tanh": "Tanh"}
+_UNARY = {"Negative", "Abs", "Exp", "Log", "Sqrt", "Square", "Tanh"}
 
 
 def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """An op called on ``loom.Input`` placeholders becomes a layer of the functional graph, as in Keras.
 
-    The layer is a :class:`loom.layers.Lambda` named after the op; its output shape is inferred by running the
-    op on placeholders, so the op must not depend on data values (``nonzero``, ``unique`` cannot).
+    Ops that Keras records under a class loom knows (``add``, ``multiply``... see ``_RECORDED``) become that
+    operation, so the model saves to ``.keras`` like Keras's; any other becomes a :class:`loom.layers.Lambda`
+    named after the op. The output shape is inferred by running the op on placeholders, so the op must not
+    depend on data values (``nonzero``, ``unique`` cannot).
     """
     from loom.layers.lambda_layer import Lambda
     from loom.models.keras_ops import OPS
 
-    recorded = OPS.get(_RECORDED_OPS.get(name, ""))
-    if recorded is not None and not kwargs and len(args) == 2 - (name in _UNARY_OPS):
+    recorded = OPS.get(_RECORDED.get(name, ""))
+    plain = all(isinstance(a, (SymbolicTensor, int, float, bool)) for a in args)  # constants a config can hold
+    if recorded is not None and plain and not kwargs and len(args) == (1 if _RECORDED[name] in _UNARY else 2):
         node = recorded(name=backend.unique_name(name))
         node.call = fn  # this op itself runs (its checks, its dtype rules); the saved node is Keras's
         return node(*args)

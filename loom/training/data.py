@@ -78,15 +78,20 @@ def flatten_named(value: Any, names: Sequence[str] | None, what: str) -> list[An
         names: the expected names (model input or output names); ``None`` when unknown (subclassed models).
         what: ``'x'``, ``'y'`` or ``'sample_weight'``, for messages.
 
+    An ``x`` dict may hold extra keys (ignored with a warning, as Keras); ``y`` and ``sample_weight`` may not.
+
     Raises:
-        InputError: missing / unknown dict keys (the message lists the expected names), or a wrong count.
+        InputError: missing dict keys, unknown ``y`` / ``sample_weight`` keys (the message lists the expected
+            names), or a wrong count.
     """
     if isinstance(value, dict):
         if names is None:
             return [value[k] for k in sorted(value)]
         missing = [k for k in names if k not in value]
         unknown = [k for k in value if k not in names]
-        if missing or (unknown and len(value) > len(names) - len(missing)):
+        if unknown and not missing and what == "x":
+            warn_unused_input_keys(unknown, names)
+        elif missing or (unknown and len(value) > len(names) - len(missing)):
             raise InputError(f"`{what}` is a dict with keys {sorted(value)}, but the model expects the keys "
                              f"{list(names)}" + (f"; missing {missing}" if missing else "")
                              + (f"; unknown {unknown}" if unknown else "") + ".")
@@ -104,6 +109,13 @@ def flatten_named(value: Any, names: Sequence[str] | None, what: str) -> list[An
         raise InputError(f"The model has {len(names)} {_role(what)}s {list(names)}, but `{what}` is a single "
                          f"{type(value).__name__}. Pass a list of {len(names)} arrays or a dict keyed by these names.")
     return [value]
+
+
+def warn_unused_input_keys(unknown: Sequence[str], names: Sequence[str]) -> None:
+    """Warn that input-dict keys matching no model input are ignored (Keras accepts such dicts, e.g. a table's
+    columns that include the target, with a warning)."""
+    warnings.warn(f"The input dict has keys {list(unknown)} that match no model input {list(names)}; they are "
+                  f"ignored.", stacklevel=4)
 
 
 def _role(what: str) -> str:
@@ -265,7 +277,8 @@ class IterableData:
         source: the data object.
         batch_size: batch size for a ``torch.utils.data.Dataset`` (default 32); must be ``None`` otherwise.
         shuffle: shuffle a ``Dataset``'s samples, or the order of a ``PyDataset``'s / ``Sequence``'s batches, each
-            epoch (default ``False``); ignored for other sources.
+            epoch (default ``False``; a ``PyDataset`` standing in for a tf.data pipeline keeps its order, as
+            Keras never reorders those); ignored for other sources.
         convert: ``convert(x, y, sw) -> (xs, ys, sws)`` turning one raw batch into flat tensors on the device.
     """
 
@@ -302,6 +315,7 @@ class IterableData:
 
     def batches(self, batch_size: int | None = None, shuffle: bool = False) -> Iterator[Batch]:
         if self._is_py_dataset:
+            shuffle = shuffle and self.source.fit_shuffles_batches
             raw: Any = iterate_batches(self.source, shuffle)  # workers, on_epoch_begin / on_epoch_end
         elif self._is_sequence:
             order = torch.randperm(len(self.source)).tolist() if shuffle else range(len(self.source))

@@ -90,7 +90,8 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
             callbacks: a list of :class:`~loom.callbacks.Callback` (default ``None``).
             validation_split: the last fraction of in-memory data kept for validation (default 0).
             validation_data: ``(x, y)``, ``(x, y, sample_weight)`` or a data source (overrides the split).
-            shuffle: reshuffle in-memory data every epoch (default ``True``; also shuffles a torch Dataset).
+            shuffle: reshuffle in-memory data every epoch (default ``True``; also shuffles a torch Dataset, and a
+                PyDataset's batch order, as Keras).
             class_weight: ``{class index: weight}`` weighting the loss per sample (single output; default None).
             sample_weight: per-sample (or per-timestep) loss weights, like ``y`` (default ``None``).
             initial_epoch: epoch to start from, for resuming (default 0).

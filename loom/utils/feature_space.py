@@ -4,8 +4,9 @@ Each named feature gets a preprocessor (normalization, discretization, vocabular
 adapted together by :meth:`FeatureSpace.adapt`; categorical results are one-hot encoded, optional feature
 crosses are hashed, and everything is concatenated into one float tensor (or returned as a dict). Keras's
 names and rules; columns are NumPy arrays / lists (strings stay NumPy), results are torch tensors. loom's
-symbolic graph carries no strings, so ``get_inputs`` / ``get_encoded_features`` are not offered: apply the
-feature space in the data pipeline and feed its output to the model.
+symbolic graph carries no strings, so the feature space runs in the data pipeline, not inside a model:
+``get_encoded_features()`` gives model inputs shaped like its output (Keras's training-model pattern), and
+``get_inputs()`` raises a :class:`~loom.errors.GraphError` saying so.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
-from loom.errors import ConfigError, InputError
+from loom.errors import ConfigError, GraphError, InputError
+from loom.layers.input_layer import Input
 from loom.layers.layer import Layer
 from loom.layers.preprocessing.category_encoding import CategoryEncoding
 from loom.layers.preprocessing.discretization import Discretization
@@ -123,6 +125,7 @@ class FeatureSpace:
         self.crossers = {c.name: HashedCrossing(c.crossing_dim, name=c.name) for c in self.crosses}
         self.one_hot_encoders: dict[str, CategoryEncoding] = {}
         self._is_adapted = not self._adaptable()
+        self.encoded_features: Any = None
 
     # ----------------------------------------------------------------------------------- feature makers
     @classmethod
@@ -236,6 +239,44 @@ class FeatureSpace:
             self.preprocessors[name].adapt(iter(columns))
         self._is_adapted = True
         self.one_hot_encoders = {}
+        self.encoded_features = None
+
+    # ------------------------------------------------------------------------------------ model inputs
+    def get_encoded_features(self) -> Any:
+        """Symbolic model inputs shaped like this space's output: one ``Input`` for ``'concat'``, a dict of
+        ``Input``s named after the features (and crosses) for ``'dict'``.
+
+        As in Keras, build the training model on them and feed it ``feature_space(raw_data)``. The shapes and
+        dtypes come from encoding a one-sample probe batch, so they follow the adapted vocabularies.
+
+        Raises:
+            InputError: the space is not adapted yet.
+        """
+        if not self._is_adapted:
+            raise InputError("Call FeatureSpace.adapt(data) before get_encoded_features(): the encoded widths "
+                             "depend on the adapted state.")
+        if self.encoded_features is None:
+            probe = {n: np.array([""], dtype=object) if f.dtype == "string" else np.zeros(1)
+                     for n, f in self.features.items()}
+            encoded = self(probe)
+            if isinstance(encoded, torch.Tensor):
+                self.encoded_features = Input(shape=tuple(encoded.shape[1:]), dtype=_dtype_name(encoded),
+                                              name=f"{self.name}_encoded")
+            else:
+                self.encoded_features = {n: Input(shape=tuple(v.shape[1:]), dtype=_dtype_name(v), name=n)
+                                         for n, v in encoded.items()}
+        return self.encoded_features
+
+    def get_inputs(self) -> dict:
+        """Keras's raw-feature ``Input``s; not offered by loom (see the module docstring).
+
+        Raises:
+            GraphError: always; the message says how to use the space with a model instead.
+        """
+        raise GraphError("FeatureSpace.get_inputs() is not available in loom: its symbolic graph carries no "
+                         "strings, so the feature space cannot run inside a model. Build the model on "
+                         "feature_space.get_encoded_features() and call it on feature_space(raw_data) "
+                         "(in the data pipeline and at inference).")
 
     # -------------------------------------------------------------------------------------------- call
     def __call__(self, data: dict) -> Any:
@@ -286,8 +327,11 @@ class FeatureSpace:
 
     # ------------------------------------------------------------------------------------------ config
     def get_config(self) -> dict:
-        """Keras's keys; adapted vocabularies travel inside the preprocessors' configs."""
-        return {"features": {n: {"class_name": "Feature", "config": f.get_config()} for n, f in self.features.items()},
+        """Keras's keys; adapted state travels inside the preprocessors' configs (vocabularies, bin boundaries,
+        and an adapted Normalization's statistics as its fixed ``mean`` / ``variance``), so
+        ``FeatureSpace.from_config(space.get_config())`` encodes as ``space`` does without adapting again."""
+        return {"features": {n: {"class_name": "Feature", "config": _feature_config(f, self._is_adapted)}
+                             for n, f in self.features.items()},
                 "output_mode": self.output_mode,
                 "crosses": [{"class_name": "Cross", "config": c.get_config()} for c in self.crosses],
                 "crossing_dim": self.crossing_dim, "hashing_dim": self.hashing_dim,
@@ -298,8 +342,24 @@ class FeatureSpace:
         return cls(**config)
 
 
+def _feature_config(feature: Feature, adapted: bool) -> dict:
+    """``feature.get_config()``, with an adapted Normalization's statistics as its fixed mean and variance."""
+    config = feature.get_config()
+    layer = feature.preprocessor
+    if adapted and isinstance(layer, Normalization) and layer.input_mean is None and layer.built:
+        layer_config = dict(config["preprocessor"]["config"])
+        layer_config["mean"] = layer.mean.detach().cpu().numpy().tolist()
+        layer_config["variance"] = layer.variance.detach().cpu().numpy().tolist()
+        config["preprocessor"] = {**config["preprocessor"], "config": layer_config}
+    return config
+
+
 def _pre(name: str | None) -> str | None:
     return None if name is None else f"{name}_preprocessor"
+
+
+def _dtype_name(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def _column(values: Any, dtype: str) -> Any:

@@ -52,6 +52,8 @@ class FileDataset(PyDataset):
         [1.0]
     """
 
+    fit_shuffles_batches = False  # a tf.data dataset in Keras: fit keeps its order
+
     def __init__(self, paths: list[str], labels: np.ndarray | None, label_mode: str | None,
                  class_names: list[str] | None, batch_size: int | None, shuffle: bool, seed: int | None,
                  load: Callable[[list[str]], Any], workers: int = 1):

@@ -4,7 +4,7 @@ Subclass it, implement ``__getitem__(index)`` returning one batch (``x``, ``(x, 
 sample_weight)``) and ``__len__`` (or the ``num_batches`` property; ``None`` means endless), and pass an
 instance to ``fit`` / ``evaluate`` / ``predict``. With ``workers > 1`` up to ``max_queue_size`` batches are
 prepared ahead by a pool of threads (or processes with ``use_multiprocessing=True``); batches always come
-out in index order.
+out in index order, or in a fresh random order each epoch when ``fit`` shuffles (its default, as Keras).
 
 Example:
     >>> import numpy as np
@@ -25,6 +25,7 @@ import concurrent.futures as futures
 import itertools
 import math
 import multiprocessing
+import random
 from typing import Any, Iterator
 
 import torch
@@ -89,6 +90,11 @@ class PyDataset:
         self._use_multiprocessing = bool(use_multiprocessing)
         self._max_queue_size = max_queue_size
 
+    fit_shuffles_batches = True
+    """Whether ``fit(shuffle=True)`` visits the batches in a random order (Keras's rule for a ``PyDataset``).
+    loom's stand-ins for Keras's ``tf.data`` datasets (files, time series) set it ``False``: Keras's ``fit``
+    never reorders a ``tf.data.Dataset``; they shuffle themselves when asked to."""
+
     workers = _loader_setting("_workers", 1)
     use_multiprocessing = _loader_setting("_use_multiprocessing", False)
     max_queue_size = _loader_setting("_max_queue_size", 10)
@@ -125,7 +131,7 @@ def iterate_batches(dataset: PyDataset, shuffle: bool = False) -> Iterator[Any]:
             ``fit(..., shuffle=True)``; default False (index order). An endless dataset is never shuffled.
 
     An endless dataset (``num_batches`` ``None``) ends when ``__getitem__`` raises ``IndexError`` or
-    ``StopIteration``.
+    ``StopIteration``; it is never shuffled.
     """
     dataset.on_epoch_begin()
     count = dataset.num_batches

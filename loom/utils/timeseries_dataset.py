@@ -34,6 +34,8 @@ class TimeseriesDataset(PyDataset):
         ([[0, 1], [1, 2]], [0, 10])
     """
 
+    fit_shuffles_batches = False  # a tf.data dataset in Keras: fit keeps its order
+
     def __init__(self, data: torch.Tensor, targets: torch.Tensor | None, start_positions: np.ndarray,
                  sequence_length: int, sampling_rate: int, batch_size: int | None, shuffle: bool, seed: int):
         super().__init__()

@@ -295,3 +295,20 @@ def test_subclassed_model_inside_a_functional_model():
     assert model.output_shape == (None, 2)
     assert model.count_params() == net.count_params() > 0
     torch.testing.assert_close(model(torch.ones(2, 7)), net(torch.ones(2, 7)))
+
+
+def test_extra_input_dict_keys_are_ignored_with_a_warning_as_keras():
+    """A table's columns often include the target: Keras warns and ignores keys that match no input."""
+    a, b = loom.Input((1,), name="a"), loom.Input((1,), name="b")
+    model = loom.Model({"a": a, "b": b}, layers.Dense(1)(layers.concatenate([a, b])))
+    model.compile("sgd", "mse")
+    table = {"a": np.ones((4, 1), "float32"), "b": np.zeros((4, 1), "float32"), "target": np.ones((4, 1))}
+    with pytest.warns(UserWarning, match=r"\['target'\].*ignored"):
+        out = model(table)
+    assert out.shape == (4, 1)
+    with pytest.warns(UserWarning, match="ignored"):
+        model.fit(table, table["target"], epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="ignored"):
+        np.testing.assert_allclose(model.predict(table, verbose=0), model.predict([table["a"], table["b"]], verbose=0))
+    with pytest.raises(InputError, match=r"missing \['b'\]"):
+        model.predict({"a": table["a"], "target": table["target"]}, verbose=0)

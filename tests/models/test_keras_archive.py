@@ -420,3 +420,12 @@ def test_subclassed_model_with_its_own_get_config_round_trips_and_crosses_to_ker
             assert_allclose_scaled(loaded.predict(x, verbose=0), expected, rel=1e-6)
     with pytest.raises(loom.errors.ConfigError, match="units"):
         _subclassed_net(loom).from_config({"hidden": 5, "units": 3})
+def test_a_layer_called_on_a_tuple_is_written_as_keras_writes_it(tmp_path):
+    """HashedCrossing((a, b)): Keras writes the tuple argument as a list (it cannot read loom's __tuple__ tag)."""
+    a, b = loom.Input((1,), dtype="int64", name="a"), loom.Input((1,), dtype="int64", name="b")
+    model = loom.Model([a, b], loom.layers.HashedCrossing(num_bins=8, output_mode="one_hot")((a, b)))
+    model.save(tmp_path / "cross.keras")
+    data = [np.array([[1], [2], [3]]), np.array([[4], [4], [0]])]
+    expected = model.predict(data, verbose=0)
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)
+    np.testing.assert_array_equal(loom.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)

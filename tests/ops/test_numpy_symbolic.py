@@ -52,3 +52,21 @@ def test_placeholders_cannot_become_tensors():
 
     with pytest.raises(InputError, match="functional-graph placeholder"):
         ops.convert_to_tensor(loom.Input((3,)))
+
+
+def test_recorded_keras_operations_save_and_load_in_loom_and_keras(tmp_path):
+    """x0 * dense(x) + x0 and friends become Keras's recorded operations (not Lambdas), so .keras files work."""
+    from tests.keras_oracle import keras
+    x = loom.Input((3,))
+    h = loom.layers.Dense(3)(x)
+    y = 2.0 * (x * h + x) - ops.exp(-h) / (ops.square(x) + 3.0)
+    model = loom.Model(x, y + ops.tanh(h) * (x > 0.0))
+    assert not any(type(layer).__name__ == "Lambda" for layer in model.layers)
+    model.save(tmp_path / "ops.keras")
+    data = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    expected = model.predict(data, verbose=0)
+    np.testing.assert_array_equal(loom.saving.load_model(tmp_path / "ops.keras").predict(data, verbose=0), expected)
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "ops.keras").predict(data, verbose=0), expected,
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(ShapeError, match=r"ops\.matmul"):
+        ops.matmul(loom.Input((3,)), loom.Input((4, 2)))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import loom
-from loom.errors import ConfigError, InputError
+from loom.errors import ConfigError, GraphError, InputError
 from loom.utils import FeatureSpace
 from tests.keras_oracle import keras
 
@@ -85,3 +85,39 @@ def test_bad_input():
     ints.adapt({"a": [1, 2]})
     with pytest.raises(InputError, match="concatenated"):
         ints({"a": [1]})
+
+
+def test_get_encoded_features_are_model_inputs_shaped_like_the_output():
+    """Keras's training-model pattern: Model(inputs=space.get_encoded_features(), ...) fed space(raw)."""
+    space = FeatureSpace(**_spec(FeatureSpace))
+    theirs = keras.utils.FeatureSpace(**_spec(keras.utils.FeatureSpace))
+    with pytest.raises(InputError, match="adapt"):
+        space.get_encoded_features()
+    space.adapt(DATA)
+    theirs.adapt(DATA)
+    encoded = space.get_encoded_features()
+    assert encoded is space.get_encoded_features()
+    assert encoded.shape == tuple(theirs.get_encoded_features().shape) and encoded.dtype == "float32"
+    model = loom.Model(encoded, loom.layers.Dense(1)(encoded))
+    assert model.predict(space(DATA), verbose=0).shape == (50, 1)
+    as_dict = FeatureSpace(**_spec(FeatureSpace, output_mode="dict"))
+    as_dict.adapt(DATA)
+    inputs = as_dict.get_encoded_features()
+    assert {n: t.shape[1:] for n, t in inputs.items()} == {n: tuple(v.shape[1:]) for n, v in as_dict(DATA).items()}
+
+
+def test_get_inputs_explains_that_strings_stay_outside_the_graph():
+    space = FeatureSpace({"city": "string_categorical"})
+    with pytest.raises(GraphError, match="get_encoded_features"):
+        space.get_inputs()
+
+
+def test_config_round_trip_carries_adapted_normalization_statistics():
+    space = FeatureSpace({"age": "float_normalized", "city": "string_categorical"})
+    assert space.get_config()["features"]["age"]["config"]["preprocessor"]["config"]["mean"] is None
+    space.adapt(DATA)
+    copy = FeatureSpace.from_config(space.get_config())
+    data = {k: DATA[k] for k in ("age", "city")}
+    np.testing.assert_array_equal(copy(data).numpy(), space(data).numpy())  # no adapt() needed
+    copy.adapt(data)  # adapting again is harmless: the statistics are fixed
+    np.testing.assert_array_equal(copy(data).numpy(), space(data).numpy())

@@ -97,3 +97,43 @@ def test_fit_shuffles_the_batch_order_each_epoch_as_keras_and_evaluate_keeps_it(
     data.seen.clear()
     model.evaluate(data, verbose=0)
     assert data.seen[-6:] == list(range(6))
+class Recorded(Batches):
+    def __getitem__(self, i):
+        self.seen.append(i)
+        return super().__getitem__(i)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fit_shuffles_the_batch_order_each_epoch_as_keras(workers):
+    """Keras's fit(shuffle=True) (the default) visits a finite PyDataset's batches in a random order."""
+    model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    ds = Recorded(n=8, workers=workers)
+    ds.seen = []
+    model.fit(ds, epochs=3, verbose=0)
+    epochs = [ds.seen[-24:][k * 8:(k + 1) * 8] for k in range(3)]
+    assert all(sorted(e) == list(range(8)) for e in epochs)
+    assert any(e != list(range(8)) for e in epochs) and epochs[0] != epochs[1]
+    ds.seen = []
+    model.fit(ds, epochs=2, shuffle=False, verbose=0)
+    assert ds.seen[-16:] == list(range(8)) * 2
+    for run in (model.evaluate, model.predict):
+        ds.seen = []
+        run(ds, verbose=0)
+        assert ds.seen[-8:] == list(range(8))
+
+
+def test_stand_ins_for_keras_tf_data_datasets_keep_their_order_in_fit(monkeypatch):
+    from loom.utils.file_dataset import FileDataset
+    from loom.utils.timeseries_dataset import TimeseriesDataset
+    assert PyDataset.fit_shuffles_batches and not FileDataset.fit_shuffles_batches
+    series = np.arange(20, dtype="float32")[:, None]
+    ds = loom.utils.timeseries_dataset_from_array(series, series[2:, 0], sequence_length=2, batch_size=4)
+    assert isinstance(ds, TimeseriesDataset)
+    seen = []
+    original = TimeseriesDataset.__getitem__
+    monkeypatch.setattr(TimeseriesDataset, "__getitem__", lambda self, i: (seen.append(i), original(self, i))[1])
+    model = loom.Sequential([loom.Input((2, 1)), loom.layers.Flatten(), loom.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(ds, epochs=2, verbose=0)
+    assert seen[-10:] == list(range(5)) * 2  # 18 windows: 5 batches, in order both epochs

@@ -16,7 +16,7 @@ from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
 from loom.layers.preprocessing.encoding import encode_ids
 from loom.layers.preprocessing.string_hash import fingerprint64
-from loom.layers.preprocessing.string_lookup import refuse_symbolic
+from loom.layers.preprocessing.string_lookup import is_symbolic_call, needs_values
 
 _MASK = (1 << 64) - 1
 _MUL = 0xC6A4A7935BD1E995
@@ -71,7 +71,8 @@ class HashedCrossing(Layer):
 
     Input shape:
         A list of at least two features, all ``()``, ``(batch,)`` or ``(batch, 1)``. Strings have no torch
-        tensor, so the layer runs eagerly on Python lists / NumPy arrays, not on symbolic model inputs.
+        tensor, so string data is crossed eagerly (Python lists / NumPy arrays); integer model inputs are
+        crossed inside the graph, as in Keras.
 
     Output shape:
         ``'int'``: the features' shape. ``'one_hot'``: ``(batch, num_bins)`` (``(1, num_bins)`` for scalars).
@@ -82,7 +83,7 @@ class HashedCrossing(Layer):
     Raises:
         ConfigError: an unknown ``output_mode``, a ``num_bins`` that is not a positive int, or ``sparse=True``.
         InputError: fewer than two features, features of different or unsupported shapes, values that are neither
-            integers nor strings, or symbolic inputs.
+            integers nor strings.
 
     Example:
         >>> import loom
@@ -117,13 +118,16 @@ class HashedCrossing(Layer):
         return inputs
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any):
+        if is_symbolic_call(inputs):  # integers in a model graph: a node, its shape inferred on zeros
+            return super().__call__(inputs, *args, **kwargs)
         return self.call(inputs)
 
     def call(self, inputs: Sequence[Any]) -> torch.Tensor:
         where = f"HashedCrossing '{self.name}'"
-        refuse_symbolic(inputs, where)
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise InputError(f"{where} takes a list or tuple of at least two inputs; got {type(inputs).__name__}.")
+        needs_values(inputs)
+        device = next((x.device for x in inputs if isinstance(x, torch.Tensor)), None)
         shapes = [tuple(np.shape(x)) for x in inputs]
         if len(shapes[0]) > 2 or len(shapes[0]) == 2 and shapes[0][-1] != 1:
             raise InputError(f"{where}: inputs must have shape (), (batch,) or (batch, 1); got {shapes[0]}.")
@@ -136,7 +140,7 @@ class HashedCrossing(Layer):
             for v in values:
                 h = fingerprint_cat(h, v)
             crossed.append(h % self.num_bins)
-        ids = torch.tensor(crossed, dtype=torch.int64).reshape(shapes[0])
+        ids = torch.tensor(crossed, dtype=torch.int64, device=device).reshape(shapes[0])
         if self.output_mode == "int":
             return ids.to(self._dtype)
         if ids.ndim and ids.shape[-1] == 1 and ids.ndim > 1:

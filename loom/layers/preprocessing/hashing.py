@@ -11,7 +11,7 @@ from loom.errors import ConfigError, InputError
 from loom.layers.layer import Layer
 from loom.layers.preprocessing.encoding import encode_ids
 from loom.layers.preprocessing.string_hash import fingerprint64, siphash64
-from loom.layers.preprocessing.string_lookup import refuse_symbolic
+from loom.layers.preprocessing.string_lookup import is_symbolic_call, needs_values
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
@@ -58,7 +58,8 @@ class Hashing(Layer):
 
     Input shape:
         Any shape of strings or integers (floats are truncated to integers), e.g. ``(batch, 1)``. Strings have no
-        torch tensor, so the layer runs eagerly on Python lists / NumPy arrays, not on symbolic model inputs.
+        torch tensor, so string data is hashed eagerly (Python lists / NumPy arrays); integer model inputs
+        (``Input(dtype="int64")``) are hashed inside the graph, as in Keras.
 
     Output shape:
         ``'int'``: the input's shape. ``'one_hot'``: the input's shape plus ``num_bins`` (a trailing axis of
@@ -71,7 +72,7 @@ class Hashing(Layer):
     Raises:
         ConfigError: a non-positive ``num_bins``, an unknown ``output_mode``, a non-integer dtype with
             ``'int'``, ``sparse=True``, or a ``salt`` that is not an int or a pair of ints.
-        InputError: values that are neither strings nor numbers, or symbolic inputs.
+        InputError: values that are neither strings nor numbers.
 
     Example:
         >>> import loom
@@ -111,10 +112,13 @@ class Hashing(Layer):
         return inputs
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any):
+        if is_symbolic_call(inputs):  # numbers in a model graph: a node, its shape inferred on zeros
+            return super().__call__(inputs, *args, **kwargs)
         return self.call(inputs)
 
     def _bins(self, inputs: Any) -> torch.Tensor:
-        refuse_symbolic(inputs, f"Hashing '{self.name}'")
+        needs_values(inputs)
+        device = inputs.device if isinstance(inputs, torch.Tensor) else None
         keys, shape = hash_keys(inputs)
         bins = self.num_bins
         masked = None
@@ -129,7 +133,7 @@ class Hashing(Layer):
             ids = [fingerprint64(k) % bins for k in keys]
         if masked is not None:
             ids = [0 if m else i + 1 for i, m in zip(ids, masked)]
-        return torch.tensor(ids, dtype=torch.int64).reshape(shape)
+        return torch.tensor(ids, dtype=torch.int64, device=device).reshape(shape)
 
     def call(self, inputs: Any) -> torch.Tensor:
         ids = self._bins(inputs)

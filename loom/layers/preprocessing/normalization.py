@@ -122,9 +122,15 @@ class Normalization(Layer):
         mean, variance = self._statistics()
         inputs = inputs.to(mean.dtype)
         scale = torch.clamp(torch.sqrt(variance), min=loom_config.epsilon())
-        if self.invert:
-            return mean + inputs * scale
-        return (inputs - mean) / scale
+        try:
+            if self.invert:
+                return mean + inputs * scale
+            return (inputs - mean) / scale
+        except RuntimeError as e:  # statistics that do not broadcast against the inputs
+            raise ShapeError(f"Normalization '{self.name}' holds statistics of shape {tuple(mean.shape)} (built for "
+                             f"inputs of shape {self._build_input_shape}, axis={self.axis}); they do not broadcast "
+                             f"to inputs of shape {tuple(inputs.shape)}. A 1-D array given to adapt() is one sample "
+                             f"of many features: give one feature as a column of shape (n, 1).") from e
 
     def adapt(self, data: Any, steps: int | None = None) -> None:
         """Learn the mean and variance of ``data`` (an array, a tensor, or an iterable of batches).

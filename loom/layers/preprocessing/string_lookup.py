@@ -44,6 +44,21 @@ def refuse_symbolic(inputs: Any, where: str) -> None:
                          f"the integer ids), or call it eagerly / inside a Pipeline.")
 
 
+def is_symbolic_call(inputs: Any) -> bool:
+    """Whether ``inputs`` hold a symbolic tensor: a hashing layer applied to numbers inside a model graph."""
+    from loom.symbolic import is_symbolic
+    from loom import structure
+    return structure.any_leaf(is_symbolic, inputs)
+
+
+def needs_values(inputs: Any) -> None:
+    """Raise ``NotImplementedError`` for ``meta`` probes: a hash needs values, so shape inference reruns the
+    layer on zeros (see :mod:`loom.symbolic`)."""
+    from loom import structure
+    if structure.any_leaf(lambda t: isinstance(t, torch.Tensor) and t.is_meta, inputs):
+        raise NotImplementedError("hashing needs input values")
+
+
 class StringLookup(IndexLookup):
     """Map strings to indices of a vocabulary (learnt by :meth:`adapt` or given), or indices back to strings.
 

@@ -41,3 +41,15 @@ def test_bad_input():
         loom.layers.HashedCrossing(3)([np.zeros((2, 2), int), np.zeros((2, 2), int)])
     with pytest.raises(InputError, match="integers or strings"):
         loom.layers.HashedCrossing(3)([np.zeros(2), np.zeros(2)])
+
+
+@pytest.mark.parametrize("output_mode", ["int", "one_hot"])
+def test_crosses_integer_model_inputs_inside_the_graph_as_keras(output_mode):
+    rooms, floors = np.array([[1], [2], [3], [1]]), np.array([[0], [0], [4], [2]])
+    outputs = {}
+    for lib in (loom, keras):
+        a, b = lib.Input(shape=(1,), dtype="int64"), lib.Input(shape=(1,), dtype="int64")
+        crossed = lib.layers.HashedCrossing(num_bins=8, output_mode=output_mode)((a, b))
+        outputs[lib] = (tuple(crossed.shape), lib.Model([a, b], crossed).predict([rooms, floors], verbose=0))
+    assert outputs[loom][0] == outputs[keras][0]
+    np.testing.assert_array_equal(outputs[loom][1], outputs[keras][1])

@@ -58,3 +58,16 @@ def test_bad_input():
         loom.layers.Hashing(3, salt="x")
     with pytest.raises(InputError, match="strings or integers"):
         loom.layers.Hashing(3)(np.array([[None]], dtype=object))
+
+
+@pytest.mark.parametrize("kwargs", [{"num_bins": 16, "salt": 1337}, {"num_bins": 5, "output_mode": "one_hot"},
+                                    {"num_bins": 7, "mask_value": 3, "output_mode": "count"}])
+def test_hashes_integer_model_inputs_inside_the_graph_as_keras(kwargs):
+    data = np.array([[3], [77], [1000], [3]])
+    outputs = {}
+    for lib in (loom, keras):
+        inputs = lib.Input(shape=(1,), dtype="int64")
+        hashed = lib.layers.Hashing(**kwargs)(inputs)
+        outputs[lib] = (tuple(hashed.shape), str(hashed.dtype), lib.Model(inputs, hashed).predict(data, verbose=0))
+    assert outputs[loom][:2] == outputs[keras][:2]
+    np.testing.assert_array_equal(outputs[loom][2], outputs[keras][2])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import loom
-from loom.errors import ConfigError, InputError
+from loom.errors import ConfigError, InputError, ShapeError
 from tests.keras_oracle import keras
 from tests.layer_testing import run_layer_test
 
@@ -74,3 +74,14 @@ def test_bad_input():
         layer.adapt(_data((4, 5)))
     with pytest.raises(InputError, match="fixed"):
         loom.layers.Normalization(mean=0.0, variance=1.0).adapt(_data())
+
+
+def test_statistics_that_do_not_broadcast_raise_a_shape_error_naming_the_fix():
+    """A 1-D column given to adapt() is one sample of many features (Keras leaks torch's error here)."""
+    layer = loom.layers.Normalization()
+    layer.adapt(np.arange(10, dtype="float32"))
+    with pytest.raises(ShapeError, match=r"\(10,\).*column of shape \(n, 1\)"):
+        layer(np.arange(3, dtype="float32"))
+    column = loom.layers.Normalization()
+    column.adapt(np.arange(10, dtype="float32")[:, None])
+    assert column(np.arange(3, dtype="float32")[:, None]).shape == (3, 1)
