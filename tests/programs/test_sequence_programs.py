@@ -122,7 +122,7 @@ def test_bidirectional_lstm_classifier_matches_keras():
     assert_weights_close(lm.get_weights(), km.get_weights())
     summary = []
     lm.summary(print_fn=summary.append)
-    assert " Optimizer params: 3,932 (15.36 KB)" in summary  # Adam's two slots per weight, iterations, rate
+    assert " Optimizer params: 3,932 (15.36 KB)\n" in "".join(summary)  # Adam's two slots per weight, iterations, rate
 
 
 # ------------------------------------------------- 3. English-to-Spanish sequence-to-sequence Transformer
