@@ -56,7 +56,8 @@ def test_generators_and_sequences_are_sharded_round_robin(ranks, case, epochs):
     for a, b in zip(zero, one):
         assert not set(a) & set(b)  # no sample on both ranks
         assert sorted(a + b) == list(range(48))  # each once; the incomplete last round (2 batches) is skipped
-        assert a[:4] == [0, 1, 2, 3] and b[:4] == [4, 5, 6, 7]
+        if case == "generator":  # fit(shuffle=True) reorders a Sequence's batches each epoch, as Keras
+            assert a[:4] == [0, 1, 2, 3] and b[:4] == [4, 5, 6, 7]
 
 
 @pytest.mark.parametrize("source", ["array", "generator", "sequence", "dataset", "loader"])
