@@ -32,8 +32,8 @@ import torch
 from loom import config as loom_config
 from loom.traceback_utils import filter_traceback
 from loom.errors import ConfigError, LoomError, UnsafeLoadError
-from loom.registry import (CustomObjectScope, custom_object_scope, find_custom, get_custom_objects,
-                           get_registered, register_loom_serializable, registered_name)
+from loom.registry import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered,
+                           register_loom_serializable, registered_name)
 from loom.models.keras_file_editor import KerasFileEditor
 from loom.serialization import deserialize_keras_object, serialize_keras_object
 
@@ -126,14 +126,10 @@ def resolve_class(entry: dict, custom_objects: dict | None = None, safe_mode: bo
     try:
         cls = get_registered(key, custom_objects)
     except UnsafeLoadError as e:
-        # An unregistered class defined in a function is saved as 'module>f.<locals>.Name'; Keras looks such a
-        # class up in custom_objects by its plain name.
-        cls = find_custom(class_name, custom_objects)
-        if cls is None and safe_mode:
+        if safe_mode:
             raise UnsafeLoadError(f"{e} Or, only for a file you trust, pass safe_mode=False to import it from "
                                   f"module {entry.get('module')!r}.") from None
-        if cls is None:
-            cls = _import_class(entry.get("module"), key.split(">")[-1])
+        cls = _import_class(entry.get("module"), key.split(">")[-1])
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ConfigError(f"'{key}' resolves to {cls!r}, which is not a loom layer class.")
     return cls
