@@ -81,9 +81,9 @@ def optimizer_arrays(model: Any) -> list[np.ndarray]:
 
 def _arrays(model: Any, optimizer: Any) -> list[np.ndarray]:
     if type(optimizer).__name__ == "MultiOptimizer":  # its own step count and rate, then each inner optimizer's
-        own = [np.asarray(optimizer._iterations, dtype=np.int64), np.asarray(0.0, dtype=np.float32)]
+        own = [np.asarray(optimizer._iterations, dtype=np.int32), np.asarray(0.0, dtype=np.float32)]
         return own + [a for inner in optimizer.optimizers for a in _arrays(model, inner)]
-    out = [np.asarray(getattr(optimizer, "_iterations", optimizer.iterations), dtype=np.int64)]  # calls, as Keras
+    out = [np.asarray(optimizer._iterations, dtype=np.int32)]  # calls, an int32 as Keras writes it
     if _has_lr_variable(optimizer):
         out.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
     slots = _trainable_slots(model, optimizer)

@@ -257,8 +257,8 @@ def _optimizer_count_and_size(optimizer) -> tuple[int, float]:
     """Scalars and bytes of an optimizer's state, counted as Keras counts its ``optimizer.variables``.
 
     That is every tensor of :meth:`~loom.optimizers.Optimizer.get_state_tensors` (``iterations`` and the
-    per-parameter slots) plus, for a float learning rate, the one float32 variable Keras keeps it in. Keras's
-    ``iterations`` is an int32 variable, so it weighs 4 bytes here too (loom keeps it as a Python int).
+    per-parameter slots) plus, for a float learning rate, the one float32 variable Keras keeps it in.
+    ``iterations`` is an int32 variable in both (4 bytes).
     """
     tensors = dict(optimizer.get_state_tensors()) if hasattr(optimizer, "get_state_tensors") else {}
     tensors.pop("iterations", None)

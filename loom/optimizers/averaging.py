@@ -21,7 +21,7 @@ Example:
     >>> opt = SGD(learning_rate=1.0, gradient_accumulation_steps=2, use_ema=True, ema_momentum=0.5)
     >>> for g in (1.0, 3.0):
     ...     _ = opt.apply_gradients([(torch.tensor([g]), w)])
-    >>> w.item(), opt.iterations  # one update with the mean gradient 2
+    >>> w.item(), int(opt.iterations)  # one update with the mean gradient 2
     (-2.0, 1)
     >>> opt.state[w]["average"].item()  # iterations was still 0 on both calls: the average is the weight
     -2.0

@@ -24,7 +24,7 @@ Example:
     >>> with torch.no_grad():  # what the compiled step traces
     ...     opt.graph_update([w.detach()], [torch.ones(3)], states, rates)
     >>> opt.graph_done()
-    >>> w.tolist(), opt.iterations
+    >>> w.tolist(), int(opt.iterations)
     ([-0.5, -0.5, -0.5], 1)
 """
 
@@ -61,7 +61,7 @@ class GraphUpdate:
         group = self.param_groups[0]
         if callable(self._learning_rate):
             group["lr"] = self._scheduled_or(self._learning_rate)
-        decay, *rates = self._group_rates(group, params, self.iterations + 1)
+        decay, *rates = self._group_rates(group, params, self._update_count + 1)
         key = (1.0 if decay is None else decay, *rates, *(self._ema_rates() if self.use_ema else ()))
         if key != getattr(self, "_graph_key", None):
             self._graph_key, self._graph_rates = key, torch.tensor(key, dtype=params[0].dtype,

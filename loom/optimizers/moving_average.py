@@ -37,9 +37,9 @@ class MovingAverage:
     def _ema_rates(self) -> tuple:
         """``(momentum, 1 - momentum, overwrite now)`` for this call's average update, in the weights' precision."""
         f = self._scalar_type(self._flat_params())
-        momentum = f(self.ema_momentum) if self.iterations != 0 else f(0.0)
+        momentum = f(self.ema_momentum) if self._update_count != 0 else f(0.0)
         frequency = self.ema_overwrite_frequency
-        return float(momentum), float(f(1) - momentum), bool(frequency and (self.iterations + 1) % frequency == 0)
+        return float(momentum), float(f(1) - momentum), bool(frequency and (self._update_count + 1) % frequency == 0)
 
     def _update_averages(self, momentum: Any, one_minus_momentum: Any, overwrite: Any) -> None:
         params = self._flat_params()

@@ -61,7 +61,7 @@ class Nadam(AdaptiveMomentOptimizer):
                 float(f(1) - f(self.beta_2) ** f(step)))
 
     def _commit_update(self) -> None:
-        self._u_product = float(np.float32(self._u_product) * self._momentum_at(self.iterations + 1))
+        self._u_product = float(np.float32(self._u_product) * self._momentum_at(self._update_count + 1))
 
     def _update(self, params, grads, states, lr, u_next, one_minus_product_next, one_minus_u, one_minus_product,
                 velocity_correction):

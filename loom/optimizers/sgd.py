@@ -7,9 +7,7 @@ Example:
     >>> opt = SGD(learning_rate=0.1, momentum=0.9)
     >>> for _ in range(2):
     ...     w.grad = torch.tensor([1.0])
-    ...     opt.apply_gradients([(w.grad, w)])
-    1
-    2
+    ...     _ = opt.apply_gradients([(w.grad, w)])
     >>> round(w.item(), 4)  # 1 - 0.1 - (0.9 * 0.1 + 0.1)
     0.71
 """

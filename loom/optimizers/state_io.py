@@ -19,7 +19,7 @@ Example:
     >>> clone = SGD(learning_rate=0.1, momentum=0.9)
     >>> clone.build([torch.nn.Parameter(torch.ones(2))])
     >>> clone.set_state_tensors(opt.get_state_tensors())
-    >>> clone.iterations
+    >>> int(clone.iterations)
     1
 """
 

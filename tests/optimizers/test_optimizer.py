@@ -297,3 +297,65 @@ def test_legacy_names_are_loom_optimizers():
     opt = legacy.Adam(learning_rate=0.01)
     assert isinstance(opt, optimizers.Adam) and opt.learning_rate == 0.01
     assert legacy.SGD is optimizers.SGD and legacy.Optimizer is optimizers.Optimizer
+
+
+def _fit_both(steps: int, loom_opt, keras_opt):
+    x, y = np.ones((4 * steps, 2), "float32"), np.ones((4 * steps, 1), "float32")
+    import loom
+    ours = loom.Sequential([loom.Input((2,)), loom.layers.Dense(1)])
+    ours.compile(loom_opt, "mse")
+    ours.fit(x, y, batch_size=4, verbose=0)
+    theirs = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    theirs.compile(keras_opt, "mse")
+    theirs.fit(x, y, batch_size=4, verbose=0)
+    return loom_opt.iterations, keras_opt.iterations
+
+
+def test_iterations_is_a_keras_like_int_variable():
+    import loom
+    opt, k_opt = optimizers.SGD(0.1, name="opt"), keras.optimizers.SGD(0.1, name="opt")
+    assert isinstance(opt.iterations, loom.Variable) and opt.iterations is opt.iterations
+    ours, theirs = _fit_both(3, opt, k_opt)
+    assert (ours.name, ours.path, tuple(ours.shape), ours.trainable) == (
+        theirs.name, theirs.path, tuple(theirs.shape), theirs.trainable) == ("iteration", "opt/iteration", (), False)
+    assert ours.dtype_name == keras.backend.standardize_dtype(theirs.dtype) == "int32"
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.numpy().dtype == theirs.numpy().dtype
+    assert int(ours) == int(theirs) == 3 and float(ours) == 3.0 and "%d" % ours == "3"
+    for op in (lambda v: v + 1, lambda v: v * 2, lambda v: v // 2, lambda v: v == 3, lambda v: v < 5,
+               lambda v: v != 0):
+        assert keras.ops.convert_to_numpy(op(ours)) == keras.ops.convert_to_numpy(op(theirs))
+    assert bool(ours == 3) and ours >= 1
+
+
+def test_iterations_drive_schedules_as_in_keras():
+    opt, k_opt = optimizers.SGD(0.1), keras.optimizers.SGD(0.1)
+    ours, theirs = _fit_both(5, opt, k_opt)
+    for name, args in [("ExponentialDecay", (0.1, 3, 0.5)), ("PiecewiseConstantDecay", ([2, 4], [0.1, 0.01, 0.001])),
+                       ("CosineDecay", (0.1, 10)), ("PolynomialDecay", (0.1, 10)), ("InverseTimeDecay", (0.1, 3, 0.5))]:
+        expected = keras.ops.convert_to_numpy(getattr(keras.optimizers.schedules, name)(*args)(theirs))
+        np.testing.assert_allclose(float(getattr(schedules, name)(*args)(ours)), expected, rtol=1e-6)
+
+
+def test_iterations_assign_and_setter_move_the_schedule():
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = optimizers.SGD(schedules.PiecewiseConstantDecay([2], [1.0, 0.5]))
+    opt.iterations.assign(5)
+    opt.apply_gradients([(torch.ones(1), w)])
+    assert w.item() == -0.5 and int(opt.iterations) == 6
+    opt.iterations = 0
+    assert int(opt.iterations) == 0 and opt._iterations == 0
+
+
+def test_iterations_with_gradient_accumulation_is_the_floor_divided_tensor():
+    opt = optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    k_opt = keras.optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    ours, theirs = _fit_both(5, opt, k_opt)
+    assert type(ours) is torch.Tensor and int(ours) == int(keras.ops.convert_to_numpy(theirs)) == 2
+    assert int(opt._iteration_variable) == int(k_opt._iterations) == 5
+
+
+def test_apply_gradients_returns_the_iterations_variable_as_keras():
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = optimizers.Adam()
+    assert opt.apply_gradients([(torch.ones(1), w)]) is opt.iterations and int(opt.iterations) == 1
