@@ -140,7 +140,11 @@ class _ThresholdMetric(Metric):
         self._with_epsilon = thresholds[0] < 0.0 or thresholds[-1] > 1.0
         self.add_constant("_threshold_tensor", torch.tensor(thresholds, dtype=self._dtype))
         for kind in self._kinds:
-            self.add_state(self._state_of[kind], (len(thresholds),))
+            self.add_state(self._state_of[kind], (len(thresholds),), variable_name=self._variable_name(kind))
+
+    def _variable_name(self, kind: str) -> str:
+        """The Keras name of the ``kind`` counter's variable."""
+        return self._state_of[kind]
 
     def _accumulate(self, y_true: Any, y_pred: Any, sample_weight: Any, top_k=None, class_id=None) -> None:
         y_true, y_pred, sample_weight = _prepare(y_true, y_pred, sample_weight, self._dtype, top_k, class_id)
@@ -155,6 +159,9 @@ class _ThresholdMetric(Metric):
 
 
 class _Count(_ThresholdMetric):
+    def _variable_name(self, kind: str) -> str:
+        return "accumulator"  # Keras's one counter
+
     def __init__(self, thresholds: Any = None, name: str | None = None, dtype: Any = None):
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds

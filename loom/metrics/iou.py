@@ -35,7 +35,7 @@ class _IoUBase(Metric):
                               f"Received: num_classes={num_classes!r}")
         self.num_classes, self.ignore_class, self.axis = num_classes, ignore_class, axis
         self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
-        self.add_state("total_cm", (num_classes, num_classes))
+        self.add_state("total_cm", (num_classes, num_classes), variable_name="total_confusion_matrix")
 
     @torch.no_grad()
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:

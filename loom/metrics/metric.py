@@ -24,6 +24,7 @@ import torch
 from loom import backend
 from loom.errors import InputError
 from loom.losses.loss import apply_mask, squeeze_or_expand_to_same_rank
+from loom.variables import meta_like
 
 
 def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -65,14 +66,27 @@ class Metric:
     def dtype(self) -> str:
         return backend.dtype_name(self._dtype)
 
-    def add_state(self, name: str, shape: tuple = (), fill: float = 0.0, dtype: torch.dtype | None = None
-                  ) -> torch.Tensor:
-        """Create a state tensor (zeroed by :meth:`reset_state`), store it as attribute ``name``, return it."""
+    def add_state(self, name: str, shape: tuple = (), fill: float = 0.0, dtype: torch.dtype | None = None,
+                  variable_name: str | None = None) -> Any:
+        """Create a state :class:`~loom.variables.Variable` (not trainable, zeroed by :meth:`reset_state`), store
+        it as attribute ``name`` and return it.
+
+        Args:
+            name: the attribute.
+            shape: its shape (default ``()``).
+            fill: its first value (default 0.0).
+            dtype: its dtype (default ``None``: the metric's dtype).
+            variable_name: the variable's ``name`` where Keras's differs from the attribute (default ``None``:
+                ``name``); its ``path`` is ``'<metric name>/<variable name>'``, as Keras.
+        """
+        from loom.variables import Variable
         tensor = torch.full(tuple(shape), fill, dtype=dtype or self._dtype, device=self._device)
-        setattr(self, name, tensor)
+        variable = Variable(tensor, trainable=False, name=variable_name or name)
+        variable._keras_path = f"{self.name}/{variable.name}"
+        setattr(self, name, variable)
         if name not in self._state_names:
             self._state_names.append(name)
-        return tensor
+        return variable
 
     def add_variable(self, shape: tuple = (), initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "sum", name: str | None = None) -> Any:
@@ -110,7 +124,8 @@ class Metric:
         return value
 
     @property
-    def variables(self) -> list[torch.Tensor]:
+    def variables(self) -> list[Any]:
+        """The state :class:`~loom.variables.Variable` s, in Keras's order and with Keras's names."""
         return [getattr(self, n) for n in self._state_names]
 
     @property
@@ -122,8 +137,10 @@ class Metric:
         device = torch.device(device)
         for name in self._state_names + self._constant_names:
             tensor = getattr(self, name)
-            if isinstance(tensor, torch.nn.Parameter):  # a Variable: moved in place, so references stay valid
-                tensor.data = tensor.data.to(device)
+            if isinstance(tensor, torch.nn.Parameter) and device.type != "meta":
+                tensor.data = tensor.data.to(device)  # a Variable: moved in place, so references stay valid
+            elif isinstance(tensor, torch.nn.Parameter):  # torch cannot swap a parameter's data for meta data
+                setattr(self, name, meta_like(tensor))
             else:
                 setattr(self, name, tensor.to(device))
         self._device = device

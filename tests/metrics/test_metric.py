@@ -136,3 +136,44 @@ def test_stateless_metric_api_matches_keras():
     assert results[0] == results[1] == (0.75, [3.0, 4.0], [0.0, 0.0], [0.0, 0.0])
     with pytest.raises(loom.LoomError, match="metric_variables"):
         loom.metrics.Mean().stateless_result([1.0])
+
+
+_STATE_CASES = [
+    ("Mean", {}), ("Sum", {}), ("Accuracy", {}), ("BinaryAccuracy", {}), ("SparseCategoricalAccuracy", {}),
+    ("MeanSquaredError", {}), ("AUC", {}), ("AUC", {"multi_label": True, "num_labels": 2}), ("Precision", {}),
+    ("Recall", {}), ("Precision", {"thresholds": [0.3, 0.6]}), ("TruePositives", {}), ("FalseNegatives", {}),
+    ("PrecisionAtRecall", {"recall": 0.5}), ("MeanIoU", {"num_classes": 3}), ("IoU", {"num_classes": 3,
+                                                                                     "target_class_ids": [0]}),
+    ("BinaryIoU", {}), ("PearsonCorrelation", {}),
+]
+
+
+@pytest.mark.parametrize("cls_name,kwargs", _STATE_CASES)
+def test_state_variables_have_keras_names_order_shapes_and_dtypes(cls_name, kwargs):
+    ours = getattr(metrics, cls_name)(name="m", **kwargs)
+    theirs = getattr(keras.metrics, cls_name)(name="m", **kwargs)
+
+    def describe(variables):
+        return [(v.name, v.path, tuple(v.shape), keras.backend.standardize_dtype(v.dtype)) for v in variables]
+
+    assert [(n, p, s, d.replace("torch.", "")) for n, p, s, d in describe(ours.variables)] == describe(
+        theirs.variables)
+    assert all(isinstance(v, loom.Variable) and not v.trainable for v in ours.variables)
+
+
+@pytest.mark.parametrize("cls_name", ["F1Score", "R2Score"])
+def test_lazily_built_state_variables_have_keras_names(cls_name):
+    y = np.eye(3, dtype="float32")
+    ours, theirs = getattr(metrics, cls_name)(), getattr(keras.metrics, cls_name)()
+    ours.update_state(torch.tensor(y), torch.tensor(y))
+    theirs.update_state(y, y)
+    assert [(v.name, tuple(v.shape)) for v in ours.variables] == [(v.name, tuple(v.shape)) for v in theirs.variables]
+
+
+def test_state_variables_keep_counting_in_place_and_reset():
+    m = metrics.Mean()
+    total = m.variables[0]
+    m.update_state(torch.tensor([1.0, 3.0]))
+    assert total is m.total and float(total.numpy()) == 4.0
+    m.reset_state()
+    assert float(m.variables[0].numpy()) == 0.0 and m.variables[0] is total
