@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from typing import Any, Iterable
 
 import numpy as np
@@ -129,7 +130,20 @@ class Layer(nn.Module):
 
     # ----------------------------------------------------------------------------------------- building
     def build(self, input_shape: Any) -> None:
-        """Create the weights for inputs of ``input_shape`` (a tuple, or a list of tuples). Override this."""
+        """Create the weights for inputs of ``input_shape`` (a tuple, or a list of tuples). Override this.
+
+        Called directly on a layer that does not override it (a subclassed model, say), it marks the layer
+        built and makes no weights, as Keras does, with Keras's warning when a sublayer is still unbuilt (its
+        weights are then made by the first call).
+        """
+        _note_build_shape(self, input_shape)
+        if type(self).build is Layer.build and any(not layer.built for layer in self._sublayers()):
+            warnings.warn(f"`build()` was called on layer '{self.name}', however the layer does not have a "
+                          "`build()` method implemented and it looks like it has unbuilt state. This will cause "
+                          "the layer to be marked as built, despite not being actually built, which may cause "
+                          "failures down the line. Make sure to implement a proper `build()` method.",
+                          stacklevel=2)
+        self.built = True
 
     def call(self, inputs, *args, **kwargs):
         """The computation on real tensors. Override this."""
@@ -298,8 +312,9 @@ class Layer(nn.Module):
         if self.built:
             return
         try:
-            with name_scope(self.name, self):
-                self.build(input_shape)
+            if type(self).build is not Layer.build:  # the default only marks the layer built (below)
+                with name_scope(self.name, self):
+                    self.build(input_shape)
         except (ShapeError, ConfigError):
             raise
         except (ValueError, TypeError, RuntimeError, IndexError) as e:
@@ -698,8 +713,19 @@ def _marks_built(build):
     """Wrap a subclass's ``build`` so that calling it directly (as Keras users do) marks the layer built."""
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
-        result = build(self, *args, **kwargs)
+        with name_scope(self.name, self):  # weights made by a direct call get Keras's paths ('net/dense/kernel')
+            result = build(self, *args, **kwargs)
+        if args:
+            _note_build_shape(self, args[0])
         self.built = True
         return result
     return wrapper
+
+
+def _note_build_shape(layer: Layer, input_shape: Any) -> None:
+    """Keep a single ``input_shape`` given to ``build`` as the input that ``summary()`` and a saved build config
+    show, when no call has recorded one (Keras keeps its ``_build_shapes_dict`` the same way)."""
+    if layer._build_inputs is None and isinstance(input_shape, (tuple, list, torch.Size)) and all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in input_shape):
+        layer._build_inputs = SymbolicTensor(tuple(input_shape), backend.torch_dtype(None))
 

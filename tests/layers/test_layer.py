@@ -312,3 +312,65 @@ def test_stateless_call_is_differentiable_in_the_given_values():
     assert kernel.grad.tolist() == [[4.0, 4.0]] * 3 and layer.kernel.grad is None
     with pytest.raises(loom.LoomError, match="stateless_call got 1 trainable"):
         layer.stateless_call([kernel], [], torch.ones(1, 3))
+
+
+def _summary_lines(model):
+    out = []
+    model.summary(print_fn=lambda text, **_: out.extend(text.rstrip("\n").split("\n")))
+    return out
+
+
+def _subclassed(lib, with_build):
+    class Net(lib.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.hidden = lib.layers.Dense(4, name="hidden")
+            self.head = lib.layers.Dense(2, name="head")
+
+        def call(self, x):
+            return self.head(self.hidden(x))
+
+    class BuiltNet(Net):
+        def build(self, input_shape):
+            self.hidden.build(input_shape)
+            self.head.build((None, 4))
+    return BuiltNet() if with_build else Net()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("with_build", [False, True])
+def test_explicit_build_of_a_subclassed_model_matches_keras(with_build, monkeypatch):
+    from tests.keras_oracle import keras
+    monkeypatch.setenv("COLUMNS", "130")
+    ours, theirs = _subclassed(loom, with_build), _subclassed(keras, with_build)
+    ours.build((None, 3))
+    theirs.build((None, 3))
+    assert ours.built and theirs.built
+    assert [(w.path, tuple(w.shape)) for w in ours.weights] == [(w.path, tuple(w.shape)) for w in theirs.weights]
+    assert len(ours.weights) == (4 if with_build else 0)  # Keras's default build makes no weights
+    assert _summary_lines(ours) == _summary_lines(theirs)
+    data = np.ones((5, 3), "float32")
+    expected = keras.ops.convert_to_numpy(theirs(data))  # the first call builds the sublayers if needed
+    ours(data)
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours(data).detach().numpy(), expected, atol=1e-6)
+    ours.compile("sgd", "mse")
+    ours.fit(data, np.ones((5, 2), "float32"), verbose=0)
+
+
+def test_explicit_default_build_warns_as_keras_only_with_unbuilt_sublayers():
+    from tests.keras_oracle import keras
+    for lib in (loom, keras):
+        with pytest.warns(UserWarning, match="does not have a `build\\(\\)` method implemented"):
+            _subclassed(lib, False).build((None, 3))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _subclassed(loom, True).build((None, 3))  # an own build: no warning
+        layer = Scale()
+        layer.build((None, 3))
+        assert layer.built
+        net = _subclassed(loom, False)
+        net(np.ones((2, 3), "float32"))  # the lazy build of a call does not warn
+        assert net.built and len(net.weights) == 4
