@@ -41,6 +41,11 @@ class UnsafeLoadError(ModelFileError):
     """Loading would execute code (Lambda, unregistered class) and ``safe_mode`` is on."""
 
 
+class UnknownObjectError(ModelFileError, TypeError):
+    """A saved config names a function or class that is neither built in, registered nor in ``custom_objects``
+    (Keras raises a ``TypeError`` there: "Could not locate function ...")."""
+
+
 class DatasetNotFoundError(LoomError, FileNotFoundError):
     """A dataset's files are not on disk; the message says how to get them."""
 

@@ -31,12 +31,13 @@ from typing import Any
 
 import torch
 
-from loom.errors import ConfigError, ModelFileError
+from loom.errors import ConfigError, ModelFileError, UnknownObjectError
 from loom.io_utils import atomic_write, parse_json_object, read_zip_entries
 from loom.models import keras_config
 from loom.models.keras_h5 import match_h5_weights, read_h5_arrays, write_h5_weights
 from loom.models.keras_optimizer_state import optimizer_arrays, restore_optimizer_arrays
 from loom.models.weight_map import layer_groups, weight_slots
+from loom.registry import CustomObjectScope
 from loom.symbolic import SymbolicTensor
 
 CONFIG_NAME = "config.json"
@@ -239,9 +240,16 @@ def _optimizer_paths(arrays: dict) -> list[str]:
 
 
 def _compile(model: Any, compile_config: dict, optimizer: list, path: str, custom_objects: dict | None) -> None:
-    """Compile as Keras saved it, then restore the optimizer state; problems only warn (as Keras)."""
+    """Compile as Keras saved it, then restore the optimizer state.
+
+    A loss or metric function that cannot be found raises :class:`UnknownObjectError`, as Keras raises there;
+    other problems only warn (the weights are loaded; an uncompiled model is still usable).
+    """
     try:
-        model.compile_from_config(keras_config.compile_config_from_keras(compile_config, custom_objects))
+        with CustomObjectScope(custom_objects or {}):
+            model.compile_from_config(keras_config.compile_config_from_keras(compile_config, custom_objects))
+    except UnknownObjectError as e:
+        raise UnknownObjectError(f"{path}: {e}") from e
     except Exception as e:  # noqa: BLE001 - the weights are loaded; an uncompiled model is still usable
         warnings.warn(f"{path}: the model is loaded but could not be compiled from its saved compile config "
                       f"({type(e).__name__}: {e}); call model.compile(...) yourself.", stacklevel=3)

@@ -311,10 +311,16 @@ def compile_config_to_keras(config: dict | None) -> dict | None:
         return None
     out = {k: v for k, v in config.items() if k not in _LOOM_ONLY_KEYS}
     out["optimizer"] = to_keras(out.get("optimizer"), "optimizer")
-    out["loss"] = _map_nested(out.get("loss"), lambda v: to_keras(v, "loss"))
+    out["loss"] = _map_nested(out.get("loss"), lambda v: _compile_entry_to_keras(v, "loss"))
     for key in ("metrics", "weighted_metrics"):
-        out[key] = _map_nested(out.get(key), lambda v: to_keras(v, "metric"))
+        out[key] = _map_nested(out.get(key), lambda v: _compile_entry_to_keras(v, "metric"))
     return out
+
+
+def _compile_entry_to_keras(value: Any, kind: str) -> Any:
+    """A loss or metric of loom's compile config as Keras writes it (a custom function's name as its entry)."""
+    from loom.training.saved_functions import to_keras_entry
+    return to_keras(value, kind) if isinstance(value, dict) else to_keras_entry(value, kind)
 
 
 def compile_config_from_keras(config: Any, custom_objects: dict | None = None) -> dict | None:
@@ -353,4 +359,4 @@ def _map_nested(value: Any, fn, depth: int = 0) -> Any:
         return {k: _map_nested(v, fn, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_map_nested(v, fn, depth + 1) for v in value]
-    return fn(value) if isinstance(value, dict) else value
+    return fn(value) if isinstance(value, (dict, str)) else value

@@ -30,6 +30,7 @@ import torch
 from loom import backend
 from loom.errors import ConfigError, InputError, ShapeError
 from loom.losses.loss import apply_mask
+from loom.training.saved_functions import function_name, resolve_saved
 
 #: Loss names whose targets are integer class indices.
 _SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
@@ -436,13 +437,18 @@ def _serialize_nested(value: Any, kind: str) -> Any:
     except ConfigError:
         if not callable(value) or isinstance(value, (losses.Loss, metrics.Metric)):
             raise
-        # A plain function (Keras compiles with any callable) is recorded by its name, as Keras records it;
-        # loading the model finds it again through custom_objects, or warns that it cannot compile.
-        return getattr(value, "__name__", type(value).__name__)
+        # A plain function (Keras compiles with any callable) is recorded by its (registered) name, as Keras
+        # records it; loading finds it again through custom_objects or the registry, or fails (saved_functions).
+        return function_name(value)
 
 
 def deserialize_compile_config(config: dict) -> dict:
-    """The keyword arguments of ``compile`` from :func:`serialize_compile_config`'s dict."""
+    """The keyword arguments of ``compile`` from :func:`serialize_compile_config`'s dict.
+
+    Raises:
+        UnknownObjectError: a loss or metric names a function that is neither built in, registered, nor in
+            an open ``custom_object_scope`` (see :mod:`loom.training.saved_functions`).
+    """
     from loom import optimizers
     kwargs = dict(config)
     if isinstance(kwargs.get("optimizer"), dict):
@@ -454,6 +460,10 @@ def deserialize_compile_config(config: dict) -> dict:
 
 
 def _deserialize_nested(value: Any, kind: str) -> Any:
+    if isinstance(value, str):
+        return resolve_saved(value, kind)
+    if isinstance(value, dict) and value.get("class_name") == "function" and isinstance(value.get("config"), str):
+        return resolve_saved(value["config"], kind)  # Keras's entry for a function
     if isinstance(value, dict) and "class_name" in value:
         if kind == "loss":
             from loom import losses
