@@ -499,7 +499,11 @@ class Layer(nn.Module):
         return self._split_children()[0]
 
     def _own_weights(self) -> list[tuple[str, torch.Tensor]]:
-        return [(n, getattr(self, n)) for n in self._trainable_names + self._non_trainable_names]
+        """``(attribute, weight)`` in Keras's order, read from torch's registries (so that a property of the same
+        name, such as ``Normalization.mean`` in the broadcast shape, does not hide the weight)."""
+        params, buffers = self._parameters, self._buffers
+        return [(n, params[n] if n in params else buffers[n])
+                for n in self._trainable_names + self._non_trainable_names]
 
     def _weight_entries(self) -> list[tuple["Layer", str, torch.Tensor]]:
         seen: set[int] = set()

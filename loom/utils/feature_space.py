@@ -348,8 +348,8 @@ def _feature_config(feature: Feature, adapted: bool) -> dict:
     layer = feature.preprocessor
     if adapted and isinstance(layer, Normalization) and layer.input_mean is None and layer.built:
         layer_config = dict(config["preprocessor"]["config"])
-        layer_config["mean"] = layer.mean.detach().cpu().numpy().tolist()
-        layer_config["variance"] = layer.variance.detach().cpu().numpy().tolist()
+        layer_config["mean"] = layer.adapt_mean.detach().cpu().numpy().tolist()
+        layer_config["variance"] = layer.adapt_variance.detach().cpu().numpy().tolist()
         config["preprocessor"] = {**config["preprocessor"], "config": layer_config}
     return config
 

@@ -2,6 +2,9 @@
 
 The adapted statistics are non-trainable weights named as Keras's (``mean``, ``variance``, ``count``), so
 they travel with ``get_weights`` and with saved models; statistics given to the constructor are constants.
+As in Keras, the weights are the attributes ``adapt_mean`` / ``adapt_variance`` (one value per kept
+position: shape ``(3,)`` for ``axis=-1`` on ``(n, 3)`` data), while ``layer.mean`` / ``layer.variance`` are
+the statistics in the inputs' broadcast shape (``(1, 3)``), ``None`` before the layer is built.
 """
 
 from __future__ import annotations
@@ -113,13 +116,40 @@ class Normalization(Layer):
             t = t.reshape(shape)
         return t.broadcast_to(self._broadcast_shape).clone()
 
-    def _statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.input_mean is not None:
-            return self._fixed_mean, self._fixed_variance
-        return self.mean.reshape(self._broadcast_shape), self.variance.reshape(self._broadcast_shape)
+    @property
+    def mean(self) -> torch.Tensor | None:
+        """The mean in the inputs' broadcast shape (``(1, features)`` for ``axis=-1``), as Keras's ``layer.mean``;
+        ``None`` before the layer is built."""
+        return self._broadcast_statistic("mean")
+
+    @property
+    def variance(self) -> torch.Tensor | None:
+        """The variance in the inputs' broadcast shape, as Keras's ``layer.variance``; ``None`` before build."""
+        return self._broadcast_statistic("variance")
+
+    @property
+    def adapt_mean(self) -> Any:
+        """The adapted mean weight (``'mean'``, one value per kept position), as Keras's ``adapt_mean``."""
+        return self._buffers["mean"]
+
+    @property
+    def adapt_variance(self) -> Any:
+        """The adapted variance weight (``'variance'``), as Keras's ``adapt_variance``."""
+        return self._buffers["variance"]
+
+    def _broadcast_statistic(self, name: str) -> torch.Tensor | None:
+        buffers = self.__dict__.get("_buffers", {})
+        if name in buffers:
+            return buffers[name].reshape(self._broadcast_shape)
+        if f"_fixed_{name}" in buffers:
+            return buffers[f"_fixed_{name}"]
+        if self.__dict__.get("_build_input_shape") is None:
+            return None
+        # Being built: the weight is not registered yet (torch's register_buffer then sees no attribute).
+        raise AttributeError(name)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        mean, variance = self._statistics()
+        mean, variance = self.mean, self.variance
         inputs = inputs.to(mean.dtype)
         scale = torch.clamp(torch.sqrt(variance), min=loom_config.epsilon())
         try:
@@ -165,8 +195,8 @@ class Normalization(Layer):
         if total_mean is None:
             raise InputError(f"Normalization '{self.name}'.adapt() received no samples.")
         with torch.no_grad():
-            self.mean.copy_(total_mean.reshape(self.mean.shape).to(self.mean.dtype))
-            self.variance.copy_(total_var.reshape(self.variance.shape).to(self.variance.dtype))
+            self.adapt_mean.copy_(total_mean.reshape(self.adapt_mean.shape).to(self.adapt_mean.dtype))
+            self.adapt_variance.copy_(total_var.reshape(self.adapt_variance.shape).to(self.adapt_variance.dtype))
 
     def _check_batch(self, shape: tuple) -> None:
         built = self._build_input_shape

@@ -85,3 +85,54 @@ def test_statistics_that_do_not_broadcast_raise_a_shape_error_naming_the_fix():
     column = loom.layers.Normalization()
     column.adapt(np.arange(10, dtype="float32")[:, None])
     assert column(np.arange(3, dtype="float32")[:, None]).shape == (3, 1)
+
+
+@pytest.mark.parametrize("axis,shape", [(-1, (20, 3)), (None, (20, 3)), ((1, 2), (6, 2, 3)), (1, (6, 2, 3)),
+                                        (-1, (6, 2, 3))])
+def test_mean_and_variance_have_keras_broadcast_shapes_and_weights_keep_theirs(axis, shape):
+    data = _data(shape)
+    ours, theirs = loom.layers.Normalization(axis=axis), keras.layers.Normalization(axis=axis)
+    assert ours.mean is None and theirs.mean is None  # before build, as Keras
+    ours.adapt(data)
+    theirs.adapt(data)
+    for name in ("mean", "variance"):
+        ours_value, theirs_value = getattr(ours, name), keras.ops.convert_to_numpy(getattr(theirs, name))
+        assert tuple(ours_value.shape) == theirs_value.shape
+        np.testing.assert_allclose(ours_value.numpy(), theirs_value, rtol=1e-5, atol=1e-5)
+        adapted, k_adapted = getattr(ours, f"adapt_{name}"), getattr(theirs, f"adapt_{name}")
+        assert (adapted.name, tuple(adapted.shape)) == (k_adapted.name, tuple(k_adapted.shape))
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+    assert [(w.name, tuple(w.shape)) for w in ours.weights] == [(w.name, tuple(w.shape)) for w in theirs.weights]
+
+
+def test_fixed_statistics_have_the_broadcast_shape_too():
+    ours = loom.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 4.0, 9.0])
+    theirs = keras.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 4.0, 9.0])
+    ours.build((None, 3))
+    theirs.build((None, 3))
+    np.testing.assert_array_equal(ours.mean.numpy(), keras.ops.convert_to_numpy(theirs.mean))
+    assert tuple(ours.variance.shape) == (1, 3) and ours.get_weights() == theirs.get_weights() == []
+
+
+@pytest.mark.parametrize("writer", ["loom", "keras"])
+def test_adapted_statistics_cross_keras_files_both_ways(writer, tmp_path):
+    data = _data((12, 3))
+    path = str(tmp_path / "n.keras")
+    lib, other = (loom, keras) if writer == "loom" else (keras, loom)
+    layer = lib.layers.Normalization()
+    layer.adapt(data)
+    lib.Sequential([lib.Input((3,)), layer]).save(path)
+    loaded = other.models.load_model(path).layers[0]
+    assert tuple(loaded.mean.shape) == (1, 3) and [w.shape for w in loaded.get_weights()] == [(3,), (3,), ()]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded.mean), keras.ops.convert_to_numpy(layer.mean),
+                               rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(data[:2])), keras.ops.convert_to_numpy(layer(data[:2])),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_set_weights_moves_the_broadcast_statistics():
+    layer = loom.layers.Normalization()
+    layer.build((None, 2))
+    layer.set_weights([np.array([1.0, 2.0], "float32"), np.array([4.0, 1.0], "float32"), np.array(5)])
+    np.testing.assert_array_equal(layer.mean.numpy(), [[1.0, 2.0]])
+    np.testing.assert_allclose(layer(np.array([[3.0, 3.0]], "float32")).numpy(), [[1.0, 1.0]])
