@@ -46,7 +46,7 @@ import torch
 from loom import _torch_compat
 from loom.graph import attach_output_masks
 from loom.training.compile_utils import output_mask
-from loom.training.step import FlatForward
+from loom.training.step import FlatForward, float32_outputs
 
 
 def compiled(fn: Callable, small: bool = False) -> Callable:
@@ -152,7 +152,7 @@ def _gradient_graphs(holder: torch.nn.Module, train_params: list, optimizer: Any
         with torch.autocast(*autocast) if autocast else nullcontext():
             outs, penalty = torch.func.functional_call(holder, weights, (xs,))
         if autocast:
-            outs = [o.float() if o.is_floating_point() else o for o in outs]
+            outs = float32_outputs(outs)
         total, parts = loss_plan(ys, outs, sws)
         if penalty is not None:
             total = total + penalty

@@ -65,7 +65,7 @@ def make_compute(forward: Callable[[list], list], loss_plan: Callable, regulariz
         def compute(xs, ys, sws):
             with torch.autocast(device_type, dtype=dtype):
                 outs = forward(xs)
-            outs = [o.float() if o.is_floating_point() else o for o in outs]
+            outs = float32_outputs(outs)
             total, parts = loss_plan(ys, outs, sws)
             if regularization is not None:
                 total = total + regularization()
@@ -127,11 +127,21 @@ def make_train_step(compute: Compute, optimizer: Any, metric_update: Callable | 
 
 def _detached(output: torch.Tensor) -> torch.Tensor:
     """``output.detach()`` keeping its Keras mask (the metrics leave masked steps out)."""
-    detached = output.detach()
-    mask = getattr(output, "_keras_mask", None)
-    if mask is not None:
-        detached._keras_mask = mask
-    return detached
+    return _keeping_mask(output.detach(), output)
+
+
+def float32_outputs(outs: list) -> list:
+    """The floating outputs of a forward pass run under autocast (mixed precision) as float32, each keeping its
+    Keras mask, so that the loss and the metrics still leave masked steps out."""
+    return [_keeping_mask(o.float(), o) if o.is_floating_point() else o for o in outs]
+
+
+def _keeping_mask(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    """``new`` (made from ``old``) carrying ``old``'s ``_keras_mask``, if any."""
+    mask = getattr(old, "_keras_mask", None)
+    if mask is not None and new is not old:
+        new._keras_mask = mask
+    return new
 
 
 def make_test_step(compute: Compute, metric_update: Callable | None) -> Callable:
