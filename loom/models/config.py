@@ -128,7 +128,7 @@ def _serialize_node(node, node_index: dict) -> dict:
 
 
 def _encode_array(value: np.ndarray | torch.Tensor, where: str) -> Any:
-    if value.ndim == 0:
+    if value.ndim == 0 and isinstance(value, np.ndarray):  # Keras writes a 0-d array as a number, a tensor tagged
         return to_json_value(value.item(), f"{where}: argument")
     return {"class_name": ARRAY_TAGS[isinstance(value, torch.Tensor)],
             "config": {"value": to_json_value(value.tolist(), f"{where}: an array argument"),
@@ -161,6 +161,7 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
         UnsafeLoadError: a class is not registered (or is a ``Lambda``) while ``safe_mode`` is on.
         ConfigError: the config is malformed (wrong types, unknown layer references, unreachable calls).
     """
+    import loom.models.keras_ops  # noqa: F401 - registers Keras's recorded operations (keras_ops>Add...)
     _expect(config, dict, "the model config")
     entries = _expect(config.get("layers"), list, "the model config's 'layers'")
     layers: dict[str, Any] = {}

@@ -108,9 +108,12 @@ class KerasOperation(Layer):
     def run(cls) -> Callable[..., Any]:
         """The loom function the operation runs (undecorated: its torch errors reach the probe runs that
         retry on real zeros what ``meta`` tensors cannot do, as in a :class:`~loom.layers.Lambda`)."""
-        loom_module = _MODULES.get(cls.module, (None, f"loom.ops.{cls.module}"))[1]
-        fn = getattr(importlib.import_module(loom_module), cls.function)
-        return getattr(fn, "__wrapped__", fn)
+        fn = cls.__dict__.get("_run")
+        if fn is None:
+            loom_module = _MODULES.get(cls.module, (None, f"loom.ops.{cls.module}"))[1]
+            fn = getattr(importlib.import_module(loom_module), cls.function)
+            fn = cls._run = getattr(fn, "__wrapped__", fn)
+        return fn
 
     @classmethod
     def split(cls) -> Split:
@@ -130,11 +133,11 @@ class KerasOperation(Layer):
         return inputs  # the op converts its arguments itself, with Keras's dtype rules for Python numbers
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
-        split = self.split()
-        options = {k: v for k, v in self._options.items() if k not in split.leading}
+        split, fn = self.split(), type(self).run()
         if split.variadic:  # fn(subscripts, *operands)
-            return type(self).run()(*(self._options[k] for k in split.leading), *args, **kwargs, **options)
-        return type(self).run()(**dict(zip(split.calls, args)), **kwargs, **options)
+            options = {k: v for k, v in self._options.items() if k not in split.leading}
+            return fn(*(self._options[k] for k in split.leading), *args, **kwargs, **options)
+        return fn(**dict(zip(split.calls, args)), **kwargs, **self._options)
 
     def get_config(self) -> dict:
         return {"name": self.name, **self._options}
