@@ -400,7 +400,7 @@ def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict)
 
     Ops that Keras records as an operation (``add``, ``get_item``, ``mean``... see
     :mod:`loom.models.keras_ops`) become that operation, so the model saves to ``.keras`` like Keras's; any other,
-    or one with an argument a config cannot hold (a NumPy array), becomes a :class:`loom.layers.Lambda` named
+    or one with an argument a config cannot hold (a weight, a function), becomes a :class:`loom.layers.Lambda` named
     after the op, which runs but cannot be saved. The output shape is inferred by running the op on
     placeholders, so the op must not depend on data values (``nonzero``, ``unique`` cannot).
     """
