@@ -146,8 +146,13 @@ def serialize_function(fn: Callable) -> dict:
     """``{'module', 'qualname'}`` for an importable function, else ``{'module', 'name', 'source'}``.
 
     Raises:
-        ConfigError: the function is neither importable nor has retrievable source (e.g. typed in a REPL).
+        ConfigError: the function is neither importable nor has retrievable source (e.g. typed in a REPL), or
+            loom made it and marked why it cannot be saved (``fn.unsaveable``: an op on placeholders that Keras
+            has no operation for).
     """
+    reason = getattr(fn, "unsaveable", None)
+    if isinstance(reason, str):
+        raise ConfigError(reason)
     module = getattr(fn, "__module__", None)
     if _importable(fn):
         return {"module": module, "qualname": fn.__qualname__}

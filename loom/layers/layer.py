@@ -89,8 +89,8 @@ class Layer(nn.Module):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__module__.startswith("loom."):
-            register_builtin(cls)
+        if cls.__module__.startswith("loom.") and "_registered_name" not in cls.__dict__:
+            register_builtin(cls)  # a class made with its own registered name ('keras_ops>Add') is found by that
         cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
         cls._mask_arguments = _mask_arguments(cls.call)

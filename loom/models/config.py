@@ -11,7 +11,10 @@ A functional config lists every layer (Keras order) with the calls that connect 
 Each inbound node is one call of the layer. A tensor argument is written
 ``{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history": [layer, node, index]}}``:
 the ``index``-th output of the ``node``-th call (counted within this model) of ``layer``. Tuples are
-``{"class_name": "__tuple__", "config": {"value": [...]}}``; other arguments are plain JSON. A shared layer
+``{"class_name": "__tuple__", "config": {"value": [...]}}``, slices (keys of ``x[1:3]``) ``{"class_name":
+"__slice__", "config": {"start", "stop", "step"}}``, ``...`` ``{"class_name": "__ellipsis__", "config": {}}`` and
+constant arrays (``x * np.array([...])``) ``{"class_name": "__numpy__"`` (or ``"__tensor__"``) ``, "config":
+{"value": [...], "dtype"}}``, as Keras writes them; other arguments are plain JSON. A shared layer
 has one node per call; a nested model is a layer whose ``config`` is its own model config.
 
 A sequential config is ``{"name", "trainable", "layers": [InputLayer entry, layer entries...],
@@ -33,7 +36,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from loom import structure
+import numpy as np
+import torch
+
+from loom import backend, structure
 from loom.errors import ConfigError
 from loom.layers.input_layer import InputLayer
 from loom.saving import deserialize_loom_object, serialize_loom_object, to_json_value
@@ -41,6 +47,9 @@ from loom.symbolic import SymbolicTensor
 
 TENSOR_TAG = "__keras_tensor__"
 TUPLE_TAG = "__tuple__"
+SLICE_TAG = "__slice__"
+ELLIPSIS_TAG = "__ellipsis__"
+ARRAY_TAGS = ("__numpy__", "__tensor__")
 _MAX_DEPTH = 64
 
 
@@ -97,6 +106,13 @@ def _serialize_node(node, node_index: dict) -> dict:
         if isinstance(value, SymbolicTensor):
             return {"class_name": TENSOR_TAG, "config": {"shape": list(value.shape), "dtype": value.dtype,
                                                         "keras_history": _tensor_history(value, node_index)}}
+        if isinstance(value, slice):
+            return {"class_name": SLICE_TAG, "config": {k: to_json_value(getattr(value, k), f"{where}: a slice")
+                                                       for k in ("start", "stop", "step")}}
+        if value is Ellipsis:
+            return {"class_name": ELLIPSIS_TAG, "config": {}}
+        if isinstance(value, np.ndarray) or isinstance(value, torch.Tensor) and not value.requires_grad:
+            return _encode_array(value, where)  # a constant (a weight would be saved frozen, so it is refused)
         if isinstance(value, tuple):
             return {"class_name": TUPLE_TAG, "config": {"value": [encode(v, depth + 1) for v in value]}}
         if isinstance(value, list):
@@ -109,6 +125,14 @@ def _serialize_node(node, node_index: dict) -> dict:
     if node.training is not None:  # an explicit `training=` of the call (base_model(x, training=False)), as Keras
         kwargs["training"] = node.training
     return {"args": [encode(a) for a in node.call_args], "kwargs": encode(kwargs)}
+
+
+def _encode_array(value: np.ndarray | torch.Tensor, where: str) -> Any:
+    if value.ndim == 0 and isinstance(value, np.ndarray):  # Keras writes a 0-d array as a number, a tensor tagged
+        return to_json_value(value.item(), f"{where}: argument")
+    return {"class_name": ARRAY_TAGS[isinstance(value, torch.Tensor)],
+            "config": {"value": to_json_value(value.tolist(), f"{where}: an array argument"),
+                       "dtype": backend.dtype_name(backend.torch_dtype(value.dtype))}}
 
 
 def _check_str_keys(value: dict, where: str) -> dict:
@@ -137,6 +161,7 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
         UnsafeLoadError: a class is not registered (or is a ``Lambda``) while ``safe_mode`` is on.
         ConfigError: the config is malformed (wrong types, unknown layer references, unreachable calls).
     """
+    import loom.models.keras_ops  # noqa: F401 - registers Keras's recorded operations (keras_ops>Add...)
     _expect(config, dict, "the model config")
     entries = _expect(config.get("layers"), list, "the model config's 'layers'")
     layers: dict[str, Any] = {}
@@ -242,6 +267,12 @@ def _decode_node(node_data: dict, name: str, layers: dict, produced: dict) -> tu
                 inner = value.get("config")
                 items = inner.get("value") if isinstance(inner, dict) else None
                 return tuple(decode(v) for v in _expect(items, list, f"{where}: a tuple argument"))
+            if tag == SLICE_TAG:
+                return _slice(value.get("config"), where)
+            if tag == ELLIPSIS_TAG:
+                return Ellipsis
+            if tag in ARRAY_TAGS:
+                return _array(tag, value.get("config"), where)
             return {k: decode(v) for k, v in value.items()}
         if isinstance(value, list):
             return [decode(v) for v in value]
@@ -252,6 +283,25 @@ def _decode_node(node_data: dict, name: str, layers: dict, produced: dict) -> tu
     if not args:
         raise ConfigError(f"{where} has no positional arguments.")
     return [decode(a) for a in args], {k: decode(v) for k, v in kwargs.items()}
+
+
+def _slice(config: Any, where: str) -> slice:
+    parts = [config.get(k) for k in ("start", "stop", "step")] if isinstance(config, dict) else None
+    if parts is None or not all(p is None or isinstance(p, int) and not isinstance(p, bool) for p in parts):
+        raise ConfigError(f"{where}: a slice argument needs a config of integer or null start, stop and step, got "
+                          f"{config!r:.100}.")
+    return slice(*parts)
+
+
+def _array(tag: str, config: Any, where: str) -> Any:
+    """A constant array argument (``np.ndarray`` for ``__numpy__``, a tensor for ``__tensor__``)."""
+    try:
+        dtype = backend.torch_dtype(config["dtype"])
+        value = torch.tensor(config["value"], dtype=dtype)
+    except Exception as e:  # noqa: BLE001 - any malformed value is one config error
+        raise ConfigError(f"{where}: an array argument needs a config of a nested list 'value' and a 'dtype', "
+                          f"got {config!r:.100} ({e}).") from None
+    return value.numpy() if tag == ARRAY_TAGS[0] and dtype is not torch.bfloat16 else value
 
 
 def _resolve_io(spec: Any, layers: dict, produced: dict, what: str) -> Any:

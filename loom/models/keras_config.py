@@ -33,7 +33,7 @@ from loom.errors import ConfigError
 from loom.registry import find_custom
 
 _MAX_DEPTH = 64
-_TAGS = ("__keras_tensor__", "__tuple__")
+_TAGS = ("__keras_tensor__", "__tuple__", "__slice__", "__ellipsis__", "__numpy__", "__tensor__")
 _DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap", "Policy")
 # Keras class names loom spells differently (Keras → loom).
 _CLASS_ALIASES = {"Functional": "Model", "GroupQueryAttention": "GroupedQueryAttention"}
@@ -148,7 +148,8 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0, k
         from loom.models.keras_ops import OPS, PACKAGE
         if class_name not in OPS:
             raise ConfigError(f"The graph records Keras operation {class_name} ({value.get('module')}), which loom "
-                              f"does not have; supported operations: {sorted(OPS)}.")
+                              f"does not have; it has the {len(OPS)} operations of loom.models.keras_ops.OPS "
+                              f"(Add, GetItem, Mean, ...). Replace it in Keras with a layer, or with one of these.")
         out["registered_name"] = f"{PACKAGE}>{class_name}"
     elif _missing_builtin(value, custom_objects):
         raise ConfigError(f"The file uses Keras's {class_name} ({value.get('module')}), which loom does not have "

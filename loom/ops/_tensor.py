@@ -395,33 +395,21 @@ def _has_symbolic(values: Iterable[Any]) -> bool:
     return False
 
 
-# ops with a recorded Keras operation (loom.models.keras_ops), which saves to .keras and loads back in loom and
-# Keras where a Lambda cannot; matmul, maximum and minimum promote dtypes by Keras's table, not torch's as the
-# recorded operations do, so they stay Lambdas
-_RECORDED = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "true_divide": "Divide",
-             "divide": "Divide", "not_equal": "NotEqual", "equal": "Equal", "greater": "Greater", "less": "Less",
-             "negative": "Negative", "absolute": "Abs", "exp": "Exp", "log": "Log", "sqrt": "Sqrt",
-             "square": "Square", "tanh": "Tanh"}
-_UNARY = {"Negative", "Abs", "Exp", "Log", "Sqrt", "Square", "Tanh"}
-
-
 def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """An op called on ``loom.Input`` placeholders becomes a layer of the functional graph, as in Keras.
 
-    Ops that Keras records under a class loom knows (``add``, ``multiply``... see ``_RECORDED``) become that
-    operation, so the model saves to ``.keras`` like Keras's; any other becomes a :class:`loom.layers.Lambda`
-    named after the op. The output shape is inferred by running the op on placeholders, so the op must not
-    depend on data values (``nonzero``, ``unique`` cannot).
+    Ops that Keras records as an operation (``add``, ``get_item``, ``mean``... see
+    :mod:`loom.models.keras_ops`) become that operation, so the model saves to ``.keras`` like Keras's; any other,
+    or one with an argument a config cannot hold (a weight, a function), becomes a :class:`loom.layers.Lambda` named
+    after the op, which runs but cannot be saved. The output shape is inferred by running the op on
+    placeholders, so the op must not depend on data values (``nonzero``, ``unique`` cannot).
     """
     from loom.layers.lambda_layer import Lambda
-    from loom.models.keras_ops import OPS
+    from loom.models import keras_ops
 
-    recorded = OPS.get(_RECORDED.get(name, ""))
-    plain = all(isinstance(a, (SymbolicTensor, int, float, bool)) for a in args)  # constants a config can hold
-    if recorded is not None and plain and not kwargs and len(args) == (1 if _RECORDED[name] in _UNARY else 2):
-        node = recorded(name=backend.unique_name(name))
-        node.call = fn  # this op itself runs (its checks, its dtype rules); the saved node is Keras's
-        return node(*args)
+    recorded = keras_ops.recorded_call(name, args, kwargs)
+    if recorded is not None:
+        return recorded
     placeholders = [t for t in structure.flatten([args, kwargs]) if isinstance(t, SymbolicTensor)]
 
     def call(inputs: list) -> Any:
@@ -430,4 +418,6 @@ def _symbolic_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict)
             lambda t: next(feed) if isinstance(t, SymbolicTensor) else t, [list(args), kwargs])
         return fn(*real_args, **real_kwargs)
 
-    return Lambda(call, name=backend.unique_name(name))(placeholders)
+    layer = Lambda(call, name=backend.unique_name(name))
+    call.unsaveable = keras_ops.unsaveable_reason(name, layer.name, args, kwargs)  # type: ignore[attr-defined]
+    return layer(placeholders)

@@ -254,9 +254,33 @@ def test_subclassed_model_without_graph_has_no_automatic_config():
 
 def test_unsaveable_values_are_reported():
     x = loom.Input((2,), name="x")
-    model = loom.Model(x, ScaleBy(offset=np.float32(2.0), name="s")(x, factor=torch.tensor(2.0)))
+    weight = torch.nn.Parameter(torch.tensor(2.0))  # saved as a value it would be frozen
+    model = loom.Model(x, ScaleBy(offset=np.float32(2.0), name="s")(x, factor=weight))
     with pytest.raises(ConfigError, match="layer 's'"):
         model.get_config()
+
+
+def test_constant_slice_and_array_arguments_round_trip():
+    """Slices, ``...`` and constant arrays in calls are written as Keras writes them (``__slice__``...)."""
+    x = loom.Input((3,), name="x")
+    out = ScaleBy(name="s")(x, factor=torch.tensor([1.0, 2.0, 3.0]), pair=(torch.tensor([2.0, 0.0, 1.0]), 3))
+    out = loom.ops.multiply(out, np.array([2, 1, 3], "int32"))
+    model = loom.Model(x, loom.ops.get_item(out, (Ellipsis, slice(None, None, 2))))
+    config = _json_round_trip(model.get_config())
+    calls = [node for layer in config["layers"] for node in layer["inbound_nodes"]]
+    assert calls[0]["kwargs"]["factor"] == {"class_name": "__tensor__",
+                                            "config": {"value": [1.0, 2.0, 3.0], "dtype": "float32"}}
+    assert calls[1]["args"][1] == {"class_name": "__numpy__", "config": {"value": [2, 1, 3], "dtype": "int32"}}
+    assert calls[2]["args"][1]["config"]["value"] == [{"class_name": "__ellipsis__", "config": {}}, {
+        "class_name": "__slice__", "config": {"start": None, "stop": None, "step": 2}}]
+    rebuilt = loom.Model.from_config(config, custom_objects={"ScaleBy": ScaleBy})
+    _copy_and_compare(model, rebuilt, _x(2, 3))
+    calls[2]["args"][1]["config"]["value"][1]["config"]["step"] = "2"
+    with pytest.raises(ConfigError, match="slice"):
+        loom.Model.from_config(config, custom_objects={"ScaleBy": ScaleBy})
+    calls[1]["args"][1]["config"]["dtype"] = "float99"
+    with pytest.raises(ConfigError, match="array"):
+        loom.Model.from_config(config, custom_objects={"ScaleBy": ScaleBy})
 
 
 @pytest.mark.parametrize("mutate, message", [
