@@ -15,8 +15,9 @@ Example:
     2410
 """
 
+import contextlib
 import importlib
-from typing import Any
+from typing import Any, Iterator
 
 from loom import activations, backend, config, constraints, initializers, regularizers, utils
 from loom import errors
@@ -43,21 +44,34 @@ def version() -> str:
     return __version__
 
 
-def device(device_name: str) -> Any:
-    """A context in which new tensors are created on ``device_name`` (``'cpu'``, ``'gpu:0'``, ``'cuda:1'``).
+@contextlib.contextmanager
+def device(device_name: Any) -> Iterator[Any]:
+    """A context in which new tensors are created on ``device_name`` (``'cpu'``, ``'gpu:0'``, ``'cuda:1'``), as
+    ``keras.device``.
+
+    loom's tensor-creating ops (``ops.arange``, ``ops.ones``, ``ops.convert_to_tensor`` of NumPy data,
+    ``loom.random.*``) follow :func:`loom.backend.device_scope`; torch's own factories (``torch.ones``, the
+    weights layers create) follow a ``torch.device`` mode entered as well. ``fit`` / ``evaluate`` / ``predict``
+    need no scope: they run a model on a GPU in loom's device scope by themselves.
+
+    Args:
+        device_name: a device name (``'gpu'`` means ``'cuda'``) or a ``torch.device``.
+
+    Yields:
+        The ``torch.device``.
+
+    Raises:
+        ConfigError: an invalid device name.
 
     Example:
         >>> import torch, loom
-        >>> with loom.device("cpu"):
-        ...     torch.ones(1).device.type
-        'cpu'
+        >>> with loom.device("meta"):
+        ...     torch.ones(1).device.type, loom.ops.arange(2).device.type
+        ('meta', 'meta')
     """
     import torch
-    name = str(device_name).lower().replace("gpu", "cuda")
-    try:
-        return torch.device(name)
-    except RuntimeError as e:
-        raise errors.ConfigError(f"device: invalid device name {device_name!r} (e.g. 'cpu', 'gpu:0').") from e
+    with backend.device_scope(device_name) as d, torch.device(d):
+        yield d
 
 
 # Name -> module (a submodule loaded on first access) or (module, attribute).

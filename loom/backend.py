@@ -4,6 +4,18 @@ Also ``keras.backend``'s public names: the settings of :mod:`loom.config` (``flo
 ``image_data_format`` and their setters), Keras's dtype helpers from :mod:`loom.dtypes`, ``clear_session``,
 ``get_uid`` and ``is_keras_tensor``.
 
+**Device scope.** Tensors that loom makes from nothing (``ops.arange`` / ``ones`` / ``zeros`` / ``full`` / ``eye``
+/ ``tri`` / ``linspace``..., ``ops.convert_to_tensor`` of Python or NumPy data, ``loom.random.normal`` /
+``uniform`` / ``randint``..., states and constants layers create in ``call``) go to :func:`scope_device`: the
+device of the innermost :func:`device_scope` (``loom.device`` is the public spelling), else torch's default
+(the CPU). ``fit`` / ``evaluate`` / ``predict`` and the ``*_on_batch`` calls run a model that is not on the CPU
+inside ``device_scope(model device)`` (:func:`model_device_scope`), so a position embedding's
+``ops.arange(length)`` or a VAE's ``random.normal(ops.shape(z_mean))`` lands next to the weights on a GPU, as
+Keras's torch backend does with its ``get_device()``. An explicit ``device=`` still wins, and tensors passed in
+keep their device. The scope is a thread-local attribute read once per op: on the CPU nothing is entered and
+no ``torch.device`` mode intercepts torch calls; ``torch.compile`` guards on its value and ``torch.export``
+reads it while tracing. Shape inference runs layers on ``meta`` tensors inside ``device_scope("meta")``.
+
 Example:
     >>> from loom import backend
     >>> backend.backend(), backend.image_data_format(), backend.standardize_dtype(torch.float32)
@@ -15,9 +27,11 @@ Example:
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import re
-from typing import Any
+import threading
+from typing import Any, ContextManager, Iterator
 
 import numpy as np
 import torch
@@ -26,7 +40,7 @@ from loom import config, dtypes
 from loom.config import (backend, epsilon, floatx, image_data_format, set_epsilon, set_floatx,
                          set_image_data_format)
 from loom.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
-from loom.errors import InputError
+from loom.errors import ConfigError, InputError
 
 _NAME_COUNTS: collections.Counter = collections.Counter()
 
@@ -94,6 +108,111 @@ def inference_shortcuts() -> bool:
 def default_device() -> torch.device:
     """CUDA when available, else CPU: where ``fit`` places a model that is still on the CPU."""
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+class _DeviceState(threading.local):
+    """Per thread: the device of the innermost :func:`device_scope` (``None``: torch's default)."""
+
+    device: torch.device | None = None
+
+
+_DEVICE = _DeviceState()
+
+
+def scope_device() -> torch.device | None:
+    """The device loom's tensor-creating ops use: the innermost :func:`device_scope`'s, else ``None`` (torch's
+    default device, the CPU unless a ``torch.device`` mode or ``torch.set_default_device`` says otherwise).
+
+    Example:
+        >>> scope_device() is None
+        True
+        >>> with device_scope("meta"):
+        ...     scope_device()
+        device(type='meta')
+    """
+    return _DEVICE.device
+
+
+def parse_device(device_name: Any) -> torch.device:
+    """A torch device from ``'cpu'``, ``'gpu'``, ``'gpu:1'``, ``'cuda:0'``, ``'meta'`` or a ``torch.device``
+    (``'gpu'`` means ``'cuda'``, as in Keras; a bare ``'cuda'`` gets the current CUDA index, as tensors report it).
+
+    Raises:
+        ConfigError: a name torch does not know.
+
+    Example:
+        >>> parse_device("gpu:1"), parse_device("cpu:0")
+        (device(type='cuda', index=1), device(type='cpu'))
+    """
+    if isinstance(device_name, torch.device):
+        device = device_name
+    else:
+        if not isinstance(device_name, str):
+            raise ConfigError(f"device: expected a device name such as 'cpu', 'gpu:0' or 'cuda:1', or a "
+                              f"torch.device; got {device_name!r}.")
+        try:
+            device = torch.device(device_name.lower().replace("gpu", "cuda"))
+        except RuntimeError as e:
+            raise ConfigError(f"device: invalid device name {device_name!r} (e.g. 'cpu', 'gpu:0', "
+                              f"'cuda:1', 'meta').") from e
+    if device.type == "cpu":
+        return torch.device("cpu")  # 'cpu:0' too: CPU tensors report no index
+    if device.type == "cuda" and device.index is None and torch.cuda.is_available():
+        device = torch.device("cuda", torch.cuda.current_device())  # equal to what tensors report
+    return device
+
+
+@contextlib.contextmanager
+def device_scope(device_name: Any) -> Iterator[torch.device | None]:
+    """Make loom's tensor-creating ops put new tensors on ``device_name`` inside the ``with`` block.
+
+    Only loom's ops read it (see the module docstring); torch's own factory functions are untouched, so the
+    scope costs nothing per torch call. ``loom.device`` also enters ``torch.device`` for those.
+
+    Args:
+        device_name: ``'cpu'``, ``'gpu:0'``, ``'cuda:1'``, ``'meta'``, a ``torch.device``, or ``None`` (torch's
+            default again, inside an outer scope).
+
+    Yields:
+        The torch device (``None`` for ``None``).
+
+    Example:
+        >>> from loom import ops
+        >>> with device_scope("meta"):
+        ...     ops.arange(3).device
+        device(type='meta')
+    """
+    device = None if device_name is None else parse_device(device_name)
+    previous = _DEVICE.device
+    _DEVICE.device = device
+    try:
+        yield device
+    finally:
+        _DEVICE.device = previous
+
+
+def model_scope_device(model_device: torch.device, current: torch.device | None) -> torch.device | None:
+    """The device the trainer's scope holds for a model on ``model_device`` when ``current`` is in scope.
+
+    A model on the CPU keeps the current scope (usually none, so CPU steps enter nothing), unless an outer scope
+    names another device: then the CPU, where the model's weights are.
+
+    Example:
+        >>> model_scope_device(torch.device("meta"), None), model_scope_device(torch.device("cpu"), None)
+        (device(type='meta'), None)
+    """
+    if model_device.type == "cpu" and (current is None or current.type == "cpu"):
+        return current
+    return model_device
+
+
+def model_device_scope(model_device: torch.device) -> ContextManager:
+    """The context ``fit`` / ``evaluate`` / ``predict`` run a model on ``model_device`` in: nothing (a
+    ``nullcontext``) when :func:`model_scope_device` keeps the current scope, else ``device_scope(model_device)``.
+    """
+    current = _DEVICE.device
+    device = model_scope_device(model_device, current)
+    return contextlib.nullcontext(current) if device is current else device_scope(device)
 
 
 def snake_case(name: str) -> str:

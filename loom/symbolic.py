@@ -3,7 +3,9 @@
 A :class:`SymbolicTensor` holds a shape (``None`` for unknown dimensions, always the batch), a dtype and
 the :class:`~loom.graph.Node` that produced it. Output shapes are never hand-written per layer: the layer
 runs once on ``meta`` tensors (no memory, no compute) with every unknown dimension set to one size and once
-with another; output dimensions that differ between the two runs are unknown (``None``).
+with another; output dimensions that differ between the two runs are unknown (``None``). The runs happen inside
+``loom.backend.device_scope`` of the probes' device, so tensors a layer makes itself with loom's ops
+(``ops.arange``, ``random.normal``) are ``meta`` tensors too.
 
 Example:
     >>> import loom
@@ -164,8 +166,9 @@ def _probe_run(layer: torch.nn.Module, args: tuple, kwargs: dict, fill: int, dev
         return t.probe(fill, device) if isinstance(t, SymbolicTensor) else t
     p_args = structure.map_structure(sub, args)
     p_kwargs = structure.map_structure(sub, kwargs)
-    # Tensors the layer creates itself (``ops.arange(n)`` for positions) are made on the probes' device.
-    with torch.no_grad(), torch.device(device):
+    # Tensors the layer creates itself (``ops.arange(n)`` for positions, ``torch.zeros``) are made on the probes'
+    # device: loom's ops read its device scope, torch's factories the torch.device mode.
+    with torch.no_grad(), backend.device_scope(device), torch.device(device):
         if str(device) == "meta":
             params = {name: meta_like(t)
                       for name, t in list(layer.named_parameters()) + list(layer.named_buffers())}

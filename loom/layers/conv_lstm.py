@@ -133,7 +133,8 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         """Zero states ``h`` and ``c`` shaped as the convolution's output."""
         spatial = self.output_spatial(self.spatial_dims)
         shape = (batch_size or 1,) + (spatial + (self.filters,) if self._channels_last else (self.filters,) + spatial)
-        return [torch.zeros(shape), torch.zeros(shape)]
+        device = backend.scope_device()  # the model's device inside fit / predict
+        return [torch.zeros(shape, device=device), torch.zeros(shape, device=device)]
 
     # ----------------------------------------------------------------------------------------- calling
     def _first(self, x: torch.Tensor) -> torch.Tensor:

@@ -233,7 +233,9 @@ class Layer(nn.Module):
         if in_symbolic_scope():
             return
         losses = loss if isinstance(loss, (list, tuple)) else [loss]
-        losses = [t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float32) for t in losses]
+        device = backend.scope_device()
+        losses = [t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float32, device=device)
+                  for t in losses]
         scope = get_stateless_scope()
         if scope is not None and scope.collect_losses:
             for t in losses:

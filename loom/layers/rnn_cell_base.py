@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from loom import backend
 from loom.errors import ConfigError
 from loom.layers.layer import Layer
 from loom.layers.layer_args import parse_args
@@ -48,9 +49,10 @@ def parse_cell_args(cell: Any, owner: str, arguments: dict) -> None:
 
 
 def zero_states(state_size: Any, batch_size: int, like: torch.Tensor | None = None) -> list:
-    """Zero states ``(batch_size, size)`` for each entry of ``state_size`` (nested lists stay nested)."""
+    """Zero states ``(batch_size, size)`` for each entry of ``state_size`` (nested lists stay nested), with
+    ``like``'s dtype and device (default None: floatx on :func:`loom.backend.scope_device`)."""
     sizes = state_size if isinstance(state_size, (list, tuple)) else [state_size]
-    kwargs = {} if like is None else {"dtype": like.dtype, "device": like.device}
+    kwargs = {"device": backend.scope_device()} if like is None else {"dtype": like.dtype, "device": like.device}
     out: list = []
     for size in sizes:
         if isinstance(size, (list, tuple)):

@@ -35,7 +35,8 @@ def create_weight(layer: Any, args: tuple, kwargs: dict) -> Variable:
         initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
     shape = tuple(int(d) for d in (spec["shape"] or ()))
     init = initializers.get(initializer)
-    value = torch.as_tensor(init(shape, dtype=dtype))
+    # a layer first called inside fit / predict on a GPU gets its weights there (loom's device scope)
+    value = torch.as_tensor(init(shape, dtype=dtype), device=backend.scope_device())
     value = layer.weight_from_keras(name, value).contiguous()
     trainable = bool(spec["trainable"])
     weight = Variable._of_layer(value, name, layer, trainable=trainable and layer._trainable)

@@ -2,7 +2,9 @@
 
 ``dtype=None`` means floatx (``'float32'``) for ``ones``/``zeros``/``eye``/``full``..., the input's dtype for the
 ``*_like`` ops, and Keras's promoted type of the arguments for ``arange`` (Python ints give int32) and
-``linspace`` (always a float unless asked). New tensors live on the CPU unless built from a tensor elsewhere.
+``linspace`` (always a float unless asked). New tensors go to :func:`loom.backend.scope_device` (the model's
+device inside ``fit`` / ``predict`` on a GPU, ``meta`` during shape inference; torch's default, the CPU, outside
+any scope); ops built from tensors (``*_like``, ``full`` with a tensor fill) follow those tensors.
 
 Example:
     >>> from loom.ops import numpy as np_ops
@@ -18,6 +20,7 @@ from typing import Any
 
 import torch
 
+from loom import backend
 from loom.errors import InputError
 from loom.ops._tensor import cast, convert_to_tensor, op, result_type, tensor, tensors, to_torch_dtype
 
@@ -60,7 +63,7 @@ def zeros(shape: Any, dtype: Any = None) -> torch.Tensor:
         shape: int or sequence of ints.
         dtype: default None (floatx).
     """
-    return torch.zeros(_shape("zeros", shape), dtype=to_torch_dtype(dtype))
+    return torch.zeros(_shape("zeros", shape), dtype=to_torch_dtype(dtype), device=backend.scope_device())
 
 
 @op("ones")
@@ -71,7 +74,7 @@ def ones(shape: Any, dtype: Any = None) -> torch.Tensor:
         shape: int or sequence of ints.
         dtype: default None (floatx).
     """
-    return torch.ones(_shape("ones", shape), dtype=to_torch_dtype(dtype))
+    return torch.ones(_shape("ones", shape), dtype=to_torch_dtype(dtype), device=backend.scope_device())
 
 
 @op("empty")
@@ -82,7 +85,7 @@ def empty(shape: Any, dtype: Any = None) -> torch.Tensor:
         shape: int or sequence of ints.
         dtype: default None (floatx).
     """
-    return torch.empty(_shape("empty", shape), dtype=to_torch_dtype(dtype))
+    return torch.empty(_shape("empty", shape), dtype=to_torch_dtype(dtype), device=backend.scope_device())
 
 
 @op("full")
@@ -168,7 +171,7 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> torch.Te
         dtype: default None (floatx).
     """
     M = N if M is None else M
-    return torch.ones(N, M, dtype=to_torch_dtype(dtype)).tril(k).triu(k)
+    return torch.ones(N, M, dtype=to_torch_dtype(dtype), device=backend.scope_device()).tril(k).triu(k)
 
 
 @op("identity")
@@ -179,7 +182,7 @@ def identity(n: int, dtype: Any = None) -> torch.Tensor:
         n: size.
         dtype: default None (floatx).
     """
-    return torch.eye(n, dtype=to_torch_dtype(dtype))
+    return torch.eye(n, dtype=to_torch_dtype(dtype), device=backend.scope_device())
 
 
 @op("tri")
@@ -192,7 +195,7 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> torch.Te
         k: diagonal offset; default 0.
         dtype: default None (floatx).
     """
-    return torch.ones(N, N if M is None else M, dtype=to_torch_dtype(dtype)).tril(k)
+    return torch.ones(N, N if M is None else M, dtype=to_torch_dtype(dtype), device=backend.scope_device()).tril(k)
 
 
 @op("arange")
@@ -213,7 +216,7 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
     if step == 0:
         raise InputError("ops.arange: `step` must not be 0.")
     vals = [v.item() if isinstance(v, torch.Tensor) else v for v in (start, stop, step)]
-    return torch.arange(*vals, dtype=to_torch_dtype(dtype))
+    return torch.arange(*vals, dtype=to_torch_dtype(dtype), device=backend.scope_device())
 
 
 def _spaced(name: str, start: Any, stop: Any, num: int, endpoint: bool, axis: int) -> torch.Tensor:
@@ -252,7 +255,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
     if retstep:
         a, b = tensors("linspace", start, stop)
         div = (num - 1) if endpoint else num
-        step = (b - a) / div if div > 0 else torch.tensor(float("nan"))
+        step = (b - a) / div if div > 0 else torch.tensor(float("nan"), device=b.device)
         return out, step
     return out
 
@@ -273,8 +276,8 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: 
     """
     if dtype is None:
         dtype = result_type(_kind(start), _kind(stop), float)
-    out = torch.pow(torch.tensor(float(base), dtype=torch.float64), _spaced("logspace", start, stop, num,
-                                                                              endpoint, axis))
+    exponents = _spaced("logspace", start, stop, num, endpoint, axis)
+    out = torch.pow(torch.tensor(float(base), dtype=torch.float64, device=exponents.device), exponents)
     return cast(out, dtype)
 
 
@@ -303,11 +306,12 @@ def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype
 
 def _window(name: str, x: Any, fn: Any, **kw: Any) -> torch.Tensor:
     n = int(tensor(name, x).item()) if not isinstance(x, int) else x
+    device = backend.scope_device()
     if n <= 0:
-        return torch.zeros(0, dtype=torch.float32)
+        return torch.zeros(0, dtype=torch.float32, device=device)
     if n == 1:
-        return torch.ones(1, dtype=torch.float32)
-    return fn(n, periodic=False, dtype=torch.float64, **kw).to(torch.float32)
+        return torch.ones(1, dtype=torch.float32, device=device)
+    return fn(n, periodic=False, dtype=torch.float64, device=device, **kw).to(torch.float32)
 
 
 @op("bartlett")

@@ -309,7 +309,7 @@ def _pad_axis(t: torch.Tensor, d: int, before: int, after: int, mode: str) -> to
         return t
     if n == 0:
         raise ShapeError(f"ops.pad: cannot pad an empty axis {d} with mode={mode!r}.")
-    pos = torch.arange(-before, n + after)
+    pos = torch.arange(-before, n + after, device=t.device)
     if mode == "reflect" and n == 1:
         idx = torch.zeros_like(pos)
     else:
@@ -325,7 +325,7 @@ def _pad_axis(t: torch.Tensor, d: int, before: int, after: int, mode: str) -> to
             period = 2 * n
             p = pos % period
             idx = torch.where(p < n, p, period - 1 - p)
-    return t.index_select(d, idx.to(t.device))
+    return t.index_select(d, idx)
 
 
 @op("take")
@@ -410,7 +410,8 @@ def size(x: Any) -> torch.Tensor:
     Args:
         x: input tensor.
     """
-    return torch.tensor(tensor("size", x).numel(), dtype=torch.int64)
+    t = tensor("size", x)
+    return torch.tensor(t.numel(), dtype=torch.int64, device=t.device)
 
 
 @op("meshgrid")

@@ -110,7 +110,9 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     """Turn NumPy arrays, Python scalars/lists, tensors or variables into a torch tensor, as Keras does.
 
     Python floats become floatx (float32), Python ints int32, bools bool; NumPy arrays keep their dtype
-    (float64 stays float64); tensors are returned as they are unless ``dtype`` asks for a cast.
+    (float64 stays float64); tensors are returned as they are (on their device) unless ``dtype`` asks for a cast.
+    Python and NumPy data go to :func:`loom.backend.scope_device` (the model's device inside ``fit`` /
+    ``predict`` on a GPU; the CPU outside any scope).
 
     Args:
         x: the value to convert.
@@ -138,10 +140,11 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     if isinstance(x, SymbolicTensor):
         raise InputError(f"convert_to_tensor: {x!r} is a functional-graph placeholder with no values; ops called "
                          f"on it add layers to the graph, but it cannot become a tensor.")
-    return _from_python(x, target)
+    return _from_python(x, target, backend.scope_device())
 
 
-def _from_python(x: Any, target: torch.dtype | None) -> torch.Tensor:
+def _from_python(x: Any, target: torch.dtype | None, device: torch.device | None) -> torch.Tensor:
+    """Python or NumPy data as a tensor on ``device`` (``None``: torch's default)."""
     if isinstance(x, np.ndarray) or isinstance(x, np.generic) and not isinstance(x, (float, int)):
         arr = np.asarray(x)
         name = arr.dtype.name
@@ -154,15 +157,15 @@ def _from_python(x: Any, target: torch.dtype | None) -> torch.Tensor:
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         t = torch.from_numpy(np.array(arr, copy=True, order="C"))
-        return t if target is None or t.dtype == target else t.to(target)
+        return t.to(device=device, dtype=target)
     if isinstance(x, (list, tuple)) and any(_is_tensor_like(v) for v in _flatten(x)):
         t = torch.stack([convert_to_tensor(v) for v in x])
         return t if target is None else t.to(target)
     if isinstance(x, (list, tuple)) and any(isinstance(v, np.ndarray) for v in _flatten(x)):
-        return _from_array_list(x, target)
+        return _from_array_list(x, target).to(device)
     kind = _python_kind(x)
     try:
-        return torch.tensor(x, dtype=target or _TORCH_DTYPES[kind])
+        return torch.tensor(x, dtype=target or _TORCH_DTYPES[kind], device=device)
     except (ValueError, TypeError, RuntimeError) as e:
         raise InputError(f"convert_to_tensor: cannot turn {type(x).__name__} into a tensor: {e}") from e
 

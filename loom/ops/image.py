@@ -141,9 +141,10 @@ def resize(images: Any, size: Sequence[int], interpolation: str = "bilinear", an
         bh, bw, top, left = _aspect_box(h, w, size, grow=True)
         x = F.pad(x, (left, left, top, top), value=float(fill_value))
     if interpolation.startswith("lanczos"):
-        scale = torch.tensor([size[0] / x.shape[-2], size[1] / x.shape[-1]], dtype=x.dtype)
-        y = scale_and_translate(x, (*x.shape[:2], *size), scale, torch.zeros(2, dtype=x.dtype), (2, 3),
-                                interpolation, antialias=antialias)
+        scale = torch.tensor([size[0] / x.shape[-2], size[1] / x.shape[-1]], dtype=x.dtype, device=x.device)
+        translation = torch.zeros(2, dtype=x.dtype, device=x.device)
+        y = scale_and_translate(x, (*x.shape[:2], *size), scale, translation, (2, 3), interpolation,
+                                antialias=antialias)
     else:
         smooth = interpolation in ("bilinear", "bicubic")
         y = F.interpolate(x, size=size, mode=_RESIZE_MODES[interpolation], align_corners=False if smooth else None,

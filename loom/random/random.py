@@ -4,6 +4,11 @@
 draw every call) or a :class:`~loom.random.SeedGenerator` (a new draw each call, replayable from its seed).
 Streams differ from Keras's bit for bit; distributions, shapes and dtypes match.
 
+Draws made from a shape (``normal``, ``uniform``, ``randint``, ``truncated_normal``, ``gamma``, ``beta``...) land
+on :func:`loom.backend.scope_device`: the model's device inside ``fit`` / ``predict`` on a GPU (drawn there, with a
+generator on that device, so a seed gives another stream than on the CPU), ``meta`` during shape inference, the
+CPU outside any scope. Draws shaped by a tensor (``dropout``, ``shuffle``, ``categorical``) follow that tensor.
+
 Example:
     >>> from loom import random
     >>> x = random.normal((2, 3), seed=1)
@@ -24,7 +29,8 @@ from loom.ops._common import tensor
 from loom.random.seed_generator import SeedGenerator, generator_from
 
 
-def _generator(seed: Any, device: torch.device | str = "cpu", op: str = "random") -> torch.Generator | None:
+def _generator(seed: Any, device: torch.device | str | None = None, op: str = "random") -> torch.Generator | None:
+    """A generator on ``device`` (default None: the CPU) for ``seed``, or ``None`` (torch's global one)."""
     if seed is None:
         return None
     if isinstance(seed, SeedGenerator):
@@ -64,8 +70,8 @@ def normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0, dtype: 
         dtype: a float dtype; default None (floatx).
         seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
     """
-    d, shape = _float_dtype(dtype, "normal"), _shape(shape, "normal")
-    return torch.randn(shape, generator=_generator(seed, op="normal"), dtype=d) * stddev + mean
+    d, shape, device = _float_dtype(dtype, "normal"), _shape(shape, "normal"), backend.scope_device()
+    return torch.randn(shape, generator=_generator(seed, device, "normal"), dtype=d, device=device) * stddev + mean
 
 
 def uniform(shape: Sequence[int], minval: float = 0.0, maxval: float = 1.0, dtype: Any = None,
@@ -79,8 +85,9 @@ def uniform(shape: Sequence[int], minval: float = 0.0, maxval: float = 1.0, dtyp
         dtype: a float dtype; default None (floatx).
         seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
     """
-    d, shape = _float_dtype(dtype, "uniform"), _shape(shape, "uniform")
-    return torch.rand(shape, generator=_generator(seed, op="uniform"), dtype=d) * (maxval - minval) + minval
+    d, shape, device = _float_dtype(dtype, "uniform"), _shape(shape, "uniform"), backend.scope_device()
+    draw = torch.rand(shape, generator=_generator(seed, device, "uniform"), dtype=d, device=device)
+    return draw * (maxval - minval) + minval
 
 
 def randint(shape: Sequence[int], minval: int, maxval: int, dtype: Any = "int32", seed: Any = None) -> torch.Tensor:
@@ -98,7 +105,8 @@ def randint(shape: Sequence[int], minval: int, maxval: int, dtype: Any = "int32"
         raise ConfigError(f"random.randint: `dtype` must be an integer dtype, got {dtype!r}.")
     if int(maxval) <= int(minval):
         raise ConfigError(f"random.randint: `maxval` ({maxval}) must be greater than `minval` ({minval}).")
-    out = torch.randint(int(minval), int(maxval), shape, generator=_generator(seed, op="randint"))
+    device = backend.scope_device()
+    out = torch.randint(int(minval), int(maxval), shape, generator=_generator(seed, device, "randint"), device=device)
     return out.to(d)
 
 
@@ -114,8 +122,9 @@ def truncated_normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.
         seed: None (global generator), an int (same draw each call) or a SeedGenerator; default None.
     """
     d, shape = _float_dtype(dtype, "truncated_normal"), _shape(shape, "truncated_normal")
-    out = torch.empty(shape, dtype=torch.float32 if d in (torch.float16, torch.bfloat16) else d)
-    torch.nn.init.trunc_normal_(out, 0.0, 1.0, -2.0, 2.0, generator=_generator(seed, op="truncated_normal"))
+    device = backend.scope_device()
+    out = torch.empty(shape, dtype=torch.float32 if d in (torch.float16, torch.bfloat16) else d, device=device)
+    torch.nn.init.trunc_normal_(out, 0.0, 1.0, -2.0, 2.0, generator=_generator(seed, device, "truncated_normal"))
     return (out * stddev + mean).to(d)
 
 
@@ -148,7 +157,7 @@ def shuffle(x: Any, axis: int = 0, seed: Any = None) -> torch.Tensor:
     x = tensor(x, op="random.shuffle")
     if not -x.ndim <= axis < max(x.ndim, 1):
         raise ShapeError(f"random.shuffle: `axis`={axis} is out of range for x.shape={tuple(x.shape)}.")
-    perm = torch.randperm(x.shape[axis], generator=_generator(seed, op="shuffle")).to(x.device)
+    perm = torch.randperm(x.shape[axis], generator=_generator(seed, x.device, "shuffle"), device=x.device)
     return x.index_select(axis, perm)
 
 
@@ -172,13 +181,13 @@ def _standard_gamma(alpha: torch.Tensor, gen: torch.Generator | None) -> torch.T
     out = torch.zeros_like(a)
     todo = torch.ones_like(a, dtype=torch.bool)
     while bool(todo.any()):
-        z = torch.randn(a.shape, generator=gen, dtype=torch.float64)
-        u = torch.rand(a.shape, generator=gen, dtype=torch.float64)
+        z = torch.randn(a.shape, generator=gen, dtype=torch.float64, device=a.device)
+        u = torch.rand(a.shape, generator=gen, dtype=torch.float64, device=a.device)
         v = (1 + c * z) ** 3
         ok = (v > 0) & (torch.log(u) < 0.5 * z * z + d - d * v + d * torch.log(v.clamp(min=1e-300))) & todo
         out = torch.where(ok, d * v, out)
         todo &= ~ok
-    u = torch.rand(a.shape, generator=gen, dtype=torch.float64)
+    u = torch.rand(a.shape, generator=gen, dtype=torch.float64, device=a.device)
     return torch.where(boost, out * u ** (1.0 / alpha.double()), out)
 
 
@@ -188,7 +197,7 @@ def gamma(shape: Sequence[int], alpha: float, dtype: Any = None, seed: Any = Non
     a = tensor(alpha, op="random.gamma").double().broadcast_to(shape)
     if bool((a <= 0).any()):
         raise ConfigError(f"random.gamma: `alpha` must be positive, got {alpha!r}.")
-    return _standard_gamma(a, _generator(seed, op="gamma")).to(d)
+    return _standard_gamma(a, _generator(seed, a.device, "gamma")).to(d)
 
 
 def beta(shape: Sequence[int], alpha: float, beta: float, dtype: Any = None, seed: Any = None) -> torch.Tensor:
@@ -198,7 +207,7 @@ def beta(shape: Sequence[int], alpha: float, beta: float, dtype: Any = None, see
     b = tensor(beta, op="random.beta").double().broadcast_to(shape)
     if bool((a <= 0).any()) or bool((b <= 0).any()):
         raise ConfigError(f"random.beta: `alpha` and `beta` must be positive, got {alpha!r}, {beta!r}.")
-    gen = _generator(seed, op="beta")
+    gen = _generator(seed, a.device, "beta")
     x, y = _standard_gamma(a, gen), _standard_gamma(b, gen)
     return (x / (x + y)).to(d)
 
@@ -211,4 +220,4 @@ def binomial(shape: Sequence[int], counts: Any, probabilities: Any, dtype: Any =
     p = tensor(probabilities, op="random.binomial").to(torch.float32).broadcast_to(shape)
     if bool(((p < 0) | (p > 1)).any()) or bool((n < 0).any()):
         raise ConfigError("random.binomial: `probabilities` must be in [0, 1] and `counts` non-negative.")
-    return torch.binomial(n.contiguous(), p.contiguous(), generator=_generator(seed, op="binomial")).to(d)
+    return torch.binomial(n.contiguous(), p.contiguous(), generator=_generator(seed, n.device, "binomial")).to(d)

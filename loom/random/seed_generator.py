@@ -64,7 +64,7 @@ class SeedGenerator:
         self.state[1] += 1
         return current
 
-    def generator(self, device: torch.device | str = "cpu") -> torch.Generator:
+    def generator(self, device: torch.device | str | None = "cpu") -> torch.Generator:
         """A torch generator seeded from the next state (advances the counter)."""
         seed, counter = (int(v) for v in self.next())
         return generator_from(seed, counter, device)
@@ -82,8 +82,10 @@ class SeedGenerator:
         return f"<SeedGenerator name={self.name!r} seed={self._initial_seed} counter={int(self.state[1])}>"
 
 
-def generator_from(seed: int, counter: int = 0, device: torch.device | str = "cpu") -> torch.Generator:
-    """A torch generator on ``device`` determined by ``(seed, counter)``."""
-    g = torch.Generator(device=device)
+def generator_from(seed: int, counter: int = 0, device: torch.device | str | None = "cpu") -> torch.Generator:
+    """A torch generator on ``device`` determined by ``(seed, counter)`` (``None`` and ``meta``: the CPU; torch
+    draws ``meta`` tensors without reading their generator)."""
+    device = torch.device("cpu" if device is None else device)
+    g = torch.Generator(device="cpu" if device.type == "meta" else device)
     g.manual_seed(((seed * _MIX) ^ (counter * 0x85EBCA6B + 0x27D4EB2F)) & _MASK)
     return g

@@ -15,6 +15,7 @@ from loom import backend
 from loom.training import compile_utils
 from loom.training.data import ArrayData
 from loom.training.logs import RunningLoss
+from loom.training.step_builder import on_model_device
 from loom.layers.modes import keeps_modes
 from loom.traceback_utils import filter_traceback
 
@@ -24,11 +25,11 @@ class BatchAPI:
 
     @filter_traceback
     @keeps_modes
+    @on_model_device
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
         """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
         self._require_compiled("train_on_batch")
-        self._place_on_device()
         data = self._source(x, y, sample_weight, class_weight, None, shuffle=False, needs_targets=True)
         step = self._train_step()
         self.reset_metrics()
@@ -39,10 +40,10 @@ class BatchAPI:
 
     @filter_traceback
     @keeps_modes
+    @on_model_device
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss (and metrics) of one batch in test mode."""
         self._require_compiled("test_on_batch")
-        self._place_on_device()
         data = self._source(x, y, sample_weight, None, None, shuffle=False, needs_targets=True)
         self.reset_metrics()
         self.eval()
@@ -50,9 +51,9 @@ class BatchAPI:
 
     @filter_traceback
     @keeps_modes
+    @on_model_device
     def predict_on_batch(self, x: Any):
         """Outputs for one batch as NumPy."""
-        self._place_on_device()
         data = self._source(x, None, None, None, None, shuffle=False, needs_targets=False)
         self.eval()
         with torch.no_grad():

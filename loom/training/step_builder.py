@@ -7,12 +7,15 @@
 :mod:`loom.training.auto_jit` says so. A step is built once per compile and rebuilt when the plan changes.
 The pieces a step is made of live here too: the trainable parameters, the autocast policy, the regularization
 losses, the weight constraints, the forward pass and how its flat outputs are packed back, and the device
-the model runs on.
+the model runs on: :func:`on_model_device` places the model before a loop and runs the loop in loom's device
+scope (:func:`loom.backend.model_device_scope`), so tensors that layers, losses and custom steps create with
+loom's ops (``ops.arange``, ``random.normal``...) land on a GPU model's device; on the CPU it enters nothing.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import functools
+from typing import Any, Callable, TypeVar
 
 import torch
 
@@ -27,6 +30,21 @@ from loom.training.step import make_compute, make_test_step, make_train_step
 
 # compile(mixed_precision=...) policy -> the dtype forward and loss run in under torch.autocast (None: float32)
 AUTOCAST_DTYPES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16, "float32": None, None: None}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_model_device(method: F) -> F:
+    """Decorate a loop (``fit``, ``evaluate``, ``predict``, ``*_on_batch``): place the model
+    (:meth:`StepBuilder._place_on_device`), then run the call in ``loom.backend.model_device_scope`` of the model's
+    device, so the tensors loom's ops create inside it (in ``call``, losses, metrics, custom steps, callbacks)
+    land there. A model on the CPU runs with no scope entered."""
+    @functools.wraps(method)
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        self._place_on_device()
+        with backend.model_device_scope(self._device()):
+            return method(self, *args, **kwargs)
+    return run  # type: ignore[return-value]
 
 
 class StepBuilder:

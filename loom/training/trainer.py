@@ -5,6 +5,8 @@
 1. **Data, once.** ``x`` / ``y`` / ``sample_weight`` are validated (sample counts, dict keys, shapes against
    the model's inputs and outputs, dtypes), converted, and moved to the model's device a single time.
    ``validation_split`` sets apart the *last* fraction, as Keras. ``class_weight`` becomes per-sample weights.
+   A model on a GPU runs each loop in loom's device scope (``step_builder.on_model_device``), so the tensors
+   its layers make with loom's ops (``ops.arange``, ``random.normal``) are created there too.
 2. **Plan, once.** Losses, loss weights and metrics are resolved per output into straight-line step
    functions (:mod:`loom.training.step`): forward through ``model.run_flat``, loss, backward, optimizer step,
    metric updates. Optional: ``torch.autocast`` (mixed precision) and ``jit_compile``, which compiles the
@@ -61,7 +63,7 @@ from loom.training.data import EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
 from loom.training.custom_step import StepAPI, StepLogs
-from loom.training.step_builder import StepBuilder
+from loom.training.step_builder import StepBuilder, on_model_device
 from loom.layers.modes import keeps_modes
 from loom.traceback_utils import filter_traceback
 
@@ -72,6 +74,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
     # ============================================================================================== fit
     @filter_traceback
     @keeps_modes
+    @on_model_device
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
@@ -123,7 +126,6 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size = validation.check_fit_arguments(
             batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
             initial_epoch, validation_split)
-        self._place_on_device()
         train, val_source, val_tuple = self._fit_sources(x, y, sample_weight, class_weight, validation_split,
                                                           validation_data, batch_size, shuffle)
         batch_size = batch_size or 32
@@ -190,6 +192,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
     # ========================================================================================= evaluate
     @filter_traceback
     @keeps_modes
+    @on_model_device
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False):
@@ -227,7 +230,6 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         """
         self._require_compiled("evaluate")
         batch_size, steps = validation.check_loop_arguments("evaluate", batch_size, steps)
-        self._place_on_device()
         source = self._source(x, y, sample_weight, None, batch_size, shuffle=False, needs_targets=True)
         source = sharding.shard_for_evaluation(source, batch_size or 32)
         epochs = EpochIterator(source, batch_size or 32, False, steps)
@@ -279,6 +281,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
     # ========================================================================================== predict
     @filter_traceback
     @keeps_modes
+    @on_model_device
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: Any = None):
         """Outputs for ``x`` as NumPy: an array, a list (several outputs) or a dict (dict outputs).
@@ -310,7 +313,6 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
             (5, 2)
         """
         batch_size, steps = validation.check_loop_arguments("predict", batch_size, steps)
-        self._place_on_device()
         source = self._source(x, None, None, None, batch_size, shuffle=False, needs_targets=False)
         block, gather = sharding.shard_for_prediction(source) if steps is None else (source, None)
         epochs = EpochIterator(block, batch_size or 32, False, steps)
