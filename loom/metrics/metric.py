@@ -24,7 +24,7 @@ import torch
 from loom import backend
 from loom.errors import InputError
 from loom.losses.loss import apply_mask, squeeze_or_expand_to_same_rank
-from loom.variables import meta_like
+from loom.variables import Variable, meta_like
 
 
 def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -79,7 +79,6 @@ class Metric:
             variable_name: the variable's ``name`` where Keras's differs from the attribute (default ``None``:
                 ``name``); its ``path`` is ``'<metric name>/<variable name>'``, as Keras.
         """
-        from loom.variables import Variable
         tensor = torch.full(tuple(shape), fill, dtype=dtype or self._dtype, device=self._device)
         variable = Variable(tensor, trainable=False, name=variable_name or name)
         variable._keras_path = f"{self.name}/{variable.name}"

@@ -31,14 +31,14 @@ from typing import Any
 
 import torch
 
-from loom.errors import ConfigError, ModelFileError, UnknownObjectError
+from loom.errors import ConfigError, ModelFileError
 from loom.io_utils import atomic_write, parse_json_object, read_zip_entries
 from loom.models import keras_config
 from loom.models.keras_h5 import match_h5_weights, read_h5_arrays, write_h5_weights
 from loom.models.keras_optimizer_state import optimizer_arrays, restore_optimizer_arrays
 from loom.models.weight_map import layer_groups, weight_slots
-from loom.registry import CustomObjectScope
 from loom.symbolic import SymbolicTensor
+from loom.training.saved_functions import compile_saved
 
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
@@ -245,14 +245,8 @@ def _compile(model: Any, compile_config: dict, optimizer: list, path: str, custo
     A loss or metric function that cannot be found raises :class:`UnknownObjectError`, as Keras raises there;
     other problems only warn (the weights are loaded; an uncompiled model is still usable).
     """
-    try:
-        with CustomObjectScope(custom_objects or {}):
-            model.compile_from_config(keras_config.compile_config_from_keras(compile_config, custom_objects))
-    except UnknownObjectError as e:
-        raise UnknownObjectError(f"{path}: {e}") from e
-    except Exception as e:  # noqa: BLE001 - the weights are loaded; an uncompiled model is still usable
-        warnings.warn(f"{path}: the model is loaded but could not be compiled from its saved compile config "
-                      f"({type(e).__name__}: {e}); call model.compile(...) yourself.", stacklevel=3)
+    if not compile_saved(path, custom_objects, lambda: model.compile_from_config(
+            keras_config.compile_config_from_keras(compile_config, custom_objects))):
         return
     if optimizer and not restore_optimizer_arrays(model, optimizer):
         warnings.warn(f"{path}: the optimizer state ({len(optimizer)} variables) does not match the optimizer "

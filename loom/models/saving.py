@@ -39,12 +39,12 @@ from typing import Any
 
 import torch
 
-from loom.errors import ConfigError, ModelFileError, UnknownObjectError, UnsafeLoadError
+from loom.errors import ConfigError, ModelFileError, UnsafeLoadError
 from loom.io_utils import allocation_limit, atomic_write, bounded_allocations, parse_json_object, read_zip_entries
 from loom.models import safetensors_io
 from loom.models.keras_h5 import HDF5_SIGNATURE, read_h5_weights, write_h5_weights
 from loom.models.weight_map import weight_slots
-from loom.registry import CustomObjectScope
+from loom.training.saved_functions import compile_saved
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
@@ -225,23 +225,19 @@ def _build(document: dict, custom_objects: dict | None, safe_mode: bool):
 def _recompile(model: Any, compile_config: Any, tensors: dict, path: str, custom_objects: dict | None = None) -> None:
     """Compile as the saved model was, then restore the optimizer state. A loss or metric function that cannot
     be found raises :class:`UnknownObjectError` (as Keras); other problems only warn."""
-    try:
-        with CustomObjectScope(custom_objects or {}):
-            if callable(getattr(model, "compile_from_config", None)):
-                model.compile_from_config(compile_config)
-            elif callable(getattr(model, "compile", None)) and isinstance(compile_config, dict):
-                model.compile(**_compile_kwargs(compile_config))
-            else:
-                return
+    def compile_and_restore() -> None:
+        if callable(getattr(model, "compile_from_config", None)):
+            model.compile_from_config(compile_config)
+        elif callable(getattr(model, "compile", None)) and isinstance(compile_config, dict):
+            model.compile(**_compile_kwargs(compile_config))
+        else:
+            return
         state = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
         set_state = getattr(getattr(model, "optimizer", None), "set_state_tensors", None)
         if state and callable(set_state):
             set_state(state)
-    except UnknownObjectError as e:
-        raise UnknownObjectError(f"{path}: {e}") from e
-    except Exception as e:  # noqa: BLE001 - the weights are loaded; an uncompiled model is still usable
-        warnings.warn(f"{path}: the model is loaded but could not be compiled from its saved compile config "
-                      f"({type(e).__name__}: {e}); call model.compile(...) yourself.", stacklevel=3)
+
+    compile_saved(path, custom_objects, compile_and_restore)
 
 
 def _compile_kwargs(compile_config: dict) -> dict:

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 from loom.errors import UnknownObjectError
@@ -75,3 +76,25 @@ def to_keras_entry(value: Any, kind: str) -> Any:
     if isinstance(value, str) and not is_builtin_name(value, kind):
         return {"module": "builtins", "class_name": "function", "config": value, "registered_name": "function"}
     return value
+
+
+def compile_saved(path: str, custom_objects: dict | None, compile_model: Callable[[], Any]) -> bool:
+    """Run ``compile_model`` (a loaded model's compile from its saved config) with ``custom_objects`` in scope.
+
+    A loss or metric function that cannot be found raises :class:`UnknownObjectError` naming ``path``, as Keras
+    raises there; any other problem only warns (the weights are loaded; an uncompiled model is still usable).
+
+    Returns:
+        Whether the model compiled.
+    """
+    from loom.registry import CustomObjectScope
+    try:
+        with CustomObjectScope(custom_objects or {}):
+            compile_model()
+    except UnknownObjectError as e:
+        raise UnknownObjectError(f"{path}: {e}") from e
+    except Exception as e:  # noqa: BLE001 - the weights are loaded; an uncompiled model is still usable
+        warnings.warn(f"{path}: the model is loaded but could not be compiled from its saved compile config "
+                      f"({type(e).__name__}: {e}); call model.compile(...) yourself.", stacklevel=4)
+        return False
+    return True
