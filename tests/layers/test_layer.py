@@ -312,3 +312,20 @@ def test_stateless_call_is_differentiable_in_the_given_values():
     assert kernel.grad.tolist() == [[4.0, 4.0]] * 3 and layer.kernel.grad is None
     with pytest.raises(loom.LoomError, match="stateless_call got 1 trainable"):
         layer.stateless_call([kernel], [], torch.ones(1, 3))
+
+
+def test_variables_trainable_variables_and_non_trainable_variables_are_keras_names_for_the_weights():
+    """WGAN-GP's train_step reads ``self.discriminator.trainable_variables`` (Keras's name for the weights)."""
+    from tests.keras_oracle import keras
+    counts = {}
+    for lib in (keras, loom):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2), lib.layers.BatchNormalization(),
+                                lib.layers.Dense(1)])
+        model.layers[2].trainable = False
+        counts[lib] = [[tuple(v.shape) for v in getattr(model, name)]
+                       for name in ("variables", "trainable_variables", "non_trainable_variables")]
+        if lib is loom:
+            assert model.trainable_variables == model.trainable_weights
+            assert model.non_trainable_variables == model.non_trainable_weights
+            assert model.variables == model.weights
+    assert counts[loom] == counts[keras]

@@ -375,3 +375,64 @@ def test_compute_loss_adds_losses_added_in_call_without_any_regularizer():
         values.append(float(model.compute_loss(x=x, y=torch.as_tensor(y), y_pred=y_pred).detach()))
     plain = float(np.mean((lm.predict(x, verbose=0) - y) ** 2))
     assert values[1] == pytest.approx(values[0], rel=1e-5) and values[1] > plain * 1.001
+
+
+def _mode_probe(lib, seen: list):
+    """A model whose own steps record what its layers do when called with and without ``training=``."""
+    class Probe(lib.Model):
+        def __init__(self):
+            super().__init__()
+            self.dropout = lib.layers.Dropout(0.5)
+            self.batch_norm = lib.layers.BatchNormalization(momentum=0.0)
+            self.torch_dropout = torch.nn.Dropout(0.5)
+            self.batch_norm.build((None, 3))
+            self.built = True
+
+        def _record(self, where, x):
+            ones = lib.ops.ones((4, 64))
+            drops = lambda **kw: bool((lib.ops.convert_to_numpy(self.dropout(ones, **kw)) == 0).any())  # noqa: E731
+            seen.append((where, drops(), drops(training=True), bool(self.torch_dropout.training)))
+            self.batch_norm(x)  # moves the moving mean (momentum 0) only in training mode
+
+        def train_step(self, data):
+            self._record("train", data[0] if isinstance(data, tuple) else data)
+            return {}
+
+        def test_step(self, data):
+            self._record("test", data[0] if isinstance(data, tuple) else data)
+            return {}
+
+        def predict_step(self, data):
+            self._record("predict", data[0] if isinstance(data, tuple) else data)
+            return data[0] if isinstance(data, tuple) else data
+
+    return Probe()
+
+
+def test_layers_called_without_training_in_a_custom_step_take_keras_defaults():
+    """Keras's torch loops call train()/eval(), which torch modules follow, but a Keras layer called without
+    ``training=`` in a user's step runs in inference mode: a DCGAN's ``self.generator(z)`` keeps BatchNormalization's
+    moving statistics and Dropout off. loom's layers follow their torch mode elsewhere, so the loops leave them
+    unset around a user's step."""
+    x = np.full((4, 3), 5.0, "float32")
+    results = {}
+    for lib in (keras, loom):
+        seen = []
+        model = _mode_probe(lib, seen)
+        model.compile(optimizer="sgd")
+        model.fit(x, epochs=1, batch_size=4, validation_data=(x,), verbose=0)
+        model.evaluate(x, batch_size=4, verbose=0)
+        model.predict(x, batch_size=4, verbose=0)
+        model.train_on_batch(x)
+        model.test_on_batch(x)
+        model.predict_on_batch(x)
+        results[lib] = seen, lib.ops.convert_to_numpy(model.batch_norm.moving_mean)
+    # Keras's train_on_batch leaves torch modules in the mode the last loop left (eval, after predict): an accident
+    # of its torch trainer (fit calls train(), train_on_batch does not); loom's trains them as fit does.
+    assert [s[:3] for s in results[loom][0]] == [s[:3] for s in results[keras][0]]
+    assert [s[3] for s in results[loom][0]] == [True, False, False, False, True, False, False]
+    assert [s[3] for s in results[keras][0]][:4] == [True, False, False, False]
+    assert [s[0] for s in results[loom][0]] == ["train", "test", "test", "predict", "train", "test", "predict"]
+    assert {s[1:] for s in results[loom][0] if s[0] == "train"} == {(False, True, True)}
+    np.testing.assert_array_equal(results[loom][1], results[keras][1])
+    np.testing.assert_array_equal(results[loom][1], 0.0)

@@ -1,0 +1,403 @@
+"""Generative and gradient-based vision programs in the style of keras.io's Keras 3 examples, run on loom.
+
+GANs with their own ``train_step`` (DCGAN, WGAN-GP, a conditional GAN), Grad-CAM, neural style transfer and
+DeepDream (gradients with respect to activations and to an input image), a PixelCNN with masked convolutions,
+Siamese networks with contrastive and triplet losses, and a sub-pixel super-resolution autoencoder. Each program
+is a miniature on seeded synthetic data, written as a Keras user on the torch backend writes it (``keras.ops``,
+``loss.backward()``, ``torch.autograd.grad``), built in Keras 3 (torch) and in loom from the same weights; losses,
+outputs and weights are compared. Where a program draws random numbers (latent vectors, interpolation weights)
+the comparison replays the same NumPy draws in both libraries (``_replayed_random``) and a loom-only run checks
+the real seeded path.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import loom
+from tests.keras_oracle import keras
+from tests.tolerance import assert_allclose_scaled, assert_weights_close
+
+
+def _rng(seed: int = 0):
+    return np.random.default_rng(seed)
+
+
+def _pair(build, **kwargs):
+    """The same program built in Keras and in loom, loom holding Keras's initial weights."""
+    km, lm = build(keras, **kwargs), build(loom, **kwargs)
+    lm.set_weights(km.get_weights())
+    return km, lm
+
+
+def _numpy(x) -> np.ndarray:
+    return np.asarray(x.detach().cpu()) if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _replayed_random(monkeypatch, lib, seed: int = 0):
+    """``lib.random.normal`` / ``uniform`` answered from one NumPy stream, so Keras and loom draw the same."""
+    rng = _rng(seed)
+
+    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        draw = rng.normal(size=tuple(int(s) for s in shape)) * stddev + mean
+        return lib.ops.convert_to_tensor(draw.astype("float32"))
+
+    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+        draw = rng.uniform(minval, maxval, size=tuple(int(s) for s in shape))
+        return lib.ops.convert_to_tensor(draw.astype("float32"))
+
+    monkeypatch.setattr(lib.random, "normal", normal)
+    monkeypatch.setattr(lib.random, "uniform", uniform)
+
+
+# ============================================================================== 1. DCGAN overriding train_step
+def _dcgan_networks(lib, latent_dim: int = 4):
+    layers = lib.layers
+    discriminator = lib.Sequential([
+        lib.Input(shape=(8, 8, 1)),
+        layers.Conv2D(4, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2D(8, kernel_size=4, strides=2, padding="same"),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Flatten(),
+        layers.Dropout(0.2),
+        layers.Dense(1, activation="sigmoid"),
+    ], name="discriminator")
+    generator = lib.Sequential([
+        lib.Input(shape=(latent_dim,)),
+        layers.Dense(2 * 2 * 8),
+        layers.Reshape((2, 2, 8)),
+        layers.Conv2DTranspose(8, kernel_size=4, strides=2, padding="same"),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2DTranspose(4, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2D(1, kernel_size=5, padding="same", activation="sigmoid"),
+    ], name="generator")
+    return discriminator, generator
+
+
+def _dcgan_cls(lib):
+    ops = lib.ops
+
+    class GAN(lib.Model):
+        def __init__(self, discriminator, generator, latent_dim):
+            super().__init__()
+            self.discriminator = discriminator
+            self.generator = generator
+            self.latent_dim = latent_dim
+            self.seed_generator = lib.random.SeedGenerator(1337)
+            self.built = True
+
+        def compile(self, d_optimizer, g_optimizer, loss_fn):
+            super().compile()
+            self.d_optimizer = d_optimizer
+            self.g_optimizer = g_optimizer
+            self.loss_fn = loss_fn
+            self.d_loss_metric = lib.metrics.Mean(name="d_loss")
+            self.g_loss_metric = lib.metrics.Mean(name="g_loss")
+
+        @property
+        def metrics(self):
+            return [self.d_loss_metric, self.g_loss_metric]
+
+        def train_step(self, real_images):
+            # Sample random points in the latent space and decode them to fake images
+            batch_size = ops.shape(real_images)[0]
+            random_latent_vectors = lib.random.normal(shape=(batch_size, self.latent_dim),
+                                                      seed=self.seed_generator)
+            generated_images = self.generator(random_latent_vectors)
+            combined_images = ops.concatenate([generated_images, real_images], axis=0)
+            labels = ops.concatenate([ops.ones((batch_size, 1)), ops.zeros((batch_size, 1))], axis=0)
+            # Add random noise to the labels - important trick!
+            labels = labels + 0.05 * lib.random.uniform(ops.shape(labels), seed=self.seed_generator)
+
+            # Train the discriminator
+            self.zero_grad()
+            predictions = self.discriminator(combined_images)
+            d_loss = self.loss_fn(labels, predictions)
+            d_loss.backward()
+            grads = [v.value.grad for v in self.discriminator.trainable_weights]
+            with torch.no_grad():
+                self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
+
+            # Train the generator (the discriminator's weights are not updated)
+            random_latent_vectors = lib.random.normal(shape=(batch_size, self.latent_dim),
+                                                      seed=self.seed_generator)
+            misleading_labels = ops.zeros((batch_size, 1))
+            self.zero_grad()
+            predictions = self.discriminator(self.generator(random_latent_vectors))
+            g_loss = self.loss_fn(misleading_labels, predictions)
+            g_loss.backward()
+            grads = [v.value.grad for v in self.generator.trainable_weights]
+            with torch.no_grad():
+                self.g_optimizer.apply(grads, self.generator.trainable_weights)
+
+            self.d_loss_metric.update_state(d_loss)
+            self.g_loss_metric.update_state(g_loss)
+            return {"d_loss": self.d_loss_metric.result(), "g_loss": self.g_loss_metric.result()}
+
+    return GAN
+
+
+def _keras_tf_binary_crossentropy(y_true, y_pred):
+    """``keras.losses.BinaryCrossentropy()`` as Keras's TF and JAX backends compute it.
+
+    Keras 3.15's torch backend hands probabilities to ``torch.nn.functional.binary_cross_entropy``, which raises on
+    the noisy labels (``1 + 0.05 * u`` > 1) this program trains on; TF and JAX apply the clipped formula, which loom
+    follows, so the Keras oracle uses the formula too.
+    """
+    ops = keras.ops
+    p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+    return ops.mean(-(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p)))
+
+
+def _dcgan(lib, latent_dim: int = 4):
+    discriminator, generator = _dcgan_networks(lib, latent_dim)
+    gan = _dcgan_cls(lib)(discriminator=discriminator, generator=generator, latent_dim=latent_dim)
+    gan.compile(d_optimizer=lib.optimizers.Adam(learning_rate=1e-3),
+                g_optimizer=lib.optimizers.Adam(learning_rate=1e-3),
+                loss_fn=_keras_tf_binary_crossentropy if lib is keras else lib.losses.BinaryCrossentropy())
+    return gan
+
+
+def _faces(n: int = 16, seed: int = 0) -> np.ndarray:
+    """Images in [0, 1]: a bright blob on a dark background, at random places."""
+    rng = _rng(seed)
+    rows, cols = np.mgrid[:8, :8]
+    centres = rng.uniform(2, 6, size=(n, 2))
+    blobs = np.exp(-((rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2) / 4.0)
+    return blobs[..., None].astype("float32")
+
+
+def test_dcgan_train_step_matches_keras_and_generator_round_trips(monkeypatch, tmp_path):
+    images = _faces(16)
+    gans = {}
+    for lib in (keras, loom):
+        _replayed_random(monkeypatch, lib)
+        gans[lib] = _dcgan(lib)
+    gans[loom].discriminator.set_weights(gans[keras].discriminator.get_weights())
+    gans[loom].generator.set_weights(gans[keras].generator.get_weights())
+    before = gans[loom].generator.get_weights()
+    histories = {lib: gan.fit(images, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+                 for lib, gan in gans.items()}
+    assert set(histories[loom]) == set(histories[keras]) == {"d_loss", "g_loss"}
+    for key in ("d_loss", "g_loss"):
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], err_msg=key)
+    for part in ("discriminator", "generator"):
+        assert_weights_close(getattr(gans[loom], part).get_weights(), getattr(gans[keras], part).get_weights())
+    # train_step calls the networks without `training`, so BatchNormalization ran in inference mode throughout
+    after = gans[loom].generator.get_weights()
+    np.testing.assert_array_equal(after[-6], before[-6])  # ... its moving mean never moved
+    assert int(gans[loom].d_optimizer.iterations) == int(gans[keras].d_optimizer.iterations) == 4
+
+    z = _rng(5).normal(size=(3, 4)).astype("float32")
+    path = str(tmp_path / "generator.keras")
+    gans[loom].generator.save(path)
+    assert_allclose_scaled(keras.models.load_model(path).predict(z, verbose=0),
+                           gans[loom].generator.predict(z, verbose=0))
+    gans[keras].generator.save(str(tmp_path / "k_generator.keras"))
+    reloaded = loom.models.load_model(str(tmp_path / "k_generator.keras"))
+    assert_allclose_scaled(reloaded.predict(z, verbose=0), gans[keras].generator.predict(z, verbose=0))
+
+
+def test_dcgan_seeded_latent_sampling_replays_and_training_mode_is_explicit():
+    images = _faces(16)
+    runs = []
+    for _ in range(2):
+        loom.utils.set_random_seed(3)
+        gan = _dcgan(loom)
+        history = gan.fit(images, batch_size=8, epochs=2, verbose=0, shuffle=False).history
+        runs.append((history, gan.generator.get_weights()))
+    (h1, w1), (h2, w2) = runs
+    assert h1 == h2  # the SeedGenerator(1337) draws replay exactly
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.isfinite(v).all() for v in h1.values())
+    assert int(gan.seed_generator.state[1]) == 3 * 2 * 2  # three draws per step, two steps per epoch
+    # Called with training=True, the generator's BatchNormalization uses and updates batch statistics.
+    batch_norm = gan.generator.layers[3]
+    moving_mean = _numpy(batch_norm.moving_mean).copy()
+    z = loom.random.normal((8, 4), seed=gan.seed_generator)
+    assert not np.allclose(_numpy(gan.generator(z, training=True)), _numpy(gan.generator(z)))
+    assert not np.allclose(_numpy(batch_norm.moving_mean), moving_mean)
+
+
+# ============================================================================ 2. WGAN-GP overriding train_step
+def _conv_block(lib, x, filters, activation, kernel_size=(3, 3), strides=(1, 1), padding="same", use_bias=True,
+                use_bn=False):
+    x = lib.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias)(x)
+    if use_bn:
+        x = lib.layers.BatchNormalization()(x)
+    return activation(x)
+
+
+def _upsample_block(lib, x, filters, activation, kernel_size=(3, 3), up_size=(2, 2), use_bn=False, use_bias=True):
+    x = lib.layers.UpSampling2D(up_size)(x)
+    x = lib.layers.Conv2D(filters, kernel_size, padding="same", use_bias=use_bias)(x)
+    if use_bn:
+        x = lib.layers.BatchNormalization()(x)
+    return activation(x)
+
+
+def _wgan_networks(lib, noise_dim: int = 4):
+    """The example's critic (zero-padded to 8x8, strided convolutions; its dropout left out, as WGAN-GP's critic
+    runs with training=True and the two libraries would draw different masks) and generator (upsampling,
+    BatchNormalization, cropped back to 6x6)."""
+    layers = lib.layers
+    img_input = layers.Input(shape=(6, 6, 1))
+    x = layers.ZeroPadding2D((1, 1))(img_input)
+    x = _conv_block(lib, x, 4, layers.LeakyReLU(0.2), kernel_size=(3, 3), strides=(2, 2))
+    x = _conv_block(lib, x, 8, layers.LeakyReLU(0.2), kernel_size=(3, 3), strides=(2, 2))
+    x = layers.Flatten()(x)
+    d_model = lib.models.Model(img_input, layers.Dense(1)(x), name="discriminator")
+
+    noise = layers.Input(shape=(noise_dim,))
+    x = layers.Dense(2 * 2 * 8, use_bias=False)(noise)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Reshape((2, 2, 8))(x)
+    x = _upsample_block(lib, x, 4, layers.LeakyReLU(0.2), use_bias=False, use_bn=True)
+    x = _upsample_block(lib, x, 1, layers.Activation("tanh"), use_bias=False, use_bn=True)
+    x = layers.Cropping2D((1, 1))(x)
+    g_model = lib.models.Model(noise, x, name="generator")
+    return d_model, g_model
+
+
+def _wgan_cls(lib):
+    ops = lib.ops
+
+    class WGAN(lib.Model):
+        def __init__(self, discriminator, generator, latent_dim, discriminator_extra_steps=3, gp_weight=10.0):
+            super().__init__()
+            self.discriminator = discriminator
+            self.generator = generator
+            self.latent_dim = latent_dim
+            self.d_steps = discriminator_extra_steps
+            self.gp_weight = gp_weight
+            self.seed_generator = lib.random.SeedGenerator(42)
+            self.built = True
+
+        def compile(self, d_optimizer, g_optimizer, d_loss_fn, g_loss_fn):
+            super().compile()
+            self.d_optimizer = d_optimizer
+            self.g_optimizer = g_optimizer
+            self.d_loss_fn = d_loss_fn
+            self.g_loss_fn = g_loss_fn
+
+        def gradient_penalty(self, batch_size, real_images, fake_images):
+            """The penalty on the critic's gradient norm at images interpolated between real and fake."""
+            alpha = lib.random.normal((batch_size, 1, 1, 1), 0.0, 1.0, seed=self.seed_generator)
+            diff = fake_images - real_images
+            interpolated = real_images + alpha * diff
+            # 1. The critic's output for the interpolated images; 2. its gradients with respect to them, kept in
+            # the graph (create_graph) so that the penalty trains the critic
+            pred = self.discriminator(interpolated, training=True)
+            grads = torch.autograd.grad(pred, interpolated, grad_outputs=torch.ones_like(pred),
+                                        create_graph=True)[0]
+            # 3. The norm of the gradients
+            norm = ops.sqrt(ops.sum(ops.square(grads), axis=[1, 2, 3]))
+            return ops.mean((norm - 1.0) ** 2)
+
+        def train_step(self, real_images):
+            if isinstance(real_images, tuple):
+                real_images = real_images[0]
+            batch_size = ops.shape(real_images)[0]
+
+            # Train the critic d_steps times per generator step
+            for _ in range(self.d_steps):
+                random_latent_vectors = lib.random.normal(shape=(batch_size, self.latent_dim),
+                                                          seed=self.seed_generator)
+                self.zero_grad()
+                fake_images = self.generator(random_latent_vectors, training=True)
+                fake_logits = self.discriminator(fake_images, training=True)
+                real_logits = self.discriminator(real_images, training=True)
+                d_cost = self.d_loss_fn(real_img=real_logits, fake_img=fake_logits)
+                gp = self.gradient_penalty(batch_size, real_images, fake_images)
+                d_loss = d_cost + gp * self.gp_weight
+                d_loss.backward()
+                d_weights = self.discriminator.trainable_variables
+                with torch.no_grad():
+                    self.d_optimizer.apply([v.value.grad for v in d_weights], d_weights)
+
+            # Train the generator
+            random_latent_vectors = lib.random.normal(shape=(batch_size, self.latent_dim), seed=self.seed_generator)
+            self.zero_grad()
+            generated_images = self.generator(random_latent_vectors, training=True)
+            gen_img_logits = self.discriminator(generated_images, training=True)
+            g_loss = self.g_loss_fn(gen_img_logits)
+            g_loss.backward()
+            g_weights = self.generator.trainable_variables
+            with torch.no_grad():
+                self.g_optimizer.apply([v.value.grad for v in g_weights], g_weights)
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    return WGAN
+
+
+def _wgan(lib, noise_dim: int = 4):
+    ops = lib.ops
+
+    def discriminator_loss(real_img, fake_img):
+        return ops.mean(fake_img) - ops.mean(real_img)
+
+    def generator_loss(fake_img):
+        return -ops.mean(fake_img)
+
+    d_model, g_model = _wgan_networks(lib, noise_dim)
+    wgan = _wgan_cls(lib)(discriminator=d_model, generator=g_model, latent_dim=noise_dim,
+                          discriminator_extra_steps=2)
+    wgan.compile(d_optimizer=lib.optimizers.Adam(learning_rate=2e-3, beta_1=0.5, beta_2=0.9),
+                 g_optimizer=lib.optimizers.Adam(learning_rate=2e-3, beta_1=0.5, beta_2=0.9),
+                 g_loss_fn=generator_loss, d_loss_fn=discriminator_loss)
+    return wgan
+
+
+def _fashion_like(n: int = 16, seed: int = 1) -> np.ndarray:
+    """6x6 images in [-1, 1]: vertical or horizontal bars."""
+    rng = _rng(seed)
+    images = -np.ones((n, 6, 6, 1), "float32")
+    for image, (vertical, where) in zip(images, zip(rng.integers(0, 2, n), rng.integers(0, 5, n))):
+        if vertical:
+            image[:, where:where + 2] = 1.0
+        else:
+            image[where:where + 2] = 1.0
+    return images
+
+
+def test_wgan_gp_with_double_backward_penalty_matches_keras(monkeypatch, tmp_path):
+    train_images = _fashion_like(16)
+    wgans = {}
+    for lib in (keras, loom):
+        _replayed_random(monkeypatch, lib, seed=4)
+        wgans[lib] = _wgan(lib)
+    for part in ("discriminator", "generator"):
+        getattr(wgans[loom], part).set_weights(getattr(wgans[keras], part).get_weights())
+    histories = {lib: wgan.fit(train_images, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+                 for lib, wgan in wgans.items()}
+    for key in ("d_loss", "g_loss"):  # the last step's values (the step returns tensors, not metric results)
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], err_msg=key)
+    for part in ("discriminator", "generator"):  # BatchNormalization's moving statistics included
+        assert_weights_close(getattr(wgans[loom], part).get_weights(), getattr(wgans[keras], part).get_weights())
+    assert int(wgans[loom].d_optimizer.iterations) == 8 and int(wgans[loom].g_optimizer.iterations) == 4
+
+    path = str(tmp_path / "critic.keras")
+    wgans[loom].discriminator.save(path)
+    critic = keras.saving.load_model(path)
+    assert_allclose_scaled(critic.predict(train_images, verbose=0),
+                           wgans[loom].discriminator.predict(train_images, verbose=0))
+
+
+def test_wgan_gradient_penalty_is_differentiable_in_the_critic_weights():
+    critic, generator = _wgan_networks(loom)
+    wgan = _wgan_cls(loom)(critic, generator, latent_dim=4)
+    real = loom.ops.convert_to_tensor(_fashion_like(4))
+    fake = generator(loom.random.normal((4, 4), seed=1), training=True)  # depends on the generator's weights
+    gp = wgan.gradient_penalty(4, real, fake)
+    assert gp.requires_grad and float(gp) > 0.0
+    critic.zero_grad()
+    gp.backward()
+    # the input gradient of a piecewise-linear critic depends on its kernels, not on its biases
+    grads = [v.value.grad for v in critic.trainable_weights if v.path.endswith("kernel")]
+    assert len(grads) == 3 and all(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
