@@ -436,3 +436,45 @@ def test_layers_called_without_training_in_a_custom_step_take_keras_defaults():
     assert {s[1:] for s in results[loom][0] if s[0] == "train"} == {(False, True, True)}
     np.testing.assert_array_equal(results[loom][1], results[keras][1])
     np.testing.assert_array_equal(results[loom][1], 0.0)
+
+
+def test_fit_with_targets_on_a_model_without_call_runs_its_own_steps():
+    """A conditional GAN has no call(): fit(images, labels) hands (x, y) to train_step and never calls the model."""
+    x, y = _data()
+    results = {}
+    for lib in (keras, loom):
+        class Holder(lib.Model):
+            def __init__(self):
+                super().__init__()
+                self.net = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1)])
+                self.tracker = lib.metrics.Mean(name="mse")
+                self.built = True
+
+            def train_step(self, data):
+                x, y = data
+                self.zero_grad()
+                loss = lib.ops.mean(lib.ops.square(self.net(x) - y))
+                loss.backward()
+                with torch.no_grad():
+                    self.optimizer.apply([v.value.grad for v in self.net.trainable_weights],
+                                         self.net.trainable_weights)
+                self.tracker.update_state(loss)
+                return {"mse": self.tracker.result()}
+
+            def test_step(self, data):
+                x, y = data
+                self.tracker.update_state(lib.ops.mean(lib.ops.square(self.net(x) - y)))
+                return {"mse": self.tracker.result()}
+
+        model = Holder()
+        if lib is keras:
+            initial = model.net.get_weights()
+        else:
+            model.net.set_weights(initial)
+        model.compile(optimizer=lib.optimizers.SGD(0.05))
+        history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_data=(x, y), verbose=0)
+        results[lib] = model, history.history, model.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(results[loom][1]) == sorted(results[keras][1]) == ["mse", "val_mse"]
+    for key in ("mse", "val_mse"):
+        assert_allclose_scaled(results[loom][1][key], results[keras][1][key])
+    assert_allclose_scaled(results[loom][2]["mse"], results[keras][2]["mse"])
