@@ -543,3 +543,77 @@ def test_conditional_gan_on_images_and_one_hot_labels_matches_keras(monkeypatch)
     assert l_fake.shape == (4, 4, 4, 1) and l_small.shape == (4, 8, 8, 1)
     assert_allclose_scaled(l_fake, k_fake)
     assert np.abs(l_small.astype(int) - k_small.astype(int)).max() <= 1  # uint8 rounding of the same floats
+
+
+# ===================================================================================== 4. Grad-CAM
+def _get_img_array(lib, img_path, size):
+    img = lib.utils.load_img(img_path, target_size=size)  # a PIL image of size `size`
+    array = lib.utils.img_to_array(img)  # a float32 array of shape (*size, 3)
+    return np.expand_dims(array, axis=0)  # a "batch" of one
+
+
+def _make_gradcam_heatmap(lib, img_array, model, last_conv_layer_name, pred_index=None):
+    ops = lib.ops
+    # A model mapping the input image to the activations of the last conv layer and to the predictions
+    grad_model = lib.models.Model(model.inputs, [model.get_layer(last_conv_layer_name).output, model.output])
+    last_conv_layer_output, preds = grad_model(img_array)
+    if pred_index is None:
+        pred_index = ops.argmax(preds[0])
+    class_channel = preds[:, pred_index]
+    # The gradient of the top predicted class with respect to the output feature map of the last conv layer
+    grads = torch.autograd.grad(class_channel, last_conv_layer_output, grad_outputs=torch.ones_like(class_channel))[0]
+    # The mean intensity of the gradient over each feature map channel
+    pooled_grads = ops.mean(grads, axis=(0, 1, 2))
+    # Each channel weighted by "how important it is" for the top class, summed into the heatmap
+    last_conv_layer_output = last_conv_layer_output[0]
+    heatmap = last_conv_layer_output @ pooled_grads[..., None]
+    heatmap = ops.squeeze(heatmap)
+    heatmap = ops.maximum(heatmap, 0) / ops.max(heatmap)
+    return ops.convert_to_numpy(heatmap)
+
+
+def _superimposed(lib, img_path, heatmap, alpha=0.4):
+    import matplotlib as mpl
+    img = lib.utils.img_to_array(lib.utils.load_img(img_path))
+    heatmap = np.uint8(255 * heatmap)
+    jet_colors = mpl.colormaps["jet"](np.arange(256))[:, :3]
+    jet_heatmap = lib.utils.array_to_img(jet_colors[heatmap])
+    jet_heatmap = jet_heatmap.resize((img.shape[1], img.shape[0]))
+    jet_heatmap = lib.utils.img_to_array(jet_heatmap)
+    return lib.utils.array_to_img(jet_heatmap * alpha + img)
+
+
+def _elephant_png(path, size=40):
+    from PIL import Image
+    rows, cols = np.mgrid[:size, :size]
+    pixels = np.stack([rows * 6 % 256, cols * 5 % 256, (rows + cols) * 3 % 256], -1)
+    Image.fromarray(pixels.astype("uint8")).save(path)
+
+
+def test_grad_cam_on_a_mobilenet_v2_with_its_softmax_removed_matches_keras(tmp_path):
+    img_path = str(tmp_path / "elephant.png")
+    _elephant_png(img_path)
+    results = {}
+    for lib in (keras, loom):
+        img_array = lib.applications.mobilenet_v2.preprocess_input(_get_img_array(lib, img_path, size=(96, 96)))
+        lib.utils.set_random_seed(3)
+        model = lib.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=3)
+        if lib is loom:
+            model.set_weights(results[keras]["model"].get_weights())
+        probabilities = model.predict(img_array, verbose=0)
+        model.layers[-1].activation = None  # the last layer's softmax removed: Grad-CAM wants the logits
+        logits = model.predict(img_array, verbose=0)
+        heatmap = _make_gradcam_heatmap(lib, img_array, model, "out_relu")
+        superimposed_path = str(tmp_path / f"cam_{lib.__name__}.jpg")
+        _superimposed(lib, img_path, heatmap).save(superimposed_path)
+        results[lib] = dict(model=model, img=img_array, probabilities=probabilities, logits=logits,
+                            heatmap=heatmap, cam=np.asarray(lib.utils.load_img(superimposed_path)))
+    k, lo = results[keras], results[loom]
+    np.testing.assert_array_equal(lo["img"], k["img"])
+    assert_allclose_scaled(lo["probabilities"], k["probabilities"])
+    assert_allclose_scaled(lo["logits"], k["logits"])
+    np.testing.assert_allclose(lo["logits"] - lo["logits"].max(), np.log(lo["probabilities"] / lo["probabilities"].max()),
+                               atol=1e-4)
+    assert lo["heatmap"].shape == (3, 3) and lo["heatmap"].max() == 1.0
+    assert_allclose_scaled(lo["heatmap"], k["heatmap"], rel=1e-3)
+    assert np.abs(lo["cam"].astype(int) - k["cam"].astype(int)).max() <= 2
