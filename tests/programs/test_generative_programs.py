@@ -617,3 +617,210 @@ def test_grad_cam_on_a_mobilenet_v2_with_its_softmax_removed_matches_keras(tmp_p
     assert lo["heatmap"].shape == (3, 3) and lo["heatmap"].max() == 1.0
     assert_allclose_scaled(lo["heatmap"], k["heatmap"], rel=1e-3)
     assert np.abs(lo["cam"].astype(int) - k["cam"].astype(int)).max() <= 2
+
+
+# ============================================================================ 5. neural style transfer
+_NROWS, _NCOLS = 12, 12
+
+
+def _preprocess_image(lib, image_path):
+    img = lib.utils.load_img(image_path, target_size=(_NROWS, _NCOLS))
+    img = np.expand_dims(lib.utils.img_to_array(img), axis=0)
+    img = lib.applications.vgg19.preprocess_input(img)
+    return lib.ops.convert_to_tensor(img)
+
+
+def _deprocess_image(x):
+    x = x.reshape((_NROWS, _NCOLS, 3))
+    x[:, :, 0] += 103.939  # remove the zero-center by mean pixel
+    x[:, :, 1] += 116.779
+    x[:, :, 2] += 123.68
+    x = x[:, :, ::-1]  # 'BGR'->'RGB'
+    return np.clip(x, 0, 255).astype("uint8")
+
+
+def _vgg_like(lib):
+    """A two-block VGG19-like base (include_top=False) with VGG19's layer names."""
+    layers = lib.layers
+    inputs = lib.Input((None, None, 3))
+    x = layers.Conv2D(4, 3, activation="relu", padding="same", name="block1_conv1")(inputs)
+    x = layers.Conv2D(4, 3, activation="relu", padding="same", name="block1_conv2")(x)
+    x = layers.MaxPooling2D(2, strides=2, name="block1_pool")(x)
+    x = layers.Conv2D(8, 3, activation="relu", padding="same", name="block2_conv1")(x)
+    x = layers.Conv2D(8, 3, activation="relu", padding="same", name="block2_conv2")(x)
+    x = layers.MaxPooling2D(2, strides=2, name="block2_pool")(x)
+    return lib.Model(inputs, x, name="vgg19")
+
+
+def _style_transfer(lib, model, base_image_path, style_reference_image_path, iterations=4):
+    ops = lib.ops
+    total_variation_weight, style_weight, content_weight = 1e-6, 1e-6, 2.5e-8
+
+    def gram_matrix(x):
+        x = ops.transpose(x, (2, 0, 1))
+        features = ops.reshape(x, (ops.shape(x)[0], -1))
+        return ops.matmul(features, ops.transpose(features))
+
+    def style_loss(style, combination):
+        S, C = gram_matrix(style), gram_matrix(combination)
+        channels, size = 3, _NROWS * _NCOLS
+        return ops.sum(ops.square(S - C)) / (4.0 * (channels ** 2) * (size ** 2))
+
+    def content_loss(base, combination):
+        return ops.sum(ops.square(combination - base))
+
+    def total_variation_loss(x):
+        a = ops.square(x[:, : _NROWS - 1, : _NCOLS - 1, :] - x[:, 1:, : _NCOLS - 1, :])
+        b = ops.square(x[:, : _NROWS - 1, : _NCOLS - 1, :] - x[:, : _NROWS - 1, 1:, :])
+        return ops.sum(ops.power(a + b, 1.25))
+
+    # The symbolic outputs of every layer (the input layer included), by name, as one model's dict output
+    outputs_dict = dict([(layer.name, layer.output) for layer in model.layers])
+    feature_extractor = lib.Model(inputs=model.inputs, outputs=outputs_dict)
+    style_layer_names = ["block1_conv1", "block2_conv1"]
+    content_layer_name = "block2_conv2"
+
+    def compute_loss(combination_image, base_image, style_reference_image):
+        input_tensor = ops.concatenate([base_image, style_reference_image, combination_image], axis=0)
+        features = feature_extractor(input_tensor)
+        loss = ops.zeros(shape=())
+        layer_features = features[content_layer_name]
+        loss = loss + content_weight * content_loss(layer_features[0, :, :, :], layer_features[2, :, :, :])
+        for layer_name in style_layer_names:
+            layer_features = features[layer_name]
+            sl = style_loss(layer_features[1, :, :, :], layer_features[2, :, :, :])
+            loss += (style_weight / len(style_layer_names)) * sl
+        loss += total_variation_weight * total_variation_loss(combination_image)
+        return loss
+
+    optimizer = lib.optimizers.SGD(lib.optimizers.schedules.ExponentialDecay(
+        initial_learning_rate=100.0, decay_steps=2, decay_rate=0.96))
+    base_image = _preprocess_image(lib, base_image_path)
+    style_reference_image = _preprocess_image(lib, style_reference_image_path)
+    combination_image = lib.Variable(_preprocess_image(lib, base_image_path))
+    losses = []
+    for _ in range(iterations):
+        loss = compute_loss(combination_image, base_image, style_reference_image)
+        grads = torch.autograd.grad(loss, combination_image.value)[0]
+        with torch.no_grad():
+            optimizer.apply([grads], [combination_image])
+        losses.append(float(lib.ops.convert_to_numpy(loss)))
+    return losses, _deprocess_image(combination_image.numpy()), sorted(feature_extractor.output)
+
+
+def test_neural_style_transfer_on_a_variable_image_matches_keras(tmp_path):
+    from PIL import Image
+    base_path, style_path = str(tmp_path / "paris.png"), str(tmp_path / "starry_night.png")
+    rows, cols = np.mgrid[:20, :20]
+    Image.fromarray(np.stack([rows * 12, cols * 12, (rows * cols) % 256], -1).astype("uint8")).save(base_path)
+    Image.fromarray(_rng(3).integers(0, 256, (20, 20, 3)).astype("uint8")).save(style_path)
+    km, lm = _pair(_vgg_like)
+    (k_losses, k_img, k_names), (l_losses, l_img, l_names) = (
+        _style_transfer(lib, model, base_path, style_path) for lib, model in ((keras, km), (loom, lm)))
+    assert l_names == k_names
+    assert_allclose_scaled(l_losses, k_losses)
+    assert l_losses[-1] < l_losses[0]
+    assert np.abs(l_img.astype(int) - k_img.astype(int)).max() <= 1
+    assert l_img.shape == (12, 12, 3) and l_img.dtype == np.uint8
+
+
+# ==================================================================================== 6. DeepDream
+def _inception_like(lib):
+    """A small fully-convolutional base whose 'mixed' layers concatenate two branches, as InceptionV3's."""
+    layers = lib.layers
+    inputs = lib.Input((None, None, 3))
+    x = layers.Conv2D(4, 3, strides=2, activation="relu", name="stem")(inputs)
+    for i in (3, 4, 5):
+        a = layers.Conv2D(3, 1, activation="relu", padding="same")(x)
+        b = layers.Conv2D(3, 3, activation="relu", padding="same")(x)
+        x = layers.Concatenate(name=f"mixed{i}")([a, b])
+    return lib.Model(inputs, x, name="inception_v3")
+
+
+def _deep_dream(lib, model, base_image_path, step=0.05, num_octave=3, octave_scale=1.4, iterations=3,
+                max_loss=15.0):
+    ops = lib.ops
+    layer_settings = {"mixed4": 1.0, "mixed5": 1.5}
+    outputs_dict = dict([(layer.name, layer.output)
+                         for layer in [model.get_layer(name) for name in layer_settings.keys()]])
+    feature_extractor = lib.Model(inputs=model.inputs, outputs=outputs_dict)
+
+    def preprocess_image(image_path):
+        img = lib.utils.load_img(image_path)
+        img = np.expand_dims(lib.utils.img_to_array(img), axis=0)
+        return lib.applications.inception_v3.preprocess_input(img)
+
+    def deprocess_image(x):
+        x = x.reshape((x.shape[1], x.shape[2], 3))
+        x = (x / 2.0 + 0.5) * 255.0  # undo inception v3 preprocessing
+        return np.clip(x, 0, 255).astype("uint8")
+
+    def compute_loss(input_image):
+        features = feature_extractor(input_image)
+        loss = ops.zeros(shape=())
+        for name in features.keys():
+            coeff = layer_settings[name]
+            activation = features[name]
+            scaling = ops.prod(ops.cast(ops.shape(activation), "float32"))
+            # Border artifacts are avoided by only involving non-border pixels in the loss
+            loss += coeff * ops.sum(ops.square(activation[:, 2:-2, 2:-2, :])) / scaling
+        return loss
+
+    def gradient_ascent_step(img, learning_rate):
+        img = img.detach().requires_grad_(True)
+        loss = compute_loss(img)
+        grads = torch.autograd.grad(loss, img)[0]
+        grads /= ops.maximum(ops.mean(ops.abs(grads)), 1e-6)
+        return loss.detach(), img.detach() + learning_rate * grads
+
+    def gradient_ascent_loop(img, iterations, learning_rate, max_loss=None):
+        losses = []
+        for _ in range(iterations):
+            loss, img = gradient_ascent_step(img, learning_rate)
+            if max_loss is not None and loss > max_loss:
+                break
+            losses.append(float(loss))
+        return img, losses
+
+    original_img = ops.convert_to_tensor(preprocess_image(base_image_path))
+    original_shape = original_img.shape[1:3]
+    successive_shapes = [tuple(original_shape)]
+    for i in range(1, num_octave):
+        successive_shapes.append(tuple([int(dim / (octave_scale ** i)) for dim in original_shape]))
+    successive_shapes = successive_shapes[::-1]
+    shrunk_original_img = ops.image.resize(original_img, successive_shapes[0])
+
+    img = ops.copy(original_img)
+    all_losses = []
+    for shape in successive_shapes:
+        img = ops.image.resize(img, shape)
+        img, losses = gradient_ascent_loop(img, iterations=iterations, learning_rate=step, max_loss=max_loss)
+        all_losses.append(losses)
+        upscaled_shrunk_original_img = ops.image.resize(shrunk_original_img, shape)
+        same_size_original = ops.image.resize(original_img, shape)
+        lost_detail = same_size_original - upscaled_shrunk_original_img
+        img += lost_detail
+        shrunk_original_img = ops.image.resize(original_img, shape)
+    return all_losses, deprocess_image(ops.convert_to_numpy(img)), successive_shapes
+
+
+def test_deep_dream_gradient_ascent_over_octaves_matches_keras(tmp_path):
+    from PIL import Image
+    base_image_path = str(tmp_path / "sky.png")
+    rows, cols = np.mgrid[:27, :27]
+    Image.fromarray(np.stack([rows * 9, 255 - cols * 9, (rows + cols) * 4], -1).astype("uint8")).save(base_image_path)
+    km, lm = _pair(_inception_like)
+    results = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        losses, dream, shapes = _deep_dream(lib, model, base_image_path)
+        result_path = str(tmp_path / f"dream_{lib.__name__}.png")
+        lib.utils.save_img(result_path, dream)
+        results[lib] = losses, np.asarray(lib.utils.load_img(result_path)), shapes
+    (k_losses, k_dream, k_shapes), (l_losses, l_dream, l_shapes) = results[keras], results[loom]
+    assert l_shapes == k_shapes == [(13, 13), (19, 19), (27, 27)]
+    assert [len(v) for v in l_losses] == [len(v) for v in k_losses] == [3, 3, 3]
+    for l_octave, k_octave in zip(l_losses, k_losses):
+        assert_allclose_scaled(l_octave, k_octave)
+        assert l_octave[-1] > l_octave[0]  # gradient *ascent*
+    assert l_dream.shape == (27, 27, 3)
+    assert np.abs(l_dream.astype(int) - k_dream.astype(int)).max() <= 1
