@@ -221,14 +221,29 @@ def _fit_config(entry: dict, config: dict, custom_objects: dict | None) -> dict:
     keys = accepted_keys(cls)
     if keys is None:
         return config
+    own_kwargs = _user_kwargs(cls)
     out = {}
     for key, val in config.items():
         if key in keys:
             out[key] = val
+        elif own_kwargs and not _is_default(key, val, config):
+            out[key] = val  # the user's **kwargs may take it for something else (a layer it builds), as in Keras
         elif not _is_default(key, val, config):
             raise ConfigError(f"{entry['class_name']} '{config.get('name', '?')}' sets {key}={val!r:.80}, which "
                               f"loom's {cls.__name__} does not support (it takes {sorted(keys)[:40]}).")
     return out
+
+
+def _user_kwargs(cls: type) -> bool:
+    """Whether a user's class (outside loom) takes ``**kwargs`` in its ``__init__``: it may hand them to a layer it
+    builds (PixelCNN's ``PixelConvLayer(mask_type, **conv_kwargs)``) rather than up to loom's ``Layer``."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass.__module__.startswith(("loom.", "torch")) or klass is object:
+            continue
+        if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+            return True
+    return False
 
 
 def _own_from_config(cls: type) -> set[str]:

@@ -429,3 +429,37 @@ def test_a_layer_called_on_a_tuple_is_written_as_keras_writes_it(tmp_path):
     expected = model.predict(data, verbose=0)
     np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)
     np.testing.assert_array_equal(loom.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)
+
+
+def _wrapping_dense(lib):
+    class WrappingDense(lib.layers.Layer):
+        """A custom layer whose ``**kwargs`` configure a layer it builds, not the base Layer (PixelCNN's way)."""
+
+        def __init__(self, scale, name=None, **kwargs):
+            super().__init__(name=name)
+            self.scale, self.dense_kwargs = scale, kwargs
+            self.dense = lib.layers.Dense(**kwargs)
+
+        def call(self, x):
+            return self.scale * self.dense(x)
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale, **self.dense_kwargs}
+
+    return WrappingDense
+
+
+def test_custom_layer_handing_its_kwargs_to_an_inner_layer_loads_both_ways(tmp_path):
+    data = _rng_data([(2, 3)])[0]
+    models = {}
+    for lib in (keras, loom):
+        x = lib.Input((3,))
+        models[lib] = lib.Model(x, _wrapping_dense(lib)(2.0, units=4, activation="relu", use_bias=False)(x))
+    models[loom].set_weights(models[keras].get_weights())
+    models[keras].save(str(tmp_path / "k.keras"))
+    models[loom].save(tmp_path / "l.keras")
+    l_back = loom.models.load_model(tmp_path / "k.keras", custom_objects={"WrappingDense": _wrapping_dense(loom)})
+    assert l_back.layers[-1].dense.units == 4 and not l_back.layers[-1].dense.use_bias
+    _same_predictions(l_back, models[keras], data)
+    k_back = keras.models.load_model(str(tmp_path / "l.keras"), custom_objects={"WrappingDense": _wrapping_dense(keras)})
+    _same_predictions(k_back, models[loom], data)

@@ -824,3 +824,126 @@ def test_deep_dream_gradient_ascent_over_octaves_matches_keras(tmp_path):
         assert l_octave[-1] > l_octave[0]  # gradient *ascent*
     assert l_dream.shape == (27, 27, 3)
     assert np.abs(l_dream.astype(int) - k_dream.astype(int)).max() <= 1
+
+
+# ================================================================================ 7. PixelCNN
+def _pixelcnn_layers(lib):
+    layers, ops = lib.layers, lib.ops
+
+    class PixelConvLayer(layers.Layer):
+        """A Conv2D whose kernel is masked, so that a pixel only sees the pixels above and to its left."""
+
+        def __init__(self, mask_type, name=None, **kwargs):
+            super().__init__(name=name)
+            self.mask_type = mask_type
+            self.conv_kwargs = kwargs
+            self.conv = layers.Conv2D(**kwargs)
+
+        def build(self, input_shape):
+            # Build the conv2d layer to initialize kernel variables, then the mask from the kernel's shape
+            self.conv.build(input_shape)
+            kernel_shape = ops.shape(self.conv.kernel)
+            self.mask = np.zeros(shape=kernel_shape)
+            self.mask[: kernel_shape[0] // 2, ...] = 1.0
+            self.mask[kernel_shape[0] // 2, : kernel_shape[1] // 2, ...] = 1.0
+            if self.mask_type == "B":
+                self.mask[kernel_shape[0] // 2, kernel_shape[1] // 2, ...] = 1.0
+
+        def call(self, inputs):
+            self.conv.kernel.assign(self.conv.kernel * self.mask)
+            return self.conv(inputs)
+
+        def get_config(self):
+            return {**super().get_config(), "mask_type": self.mask_type, **self.conv_kwargs}
+
+    class ResidualBlock(layers.Layer):
+        def __init__(self, filters, **kwargs):
+            super().__init__(**kwargs)
+            self.filters = filters
+            self.conv1 = layers.Conv2D(filters=filters, kernel_size=1, activation="relu")
+            self.pixel_conv = PixelConvLayer(mask_type="B", filters=filters // 2, kernel_size=3, activation="relu",
+                                             padding="same")
+            self.conv2 = layers.Conv2D(filters=filters, kernel_size=1, activation="relu")
+
+        def call(self, inputs):
+            x = self.conv1(inputs)
+            x = self.pixel_conv(x)
+            x = self.conv2(x)
+            return layers.add([inputs, x])
+
+        def get_config(self):
+            return {**super().get_config(), "filters": self.filters}
+
+    return PixelConvLayer, ResidualBlock
+
+
+def _pixel_cnn(lib, input_shape=(3, 3, 1), n_residual_blocks=2, filters=8):
+    PixelConvLayer, ResidualBlock = _pixelcnn_layers(lib)
+    inputs = lib.Input(shape=input_shape)
+    x = PixelConvLayer(mask_type="A", filters=filters, kernel_size=5, activation="relu", padding="same")(inputs)
+    for _ in range(n_residual_blocks):
+        x = ResidualBlock(filters=filters)(x)
+    for _ in range(2):
+        x = PixelConvLayer(mask_type="B", filters=filters, kernel_size=1, strides=1, activation="relu",
+                           padding="valid")(x)
+    out = lib.layers.Conv2D(filters=1, kernel_size=1, strides=1, activation="sigmoid", padding="valid")(x)
+    pixel_cnn = lib.Model(inputs, out)
+    pixel_cnn.compile(optimizer=lib.optimizers.Adam(learning_rate=5e-3), loss="binary_crossentropy")
+    return pixel_cnn
+
+
+def _binary_digits(n=20):
+    data = _faces(n)[:, 3:6, 3:6]
+    return np.where(data < 0.33, 0, 1).astype(np.float32)
+
+
+def _generate_pixels(lib, pixel_cnn, batch=2):
+    pixels = np.zeros(shape=(batch,) + (pixel_cnn.input_shape)[1:], dtype="float32")
+    batch, rows, cols, channels = pixels.shape
+    for row in range(rows):
+        for col in range(cols):
+            for channel in range(channels):
+                # The probabilities of the next pixel, from which its value is drawn. (The example's
+                # `probs - keras.random.uniform(...)`, a NumPy array minus a tensor, fails on the torch backend,
+                # in Keras as in loom: torch tensors do not take NumPy operands, so ops.subtract it is.)
+                probs = pixel_cnn.predict(pixels, verbose=0)[:, row, col, channel]
+                pixels[:, row, col, channel] = lib.ops.ceil(lib.ops.subtract(probs, lib.random.uniform(probs.shape)))
+    return pixels
+
+
+def test_pixel_cnn_with_masked_kernels_matches_keras_and_generates_pixel_by_pixel(monkeypatch, tmp_path):
+    data = _binary_digits()
+    km, lm = _pair(_pixel_cnn)
+    histories = {lib: model.fit(x=data, y=data, batch_size=8, epochs=2, validation_split=0.2, shuffle=False,
+                                verbose=0).history for lib, model in ((keras, km), (loom, lm))}
+    for key in ("loss", "val_loss"):
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], err_msg=key)
+    assert_weights_close(lm.get_weights(), km.get_weights())
+    # The masked taps of every kernel stay zero through training (the mask is applied before each call).
+    first = lm.layers[1]
+    kernel = first.conv.get_weights()[0]
+    np.testing.assert_array_equal(kernel[2, 2:], 0.0)
+    np.testing.assert_array_equal(kernel[3:], 0.0)
+    assert np.count_nonzero(kernel[:2]) > 0
+
+    generated = {}
+    for lib, model in ((keras, km), (loom, lm)):
+        _replayed_random(monkeypatch, lib, seed=8)
+        generated[lib] = _generate_pixels(lib, model)
+    np.testing.assert_array_equal(generated[loom], generated[keras])
+    assert set(np.unique(generated[loom])) <= {0.0, 1.0}
+
+    PixelConvLayer, ResidualBlock = _pixelcnn_layers(loom)
+    path = str(tmp_path / "pixel_cnn.keras")
+    lm.save(path)
+    custom = {"PixelConvLayer": PixelConvLayer, "ResidualBlock": ResidualBlock}
+    reloaded = loom.models.load_model(path, custom_objects=custom)
+    np.testing.assert_allclose(reloaded.predict(data, verbose=0), lm.predict(data, verbose=0), rtol=1e-6)
+    k_custom = dict(zip(("PixelConvLayer", "ResidualBlock"), _pixelcnn_layers(keras)))
+    k_reloaded = keras.models.load_model(path, custom_objects=k_custom)
+    assert_allclose_scaled(k_reloaded.predict(data, verbose=0), lm.predict(data, verbose=0))
+    k_path = str(tmp_path / "k_pixel_cnn.keras")
+    km.save(k_path)
+    from_keras = loom.models.load_model(k_path, custom_objects=custom)
+    assert_allclose_scaled(from_keras.predict(data, verbose=0), km.predict(data, verbose=0))
+    from_keras.fit(data, data, batch_size=8, epochs=1, verbose=0)  # the compiled model trains on
