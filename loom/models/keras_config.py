@@ -179,6 +179,15 @@ def _keras_function(value: Any) -> Any:
     return value
 
 
+def _keras_named_function(value: Any) -> Any:
+    """The inverse of :func:`_keras_function` for an importable function: Keras's ``{"class_name": "function"}``
+    entry, which Keras imports by module and name. Saved source (a ``lambda``) stays loom's: Keras cannot run it."""
+    if isinstance(value, dict) and "qualname" in value and isinstance(value.get("module"), str):
+        return {"module": value["module"], "class_name": "function", "config": value["qualname"],
+                "registered_name": "function"}
+    return value
+
+
 def _is_operation(value: dict) -> bool:
     """A ``keras.ops`` call recorded in a functional graph (see :mod:`loom.models.keras_ops`)."""
     module = value.get("module")
@@ -283,6 +292,9 @@ def to_keras(value: Any, kind: str | None = None, depth: int = 0) -> Any:
         return {k: to_keras(v, None, depth + 1) for k, v in value.items()}
     out = {k: to_keras(v, None, depth + 1) for k, v in value.items()}
     out.update(_keras_identity(value, kind))
+    if out["class_name"] == "Lambda" and isinstance(out.get("config"), dict):
+        out["config"] = {k: _keras_named_function(v) if k in ("function", "output_shape", "mask") else v
+                         for k, v in out["config"].items()}
     refused = _KERAS_REFUSES.get(out["class_name"], ())
     if refused and isinstance(out.get("config"), dict):
         out["config"] = {k: v for k, v in out["config"].items() if k not in refused}
@@ -354,6 +366,8 @@ def _custom_functions(value: Any, custom_objects: dict, depth: int = 0) -> Any:
         raise ConfigError(f"The compile config is nested more than {_MAX_DEPTH} levels deep.")
     if isinstance(value, str):
         return custom_objects.get(value, value)
+    if isinstance(value, dict) and value.get("class_name") == "function" and isinstance(value.get("config"), str):
+        return custom_objects.get(value["config"], value)  # Keras 3's entry for a function saved by name
     if isinstance(value, list):
         return [_custom_functions(v, custom_objects, depth + 1) for v in value]
     if isinstance(value, dict) and not _is_object(value):

@@ -947,3 +947,119 @@ def test_pixel_cnn_with_masked_kernels_matches_keras_and_generates_pixel_by_pixe
     from_keras = loom.models.load_model(k_path, custom_objects=custom)
     assert_allclose_scaled(from_keras.predict(data, verbose=0), km.predict(data, verbose=0))
     from_keras.fit(data, data, batch_size=8, epochs=1, verbose=0)  # the compiled model trains on
+
+
+# ======================================================================== 8. Siamese network, contrastive loss
+def euclidean_distance(vects):
+    """The Euclidean distance between two vectors (module level, so that the Lambda using it can be saved)."""
+    x, y = vects
+    sum_square = loom.ops.sum(loom.ops.square(x - y), axis=1, keepdims=True)
+    return loom.ops.sqrt(loom.ops.maximum(sum_square, loom.backend.epsilon()))
+
+
+def keras_euclidean_distance(vects):
+    """``euclidean_distance`` in the Keras copy of the program."""
+    x, y = vects
+    sum_square = keras.ops.sum(keras.ops.square(x - y), axis=1, keepdims=True)
+    return keras.ops.sqrt(keras.ops.maximum(sum_square, keras.backend.epsilon()))
+
+
+def _siamese(lib, margin=1.0):
+    layers, ops = lib.layers, lib.ops
+    input = layers.Input((8, 8, 1))
+    x = layers.BatchNormalization()(input)
+    x = layers.Conv2D(4, (3, 3), activation="tanh")(x)
+    x = layers.AveragePooling2D(pool_size=(2, 2))(x)
+    x = layers.Conv2D(4, (2, 2), activation="tanh")(x)
+    x = layers.AveragePooling2D(pool_size=(2, 2))(x)
+    x = layers.Flatten()(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Dense(6, activation="tanh")(x)
+    embedding_network = lib.Model(input, x)
+
+    input_1 = layers.Input((8, 8, 1))
+    input_2 = layers.Input((8, 8, 1))
+    # The two towers share the embedding network (and its weights)
+    tower_1 = embedding_network(input_1)
+    tower_2 = embedding_network(input_2)
+    distance = euclidean_distance if lib is loom else keras_euclidean_distance
+    merge_layer = layers.Lambda(distance, output_shape=(1,))([tower_1, tower_2])
+    normal_layer = layers.BatchNormalization()(merge_layer)
+    output_layer = layers.Dense(1, activation="sigmoid")(normal_layer)
+    siamese = lib.Model(inputs=[input_1, input_2], outputs=output_layer)
+
+    def loss(margin=1):
+        def contrastive_loss(y_true, y_pred):
+            square_pred = ops.square(y_pred)
+            margin_square = ops.square(ops.maximum(margin - (y_pred), 0))
+            return ops.mean((1 - y_true) * square_pred + (y_true) * margin_square)
+        return contrastive_loss
+
+    siamese.compile(loss=loss(margin=margin), optimizer="RMSprop", metrics=["accuracy"])
+    return siamese, embedding_network
+
+
+def _make_pairs(x, y, seed=0):
+    """Pairs of images with label 1 when they show the same class, else 0 (alternating)."""
+    rng = _rng(seed)
+    digit_indices = [np.where(y == i)[0] for i in range(int(y.max()) + 1)]
+    pairs, labels = [], []
+    for idx1 in range(len(x)):
+        label1 = y[idx1]
+        pairs.append([x[idx1], x[rng.choice(digit_indices[label1])]])
+        labels.append(0)
+        label2 = (label1 + 1 + rng.integers(0, len(digit_indices) - 1)) % len(digit_indices)
+        pairs.append([x[idx1], x[rng.choice(digit_indices[label2])]])
+        labels.append(1)
+    return np.array(pairs), np.array(labels).astype("float32")
+
+
+def _digit_pairs(n=16, seed=0):
+    rng = _rng(seed)
+    y = rng.integers(0, 3, n)
+    x = np.zeros((n, 8, 8, 1), "float32")
+    for image, label in zip(x, y):
+        image[:, 2 * label:2 * label + 3] = 1.0
+    x += 0.1 * rng.normal(size=x.shape).astype("float32")
+    return _make_pairs(x, y, seed)
+
+
+def test_siamese_network_with_contrastive_loss_and_shared_towers_matches_keras(tmp_path):
+    pairs_train, labels_train = _digit_pairs(16)
+    pairs_val, labels_val = _digit_pairs(6, seed=1)
+    x_train_1, x_train_2 = pairs_train[:, 0], pairs_train[:, 1]
+    (ks, k_embedding), (ls, l_embedding) = _siamese(keras), _siamese(loom)
+    assert len(ls.weights) == len(ks.weights) == 20  # the shared embedding network's 14 counted once
+    ls.set_weights(ks.get_weights())
+    histories = {}
+    for lib, siamese in ((keras, ks), (loom, ls)):
+        histories[lib] = siamese.fit([x_train_1, x_train_2], labels_train,
+                                     validation_data=([pairs_val[:, 0], pairs_val[:, 1]], labels_val),
+                                     batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert sorted(histories[loom]) == sorted(histories[keras])
+    for key in histories[keras]:
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], err_msg=key)
+    assert_weights_close(ls.get_weights(), ks.get_weights())
+    results = [siamese.evaluate([pairs_val[:, 0], pairs_val[:, 1]], labels_val, verbose=0) for siamese in (ks, ls)]
+    assert_allclose_scaled(results[1], results[0])
+    assert_allclose_scaled(l_embedding.predict(x_train_1, verbose=0), k_embedding.predict(x_train_1, verbose=0))
+
+    path = str(tmp_path / "siamese.keras")
+    ls.save(path)
+    with pytest.raises(loom.errors.UnsafeLoadError, match="Lambda"):
+        loom.models.load_model(path)
+    custom = {"contrastive_loss": lambda y_true, y_pred: loom.ops.mean(y_pred)}
+    reloaded = loom.models.load_model(path, safe_mode=False, custom_objects=custom)  # imports euclidean_distance
+    np.testing.assert_allclose(reloaded.predict([x_train_1, x_train_2], verbose=0),
+                               ls.predict([x_train_1, x_train_2], verbose=0), rtol=1e-6)
+    # Keras finds functions saved by name (its own files say module 'builtins') in custom_objects only
+    k_custom = {"euclidean_distance": keras_euclidean_distance, "contrastive_loss": lambda y_true, y_pred: 0.0}
+    k_reloaded = keras.models.load_model(path, custom_objects=k_custom)
+    assert_allclose_scaled(k_reloaded.predict([x_train_1, x_train_2], verbose=0),
+                           ls.predict([x_train_1, x_train_2], verbose=0))
+    k_path = str(tmp_path / "k_siamese.keras")
+    ks.save(k_path)
+    from_keras = loom.models.load_model(k_path, custom_objects={"keras_euclidean_distance": euclidean_distance,
+                                                                "contrastive_loss": custom["contrastive_loss"]})
+    assert_allclose_scaled(from_keras.predict([x_train_1, x_train_2], verbose=0),
+                           ks.predict([x_train_1, x_train_2], verbose=0))
