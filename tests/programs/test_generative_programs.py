@@ -1063,3 +1063,122 @@ def test_siamese_network_with_contrastive_loss_and_shared_towers_matches_keras(t
                                                                 "contrastive_loss": custom["contrastive_loss"]})
     assert_allclose_scaled(from_keras.predict([x_train_1, x_train_2], verbose=0),
                            ks.predict([x_train_1, x_train_2], verbose=0))
+
+
+# ================================================================ 9. Siamese network, triplet loss, test_step
+def _triplet_siamese(lib, margin=0.5):
+    layers, ops = lib.layers, lib.ops
+
+    class DistanceLayer(layers.Layer):
+        """The squared distances anchor-positive and anchor-negative (a layer called on three tensors)."""
+
+        def call(self, anchor, positive, negative):
+            ap_distance = ops.sum(ops.square(anchor - positive), -1)
+            an_distance = ops.sum(ops.square(anchor - negative), -1)
+            return (ap_distance, an_distance)
+
+    image = layers.Input((6, 6, 3))
+    base_cnn = lib.Model(image, layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(image)),
+                         name="base_cnn")  # the example's ResNet50(include_top=False), in miniature
+    flatten = layers.Flatten()(base_cnn.output)
+    dense1 = layers.Dense(8, activation="relu")(flatten)
+    dense1 = layers.BatchNormalization()(dense1)
+    output = layers.Dense(4)(dense1)
+    embedding = lib.Model(base_cnn.input, output, name="Embedding")
+
+    anchor_input = layers.Input(name="anchor", shape=(6, 6, 3))
+    positive_input = layers.Input(name="positive", shape=(6, 6, 3))
+    negative_input = layers.Input(name="negative", shape=(6, 6, 3))
+    preprocess = lib.applications.resnet.preprocess_input
+    distances = DistanceLayer()(embedding(preprocess(anchor_input)), embedding(preprocess(positive_input)),
+                                embedding(preprocess(negative_input)))
+    siamese_network = lib.Model(inputs=[anchor_input, positive_input, negative_input], outputs=distances)
+
+    class SiameseModel(lib.Model):
+        """Computes the triplet loss from the distances the Siamese network returns."""
+
+        def __init__(self, siamese_network, margin=0.5):
+            super().__init__()
+            self.siamese_network = siamese_network
+            self.margin = margin
+            self.loss_tracker = lib.metrics.Mean(name="loss")
+
+        def call(self, inputs):
+            return self.siamese_network(inputs)
+
+        def train_step(self, data):
+            self.zero_grad()
+            loss = self._compute_loss(data)
+            # the loss is one value per triplet: TF's tape.gradient of a vector is that of its sum
+            ops.sum(loss).backward()
+            trainable_weights = self.siamese_network.trainable_weights
+            with torch.no_grad():
+                self.optimizer.apply([v.value.grad for v in trainable_weights], trainable_weights)
+            self.loss_tracker.update_state(loss)
+            return {"loss": self.loss_tracker.result()}
+
+        def test_step(self, data):
+            loss = self._compute_loss(data)
+            self.loss_tracker.update_state(loss)
+            return {"loss": self.loss_tracker.result()}
+
+        def _compute_loss(self, data):
+            # The difference between the distances, and the triplet loss: max(ap - an + margin, 0)
+            ap_distance, an_distance = self.siamese_network(data)
+            loss = ap_distance - an_distance
+            return ops.maximum(loss + self.margin, 0.0)
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker]
+
+    siamese_model = SiameseModel(siamese_network, margin=margin)
+    siamese_model.compile(optimizer=lib.optimizers.Adam(1e-2))
+    return siamese_model, embedding
+
+
+def _triplets(n=12, seed=0):
+    """Anchor and positive images share a colour; the negative has another one."""
+    rng = _rng(seed)
+    colours = rng.uniform(0, 255, size=(4, 3))
+    which = rng.integers(0, 4, size=n)
+    other = (which + rng.integers(1, 4, size=n)) % 4
+
+    def images(index):
+        return (colours[index][:, None, None, :] + rng.normal(0, 20, size=(n, 6, 6, 3))).astype("float32")
+
+    return images(which), images(which), images(other)
+
+
+def test_triplet_siamese_model_with_train_and_test_steps_matches_keras():
+    anchors, positives, negatives = _triplets(12)
+    val = _triplets(6, seed=1)
+    (k_model, k_embedding), (l_model, l_embedding) = _triplet_siamese(keras), _triplet_siamese(loom)
+    l_model.siamese_network.set_weights(k_model.siamese_network.get_weights())
+    histories = {lib: model.fit([anchors, positives, negatives], epochs=2, batch_size=4, shuffle=False,
+                                validation_data=(list(val),), verbose=0).history
+                 for lib, model in ((keras, k_model), (loom, l_model))}
+    assert sorted(histories[loom]) == sorted(histories[keras]) == ["loss", "val_loss"]
+    for key in ("loss", "val_loss"):
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], err_msg=key)
+    assert_weights_close(l_model.siamese_network.get_weights(), k_model.siamese_network.get_weights())
+    evaluations = [model.evaluate(list(val), batch_size=3, verbose=0) for model in (k_model, l_model)]
+    assert_allclose_scaled(evaluations[1], evaluations[0])
+    k_distances, l_distances = (model.predict([anchors, positives, negatives], verbose=0)
+                                for model in (k_model, l_model))
+    assert isinstance(l_distances, tuple) == isinstance(k_distances, tuple) and len(l_distances) == 2
+    for k_d, l_d in zip(k_distances, l_distances):
+        assert_allclose_scaled(l_d, k_d)
+
+    # The embeddings of a triplet, compared by cosine similarity
+    similarities = {}
+    for lib, embedding in ((keras, k_embedding), (loom, l_embedding)):
+        preprocess = lib.applications.resnet.preprocess_input
+        anchor_embedding, positive_embedding, negative_embedding = (
+            embedding(preprocess(images[:4].copy())) for images in (anchors, positives, negatives))
+        cosine_similarity = lib.metrics.CosineSimilarity()
+        positive_similarity = float(cosine_similarity(anchor_embedding, positive_embedding))
+        cosine_similarity.reset_state()
+        negative_similarity = float(cosine_similarity(anchor_embedding, negative_embedding))
+        similarities[lib] = positive_similarity, negative_similarity
+    assert_allclose_scaled(similarities[loom], similarities[keras])
