@@ -285,7 +285,16 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         logs = running.means(upto, where, check=where is not None)
         for name, value in metric_plan.results().items():
             logs[name] = float(value)
+        for metric in self._extra_metrics():  # Keras's default steps log every metric in self.metrics
+            result = metric.result()
+            items = result.items() if isinstance(result, dict) else [(metric.name, result)]
+            logs.update((name, float(value)) for name, value in items)
         return logs
+
+    def _extra_metrics(self) -> list:
+        """The metrics assigned to the model or its layers (a custom ``test_step``'s PSNR tracker), beyond the
+        loss and the compiled metrics, which the built-in step accounts for itself."""
+        return [m for m in self.metrics if m is not self._loss_tracker and m is not self._compile_metrics]
 
     # ========================================================================================== predict
     @filter_traceback

@@ -136,3 +136,35 @@ def test_stateless_metric_api_matches_keras():
     assert results[0] == results[1] == (0.75, [3.0, 4.0], [0.0, 0.0], [0.0, 0.0])
     with pytest.raises(loom.LoomError, match="metric_variables"):
         loom.metrics.Mean().stateless_result([1.0])
+
+
+def test_updates_while_inferring_shapes_leave_the_state_alone():
+    """A layer that updates a metric in ``call`` runs (on meta tensors) while a functional model infers its
+    shapes; as in Keras (a stateless scope then), the metric keeps its state and its device."""
+    import loom
+    from loom.metrics import Mean
+
+    class CountingMean(Mean):
+        def update_state(self, values, sample_weight=None):
+            super().update_state(values, sample_weight)
+
+    for metric in (Mean(), CountingMean()):
+        metric.update_state(torch.tensor([1.0, 3.0]))
+        with loom.SymbolicScope():
+            metric.update_state(torch.empty(5, device="meta"))
+        assert metric.device == torch.device("cpu") and float(metric.result()) == 2.0
+
+    class MeanActivation(loom.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.activation_mean = Mean(name="activation_mean")
+
+        def call(self, inputs):
+            self.activation_mean.update_state(loom.ops.mean(inputs))
+            return inputs
+
+    inputs = loom.Input((3,))
+    layer = MeanActivation()
+    model = loom.Model(inputs, layer(inputs))
+    model(np.full((2, 3), 4.0, "float32"))
+    assert float(layer.activation_mean.result()) == 4.0

@@ -717,7 +717,8 @@ def test_neural_style_transfer_on_a_variable_image_matches_keras(tmp_path):
     km, lm = _pair(_vgg_like)
     (k_losses, k_img, k_names), (l_losses, l_img, l_names) = (
         _style_transfer(lib, model, base_path, style_path) for lib, model in ((keras, km), (loom, lm)))
-    assert l_names == k_names
+    # every layer's output by name, the input layer's included (its automatic name counts earlier Inputs)
+    assert l_names[:-1] == k_names[:-1] and l_names[-1].startswith("input_layer") and len(l_names) == 7
     assert_allclose_scaled(l_losses, k_losses)
     assert l_losses[-1] < l_losses[0]
     assert np.abs(l_img.astype(int) - k_img.astype(int)).max() <= 1
@@ -1182,3 +1183,117 @@ def test_triplet_siamese_model_with_train_and_test_steps_matches_keras():
         negative_similarity = float(cosine_similarity(anchor_embedding, negative_embedding))
         similarities[lib] = positive_similarity, negative_similarity
     assert_allclose_scaled(similarities[loom], similarities[keras])
+
+
+# ======================================================= 10. super-resolution with a sub-pixel layer (ESPCN)
+def _espcn(lib, upscale_factor=3, channels=1):
+    layers, ops = lib.layers, lib.ops
+
+    class DepthToSpace(layers.Layer):
+        """Sub-pixel upsampling written with keras.ops only: depth blocks become spatial blocks."""
+
+        def __init__(self, block_size, **kwargs):
+            super().__init__(**kwargs)
+            self.block_size = block_size
+
+        def call(self, input):
+            batch, height, width, depth = ops.shape(input)
+            depth = depth // (self.block_size ** 2)
+            x = ops.reshape(input, [batch, height, width, self.block_size, self.block_size, depth])
+            x = ops.transpose(x, [0, 1, 3, 2, 4, 5])
+            return ops.reshape(x, [batch, height * self.block_size, width * self.block_size, depth])
+
+        def get_config(self):
+            return {**super().get_config(), "block_size": self.block_size}
+
+    class SuperResolution(lib.Model):
+        """The functional ESPCN with its own evaluation (loss and PSNR) and prediction (clipped to [0, 1])."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.psnr_tracker = lib.metrics.Mean(name="psnr")
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
+            mse = ops.mean(ops.square(y - y_pred), axis=(1, 2, 3))
+            self.psnr_tracker.update_state(10.0 * ops.log10(1.0 / mse))
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+            return {m.name: m.result() for m in self.metrics}
+
+        def predict_step(self, data):
+            x, _, _ = lib.utils.unpack_x_y_sample_weight(data)
+            return ops.clip(self(x, training=False), 0.0, 1.0)
+
+    conv_args = {"activation": "relu", "kernel_initializer": "orthogonal", "padding": "same"}
+    inputs = lib.Input(shape=(None, None, channels))
+    x = layers.Conv2D(8, 5, **conv_args)(inputs)
+    x = layers.Conv2D(8, 3, **conv_args)(x)
+    x = layers.Conv2D(channels * (upscale_factor ** 2), 3, **conv_args)(x)
+    outputs = DepthToSpace(upscale_factor)(x)
+    model = SuperResolution(inputs, outputs)
+    model.compile(optimizer=lib.optimizers.Adam(learning_rate=3e-3), loss=lib.losses.MeanSquaredError())
+    return model, DepthToSpace, SuperResolution
+
+
+def _low_and_high_resolution(lib, n=12, size=9, upscale_factor=3, seed=0):
+    rng = _rng(seed)
+    rows, cols = np.mgrid[:size, :size]
+    phase = rng.uniform(0, 3, size=(n, 1, 1))
+    high = (0.5 + 0.5 * np.sin(rows / 2.0 + phase) * np.cos(cols / 3.0 - phase))[..., None].astype("float32")
+    low = lib.ops.image.resize(high, (size // upscale_factor, size // upscale_factor), interpolation="bicubic")
+    return lib.ops.convert_to_numpy(low), high
+
+
+def test_espcn_super_resolution_with_test_and_predict_steps_matches_keras(tmp_path):
+    (k_model, _, _), (l_model, DepthToSpace, SuperResolution) = _espcn(keras), _espcn(loom)
+    l_model.set_weights(k_model.get_weights())
+    (k_low, high), (l_low, _) = _low_and_high_resolution(keras), _low_and_high_resolution(loom)
+    np.testing.assert_allclose(l_low, k_low, rtol=1e-5, atol=1e-6)
+    results = {}
+    for lib, model in ((keras, k_model), (loom, l_model)):
+        class ESPCNCallback(lib.callbacks.Callback):
+            """PSNR per validation batch, from the loss the batch logs carry."""
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.psnr = []
+
+            def on_test_batch_end(self, batch, logs=None):
+                self.psnr.append(10 * np.log10(1 / logs["loss"]))
+
+        callback = ESPCNCallback()
+        history = model.fit(k_low, high, epochs=2, batch_size=4, shuffle=False, validation_data=(k_low[:6], high[:6]),
+                            callbacks=[callback], verbose=0).history
+        results[lib] = history, callback.psnr, model.predict(k_low, verbose=0), model.evaluate(
+            k_low, high, verbose=0, return_dict=True)
+    (k_history, k_psnr, k_pred, k_eval), (l_history, l_psnr, l_pred, l_eval) = results[keras], results[loom]
+    assert sorted(l_history) == sorted(k_history) == ["loss", "psnr", "val_loss", "val_psnr"]
+    for key in k_history:
+        assert_allclose_scaled(l_history[key], k_history[key], err_msg=key)
+    assert_allclose_scaled(l_psnr, k_psnr)
+    assert l_pred.shape == (12, 9, 9, 1) and l_pred.min() >= 0.0 and l_pred.max() <= 1.0
+    assert_allclose_scaled(l_pred, k_pred)
+    assert sorted(l_eval) == sorted(k_eval) == ["loss", "psnr"]
+    for key in k_eval:
+        assert_allclose_scaled(l_eval[key], k_eval[key], err_msg=key)
+    # the model takes any image size: a 4x upscale of a 2x2 image gives 6x6
+    assert l_model.predict(k_low[:1, :2, :2], verbose=0).shape == (1, 6, 6, 1)
+
+    path = str(tmp_path / "espcn.keras")
+    l_model.save(path)
+    custom = {"DepthToSpace": DepthToSpace, "SuperResolution": SuperResolution}
+    reloaded = loom.models.load_model(path, custom_objects=custom)
+    assert isinstance(reloaded, SuperResolution)
+    np.testing.assert_allclose(reloaded.predict(k_low, verbose=0), l_pred, rtol=1e-6)
+    _, k_depth_to_space, k_super_resolution = _espcn(keras)
+    k_reloaded = keras.models.load_model(path, custom_objects={"DepthToSpace": k_depth_to_space,
+                                                               "SuperResolution": k_super_resolution})
+    assert_allclose_scaled(k_reloaded.predict(k_low, verbose=0), l_pred)
+    k_path = str(tmp_path / "k_espcn.keras")
+    k_model.save(k_path)
+    from_keras = loom.models.load_model(k_path, custom_objects=custom)
+    assert_allclose_scaled(from_keras.predict(k_low, verbose=0), k_pred)
+    assert sorted(from_keras.evaluate(k_low, high, verbose=0, return_dict=True)) == ["loss", "psnr"]
