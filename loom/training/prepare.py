@@ -27,7 +27,7 @@ import torch
 from loom import structure
 from loom.errors import ConfigError, InputError
 from loom.training import compile_utils, validation
-from loom.training.custom_step import _default_names, _user_defined
+from loom.training.custom_step import _default_names
 from loom.training.data import (ArrayData, IterableData, as_tensor, check_cardinality, flatten_named,
                                 is_iterable_source, unpack_x_y_sample_weight)
 
@@ -60,7 +60,7 @@ class DataPreparation:
         steps and no ``call`` (a GAN holding a generator and a discriminator), which Keras never calls either."""
         if getattr(self, "_runner", None) is not None:
             return [t.shape for t in self._outputs]
-        if self._custom_steps() and not _user_defined(type(self), "call"):
+        if self._custom_steps() and _has_no_call(self):
             return None
         with torch.no_grad():
             self.eval()
@@ -205,6 +205,12 @@ class DataPreparation:
 
 
 # ============================================================================================ helpers
+def _has_no_call(model: Any) -> bool:
+    """A model without a graph whose class keeps the base ``Model.call`` (which has nothing to run)."""
+    from loom.models.functional import Model
+    return getattr(model, "_runner", None) is None and type(model).call is Model.call
+
+
 def _array_like_rows(x: Any) -> bool:
     return bool(x) and isinstance(x[0], (int, float, np.number))
 

@@ -463,7 +463,8 @@ def test_custom_layer_handing_its_kwargs_to_an_inner_layer_loads_both_ways(tmp_p
     l_back = loom.models.load_model(tmp_path / "k.keras", custom_objects={"WrappingDense": _wrapping_dense(loom)})
     assert l_back.layers[-1].dense.units == 4 and not l_back.layers[-1].dense.use_bias
     _same_predictions(l_back, models[keras], data)
-    k_back = keras.models.load_model(str(tmp_path / "l.keras"), custom_objects={"WrappingDense": _wrapping_dense(keras)})
+    k_back = keras.models.load_model(str(tmp_path / "l.keras"),
+                                     custom_objects={"WrappingDense": _wrapping_dense(keras)})
     _same_predictions(k_back, models[loom], data)
 
 

@@ -612,7 +612,8 @@ def test_grad_cam_on_a_mobilenet_v2_with_its_softmax_removed_matches_keras(tmp_p
     np.testing.assert_array_equal(lo["img"], k["img"])
     assert_allclose_scaled(lo["probabilities"], k["probabilities"])
     assert_allclose_scaled(lo["logits"], k["logits"])
-    np.testing.assert_allclose(lo["logits"] - lo["logits"].max(), np.log(lo["probabilities"] / lo["probabilities"].max()),
+    probabilities = lo["probabilities"]
+    np.testing.assert_allclose(lo["logits"] - lo["logits"].max(), np.log(probabilities / probabilities.max()),
                                atol=1e-4)
     assert lo["heatmap"].shape == (3, 3) and lo["heatmap"].max() == 1.0
     assert_allclose_scaled(lo["heatmap"], k["heatmap"], rel=1e-3)
