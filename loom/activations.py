@@ -240,6 +240,29 @@ def get(identifier: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     raise ConfigError(f"Cannot interpret {identifier!r} as an activation. Valid: {sorted(_BY_NAME)}")
 
 
+class ActivationAttribute:
+    """A layer's ``activation`` attribute: what is assigned goes through :func:`get`, so ``None`` becomes
+    :func:`linear`, as at construction. Keras programs set it on a built model; Grad-CAM takes the softmax off
+    the classifier with ``model.layers[-1].activation = None``.
+
+    Example:
+        >>> import loom
+        >>> layer = loom.layers.Dense(2, activation="softmax")
+        >>> layer.activation = None
+        >>> layer.activation is linear
+        True
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}_fn"
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else obj.__dict__[self._slot]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self._slot] = get(value)
+
+
 def serialize(fn: Callable) -> Any:
     """The name of a built-in activation; other callables are described by module and qualified name."""
     if fn in _NAME_OF:

@@ -39,6 +39,28 @@ def map_structure(fn: Callable[[Any], Any], obj: Any) -> Any:
     return fn(obj)
 
 
+def pack_as(template: Any, flat: list) -> Any:
+    """``flat`` (leaves in :func:`flatten`'s order) in ``template``'s list / tuple / dict structure.
+
+    Example:
+        >>> pack_as({"b": None, "a": (None, None)}, [1, 2, 3])
+        {'b': 3, 'a': (1, 2)}
+    """
+    leaves = iter(flat)
+
+    def build(obj: Any) -> Any:
+        if isinstance(obj, list):
+            return [build(v) for v in obj]
+        if isinstance(obj, tuple):
+            return tuple(build(v) for v in obj)
+        if isinstance(obj, dict):
+            built = {k: build(obj[k]) for k in sorted(obj)}
+            return {k: built[k] for k in obj}
+        return next(leaves)
+
+    return build(template)
+
+
 def any_leaf(pred: Callable[[Any], bool], obj: Any) -> bool:
     """True when ``pred`` holds for some leaf."""
     if isinstance(obj, (list, tuple)):

@@ -167,6 +167,61 @@ class Variable(nn.Parameter):
     def _layer(self) -> Any:
         return self._owner() if self._owner is not None else None
 
+    def _keras_view(self) -> torch.Tensor:
+        """The value in Keras's layout: the variable itself, or for a weight stored in another layout
+        (convolution and recurrent kernels) a differentiable view of it in Keras's shape."""
+        layer = self._layer()
+        return self if layer is None else layer.weight_to_keras(self._keras_name, self)
+
+    # ------------------------------------------------------------------------------ Keras arithmetic
+    # Keras's torch variables compute their operators with keras.ops, so ``kernel * numpy_mask`` is a tensor
+    # that keeps the gradient, in Keras's layout. torch would hand a NumPy operand to NumPy (no gradient; a
+    # meta tensor during shape inference fails), so operators with a NumPy array go through loom.ops here.
+    # With other operands the operators are torch's, on the stored tensor (loom's own code relies on that).
+    def _with_array(self, other: Any, method: str) -> Any:
+        if not isinstance(other, np.ndarray):
+            return getattr(super(), method)(other)
+        from loom.ops import _tensor
+        array = _tensor.convert_to_tensor(other).to(self.device)
+        view = self._keras_view()
+        return getattr(torch.Tensor, method)(view, array)
+
+    def __add__(self, other: Any) -> Any:
+        return self._with_array(other, "__add__")
+
+    def __radd__(self, other: Any) -> Any:
+        return self._with_array(other, "__radd__")
+
+    def __sub__(self, other: Any) -> Any:
+        return self._with_array(other, "__sub__")
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._with_array(other, "__rsub__")
+
+    def __mul__(self, other: Any) -> Any:
+        return self._with_array(other, "__mul__")
+
+    def __rmul__(self, other: Any) -> Any:
+        return self._with_array(other, "__rmul__")
+
+    def __truediv__(self, other: Any) -> Any:
+        return self._with_array(other, "__truediv__")
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return self._with_array(other, "__rtruediv__")
+
+    def __pow__(self, other: Any) -> Any:
+        return self._with_array(other, "__pow__")
+
+    def __rpow__(self, other: Any) -> Any:
+        return self._with_array(other, "__rpow__")
+
+    def __matmul__(self, other: Any) -> Any:
+        return self._with_array(other, "__matmul__")
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return self._with_array(other, "__rmatmul__")
+
     # ---------------------------------------------------------------------------------------- reading
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the value in Keras's layout."""
@@ -259,7 +314,7 @@ def meta_like(t: torch.Tensor) -> torch.Tensor:
     if not isinstance(t, Variable):
         return meta
     var = torch.Tensor._make_subclass(Variable, meta, t.requires_grad)
-    var._keras_name, var._keras_path, var._owner = t._keras_name, t._keras_path, None
+    var._keras_name, var._keras_path, var._owner = t._keras_name, t._keras_path, t._owner  # same layout
     return var
 
 

@@ -63,6 +63,46 @@ def test_conv_kernel_reads_and_writes_keras_layout():
     np.testing.assert_allclose(layer.kernel.numpy(), keras_kernel * 2)
 
 
+def test_keras_code_sees_a_conv_kernel_in_keras_layout():
+    """PixelCNN's masked convolution: ``ops.shape(conv.kernel)`` is Keras's shape, ``conv.kernel * numpy_mask``
+    a Keras-layout tensor that keeps the gradient (as a Keras variable's operators do), and assigning it back
+    works, also while a functional model is being built (weights on the meta device)."""
+    results = {}
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 2)).astype("float32")
+    for lib in (keras, loom):
+        conv = lib.layers.Conv2D(3, (3, 2), padding="same")
+        conv.build((None, 4, 4, 2))
+        kernel_shape = lib.ops.shape(conv.kernel)
+        mask = np.zeros(kernel_shape)
+        mask[:1] = 1.0
+        product = conv.kernel * mask
+        results[lib] = kernel_shape, tuple(product.shape), product.dtype, product.requires_grad
+        assert tuple(lib.ops.convert_to_tensor(conv.kernel).shape) == (3, 2, 2, 3)
+        assert tuple((mask * conv.kernel).shape) == (3, 2, 2, 3)
+    assert results[loom] == results[keras] == ((3, 2, 2, 3), (3, 2, 2, 3), torch.float64, True)
+
+    class Masked(loom.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.conv = loom.layers.Conv2D(3, 3, padding="same")
+
+        def build(self, input_shape):
+            self.conv.build(input_shape)
+            self.mask = np.zeros(loom.ops.shape(self.conv.kernel))
+            self.mask[0] = 1.0
+
+        def call(self, inputs):
+            self.conv.kernel.assign(self.conv.kernel * self.mask)
+            return self.conv(inputs)
+
+    inputs = loom.Input((4, 4, 2))
+    model = loom.Model(inputs, Masked()(inputs))  # shape inference runs call() on meta weights
+    model(x)
+    kernel = model.layers[1].conv.kernel.numpy()
+    np.testing.assert_array_equal(kernel[1:], 0.0)
+    assert np.count_nonzero(kernel[0])
+
+
 def test_free_standing_variable_matches_keras():
     for kwargs in ({"initializer": [[1.0, 2.0], [3.0, 4.0]]},
                    {"initializer": "ones", "shape": (2, 3), "dtype": "float32"},

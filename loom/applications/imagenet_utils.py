@@ -89,7 +89,8 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
     Unlike Keras, the input is never modified in place: a new array or tensor is returned.
 
     Args:
-        x: a NumPy array or torch tensor of images, 3-D (one image) or 4-D; integer data becomes float32.
+        x: a NumPy array, torch tensor or symbolic tensor (a model's input) of images, 3-D (one image) or
+            4-D; integer data becomes float32.
         data_format: ``'channels_last'`` or ``'channels_first'`` (default ``None``: channels_last).
         mode: ``'caffe'`` (RGB -> BGR, minus ImageNet's mean pixel, no scaling; ResNet), ``'tf'`` (to
             [-1, 1]; InceptionV3, Xception) or ``'torch'`` (to [0, 1], then per-channel ImageNet mean and
@@ -113,8 +114,12 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
     if data_format not in _DATA_FORMATS:
         raise ConfigError(f"preprocess_input: data_format must be one of {list(_DATA_FORMATS)}, got "
                           f"{data_format!r}.")
-    is_tensor = isinstance(x, torch.Tensor)
-    if is_tensor:
+    symbolic = isinstance(x, SymbolicTensor)  # a model's input: the steps become operations of its graph
+    is_tensor = symbolic or isinstance(x, torch.Tensor)
+    if symbolic:
+        from loom import ops
+        x = x if "float" in str(x.dtype) else ops.cast(x, "float32")
+    elif is_tensor:
         x = x if x.is_floating_point() else x.to(torch.float32)
     else:
         x = np.asarray(x)
@@ -132,8 +137,11 @@ def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe"
         x = x / 255.0
     else:
         mean, std = np.array(_CAFFE_MEAN).reshape(shape), None
-        x = torch.flip(x, [axis]) if is_tensor else np.flip(x, axis)
-    if is_tensor:
+        x = ops.flip(x, axis) if symbolic else torch.flip(x, [axis]) if is_tensor else np.flip(x, axis)
+    if symbolic:
+        mean = torch.as_tensor(mean, dtype=torch.float32)
+        std = None if std is None else torch.as_tensor(std, dtype=torch.float32)
+    elif is_tensor:
         mean = torch.as_tensor(mean, dtype=x.dtype, device=x.device)
         std = None if std is None else torch.as_tensor(std, dtype=x.dtype, device=x.device)
     else:

@@ -225,6 +225,8 @@ class BaseConv(ActivityPenalty, Layer):
             their axes are Keras's, e.g. ``MaxNorm(axis=[0, 1, 2])`` for a Conv2D kernel).
     """
 
+    activation = activations.ActivationAttribute()  # assigning None takes the activation off, as Keras
+
     _fresh_output = True
 
     rank = 2

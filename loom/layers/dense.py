@@ -57,6 +57,8 @@ class Dense(ActivityPenalty, Layer):
         (torch.Size([2, 4]), [(3, 4), (4,)])
     """
 
+    activation = activations.ActivationAttribute()  # assigning None takes the activation off, as Keras
+
     _fresh_output = True
 
     supports_masking = True  # as Keras 3: an input mask (e.g. from Embedding) passes through to later layers

@@ -168,6 +168,8 @@ class EinsumDense(ActivityPenalty, Layer):
         [[3.0, 3.0]]
     """
 
+    activation = activations.ActivationAttribute()  # assigning None takes the activation off, as Keras
+
     supports_masking = True
 
     def __init__(self, equation: str, output_shape: Any, activation: Any = None, bias_axes: str | None = None,

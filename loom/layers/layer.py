@@ -548,6 +548,11 @@ class Layer(nn.Module):
     def non_trainable_weights(self) -> list[torch.Tensor]:
         return [t for t in self.weights if not (isinstance(t, nn.Parameter) and t.requires_grad)]
 
+    # Keras's names for the same lists (its ``variables`` add SeedGenerator states, which in loom are not weights).
+    variables = property(lambda self: self.weights, doc="``weights`` (Keras's name for them).")
+    trainable_variables = property(lambda self: self.trainable_weights, doc="``trainable_weights``.")
+    non_trainable_variables = property(lambda self: self.non_trainable_weights, doc="``non_trainable_weights``.")
+
     def weight_to_keras(self, name: str, value: torch.Tensor) -> torch.Tensor:
         """One stored weight in Keras's layout. Override when the stored layout differs (e.g. conv kernels)."""
         return value

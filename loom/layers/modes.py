@@ -4,7 +4,9 @@ A loom layer called without ``training=`` follows its torch mode once ``train()`
 and Keras's default for the layer before that (a random augmentation layer augments when called directly).
 ``fit``, ``evaluate``, ``predict`` and a call with ``training=`` set the modes they need; afterwards every
 module gets back the mode it had and whether it had been set, so a direct call behaves as it did before (as in
-Keras, where the loops set the mode only for their own calls).
+Keras, where the loops set the mode only for their own calls). Around a user's own ``train_step`` /
+``test_step`` / ``predict_step`` the loops set only the torch modules' modes (:func:`custom_step_modes`), as
+Keras's torch loops do: a layer the step calls without ``training=`` takes Keras's default.
 
 Example:
     >>> import loom
@@ -37,6 +39,23 @@ def restore_modes(saved: list[tuple[nn.Module, bool, Any]]) -> None:
             module.__dict__.pop("_mode_set", None)
         else:
             module._mode_set = mode_set
+
+
+def custom_step_modes(root: nn.Module, training: bool) -> None:
+    """The modes Keras's torch loops give a user's own ``train_step`` / ``test_step`` / ``predict_step``.
+
+    Keras calls ``train()`` / ``eval()`` on the model, which plain torch modules follow, but its layers ignore
+    the torch mode: one called without ``training=`` (and outside a call given it) takes its default, inference
+    for Dropout and BatchNormalization, augmenting for random preprocessing layers. So plain torch modules get
+    ``training`` and every loom layer its fresh, unset mode (a DCGAN's ``self.generator(z)`` in ``train_step``
+    keeps BatchNormalization's moving statistics, as in Keras; ``self.generator(z, training=True)`` trains them).
+    """
+    for module in root.modules():
+        if hasattr(type(module), "_mode_set"):  # a loom layer
+            module.training = False
+            module.__dict__.pop("_mode_set", None)
+        else:
+            module.training = training
 
 
 def keeps_modes(method: Callable) -> Callable:

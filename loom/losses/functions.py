@@ -133,11 +133,15 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
 
 
 def _bce_on_probabilities(target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-    output = torch.clamp(output, EPSILON, 1.0 - EPSILON)
+    """``-(t log p + (1 - t) log(1 - p))`` with ``p`` clipped to ``[1e-7, 1 - 1e-7]``, as Keras's TF and JAX backends.
+
+    Written out rather than ``F.binary_cross_entropy`` (which Keras 3.15's torch backend calls) because that kernel
+    rejects targets outside ``[0, 1]``, and GAN programs train on noisy labels such as ``1 + 0.05 * u``.
+    """
     if torch.is_autocast_enabled(output.device.type):
-        with torch.autocast(output.device.type, enabled=False):
-            return F.binary_cross_entropy(output.float(), target.float(), reduction="none")
-    return F.binary_cross_entropy(output, target, reduction="none")
+        output, target = output.float(), target.float()
+    output = torch.clamp(output, EPSILON, 1.0 - EPSILON)
+    return -(target * torch.log(output) + (1.0 - target) * torch.log(1.0 - output))
 
 
 def _binary_targets(y_true: Any, y_pred: Any, label_smoothing: float, loss: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import torch
@@ -25,6 +26,7 @@ from loom import backend
 from loom.errors import InputError
 from loom.losses.loss import apply_mask, squeeze_or_expand_to_same_rank
 from loom.variables import Variable, meta_like
+from loom.symbolic_scope import in_symbolic_scope
 
 
 def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -54,6 +56,11 @@ class Metric:
         >>> m.result()
         tensor(5.)
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "update_state" in cls.__dict__:
+            cls.update_state = _not_while_inferring_shapes(cls.__dict__["update_state"])
 
     def __init__(self, name: str | None = None, dtype: Any = None):
         self.name = name or backend.automatic_name(type(self))
@@ -207,6 +214,18 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _not_while_inferring_shapes(update_state: Callable) -> Callable:
+    """``update_state`` that does nothing inside a :class:`loom.SymbolicScope`: a layer updating a metric in
+    ``call`` runs (on ``meta`` tensors) while a functional model infers its shapes, and Keras leaves the state
+    alone then (its symbolic calls run in a stateless scope)."""
+    @functools.wraps(update_state)
+    def update(self: "Metric", *args: Any, **kwargs: Any) -> Any:
+        if in_symbolic_scope():
+            return None
+        return update_state(self, *args, **kwargs)
+    return update
 
 
 def _unique(taken: list[str], base: str) -> str:

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -42,7 +43,7 @@ def _io_structure(obj: Any, what: str) -> tuple[str, list[SymbolicTensor], list[
         return "single", [obj], None
     if isinstance(obj, (list, tuple)):
         flat = list(obj)
-        kind = "list"
+        kind = "tuple" if isinstance(obj, tuple) else "list"  # a call returns the same kind, as in Keras
         keys = None
     elif isinstance(obj, dict):
         keys = sorted(obj)  # Keras flattens dicts in sorted key order
@@ -55,7 +56,7 @@ def _io_structure(obj: Any, what: str) -> tuple[str, list[SymbolicTensor], list[
         if not isinstance(t, SymbolicTensor):
             raise GraphError(f"Model {what} must be symbolic tensors from loom.Input or layer calls; got "
                              f"{type(t).__name__}. (Real tensors are passed when calling the model, not here.)")
-    if kind == "list" and len(flat) == 1:
+    if kind in ("list", "tuple") and len(flat) == 1:
         kind = "single"
     return kind, flat, keys
 
@@ -251,7 +252,7 @@ class Model(Trainable, Layer):
             return flat[0]
         if kind == "dict":
             return dict(zip(keys, flat))
-        return list(flat)
+        return tuple(flat) if kind == "tuple" else list(flat)
 
     def _flatten_inputs(self, inputs: Any) -> list[torch.Tensor]:
         """Validate call inputs (tensor, list or dict) and return them in ``self.inputs`` order."""
@@ -268,9 +269,9 @@ class Model(Trainable, Layer):
                                  + (f" (unknown {unknown})" if unknown else "") + ".")
             flat = [inputs[k] for k in names]
         elif isinstance(inputs, (list, tuple)) and not (n == 1 and _is_array_like_rows(inputs)):
-            if len(inputs) != n:
-                raise InputError(f"Model '{self.name}' expects {n} input(s) {names}, but got {len(inputs)}.")
             flat = list(inputs)
+            if len(flat) != n:
+                flat = _nested_inputs(self.name, inputs, n, names)
         else:
             if n != 1:
                 raise InputError(f"Model '{self.name}' expects {n} inputs {names} (a list or a dict keyed by "
@@ -451,3 +452,15 @@ def _is_array_like_rows(x: Any) -> bool:
     """A plain nested list of numbers (one array), as opposed to a list of per-input arrays."""
     return bool(x) and isinstance(x[0], (int, float)) or (bool(x) and isinstance(x[0], (list, tuple)) and bool(
         x[0]) and isinstance(x[0][0], (int, float)))
+
+
+def _nested_inputs(model: str, inputs: Any, n: int, names: list) -> list:
+    """The leaves of nested ``inputs`` when they are the model's ``n`` inputs (a custom step given ``fit(x=[a, b,
+    c])``'s ``([a, b, c],)``), with Keras's warning; otherwise the error naming the inputs expected."""
+    flat = structure.flatten(inputs)
+    if len(flat) != n:
+        raise InputError(f"Model '{model}' expects {n} input(s) {names}, but got {len(inputs)}.")
+    warnings.warn(f"The structure of `inputs` doesn't match the expected structure: model '{model}' expects "
+                  f"{n} inputs {names}, got them nested ({type(inputs).__name__} of {len(inputs)}); they are "
+                  f"taken in order.", UserWarning, stacklevel=4)
+    return flat

@@ -180,6 +180,15 @@ def _keras_function(value: Any) -> Any:
     return value
 
 
+def _keras_named_function(value: Any) -> Any:
+    """The inverse of :func:`_keras_function` for an importable function: Keras's ``{"class_name": "function"}``
+    entry, which Keras imports by module and name. Saved source (a ``lambda``) stays loom's: Keras cannot run it."""
+    if isinstance(value, dict) and "qualname" in value and isinstance(value.get("module"), str):
+        return {"module": value["module"], "class_name": "function", "config": value["qualname"],
+                "registered_name": "function"}
+    return value
+
+
 def _is_operation(value: dict) -> bool:
     """A ``keras.ops`` call recorded in a functional graph (see :mod:`loom.models.keras_ops`)."""
     module = value.get("module")
@@ -222,14 +231,29 @@ def _fit_config(entry: dict, config: dict, custom_objects: dict | None) -> dict:
     keys = accepted_keys(cls)
     if keys is None:
         return config
+    own_kwargs = _user_kwargs(cls)
     out = {}
     for key, val in config.items():
         if key in keys:
             out[key] = val
+        elif own_kwargs and not _is_default(key, val, config):
+            out[key] = val  # the user's **kwargs may take it for something else (a layer it builds), as in Keras
         elif not _is_default(key, val, config):
             raise ConfigError(f"{entry['class_name']} '{config.get('name', '?')}' sets {key}={val!r:.80}, which "
                               f"loom's {cls.__name__} does not support (it takes {sorted(keys)[:40]}).")
     return out
+
+
+def _user_kwargs(cls: type) -> bool:
+    """Whether a user's class (outside loom) takes ``**kwargs`` in its ``__init__``: it may hand them to a layer it
+    builds (PixelCNN's ``PixelConvLayer(mask_type, **conv_kwargs)``) rather than up to loom's ``Layer``."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass.__module__.startswith(("loom.", "torch")) or klass is object:
+            continue
+        if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+            return True
+    return False
 
 
 def _own_from_config(cls: type) -> set[str]:
@@ -269,6 +293,9 @@ def to_keras(value: Any, kind: str | None = None, depth: int = 0) -> Any:
         return {k: to_keras(v, None, depth + 1) for k, v in value.items()}
     out = {k: to_keras(v, None, depth + 1) for k, v in value.items()}
     out.update(_keras_identity(value, kind))
+    if out["class_name"] == "Lambda" and isinstance(out.get("config"), dict):
+        out["config"] = {k: _keras_named_function(v) if k in ("function", "output_shape", "mask") else v
+                         for k, v in out["config"].items()}
     refused = _KERAS_REFUSES.get(out["class_name"], ())
     if refused and isinstance(out.get("config"), dict):
         out["config"] = {k: v for k, v in out["config"].items() if k not in refused}
@@ -346,6 +373,8 @@ def _custom_functions(value: Any, custom_objects: dict, depth: int = 0) -> Any:
         raise ConfigError(f"The compile config is nested more than {_MAX_DEPTH} levels deep.")
     if isinstance(value, str):
         return custom_objects.get(value, value)
+    if isinstance(value, dict) and value.get("class_name") == "function" and isinstance(value.get("config"), str):
+        return custom_objects.get(value["config"], value)  # Keras 3's entry for a function saved by name
     if isinstance(value, list):
         return [_custom_functions(v, custom_objects, depth + 1) for v in value]
     if isinstance(value, dict) and not _is_object(value):

@@ -28,6 +28,7 @@ from loom import backend, structure
 from loom.dtypes import promote
 from loom.errors import InputError, LoomError, ShapeError
 from loom.symbolic import SymbolicTensor
+from loom.variables import Variable
 
 F = TypeVar("F", bound=Callable[..., Any])
 _INNER_OP = re.compile(r"^ops\.[\w.]+: ")
@@ -133,6 +134,8 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
         raise InputError("convert_to_tensor: sparse and ragged tensors are not supported; pass a dense value.")
     target = None if dtype is None else to_torch_dtype(dtype)
     if isinstance(x, torch.Tensor):
+        if isinstance(x, Variable):
+            x = x._keras_view()  # a convolution kernel in Keras's layout, as Keras code expects
         return x if target is None or x.dtype == target else x.to(target)
     value = getattr(x, "value", None)
     if isinstance(value, torch.Tensor):

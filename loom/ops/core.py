@@ -27,6 +27,7 @@ from loom.ops._common import check_axis, check_choice, tensor
 from loom.ops._rearrange import rearrange as _rearrange
 from loom.ops._tensor import convert_to_tensor, dtype_name, op, to_torch_dtype
 from loom.structure import flatten
+from loom.variables import Variable
 
 
 @op("cast")
@@ -74,7 +75,10 @@ def is_tensor(x: Any) -> bool:
 
 
 def shape(x: Any) -> tuple:
-    """The shape of ``x`` as a tuple of ints (symbolic tensors: ``None`` for unknown dims)."""
+    """The shape of ``x`` as a tuple of ints (symbolic tensors: ``None`` for unknown dims); Keras's shape for a
+    weight stored in another layout (a Conv2D kernel: ``(kh, kw, in, out)``)."""
+    if isinstance(x, Variable):
+        return tuple(x._keras_view().shape)
     if isinstance(x, torch.Tensor):
         return tuple(x.shape)
     if hasattr(x, "shape"):

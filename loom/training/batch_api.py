@@ -33,8 +33,9 @@ class BatchAPI:
         data = self._source(x, y, sample_weight, class_weight, None, shuffle=False, needs_targets=True)
         step = self._train_step()
         self.reset_metrics()
-        self.train()
-        running = self._one_batch(data, step, self._custom_train())
+        custom = self._custom_train()
+        self._enter_mode(True, custom)
+        running = self._one_batch(data, step, custom)
         self.eval()  # the modes before the call come back on return (keeps_modes), even after an error
         return self._batch_result(running, return_dict)
 
@@ -46,8 +47,9 @@ class BatchAPI:
         self._require_compiled("test_on_batch")
         data = self._source(x, y, sample_weight, None, None, shuffle=False, needs_targets=True)
         self.reset_metrics()
-        self.eval()
-        return self._batch_result(self._one_batch(data, self._test_step(), self._custom_test()), return_dict)
+        custom = self._custom_test()
+        self._enter_mode(False, custom)
+        return self._batch_result(self._one_batch(data, self._test_step(), custom), return_dict)
 
     @filter_traceback
     @keeps_modes
@@ -55,7 +57,7 @@ class BatchAPI:
     def predict_on_batch(self, x: Any):
         """Outputs for one batch as NumPy."""
         data = self._source(x, None, None, None, None, shuffle=False, needs_targets=False)
-        self.eval()
+        self._enter_mode(False, self._custom_predict())
         with torch.no_grad():
             forward = self._predict_forward()
             outs = forward(data.xs)

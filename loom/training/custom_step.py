@@ -339,8 +339,7 @@ class StepAPI:
             return structure.flatten(out)
 
         def pack(flat):
-            it = iter(flat)
-            return structure.map_structure(lambda _: next(it), template[0]) if template else flat
+            return structure.pack_as(template[0], flat) if template else flat
         forward.pack = pack
         return forward
 

@@ -27,6 +27,7 @@ import torch
 from loom import structure
 from loom.errors import ConfigError, InputError
 from loom.training import compile_utils, validation
+from loom.training.custom_step import _default_names
 from loom.training.data import (ArrayData, IterableData, as_tensor, check_cardinality, flatten_named,
                                 is_iterable_source, unpack_x_y_sample_weight)
 
@@ -54,9 +55,13 @@ class DataPreparation:
         else:
             self._subclass_input_kind = ("single", None)
 
-    def _output_shapes(self, xs: list[torch.Tensor]) -> list[tuple]:
+    def _output_shapes(self, xs: list[torch.Tensor]) -> list[tuple] | None:
+        """The outputs' shapes, from a forward pass unless the model is a graph; ``None`` for a model with its own
+        steps and no ``call`` (a GAN holding a generator and a discriminator), which Keras never calls either."""
         if getattr(self, "_runner", None) is not None:
             return [t.shape for t in self._outputs]
+        if self._custom_steps() and _has_no_call(self):
+            return None
         with torch.no_grad():
             self.eval()
             outs = self(self._forward_inputs(xs))
@@ -81,6 +86,9 @@ class DataPreparation:
     def _ensure_plan(self, ys: list[torch.Tensor] | None, xs: list[torch.Tensor]) -> None:
         """Resolve losses and metrics for these target / output shapes (once per compile)."""
         output_shapes = self._output_shapes(xs)
+        if output_shapes is None:  # no forward pass to ask: the targets stand in for the outputs
+            output_shapes = [(None,) + tuple(t.shape[1:]) for t in ys]
+            self._subclass_output_names = _default_names(len(ys))
         names = self._io_names()[1]
         if self._plan is None:
             if ys is None:
@@ -197,6 +205,12 @@ class DataPreparation:
 
 
 # ============================================================================================ helpers
+def _has_no_call(model: Any) -> bool:
+    """A model without a graph whose class keeps the base ``Model.call`` (which has nothing to run)."""
+    from loom.models.functional import Model
+    return getattr(model, "_runner", None) is None and type(model).call is Model.call
+
+
 def _array_like_rows(x: Any) -> bool:
     return bool(x) and isinstance(x[0], (int, float, np.number))
 

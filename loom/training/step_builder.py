@@ -148,7 +148,13 @@ class StepBuilder:
         """``forward(flat inputs) -> flat outputs``: ``run_flat`` for graph models, ``__call__`` otherwise."""
         if self._calls_graph():
             return self.run_flat
-        return lambda xs: structure.flatten(self(self._forward_inputs(xs)))
+
+        def forward(xs):
+            out = self(self._forward_inputs(xs))
+            if "_call_output_template" not in self.__dict__:  # predict returns what call() returns: a tuple...
+                self.__dict__["_call_output_template"] = structure.map_structure(lambda _: None, out)
+            return structure.flatten(out)
+        return forward
 
     def _pack_outputs(self, flat: list):
         kind = getattr(self, "_output_kind", None) if getattr(self, "_runner", None) is not None else None
@@ -156,6 +162,11 @@ class StepBuilder:
             return dict(zip(self._output_keys, flat))
         if kind == "single" or (kind is None and len(flat) == 1):
             return flat[0]
+        if kind == "tuple":
+            return tuple(flat)
+        template = self.__dict__.get("_call_output_template") if kind is None else None
+        if template is not None and len(structure.flatten(template)) == len(flat):
+            return structure.pack_as(template, flat)
         return list(flat)
 
     def _place_on_device(self, tune_allocator: bool = True) -> None:

@@ -64,7 +64,7 @@ from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
 from loom.training.custom_step import StepAPI, StepLogs
 from loom.training.step_builder import StepBuilder, on_model_device
-from loom.layers.modes import keeps_modes
+from loom.layers.modes import custom_step_modes, keeps_modes
 from loom.traceback_utils import filter_traceback
 
 
@@ -149,13 +149,14 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         initial_epoch = self._initial_epoch or initial_epoch  # set by a callback resuming a run (BackupAndRestore)
         epoch_logs: dict = {}
         vote = stopping.StopVote()
+        custom = self._custom_train()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
-            running = self._running(self._custom_train(), loss_plan.names, train_epochs.steps)
+            running = self._running(custom, loss_plan.names, train_epochs.steps)
             where = _where(epoch)  # names the first non-finite batch when the epoch-end read raises
             wants_logs = callbacks.wants_train_batch_logs
             callbacks.on_epoch_begin(epoch)
-            self.train()
+            self._enter_mode(True, custom)
             for batch_index, (xs, ys, sws) in enumerate(train_epochs):
                 waiting = self.stop_training  # distributed: stepping on until the ranks agree to stop
                 if not waiting:
@@ -246,9 +247,10 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         loss_plan, metric_plan = self._plan
         auto_jit.decide_for(self, "test", epochs.steps)
         step = self._test_step()
-        self.eval()
+        custom = self._custom_test()
+        self._enter_mode(False, custom)
         self.reset_metrics()
-        running = self._running(self._custom_test(), loss_plan.names, epochs.steps)
+        running = self._running(custom, loss_plan.names, epochs.steps)
         wants_logs = callbacks.wants_test_batch_logs
         callbacks.on_test_begin()
         for batch_index, (xs, ys, sws) in enumerate(epochs):
@@ -261,6 +263,15 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         logs = dict(sorted(self._read_logs(running, metric_plan).items())) if running.count else {}
         callbacks.on_test_end(logs)
         return logs
+
+    def _enter_mode(self, training: bool, custom: bool) -> None:
+        """``train()`` / ``eval()`` for loom's own step; for a user's step, the modes Keras's loops give it."""
+        if custom:
+            custom_step_modes(self, training)
+        elif training:
+            self.train()
+        else:
+            self.eval()
 
     def _read_logs(self, running: RunningLoss, metric_plan, upto: int | None = None,
                    where=None) -> dict[str, float]:
@@ -276,7 +287,16 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         logs = running.means(upto, where, check=where is not None)
         for name, value in metric_plan.results().items():
             logs[name] = float(value)
+        for metric in self._extra_metrics():  # Keras's default steps log every metric in self.metrics
+            result = metric.result()
+            items = result.items() if isinstance(result, dict) else [(metric.name, result)]
+            logs.update((name, float(value)) for name, value in items)
         return logs
+
+    def _extra_metrics(self) -> list:
+        """The metrics assigned to the model or its layers (a custom ``test_step``'s PSNR tracker), beyond the
+        loss and the compiled metrics, which the built-in step accounts for itself."""
+        return [m for m in self.metrics if m is not self._loss_tracker and m is not self._compile_metrics]
 
     # ========================================================================================== predict
     @filter_traceback
@@ -322,7 +342,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         forward = self._predict_forward()
         pack = getattr(forward, "pack", self._pack_outputs)
         wants_logs = callbacks.wants_predict_batch_logs
-        self.eval()
+        self._enter_mode(False, self._custom_predict())
         collected: list[list[torch.Tensor]] | None = None
         sizes: list[int] = []
         callbacks.on_predict_begin()

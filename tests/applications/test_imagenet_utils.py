@@ -31,6 +31,18 @@ def test_preprocess_input_equals_keras(mode, data_format, shape):
     np.testing.assert_allclose(tensor_out.numpy(), expected, rtol=1e-6, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+@pytest.mark.parametrize("data_format,shape", [("channels_last", (4, 5, 3)), ("channels_first", (3, 4, 5))])
+def test_preprocess_input_on_a_model_input_becomes_part_of_the_graph(mode, data_format, shape):
+    """keras.io's Siamese network calls ``resnet.preprocess_input(anchor_input)`` on a functional input."""
+    import loom
+    x = _pixels((2,) + shape)
+    inputs = loom.Input(shape)
+    model = loom.Model(inputs, preprocess_input(inputs, data_format=data_format, mode=mode))
+    expected = keras_utils.preprocess_input(x.copy(), data_format=data_format, mode=mode)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-5)
+
+
 def test_preprocess_input_does_not_modify_its_input_and_casts_integers():
     x = _pixels((1, 2, 2, 3))
     before = x.copy()

@@ -181,3 +181,28 @@ def test_dense_passes_masks_through_like_keras():
     ids = np.array([[1, 0, 2, 0, 3], [0, 0, 4, 5, 6]], dtype="int32")
     np.testing.assert_allclose(model(ids).detach().numpy(), keras.ops.convert_to_numpy(keras_model(ids)),
                                atol=1e-6)
+
+
+def test_assigning_none_to_activation_takes_it_off_a_built_model():
+    """Grad-CAM's ``model.layers[-1].activation = None``: the softmax comes off, as in Keras (Dense, Conv2D and
+    EinsumDense call their activation only when it is not None; loom stores ``linear``)."""
+    x = _data((4, 5, 5, 2))
+    outputs = {}
+    for lib in (keras, loom):
+        inputs = lib.Input((5, 5, 2))
+        h = lib.layers.Conv2D(3, 3, activation="relu")(inputs)
+        h = lib.layers.EinsumDense("abcd,de->abce", output_shape=(3, 3, 4), activation="tanh")(h)
+        model = lib.Model(inputs, lib.layers.Dense(3, activation="softmax")(lib.layers.Flatten()(h)))
+        if lib is loom:
+            model.set_weights(outputs[keras][0])
+        before = model.predict(x, verbose=0)
+        for layer in model.layers[1:3] + model.layers[-1:]:
+            layer.activation = None
+        outputs[lib] = model.get_weights(), before, model.predict(x, verbose=0), model(x).detach().numpy()
+    np.testing.assert_allclose(outputs[loom][1], outputs[keras][1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs[loom][2], outputs[keras][2], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(outputs[loom][3], outputs[loom][2], rtol=1e-5, atol=1e-6)
+    assert outputs[loom][2].min() < 0  # logits, no longer probabilities
+    layer = loom.layers.Dense(2, activation="relu")
+    layer.activation = None
+    assert layer.get_config()["activation"] == "linear"

@@ -374,3 +374,20 @@ def test_explicit_default_build_warns_as_keras_only_with_unbuilt_sublayers():
         net = _subclassed(loom, False)
         net(np.ones((2, 3), "float32"))  # the lazy build of a call does not warn
         assert net.built and len(net.weights) == 4
+
+
+def test_variables_trainable_variables_and_non_trainable_variables_are_keras_names_for_the_weights():
+    """WGAN-GP's train_step reads ``self.discriminator.trainable_variables`` (Keras's name for the weights)."""
+    from tests.keras_oracle import keras
+    counts = {}
+    for lib in (keras, loom):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2), lib.layers.BatchNormalization(),
+                                lib.layers.Dense(1)])
+        model.layers[2].trainable = False
+        counts[lib] = [[tuple(v.shape) for v in getattr(model, name)]
+                       for name in ("variables", "trainable_variables", "non_trainable_variables")]
+        if lib is loom:
+            assert model.trainable_variables == model.trainable_weights
+            assert model.non_trainable_variables == model.non_trainable_weights
+            assert model.variables == model.weights
+    assert counts[loom] == counts[keras]

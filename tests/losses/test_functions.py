@@ -118,3 +118,18 @@ def test_crossentropy_gradients_are_finite_at_saturated_probabilities():
     y_pred = torch.tensor(CAT_PRED, requires_grad=True)
     losses.categorical_crossentropy(torch.tensor(CAT_TRUE), y_pred).sum().backward()
     assert torch.isfinite(y_pred.grad).all()
+
+
+def test_binary_crossentropy_accepts_noisy_targets_outside_zero_one():
+    """GAN programs add noise to 0/1 labels (``1 + 0.05 * u``). Keras 3.15's torch backend hands them to
+    ``F.binary_cross_entropy``, which raises; its TF and JAX backends apply the clipped formula, which loom follows."""
+    y_true = BIN_TRUE + 0.05 * RNG.uniform(size=BIN_TRUE.shape).astype("float32")
+    assert y_true.max() > 1.0
+    y_pred = torch.tensor(BIN_PRED, requires_grad=True)
+    got = losses.binary_crossentropy(torch.tensor(y_true), y_pred)
+    p = np.clip(BIN_PRED, np.float32(1e-7), np.float32(1 - 1e-7)).astype("float64")  # clipped in float32
+    expected = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=-1)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-5)
+    got.sum().backward()
+    assert torch.isfinite(y_pred.grad).all()
+    assert float(losses.BinaryCrossentropy()(y_true, BIN_PRED)) == pytest.approx(float(expected.mean()), rel=1e-5)

@@ -177,3 +177,35 @@ def test_state_variables_keep_counting_in_place_and_reset():
     assert total is m.total and float(total.numpy()) == 4.0
     m.reset_state()
     assert float(m.variables[0].numpy()) == 0.0 and m.variables[0] is total
+
+
+def test_updates_while_inferring_shapes_leave_the_state_alone():
+    """A layer that updates a metric in ``call`` runs (on meta tensors) while a functional model infers its
+    shapes; as in Keras (a stateless scope then), the metric keeps its state and its device."""
+    import loom
+    from loom.metrics import Mean
+
+    class CountingMean(Mean):
+        def update_state(self, values, sample_weight=None):
+            super().update_state(values, sample_weight)
+
+    for metric in (Mean(), CountingMean()):
+        metric.update_state(torch.tensor([1.0, 3.0]))
+        with loom.SymbolicScope():
+            metric.update_state(torch.empty(5, device="meta"))
+        assert metric.device == torch.device("cpu") and float(metric.result()) == 2.0
+
+    class MeanActivation(loom.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.activation_mean = Mean(name="activation_mean")
+
+        def call(self, inputs):
+            self.activation_mean.update_state(loom.ops.mean(inputs))
+            return inputs
+
+    inputs = loom.Input((3,))
+    layer = MeanActivation()
+    model = loom.Model(inputs, layer(inputs))
+    model(np.full((2, 3), 4.0, "float32"))
+    assert float(layer.activation_mean.result()) == 4.0

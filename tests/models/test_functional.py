@@ -312,3 +312,29 @@ def test_extra_input_dict_keys_are_ignored_with_a_warning_as_keras():
         np.testing.assert_allclose(model.predict(table, verbose=0), model.predict([table["a"], table["b"]], verbose=0))
     with pytest.raises(InputError, match=r"missing \['b'\]"):
         model.predict({"a": table["a"], "target": table["target"]}, verbose=0)
+
+
+def test_tuple_outputs_and_nested_inputs_keep_keras_structures():
+    """Keras returns a tuple from a model whose outputs were a tuple (a triplet Siamese network's two distances),
+    from a subclass whose call() returns one, and flattens nested inputs (``([a, p, n],)``) with a warning."""
+    from tests.keras_oracle import keras
+    x = np.ones((2, 3), "float32")
+    seen = {}
+    for lib in (keras, loom):
+        a, b = lib.Input((3,)), lib.Input((3,))
+        model = lib.Model([a, b], (lib.layers.Dense(2)(a), lib.layers.Dense(1)(b)))
+
+        class Wrapper(lib.Model):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def call(self, inputs):
+                return self.inner(inputs)
+
+        wrapper = Wrapper(model)
+        with pytest.warns(UserWarning, match="structure of `inputs`"):
+            nested = model(([x, x],))
+        seen[lib] = [type(v).__name__ for v in (model([x, x]), model.predict([x, x], verbose=0), model.output,
+                                                 wrapper.predict([x, x], verbose=0), nested)]
+    assert seen[loom] == seen[keras] == ["tuple"] * 5

@@ -4,6 +4,8 @@ Keras saves → loom loads → same predictions and the same ``fit`` losses from
 loads → same predictions. Every layer of the saving catalogue makes the trip loom → Keras → loom.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -429,3 +431,77 @@ def test_a_layer_called_on_a_tuple_is_written_as_keras_writes_it(tmp_path):
     expected = model.predict(data, verbose=0)
     np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)
     np.testing.assert_array_equal(loom.saving.load_model(tmp_path / "cross.keras").predict(data, verbose=0), expected)
+
+
+def _wrapping_dense(lib):
+    class WrappingDense(lib.layers.Layer):
+        """A custom layer whose ``**kwargs`` configure a layer it builds, not the base Layer (PixelCNN's way)."""
+
+        def __init__(self, scale, name=None, **kwargs):
+            super().__init__(name=name)
+            self.scale, self.dense_kwargs = scale, kwargs
+            self.dense = lib.layers.Dense(**kwargs)
+
+        def call(self, x):
+            return self.scale * self.dense(x)
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale, **self.dense_kwargs}
+
+    return WrappingDense
+
+
+def test_custom_layer_handing_its_kwargs_to_an_inner_layer_loads_both_ways(tmp_path):
+    data = _rng_data([(2, 3)])[0]
+    models = {}
+    for lib in (keras, loom):
+        x = lib.Input((3,))
+        models[lib] = lib.Model(x, _wrapping_dense(lib)(2.0, units=4, activation="relu", use_bias=False)(x))
+    models[loom].set_weights(models[keras].get_weights())
+    models[keras].save(str(tmp_path / "k.keras"))
+    models[loom].save(tmp_path / "l.keras")
+    l_back = loom.models.load_model(tmp_path / "k.keras", custom_objects={"WrappingDense": _wrapping_dense(loom)})
+    assert l_back.layers[-1].dense.units == 4 and not l_back.layers[-1].dense.use_bias
+    _same_predictions(l_back, models[keras], data)
+    k_back = keras.models.load_model(str(tmp_path / "l.keras"),
+                                     custom_objects={"WrappingDense": _wrapping_dense(keras)})
+    _same_predictions(k_back, models[loom], data)
+
+
+def scaled_sum(inputs):
+    """A module-level function a saved Lambda refers to by name."""
+    return 2.0 * inputs[0] + inputs[1]
+
+
+def test_lambda_of_a_named_function_saved_by_loom_loads_in_keras_with_custom_objects(tmp_path):
+    """Keras writes a Lambda's named function as ``{"class_name": "function", "config": name}`` and finds it in
+    custom_objects; loom writes the same (with the function's real module, which loom imports with safe_mode=False)."""
+    data = _rng_data([(2, 3), (2, 3)])
+    a, b = loom.Input((3,)), loom.Input((3,))
+    model = loom.Model([a, b], loom.layers.Lambda(scaled_sum, output_shape=(3,))([a, b]))
+    model.save(tmp_path / "l.keras")
+    k_back = keras.models.load_model(str(tmp_path / "l.keras"), custom_objects={"scaled_sum": scaled_sum})
+    np.testing.assert_allclose(np.asarray(k_back.predict(data, verbose=0)), 2.0 * data[0] + data[1], rtol=1e-6)
+    l_back = loom.models.load_model(tmp_path / "l.keras", safe_mode=False)
+    assert l_back.layers[-1].function is scaled_sum
+
+
+def test_keras_compile_config_with_a_custom_loss_function_uses_custom_objects(tmp_path):
+    """Keras saves a loss function by name (``{"class_name": "function", "config": "contrastive_loss"}``); the
+    function given in custom_objects compiles the loaded model (Keras's own loading does the same)."""
+    def k_contrastive_loss(y_true, y_pred):
+        return keras.ops.mean(y_true * keras.ops.square(y_pred))
+
+    def contrastive_loss(y_true, y_pred):
+        return loom.ops.mean(y_true * loom.ops.square(y_pred))
+
+    k_contrastive_loss.__name__ = "contrastive_loss"
+    x = keras.Input((3,))
+    k_model = keras.Model(x, keras.layers.Dense(1)(x))
+    k_model.compile(optimizer="sgd", loss=k_contrastive_loss)
+    k_model.save(str(tmp_path / "k.keras"))
+    data, y = _rng_data([(4, 3), (4, 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        l_model = loom.models.load_model(tmp_path / "k.keras", custom_objects={"contrastive_loss": contrastive_loss})
+    assert_allclose_scaled(l_model.evaluate(data, y, verbose=0), k_model.evaluate(data, y, verbose=0))

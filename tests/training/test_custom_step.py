@@ -375,3 +375,106 @@ def test_compute_loss_adds_losses_added_in_call_without_any_regularizer():
         values.append(float(model.compute_loss(x=x, y=torch.as_tensor(y), y_pred=y_pred).detach()))
     plain = float(np.mean((lm.predict(x, verbose=0) - y) ** 2))
     assert values[1] == pytest.approx(values[0], rel=1e-5) and values[1] > plain * 1.001
+
+
+def _mode_probe(lib, seen: list):
+    """A model whose own steps record what its layers do when called with and without ``training=``."""
+    class Probe(lib.Model):
+        def __init__(self):
+            super().__init__()
+            self.dropout = lib.layers.Dropout(0.5)
+            self.batch_norm = lib.layers.BatchNormalization(momentum=0.0)
+            self.torch_dropout = torch.nn.Dropout(0.5)
+            self.batch_norm.build((None, 3))
+            self.built = True
+
+        def _record(self, where, x):
+            ones = lib.ops.ones((4, 64))
+            drops = lambda **kw: bool((lib.ops.convert_to_numpy(self.dropout(ones, **kw)) == 0).any())  # noqa: E731
+            seen.append((where, drops(), drops(training=True), bool(self.torch_dropout.training)))
+            self.batch_norm(x)  # moves the moving mean (momentum 0) only in training mode
+
+        def train_step(self, data):
+            self._record("train", data[0] if isinstance(data, tuple) else data)
+            return {}
+
+        def test_step(self, data):
+            self._record("test", data[0] if isinstance(data, tuple) else data)
+            return {}
+
+        def predict_step(self, data):
+            self._record("predict", data[0] if isinstance(data, tuple) else data)
+            return data[0] if isinstance(data, tuple) else data
+
+    return Probe()
+
+
+def test_layers_called_without_training_in_a_custom_step_take_keras_defaults():
+    """Keras's torch loops call train()/eval(), which torch modules follow, but a Keras layer called without
+    ``training=`` in a user's step runs in inference mode: a DCGAN's ``self.generator(z)`` keeps BatchNormalization's
+    moving statistics and Dropout off. loom's layers follow their torch mode elsewhere, so the loops leave them
+    unset around a user's step."""
+    x = np.full((4, 3), 5.0, "float32")
+    results = {}
+    for lib in (keras, loom):
+        seen = []
+        model = _mode_probe(lib, seen)
+        model.compile(optimizer="sgd")
+        model.fit(x, epochs=1, batch_size=4, validation_data=(x,), verbose=0)
+        model.evaluate(x, batch_size=4, verbose=0)
+        model.predict(x, batch_size=4, verbose=0)
+        model.train_on_batch(x)
+        model.test_on_batch(x)
+        model.predict_on_batch(x)
+        results[lib] = seen, lib.ops.convert_to_numpy(model.batch_norm.moving_mean)
+    # Keras's train_on_batch leaves torch modules in the mode the last loop left (eval, after predict): an accident
+    # of its torch trainer (fit calls train(), train_on_batch does not); loom's trains them as fit does.
+    assert [s[:3] for s in results[loom][0]] == [s[:3] for s in results[keras][0]]
+    assert [s[3] for s in results[loom][0]] == [True, False, False, False, True, False, False]
+    assert [s[3] for s in results[keras][0]][:4] == [True, False, False, False]
+    assert [s[0] for s in results[loom][0]] == ["train", "test", "test", "predict", "train", "test", "predict"]
+    assert {s[1:] for s in results[loom][0] if s[0] == "train"} == {(False, True, True)}
+    np.testing.assert_array_equal(results[loom][1], results[keras][1])
+    np.testing.assert_array_equal(results[loom][1], 0.0)
+
+
+def test_fit_with_targets_on_a_model_without_call_runs_its_own_steps():
+    """A conditional GAN has no call(): fit(images, labels) hands (x, y) to train_step and never calls the model."""
+    x, y = _data()
+    results = {}
+    for lib in (keras, loom):
+        class Holder(lib.Model):
+            def __init__(self):
+                super().__init__()
+                self.net = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1)])
+                self.tracker = lib.metrics.Mean(name="mse")
+                self.built = True
+
+            def train_step(self, data):
+                x, y = data
+                self.zero_grad()
+                loss = lib.ops.mean(lib.ops.square(self.net(x) - y))
+                loss.backward()
+                with torch.no_grad():
+                    self.optimizer.apply([v.value.grad for v in self.net.trainable_weights],
+                                         self.net.trainable_weights)
+                self.tracker.update_state(loss)
+                return {"mse": self.tracker.result()}
+
+            def test_step(self, data):
+                x, y = data
+                self.tracker.update_state(lib.ops.mean(lib.ops.square(self.net(x) - y)))
+                return {"mse": self.tracker.result()}
+
+        model = Holder()
+        if lib is keras:
+            initial = model.net.get_weights()
+        else:
+            model.net.set_weights(initial)
+        model.compile(optimizer=lib.optimizers.SGD(0.05))
+        history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_data=(x, y), verbose=0)
+        results[lib] = model, history.history, model.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(results[loom][1]) == sorted(results[keras][1]) == ["mse", "val_mse"]
+    for key in ("mse", "val_mse"):
+        assert_allclose_scaled(results[loom][1][key], results[keras][1][key])
+    assert_allclose_scaled(results[loom][2]["mse"], results[keras][2]["mse"])

@@ -445,3 +445,47 @@ def test_an_optimizer_built_for_another_model_is_refused():
     second.compile(optimizer=first.optimizer, loss="sparse_categorical_crossentropy")
     with pytest.raises(ConfigError, match="built for other parameters"):
         second.fit(X, Y_SPARSE, verbose=0)
+
+
+def test_metrics_assigned_to_the_model_or_its_layers_are_logged_by_the_built_in_steps():
+    """Keras's default steps return every metric in ``model.metrics``: a tracker a custom ``test_step`` updates
+    (0.0 in training, where nothing updates it) and one a layer updates in ``call``."""
+    from tests.keras_oracle import keras
+    from tests.tolerance import assert_allclose_scaled
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    histories = {}
+    for lib in (keras, loom):
+        class MeanActivation(lib.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.activation_mean = lib.metrics.Mean(name="activation_mean")
+
+            def call(self, inputs):
+                self.activation_mean.update_state(lib.ops.mean(inputs))
+                return inputs
+
+        class Tracked(lib.Model):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.extra = lib.metrics.Mean(name="extra")
+
+            def test_step(self, data):
+                x, y = data
+                self.extra.update_state(1.0)
+                loss = self.compute_loss(x=x, y=y, y_pred=self(x, training=False))
+                self.metrics[0].update_state(loss)
+                return {m.name: m.result() for m in self.metrics}
+
+        inputs = lib.Input((3,))
+        model = Tracked(inputs, lib.layers.Dense(1)(MeanActivation()(inputs)))
+        if lib is loom:
+            model.set_weights(weights)
+        weights = model.get_weights()
+        model.compile(optimizer="sgd", loss="mse")
+        histories[lib] = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, validation_data=(x, y),
+                                   verbose=0).history
+    assert sorted(histories[loom]) == sorted(histories[keras])
+    assert {"activation_mean", "extra", "val_extra"} <= set(histories[loom])
+    for key in histories[keras]:
+        assert_allclose_scaled(histories[loom][key], histories[keras][key], err_msg=key)
