@@ -36,13 +36,14 @@ from loom import backend, config, structure, traceback_utils
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers import eager_masks
 from loom.layers.input_spec import InputSpec
+from loom.layers.layer_policy import LayerPolicy, layer_dtype
 from loom.layers.modes import restore_modes, saved_modes
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
 from loom.layers.weights import create_weight, track_metric, track_variable
 from loom.remat import get_current_remat_mode, rematerialized_call
 from loom.symbolic_scope import SymbolicScope
-from loom.variables import Variable, name_scope
+from loom.variables import Variable, current_path, name_scope
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
 
@@ -50,13 +51,14 @@ _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "batch_input_shape"
                 "input_length")
 
 
-class Layer(nn.Module):
+class Layer(LayerPolicy, nn.Module):
     """Base class of every loom layer.
 
     Args:
         trainable: whether the layer's weights are updated by training (default ``True``).
         name: the layer's name; default an automatic Keras-style name (``dense``, ``dense_1``...).
-        dtype: the weights' dtype (default ``'float32'``).
+        dtype: the weights' dtype (default ``'float32'``), or a quantized dtype policy (``'int8_from_float32'``,
+            a policy or its config; see :mod:`loom.layers.quantized`) or a ``DTypePolicyMap``.
         input_shape: for the first layer of a ``Sequential``: the input shape without batch (default ``None``).
         batch_input_shape: the same with the batch size first (default ``None``).
         batch_size: the fixed batch size, with ``input_shape`` (default ``None``).
@@ -108,7 +110,9 @@ class Layer(nn.Module):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(f"{type(self).__name__}: name must be a non-empty string without '/', got {name!r}.")
         self.name = name or backend.automatic_name(type(self))
-        self._dtype = backend.torch_dtype(dtype)
+        self._dtype, policy = layer_dtype(dtype)
+        if policy is not None:
+            self._dtype_policy = policy
         self._trainable = bool(trainable)
         self._remat_mode = get_current_remat_mode()
         self.built = False
@@ -299,6 +303,7 @@ class Layer(nn.Module):
             return
         try:
             with name_scope(self.name, self):
+                self._path = current_path()
                 self.build(input_shape)
         except (ShapeError, ConfigError):
             raise
@@ -644,7 +649,7 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------------------------------- config
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (Keras's base keys plus the layer's own)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_config()}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
@@ -698,6 +703,9 @@ def _marks_built(build):
     """Wrap a subclass's ``build`` so that calling it directly (as Keras users do) marks the layer built."""
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
+        if self._path is None:  # called directly: the path _maybe_build would have recorded
+            with name_scope(self.name, self):
+                self._path = current_path()
         result = build(self, *args, **kwargs)
         self.built = True
         return result
