@@ -703,10 +703,10 @@ def _marks_built(build):
     """Wrap a subclass's ``build`` so that calling it directly (as Keras users do) marks the layer built."""
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
-        if self._path is None:  # called directly: the path _maybe_build would have recorded
-            with name_scope(self.name, self):
+        with name_scope(self.name, self):  # as in _maybe_build (a no-op there): sublayers built inside get paths
+            if self._path is None:
                 self._path = current_path()
-        result = build(self, *args, **kwargs)
+            result = build(self, *args, **kwargs)
         self.built = True
         return result
     return wrapper

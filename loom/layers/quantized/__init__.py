@@ -6,8 +6,12 @@ every layer that has a quantized form and warns about the others. Quantized laye
 same weights, list their weights in Keras's ``get_weights()`` order and save in Keras's variable order, so a
 ``.keras`` file of a quantized model moves between Keras and loom both ways.
 
-Modes and layers: ``'int8'`` and ``'int4'`` for ``Dense``, ``EinsumDense`` and ``Embedding``. GPTQ and AWQ
-(calibrated on data) are not implemented: their policies load, their quantization raises ``NotSupportedError``.
+Modes and layers (one module each): ``'int8'`` and ``'int4'`` for ``Dense`` (:mod:`.dense`), ``EinsumDense``
+(:mod:`.einsum_dense`, axis bookkeeping in :mod:`.einsum_axes`) and ``Embedding`` (:mod:`.embedding`);
+``'float8'`` training for ``Dense`` and ``EinsumDense`` (:mod:`.float8`). Quantized kernels are frozen; the
+inputs get Keras's custom gradient through the dequantized kernel, so the rest of the model (and the biases)
+still trains. GPTQ and AWQ (calibrated on data) are not implemented: their policies load and save, quantizing
+with them raises ``NotSupportedError``. Keras's LoRA on quantized layers is not implemented either.
 
 Example:
     >>> import numpy as np, loom

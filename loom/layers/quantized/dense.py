@@ -1,4 +1,5 @@
-"""``Dense`` quantized to int8 and int4, as Keras 3's ``Dense._int8_*`` / ``_int4_*``.
+"""``Dense`` quantized to int8 and int4, as Keras 3's ``Dense._int8_*`` / ``_int4_*`` (float8 training:
+:mod:`loom.layers.quantized.float8`).
 
 * **int8**: the kernel is stored as int8 with one scale per output unit (``kernel_scale``, shape ``(units,)``;
   ``float ≈ int8 / scale``). By default the inputs are quantized too, per row (abs-max over the last axis),
@@ -138,7 +139,8 @@ class Int4Dense(Scheme):
 def _register() -> None:
     from loom.layers.dense import Dense
     from loom.layers.quantized.core import register
-    register(Dense, Int8Dense, Int4Dense)
+    from loom.layers.quantized.float8 import Float8Dense
+    register(Dense, Int8Dense, Int4Dense, Float8Dense)
 
 
 _register()

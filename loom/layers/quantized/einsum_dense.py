@@ -1,4 +1,5 @@
-"""``EinsumDense`` quantized to int8 and int4, as Keras 3's ``EinsumDense._int8_*`` / ``_int4_*``.
+"""``EinsumDense`` quantized to int8 and int4, as Keras 3's ``EinsumDense._int8_*`` / ``_int4_*`` (float8
+training: :mod:`loom.layers.quantized.float8`).
 
 * **int8**: the kernel keeps its shape as int8, quantized over its reduced axes; ``kernel_scale`` is stored in
   the output's layout (:mod:`loom.layers.quantized.einsum_axes`). The inputs are quantized over their reduced
@@ -154,7 +155,8 @@ class Int4EinsumDense(_EinsumScheme):
 def _register() -> None:
     from loom.layers.einsum_dense import EinsumDense
     from loom.layers.quantized.core import register
-    register(EinsumDense, Int8EinsumDense, Int4EinsumDense)
+    from loom.layers.quantized.float8 import Float8EinsumDense
+    register(EinsumDense, Int8EinsumDense, Int4EinsumDense, Float8EinsumDense)
 
 
 _register()
