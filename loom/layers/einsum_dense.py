@@ -266,7 +266,7 @@ def einsum_projection(owner: Layer, equation: str, output_shape: Sequence, bias_
         True
     """
     return EinsumDense(equation, output_shape=list(output_shape), bias_axes=bias_axes if owner.use_bias else None,
-                       activation=activation, name=name, dtype=owner.dtype,
+                       activation=activation, name=name, dtype=owner._sublayer_dtype(),
                        kernel_initializer=initializers.get(initializers.serialize(owner.kernel_initializer)),
                        bias_initializer=initializers.get(initializers.serialize(owner.bias_initializer)),
                        kernel_regularizer=owner.kernel_regularizer, bias_regularizer=owner.bias_regularizer,

@@ -57,6 +57,9 @@ class LayerPolicy:
     #: The quantization scheme running a quantized layer's call (see :mod:`loom.layers.quantized`).
     _quantized = None
     _path = None
+    #: The layer creates its sublayers with its own policy (:meth:`_sublayer_dtype`; the attention layers): its
+    #: config then lists its quantized sublayers in a ``DTypePolicyMap``, so that they are rebuilt quantized.
+    _shares_dtype_policy = False
 
     @property
     def path(self) -> str | None:
@@ -140,9 +143,20 @@ class LayerPolicy:
         names = self._trainable_names + self._non_trainable_names
         return names if self._quantized is None else self._quantized.saved_order(self, names)
 
+    def _sublayer_dtype(self) -> Any:
+        """The ``dtype`` a layer with :attr:`_shares_dtype_policy` gives the sublayers it creates."""
+        return self.dtype if self._dtype_policy is None else self._dtype_policy
+
     def _dtype_config(self) -> Any:
         """The ``dtype`` entry of ``get_config``: the dtype name, or the serialized quantized policy / map."""
-        if self._dtype_policy is None:
-            return self.dtype
-        from loom.dtype_policies import serialize
-        return serialize(self._dtype_policy)
+        from loom.dtype_policies import DTypePolicyMap, serialize
+        policy = self._dtype_policy
+        if self._shares_dtype_policy:
+            quantized = [m for m in self.modules() if m is not self and getattr(m, "_quantized", None) is not None
+                         and m._path]
+            if quantized:
+                entries = dict(policy._policy_map) if isinstance(policy, DTypePolicyMap) else {}
+                entries.update({m._path: m._own_policy() for m in quantized})
+                default = policy.default_policy if isinstance(policy, DTypePolicyMap) else self._own_policy()
+                policy = DTypePolicyMap(default.name, entries)
+        return self.dtype if policy is None else serialize(policy)

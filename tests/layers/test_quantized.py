@@ -227,6 +227,12 @@ def test_errors_are_keras_errors_in_loom_classes():
         embedding.quantize("float8")
     with pytest.raises(NotImplementedError):  # loom's errors stay the built-in class Keras raises
         conv.quantize("int8")
+    reversible = loom.layers.ReversibleEmbedding(5, 3)
+    reversible.build()
+    with pytest.raises(NotSupportedError, match="ReversibleEmbedding yet"):
+        reversible.quantize("int8", type_check=False)
+    with pytest.raises(NotSupportedError, match="calibration"):  # a GPTQ layer from a file: clear refusal
+        loom.layers.Dense(2, dtype="gptq/4/128_from_float32").build((None, 3))
     model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(2)])
     with pytest.raises(ConfigError, match="Unrecognized keyword"):
         model.quantize("int8", bogus=1)
@@ -287,3 +293,24 @@ def test_float8_history_length_comes_from_the_policy(tmp_path):
     assert ours.layers[1].dtype_policy.amax_history_length == 8
     ours.save(tmp_path / "back.keras")
     assert keras.saving.load_model(tmp_path / "back.keras").layers[1].dtype_policy == policy
+
+
+def test_quantized_attention_saves_its_projections_in_a_policy_map(tmp_path):
+    """Keras 3.15 cannot reload its own int8 MultiHeadAttention (the config keeps the float policy); loom's
+    config lists the quantized projections in a DTypePolicyMap, which both loom and Keras rebuild."""
+    def build(lib):
+        q = lib.Input((4, 8))
+        return lib.Model(q, lib.layers.MultiHeadAttention(2, 4)(q, q))
+    ours, theirs = _pair(build)
+    _quantize(ours, loom, "int8", None)
+    _quantize(theirs, keras, "int8", None)
+    _assert_same_weights(ours, theirs)
+    x = np.random.default_rng(6).normal(size=(2, 4, 8)).astype("float32")
+    expected = theirs.predict(x, verbose=0)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-6)
+    assert ours.layers[1].get_config()["dtype"]["class_name"] == "DTypePolicyMap"
+    ours.save(tmp_path / "mha.keras")
+    ours.save(tmp_path / "mha.loom")
+    for model in (keras.saving.load_model(tmp_path / "mha.keras"), loom.saving.load_model(tmp_path / "mha.keras"),
+                  loom.saving.load_model(tmp_path / "mha.loom")):
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)

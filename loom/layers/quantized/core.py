@@ -89,6 +89,16 @@ def default_mode_error(mode: str) -> Exception:
                              f"quantization_mode={mode}")
 
 
+def unsupported(layer: Any, type_check: bool = True) -> NotSupportedError | None:
+    """The error ``layer.quantize`` raises because ``layer``'s class has no quantized form (``None`` if it has)."""
+    family = _family(layer)
+    if family is None or type_check and type(layer) is not family:
+        return NotSupportedError(f"Layer {type(layer).__name__} does not have a `quantize` method implemented"
+                                 + ("." if family is None else f" (only {family.__name__} itself is quantized; "
+                                    f"pass type_check=False to quantize a subclass as one)."))
+    return None
+
+
 def scheme_for(layer: Any, mode: str, config: Any = None, type_check: bool = False) -> Scheme:
     """The scheme running ``layer`` quantized in ``mode``.
 
@@ -96,11 +106,10 @@ def scheme_for(layer: Any, mode: str, config: Any = None, type_check: bool = Fal
         NotSupportedError: ``layer``'s class has no quantized form (or, with ``type_check``, is a subclass of
             one), or none for ``mode``.
     """
+    error = unsupported(layer, type_check)
+    if error is not None:
+        raise error
     family = _family(layer)
-    if family is None or type_check and type(layer) is not family:
-        raise NotSupportedError(f"Layer {type(layer).__name__} does not have a `quantize` method implemented"
-                                + ("." if family is None else f" (only {family.__name__} itself is quantized; "
-                                   f"pass type_check=False to quantize a subclass as one)."))
     scheme = _SCHEMES[family].get(mode)
     if scheme is None:
         raise _MODE_ERRORS.get(family, default_mode_error)(mode)

@@ -108,10 +108,18 @@ def _mode_error(mode: str) -> Exception:
                              f"quantization_mode={mode}")
 
 
+def _not_yet(mode: str) -> Exception:
+    return NotSupportedError(f"loom does not quantize ReversibleEmbedding yet (Keras 3 quantizes both of its "
+                             f"tables); quantization_mode={mode} is refused rather than leaving its reverse "
+                             f"projection on a table it no longer has.")
+
+
 def _register() -> None:
     from loom.layers.embedding import Embedding
     from loom.layers.quantized.core import register
+    from loom.layers.reversible_embedding import ReversibleEmbedding
     register(Embedding, Int8Embedding, Int4Embedding, mode_error=_mode_error)
+    register(ReversibleEmbedding, mode_error=_not_yet)  # its own family: type_check=False cannot reach Embedding's
 
 
 _register()

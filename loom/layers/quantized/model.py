@@ -48,7 +48,7 @@ def quantize_model(model: Any, mode: str | None = None, config: Any = None,
         ConfigError: unknown keyword arguments, a ``filters`` of another type, or invalid ``mode`` / ``config``;
             GPTQ / AWQ raise NotSupportedError.
     """
-    from loom.layers.quantized.core import resolve_config
+    from loom.layers.quantized.core import resolve_config, unsupported
     type_check = kwargs.pop("type_check", True)
     if kwargs:
         raise ConfigError(f"Unrecognized keyword arguments passed to {type(model).__name__}: {kwargs}")
@@ -62,6 +62,10 @@ def quantize_model(model: Any, mode: str | None = None, config: Any = None,
     changed = False
     for layer in _leaf_layers(model):
         if not should_quantize(layer, filters):
+            continue
+        error = unsupported(layer, type_check)
+        if error is not None:  # warned before the other checks: loom leaves weightless sublayers unbuilt
+            warnings.warn(str(error), stacklevel=2)
             continue
         try:
             layer.quantize(mode, type_check=type_check, config=config)
