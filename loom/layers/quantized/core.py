@@ -312,17 +312,18 @@ def integer_product(fn: Callable, a: torch.Tensor, b: torch.Tensor, reduced: int
 
     A float32 product is exact while every partial sum stays below 2**24 (``reduced`` terms of at most
     127 * 127); longer reductions use float64 on the CPU. On CUDA, as Keras, float32 (``torch._int_mm`` for a
-    plain 2-D matmul of the shapes it accepts).
+    plain 2-D matmul of the shapes it accepts). Autocast is off inside: mixed precision would round the sums.
     """
-    if a.is_cuda:
-        if fn is torch.matmul and _int_mm_ok(a, b):
-            try:
-                return torch._int_mm(a, b).to(torch.float32)
-            except RuntimeError:
-                pass
-        return fn(a.to(torch.float32), b.to(torch.float32))
-    dtype = torch.float32 if reduced * 127 * 127 < 2 ** 24 else torch.float64
-    return fn(a.to(dtype), b.to(dtype)).to(torch.float32)
+    with torch.autocast(a.device.type, enabled=False):  # mixed precision must not round the integer sums
+        if a.is_cuda:
+            if fn is torch.matmul and _int_mm_ok(a, b):
+                try:
+                    return torch._int_mm(a, b).to(torch.float32)
+                except RuntimeError:
+                    pass
+            return fn(a.to(torch.float32), b.to(torch.float32))
+        dtype = torch.float32 if reduced * 127 * 127 < 2 ** 24 else torch.float64
+        return fn(a.to(dtype), b.to(dtype)).to(torch.float32)
 
 
 def _int_mm_ok(a: torch.Tensor, b: torch.Tensor) -> bool:
