@@ -314,3 +314,15 @@ def test_quantized_attention_saves_its_projections_in_a_policy_map(tmp_path):
     for model in (keras.saving.load_model(tmp_path / "mha.keras"), loom.saving.load_model(tmp_path / "mha.keras"),
                   loom.saving.load_model(tmp_path / "mha.loom")):
         np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+
+
+def test_integer_products_are_exact_for_long_reductions_and_under_autocast():
+    layer = loom.layers.Dense(3, use_bias=False)
+    layer(torch.zeros(1, 2000))  # 2000 * 127 * 127 > 2**24: float32 sums would round
+    layer.quantize("int8")
+    x = torch.randn(4, 2000)
+    xq, x_scale = loom.quantizers.AbsMaxQuantizer()(x, axis=-1)
+    exact = (xq.long() @ layer.kernel.long()).float() / (layer.kernel_scale * x_scale)
+    assert torch.equal(layer(x), exact)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(layer(x), exact)

@@ -314,16 +314,23 @@ def integer_product(fn: Callable, a: torch.Tensor, b: torch.Tensor, reduced: int
     127 * 127); longer reductions use float64 on the CPU. On CUDA, as Keras, float32 (``torch._int_mm`` for a
     plain 2-D matmul of the shapes it accepts). Autocast is off inside: mixed precision would round the sums.
     """
-    with torch.autocast(a.device.type, enabled=False):  # mixed precision must not round the integer sums
-        if a.is_cuda:
-            if fn is torch.matmul and _int_mm_ok(a, b):
-                try:
-                    return torch._int_mm(a, b).to(torch.float32)
-                except RuntimeError:
-                    pass
-            return fn(a.to(torch.float32), b.to(torch.float32))
-        dtype = torch.float32 if reduced * 127 * 127 < 2 ** 24 else torch.float64
-        return fn(a.to(dtype), b.to(dtype)).to(torch.float32)
+    device = a.device.type
+    if device in ("cpu", "cuda") and torch.is_autocast_enabled(device):
+        with torch.autocast(device, enabled=False):  # mixed precision must not round the integer sums
+            return _integer_product(fn, a, b, reduced)
+    return _integer_product(fn, a, b, reduced)
+
+
+def _integer_product(fn: Callable, a: torch.Tensor, b: torch.Tensor, reduced: int) -> torch.Tensor:
+    if a.is_cuda:
+        if fn is torch.matmul and _int_mm_ok(a, b):
+            try:
+                return torch._int_mm(a, b).to(torch.float32)
+            except RuntimeError:
+                pass
+        return fn(a.to(torch.float32), b.to(torch.float32))
+    dtype = torch.float32 if reduced * 127 * 127 < 2 ** 24 else torch.float64
+    return fn(a.to(dtype), b.to(dtype)).to(torch.float32)
 
 
 def _int_mm_ok(a: torch.Tensor, b: torch.Tensor) -> bool:
