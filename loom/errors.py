@@ -52,3 +52,8 @@ class DatasetNotFoundError(LoomError, FileNotFoundError):
 
 class TrainingError(LoomError, RuntimeError):
     """Training cannot go on, e.g. the loss became NaN or infinite; the message names the epoch and batch."""
+
+
+class NotSupportedError(LoomError, NotImplementedError):
+    """An operation a layer does not implement (quantizing a ``Conv2D``, a mode a layer has no form for); Keras
+    raises ``NotImplementedError`` there, and ``Model.quantize`` skips such layers with a warning, as Keras."""

@@ -43,8 +43,7 @@ class DTypePolicy:
         from loom import config
         name = config.floatx() if name is None else name
         if name not in _FLOATS and name not in _MIXED:
-            raise ConfigError(f"Cannot convert {name!r} to a mixed precision DTypePolicy. Valid policies include "
-                              f"{list(_MIXED) + list(_FLOATS)}.")
+            name = _dtype_name(name)
         self._name = name
 
     @property
@@ -61,7 +60,7 @@ class DTypePolicy:
 
     @property
     def quantization_mode(self) -> None:
-        """Always ``None``: loom has no quantized policies."""
+        """``None``: a float policy (quantized ones are in :mod:`loom.dtype_policies`)."""
         return None
 
     def get_config(self) -> dict:
@@ -79,6 +78,20 @@ class DTypePolicy:
 
     def __repr__(self) -> str:
         return f'<DTypePolicy "{self._name}">'
+
+
+def _dtype_name(name: Any) -> str:
+    """The standard name of a non-float dtype policy (``'int32'``...), as Keras accepts any dtype name."""
+    from loom import dtypes
+    try:
+        return dtypes.standardize_dtype(name) if isinstance(name, str) else _refuse(name)
+    except ConfigError:
+        return _refuse(name)
+
+
+def _refuse(name: Any) -> str:
+    raise ConfigError(f"Cannot convert {name!r} to a mixed precision DTypePolicy. Valid policies include "
+                      f"{list(_MIXED) + list(_FLOATS)}, or the name of any dtype.")
 
 
 Policy = FloatDTypePolicy = DTypePolicy

@@ -27,6 +27,7 @@ from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer_args import DENSE_WEIGHT_ARGS, parse_args, serialize_args
 from loom.layers.layer import Layer
+from loom.layers import quantized
 
 _FORMS = (("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$", None),
           (r"\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)$", "left"),
@@ -140,7 +141,8 @@ class EinsumDense(ActivityPenalty, Layer):
         lora_rank: Keras's LoRA rank; loom does not implement LoRA, so only ``None`` is accepted
             (default ``None``).
         lora_alpha: Keras's LoRA scale; accepted and ignored (default ``None``).
-        quantization_config: Keras's quantization settings; only ``None`` is accepted (default ``None``).
+        quantization_config: the ``loom.quantizers.QuantizationConfig`` of a quantized layer (default ``None``;
+            see :mod:`loom.layers.quantized`).
 
     Input shape:
         The rank the equation's input term names (``...`` standing for any number of axes), batch axis first.
@@ -153,8 +155,7 @@ class EinsumDense(ActivityPenalty, Layer):
 
     Raises:
         ConfigError: a malformed ``equation``, a ``bias_axes`` letter missing from the output term, a kernel
-            or output letter that the other terms lack (on build), or a ``lora_rank`` /
-            ``quantization_config``.
+            or output letter that the other terms lack (on build), or a ``lora_rank``.
         ShapeError: an input of another rank than the equation's, or sizes that contradict ``output_shape``.
 
     Example:
@@ -181,9 +182,9 @@ class EinsumDense(ActivityPenalty, Layer):
         if not isinstance(equation, str):
             raise ConfigError(f"EinsumDense '{self.name}': equation must be a string, got {equation!r}.")
         _split(self.name, equation)
-        if lora_rank is not None or quantization_config is not None:
-            raise ConfigError(f"EinsumDense '{self.name}': LoRA and quantization are not supported by loom "
-                              f"(lora_rank={lora_rank!r}, quantization_config={quantization_config!r}).")
+        if lora_rank is not None:
+            raise ConfigError(f"EinsumDense '{self.name}': LoRA is not supported by loom (lora_rank={lora_rank!r}).")
+        self.quantization_config = quantized.config_from(quantization_config)
         self.equation = equation
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         self.bias_axes = bias_axes
@@ -206,13 +207,15 @@ class EinsumDense(ActivityPenalty, Layer):
         if any(d is None for d in shapes.kernel):
             raise ShapeError(f"EinsumDense '{self.name}': the kernel shape {tuple(shapes.kernel)} needs known "
                              f"input axes, got input shape {tuple(input_shape)}.")
-        self.add_weight("kernel", tuple(shapes.kernel), self._kernel_initializer_for(shapes),
-                        self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.input_spec = InputSpec(ndim=len(input_shape))
+        scheme = quantized.build_quantized(self, tuple(shapes.kernel)) if self.quantization_mode else None
+        if scheme is None or not scheme.REPLACES_KERNEL:
+            self.add_weight("kernel", tuple(shapes.kernel), self._kernel_initializer_for(shapes),
+                            self.kernel_regularizer, constraint=self.kernel_constraint)
         if shapes.bias is not None:
             self.add_weight("bias", tuple(shapes.bias), self.bias_initializer, self.bias_regularizer,
                             constraint=self.bias_constraint)
             self._has_bias = True
-        self.input_spec = InputSpec(ndim=len(input_shape))
 
     def compute_output_shape(self, input_shape: Sequence) -> tuple:
         """The full output shape for ``input_shape`` (batch axis first)."""
@@ -220,9 +223,12 @@ class EinsumDense(ActivityPenalty, Layer):
                                     self.partial_output_shape).output)
 
     def call(self, inputs):
-        out = torch.einsum(self.equation, inputs, self.kernel)
-        if self._has_bias:
-            out = out + self.bias
+        if self._quantized is not None:  # see loom.layers.quantized
+            out = self._quantized.call(self, inputs)
+        else:
+            out = torch.einsum(self.equation, inputs, self.kernel)
+            if self._has_bias:
+                out = out + self.bias
         out = self.activation(out)
         self._penalize_activity(out)
         return out
@@ -232,7 +238,7 @@ class EinsumDense(ActivityPenalty, Layer):
                 "equation": self.equation, "activation": activations.serialize(self.activation),
                 "bias_axes": self.bias_axes,
                 **serialize_args(self, *DENSE_WEIGHT_ARGS),
-                "quantization_config": None}
+                "quantization_config": quantized.config_entry(self.quantization_config)}
 
 
 def einsum_projection(owner: Layer, equation: str, output_shape: Sequence, bias_axes: str, name: str,
@@ -262,7 +268,7 @@ def einsum_projection(owner: Layer, equation: str, output_shape: Sequence, bias_
         True
     """
     return EinsumDense(equation, output_shape=list(output_shape), bias_axes=bias_axes if owner.use_bias else None,
-                       activation=activation, name=name, dtype=owner.dtype,
+                       activation=activation, name=name, dtype=owner._sublayer_dtype(),
                        kernel_initializer=initializers.get(initializers.serialize(owner.kernel_initializer)),
                        bias_initializer=initializers.get(initializers.serialize(owner.bias_initializer)),
                        kernel_regularizer=owner.kernel_regularizer, bias_regularizer=owner.bias_regularizer,

@@ -18,6 +18,7 @@ from loom import constraints, initializers, regularizers
 from loom.errors import ConfigError, InputError
 from loom.layers import opaque_kernels
 from loom.layers.layer import Layer
+from loom.layers import quantized
 
 
 def _positive_int(layer: str, name: str, value: Any) -> None:
@@ -41,6 +42,8 @@ class Embedding(Layer):
             ``Softmax``...) honour; then id 0 cannot be a real token (default ``False``).
         input_length: Keras 2's argument, kept for the book's code: the fixed sequence length. As the first
             layer of a ``Sequential`` it sets the input shape to ``(None, input_length)`` (default ``None``).
+        quantization_config: the ``loom.quantizers.QuantizationConfig`` of a quantized layer (default ``None``;
+            see :mod:`loom.layers.quantized`).
 
     Input shape:
         ``(batch, ...)`` integer indices (any rank).
@@ -69,8 +72,9 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None, mask_zero: bool = False,
-                 input_length: int | None = None, **kwargs):
+                 input_length: int | None = None, quantization_config: Any = None, **kwargs):
         super().__init__(**kwargs)
+        self.quantization_config = quantized.config_from(quantization_config)
         _positive_int(self.name, "input_dim", input_dim)
         _positive_int(self.name, "output_dim", output_dim)
         if input_length is not None:
@@ -86,6 +90,9 @@ class Embedding(Layer):
         self.input_length = input_length
 
     def build(self, input_shape=None):
+        if self.quantization_mode is not None:
+            quantized.build_quantized(self, (self.input_dim, self.output_dim))
+            return
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
                         self.embeddings_regularizer, constraint=self.embeddings_constraint)
 
@@ -93,6 +100,8 @@ class Embedding(Layer):
         if inputs.dtype not in (torch.int32, torch.int64):
             inputs = inputs.long()
         try:
+            if self._quantized is not None:  # see loom.layers.quantized
+                return self._quantized.call(self, inputs)
             return opaque_kernels.embedding(inputs, self.embeddings)
         except IndexError as e:  # torch's "index out of range in self" names neither the layer nor the index
             bad = inputs[(inputs < 0) | (inputs >= self.input_dim)]
@@ -119,4 +128,5 @@ class Embedding(Layer):
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
-                "mask_zero": self.mask_zero, "input_length": self.input_length}
+                "mask_zero": self.mask_zero, "input_length": self.input_length,
+                **quantized.config_item(self.quantization_config)}

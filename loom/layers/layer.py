@@ -37,13 +37,14 @@ from loom import backend, config, structure, traceback_utils
 from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers import eager_masks
 from loom.layers.input_spec import InputSpec
+from loom.layers.layer_policy import LayerPolicy, layer_dtype
 from loom.layers.modes import restore_modes, saved_modes
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
 from loom.layers.weights import create_weight, track_metric, track_variable
 from loom.remat import get_current_remat_mode, rematerialized_call
 from loom.symbolic_scope import SymbolicScope
-from loom.variables import Variable, name_scope
+from loom.variables import Variable, current_path, name_scope
 
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict)
 
@@ -51,13 +52,14 @@ _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "batch_input_shape"
                 "input_length")
 
 
-class Layer(nn.Module):
+class Layer(LayerPolicy, nn.Module):
     """Base class of every loom layer.
 
     Args:
         trainable: whether the layer's weights are updated by training (default ``True``).
         name: the layer's name; default an automatic Keras-style name (``dense``, ``dense_1``...).
-        dtype: the weights' dtype (default ``'float32'``).
+        dtype: the weights' dtype (default ``'float32'``), or a quantized dtype policy (``'int8_from_float32'``,
+            a policy or its config; see :mod:`loom.layers.quantized`) or a ``DTypePolicyMap``.
         input_shape: for the first layer of a ``Sequential``: the input shape without batch (default ``None``).
         batch_input_shape: the same with the batch size first (default ``None``).
         batch_size: the fixed batch size, with ``input_shape`` (default ``None``).
@@ -109,7 +111,9 @@ class Layer(nn.Module):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(f"{type(self).__name__}: name must be a non-empty string without '/', got {name!r}.")
         self.name = name or backend.automatic_name(type(self))
-        self._dtype = backend.torch_dtype(dtype)
+        self._dtype, policy = layer_dtype(dtype)
+        if policy is not None:
+            self._dtype_policy = policy
         self._trainable = bool(trainable)
         self._remat_mode = get_current_remat_mode()
         self.built = False
@@ -314,8 +318,9 @@ class Layer(nn.Module):
         if self.built:
             return
         try:
-            if type(self).build is not Layer.build:  # the default only marks the layer built (below)
-                with name_scope(self.name, self):
+            with name_scope(self.name, self):
+                self._path = current_path()
+                if type(self).build is not Layer.build:  # the default only marks the layer built (below)
                     self.build(input_shape)
         except (ShapeError, ConfigError):
             raise
@@ -500,12 +505,14 @@ class Layer(nn.Module):
         """Layers whose weights follow this layer's own in ``weights`` (child layers, in attribute order)."""
         return self._split_children()[0]
 
-    def _own_weights(self) -> list[tuple[str, torch.Tensor]]:
-        """``(attribute, weight)`` in Keras's order, read from torch's registries (so that a property of the same
-        name, such as ``Normalization.mean`` in the broadcast shape, does not hide the weight)."""
+    def _own_weights(self, names: list[str] | None = None) -> list[tuple[str, torch.Tensor]]:
+        """``(attribute, weight)`` for ``names`` (default: all, in Keras's order), read from torch's registries (so
+        that a property of the same name, such as ``Normalization.mean`` in the broadcast shape, does not hide
+        the weight)."""
         params, buffers = self._parameters, self._buffers
-        return [(n, params[n] if n in params else buffers[n])
-                for n in self._trainable_names + self._non_trainable_names]
+        if names is None:
+            names = self._trainable_names + self._non_trainable_names
+        return [(n, params[n] if n in params else buffers[n]) for n in names]
 
     def _weight_entries(self) -> list[tuple["Layer", str, torch.Tensor]]:
         seen: set[int] = set()
@@ -670,7 +677,7 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------------------------------- config
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (Keras's base keys plus the layer's own)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_config()}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
@@ -725,6 +732,8 @@ def _marks_built(build):
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
         with name_scope(self.name, self):  # weights made by a direct call get Keras's paths ('net/dense/kernel')
+            if self._path is None:
+                self._path = current_path()
             result = build(self, *args, **kwargs)
         if args:
             _note_build_shape(self, args[0])

@@ -369,6 +369,26 @@ class Model(Trainable, Layer):
     def compute_mask(self, inputs, mask=None):
         return None
 
+    def quantize(self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any) -> None:
+        """Quantize the weights of every layer that has a quantized form, as Keras's ``Model.quantize``.
+
+        Layers without one (``Conv2D``, ``Dropout``, the input layer...) are skipped with a warning. See
+        :mod:`loom.layers.quantized`.
+
+        Args:
+            mode: ``'int8'``, ``'int4'`` or ``'float8'`` (default ``None``: ``config``'s mode).
+            config: a ``loom.quantizers.QuantizationConfig`` (default ``None``: the mode's defaults).
+            filters: which layers: a regex searched in the layer names, a list of them, or a callable taking a
+                layer (default ``None``: all).
+            **kwargs: ``type_check`` (default ``True``: subclasses of the quantizable layers are skipped).
+
+        Raises:
+            ConfigError: the model is not built, a layer is already quantized, or invalid arguments.
+            NotSupportedError: ``'gptq'`` / ``'awq'`` (not implemented in loom).
+        """
+        from loom.layers.quantized import quantize_model
+        quantize_model(self, mode, config, filters, **kwargs)
+
     # ------------------------------------------------------------------------------- summary and config
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
                 expand_nested: bool = False, show_trainable: bool = False) -> None:

@@ -34,7 +34,9 @@ from loom.registry import find_custom
 
 _MAX_DEPTH = 64
 _TAGS = ("__keras_tensor__", "__tuple__", "__slice__", "__ellipsis__", "__numpy__", "__tensor__")
-_DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap", "Policy")
+_DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap", "Policy", "QuantizedDTypePolicy",
+                   "QuantizedFloat8DTypePolicy", "Int4DTypePolicy", "GPTQDTypePolicy", "AWQDTypePolicy")
+_FLOAT_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
 # Keras class names loom spells differently (Keras → loom).
 _CLASS_ALIASES = {"Functional": "Model", "GroupQueryAttention": "GroupedQueryAttention"}
 # loom class names Keras's configs spell differently (loom → Keras): Keras writes its exported name.
@@ -60,7 +62,7 @@ _KERAS_REFUSES = {"SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trai
 @functools.lru_cache(maxsize=None)
 def _kind_tables() -> tuple[tuple[str, str, dict], ...]:
     """``(kind, keras module, {class name: class})`` for every family of objects a config may hold."""
-    from loom import constraints, initializers, losses, metrics, optimizers, regularizers, schedules
+    from loom import constraints, initializers, losses, metrics, optimizers, quantizers, regularizers, schedules
     from loom.registry import _REGISTRY
 
     def classes(table: Any) -> dict:
@@ -74,6 +76,7 @@ def _kind_tables() -> tuple[tuple[str, str, dict], ...]:
             ("optimizer", "keras.optimizers", classes({**{c.__name__: c for c in optimizers._BY_NAME.values()},
                                                        "OptimizerMap": optimizers.OptimizerMap})),
             ("loss", "keras.losses", classes(losses.ALL_OBJECTS)),
+            ("quantizer", "keras.quantizers", classes({n: getattr(quantizers, n) for n in quantizers.__all__})),
             ("metric", "keras.metrics", classes(metrics.ALL_OBJECTS)))
 
 
@@ -134,7 +137,7 @@ def from_keras(value: Any, custom_objects: dict | None = None, depth: int = 0, k
         return out
     class_name = value["class_name"]
     if class_name in _DTYPE_POLICIES:
-        return _dtype_name(value)
+        return _policy(value)
     out = {k: from_keras(v, custom_objects, depth + 1, keep_training) for k, v in value.items()
            if k not in ("module", "shared_object_id", "registered_name", "class_name", "config")}
     registered = value.get("registered_name")
@@ -209,6 +212,15 @@ def _missing_builtin(value: dict, custom_objects: dict | None) -> bool:
 
 def _is_object(value: dict) -> bool:
     return isinstance(value.get("class_name"), str) and "config" in value
+
+
+def _policy(entry: dict) -> Any:
+    """A Keras dtype policy entry in loom's schema: a float policy becomes its name; a quantized policy or a
+    ``DTypePolicyMap`` stays the entry, which a loom layer's ``dtype`` takes (:mod:`loom.dtype_policies`)."""
+    config = entry.get("config")
+    if entry["class_name"] in _FLOAT_POLICIES and not (isinstance(config, dict) and config.get("name") is None):
+        return _dtype_name(entry)
+    return entry
 
 
 def _dtype_name(policy: dict) -> Any:

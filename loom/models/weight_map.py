@@ -143,7 +143,7 @@ def weight_slots(root: Layer, with_shared: bool = False) -> list[WeightSlot]:
     slots = []
     for group in layer_groups(root):
         layer = group.layer
-        own = layer._own_weights()
+        own = layer._own_weights(layer._saved_weight_names())  # Keras's save_own_variables order
         vars_group = f"{group.h5_group}/{_keras_vars(layer)}" if group.parts else _keras_vars(layer)
         prefix = group.key_prefix
         for index, (name, tensor) in enumerate(own + layer._foreign_parameters()):

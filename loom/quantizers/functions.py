@@ -62,7 +62,9 @@ def abs_max_quantize(inputs: Any, axis: Any, value_range: tuple = (-127, 127), d
     ``to_numpy`` is accepted for Keras compatibility (the computation runs in torch either way).
     """
     x = _tensor(inputs)
-    scale = value_range[1] / (x.abs().amax(dim=_axes(axis, x.dim()), keepdim=True) + epsilon)
+    denominator = x.abs().amax(dim=_axes(axis, x.dim()), keepdim=True) + epsilon
+    # a true division, as Keras's (``127 / tensor`` in torch multiplies by the reciprocal: one ulp off)
+    scale = torch.div(denominator.new_full((), value_range[1]), denominator)
     scale = scale.to(x.dtype)
     out = torch.clamp(torch.round(x * scale), value_range[0], value_range[1])
     return out.to(_dtype(dtype)), scale

@@ -2,8 +2,8 @@
 
 A configuration names a quantization mode (``'int8'``, ``'int4'``, ``'float8'``, ``'gptq'``, ``'awq'``) and
 its settings: the quantizers for weights and activations, a block size, or the calibration settings of
-GPTQ and AWQ. They are descriptions that save and load as Keras's do; loom does not quantize models
-(``Model.quantize`` is not implemented), so nothing here rewrites layers.
+GPTQ and AWQ. They save and load as Keras's do; ``layer.quantize(config=...)`` / ``model.quantize(config=...)``
+apply the int8, int4 and float8 ones (:mod:`loom.layers.quantized`); GPTQ and AWQ are descriptions only.
 
 Example:
     >>> config = Int4QuantizationConfig(block_size=64)
@@ -30,11 +30,9 @@ class QuantizationConfig:
         activation_quantizer: the activation quantizer (default ``None``).
 
     Example:
-        >>> Int8QuantizationConfig().activation_quantizer_or_default is not None
+        >>> QuantizationConfig.activation_quantizer_or_default(Int8QuantizationConfig(), None) is not None
         True
     """
-
-    _DEFAULT_ACTIVATION: Quantizer | None = None
 
     def __init__(self, weight_quantizer: Any = None, activation_quantizer: Any = None) -> None:
         self.weight_quantizer = get(weight_quantizer)
@@ -45,15 +43,19 @@ class QuantizationConfig:
         """The quantization mode. Subclasses define it."""
         raise NotImplementedError("Subclasses define `mode`; do not instantiate QuantizationConfig directly.")
 
-    @property
-    def weight_quantizer_or_default(self) -> Quantizer | None:
-        """The weight quantizer, or the mode's default (abs-max along the input axis)."""
-        return self.weight_quantizer or AbsMaxQuantizer(axis=0)
+    @staticmethod
+    def weight_quantizer_or_default(config: "QuantizationConfig | None", default: Any) -> Any:
+        """``config``'s weight quantizer, or ``default`` when there is no config or it sets none (as Keras)."""
+        if config is not None and config.weight_quantizer is not None:
+            return config.weight_quantizer
+        return default
 
-    @property
-    def activation_quantizer_or_default(self) -> Quantizer | None:
-        """The activation quantizer, or the mode's default."""
-        return self.activation_quantizer or self._DEFAULT_ACTIVATION
+    @staticmethod
+    def activation_quantizer_or_default(config: "QuantizationConfig | None", default: Any) -> Any:
+        """``config``'s activation quantizer (``None`` included: weight-only), or ``default`` without a config."""
+        if config is not None:
+            return config.activation_quantizer
+        return default
 
     def get_config(self) -> dict:
         return {"weight_quantizer": _saved(self.weight_quantizer),
@@ -77,10 +79,14 @@ class Int8QuantizationConfig(QuantizationConfig):
     """
 
     def __init__(self, weight_quantizer: Any = None, activation_quantizer: Any = "default") -> None:
-        default = activation_quantizer == "default"
+        default = isinstance(activation_quantizer, str) and activation_quantizer == "default"
         super().__init__(weight_quantizer, None if default else activation_quantizer)
         if default:
             self.activation_quantizer = AbsMaxQuantizer()
+        output_dtype = getattr(self.weight_quantizer, "output_dtype", "int8")
+        if output_dtype != "int8":
+            raise ConfigError(f"Int8QuantizationConfig requires a weight_quantizer with output_dtype='int8'. "
+                              f"Received: output_dtype={output_dtype!r}")
 
     @property
     def mode(self) -> str:
@@ -88,7 +94,14 @@ class Int8QuantizationConfig(QuantizationConfig):
 
 
 class Int4QuantizationConfig(QuantizationConfig):
-    """int4 weights quantized in blocks of ``block_size`` input rows.
+    """int4 weights, quantized with a zero point in blocks of ``block_size`` input rows (weight-only by default).
+
+    Args:
+        weight_quantizer: for per-channel int4 only: an ``AbsMaxQuantizer`` with ``value_range=(-8, 7)``
+            (default ``None``).
+        activation_quantizer: for per-channel int4 only (default ``'default'``: none).
+        block_size: rows per block, or ``None`` / ``-1`` for one symmetric scale per output channel
+            (default 128).
 
     Example:
         >>> Int4QuantizationConfig().block_size
@@ -96,11 +109,25 @@ class Int4QuantizationConfig(QuantizationConfig):
     """
 
     def __init__(self, weight_quantizer: Any = None, activation_quantizer: Any = "default",
-                 block_size: int = 128) -> None:
-        super().__init__(weight_quantizer, None if activation_quantizer == "default" else activation_quantizer)
-        if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
-            raise ConfigError(f"Int4QuantizationConfig: block_size must be a positive integer, got {block_size!r}.")
+                 block_size: int | None = 128) -> None:
+        default = isinstance(activation_quantizer, str) and activation_quantizer == "default"
+        super().__init__(weight_quantizer, None if default else activation_quantizer)
+        if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)
+                                       or block_size != -1 and block_size < 1):
+            raise ConfigError(f"Int4QuantizationConfig: block_size must be None, -1, or a positive integer. "
+                              f"Received: block_size={block_size!r}")
         self.block_size = block_size
+        if block_size is not None and block_size > 0 and (self.weight_quantizer or self.activation_quantizer):
+            raise ConfigError(f"Int4 sub-channel quantization (block_size > 0) does not support custom quantizers. "
+                              f"Either set block_size to None or -1 for per-channel quantization, or remove the "
+                              f"custom quantizer arguments. Received: block_size={block_size}")
+        quantizer = self.weight_quantizer
+        if quantizer is not None and tuple(getattr(quantizer, "value_range", (-8, 7))) != (-8, 7):
+            raise ConfigError(f"Int4QuantizationConfig requires a weight_quantizer with value_range=(-8, 7). "
+                              f"Received: value_range={tuple(quantizer.value_range)}")
+        if quantizer is not None and getattr(quantizer, "output_dtype", "int8") != "int8":
+            raise ConfigError(f"Int4QuantizationConfig requires a weight_quantizer with output_dtype='int8'. "
+                              f"Received: output_dtype={quantizer.output_dtype!r}")
 
     @property
     def mode(self) -> str:
@@ -108,6 +135,11 @@ class Int4QuantizationConfig(QuantizationConfig):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "block_size": self.block_size}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Int4QuantizationConfig":
+        """As Keras: a config without ``block_size`` (written before it existed) is per-channel."""
+        return cls(**{"block_size": None, **config})
 
 
 class Float8QuantizationConfig(QuantizationConfig):

@@ -10,7 +10,8 @@ what it can see without timing anything:
    from it, :mod:`loom.layers.opaque_kernels`; elsewhere, or masked, they unroll and take minutes to compile) and
    modules loom does not know (a custom layer or a wrapped torch module may not trace) stay eager; so does a
    train step with BatchNormalization-like moving statistics (measured no faster compiled, ``bench/`` M5:
-   its convolutions and normalizations are ATen kernels either way).
+   its convolutions and normalizations are ATen kernels either way), and so do quantized layers
+   (:mod:`loom.layers.quantized`: custom gradients through their quantized kernels).
 2. **Cost against gain.** The expected compile time (a base plus a share per layer) is weighed against the
    number of steps the call will run times the overhead a compiled step saves per layer and step (the
    measured per-op Python and dispatch cost, larger on CUDA where every op is a kernel launch). A fit of a few
@@ -192,6 +193,8 @@ def _eager_only(model: torch.nn.Module, kind: str) -> str:
             return f"custom module {name or 'model'!r} ({type(module).__qualname__}) may not trace"
         if kind == "train" and isinstance(module, (BatchNormalization, torch.nn.modules.batchnorm._BatchNorm)):
             return f"{name!r} updates moving statistics (measured no faster compiled)"
+        if getattr(module, "_quantized", None) is not None:
+            return f"quantized layer {name!r} (custom gradients through its quantized kernel)"
     return ""
 
 

@@ -87,6 +87,7 @@ class GroupedQueryAttention(Layer):
     """
 
     supports_masking = True
+    _shares_dtype_policy = True  # its projections take its policy; quantized ones are saved in a map
 
     def __init__(self, head_dim: int, num_query_heads: int, num_key_value_heads: int, dropout: float = 0.0,
                  use_bias: bool = True, sliding_window: int | None = None, flash_attention: bool | None = None,

@@ -121,6 +121,7 @@ class MultiHeadAttention(Layer):
     """
 
     supports_masking = True
+    _shares_dtype_policy = True  # its projections take its policy; quantized ones are saved in a map
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None, dropout: float = 0.0,
                  use_bias: bool = True, output_shape: Any = None, attention_axes: Any = None,
