@@ -180,6 +180,20 @@ def test_loops_create_layer_tensors_on_the_model_device(loop):
     assert backend.scope_device() is None  # restored after the error
 
 
+@pytest.mark.parametrize("loop", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
+def test_loops_refuse_an_uncompiled_model_before_placing_it(loop, monkeypatch):
+    """On a GPU machine placing means moving the model to CUDA: an uncompiled model must stay where it was."""
+    model = loom.Sequential([loom.Input((4,)), layers.Dense(1)])
+    placed = []
+    monkeypatch.setattr(model, "_place_on_device", lambda *a, **k: placed.append(True))
+    with pytest.raises(ConfigError, match=f"compile\\(\\) before {loop}\\(\\)"):
+        LOOPS[loop](model)
+    assert placed == []
+    model.compile(optimizer="sgd", loss="mse")
+    LOOPS[loop](model)
+    assert placed  # placed once compiled
+
+
 def test_rnn_states_and_added_losses_follow_the_scope():
     from loom.layers.rnn_cell_base import zero_states
     conv_lstm = layers.ConvLSTM2D(2, 3)

@@ -25,11 +25,10 @@ class BatchAPI:
 
     @filter_traceback
     @keeps_modes
-    @on_model_device
+    @on_model_device(needs_compile=True)
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
         """One gradient update on one batch; returns its loss (and metrics), as ``evaluate``."""
-        self._require_compiled("train_on_batch")
         data = self._source(x, y, sample_weight, class_weight, None, shuffle=False, needs_targets=True)
         step = self._train_step()
         self.reset_metrics()
@@ -41,10 +40,9 @@ class BatchAPI:
 
     @filter_traceback
     @keeps_modes
-    @on_model_device
+    @on_model_device(needs_compile=True)
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss (and metrics) of one batch in test mode."""
-        self._require_compiled("test_on_batch")
         data = self._source(x, y, sample_weight, None, None, shuffle=False, needs_targets=True)
         self.reset_metrics()
         custom = self._custom_test()

@@ -34,17 +34,23 @@ AUTOCAST_DTYPES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloa
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def on_model_device(method: F) -> F:
-    """Decorate a loop (``fit``, ``evaluate``, ``predict``, ``*_on_batch``): place the model
-    (:meth:`StepBuilder._place_on_device`), then run the call in ``loom.backend.model_device_scope`` of the model's
+def on_model_device(method: F | None = None, *, needs_compile: bool = False) -> Any:
+    """Decorate a loop (``fit``, ``evaluate``, ``predict``, ``*_on_batch``): with ``needs_compile``, refuse an
+    uncompiled model first (before the model moves anywhere); then place the model
+    (:meth:`StepBuilder._place_on_device`) and run the call in ``loom.backend.model_device_scope`` of the model's
     device, so the tensors loom's ops create inside it (in ``call``, losses, metrics, custom steps, callbacks)
     land there. A model on the CPU runs with no scope entered."""
+    if method is None:
+        return functools.partial(on_model_device, needs_compile=needs_compile)
+
     @functools.wraps(method)
     def run(self, *args: Any, **kwargs: Any) -> Any:
+        if needs_compile:
+            self._require_compiled(method.__name__)
         self._place_on_device()
         with backend.model_device_scope(self._device()):
             return method(self, *args, **kwargs)
-    return run  # type: ignore[return-value]
+    return run
 
 
 class StepBuilder:

@@ -74,7 +74,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
     # ============================================================================================== fit
     @filter_traceback
     @keeps_modes
-    @on_model_device
+    @on_model_device(needs_compile=True)
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
@@ -122,7 +122,6 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
             >>> sorted(history.history), len(history.history["loss"])
             (['loss'], 2)
         """
-        self._require_compiled("fit")
         batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size = validation.check_fit_arguments(
             batch_size, epochs, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
             initial_epoch, validation_split)
@@ -193,7 +192,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
     # ========================================================================================= evaluate
     @filter_traceback
     @keeps_modes
-    @on_model_device
+    @on_model_device(needs_compile=True)
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False):
@@ -229,7 +228,6 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
             >>> model.evaluate(np.ones((4, 3)), np.ones((4, 1)), verbose=0, return_dict=True)
             {'loss': 1.0, 'mae': 1.0}
         """
-        self._require_compiled("evaluate")
         batch_size, steps = validation.check_loop_arguments("evaluate", batch_size, steps)
         source = self._source(x, y, sample_weight, None, batch_size, shuffle=False, needs_targets=True)
         source = sharding.shard_for_evaluation(source, batch_size or 32)
