@@ -1,6 +1,7 @@
-"""The one place where loom reaches into torch's private APIs, each with a fallback for when it moves.
+"""Where loom reaches into torch's private APIs, each with a fallback for when it moves.
 
-torch does not promise these names across releases; everything else in loom uses public APIs only. Each
+torch does not promise these names across releases; the rest of loom uses public APIs only (one module, the
+ISA-probe memo below, checks its own private names the same way). Each
 accessor looks its API up lazily (``torch._dynamo`` costs a second to import and must not load with
 ``import loom``), caches the answer, and returns ``None`` (or a public equivalent) when the API is missing.
 
@@ -15,6 +16,9 @@ private API                        used for                                     
 ``.TorchDynamoException``
 ``torch.nn.modules.module``        seeing forward hooks registered for every    assume a hook is registered
 ``_global_forward_hooks`` ...      module (``register_module_forward_hook``)    (shortcuts off)
+``torch._inductor.cpu_vec_isa``    answering inductor's per-process ``dlopen``  inductor probes every process
+``VecISA._probe_load`` ...         probe from an earlier process's record       (as without loom)
+                                   (:mod:`loom.training.vec_isa_memo`)
 =================================  ===========================================  ================================
 
 It also holds the workaround for a torch bug that more than one module needs (:func:`function_input`).

@@ -20,8 +20,10 @@ that cannot be (a layer calling ``.item()``, say) trains with the eager step ins
 (:func:`with_eager_fallback`). ``evaluate`` and ``predict`` compile their step the same way.
 
 Compiled code outlives the process: inductor's kernels and AOTAutograd's graphs go to torch's on-disk cache
-(``TORCHINDUCTOR_CACHE_DIR``), so a second run of the same script loads them instead of compiling again; only
-dynamo's trace of the Python (about a second for a small model) is repeated.
+(``TORCHINDUCTOR_CACHE_DIR``), so a second run of the same script loads them instead of compiling again, and
+inductor's per-process probe of the CPU's vector instruction sets is answered from the first run's record
+(:mod:`loom.training.vec_isa_memo`, about 1.4 s of a 2-core machine's first compiled step); only dynamo's trace
+of the Python (about a second for a small model) is repeated.
 
 Example:
     >>> import numpy as np, loom
@@ -46,6 +48,7 @@ import torch
 from loom import _torch_compat
 from loom.graph import attach_output_masks
 from loom.training.compile_utils import output_mask
+from loom.training import vec_isa_memo
 from loom.training.step import FlatForward, float32_outputs
 
 
@@ -62,6 +65,7 @@ def compiled(fn: Callable, small: bool = False) -> Callable:
     """
     global _COMPILED
     _COMPILED += 1
+    vec_isa_memo.before_compile()
     code = fn.__code__.replace(co_name=f"{fn.__code__.co_name}_{_COMPILED}")  # graphs live on the code object:
     own = types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)  # keep apart
     graph = torch.compile(own, dynamic=False, fullgraph=True, options={"cpp_wrapper": small})
@@ -69,11 +73,14 @@ def compiled(fn: Callable, small: bool = False) -> Callable:
     def call(*args):
         try:
             with _STANCE:
-                return graph(*args)
+                out = graph(*args)
         except RuntimeError as e:
             if "Recompilation triggered" not in str(e):
                 raise
-            return graph(*args)
+            out = graph(*args)
+        if vec_isa_memo.pending():
+            vec_isa_memo.after_compile()
+        return out
     return call
 
 

@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import torch
 
+from loom.training import vec_isa_memo
+
 Compute = Callable[[list, list, Any], tuple]
 
 
@@ -71,7 +73,14 @@ def make_compute(forward: Callable[[list], list], loss_plan: Callable, regulariz
                 total = total + regularization()
             return total, parts, outs
     if jit_compile:
-        compute = torch.compile(compute)
+        vec_isa_memo.before_compile()
+        graph = torch.compile(compute)
+
+        def compute(xs, ys, sws):  # noqa: F811 - the compiled function, remembering inductor's ISA probe
+            out = graph(xs, ys, sws)
+            if vec_isa_memo.pending():
+                vec_isa_memo.after_compile()
+            return out
     return compute
 
 
