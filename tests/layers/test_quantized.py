@@ -30,6 +30,17 @@ def _pair(build=_stack, **kwargs):
     return ours, theirs
 
 
+def _train_both_like_keras(ours, theirs, x, y, batch_size):
+    """Two epochs of SGD on both models: the same losses and the same weights after."""
+    ours.compile(optimizer=loom.optimizers.SGD(0.1), loss="mse")
+    theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    history = ours.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0).history["loss"]
+    keras_history = theirs.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(history, keras_history, rtol=1e-6)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
 def _quantize(model, lib, mode, config):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "InputLayer does not have a `quantize` method"
@@ -120,13 +131,7 @@ def test_training_after_quantization_matches_keras(mode):
     _quantize(ours, loom, mode, None)
     _quantize(theirs, keras, mode, None)
     assert [tuple(w.shape) for w in ours.trainable_weights] == [tuple(w.shape) for w in theirs.trainable_weights]
-    ours.compile(optimizer=loom.optimizers.SGD(0.1), loss="mse")
-    theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    history = ours.fit(X, Y, epochs=2, batch_size=6, shuffle=False, verbose=0).history["loss"]
-    keras_history = theirs.fit(X, Y, epochs=2, batch_size=6, shuffle=False, verbose=0).history["loss"]
-    np.testing.assert_allclose(history, keras_history, rtol=1e-6)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    _train_both_like_keras(ours, theirs, X, Y, batch_size=6)
 
 
 def test_input_gradient_is_the_dequantized_kernel():
@@ -272,13 +277,7 @@ def test_float8_training_matches_keras_step_for_step():
     assert [(w.shape, w.dtype) for w in ours.get_weights()] == [(w.shape, w.dtype) for w in theirs.get_weights()]
     x = np.random.default_rng(4).normal(size=(12, 5)).astype("float32")
     y = np.random.default_rng(5).normal(size=(12, 2)).astype("float32")
-    ours.compile(optimizer=loom.optimizers.SGD(0.1), loss="mse")
-    theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    history = ours.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    keras_history = theirs.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    np.testing.assert_allclose(history, keras_history, rtol=1e-6)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    _train_both_like_keras(ours, theirs, x, y, batch_size=4)
     assert float(ours.layers[1].inputs_scale) != 1.0  # the factors moved
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), atol=1e-6)
 

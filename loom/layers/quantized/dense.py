@@ -15,26 +15,18 @@ its scales are frozen, the bias still trains.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 
-from loom.layers.quantized.core import (Scheme, assign, block_size_for, dequantize_groups, frozen_weight,
-                                        group_index, integer_product, remove_weight, with_input_gradient)
-from loom.quantizers import (AbsMaxQuantizer, QuantizationConfig, abs_max_quantize_grouped_with_zero_point,
-                             pack_int4, unpack_int4)
+from loom.layers.quantized.core import (Scheme, dequantize_groups, frozen_weight, integer_product,
+                                        with_input_gradient)
+from loom.layers.quantized.kernel_formats import Int4Kernel, Int8Kernel
+from loom.quantizers import AbsMaxQuantizer, QuantizationConfig, unpack_int4
 
 
-class Int8Dense(Scheme):
+class Int8Dense(Int8Kernel, Scheme):
     """``Dense`` with an int8 kernel (see the module docstring)."""
-
-    MODE = "int8"
-    SAVED_ORDER = ("kernel", "bias", "kernel_scale")
-
-    def __init__(self, layer: Any, config: Any = None) -> None:
-        super().__init__(layer, config)
-        self.inputs_quantizer = QuantizationConfig.activation_quantizer_or_default(config, AbsMaxQuantizer())
 
     def build(self, layer: Any, shape: tuple, device: Any = None) -> None:
         frozen_weight(layer, "kernel", shape, "int8", device=device)
@@ -42,12 +34,8 @@ class Int8Dense(Scheme):
 
     def quantize(self, layer: Any) -> None:
         quantizer = QuantizationConfig.weight_quantizer_or_default(self.config, AbsMaxQuantizer(axis=0))
-        kernel = layer.kernel.detach()
-        values, scale = quantizer(kernel, to_numpy=True)
-        remove_weight(layer, "kernel")
-        self.build(layer, tuple(kernel.shape), kernel.device)
-        assign(layer, "kernel", values)
-        assign(layer, "kernel_scale", scale.squeeze(0))
+        values, scale = quantizer(layer.kernel.detach(), to_numpy=True)
+        self.store(layer, values, scale.squeeze(0))
 
     def call(self, layer: Any, inputs: torch.Tensor) -> torch.Tensor:
         out = with_input_gradient(self, layer, inputs)
@@ -65,49 +53,17 @@ class Int8Dense(Scheme):
         return torch.matmul(upstream, (layer.kernel.to(upstream.dtype) / layer.kernel_scale).t())
 
 
-class Int4Dense(Scheme):
+class Int4Dense(Int4Kernel, Scheme):
     """``Dense`` with a packed int4 kernel (see the module docstring)."""
 
-    MODE = "int4"
-    SAVED_ORDER = ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
-
-    def __init__(self, layer: Any, config: Any = None) -> None:
-        super().__init__(layer, config)
-        self.inputs_quantizer = QuantizationConfig.activation_quantizer_or_default(config, None)
-        self.block_size = block_size_for(layer, config)
-
-    def policy_mode(self, layer: Any) -> str:
-        return f"int4/{-1 if self.block_size is None else self.block_size}"
-
     def build(self, layer: Any, shape: tuple, device: Any = None) -> None:
-        rows, units = shape
-        frozen_weight(layer, "kernel", (rows, (units + 1) // 2), "int8", device=device)
-        if self.block_size is None:
-            frozen_weight(layer, "kernel_scale", (units,), initializer="ones", device=device)
-            return
-        groups = (math.ceil(rows / self.block_size), units)
-        frozen_weight(layer, "kernel_scale", groups, initializer="ones", device=device)
-        frozen_weight(layer, "kernel_zero", groups, "int8", device=device)
-        frozen_weight(layer, "g_idx", (rows,), "float32", device=device)
-        assign(layer, "g_idx", group_index(rows, self.block_size))
+        self.build_packed(layer, *shape, device=device)
 
     def quantize(self, layer: Any) -> None:
         kernel = layer.kernel.detach()
-        zero = None
-        if self.block_size is None:
-            quantizer = QuantizationConfig.weight_quantizer_or_default(
-                self.config, AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
-            values, scale = quantizer(kernel, to_numpy=True)
-            scale = scale.squeeze(0)
-        else:
-            values, scale, zero = abs_max_quantize_grouped_with_zero_point(kernel, block_size=self.block_size)
-        packed, _, _ = pack_int4(values, axis=-1)
-        remove_weight(layer, "kernel")
-        self.build(layer, tuple(kernel.shape), kernel.device)
-        assign(layer, "kernel", packed)
-        assign(layer, "kernel_scale", scale)
-        if zero is not None:
-            assign(layer, "kernel_zero", zero)
+        quantizer = QuantizationConfig.weight_quantizer_or_default(
+            self.config, AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
+        self.store_packed(layer, kernel, lambda m: quantizer(m, to_numpy=True), tuple(kernel.shape))
 
     def call(self, layer: Any, inputs: torch.Tensor) -> torch.Tensor:
         out = with_input_gradient(self, layer, inputs)

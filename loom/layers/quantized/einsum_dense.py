@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
-from loom.layers.quantized.core import (Scheme, assign, block_size_for, dequantize_groups, frozen_weight,
-                                        group_index, integer_product, remove_weight, with_input_gradient)
+from loom.layers.quantized.core import (Scheme, dequantize_groups, frozen_weight, integer_product,
+                                        with_input_gradient)
 from loom.layers.quantized.einsum_axes import analyze
-from loom.quantizers import (AbsMaxQuantizer, QuantizationConfig, abs_max_quantize,
-                             abs_max_quantize_grouped_with_zero_point, pack_int4, unpack_int4)
+from loom.layers.quantized.kernel_formats import Int4Kernel, Int8Kernel
+from loom.quantizers import AbsMaxQuantizer, QuantizationConfig, abs_max_quantize, unpack_int4
 
 
 class _EinsumScheme(Scheme):
@@ -47,15 +47,8 @@ class _EinsumScheme(Scheme):
         raise NotImplementedError
 
 
-class Int8EinsumDense(_EinsumScheme):
+class Int8EinsumDense(Int8Kernel, _EinsumScheme):
     """``EinsumDense`` with an int8 kernel (see the module docstring)."""
-
-    MODE = "int8"
-    SAVED_ORDER = ("kernel", "bias", "kernel_scale")
-
-    def __init__(self, layer: Any, config: Any = None) -> None:
-        super().__init__(layer, config)
-        self.inputs_quantizer = QuantizationConfig.activation_quantizer_or_default(config, AbsMaxQuantizer())
 
     def build(self, layer: Any, shape: tuple, device: Any = None) -> None:
         self.kernel_shape = tuple(shape)
@@ -65,13 +58,8 @@ class Int8EinsumDense(_EinsumScheme):
     def quantize(self, layer: Any) -> None:
         quantizer = QuantizationConfig.weight_quantizer_or_default(
             self.config, AbsMaxQuantizer(axis=self.axes.kernel_reduced))
-        kernel = layer.kernel.detach()
-        values, scale = quantizer(kernel, to_numpy=True)
-        scale = self.axes.scale_for_output(scale, "kernel")
-        remove_weight(layer, "kernel")
-        self.build(layer, tuple(kernel.shape), kernel.device)
-        assign(layer, "kernel", values)
-        assign(layer, "kernel_scale", scale)
+        values, scale = quantizer(layer.kernel.detach(), to_numpy=True)
+        self.store(layer, values, self.axes.scale_for_output(scale, "kernel"))
 
     def _float_kernel(self, layer: Any, dtype: torch.dtype) -> torch.Tensor:
         return layer.kernel.to(dtype) / self.axes.scale_for_kernel(layer.kernel_scale)
@@ -86,19 +74,8 @@ class Int8EinsumDense(_EinsumScheme):
         return out.to(x.dtype) / (x_scale * layer.kernel_scale)
 
 
-class Int4EinsumDense(_EinsumScheme):
+class Int4EinsumDense(Int4Kernel, _EinsumScheme):
     """``EinsumDense`` with a flattened, packed int4 kernel (see the module docstring)."""
-
-    MODE = "int4"
-    SAVED_ORDER = ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
-
-    def __init__(self, layer: Any, config: Any = None) -> None:
-        super().__init__(layer, config)
-        self.inputs_quantizer = QuantizationConfig.activation_quantizer_or_default(config, None)
-        self.block_size = block_size_for(layer, config)
-
-    def policy_mode(self, layer: Any) -> str:
-        return f"int4/{-1 if self.block_size is None else self.block_size}"
 
     def _flat_shape(self) -> tuple[int, int]:
         rows = self._reduced_size()
@@ -106,34 +83,13 @@ class Int4EinsumDense(_EinsumScheme):
 
     def build(self, layer: Any, shape: tuple, device: Any = None) -> None:
         self.kernel_shape = tuple(shape)
-        rows, columns = self._flat_shape()
-        frozen_weight(layer, "kernel", (rows, (columns + 1) // 2), "int8", device=device)
-        if self.block_size is None:
-            frozen_weight(layer, "kernel_scale", (columns,), initializer="ones", device=device)
-            return
-        groups = (math.ceil(rows / self.block_size), columns)
-        frozen_weight(layer, "kernel_scale", groups, initializer="ones", device=device)
-        frozen_weight(layer, "kernel_zero", groups, "int8", device=device)
-        frozen_weight(layer, "g_idx", (rows,), "float32", device=device)
-        assign(layer, "g_idx", group_index(rows, self.block_size))
+        self.build_packed(layer, *self._flat_shape(), device=device)
 
     def quantize(self, layer: Any) -> None:
         kernel = layer.kernel.detach()
         self.kernel_shape = tuple(kernel.shape)
-        flat = kernel.reshape(self._flat_shape())
-        zero = None
-        if self.block_size is None:
-            values, scale = abs_max_quantize(flat, axis=0, value_range=(-8, 7), dtype="int8")
-            scale = scale.squeeze(0)
-        else:
-            values, scale, zero = abs_max_quantize_grouped_with_zero_point(flat, block_size=self.block_size)
-        packed, _, _ = pack_int4(values, axis=-1)
-        remove_weight(layer, "kernel")
-        self.build(layer, self.kernel_shape, kernel.device)
-        assign(layer, "kernel", packed)
-        assign(layer, "kernel_scale", scale)
-        if zero is not None:
-            assign(layer, "kernel_zero", zero)
+        self.store_packed(layer, kernel.reshape(self._flat_shape()),
+                          lambda m: abs_max_quantize(m, axis=0, value_range=(-8, 7), dtype="int8"), self.kernel_shape)
 
     def _float_kernel(self, layer: Any, dtype: torch.dtype) -> torch.Tensor:
         unpacked = unpack_int4(layer.kernel, self._flat_shape()[1], axis=-1)
