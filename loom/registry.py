@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+
 import threading
 from typing import Any, Callable
 
@@ -29,6 +31,27 @@ _SCOPES = threading.local()
 
 def register_builtin(cls: type) -> None:
     _REGISTRY.setdefault(cls.__name__, cls)
+
+
+def builtin(name: str) -> type | None:
+    """loom's own class registered under the bare ``name``, or ``None``.
+
+    Every subclass of ``Layer`` whose module is in ``loom.`` registers itself, so a class a doctest (or
+    ``exec``) makes with a loom module's ``__name__`` does too; only a class its module really exposes counts,
+    so such a class cannot stand in for a user's class of the same name in a file.
+    """
+    cls = _REGISTRY.get(name)
+    if cls is None or ">" in name:
+        return None
+    found: Any = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return cls if found is cls else None
+
+
+def builtins() -> dict[str, type]:
+    """``{name: class}`` of :func:`builtin` for every bare registered name."""
+    return {name: cls for name in list(_REGISTRY) if (cls := builtin(name)) is not None}
 
 
 def register_loom_serializable(package: str = "Custom", name: str | None = None) -> Callable[[type], type]:
@@ -127,7 +150,7 @@ def get_registered(name: str, custom_objects: dict | None = None) -> type:
     found = find_custom(name, custom_objects)
     if found is not None:
         return found
-    if name in _REGISTRY:
+    if name in _REGISTRY and (">" in name or builtin(name) is not None):
         return _REGISTRY[name]
     raise UnsafeLoadError(
         f"Unknown class '{name}'. Register it with @loom.saving.register_loom_serializable() or pass it in "

@@ -63,12 +63,12 @@ _KERAS_REFUSES = {"SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trai
 def _kind_tables() -> tuple[tuple[str, str, dict], ...]:
     """``(kind, keras module, {class name: class})`` for every family of objects a config may hold."""
     from loom import constraints, initializers, losses, metrics, optimizers, quantizers, regularizers, schedules
-    from loom.registry import _REGISTRY
+    from loom.registry import builtins
 
     def classes(table: Any) -> dict:
         return {k: v for k, v in dict(table).items() if inspect.isclass(v)}
 
-    return (("layer", "keras.layers", {k: v for k, v in _REGISTRY.items() if ">" not in k}),
+    return (("layer", "keras.layers", builtins()),
             ("initializer", "keras.initializers", classes(initializers._CLASSES)),
             ("regularizer", "keras.regularizers", classes(regularizers._BY_NAME)),
             ("constraint", "keras.constraints", classes(constraints._CLASSES)),

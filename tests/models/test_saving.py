@@ -216,6 +216,18 @@ def test_class_defined_in_a_function_loads_with_its_bare_name(tmp_path):
     _assert_same_outputs(model(_x(2, 3)), restored(_x(2, 3)))
 
 
+def test_a_class_made_under_a_loom_module_name_is_not_a_builtin(tmp_path):
+    """A doctest's class gets its module's ``__name__`` ('loom.layers.layer') and registers as loom's own; it must
+    not answer for a user's class of the same name in a file (it did when layer.py's doctests ran first)."""
+    from loom.registry import builtin, get_registered
+    namespace = {"__name__": "loom.layers.layer", "loom": loom}
+    exec("class Doubler(loom.layers.Layer):\n    def call(self, x):\n        return 2 * x\n", namespace)
+    assert builtin("Doubler") is None and builtin("Dense") is loom.layers.Dense
+    with pytest.raises(UnsafeLoadError, match="custom_objects=\\{'Doubler': cls\\}"):
+        get_registered("Doubler")
+    assert get_registered("Doubler", {"Doubler": namespace["Doubler"]}) is namespace["Doubler"]
+
+
 def test_lambda_model_requires_safe_mode_off(tmp_path):
     x = loom.Input((3,))
     model = loom.Model(x, loom.layers.Dense(2)(loom.layers.Lambda(lambda t: torch.sin(t) * 2)(x)))
