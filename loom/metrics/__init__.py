@@ -193,7 +193,7 @@ def resolve(identifier: Any, y_true_shape: tuple | None = None, y_pred_shape: tu
         return cls(name=identifier)
     metric = get(identifier)
     if not isinstance(metric, Metric):
-        metric = MeanMetricWrapper(metric)
+        metric = MeanMetricWrapper(metric, name=getattr(metric, "__name__", None))
     if isinstance(identifier, str):
         metric.name = identifier
     return metric

@@ -336,21 +336,22 @@ class MeanMetricWrapper(Mean):
 
     Args:
         fn: Per-sample function (a loss function, an accuracy function, your own).
-        name: Defaults to ``fn.__name__``.
+        name: Defaults to ``None``: the class's name in snake case (``'mean_metric_wrapper'``), as Keras;
+            ``compile(metrics=[fn])`` names the wrapper after ``fn``.
         dtype: Defaults to floatx.
         **kwargs: Passed to ``fn``.
 
     Example:
         >>> import torch
         >>> from loom.losses import mean_absolute_error
-        >>> m = MeanMetricWrapper(mean_absolute_error)
+        >>> m = MeanMetricWrapper(mean_absolute_error, name="mean_absolute_error")
         >>> m.update_state(torch.zeros(2, 1), torch.tensor([[1.0], [3.0]]))
         >>> m.name, m.result()
         ('mean_absolute_error', tensor(2.))
     """
 
     def __init__(self, fn: Callable, name: str | None = None, dtype: Any = None, **kwargs: Any):
-        super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)  # None: 'mean_metric_wrapper', as Keras (compile names it after fn)
         self._fn = fn
         self._fn_kwargs = kwargs
 

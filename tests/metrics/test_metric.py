@@ -41,6 +41,19 @@ def test_mean_metric_wrapper_matches_keras_with_weights():
                   keras.metrics.MeanMetricWrapper(keras.losses.huber, delta=0.5), batches)
 
 
+def test_mean_metric_wrapper_names_as_keras_and_compile_names_it_after_the_function():
+    import re
+    for lib in (loom, keras):
+        first, second = (lib.metrics.MeanMetricWrapper(lib.losses.huber).name for _ in range(2))
+        assert re.fullmatch(r"mean_metric_wrapper(_\d+)?", first) and second != first, (lib, first, second)
+    def double_error(y_true, y_pred):
+        return 2 * (y_true - y_pred)
+    model = loom.Sequential([loom.Input((2,)), loom.layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=[double_error])
+    history = model.fit(np.ones((4, 2), "float32"), np.ones((4, 2), "float32"), verbose=0)
+    assert "double_error" in history.history
+
+
 def test_result_is_a_tensor_and_reset_zeroes_state():
     m = metrics.Mean()
     m.update_state(torch.tensor([1.0, 2.0]))
