@@ -138,6 +138,20 @@ class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUp
         self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
         self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
 
+    def __getstate__(self) -> dict:
+        """Everything (torch's own ``__getstate__`` keeps only its three fields), less the view of the step
+        counter, which ``__setstate__`` makes again over the copied variable (``copy.deepcopy``, pickling)."""
+        state = self.__dict__.copy()
+        del state["_iteration_count"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if state.get("_built"):
+            torch.optim.Optimizer.__setstate__(self, state)  # hooks and step wrapper, as torch restores them
+        else:
+            self.__dict__.update(state)
+        self._iteration_count = memoryview(self._iteration_variable.detach().numpy().reshape(1))
+
     # ------------------------------------------------------------------ lifecycle
 
     @property

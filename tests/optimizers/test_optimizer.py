@@ -359,3 +359,30 @@ def test_apply_gradients_returns_the_iterations_variable_as_keras():
     w = torch.nn.Parameter(torch.zeros(1))
     opt = optimizers.Adam()
     assert opt.apply_gradients([(torch.ones(1), w)]) is opt.iterations and int(opt.iterations) == 1
+
+
+@pytest.mark.parametrize("trained", [False, True])
+def test_deepcopy_and_pickle_keep_every_setting_and_the_state(trained):
+    """``copy.deepcopy(optimizer)`` (KerasTuner and user code clone optimizers) keeps loom's own attributes,
+    the step counter and the slots, and the copy counts and updates on its own."""
+    import pickle
+
+    import loom
+    opt = loom.optimizers.Adam(learning_rate=0.01, clipnorm=1.0, name="tuned")
+    if trained:
+        model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(2)])
+        model.compile(opt, "mse")
+        model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        assert (clone.name, clone.learning_rate, clone.clipnorm, clone.built) == ("tuned", 0.01, 1.0, trained)
+        assert int(clone.iterations) == int(opt.iterations) == int(trained)
+        if trained:
+            params = [p for g in clone.param_groups for p in g["params"]]
+            assert [s["momentum"].shape for s in clone.state.values()] == [p.shape for p in params]
+            for p in params:
+                p.grad = torch.ones_like(p)
+            before = [p.detach().clone() for p in params]
+            clone.step()
+            assert all(not torch.equal(a, p) for a, p in zip(before, params))
+        clone.iterations = 7
+        assert int(opt.iterations) == int(trained)
