@@ -1,10 +1,8 @@
 """Optimizer state in Keras 3's order: the ``optimizer/vars/0, 1, ...`` arrays of a ``.keras`` archive.
 
-Keras lists ``iterations``, then ``learning_rate`` (unless it is a schedule), then the slot variables of
-every trainable weight (in the model's trainable-weight order), family by family as each optimizer's
-``build`` creates them: names created together are interleaved per weight (Adam's momentum and velocity),
-names created apart follow one another (RMSprop's velocities, then momentums). Slot values are in Keras's
-weight layout; loom keeps them in its own, so each is converted through the weight's layer.
+The order is ``optimizer.variables``' (:mod:`loom.optimizers.keras_variables`), with the slots taken in the
+model's trainable-weight order. Slot values are in Keras's weight layout; loom keeps them in its own, so each is
+converted through the weight's layer.
 
 Example:
     >>> import numpy as np, loom
@@ -23,40 +21,7 @@ import numpy as np
 import torch
 
 from loom.models.weight_map import WeightSlot, weight_slots
-
-
-def _layout(optimizer: Any) -> list[tuple[str, ...]]:
-    """The slot families of ``optimizer`` in Keras's creation order (interleaved within a tuple): the base
-    class's weight averages and gradient accumulators first, then the algorithm's own."""
-    base = ([("average",)] if getattr(optimizer, "use_ema", False) else []) + (
-        [("gradient_accumulator",)] if getattr(optimizer, "gradient_accumulation_steps", None) else [])
-    return base + _own_layout(optimizer)
-
-
-def _own_layout(optimizer: Any) -> list[tuple[str, ...]]:
-    name = type(optimizer).__name__
-    if name == "Lion":
-        return [("momentum",)]
-    if name == "Lamb" or name == "ScheduleFreeAdamW":
-        return [("momentum", "velocity")]
-    if name == "Ftrl":
-        return [("accumulator", "linear")]
-    if name == "Adam" or name == "AdamW":
-        return [("momentum", "velocity")] + ([("velocity_hat",)] if getattr(optimizer, "amsgrad", False) else [])
-    if name == "SGD":
-        return [("momentum",)] if getattr(optimizer, "momentum", 0) else []
-    if name == "RMSprop":
-        return [("velocity",)] + ([("momentum",)] if getattr(optimizer, "momentum", 0) > 0 else []) + (
-            [("average_gradient",)] if getattr(optimizer, "centered", False) else [])
-    if name == "Adagrad":
-        return [("accumulator",)]
-    if name == "Adamax":
-        return [("momentum", "norm")]
-    if name == "Nadam":
-        return [("momentum", "velocity")]
-    if name == "Adadelta":
-        return [("accumulated_grad", "accumulated_delta_var")]
-    return []  # (Adafactor's factored state is not mapped: Keras then warns and starts it afresh)
+from loom.optimizers.keras_variables import has_lr_variable, slot_layout
 
 
 def _trainable_slots(model: Any, optimizer: Any) -> list[tuple[int, WeightSlot]]:
@@ -64,11 +29,6 @@ def _trainable_slots(model: Any, optimizer: Any) -> list[tuple[int, WeightSlot]]
     params = optimizer._flat_params() if getattr(optimizer, "_built", False) else []
     index = {id(p): i for i, p in enumerate(params)}
     return [(index[id(s.tensor)], s) for s in weight_slots(model) if id(s.tensor) in index]
-
-
-def _has_lr_variable(optimizer: Any) -> bool:
-    from loom.schedules import LearningRateSchedule
-    return not isinstance(getattr(optimizer, "_learning_rate", None), LearningRateSchedule)
 
 
 def optimizer_arrays(model: Any) -> list[np.ndarray]:
@@ -84,11 +44,11 @@ def _arrays(model: Any, optimizer: Any) -> list[np.ndarray]:
         own = [np.asarray(optimizer._iterations, dtype=np.int32), np.asarray(0.0, dtype=np.float32)]
         return own + [a for inner in optimizer.optimizers for a in _arrays(model, inner)]
     out = [np.asarray(optimizer._iterations, dtype=np.int32)]  # calls, an int32 as Keras writes it
-    if _has_lr_variable(optimizer):
+    if has_lr_variable(optimizer):
         out.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
     slots = _trainable_slots(model, optimizer)
     params = optimizer._flat_params() if getattr(optimizer, "_built", False) else []
-    for family in _layout(optimizer):
+    for family in slot_layout(optimizer):
         for index, slot in slots:
             state = optimizer.state.get(params[index], {})
             for name in family:
@@ -116,11 +76,11 @@ def restore_optimizer_arrays(model: Any, arrays: list[np.ndarray]) -> bool:
 
 def _count(model: Any, optimizer: Any) -> int:
     """How many arrays Keras writes for ``optimizer`` (a built one, or just its step count and rate)."""
-    head = 2 if _has_lr_variable(optimizer) else 1
+    head = 2 if has_lr_variable(optimizer) else 1
     if not getattr(optimizer, "_built", False):
         return head
     tail = 1 if type(optimizer).__name__ == "Nadam" else 0
-    return head + sum(len(f) for f in _layout(optimizer)) * len(_trainable_slots(model, optimizer)) + tail
+    return head + sum(len(f) for f in slot_layout(optimizer)) * len(_trainable_slots(model, optimizer)) + tail
 
 
 def _restore_multi(model: Any, optimizer: Any, arrays: list[np.ndarray]) -> bool:
@@ -137,9 +97,9 @@ def _restore_multi(model: Any, optimizer: Any, arrays: list[np.ndarray]) -> bool
 
 
 def _restore(model: Any, optimizer: Any, arrays: list[np.ndarray]) -> bool:
-    head = 2 if _has_lr_variable(optimizer) else 1
+    head = 2 if has_lr_variable(optimizer) else 1
     slots = _trainable_slots(model, optimizer)
-    layout = _layout(optimizer)
+    layout = slot_layout(optimizer)
     tail = 1 if type(optimizer).__name__ == "Nadam" else 0
     expected = head + sum(len(f) for f in layout) * len(slots) + tail
     if len(arrays) == head:  # an optimizer Keras never built: only its step count

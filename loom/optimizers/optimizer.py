@@ -64,6 +64,7 @@ from loom.errors import ConfigError
 from loom.optimizers import averaging
 from loom.optimizers.graph_update import GraphUpdate
 from loom.optimizers.hyperparameters import Hyperparameters, _as_float
+from loom.optimizers.keras_variables import KerasVariables
 from loom.optimizers.moving_average import MovingAverage
 from loom.optimizers.slots import Slots
 from loom.optimizers.state_io import StateIO
@@ -71,7 +72,7 @@ from loom.optimizers.update_arithmetic import UpdateArithmetic
 from loom.variables import Variable, name_scope
 
 
-class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUpdate, StateIO,
+class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUpdate, StateIO, KerasVariables,
                 torch.optim.Optimizer):
     """Base class of loom's optimizers (see the module docstring for the update order).
 

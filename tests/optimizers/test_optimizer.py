@@ -1,6 +1,7 @@
 """The optimizer base: lifecycle, state round trips, learning-rate control, configs and identifiers."""
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -386,3 +387,39 @@ def test_deepcopy_and_pickle_keep_every_setting_and_the_state(trained):
             assert all(not torch.equal(a, p) for a, p in zip(before, params))
         clone.iterations = 7
         assert int(opt.iterations) == int(trained)
+
+
+@pytest.mark.parametrize("identifier", [
+    {"class_name": "adam", "config": {}}, {"class_name": "adam", "config": {"amsgrad": True}},
+    {"class_name": "rmsprop", "config": {"momentum": 0.5, "centered": True}},
+    {"class_name": "sgd", "config": {"momentum": 0.9}}, {"class_name": "nadam", "config": {}},
+    {"class_name": "adagrad", "config": {}}])
+def test_variables_match_keras_in_order_names_shapes_and_values(identifier):
+    import loom
+    x = np.ones((4, 3), "float32") * np.arange(3, dtype="float32")
+    listed = {}
+    for lib in (keras, loom):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2, kernel_initializer="ones")])
+        optimizer = lib.optimizers.get(copy.deepcopy(identifier))
+        assert [v.name for v in optimizer.variables] == ["iteration", "learning_rate"]  # before build
+        model.compile(optimizer, "mse")
+        model.fit(x, np.ones((4, 2), "float32"), batch_size=2, verbose=0)
+        listed[lib] = [(re.sub(r"^variable(_\d+)?$", "variable", v.path.split("/", 1)[-1])  # Keras numbers these
+                        .replace(model.name, "m").replace(model.layers[0].name, "d"),
+                        tuple(v.shape), np.asarray(v.numpy(), "float64")) for v in optimizer.variables]
+    assert [entry[:2] for entry in listed[loom]] == [entry[:2] for entry in listed[keras]]
+    for ours, theirs in zip(listed[loom], listed[keras]):
+        np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-5, atol=1e-7, err_msg=ours[0])
+
+
+def test_slot_variables_share_the_optimizer_state_and_a_schedule_has_no_rate_variable():
+    import loom
+    model = loom.Sequential([loom.Input((3,)), loom.layers.Dense(2)])
+    model.compile(loom.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5), momentum=0.9), "mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
+    variables = model.optimizer.variables
+    assert [v.name for v in variables][:1] == ["iteration"] and "learning_rate" not in [v.name for v in variables]
+    momentum = variables[1]
+    momentum.assign(np.full(tuple(momentum.shape), 3.0, "float32"))
+    kernel = model.layers[0].kernel
+    assert float(model.optimizer.state[kernel]["momentum"].max()) == 3.0
