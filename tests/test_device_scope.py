@@ -61,14 +61,25 @@ def test_factory_and_random_ops_follow_the_scope(name):
     assert backend.scope_device() is None and make().device.type == "cpu"
 
 
-def test_explicit_dtype_still_applies_and_tensors_keep_their_device():
+def test_explicit_dtype_still_applies_and_tensors_follow_the_scope():
     with backend.device_scope("meta"):
         assert ops.arange(3, dtype="float16").dtype == torch.float16
         assert ops.ones(2, dtype="int8").device == META
         cpu = torch.ones(2)
-        assert ops.convert_to_tensor(cpu) is cpu  # tensors passed in keep their device
-        assert ops.zeros_like(cpu).device.type == "cpu"
-        assert random.dropout(cpu, 0.5, seed=1).device.type == "cpu"
+        assert ops.zeros_like(cpu).device == META  # its input converted into the scope first, as Keras
+    with keras.device("meta"):
+        assert keras.ops.zeros_like(cpu).device == META
+
+
+def test_convert_to_tensor_moves_tensors_and_variables_into_the_scope_as_keras():
+    cpu, variable = torch.ones(2), loom.Variable(np.ones(3, "float32"))
+    assert ops.convert_to_tensor(cpu) is cpu  # no scope: as given
+    with backend.device_scope("meta"):
+        assert ops.convert_to_tensor(cpu).device == META
+        assert ops.convert_to_tensor(cpu, dtype="float16").dtype == torch.float16
+        assert ops.convert_to_tensor(variable).device == META
+    with keras.device("meta"):  # Keras's torch backend does the same
+        assert keras.ops.convert_to_tensor(cpu).device == META
 
 
 def test_scope_nests_restores_and_is_per_thread():

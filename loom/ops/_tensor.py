@@ -111,9 +111,10 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     """Turn NumPy arrays, Python scalars/lists, tensors or variables into a torch tensor, as Keras does.
 
     Python floats become floatx (float32), Python ints int32, bools bool; NumPy arrays keep their dtype
-    (float64 stays float64); tensors are returned as they are (on their device) unless ``dtype`` asks for a cast.
-    Python and NumPy data go to :func:`loom.backend.scope_device` (the model's device inside ``fit`` /
-    ``predict`` on a GPU; the CPU outside any scope).
+    (float64 stays float64); tensors are returned as they are unless ``dtype`` asks for a cast. Inside a device
+    scope (:func:`loom.backend.scope_device`: ``loom.device(...)``, or the model's device inside ``fit`` /
+    ``predict`` on a GPU) the result is on that device, as Keras; outside any scope data goes to the CPU and
+    tensors stay where they are.
 
     Args:
         x: the value to convert.
@@ -133,13 +134,15 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     if sparse or ragged:
         raise InputError("convert_to_tensor: sparse and ragged tensors are not supported; pass a dense value.")
     target = None if dtype is None else to_torch_dtype(dtype)
-    if isinstance(x, torch.Tensor):
-        if isinstance(x, Variable):
+    if isinstance(x, torch.Tensor) or isinstance(getattr(x, "value", None), torch.Tensor):
+        if not isinstance(x, torch.Tensor):
+            x = x.value
+        elif isinstance(x, Variable):
             x = x._keras_view()  # a convolution kernel in Keras's layout, as Keras code expects
+        device = backend.scope_device()
+        if device is not None and x.device != device:  # inside a device scope tensors move there, as in Keras
+            x = x.to(device)
         return x if target is None or x.dtype == target else x.to(target)
-    value = getattr(x, "value", None)
-    if isinstance(value, torch.Tensor):
-        return value if target is None or value.dtype == target else value.to(target)
     if isinstance(x, SymbolicTensor):
         raise InputError(f"convert_to_tensor: {x!r} is a functional-graph placeholder with no values; ops called "
                          f"on it add layers to the graph, but it cannot become a tensor.")
