@@ -1,6 +1,9 @@
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+# No test leaves ledgers or builders behind in torch's cache folder; tests/training/test_precompiled_step.py turns
+# precompiled steps on where it tests them (with a cache folder of its own).
+os.environ.setdefault("LOOM_PRECOMPILE", "0")
 
 import numpy as np
 import pytest

@@ -22,6 +22,11 @@ what it can see without timing anything:
    have cost as much as a compilation would (the rent-or-buy rule: never more than twice the better choice
    in hindsight).
 
+4. **Precompiled steps.** A dense network's train step that stays eager here runs a library compiled ahead of
+   time where one exists (:mod:`loom.training.precompiled_step`: built in the background once earlier runs of
+   the step added up, loaded in milliseconds, no compilation in the run); while one is loaded, a long call
+   does not compile the step again.
+
 A decision to compile is kept for the model's later calls (its graphs exist; dropping them would only pay
 again), and nothing switches within a call, so training never recompiles midway. The decisions are in
 ``model._jit_decision`` (``{kind: JitDecision}``) and logged on the ``loom.training.auto_jit`` logger.
@@ -149,6 +154,10 @@ def decide_for(model: torch.nn.Module, kind: str, steps: int | None) -> None:
     policy = getattr(model, "_jit_policy", None)
     if policy is None or policy.forced is not None:
         return
+    cached = getattr(model, _STEP_CACHES[kind], None)
+    if cached is not None and getattr(cached[1], "loaded", lambda: 0)() and not policy.uses(kind):
+        model._jit_decision[kind] = JitDecision(kind, False, "a precompiled step is loaded", steps)
+        return
     before = policy.uses(kind)
     model._jit_decision[kind] = policy.decide(model, kind, steps)
     if policy.uses(kind) and not before:
@@ -160,7 +169,7 @@ def estimate(model: torch.nn.Module, kind: str, steps: int | None, earlier_steps
     of earlier calls ran eagerly (see the module docstring)."""
     if kind not in KINDS:
         raise ConfigError(f"jit decision: kind must be one of {list(KINDS)}; got {kind!r}.")
-    blocker = _eager_only(model, kind)
+    blocker = eager_only_reason(model, kind)
     if blocker:
         return JitDecision(kind, False, blocker, steps)
     layers = _layer_count(model)
@@ -181,7 +190,13 @@ def estimate(model: torch.nn.Module, kind: str, steps: int | None, earlier_steps
     return JitDecision(kind, gain > cost, reason, steps, gain, cost)
 
 
-def _eager_only(model: torch.nn.Module, kind: str) -> str:
+def train_gain_per_step(model: torch.nn.Module) -> float:
+    """Seconds a compiled train step of ``model`` is expected to save per step (the estimate ``"auto"`` uses)."""
+    device = "cuda" if _device_type(model) == "cuda" else "cpu"
+    return _layer_count(model) * GAIN_PER_LAYER_S[device]["train"]
+
+
+def eager_only_reason(model: torch.nn.Module, kind: str) -> str:
     """Why ``model``'s ``kind`` step must stay eager (``""`` if nothing forbids compiling)."""
     from loom.layers.normalization import BatchNormalization
     from loom.layers.rnn_base import RecurrentLayer

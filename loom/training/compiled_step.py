@@ -111,9 +111,7 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
         autocast: ``(device type, dtype)`` for mixed precision, or ``None``.
         after_update: called after each optimizer step (weight constraints), or ``None``.
     """
-    def forward_and_penalty(xs):  # the penalty must be computed while the weights are swapped in
-        return forward(xs), (regularization() if regularization is not None else None)
-    holder = FlatForward(model, forward_and_penalty)
+    holder = step_holder(model, forward, regularization)
     name_of = {id(p): n for n, p in holder.named_parameters()}
     all_params = [p for p in params if id(p) in name_of]  # the optimizer's order
     graphs: dict[tuple, tuple] = {}
@@ -143,33 +141,20 @@ def make_compiled_train_step(model: torch.nn.Module, forward: Callable[[list], l
     return step
 
 
+def step_holder(model: torch.nn.Module, forward: Callable[[list], list],
+                regularization: Callable | None) -> FlatForward:
+    """The module a functional step calls: ``holder(xs) -> (outputs, regularization penalty or None)``, with
+    ``model``'s weights as its own (so the penalty is computed while the step's weight values are swapped in)."""
+    def forward_and_penalty(xs):
+        return forward(xs), (regularization() if regularization is not None else None)
+    return FlatForward(model, forward_and_penalty)
+
+
 def _gradient_graphs(holder: torch.nn.Module, train_params: list, optimizer: Any, loss_plan: Callable,
                      metric_update: Callable | None, autocast: tuple | None, small: bool, in_graph: bool) -> tuple:
     """``(train_params, fixed_slots, compiled update or None, compiled gradients)`` differentiating
     ``train_params``; every other parameter and buffer of ``holder`` is a fixed input."""
-    named = list(holder.named_parameters())
-    name_of = {id(p): n for n, p in named}
-    train_ids = {id(p) for p in train_params}
-    train_names = [name_of[id(p)] for p in train_params]
-    fixed_names = [n for n, p in named if id(p) not in train_ids] + [n for n, _ in holder.named_buffers()]
-    fixed_slots = [_slot(holder, n) for n in fixed_names]
-
-    def loss_of(train_values, fixed_values, xs, ys, sws):
-        weights = {**dict(zip(train_names, train_values)), **dict(zip(fixed_names, fixed_values))}
-        with torch.autocast(*autocast) if autocast else nullcontext():
-            outs, penalty = torch.func.functional_call(holder, weights, (xs,))
-        if autocast:
-            outs = float32_outputs(outs)
-        total, parts = loss_plan(ys, outs, sws)
-        if penalty is not None:
-            total = total + penalty
-        aux = (total, parts, [o.detach() for o in outs])
-        masks = [output_mask(o) for o in outs] if metric_update is not None else []
-        if any(m is not None for m in masks):  # the metrics leave masked steps out
-            aux += (masks,)
-        return total, aux
-
-    grad_of = torch.func.grad(loss_of, has_aux=True)
+    fixed_slots, grad_of = gradient_function(holder, train_params, loss_plan, autocast, metric_update is not None)
 
     def gradients(train_values, fixed_values, xs, ys, sws):
         grads, aux = grad_of(train_values, fixed_values, xs, ys, sws)
@@ -188,6 +173,37 @@ def _gradient_graphs(holder: torch.nn.Module, train_params: list, optimizer: Any
 
     compiled_update = compiled(update, small) if in_graph and optimizer.updates_in_graph(train_params) else None
     return train_params, fixed_slots, compiled_update, compiled(gradients, small)  # traced on first call only
+
+
+def gradient_function(holder: torch.nn.Module, train_params: list, loss_plan: Callable, autocast: tuple | None,
+                      with_masks: bool) -> tuple[list, Callable]:
+    """``(fixed_slots, grad_of)``: ``grad_of(train_values, fixed_values, xs, ys, sws) -> (gradients, aux)``
+    differentiates the loss of ``holder``'s forward pass with respect to the values of ``train_params``; every
+    other parameter and buffer is a fixed value, read from ``fixed_slots`` (``(module, attribute)`` pairs).
+    ``aux`` is ``(total, per-output losses, detached outputs)``, plus the outputs' Keras masks when
+    ``with_masks`` and any output has one."""
+    named = list(holder.named_parameters())
+    name_of = {id(p): n for n, p in named}
+    train_ids = {id(p) for p in train_params}
+    train_names = [name_of[id(p)] for p in train_params]
+    fixed_names = [n for n, p in named if id(p) not in train_ids] + [n for n, _ in holder.named_buffers()]
+
+    def loss_of(train_values, fixed_values, xs, ys, sws):
+        weights = {**dict(zip(train_names, train_values)), **dict(zip(fixed_names, fixed_values))}
+        with torch.autocast(*autocast) if autocast else nullcontext():
+            outs, penalty = torch.func.functional_call(holder, weights, (xs,))
+        if autocast:
+            outs = float32_outputs(outs)
+        total, parts = loss_plan(ys, outs, sws)
+        if penalty is not None:
+            total = total + penalty
+        aux = (total, parts, [o.detach() for o in outs])
+        masks = [output_mask(o) for o in outs] if with_masks else []
+        if any(m is not None for m in masks):  # the metrics leave masked steps out
+            aux += (masks,)
+        return total, aux
+
+    return [_slot(holder, n) for n in fixed_names], torch.func.grad(loss_of, has_aux=True)
 
 
 def is_small(model: torch.nn.Module) -> bool:

@@ -22,7 +22,7 @@ import torch
 from loom import backend, cpu_allocator, inference, structure
 from loom.distributed import context as dist_context, data_parallel
 from loom.errors import ConfigError
-from loom.training import auto_jit
+from loom.training import auto_jit, precompiled_step
 from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
 from loom.training.custom_step import StepLogs
 from loom.training.logs import RunningLoss
@@ -100,6 +100,12 @@ class StepBuilder:
                 metric_plan.update_now if metric_plan.entries else None, self._regularization(), autocast,
                 self._constraint_hook())
             step = with_eager_fallback(compiled, step)
+        elif not jit and precompiled_step.eligible(self, optimizer, params, autocast, scaler):
+            function = precompiled_step.StepFunction(self, forward, params, optimizer, loss_plan,
+                                                     self._regularization())
+            step = precompiled_step.PrecompiledStep(self, step, function,
+                                                    metric_plan.update if metric_plan.entries else None,
+                                                    self._constraint_hook())
         return step
 
     def _test_step(self):

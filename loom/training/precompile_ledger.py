@@ -1,0 +1,173 @@
+"""When a precompiled train step is built: a ledger of what eager steps cost across runs, and the builder.
+
+Building a precompiled step (:mod:`loom.training.precompiled_step`) takes tens of seconds of CPU, so it is
+bought only for a step that has already cost time eagerly in earlier runs (the rent-or-buy rule of
+:mod:`loom.training.auto_jit`, across processes), and never in the user's run:
+
+1. While a process runs an eligible step eagerly it counts the steps per library key; at exit it adds their
+   expected overhead (steps x layers x ``auto_jit.GAIN_PER_LAYER_S``) to ``<key>.ledger.json`` when it is at
+   least :data:`RECORD_AFTER_S` (the short fits of tests and examples leave nothing behind).
+2. A process whose step has no library reads the ledger; once earlier runs add up to :data:`BUILD_AFTER_S`, it
+   writes a build request (``<key>.request.json``: the model's configuration, its compile configuration and
+   the batch's shapes) and starts ``python -m loom.training.precompile_worker`` on it, detached and at the
+   lowest CPU priority. Only one builder runs per key (the request file is created exclusively; a request
+   older than :data:`STALE_S` is taken over).
+3. A build that fails, or a library whose results differ from the eager step's, leaves ``<key>.failed.json``
+   (the reason): that key is not built again.
+
+Everything written is JSON of strings and numbers, written atomically; nothing read from these files is
+executed.
+
+Example:
+    >>> ledger_path("0123abcd").endswith("loom_precompiled/0123abcd.ledger.json")
+    True
+    >>> expected_overhead({"overhead_s": 0.5, "runs": 2})
+    0.5
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import time
+import weakref
+from typing import Any
+
+from loom.io_utils import atomic_write
+
+#: Seconds of expected eager overhead a process must spend on one step before it is written to the ledger.
+RECORD_AFTER_S = 0.05
+#: Seconds of expected eager overhead in earlier runs after which a run starts the builder.
+BUILD_AFTER_S = 0.25
+#: Seconds after which a build request whose builder never finished is taken over.
+STALE_S = 1800
+
+_STEPS: "weakref.WeakSet" = weakref.WeakSet()
+
+# The builder lowers its priority before importing anything (importing torch is a second of CPU): nice 19 and
+# Linux's idle scheduling class. It stays in the run's session, where nice applies (a new session would get a
+# CPU share of its own), in a process group of its own (Ctrl-C in the terminal does not reach it).
+_LOWEST_PRIORITY_THEN_WORKER = """
+import os, runpy
+for lower in (lambda: os.nice(19), lambda: os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))):
+    try:
+        lower()
+    except (AttributeError, OSError):
+        pass
+runpy.run_module("loom.training.precompile_worker", run_name="__main__", alter_sys=True)
+"""
+
+
+def _path(key: str, kind: str) -> str:
+    from loom.training.precompiled_step import cache_folder
+    return os.path.join(cache_folder(), f"{key}.{kind}.json")
+
+
+def ledger_path(key: str) -> str:
+    return _path(key, "ledger")
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path) as f:
+            value = json.load(f)
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write(path: str, value: dict) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write(path, json.dumps(value, indent=1).encode())
+
+
+def expected_overhead(entry: dict) -> float:
+    value = entry.get("overhead_s", 0.0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def remember(step: Any, signature: tuple, key: str) -> None:
+    """Note that ``step`` runs batches of ``signature`` under ``key`` (its eager steps are counted for it)."""
+    if not hasattr(step, "keys"):
+        step.keys, step.eager_counts = {}, {}
+    step.keys[signature] = key
+    _STEPS.add(step)
+
+
+def count_eager_step(step: Any, signature: tuple) -> None:
+    counts = getattr(step, "eager_counts", None)
+    if counts is not None and signature in step.keys:
+        counts[signature] = counts.get(signature, 0) + 1
+
+
+def per_step_overhead(model: Any) -> float:
+    """Seconds a precompiled step is expected to save over an eager one (``auto_jit``'s estimate)."""
+    from loom.training import auto_jit
+    return auto_jit.train_gain_per_step(model)
+
+
+def record_all() -> None:
+    """Add this process's eager steps to the ledger (at exit; also callable directly)."""
+    for step in list(_STEPS):
+        per_step = per_step_overhead(step.model)
+        for signature, steps in list(step.eager_counts.items()):
+            spent = steps * per_step
+            if spent >= RECORD_AFTER_S:
+                path = ledger_path(step.keys[signature])
+                entry = _read(path)
+                _write(path, {"overhead_s": expected_overhead(entry) + spent,
+                              "runs": int(entry.get("runs", 0) or 0) + 1})
+            step.eager_counts[signature] = 0
+
+
+atexit.register(lambda: _quietly(record_all))
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - bookkeeping at exit must never turn a run into a failure
+        pass
+
+
+def set_aside(key: str, reason: str) -> None:
+    """Never build or load ``key`` again (its library, if any, is removed), saying why."""
+    from loom.training.precompiled_step import library_path
+    _write(_path(key, "failed"), {"reason": reason[:2000]})
+    try:
+        os.remove(library_path(key))
+    except OSError:
+        pass
+
+
+def maybe_build(step: Any, signature: tuple, key: str) -> bool:
+    """Start the builder for ``key`` when earlier runs spent :data:`BUILD_AFTER_S` on it eagerly (see the module
+    docstring); returns whether one was started."""
+    if (os.name != "posix" or os.path.exists(_path(key, "failed"))
+            or expected_overhead(_read(ledger_path(key))) < BUILD_AFTER_S):
+        return False
+    from loom.models import to_json
+    from loom.training.precompiled_step import _jsonable_signature
+    request = _path(key, "request")
+    try:
+        os.makedirs(os.path.dirname(request), exist_ok=True)
+        if os.path.exists(request) and time.time() - os.path.getmtime(request) > STALE_S:
+            os.remove(request)
+        fd = os.open(request, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # another run is building it
+        return False
+    with os.fdopen(fd, "w") as f:
+        json.dump({"key": key, "model": to_json(step.model), "compile": step.model.get_compile_config(),
+                   "signature": _jsonable_signature(signature)}, f)
+    log = open(_path(key, "build-log").replace(".json", ".txt"), "wb")
+    import loom
+    here = os.path.dirname(os.path.dirname(os.path.abspath(loom.__file__)))  # the same loom as this run's
+    env = {**os.environ, "LOOM_PRECOMPILE": "0", "TORCHINDUCTOR_COMPILE_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+    with log:
+        subprocess.Popen([sys.executable, "-c", _LOWEST_PRIORITY_THEN_WORKER, request], stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=log, env=env, process_group=0, close_fds=True)
+    return True
