@@ -89,30 +89,17 @@ def expected_overhead(entry: dict) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def remember(step: Any, signature: tuple, key: str) -> None:
-    """Note that ``step`` runs batches of ``signature`` under ``key`` (its eager steps are counted for it)."""
-    if not hasattr(step, "keys"):
-        step.keys, step.eager_counts = {}, {}
-    step.keys[signature] = key
+def remember(step: Any) -> None:
+    """Have :func:`record_all` write down ``step``'s eager steps (a
+    :class:`~loom.training.precompiled_step.PrecompiledStep`: its ``keys`` and ``eager_counts``)."""
     _STEPS.add(step)
-
-
-def count_eager_step(step: Any, signature: tuple) -> None:
-    counts = getattr(step, "eager_counts", None)
-    if counts is not None and signature in step.keys:
-        counts[signature] = counts.get(signature, 0) + 1
-
-
-def per_step_overhead(model: Any) -> float:
-    """Seconds a precompiled step is expected to save over an eager one (``auto_jit``'s estimate)."""
-    from loom.training import auto_jit
-    return auto_jit.train_gain_per_step(model)
 
 
 def record_all() -> None:
     """Add this process's eager steps to the ledger (at exit; also callable directly)."""
+    from loom.training import auto_jit
     for step in list(_STEPS):
-        per_step = per_step_overhead(step.model)
+        per_step = auto_jit.train_gain_per_step(step.model)
         for signature, steps in list(step.eager_counts.items()):
             spent = steps * per_step
             if spent >= RECORD_AFTER_S:

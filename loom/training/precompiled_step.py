@@ -184,8 +184,8 @@ class StepFunction:
     """A model's train step as one pure function of flat tensors, the form that is traced and compiled.
 
     ``function(*flat) -> [new weight values..., new optimizer states..., total, per-output losses..., outputs...]``
-    where ``flat`` is :meth:`inputs`'s list. Nothing is updated in place: :meth:`apply` copies the new values
-    into the weights and the optimizer's slots.
+    where ``flat`` is :meth:`inputs`'s list. Nothing is updated in place: the caller copies the new values into
+    :attr:`targets` (the weights and the optimizer's slots).
     """
 
     def __init__(self, model: Any, forward: Callable, params: list, optimizer: Any, loss_plan: Any,
@@ -273,6 +273,8 @@ class PrecompiledStep:
         self.model, self.eager, self.function = model, eager, function
         self.metric_update, self.after_update = metric_update, after_update
         self.runners: dict[tuple, Any] = {}
+        self.keys: dict[tuple, str] = {}  # batch signature -> library key (where the model's config serializes)
+        self.eager_counts: dict[tuple, int] = {}  # eager steps since the ledger last recorded them
 
     def loaded(self) -> int:
         """How many batch shapes run a precompiled library."""
@@ -284,7 +286,8 @@ class PrecompiledStep:
         if runner is _MISSING:
             runner = self.runners[signature] = self._runner(signature, xs, ys, sws)
         if runner is None or not self._runnable():
-            self._count(signature)
+            if signature in self.keys:
+                self.eager_counts[signature] = self.eager_counts.get(signature, 0) + 1
             return self.eager(xs, ys, sws)
         return self._run(runner, xs, ys, sws)
 
@@ -304,10 +307,6 @@ class PrecompiledStep:
             self.metric_update(ys, outs, sws)
         return total, parts
 
-    def _count(self, signature: tuple) -> None:
-        from loom.training import precompile_ledger
-        precompile_ledger.count_eager_step(self, signature)
-
     def _runner(self, signature: tuple, xs: list, ys: list, sws: list | None):
         """The loaded, checked library for ``signature``, or ``None`` (then maybe start its builder)."""
         from loom.training import precompile_ledger
@@ -315,7 +314,8 @@ class PrecompiledStep:
             key = step_key(self.model, signature)
         except Exception:  # noqa: BLE001 - a configuration that does not serialize is never precompiled
             return None
-        precompile_ledger.remember(self, signature, key)
+        self.keys[signature] = key
+        precompile_ledger.remember(self)
         path = library_path(key)
         loader = getattr(getattr(torch._C, "_aoti", None), "AOTIModelPackageLoader", None)
         if loader is None:
@@ -361,14 +361,14 @@ def build(model: Any, function: StepFunction, xs: list, ys: list, sws: list | No
         LoomError: the step cannot be precompiled (random operations, constants that are state...).
     """
     from torch.fx.experimental.proxy_tensor import make_fx
+    from loom.layers.modes import restore_modes, saved_modes
     flat = function.inputs(xs, ys, sws)
-    modes = [(m, m.training) for m in model.modules()]
+    modes = saved_modes(model)
     model.train()  # as fit() runs it
     try:
         graph = make_fx(function.function, tracing_mode="fake")(*flat)
     finally:
-        for module, training in modes:
-            module.training = training
+        restore_modes(modes)
     _check_graph(graph)
 
     class Step(torch.nn.Module):

@@ -121,7 +121,7 @@ def test_ledger_records_long_eager_runs_and_asks_for_a_build_only_after_enough(p
     assert step.eager_counts[signature] == 2
     precompile_ledger.record_all()  # 2 steps: too short to write down
     assert not os.path.exists(precompile_ledger.ledger_path(key))
-    per_step = precompile_ledger.per_step_overhead(model)
+    per_step = auto_jit.train_gain_per_step(model)
     step.eager_counts[signature] = int(precompile_ledger.RECORD_AFTER_S / per_step) + 1
     precompile_ledger.record_all()
     precompile_ledger.record_all()  # nothing new since
