@@ -121,13 +121,11 @@ def _quietly(fn) -> None:
 
 
 def set_aside(key: str, reason: str) -> None:
-    """Never build or load ``key`` again (its library, if any, is removed), saying why."""
+    """Never build or load ``key`` again (its library, if any, is removed), saying why; a cache folder that cannot
+    be written only means the library is not used by this run."""
     from loom.training.precompiled_step import library_path
-    _write(_path(key, "failed"), {"reason": reason[:2000]})
-    try:
-        os.remove(library_path(key))
-    except OSError:
-        pass
+    _quietly(lambda: _write(_path(key, "failed"), {"reason": reason[:2000]}))
+    _quietly(lambda: os.remove(library_path(key)))
 
 
 def maybe_build(step: Any, signature: tuple, key: str) -> bool:
@@ -146,15 +144,19 @@ def maybe_build(step: Any, signature: tuple, key: str) -> bool:
         fd = os.open(request, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError:  # another run is building it
         return False
-    with os.fdopen(fd, "w") as f:
-        json.dump({"key": key, "model": to_json(step.model), "compile": step.model.get_compile_config(),
-                   "signature": _jsonable_signature(signature)}, f)
-    log = open(_path(key, "build-log").replace(".json", ".txt"), "wb")
-    import loom
-    here = os.path.dirname(os.path.dirname(os.path.abspath(loom.__file__)))  # the same loom as this run's
-    env = {**os.environ, "LOOM_PRECOMPILE": "0", "TORCHINDUCTOR_COMPILE_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
-    with log:
-        subprocess.Popen([sys.executable, "-c", _LOWEST_PRIORITY_THEN_WORKER, request], stdin=subprocess.DEVNULL,
-                         stdout=log, stderr=log, env=env, process_group=0, close_fds=True)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump({"key": key, "model": to_json(step.model), "compile": step.model.get_compile_config(),
+                       "signature": _jsonable_signature(signature)}, f)
+        import loom
+        here = os.path.dirname(os.path.dirname(os.path.abspath(loom.__file__)))  # the same loom as this run's
+        env = {**os.environ, "LOOM_PRECOMPILE": "0", "TORCHINDUCTOR_COMPILE_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+        with open(_path(key, "build-log").replace(".json", ".txt"), "wb") as log:
+            subprocess.Popen([sys.executable, "-c", _LOWEST_PRIORITY_THEN_WORKER, request],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, process_group=0,
+                             close_fds=True)
+    except Exception:  # noqa: BLE001 - no builder this time; the user's run goes on eagerly, a later one retries
+        _quietly(lambda: os.remove(request))
+        return False
     return True

@@ -326,7 +326,7 @@ class PrecompiledStep:
         try:
             runner = loader(path, "model", False, 1, -1)
             agrees = self._agrees(runner, xs, ys, sws)
-        except (RuntimeError, OSError) as e:
+        except (RuntimeError, OSError, LoomError) as e:
             agrees, runner = False, None
             warnings.warn(f"jit_compile='auto': the precompiled train step {path} does not load ({e}); "
                           f"the step runs eagerly.", stacklevel=3)

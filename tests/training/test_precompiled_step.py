@@ -172,6 +172,9 @@ def test_builder_writes_a_library_that_later_runs_load_and_train_with_as_eagerly
     model = mlp()  # a later run: loads the library, checks it, trains with it
     history = model.fit(x, y, batch_size=32, epochs=3, verbose=0)
     assert model._train_step().loaded() == 1
+    # Bad labels are refused before the library runs, as in the eager loop.
+    with pytest.raises(loom.LoomError, match=r"class indices in 0\.\.3"):
+        model.fit(x, y + 4, batch_size=32, epochs=1, verbose=0)
     auto_jit.decide_for(model, "train", 10_000_000)  # a fit long enough to compile: the library serves it
     assert not model._jit_decision["train"].compile and "precompiled" in model._jit_decision["train"].reason
     monkeypatch.setenv("LOOM_PRECOMPILE", "0")
@@ -193,3 +196,17 @@ def test_builder_writes_a_library_that_later_runs_load_and_train_with_as_eagerly
     assert other._train_step().loaded() == 0 and np.isfinite(history.history["loss"][0])
     assert not os.path.exists(precompiled_step.library_path(other_key))
     assert "differ" in json.load(open(precompiling / f"{other_key}.failed.json"))["reason"]
+
+
+def test_a_builder_that_cannot_start_leaves_no_request_and_the_run_trains_eagerly(precompiling, monkeypatch):
+    x, y = data(64)
+    first = mlp()
+    first.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    (signature, key), = first._train_step().keys.items()
+    precompile_ledger._write(precompile_ledger.ledger_path(key), {"overhead_s": 1.0, "runs": 4})
+    monkeypatch.setattr(precompile_ledger.sys, "executable", str(precompiling / "no-such-python"))
+    model = mlp()
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and model._train_step().loaded() == 0
+    assert not os.path.exists(precompiling / f"{key}.request.json")  # a later run may try again
+    assert not os.path.exists(precompiling / f"{key}.failed.json")
