@@ -3,11 +3,13 @@ again ends with exactly the weights, history and CSV log of an uninterrupted run
 
 import json
 import os
+import queue
 import random
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zipfile
 
@@ -154,8 +156,10 @@ def test_errors_stale_temporaries_and_arguments(tmp_path):
 
 # ------------------------------------------------------------------------------------- kill -9, for real
 SCRIPT = textwrap.dedent("""
-    import json, os, sys, time, zipfile
+    import faulthandler, json, os, signal, sys, time, zipfile
     import numpy as np, loom
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the parent's stall report: every thread's stack
     from loom.callbacks import BackupAndRestore, CSVLogger, EarlyStopping, ReduceLROnPlateau
 
     out, backup, marker, stall = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -225,12 +229,61 @@ def _launch(tmp_path, out, backup, stall="none"):
     os.makedirs(out, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     args = [sys.executable, str(script), str(out), str(backup), str(tmp_path / "marker"), stall]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return _Child(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
 
-def _finish(proc):
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err.decode()[-3000:]
+class _Child:
+    """A training process whose output lines are read with a deadline: a child that stalls (no line for
+    ``STALL_S``) fails the test with its threads' stacks instead of hanging the suite."""
+
+    STALL_S = 300.0
+
+    def __init__(self, proc):
+        self.proc, self.lines, self.err = proc, queue.Queue(), []
+        self.pumps = [threading.Thread(target=self._pump, args=(stream, put), daemon=True)
+                      for stream, put in ((proc.stdout, self.lines.put), (proc.stderr, self.err.append))]
+        for pump in self.pumps:
+            pump.start()
+
+    @staticmethod
+    def _pump(stream, put):
+        for line in iter(stream.readline, b""):
+            put(line)
+        put(b"")
+
+    def readline(self) -> bytes:
+        """The next output line, ``b""`` once the process closed its output."""
+        try:
+            return self.lines.get(timeout=self.STALL_S)
+        except queue.Empty:
+            self.proc.send_signal(signal.SIGUSR1)  # faulthandler in SCRIPT prints every thread's stack
+            time.sleep(2.0)
+            self.kill()
+            pytest.fail(f"the training process wrote nothing for {self.STALL_S:.0f} s; its stacks:\n{self.stderr()}")
+
+    def finish(self, timeout=300.0) -> bytes:
+        """Everything the process still writes; it must end within ``timeout`` s."""
+        self.proc.wait(timeout=timeout)
+        rest = []
+        while (line := self.readline()) != b"":
+            rest.append(line)
+        return b"".join(rest)
+
+    def poll(self):
+        return self.proc.poll()
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stderr(self) -> str:
+        self.pumps[1].join(timeout=10)
+        return b"".join(self.err).decode(errors="replace")[-3000:]
+
+
+def _finish(child):
+    child.finish()
+    assert child.proc.returncode == 0, child.stderr()
 
 
 def _outputs(out):
@@ -250,10 +303,9 @@ def _reference(tmp_path):
 
 
 def _kill_at_marker(tmp_path, out, backup, stall):
-    proc = _launch(tmp_path, out, backup, stall)
-    _wait_for(tmp_path / "marker", proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    child = _launch(tmp_path, out, backup, stall)
+    _wait_for(tmp_path / "marker", child)
+    child.kill()
     (tmp_path / "marker").unlink()
 
 
@@ -271,11 +323,11 @@ def test_kill_9_mid_epoch_and_mid_save_then_rerun_gives_identical_results(tmp_pa
     assert not backup.exists()
 
 
-def _progress_lines(proc, count):
+def _progress_lines(child, count):
     """Read ``count`` progress lines (fewer if the process ends); the duration of the last one."""
     last, step = time.monotonic(), 0.0
     for _ in range(count):
-        if not proc.stdout.readline():
+        if not child.readline():
             break
         now = time.monotonic()
         step, last = now - last, now
@@ -291,20 +343,19 @@ def test_kill_9_at_random_moments_then_rerun_gives_identical_results(tmp_path):
     fraction of that batch's duration, so a slow or busy machine moves them with the work (scripts/
     soak_resume.py does the same 50 times over)."""
     reference = _launch(tmp_path, tmp_path / "reference", tmp_path / "reference_backup")
-    assert reference.stdout.readline().strip() == b"ready"
-    out_text, err = reference.communicate(timeout=300)
-    assert reference.returncode == 0, err.decode()[-3000:]
+    assert reference.readline().strip() == b"ready"
+    out_text = reference.finish()
+    assert reference.proc.returncode == 0, reference.stderr()
     batches = out_text.count(b"b\n")
     expected = _outputs(tmp_path / "reference")
     out, backup = tmp_path / "run", tmp_path / "backup"
     rng = random.Random(11)
     for _ in range(6):
-        proc = _launch(tmp_path, out, backup)
-        assert proc.stdout.readline().strip() == b"ready"
-        step = _progress_lines(proc, rng.randint(1, batches))
+        child = _launch(tmp_path, out, backup)
+        assert child.readline().strip() == b"ready"
+        step = _progress_lines(child, rng.randint(1, batches))
         time.sleep(rng.random() * step)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
+        child.kill()
         if (backup / "training_state.zip").exists():
             training_state.read_state(str(backup / "training_state.zip"))  # never partial
     _finish(_launch(tmp_path, out, backup))
