@@ -114,6 +114,8 @@ class CallbackList:
         self.wants_train_batch_logs = bool(self._batch_methods["on_train_batch_end"])
         self.wants_test_batch_logs = bool(self._batch_methods["on_test_batch_end"])
         self.wants_predict_batch_logs = bool(self._batch_methods["on_predict_batch_end"])
+        self.watches_predict_batches = bool(self._batch_methods["on_predict_batch_begin"]) or \
+            self.wants_predict_batch_logs
         self.has_batch_begin = bool(self._batch_methods["on_train_batch_begin"])
 
     def _call_all(self, hook: str, *args) -> None:

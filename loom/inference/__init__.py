@@ -3,7 +3,8 @@
 ``model(x)`` always runs the graph as written. :func:`predict_forward` (what ``predict()`` runs) and models
 opted in with ``model.optimize_for_inference()`` run an :class:`InferencePlan` instead: the same results,
 with in-place activations, BatchNormalization folded into convolutions and large CPU batches in pieces
-where no hook, subclass or sample-mixing layer could tell the difference.
+where no hook, subclass or sample-mixing layer could tell the difference; ``predict`` also merges small
+batches up to the same budget where nothing watches them (:func:`merged_batch_size`).
 
 Example:
     >>> import numpy as np, loom
@@ -22,7 +23,7 @@ import torch
 from loom.inference.eligibility import runs_graph_as_written
 from loom.inference.plan import InferencePlan
 
-__all__ = ["InferencePlan", "plan_for", "predict_forward", "run", "runs_graph_as_written"]
+__all__ = ["InferencePlan", "merged_batch_size", "plan_for", "predict_forward", "run", "runs_graph_as_written"]
 
 
 def plan_for(model: torch.nn.Module) -> InferencePlan:
@@ -46,3 +47,26 @@ def predict_forward(model: Any, default: Callable[[list], list]) -> Callable[[li
         return default
     plan = plan_for(model)
     return plan.run
+
+
+def merged_batch_size(forward: Callable[[list], list], batch_size: int) -> int:
+    """How many samples ``predict`` gives ``forward`` at once when nothing watches its batches: whole batches of
+    ``batch_size`` merged up to the plan's piece size (``LOOM_INFERENCE_CHUNK_BYTES`` of activations), so an
+    overhead-bound model runs a few large batches instead of many small ones. ``batch_size`` itself unless
+    ``forward`` is an inference plan that may run now (no forward hook, no gradients) whose layers never mix
+    samples; the outputs are the same up to float rounding.
+
+    Example:
+        >>> import loom
+        >>> x = loom.Input((4,))
+        >>> model = loom.Model(x, loom.layers.Dense(2)(x))
+        >>> merged_batch_size(predict_forward(model, None), 32) % 32, merged_batch_size(len, 32)
+        (0, 32)
+    """
+    plan = getattr(forward, "__self__", None)
+    if not isinstance(plan, InferencePlan) or plan.inference_chunk is None:
+        return batch_size
+    with torch.no_grad():
+        if not plan.shortcuts_allowed():
+            return batch_size
+    return max(batch_size, plan.inference_chunk // batch_size * batch_size)

@@ -1,7 +1,7 @@
 """Inference settings read from the environment when a plan is made (never at import), with clear errors.
 
 ``LOOM_INFERENCE_CHUNK_BYTES``: the largest activation of one piece when CPU inference runs a large batch in
-pieces (default 16 MiB; ``0`` never splits a batch).
+pieces, and of the merged batches ``predict`` runs (default 16 MiB; ``0`` never splits or merges a batch).
 
 Example:
     >>> chunk_bytes() >= 0

@@ -38,7 +38,7 @@ from loom.errors import ConfigError, GraphError, InputError, ShapeError
 from loom.layers import eager_masks
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer_policy import LayerPolicy, layer_dtype
-from loom.layers.modes import restore_modes, saved_modes
+from loom.layers.modes import restore_modes, saved_modes, set_subtree_mode
 from loom.registry import register_builtin, registered_name
 from loom.symbolic import SymbolicTensor, infer_outputs, is_symbolic
 from loom.layers.weights import create_weight, track_metric, track_variable
@@ -173,8 +173,12 @@ class Layer(LayerPolicy, nn.Module):
 
     def train(self, mode: bool = True):
         """torch's ``train``; afterwards calls without ``training=`` follow the torch mode it set."""
-        self._mode_set = True
-        return super().train(mode)
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        set_subtree_mode(self, mode)
+        return self
+
+    train._sets_mode_directly = True  # loom.layers.modes.set_mode may set such a layer's subtree itself
 
     def forward(self, *args, **kwargs):
         if self._call_takes_training and kwargs.get("training") is None:

@@ -34,11 +34,40 @@ def saved_modes(root: nn.Module) -> list[tuple[nn.Module, bool, Any]]:
 def restore_modes(saved: list[tuple[nn.Module, bool, Any]]) -> None:
     """Put back what :func:`saved_modes` recorded."""
     for module, mode, mode_set in saved:
-        module.training = mode
+        _set_training(module, mode)
         if mode_set is None:
             module.__dict__.pop("_mode_set", None)
         else:
-            module._mode_set = mode_set
+            module.__dict__["_mode_set"] = mode_set
+
+
+def set_mode(module: nn.Module, mode: bool) -> None:
+    """What torch's ``module.train(mode)`` does, done directly where the class keeps torch's or loom's ``train``
+    (torch's recursion goes through ``__setattr__``, ~5 us a module: a cost ``predict`` would pay twice per
+    call); a class with its own ``train`` is asked to set its subtree itself."""
+    train = getattr(type(module), "train", None)
+    if train is nn.Module.train or getattr(train, "_sets_mode_directly", False):
+        set_subtree_mode(module, mode)
+    else:
+        module.train(mode)
+
+
+def set_subtree_mode(module: nn.Module, mode: bool) -> None:
+    """``module``'s own mode (a loom layer also remembers that it was set), then :func:`set_mode` on its
+    children."""
+    _set_training(module, mode)
+    if hasattr(type(module), "_mode_set"):  # a loom layer
+        module.__dict__["_mode_set"] = True
+    for child in module._modules.values():
+        if child is not None:
+            set_mode(child, mode)
+
+
+def _set_training(module: nn.Module, mode: bool) -> None:
+    if "training" in module.__dict__:  # torch keeps it there; a class could make it a property
+        module.__dict__["training"] = mode
+    else:
+        module.training = mode
 
 
 def custom_step_modes(root: nn.Module, training: bool) -> None:

@@ -51,7 +51,7 @@ from typing import Any
 
 import torch
 
-from loom import backend, config
+from loom import backend, config, inference
 from loom.callbacks.callback_list import CallbackList
 from loom.distributed import context as dist_context, reduce as dist_reduce, sharding, stopping
 from loom.distributed import strided
@@ -59,7 +59,7 @@ from loom.errors import ConfigError, InputError
 from loom.training import auto_jit, compile_utils, validation
 from loom.training.batch_api import BatchAPI
 from loom.training.compile_api import CompileAPI
-from loom.training.data import EpochIterator
+from loom.training.data import ArrayData, EpochIterator
 from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
 from loom.training.custom_step import StepAPI, StepLogs
@@ -310,7 +310,10 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
 
         Args:
             x: inputs, in any form :meth:`fit` takes (targets in a dataset or generator are ignored).
-            batch_size: samples per step (default ``None``: 32; not for DataLoaders and generators).
+            batch_size: samples per step (default ``None``: 32; not for DataLoaders and generators). When no
+                callback watches batches (``verbose=0``) and a graph model's layers never mix samples, consecutive
+                batches of in-memory data run together, up to :func:`loom.inference.merged_batch_size` (the
+                same outputs up to float rounding, activations bounded by ``LOOM_INFERENCE_CHUNK_BYTES``).
             verbose: ``'auto'`` (default, = 1), 0 silent, 1 progress bar, 2 one line at the end.
             steps: batches to predict (default ``None``: the whole data).
             callbacks: a list of :class:`~loom.callbacks.Callback` (default ``None``).
@@ -338,6 +341,8 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
                                  steps=epochs.steps)
         auto_jit.decide_for(self, "predict", epochs.steps)
         forward = self._predict_forward()
+        if steps is None and gather is None and isinstance(block, ArrayData) and not callbacks.watches_predict_batches:
+            epochs = EpochIterator(block, inference.merged_batch_size(forward, batch_size or 32), False)
         pack = getattr(forward, "pack", self._pack_outputs)
         wants_logs = callbacks.wants_predict_batch_logs
         self._enter_mode(False, self._custom_predict())
