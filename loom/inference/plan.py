@@ -71,6 +71,7 @@ class InferencePlan:
         self.steps = list(runner.steps)
         self._layers = [step[0] for step in self.steps]
         self._watched = list({id(m): m for layer in [model, *self._layers] for m in layer.modules()}.values())
+        self.sample_bytes = 0  # one sample's largest activation, where every size is known
         self.inference_chunk = self._inference_chunk(settings.chunk_bytes() if chunk_bytes is None else chunk_bytes)
         readers = runner.readers()
         self._allow_in_place(readers)
@@ -145,6 +146,7 @@ class InferencePlan:
                 if any(d is None for d in t.shape[1:]):
                     return None
                 largest = max(largest, math.prod(t.shape[1:]) * backend.torch_dtype(t.dtype).itemsize)
+        self.sample_bytes = largest  # one sample's largest activation
         return max(1, budget // largest) if largest else None
 
     # ------------------------------------------------------------------------------------- running

@@ -59,6 +59,13 @@ def test_merging_stops_at_the_piece_budget_in_whole_batches(monkeypatch):
     assert merged_batch_size(plan_for(model).run, 100) == 100  # a batch above the budget is never merged
 
 
+def test_only_small_activations_merge():
+    x = loom.Input((6,))
+    wide = loom.Model(x, layers.Dense(3)(layers.Dense(4096)(x)))  # 16 KiB a sample: 64 samples in 1 MiB
+    assert merged_batch_size(plan_for(wide).run, 20) == 60
+    assert merged_batch_size(plan_for(wide).run, 128) == 128
+
+
 def test_zero_budget_never_merges(monkeypatch):
     monkeypatch.setenv("LOOM_INFERENCE_CHUNK_BYTES", "0")
     model = _mlp()
