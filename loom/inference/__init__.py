@@ -58,9 +58,8 @@ def merged_batch_size(forward: Callable[[list], list], batch_size: int) -> int:
     """How many samples ``predict`` gives ``forward`` at once when nothing watches its batches: whole batches of
     ``batch_size`` merged up to :data:`MERGE_BYTES` (1 MiB) of one layer's output, and never past the plan's
     piece size (``LOOM_INFERENCE_CHUNK_BYTES``), so an overhead-bound model runs a few large batches instead
-    of many small ones. ``batch_size`` itself unless
-    ``forward`` is an inference plan that may run now (no forward hook, no gradients) whose layers never mix
-    samples; the outputs are the same up to float rounding.
+    of many small ones. ``batch_size`` itself unless ``forward`` is an inference plan that may run now (no
+    forward hook, no gradients) whose layers never mix samples; the outputs are the same up to float rounding.
 
     Example:
         >>> import loom

@@ -146,7 +146,7 @@ class InferencePlan:
                 if any(d is None for d in t.shape[1:]):
                     return None
                 largest = max(largest, math.prod(t.shape[1:]) * backend.torch_dtype(t.dtype).itemsize)
-        self.sample_bytes = largest  # one sample's largest activation
+        self.sample_bytes = largest
         return max(1, budget // largest) if largest else None
 
     # ------------------------------------------------------------------------------------- running

@@ -81,10 +81,10 @@ def custom_step_modes(root: nn.Module, training: bool) -> None:
     """
     for module in root.modules():
         if hasattr(type(module), "_mode_set"):  # a loom layer
-            module.training = False
+            _set_training(module, False)
             module.__dict__.pop("_mode_set", None)
         else:
-            module.training = training
+            _set_training(module, training)
 
 
 def keeps_modes(method: Callable) -> Callable:

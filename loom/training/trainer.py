@@ -312,8 +312,8 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
             x: inputs, in any form :meth:`fit` takes (targets in a dataset or generator are ignored).
             batch_size: samples per step (default ``None``: 32; not for DataLoaders and generators). When no
                 callback watches batches (``verbose=0``) and a graph model's layers never mix samples, consecutive
-                batches of in-memory data run together, up to :func:`loom.inference.merged_batch_size` (the
-                same outputs up to float rounding, activations bounded by ``LOOM_INFERENCE_CHUNK_BYTES``).
+                batches of in-memory data run together while one layer's output stays within 1 MiB
+                (:func:`loom.inference.merged_batch_size`; the same outputs up to float rounding).
             verbose: ``'auto'`` (default, = 1), 0 silent, 1 progress bar, 2 one line at the end.
             steps: batches to predict (default ``None``: the whole data).
             callbacks: a list of :class:`~loom.callbacks.Callback` (default ``None``).
