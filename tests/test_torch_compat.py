@@ -39,7 +39,7 @@ def test_without_onednn_the_convolution_is_not_fused(fresh_caches, monkeypatch):
     assert _torch_compat.conv_pointwise() is None
     x, w, b = _conv_args()
     with torch.no_grad():
-        assert conv_base.fused_conv2d_relu(x, w, b, (1, 1), (1, 1), (1, 1), 1) is None
+        assert conv_base.onednn_conv2d(x, w, b, (1, 1), (1, 1), (1, 1), 1) is None
 
 
 @pytest.mark.parametrize("private", [True, False])

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from loom import _torch_compat, activations, backend, config, constraints, initializers, regularizers
 from loom.errors import ConfigError, ShapeError
+from loom.layers import onednn_weights
 from loom.layers.activity_penalty import ActivityPenalty
 from loom.layers.input_spec import InputSpec
 from loom.layers.layer import Layer
@@ -43,17 +44,23 @@ _TO_LAST = {2: (0, 2, 3, 1), 3: (0, 2, 3, 4, 1)}
 CONV_OPS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-def fused_conv2d_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, strides, padding, dilation,
-                      groups: int) -> torch.Tensor | None:
-    """``relu(conv2d(...))`` in one oneDNN call, for float32 CPU inference; ``None`` where that does not apply
-    (gradients enabled, another device or dtype, no oneDNN, tracing)."""
+def onednn_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, strides, padding, dilation,
+                  groups: int, post_op: str = "relu") -> torch.Tensor | None:
+    """``relu(conv2d(...))`` (``post_op="relu"``) or ``conv2d(...)`` (``"none"``) in one oneDNN call for float32
+    CPU inference, with the weight prepacked inside :func:`loom.layers.onednn_weights.frozen`; ``None`` where
+    that does not apply (gradients enabled, another device or dtype, no oneDNN, tracing), or for ``"none"``
+    without a packed weight (``F.conv2d`` is then the same call)."""
     if (not backend.inference_shortcuts() or x.device.type != "cpu" or x.dtype != torch.float32
             or _torch_compat.is_compiling()):  # inductor does this fusion itself
         return None
     fused = _torch_compat.conv_pointwise()  # oneDNN's convolution with a fused element-wise post-op
     if fused is None:
         return None
-    return fused(x, weight, bias, list(padding), list(strides), list(dilation), groups, "relu", [], "")
+    prepacked = onednn_weights.packed(weight, x, strides, padding, dilation, groups)
+    if prepacked is None and post_op == "none":
+        return None
+    return fused(x, weight if prepacked is None else prepacked, bias, list(padding), list(strides), list(dilation),
+                 groups, post_op, [], "")
 
 
 # ----------------------------------------------------------------------------------------- argument checks
@@ -341,7 +348,9 @@ class BaseConv(ActivityPenalty, Layer):
         """The windowed convolution of channels-first ``x`` with the stored-layout ``weight``."""
         sp = self._spatial
         x, padding = self._padded(x)
-        return CONV_OPS[sp.op_rank](x, sp.lift_weight(weight), bias, sp.strides, padding, sp.dilation, groups)
+        args = (x, sp.lift_weight(weight), bias, sp.strides, padding, sp.dilation, groups)
+        y = onednn_conv2d(*args, post_op="none") if sp.op_rank == 2 else None
+        return CONV_OPS[sp.op_rank](*args) if y is None else y
 
     def _activated_convolution(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int,
                                activation: Any = None, pointwise: bool = False) -> torch.Tensor:
@@ -359,9 +368,10 @@ class BaseConv(ActivityPenalty, Layer):
         else:
             x, padding = self._padded(x)
             args = (x, weight, bias, sp.strides, padding, sp.dilation, groups)
-        y = fused_conv2d_relu(*args) if activation is activations.relu and sp.op_rank == 2 else None
+        relu = activation is activations.relu
+        y = onednn_conv2d(*args, post_op="relu" if relu else "none") if sp.op_rank == 2 else None
         if y is not None:
-            return self._activate(y, activations.linear)  # the ReLU is already applied
+            return self._activate(y, activations.linear if relu else activation)  # a ReLU is already applied
         return self._activate(CONV_OPS[sp.op_rank](*args), activation)
 
     def call(self, inputs):
@@ -382,12 +392,16 @@ class BaseConv(ActivityPenalty, Layer):
         if not self._folds_batchnorm or affine is None or bn._channel_axis != inputs.dim() - 1:
             return None
         self._check_channels(inputs)
-        scale, shift = affine
         sp = self._spatial
-        weight = sp.lift_weight(self.kernel) * scale.reshape((-1,) + (1,) * (sp.op_rank + 1))
-        bias = shift if self.bias is None else torch.addcmul(shift, self.bias, scale)
+        weight, bias = onednn_weights.memo((self, bn), lambda: self._folded_weights(*affine))
         return self._activated_convolution(sp.to_first(inputs), weight, bias, self.groups,
                                            activations.relu if relu else activations.linear)
+
+    def _folded_weights(self, scale: torch.Tensor, shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (op-rank) kernel and bias of this convolution with a normalization's ``x * scale + shift`` folded."""
+        sp = self._spatial
+        weight = sp.lift_weight(self.kernel) * scale.reshape((-1,) + (1,) * (sp.op_rank + 1))
+        return weight, (shift if self.bias is None else torch.addcmul(shift, self.bias, scale))
 
     def _activate(self, out: torch.Tensor, activation: Any = None) -> torch.Tensor:
         """``activation`` (default: the layer's) of this call's own channels-first output, returned in the

@@ -47,6 +47,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -64,6 +65,7 @@ from loom.training.logs import LazyLogs, RunningLoss
 from loom.training.prepare import DataPreparation
 from loom.training.custom_step import StepAPI, StepLogs
 from loom.training.step_builder import StepBuilder, on_model_device
+from loom.layers import onednn_weights
 from loom.layers.modes import custom_step_modes, keeps_modes
 from loom.traceback_utils import filter_traceback
 
@@ -349,7 +351,8 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         collected: list[list[torch.Tensor]] | None = None
         sizes: list[int] = []
         callbacks.on_predict_begin()
-        with torch.no_grad():
+        frozen = onednn_weights.frozen() if not callbacks.watches_predict_batches else contextlib.nullcontext()
+        with torch.no_grad(), frozen:  # nothing between batches can change a weight: pack convolutions' once
             for batch_index, (xs, _, _) in enumerate(epochs):
                 callbacks.on_predict_batch_begin(batch_index)
                 outs = forward(xs)
