@@ -352,7 +352,7 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         sizes: list[int] = []
         callbacks.on_predict_begin()
         frozen = onednn_weights.frozen() if not callbacks.watches_predict_batches else contextlib.nullcontext()
-        with torch.no_grad(), frozen:  # nothing between batches can change a weight: pack convolutions' once
+        with torch.no_grad(), frozen:  # nothing between batches changes a weight: convolutions pack theirs once
             for batch_index, (xs, _, _) in enumerate(epochs):
                 callbacks.on_predict_batch_begin(batch_index)
                 outs = forward(xs)
