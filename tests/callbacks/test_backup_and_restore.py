@@ -379,6 +379,10 @@ def test_kill_9_at_random_moments_then_rerun_gives_identical_results(tmp_path):
     assert reference.proc.returncode == 0, reference.stderr()
     batches = out_text.count(b"b\n")
     expected = _outputs(tmp_path / "reference")
+    # A second uninterrupted run, in a process whose arguments (so heap layout) differ: were it to differ, the
+    # cause would be the numerics of this machine, not resuming.
+    _finish(_launch(tmp_path, tmp_path / "second", tmp_path / "second_run_backup"))
+    assert _differing(tmp_path / "second", expected) == [], "two uninterrupted runs differ"
     out, backup = tmp_path / "run", tmp_path / "backup"
     rng, kills = random.Random(11), []  # kills: (progress lines, fraction of a step, epoch in the backup)
     for _ in range(6):
