@@ -43,7 +43,6 @@ from loom.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_d
 from loom.errors import ConfigError, InputError
 
 _NAME_COUNTS: collections.Counter = collections.Counter()
-ALIGNMENT = 64  # bytes: what torch's CPU allocator guarantees, and what MKL asks for reproducible results
 
 
 def torch_dtype(dtype: Any) -> torch.dtype:
@@ -63,11 +62,7 @@ def is_float(dtype: torch.dtype) -> bool:
 def to_tensor(x: Any, dtype: torch.dtype | None = None, device: torch.device | None = None) -> torch.Tensor:
     """Convert a NumPy array, Python number/list or tensor to a torch tensor.
 
-    NumPy float64 arrays become float32 (floatx), as Keras does, unless ``dtype`` says otherwise. A NumPy
-    buffer off a 64-byte boundary is copied into one torch allocates (always on one): MKL's kernels may round
-    differently at other alignments (its SSE4.2 path, used on some CPUs: 4 results for the 16 alignments of one
-    input), and NumPy's alignment changes from process to process, so a resumed run could not reproduce an
-    uninterrupted one bit for bit. A 64-byte-aligned buffer (NumPy's large arrays are page-aligned) is shared.
+    NumPy float64 arrays become float32 (floatx), as Keras does, unless ``dtype`` says otherwise.
     """
     if isinstance(x, torch.Tensor):
         t = x
@@ -86,8 +81,6 @@ def to_tensor(x: Any, dtype: torch.dtype | None = None, device: torch.device | N
         if not arr.flags.writeable or not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr).copy() if not arr.flags.writeable else np.ascontiguousarray(arr)
         t = torch.from_numpy(arr)
-        if t.data_ptr() % ALIGNMENT:
-            t = t.clone()
     if dtype is not None and t.dtype != dtype:
         t = t.to(dtype)
     if device is not None and t.device != device:
