@@ -81,7 +81,8 @@ def child(out: str, backup: str) -> None:
 def _launch(out: str, backup: str) -> subprocess.Popen:
     os.makedirs(out, exist_ok=True)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "MKL_CBWR": "AUTO"}  # bits that do not depend on where NumPy put the data (BackupAndRestore)
     return subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", out, backup], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

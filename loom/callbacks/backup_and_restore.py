@@ -12,6 +12,13 @@ batches, the state is also saved every N batches and a resumed run restarts the 
 first batch with the saved weights (Keras's behaviour: less work lost, not bit-identical). In a distributed
 run rank 0 writes the file and every rank reads it when the run is started again.
 
+Bit-identical means: the same machine, and the same results for the same inputs in every process. Some of MKL's
+code paths (its SSE4.2 one, taken on some CPUs; ``MKL_ENABLE_INSTRUCTIONS=SSE4_2`` forces it) round a matrix
+product differently depending on where in memory its input lies, and NumPy puts arrays at addresses that change
+from process to process. There, start the script with ``MKL_CBWR=AUTO`` in its environment (MKL's conditional
+numerical reproducibility: the same bits whatever the alignment; it must be set before the first computation)
+and the resumed run again matches the uninterrupted one.
+
 The callback moves itself to the end of the callback list, so it restores states after the other callbacks
 have reset themselves in ``on_train_begin``, and saves after they have updated in ``on_epoch_end``.
 
