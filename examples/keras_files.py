@@ -6,6 +6,8 @@
    ``fit`` continues where it stopped. A ``.keras`` file written by Keras loads the same way.
 3. Export it: ``format="onnx"`` (run with onnxruntime) and ``format="torch"`` (a ``torch.export`` program that
    needs neither loom nor Keras).
+4. ``keras.ops`` called on the model's inputs (``ops.image.resize``, ``rgb_to_grayscale``...) are saved as the
+   operations Keras records for them, so such a model moves to Keras too.
 
 The same moves on the command line: ``loom convert m.keras m.loom``, ``loom convert old_model.h5 m.keras``.
 
@@ -44,6 +46,7 @@ def main() -> None:
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     with tempfile.TemporaryDirectory(prefix="loom-keras-files-") as workdir:
         move_and_export(model, x, y, workdir)
+        ops_in_the_graph(workdir)
 
 
 def move_and_export(model: loom.Model, x: np.ndarray, y: np.ndarray, workdir: str) -> None:
@@ -72,6 +75,20 @@ def move_and_export(model: loom.Model, x: np.ndarray, y: np.ndarray, workdir: st
     program = torch.export.load(program_path).module()  # plain torch from here on
     got = program(torch.from_numpy(x[:5]))[0].detach().numpy()
     print(f"torch.export program equals predict: {np.allclose(got, model.predict(x[:5], verbose=0), atol=1e-5)}")
+
+
+def ops_in_the_graph(workdir: str) -> None:
+    images = loom.Input((16, 16, 3), name="images")
+    gray = loom.ops.image.rgb_to_grayscale(loom.ops.image.resize(images, (8, 8)))
+    scores = loom.layers.Dense(2)(loom.layers.Flatten()(gray))
+    model = loom.Model(images, scores)
+    path = os.path.join(workdir, "grayscale.keras")
+    model.save(path)
+    restored = loom.models.load_model(path)
+    batch = np.random.default_rng(1).random((4, 16, 16, 3)).astype("float32")
+    same = np.array_equal(restored.predict(batch, verbose=0), model.predict(batch, verbose=0))
+    recorded = [type(layer).__name__ for layer in restored.layers[1:3]]
+    print(f"ops on inputs saved as Keras's operations {recorded}: identical predictions after loading: {same}")
 
 
 if __name__ == "__main__":

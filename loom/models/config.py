@@ -169,6 +169,8 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
     produced: dict[tuple, list] = {}
     for i, entry in enumerate(entries):
         _expect(entry, dict, f"layers[{i}]")
+        if isinstance(entry.get("config"), dict) and "name" not in entry["config"] and "name" in entry:
+            entry = {**entry, "config": {**entry["config"], "name": entry["name"]}}  # Keras's ExtractPatches
         layer = deserialize_loom_object(entry, custom_objects, safe_mode)
         if entry.get("name", layer.name) != layer.name:
             raise ConfigError(f"layers[{i}] is named {entry.get('name')!r} but its config says {layer.name!r}.")

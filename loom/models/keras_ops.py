@@ -46,37 +46,50 @@ _TABLE = {
         isposinf isreal log log10 log1p log2 logical_not max mean median min moveaxis nan_to_num nanargmax nanargmin
         nancumprod nancumsum nanmax nanmean nanmedian nanmin nanprod nanstd nansum nanvar negative ones_like pad
         prod ptp rad2deg ravel real reciprocal repeat reshape roll rot90 round sign signbit sin sinc sinh slogdet
-        sort split sqrt square squeeze stack std sum swapaxes tan tanh tile trace transpose tril triu trunc vander
-        var vsplit vstack zeros_like""",
+        sort split sqrt square squeeze stack std sum swapaxes tan tanh tile trace transpose tril triu trunc
+        unravel_index vander var view vsplit vstack zeros_like trapezoid""",
     ("numpy", 2): """add append arctan2 bitwise_and bitwise_left_shift bitwise_or bitwise_right_shift bitwise_xor
         correlate cross digitize divide divide_no_nan dot equal floor_divide fmax fmin fmod full_like gcd get_item
         greater greater_equal heaviside hypot inner kron lcm ldexp left_shift less less_equal logaddexp logaddexp2
-        logical_and logical_or logical_xor matmul maximum minimum mod multiply nanpercentile nanquantile nextafter
-        not_equal outer percentile power quantile right_shift subtract take take_along_axis tensordot true_divide
-        vdot""",
+        isin logical_and logical_or logical_xor matmul maximum minimum mod multiply nanpercentile nanquantile
+        nextafter not_equal outer percentile power quantile right_shift searchsorted subtract take take_along_axis
+        tensordot true_divide vdot""",
     ("numpy", 3): "select where",
-    ("numpy", "*"): "einsum",
+    ("numpy", "*"): "einsum meshgrid",
     ("numpy", 4): "isclose",
     ("nn", 1): """adaptive_average_pool adaptive_max_pool average_pool celu depth_to_space elu fold gelu glu hard_shrink
-        hard_sigmoid hard_silu hard_tanh leaky_relu log_sigmoid log_softmax max_pool moments normalize one_hot relu
-        relu6 selu sigmoid silu soft_shrink softmax softplus softsign space_to_depth sparse_plus sparse_sigmoid
-        sparsemax squareplus tanh_shrink threshold unfold""",
+        hard_sigmoid hard_silu hard_tanh leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize
+        one_hot relu relu6 rms_normalization selu sigmoid silu soft_shrink softmax softplus softsign space_to_depth
+        sparse_plus sparse_sigmoid sparsemax squareplus tanh_shrink threshold unfold""",
+    ("nn", 3): "batch_normalization dot_product_attention separable_conv",
     ("nn", 2): """binary_crossentropy categorical_crossentropy conv conv_transpose depthwise_conv polar
         sparse_categorical_crossentropy""",
-    ("nn", 3): "dot_product_attention separable_conv",
     ("core", 1): "cast saturate_cast stop_gradient unstack",
     ("core", 2): "scatter slice",
     ("core", 3): "scatter_update slice_update",
-    ("math", 1): "erf erfc erfinv extract_sequences logdet logsumexp rsqrt top_k",
-    ("math", 2): "in_top_k segment_max segment_min segment_prod segment_sum",
-    ("linalg", 1): "cholesky cholesky_inverse det eigh inv lu_factor matrix_rank norm pinv qr",
+    ("math", 1): "erf erfc erfinv extract_sequences fft fft2 ifft2 irfft istft logdet logsumexp rfft rsqrt stft top_k",
+    ("math", 2): "cdist in_top_k segment_max segment_min segment_prod segment_sum",
+    ("linalg", 1): "cholesky cholesky_inverse det eigh inv lu_factor matrix_rank norm pinv qr svd",
+    ("image", 1): """crop_images extract_patches gaussian_blur hsv_to_rgb pad_images resize rgb_to_grayscale rgb_to_hsv
+        sobel_edges""",
+    ("image", 2): "affine_transform map_coordinates",
+    ("image", 3): "perspective_transform",
+    ("image", 4): "scale_and_translate",
     ("linalg", 2): "lstsq solve solve_triangular",
 }
 # Call arguments Keras passes by keyword after the positional ones (``Pad(pad_width, mode)(x, constant_values=0)``).
 _KEYWORD_ARGS = {"pad": ("constant_values",), "average": ("weights",),
-                 "dot_product_attention": ("bias", "mask", "scale")}
+                 "dot_product_attention": ("bias", "mask", "scale"), "rms_normalization": ("scale",)}
+# Call arguments Keras passes positionally after the op's first ones (``BatchNorm(axis, epsilon)(x, mean, variance,
+# offset, scale)``).
+_LATER_CALL_ARGS = {"batch_normalization": ("offset", "scale")}
+# Keras's class names that are not the op's name in CamelCase.
+_CLASS_NAMES = {"batch_normalization": "BatchNorm", "rms_normalization": "RMSNorm", "isin": "IsIn",
+                "searchsorted": "SearchSorted", "cdist": "CDist", "fft": "FFT", "fft2": "FFT2", "ifft2": "IFFT2",
+                "rfft": "RFFT", "irfft": "IRFFT", "stft": "STFT", "istft": "ISTFT", "svd": "SVD",
+                "rgb_to_grayscale": "RGBToGrayscale", "rgb_to_hsv": "RGBToHSV", "hsv_to_rgb": "HSVToRGB"}
 # loom ops that are another op under a second name (Keras has no class of that name).
-_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
+_ALIASES = {"swish": "silu", "hard_swish": "hard_silu", "abs": "absolute"}
 # Keras modules other than keras.src.ops.<module>, with the loom module running them.
 _MODULES = {"activations": ("keras.src.activations.activations", "loom.activations")}
 
@@ -123,7 +136,7 @@ class KerasOperation(Layer):
             params = list(inspect.signature(cls.run()).parameters.values())
             names = tuple(p.name for p in params if p.kind is not p.VAR_KEYWORD)
             star = [i for i, p in enumerate(params) if p.kind is p.VAR_POSITIONAL]
-            calls = (names[star[0]],) if star else names[:int(cls.positional)]
+            calls = (names[star[0]],) if star else names[:int(cls.positional)] + _LATER_CALL_ARGS.get(cls.function, ())
             keywords = _KEYWORD_ARGS.get(cls.function, ())
             options = tuple(n for n in names if n not in calls + keywords)
             cached = cls._split = Split(calls, keywords, options, bool(star), names[:star[0]] if star else ())
@@ -162,7 +175,8 @@ def _op(module: str, function: str, positional: int | str, class_name: str | Non
     return register_loom_serializable(package=PACKAGE)(cls)
 
 
-_CLASSES = [_op(module, function, n) for (module, n), names in _TABLE.items() for function in names.split()]
+_CLASSES = [_op(module, function, n, _CLASS_NAMES.get(function)) for (module, n), names in _TABLE.items()
+            for function in names.split()]
 _CLASSES.append(_op("activations", "relu", 1, "ReLU"))  # keras.activations.relu, with its options
 OPS: dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
 # Keras modules the operations are written under (for loom → Keras).
@@ -192,8 +206,13 @@ def _node(op_name: str, args: tuple, kwargs: dict) -> _Node | None:
     split, values = cls.split(), bound.arguments
     call_args = list(values[split.calls[0]]) if split.variadic else [values[n] for n in split.calls]
     config = {n: values[n] for n in split.options}
-    if config.get("dtype") is not None:
-        config["dtype"] = backend.dtype_name(backend.torch_dtype(config["dtype"]))
+    if config.get("dtype") is not None or (cls.function == "multi_hot" and "dtype" in config):
+        config["dtype"] = backend.dtype_name(backend.torch_dtype(config["dtype"]))  # None: floatx, as Keras
+    if cls.function == "extract_patches":  # what Keras's ExtractPatches makes of its arguments
+        size = config["size"]
+        config["size"] = size = [size, size] if isinstance(size, int) else list(size)
+        config["strides"] = size if config["strides"] is None else config["strides"]
+        config["data_format"] = config["data_format"] or backend.image_data_format()
     return _Node(cls, call_args, {n: values[n] for n in split.keywords}, config)
 
 
