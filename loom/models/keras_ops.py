@@ -39,21 +39,21 @@ PACKAGE = "keras_ops"
 # call arguments are the operation's config (Keras's operations take exactly the op's parameters, split so). Some
 # return several tensors (``split``, ``top_k``, ``moments``): the node's outputs, in order.
 _TABLE = {
-    ("numpy", 1): """abs absolute all amax amin any arccos arccosh arcsin arcsinh arctan arctanh argmax argmin argsort
-        array array_split average bitwise_invert bitwise_not broadcast_to cbrt ceil clip concatenate conj conjugate
-        copy corrcoef cos cosh count_nonzero cumprod cumsum deg2rad diag diagflat diagonal diff dsplit dstack exp
-        exp2 expand_dims expm1 fabs flip fliplr flipud floor hsplit hstack i0 imag isfinite isinf isnan isneginf
-        isposinf isreal log log10 log1p log2 logical_not max mean median min moveaxis nan_to_num nanargmax nanargmin
-        nancumprod nancumsum nanmax nanmean nanmedian nanmin nanprod nanstd nansum nanvar negative ones_like pad
-        prod ptp rad2deg ravel real reciprocal repeat reshape roll rot90 round sign signbit sin sinc sinh slogdet
-        sort split sqrt square squeeze stack std sum swapaxes tan tanh tile trace transpose tril triu trunc
-        unravel_index vander var view vsplit vstack zeros_like trapezoid""",
-    ("numpy", 2): """add append arctan2 bitwise_and bitwise_left_shift bitwise_or bitwise_right_shift bitwise_xor
-        correlate cross digitize divide divide_no_nan dot equal floor_divide fmax fmin fmod full_like gcd get_item
-        greater greater_equal heaviside hypot inner kron lcm ldexp left_shift less less_equal logaddexp logaddexp2
-        isin logical_and logical_or logical_xor matmul maximum minimum mod multiply nanpercentile nanquantile
-        nextafter not_equal outer percentile power quantile right_shift searchsorted subtract take take_along_axis
-        tensordot true_divide vdot""",
+    ("numpy", 1): """abs absolute all amax amin any arccos arccosh arcsin arcsinh arctan arctanh argmax argmin
+        argpartition argsort array array_split average bitwise_invert bitwise_not broadcast_to cbrt ceil clip
+        concatenate conj conjugate copy corrcoef cos cosh count_nonzero cumprod cumsum deg2rad diag diagflat
+        diagonal diff dsplit dstack exp exp2 expand_dims expm1 fabs flip fliplr flipud floor hsplit hstack i0 imag
+        isfinite isinf isnan isneginf isposinf isreal log log10 log1p log2 logical_not max mean median min moveaxis
+        nan_to_num nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin nanprod nanstd nansum
+        nanvar negative ones_like pad prod ptp rad2deg ravel real reciprocal repeat reshape roll rot90 round sign
+        signbit sin sinc sinh slogdet sort split sqrt square squeeze stack std sum swapaxes tan tanh tile trace
+        transpose trapezoid tril triu trunc unravel_index vander var view vsplit vstack zeros_like""",
+    ("numpy", 2): """add allclose append arctan2 bitwise_and bitwise_left_shift bitwise_or bitwise_right_shift
+        bitwise_xor correlate cross digitize divide divide_no_nan dot equal floor_divide fmax fmin fmod full_like
+        gcd get_item greater greater_equal heaviside hypot inner isin kron lcm ldexp left_shift less less_equal
+        logaddexp logaddexp2 logical_and logical_or logical_xor matmul maximum minimum mod multiply nanpercentile
+        nanquantile nextafter not_equal outer percentile power quantile right_shift searchsorted subtract take
+        take_along_axis tensordot true_divide vdot""",
     ("numpy", 3): "select where",
     ("numpy", "*"): "einsum meshgrid",
     ("numpy", 4): "isclose",
@@ -61,21 +61,21 @@ _TABLE = {
         hard_sigmoid hard_silu hard_tanh leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize
         one_hot relu relu6 rms_normalization selu sigmoid silu soft_shrink softmax softplus softsign space_to_depth
         sparse_plus sparse_sigmoid sparsemax squareplus tanh_shrink threshold unfold""",
-    ("nn", 3): "batch_normalization dot_product_attention separable_conv",
-    ("nn", 2): """binary_crossentropy categorical_crossentropy conv conv_transpose depthwise_conv polar
+    ("nn", 2): """binary_crossentropy categorical_crossentropy conv conv_transpose depthwise_conv polar psnr
         sparse_categorical_crossentropy""",
+    ("nn", 3): "batch_normalization dot_product_attention layer_normalization separable_conv",
     ("core", 1): "cast saturate_cast stop_gradient unstack",
     ("core", 2): "scatter slice",
     ("core", 3): "scatter_update slice_update",
     ("math", 1): "erf erfc erfinv extract_sequences fft fft2 ifft2 irfft istft logdet logsumexp rfft rsqrt stft top_k",
     ("math", 2): "cdist in_top_k segment_max segment_min segment_prod segment_sum",
     ("linalg", 1): "cholesky cholesky_inverse det eigh inv lu_factor matrix_rank norm pinv qr svd",
+    ("linalg", 2): "lstsq solve solve_triangular",
     ("image", 1): """crop_images extract_patches gaussian_blur hsv_to_rgb pad_images resize rgb_to_grayscale rgb_to_hsv
         sobel_edges""",
-    ("image", 2): "affine_transform map_coordinates",
+    ("image", 2): "affine_transform map_coordinates ssim",
     ("image", 3): "perspective_transform",
     ("image", 4): "scale_and_translate",
-    ("linalg", 2): "lstsq solve solve_triangular",
 }
 # Call arguments Keras passes by keyword after the positional ones (``Pad(pad_width, mode)(x, constant_values=0)``).
 _KEYWORD_ARGS = {"pad": ("constant_values",), "average": ("weights",),
@@ -83,10 +83,13 @@ _KEYWORD_ARGS = {"pad": ("constant_values",), "average": ("weights",),
 # Call arguments Keras passes positionally after the op's first ones (``BatchNorm(axis, epsilon)(x, mean, variance,
 # offset, scale)``).
 _LATER_CALL_ARGS = {"batch_normalization": ("offset", "scale")}
+# Options of Keras's operation that the loom op takes through ``**kwargs`` (as Keras's function does), with defaults.
+_KWARGS_OPTIONS = {"layer_normalization": {"rms_scaling": False}}
 # Keras's class names that are not the op's name in CamelCase.
 _CLASS_NAMES = {"batch_normalization": "BatchNorm", "rms_normalization": "RMSNorm", "isin": "IsIn",
                 "searchsorted": "SearchSorted", "cdist": "CDist", "fft": "FFT", "fft2": "FFT2", "ifft2": "IFFT2",
                 "rfft": "RFFT", "irfft": "IRFFT", "stft": "STFT", "istft": "ISTFT", "svd": "SVD",
+                "allclose": "AllClose", "layer_normalization": "LayerNorm", "psnr": "PSNR", "ssim": "SSIM",
                 "rgb_to_grayscale": "RGBToGrayscale", "rgb_to_hsv": "RGBToHSV", "hsv_to_rgb": "HSVToRGB"}
 # loom ops that are another op under a second name (Keras has no class of that name).
 _ALIASES = {"swish": "silu", "hard_swish": "hard_silu", "abs": "absolute"}
@@ -138,7 +141,8 @@ class KerasOperation(Layer):
             star = [i for i, p in enumerate(params) if p.kind is p.VAR_POSITIONAL]
             calls = (names[star[0]],) if star else names[:int(cls.positional)] + _LATER_CALL_ARGS.get(cls.function, ())
             keywords = _KEYWORD_ARGS.get(cls.function, ())
-            options = tuple(n for n in names if n not in calls + keywords)
+            options = (tuple(n for n in names if n not in calls + keywords)
+                       + tuple(_KWARGS_OPTIONS.get(cls.function, ())))
             cached = cls._split = Split(calls, keywords, options, bool(star), names[:star[0]] if star else ())
         return cached
 
@@ -203,7 +207,12 @@ def _node(op_name: str, args: tuple, kwargs: dict) -> _Node | None:
     except TypeError:
         return None
     bound.apply_defaults()
-    split, values = cls.split(), bound.arguments
+    split, values = cls.split(), dict(bound.arguments)
+    for parameter in bound.signature.parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            values.update(values.pop(parameter.name, {}))
+    for option, default in _KWARGS_OPTIONS.get(cls.function, {}).items():
+        values.setdefault(option, default)
     call_args = list(values[split.calls[0]]) if split.variadic else [values[n] for n in split.calls]
     config = {n: values[n] for n in split.options}
     if config.get("dtype") is not None or (cls.function == "multi_hot" and "dtype" in config):

@@ -70,7 +70,8 @@ def _images_and_signals(K, ops):
         ops.rms_normalization(v, np.full(6, 2.0, "float32")), ops.multi_hot(ops.cast(ops.abs(v), "int32"), 5),
         *ops.fft((v, ops.zeros_like(v))), *ops.rfft(v), ops.irfft(ops.rfft(v)),
         *ops.stft(v, sequence_length=4, sequence_stride=2, fft_length=4), ops.cdist(pairs, pairs),
-        ops.svd(pairs, compute_uv=False)]
+        ops.svd(pairs, compute_uv=False), ops.layer_normalization(v), v * ops.psnr(v, ops.zeros_like(v), 4.0),
+        v * image.ssim(unit, ops.sigmoid(x * 0.9), filter_size=3)[:, None], ops.where(ops.allclose(v, v * 1.0), v, 0.0)]
 
 
 def _data(shapes):
@@ -160,9 +161,9 @@ def test_ops_without_a_keras_operation_run_but_refuse_to_save(tmp_path):
     dense = loom.layers.Dense(3)
     h = dense(x)
     weighted = x * dense.kernel[0]  # a weight as a constant would be saved frozen: a Lambda, as any closure
-    model = loom.Model(x, [loom.ops.argpartition(h, 1), weighted])  # Keras's Argpartition: not one loom records
+    model = loom.Model(x, [loom.ops.angle(h), weighted])  # Keras's Angle (of complex numbers): not one loom records
     assert model.predict(_data([(3,)])[0], verbose=0)[0].shape == (2, 3)
-    with pytest.raises(ConfigError, match=r"ops\.argpartition on functional-graph placeholders"):
+    with pytest.raises(ConfigError, match=r"ops\.angle on functional-graph placeholders"):
         model.save(tmp_path / "m.keras")
     with pytest.raises(ConfigError, match=r"ops\.multiply .* Multiply operation: its argument a tensor computed fr"):
         loom.Model(x, weighted).save(tmp_path / "m.keras")
