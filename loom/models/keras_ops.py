@@ -210,7 +210,10 @@ def _node(op_name: str, args: tuple, kwargs: dict) -> _Node | None:
     split, values = cls.split(), dict(bound.arguments)
     for parameter in bound.signature.parameters.values():
         if parameter.kind is parameter.VAR_KEYWORD:
-            values.update(values.pop(parameter.name, {}))
+            extra = values.pop(parameter.name, {})
+            if set(extra) - set(_KWARGS_OPTIONS.get(cls.function, ())):
+                return None  # an alias Keras's operation has no option for (multi_hot's num_tokens): a Lambda
+            values.update(extra)
     for option, default in _KWARGS_OPTIONS.get(cls.function, {}).items():
         values.setdefault(option, default)
     call_args = list(values[split.calls[0]]) if split.variadic else [values[n] for n in split.calls]

@@ -186,3 +186,14 @@ def test_unknown_keras_operation_is_named_on_load(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(loom.LoomError, match="Keras operation Fancy .*loom.models.keras_ops.OPS"):
         loom.saving.load_model(tmp_path / "edited.keras")
+
+
+def test_a_keyword_the_operation_has_no_option_for_makes_a_lambda():
+    """``multi_hot``'s legacy ``num_tokens`` reaches the op through ``**kwargs``: no MultiHot option holds it, so
+    the call stays a Lambda (which runs) instead of an operation that would drop it."""
+    x = loom.Input((4,), dtype="int32")
+    model = loom.Model(x, [loom.ops.multi_hot(x, num_tokens=5), loom.ops.multi_hot(x, num_classes=5)])
+    assert [type(layer).__name__ for layer in model.layers[1:]] == ["Lambda", "MultiHot"]
+    first, second = model.predict(np.array([[0, 1, 4, 4]]), verbose=0)
+    np.testing.assert_array_equal(first, [[1, 1, 0, 0, 1]])
+    np.testing.assert_array_equal(first, second)
