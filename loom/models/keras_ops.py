@@ -42,18 +42,19 @@ _TABLE = {
     ("numpy", 1): """abs absolute all amax amin any arccos arccosh arcsin arcsinh arctan arctanh argmax argmin
         argpartition argsort array array_split average bitwise_invert bitwise_not broadcast_to cbrt ceil clip
         concatenate conj conjugate copy corrcoef cos cosh count_nonzero cumprod cumsum deg2rad diag diagflat
-        diagonal diff dsplit dstack exp exp2 expand_dims expm1 fabs flip fliplr flipud floor hsplit hstack i0 imag
-        isfinite isinf isnan isneginf isposinf isreal log log10 log1p log2 logical_not max mean median min moveaxis
-        nan_to_num nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin nanprod nanstd nansum
-        nanvar negative ones_like pad prod ptp rad2deg ravel real reciprocal repeat reshape roll rot90 round sign
-        signbit sin sinc sinh slogdet sort split sqrt square squeeze stack std sum swapaxes tan tanh tile trace
-        transpose trapezoid tril triu trunc unravel_index vander var view vsplit vstack zeros_like""",
+        diagonal diff dsplit dstack empty_like exp exp2 expand_dims expm1 fabs flip fliplr flipud floor histogram
+        hsplit hstack i0 imag isfinite isinf isnan isneginf isposinf isreal log log10 log1p log2 logical_not max
+        mean median min moveaxis nan_to_num nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin
+        nanprod nanstd nansum nanvar negative ones_like pad prod ptp rad2deg ravel real reciprocal repeat reshape
+        roll rot90 round sign signbit sin sinc sinh slogdet sort split sqrt square squeeze stack std sum swapaxes
+        tan tanh tile trace transpose trapezoid tril triu trunc unravel_index vander var view vsplit vstack
+        zeros_like""",
     ("numpy", 2): """add allclose append arctan2 bitwise_and bitwise_left_shift bitwise_or bitwise_right_shift
         bitwise_xor correlate cross digitize divide divide_no_nan dot equal floor_divide fmax fmin fmod full_like
-        gcd get_item greater greater_equal heaviside hypot inner isin kron lcm ldexp left_shift less less_equal
-        logaddexp logaddexp2 logical_and logical_or logical_xor matmul maximum minimum mod multiply nanpercentile
-        nanquantile nextafter not_equal outer percentile power quantile right_shift searchsorted subtract take
-        take_along_axis tensordot true_divide vdot""",
+        gcd geomspace get_item greater greater_equal heaviside hypot inner isin kron lcm ldexp left_shift less
+        less_equal linspace logaddexp logaddexp2 logical_and logical_or logical_xor logspace matmul maximum minimum
+        mod multiply nanpercentile nanquantile nextafter not_equal outer percentile power quantile right_shift
+        searchsorted subtract take take_along_axis tensordot true_divide vdot""",
     ("numpy", 3): "select where",
     ("numpy", "*"): "einsum meshgrid",
     ("numpy", 4): "isclose",
