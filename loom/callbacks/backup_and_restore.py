@@ -17,7 +17,8 @@ code paths (its SSE4.2 one, taken on some CPUs; ``MKL_ENABLE_INSTRUCTIONS=SSE4_2
 product differently depending on where in memory its input lies, and NumPy puts arrays at addresses that change
 from process to process. There, start the script with ``MKL_CBWR=AUTO`` in its environment (MKL's conditional
 numerical reproducibility: the same bits whatever the alignment; it must be set before the first computation)
-and the resumed run again matches the uninterrupted one.
+and the resumed run again matches the uninterrupted one. MKL and OpenMP promise the same bits only for the same
+team of threads: where two plain runs of a script still differ, run it single-threaded (``OMP_NUM_THREADS=1``).
 
 The callback moves itself to the end of the callback list, so it restores states after the other callbacks
 have reset themselves in ``on_train_begin``, and saves after they have updated in ``on_epoch_end``.

@@ -224,8 +224,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-# What BackupAndRestore's docstring tells users of CPUs where MKL's results depend on the alignment of NumPy arrays
-# (which changes from process to process): the children compare bits across processes on whatever CPU CI has.
+# The children compare bits across processes on whatever CPU CI has, so they run as BackupAndRestore's docstring
+# tells users of machines whose numerics vary between processes: MKL's CNR mode (results independent of where NumPy
+# put the data) and one thread (MKL and OpenMP promise the same bits only for the same team of threads; once, on a
+# busy machine, two plain uninterrupted runs of the script with two threads ended up to 3e-6 apart).
+REPRODUCIBLE = {"MKL_CBWR": "AUTO", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 REPRODUCIBLE_MKL = {"MKL_CBWR": "AUTO"}
 
 
@@ -234,7 +237,7 @@ def _launch(tmp_path, out, backup, stall="none"):
     if not script.exists():
         script.write_text(SCRIPT)
     os.makedirs(out, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": os.getcwd(), **REPRODUCIBLE_MKL}
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), **REPRODUCIBLE}
     args = [sys.executable, str(script), str(out), str(backup), str(tmp_path / "marker"), stall]
     return _Child(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
@@ -355,7 +358,8 @@ def test_kill_9_mid_epoch_and_mid_save_then_rerun_gives_identical_results(tmp_pa
     assert training_state.read_state(str(backup / "training_state.zip"))[0]["epoch"] == 4
     assert [n for n in os.listdir(backup) if n.endswith(".tmp")]  # the half-written temporary file
     _finish(_launch(tmp_path, out, backup))
-    assert _differing(out, expected) == []
+    differences = _differing(out, expected)
+    assert not differences, "\n".join(differences)
     assert not backup.exists()
 
 
@@ -387,7 +391,8 @@ def test_kill_9_at_random_moments_then_rerun_gives_identical_results(tmp_path):
     # A second uninterrupted run, in a process whose arguments (so heap layout) differ: were it to differ, the
     # cause would be the numerics of this machine, not resuming.
     _finish(_launch(tmp_path, tmp_path / "second", tmp_path / "second_run_backup"))
-    assert _differing(tmp_path / "second", expected) == [], "two uninterrupted runs differ"
+    differences = _differing(tmp_path / "second", expected)
+    assert not differences, "two uninterrupted runs differ:\n" + "\n".join(differences)
     out, backup = tmp_path / "run", tmp_path / "backup"
     rng, kills = random.Random(11), []  # kills: (progress lines, fraction of a step, epoch in the backup)
     for _ in range(6):
@@ -401,7 +406,8 @@ def test_kill_9_at_random_moments_then_rerun_gives_identical_results(tmp_path):
             state = training_state.read_state(str(backup / "training_state.zip"))[0]  # never partial
         kills.append((lines, round(fraction, 2), state and state["epoch"]))
     _finish(_launch(tmp_path, out, backup))
-    assert _differing(out, expected) == [], f"kills {kills} of a run of {batches} batches"
+    differences = _differing(out, expected)
+    assert not differences, f"kills {kills} of a run of {batches} batches:\n" + "\n".join(differences)
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
 
 
