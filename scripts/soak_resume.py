@@ -83,7 +83,7 @@ def _launch(out: str, backup: str) -> subprocess.Popen:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # Bits that depend neither on where NumPy put the data nor on the team of threads (BackupAndRestore's docstring)
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "MKL_CBWR": "AUTO", "OMP_NUM_THREADS": "1"}
+           "MKL_CBWR": "AUTO", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", out, backup], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

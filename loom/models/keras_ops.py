@@ -219,14 +219,24 @@ def _node(op_name: str, args: tuple, kwargs: dict) -> _Node | None:
         values.setdefault(option, default)
     call_args = list(values[split.calls[0]]) if split.variadic else [values[n] for n in split.calls]
     config = {n: values[n] for n in split.options}
-    if config.get("dtype") is not None or (cls.function == "multi_hot" and "dtype" in config):
-        config["dtype"] = backend.dtype_name(backend.torch_dtype(config["dtype"]))  # None: floatx, as Keras
-    if cls.function == "extract_patches":  # what Keras's ExtractPatches makes of its arguments
-        size = config["size"]
-        config["size"] = size = [size, size] if isinstance(size, int) else list(size)
-        config["strides"] = size if config["strides"] is None else config["strides"]
-        config["data_format"] = config["data_format"] or backend.image_data_format()
+    if config.get("dtype") is not None:
+        config["dtype"] = backend.dtype_name(backend.torch_dtype(config["dtype"]))
+    config = _KERAS_CONFIG.get(cls.function, dict)(config)
     return _Node(cls, call_args, {n: values[n] for n in split.keywords}, config)
+
+
+def _floatx_dtype(config: dict) -> dict:
+    return {**config, "dtype": config["dtype"] or backend.floatx()}
+
+
+def _patch_config(config: dict) -> dict:
+    size = [config["size"]] * 2 if isinstance(config["size"], int) else list(config["size"])
+    return {**config, "size": size, "strides": size if config["strides"] is None else config["strides"],
+            "data_format": config["data_format"] or backend.image_data_format()}
+
+
+# What Keras's operation (or the function creating it) makes of the op's arguments before they reach its config.
+_KERAS_CONFIG = {"multi_hot": _floatx_dtype, "extract_patches": _patch_config}
 
 
 def recorded_call(op_name: str, args: tuple, kwargs: dict) -> Any:

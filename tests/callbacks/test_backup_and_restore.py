@@ -228,8 +228,8 @@ SCRIPT = textwrap.dedent("""
 # tells users of machines whose numerics vary between processes: MKL's CNR mode (results independent of where NumPy
 # put the data) and one thread (MKL and OpenMP promise the same bits only for the same team of threads; once, on a
 # busy machine, two plain uninterrupted runs of the script with two threads ended up to 3e-6 apart).
-REPRODUCIBLE = {"MKL_CBWR": "AUTO", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 REPRODUCIBLE_MKL = {"MKL_CBWR": "AUTO"}
+REPRODUCIBLE = {**REPRODUCIBLE_MKL, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _launch(tmp_path, out, backup, stall="none"):
@@ -321,10 +321,11 @@ def _first_differences(name, got, want):
                 if k in mine and k in theirs and mine[k].shape == theirs[k].shape else f"{k}: missing or reshaped"
                 for k in sorted(set(mine) | set(theirs)) if k not in mine or not torch.equal(mine[k], theirs.get(k))]
     if name.endswith(".json"):
-        mine, theirs = json.loads(got)["history"], json.loads(want)["history"]
-        keys = sorted(set(mine) | set(theirs))
-        return [f"{k}: got {mine.get(k)} want {theirs.get(k)}" for k in keys if mine.get(k) != theirs.get(k)] or \
-            [f"key order {list(mine)} vs {list(theirs)}"]
+        mine, theirs = json.loads(got), json.loads(want)
+        ours, their = {"epoch": mine["epoch"], **mine["history"]}, {"epoch": theirs["epoch"], **theirs["history"]}
+        keys = sorted(set(ours) | set(their))
+        return [f"{k}: got {ours.get(k)} want {their.get(k)}" for k in keys if ours.get(k) != their.get(k)] or \
+            [f"key order {list(ours)} vs {list(their)}"]
     pairs = list(zip(got.decode().splitlines(), want.decode().splitlines()))
     return [f"got {a!r} want {b!r}" for a, b in pairs if a != b] or ["line counts differ"]
 
