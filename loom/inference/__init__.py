@@ -68,7 +68,7 @@ def merged_batch_size(forward: Callable[[list], list], batch_size: int) -> int:
         >>> merged_batch_size(predict_forward(model, None), 32) % 32, merged_batch_size(len, 32)
         (0, 32)
     """
-    plan = getattr(forward, "__self__", None)
+    plan = getattr(forward, "__self__", None) or getattr(forward, "plan", None)  # a precompiled step keeps it
     if not isinstance(plan, InferencePlan) or plan.inference_chunk is None:
         return batch_size
     with torch.no_grad():

@@ -22,10 +22,11 @@ what it can see without timing anything:
    have cost as much as a compilation would (the rent-or-buy rule: never more than twice the better choice
    in hindsight).
 
-4. **Precompiled steps.** A dense network's train step that stays eager here runs a library compiled ahead of
-   time where one exists (:mod:`loom.training.precompiled_step`: built in the background once earlier runs of
-   the step added up, loaded in milliseconds, no compilation in the run); while one is loaded, a long call
-   does not compile the step again.
+4. **Precompiled steps.** A dense network's train step and a convnet's predict step that stay eager here run a
+   library compiled ahead of time where one exists (:mod:`loom.training.precompiled_step`,
+   :mod:`loom.training.precompiled_predict`: built in the background once earlier runs of the step added up,
+   loaded in milliseconds, no compilation in the run); while one is loaded, a long call does not compile the
+   step again.
 
 A decision to compile is kept for the model's later calls (its graphs exist; dropping them would only pay
 again), and nothing switches within a call, so training never recompiles midway. The decisions are in
@@ -154,14 +155,24 @@ def decide_for(model: torch.nn.Module, kind: str, steps: int | None) -> None:
     policy = getattr(model, "_jit_policy", None)
     if policy is None or policy.forced is not None:
         return
-    cached = getattr(model, _STEP_CACHES[kind], None)
-    if cached is not None and getattr(cached[1], "loaded", lambda: 0)() and not policy.uses(kind):
+    if not policy.uses(kind) and _precompiled_loaded(model, kind):
         model._jit_decision[kind] = JitDecision(kind, False, "a precompiled step is loaded", steps)
         return
     before = policy.uses(kind)
     model._jit_decision[kind] = policy.decide(model, kind, steps)
     if policy.uses(kind) and not before:
         setattr(model, _STEP_CACHES[kind], None)
+
+
+def _precompiled_loaded(model: torch.nn.Module, kind: str) -> bool:
+    """Whether ``model``'s ``kind`` step runs a precompiled library for some batch shape."""
+    if kind == "predict":
+        slot = model.__dict__.get("_precompiled_predict")
+        step = slot.value if slot is not None else None
+    else:
+        cached = getattr(model, _STEP_CACHES[kind], None)
+        step = cached[1] if isinstance(cached, tuple) else None
+    return bool(getattr(step, "loaded", lambda: 0)())
 
 
 def estimate(model: torch.nn.Module, kind: str, steps: int | None, earlier_steps: int = 0) -> JitDecision:

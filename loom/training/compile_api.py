@@ -67,6 +67,7 @@ class CompileAPI:
         self._auto_scale_loss = auto_scale_loss
         self._plan = None
         self._train_step_cache = self._test_step_cache = self._predict_cache = None
+        self.__dict__.pop("_precompiled_predict", None)
         self.__dict__.pop("_keras_loss_tracker", None)
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly)

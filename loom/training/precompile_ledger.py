@@ -1,14 +1,17 @@
-"""When a precompiled train step is built: a ledger of what eager steps cost across runs, and the builder.
+"""When a precompiled step is built: a ledger of what eager steps cost across runs, and the builder.
 
-Building a precompiled step (:mod:`loom.training.precompiled_step`) takes tens of seconds of CPU, so it is
-bought only for a step that has already cost time eagerly in earlier runs (the rent-or-buy rule of
-:mod:`loom.training.auto_jit`, across processes), and never in the user's run:
+Building a precompiled train step (:mod:`loom.training.precompiled_step`) or predict step
+(:mod:`loom.training.precompiled_predict`) takes tens of seconds of CPU, so it is bought only for a step that
+has already cost time eagerly in earlier runs (the rent-or-buy rule of :mod:`loom.training.auto_jit`, across
+processes), and never in the user's run:
 
-1. While a process runs an eligible step eagerly it counts the steps per library key; at exit it adds their
-   expected overhead (steps x layers x ``auto_jit.GAIN_PER_LAYER_S``) to ``<key>.ledger.json`` when it is at
+1. While a process runs an eligible step eagerly it counts the steps per library key; at exit it adds what
+   they are expected to have cost more than a precompiled step (train: steps x layers x
+   ``auto_jit.GAIN_PER_LAYER_S``; predict: a share of the measured time) to ``<key>.ledger.json`` when it is at
    least :data:`RECORD_AFTER_S` (the short fits of tests and examples leave nothing behind).
-2. A process whose step has no library reads the ledger; once earlier runs add up to :data:`BUILD_AFTER_S`, it
-   writes a build request (``<key>.request.json``: the model's configuration, its compile configuration and
+2. A process whose step has no library reads the ledger; once the runs add up to :data:`BUILD_AFTER_S`
+   (checked when the step first runs, and again as the process exits, its own steps added), it writes a build
+   request (``<key>.request.json``: the step's kind, the model's configuration, its compile configuration and
    the batch's shapes) and starts ``python -m loom.training.precompile_worker`` on it, detached and at the
    lowest CPU priority. Only one builder runs per key (the request file is created exclusively; a request
    older than :data:`STALE_S` is taken over).
@@ -90,27 +93,30 @@ def expected_overhead(entry: dict) -> float:
 
 
 def remember(step: Any) -> None:
-    """Have :func:`record_all` write down ``step``'s eager steps (a
-    :class:`~loom.training.precompiled_step.PrecompiledStep`: its ``keys`` and ``eager_counts``)."""
+    """Have :func:`record_all` write down ``step``'s eager work: a
+    :class:`~loom.training.precompiled_step.PrecompiledStep` or
+    :class:`~loom.training.precompiled_predict.PrecompiledPredict`, whose ``pending_overhead()`` says what its
+    eager runs since the last call are expected to have cost, per library key."""
     _STEPS.add(step)
 
 
-def record_all() -> None:
-    """Add this process's eager steps to the ledger (at exit; also callable directly)."""
-    from loom.training import auto_jit
+def record_all(build: bool = False) -> None:
+    """Add this process's eager steps to the ledger (at exit; also callable directly). With ``build`` (at
+    exit), a step whose runs now add up to :data:`BUILD_AFTER_S` starts its builder as the process ends, so the
+    next run finds the library."""
     for step in list(_STEPS):
-        per_step = auto_jit.train_gain_per_step(step.model)
-        for signature, steps in list(step.eager_counts.items()):
-            spent = steps * per_step
+        for key, spent in step.pending_overhead().items():
             if spent >= RECORD_AFTER_S:
-                path = ledger_path(step.keys[signature])
+                path = ledger_path(key)
                 entry = _read(path)
                 _write(path, {"overhead_s": expected_overhead(entry) + spent,
                               "runs": int(entry.get("runs", 0) or 0) + 1})
-            step.eager_counts[signature] = 0
+                if build:
+                    signature = next(s for s, k in step.keys.items() if k == key)
+                    maybe_build(step, signature, key)
 
 
-atexit.register(lambda: _quietly(record_all))
+atexit.register(lambda: _quietly(lambda: record_all(build=True)))
 
 
 def _quietly(fn) -> None:
@@ -131,11 +137,10 @@ def set_aside(key: str, reason: str) -> None:
 def maybe_build(step: Any, signature: tuple, key: str) -> bool:
     """Start the builder for ``key`` when earlier runs spent :data:`BUILD_AFTER_S` on it eagerly (see the module
     docstring); returns whether one was started."""
-    if (os.name != "posix" or os.path.exists(_path(key, "failed"))
+    from loom.training.precompiled_step import library_path
+    if (os.name != "posix" or os.path.exists(_path(key, "failed")) or os.path.exists(library_path(key))
             or expected_overhead(_read(ledger_path(key))) < BUILD_AFTER_S):
         return False
-    from loom.models import to_json
-    from loom.training.precompiled_step import _jsonable_signature
     request = _path(key, "request")
     try:
         os.makedirs(os.path.dirname(request), exist_ok=True)
@@ -146,8 +151,7 @@ def maybe_build(step: Any, signature: tuple, key: str) -> bool:
         return False
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump({"key": key, "model": to_json(step.model), "compile": step.model.get_compile_config(),
-                       "signature": _jsonable_signature(signature)}, f)
+            json.dump({"key": key, **step.build_request(signature)}, f)
         import loom
         here = os.path.dirname(os.path.dirname(os.path.abspath(loom.__file__)))  # the same loom as this run's
         env = {**os.environ, "LOOM_PRECOMPILE": "0", "TORCHINDUCTOR_COMPILE_THREADS": "1", "OMP_NUM_THREADS": "1",

@@ -1,11 +1,12 @@
-"""``python -m loom.training.precompile_worker REQUEST``: build one precompiled train step, in the background.
+"""``python -m loom.training.precompile_worker REQUEST``: build one precompiled step, in the background.
 
 Started by :func:`loom.training.precompile_ledger.maybe_build`, detached from the run that asked and at the
-lowest CPU priority. It reads the request (JSON: the library key, the model's configuration, its compile
-configuration and the batch's shapes and dtypes), rebuilds the model from the configuration with fresh
-weights (a trace reads shapes, not values), checks that the rebuilt model's step has the requested key (so the
-library can only serve the step it was asked for), traces and compiles it
-(:func:`loom.training.precompiled_step.build`) and removes the request. A failure is recorded with its reason
+lowest CPU priority. It reads the request (JSON: the library key, the step's kind (``"train"`` or
+``"predict"``), the model's configuration, its compile configuration and the batch's shapes and dtypes),
+rebuilds the model from the configuration with fresh weights (a trace reads shapes, not values), checks that
+the rebuilt model's step has the requested key (so the library can only serve the step it was asked for),
+traces and compiles it (:func:`loom.training.precompiled_step.build`,
+:func:`loom.training.precompiled_predict.build`) and removes the request. A failure is recorded with its reason
 (:func:`loom.training.precompile_ledger.set_aside`) and that key is not tried again.
 
 Example (what a run starts; it returns at once):
@@ -30,8 +31,11 @@ def build_request(request: dict) -> None:
     """Rebuild the model of ``request`` and write its precompiled step (raises what goes wrong)."""
     import loom
     from loom.errors import LoomError
-    from loom.training import precompiled_step
+    from loom.training import precompiled_predict, precompiled_step
     model = loom.models.model_from_json(request["model"])
+    if request.get("kind", "train") == "predict":
+        precompiled_predict.build_from_request(model, _tensors(request["signature"][0]), request["key"])
+        return
     model.compile_from_config(request["compile"])
     xs, ys, sws = (_tensors(part) for part in request["signature"])
     model._ensure_plan(ys, xs)

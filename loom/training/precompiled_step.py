@@ -18,10 +18,11 @@ checked against the eager functional step on copies of the weights and optimizer
 disagrees is set aside (and the step stays eager).
 
 Where libraries come from (:mod:`loom.training.precompile_ledger`): a process whose eligible step ran eagerly
-writes how long that is expected to have cost to a ledger; a later process whose step already cost
-:data:`~loom.training.precompile_ledger.BUILD_AFTER_S` in earlier runs starts a builder, a separate
-low-priority process (:mod:`loom.training.precompile_worker`) that rebuilds the model from its configuration
-and writes the library, so no run waits for it: the run after it loads the library. ``LOOM_PRECOMPILE=0``
+writes how long that is expected to have cost to a ledger; once the runs of a step have cost
+:data:`~loom.training.precompile_ledger.BUILD_AFTER_S`, the process that sees it (as it exits, or a later one
+as its step starts) starts a builder, a separate low-priority process (:mod:`loom.training.precompile_worker`)
+that rebuilds the model from its configuration and writes the library, so no run waits for it: a run that
+starts after it finished loads the library. ``LOOM_PRECOMPILE=0``
 turns precompiled steps off.
 
 Used only where it is known to give the eager step's results and to gain (:func:`eligible`):
@@ -114,11 +115,11 @@ PRECOMPILED_LAYERS = frozenset({
     "RepeatVector", "Rescaling", "Reshape", "Softmax", "Subtract", "UnitNormalization"})
 
 
-def unprecompiled_layer(model: torch.nn.Module) -> str:
-    """The name of a layer of ``model`` outside :data:`PRECOMPILED_LAYERS` (``""``: none)."""
+def unprecompiled_layer(model: torch.nn.Module, layers: frozenset = PRECOMPILED_LAYERS) -> str:
+    """The name of a layer of ``model`` outside ``layers`` (default :data:`PRECOMPILED_LAYERS`; ``""``: none)."""
     for name, module in model.named_modules():
         if module is not model and next(module.children(), None) is None:
-            if type(module).__name__ not in PRECOMPILED_LAYERS or not type(module).__module__.startswith("loom."):
+            if type(module).__name__ not in layers or not type(module).__module__.startswith("loom."):
                 return name
     return ""
 
@@ -136,17 +137,20 @@ def _jsonable_signature(signature: tuple) -> list:
     return [[one(e) for e in xs], [one(e) for e in ys], None if sws is None else [one(e) for e in sws]]
 
 
-def step_key(model: Any, signature: tuple) -> str:
-    """The library name for ``model``'s train step on batches of ``signature`` (see the module docstring)."""
+def step_key(model: Any, signature: tuple, kind: str = "train") -> str:
+    """The library name for ``model``'s ``kind`` step (``"train"``, or ``"predict"``: the forward pass alone,
+    which depends on no compile configuration) on batches of ``signature`` (see the module docstring)."""
     from loom.models import to_json
-    compile_config = {k: v for k, v in model.get_compile_config().items() if k != "jit_compile"}
-    optimizer = compile_config.get("optimizer")
-    if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):  # its name computes nothing
-        compile_config["optimizer"] = {**optimizer, "config": {k: v for k, v in optimizer["config"].items()
-                                                               if k != "name"}}
+    compile_config = None
+    if kind == "train":
+        compile_config = {k: v for k, v in model.get_compile_config().items() if k != "jit_compile"}
+        optimizer = compile_config.get("optimizer")
+        if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):  # its name computes nothing
+            compile_config["optimizer"] = {**optimizer, "config": {k: v for k, v in optimizer["config"].items()
+                                                                   if k != "name"}}
     weights = [[name, list(p.shape), str(p.dtype), bool(p.requires_grad)] for name, p in model.named_parameters()]
     buffers = [[name, list(b.shape), str(b.dtype)] for name, b in model.named_buffers()]
-    text = json.dumps([KEY_VERSION, json.loads(to_json(model)), compile_config, weights, buffers,
+    text = json.dumps([KEY_VERSION, kind, json.loads(to_json(model)), compile_config, weights, buffers,
                        _jsonable_signature(signature), _loom_sources(), torch.__version__, sys.version,
                        platform.machine(), _cpu_flags()], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:40]
@@ -280,6 +284,20 @@ class PrecompiledStep:
         """How many batch shapes run a precompiled library."""
         return sum(1 for r in self.runners.values() if r is not None)
 
+    def pending_overhead(self) -> dict[str, float]:
+        """The expected overhead (s) of the eager steps since the last call, per library key (for the ledger)."""
+        from loom.training import auto_jit
+        per_step = auto_jit.train_gain_per_step(self.model)
+        spent = {self.keys[s]: n * per_step for s, n in self.eager_counts.items() if n}
+        self.eager_counts = dict.fromkeys(self.eager_counts, 0)
+        return spent
+
+    def build_request(self, signature: tuple) -> dict:
+        """What the builder needs to rebuild this step for batches of ``signature`` (JSON)."""
+        from loom.models import to_json
+        return {"kind": "train", "model": to_json(self.model), "compile": self.model.get_compile_config(),
+                "signature": _jsonable_signature(signature)}
+
     def __call__(self, xs: list, ys: list, sws: list | None):
         signature = batch_signature(xs, ys, sws)
         runner = self.runners.get(signature, _MISSING)
@@ -309,31 +327,13 @@ class PrecompiledStep:
 
     def _runner(self, signature: tuple, xs: list, ys: list, sws: list | None):
         """The loaded, checked library for ``signature``, or ``None`` (then maybe start its builder)."""
-        from loom.training import precompile_ledger
         try:
             key = step_key(self.model, signature)
         except Exception:  # noqa: BLE001 - a configuration that does not serialize is never precompiled
             return None
-        self.keys[signature] = key
-        precompile_ledger.remember(self)
-        path = library_path(key)
-        loader = getattr(getattr(torch._C, "_aoti", None), "AOTIModelPackageLoader", None)
-        if loader is None:
-            return None
-        if not os.path.exists(path):
-            precompile_ledger.maybe_build(self, signature, key)
-            return None
-        try:
-            runner = loader(path, "model", False, 1, -1)
-            agrees = self._agrees(runner, xs, ys, sws)
-        except (RuntimeError, OSError, LoomError) as e:
-            agrees, runner = False, None
-            warnings.warn(f"jit_compile='auto': the precompiled train step {path} does not load ({e}); "
-                          f"the step runs eagerly.", stacklevel=3)
-        if not agrees:
-            precompile_ledger.set_aside(key, "its results differ from the eager step's")
-            return None
-        return runner
+        return checked_library(self, signature, key, "train step",
+                               lambda runner: "" if self._agrees(runner, xs, ys, sws)
+                               else "its results differ from the eager step's")
 
     def _agrees(self, runner: Any, xs: list, ys: list, sws: list | None) -> bool:
         """One step of the library and of the eager function on copies of the state give the same values."""
@@ -341,10 +341,38 @@ class PrecompiledStep:
         got = runner.run(flat)
         with torch.enable_grad():
             expected = self.function.function(*flat)
-        return len(got) == len(expected) and all(_close(a, b) for a, b in zip(got, expected))
+        return len(got) == len(expected) and all(close(a, b) for a, b in zip(got, expected))
 
 
-def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+def checked_library(step: Any, signature: tuple, key: str, what: str, problem: Callable[[Any], str]) -> Any:
+    """The library ``key`` loaded for ``step`` (a precompiled step, whose eager runs the ledger then records),
+    or ``None``: there is none yet (its builder may start), or it is set aside for good because it does not load
+    (with a warning) or ``problem(runner)`` names what is wrong with it."""
+    from loom.training import precompile_ledger
+    step.keys[signature] = key
+    precompile_ledger.remember(step)
+    path = library_path(key)
+    loader = getattr(getattr(torch._C, "_aoti", None), "AOTIModelPackageLoader", None)
+    if loader is None:
+        return None
+    if not os.path.exists(path):
+        precompile_ledger.maybe_build(step, signature, key)
+        return None
+    try:
+        runner = loader(path, "model", False, 1, -1)
+        wrong = problem(runner)
+    except (RuntimeError, OSError, LoomError) as e:
+        runner, wrong = None, f"it does not load ({e})"
+        warnings.warn(f"jit_compile='auto': the precompiled {what} {path} does not load ({e}); it runs eagerly.",
+                      stacklevel=4)
+    if wrong:
+        precompile_ledger.set_aside(key, wrong)
+        return None
+    return runner
+
+
+def close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Whether a library's output equals the eager one's (same shape and dtype, values to float rounding)."""
     if got.shape != expected.shape or got.dtype != expected.dtype:
         return False
     if not got.is_floating_point():
@@ -360,16 +388,26 @@ def build(model: Any, function: StepFunction, xs: list, ys: list, sws: list | No
     Raises:
         LoomError: the step cannot be precompiled (random operations, constants that are state...).
     """
+    trace_and_package(model, function.function, function.inputs(xs, ys, sws), True, path, "train step")
+
+
+def trace_and_package(model: Any, function: Callable, flat: list, training: bool, path: str, what: str) -> None:
+    """Trace ``function`` (of the flat tensors ``flat``) to ATen operations with ``model`` in training or
+    inference mode (as ``fit`` / ``predict`` run it), export it, compile it with AOTInductor and write the
+    library to ``path`` atomically.
+
+    Raises:
+        LoomError: the traced graph draws random numbers or reads a tensor that is not one of its inputs.
+    """
     from torch.fx.experimental.proxy_tensor import make_fx
     from loom.layers.modes import restore_modes, saved_modes
-    flat = function.inputs(xs, ys, sws)
     modes = saved_modes(model)
-    model.train()  # as fit() runs it
+    model.train(training)
     try:
-        graph = make_fx(function.function, tracing_mode="fake")(*flat)
+        graph = make_fx(function, tracing_mode="fake")(*flat)
     finally:
         restore_modes(modes)
-    _check_graph(graph)
+    _check_graph(graph, what)
 
     class Step(torch.nn.Module):
         def __init__(self):
@@ -389,13 +427,13 @@ def build(model: Any, function: StepFunction, xs: list, ys: list, sws: list | No
             os.remove(partial)
 
 
-def _check_graph(graph: torch.fx.GraphModule) -> None:
+def _check_graph(graph: torch.fx.GraphModule, what: str) -> None:
     for node in graph.graph.nodes:
         target = node.target
         if node.op == "call_function" and torch.Tag.nondeterministic_seeded in getattr(target, "tags", ()):
-            raise LoomError(f"the train step draws random numbers ({target}); a precompiled step would repeat them")
+            raise LoomError(f"the {what} draws random numbers ({target}); a precompiled step would repeat them")
         if node.op == "get_attr":
             value = getattr(graph, target)
             if isinstance(value, torch.Tensor) and value.numel() > 1:
-                raise LoomError(f"the train step reads a tensor that is not a weight or buffer ({tuple(value.shape)}); "
+                raise LoomError(f"the {what} reads a tensor that is not a weight or buffer ({tuple(value.shape)}); "
                                 f"it could change without the key knowing")

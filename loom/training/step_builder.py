@@ -22,7 +22,7 @@ import torch
 from loom import backend, cpu_allocator, inference, structure
 from loom.distributed import context as dist_context, data_parallel
 from loom.errors import ConfigError
-from loom.training import auto_jit, precompiled_step
+from loom.training import auto_jit, precompiled_predict, precompiled_step
 from loom.training.compiled_step import compiled, is_small, make_compiled_train_step, with_eager_fallback
 from loom.training.custom_step import StepLogs
 from loom.training.logs import RunningLoss
@@ -122,12 +122,13 @@ class StepBuilder:
         return step
 
     def _predict_forward(self):
-        """The forward pass ``predict`` runs: the inference plan (:mod:`loom.inference`), or compiled once per
+        """The forward pass ``predict`` runs: the inference plan (:mod:`loom.inference`; a precompiled library
+        where one serves it, :mod:`loom.training.precompiled_predict`), or compiled once per
         ``compile(jit_compile=True)``."""
         if self._custom_predict():
             return self._keras_predict_forward()
         if not auto_jit.uses(self, "predict"):
-            return inference.predict_forward(self, self._forward())
+            return precompiled_predict.wrap(self, inference.predict_forward(self, self._forward()))
         cache = getattr(self, "_predict_cache", None)
         if cache is None:
             forward = self._forward()

@@ -6,7 +6,6 @@ the others trace or read files only.
 
 import json
 import os
-import time
 
 import numpy as np
 import pytest
@@ -14,15 +13,13 @@ import torch
 
 import loom
 from loom.training import auto_jit, precompile_ledger, precompile_worker, precompiled_step
+from tests.training.precompiling import use_folder, wait_for_build
 
 
 @pytest.fixture
 def precompiling(tmp_path, monkeypatch):
     """Precompiled steps on, in a cache folder of the test's own (the builder process inherits both)."""
-    folder = tmp_path / "precompiled"
-    monkeypatch.setenv("LOOM_PRECOMPILE", "1")
-    monkeypatch.setenv("LOOM_PRECOMPILE_DIR", str(folder))
-    return folder
+    return use_folder(tmp_path, monkeypatch)
 
 
 def mlp(activation="relu", seed=3, optimizer="adam"):
@@ -160,14 +157,7 @@ def test_builder_writes_a_library_that_later_runs_load_and_train_with_as_eagerly
                              {"overhead_s": precompile_ledger.BUILD_AFTER_S, "runs": 3})
     second = mlp()
     second.fit(x, y, batch_size=32, epochs=1, verbose=0)  # starts the builder in the background, trains eagerly
-    library = precompiled_step.library_path(key)
-    deadline = time.monotonic() + 600
-    while not os.path.exists(library) and time.monotonic() < deadline:
-        assert not os.path.exists(precompiling / f"{key}.failed.json"), open(precompiling / f"{key}.failed.json").read()
-        time.sleep(0.5)
-    assert os.path.exists(library), open(precompiling / f"{key}.build-log.txt").read()
-    while os.path.exists(precompiling / f"{key}.request.json") and time.monotonic() < deadline:
-        time.sleep(0.2)  # the builder removes its request last
+    library = wait_for_build(precompiling, key)
 
     model = mlp()  # a later run: loads the library, checks it, trains with it
     history = model.fit(x, y, batch_size=32, epochs=3, verbose=0)
