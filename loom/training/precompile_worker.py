@@ -29,9 +29,12 @@ def _tensors(entries: list | None):
 
 def build_request(request: dict) -> None:
     """Rebuild the model of ``request`` and write its precompiled step (raises what goes wrong)."""
+    import torch
+
     import loom
     from loom.errors import LoomError
     from loom.training import precompiled_predict, precompiled_step
+    torch.set_num_threads(int(request.get("threads", 1)))  # inductor's loops are generated for the run's threads
     model = loom.models.model_from_json(request["model"])
     if request.get("kind", "train") == "predict":
         precompiled_predict.build_from_request(model, _tensors(request["signature"][0]), request["key"])

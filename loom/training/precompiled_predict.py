@@ -178,7 +178,7 @@ class PrecompiledPredict:
         """What the builder needs to rebuild this step for batches of ``signature`` (JSON)."""
         from loom.models import to_json
         return {"kind": "predict", "model": to_json(self.model),
-                "signature": _jsonable_signature((signature, (), None))}
+                "signature": _jsonable_signature((signature, (), None)), "threads": torch.get_num_threads()}
 
     def _runner(self, signature: tuple, xs: list):
         """The loaded, checked library for ``signature``, or ``None`` (then maybe start its builder)."""

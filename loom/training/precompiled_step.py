@@ -13,8 +13,9 @@ outside it (updated from its outputs, as the eager step does).
 The key (:func:`step_key`) names everything the graph depends on: the model's configuration and its weights'
 names, shapes, dtypes and trainability; the compile configuration (loss, metrics, optimizer and its
 hyperparameters; not ``jit_compile``); the batch's shapes and dtypes; loom's source files (sizes and
-modification times); torch, Python and the CPU's instruction sets. Before a library is used, one step of it is
-checked against the eager functional step on copies of the weights and optimizer state; a library that
+modification times); torch, Python, the CPU's instruction sets and torch's thread count (inductor generates
+parallel loops for it: the builder compiles with the requesting run's count). Before a library is used, one
+step of it is checked against the eager functional step on copies of the weights and optimizer state; a library that
 disagrees is set aside (and the step stays eager).
 
 Where libraries come from (:mod:`loom.training.precompile_ledger`): a process whose eligible step ran eagerly
@@ -152,7 +153,7 @@ def step_key(model: Any, signature: tuple, kind: str = "train") -> str:
     buffers = [[name, list(b.shape), str(b.dtype)] for name, b in model.named_buffers()]
     text = json.dumps([KEY_VERSION, kind, json.loads(to_json(model)), compile_config, weights, buffers,
                        _jsonable_signature(signature), _loom_sources(), torch.__version__, sys.version,
-                       platform.machine(), _cpu_flags()], sort_keys=True, default=str)
+                       platform.machine(), _cpu_flags(), torch.get_num_threads()], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
@@ -296,7 +297,7 @@ class PrecompiledStep:
         """What the builder needs to rebuild this step for batches of ``signature`` (JSON)."""
         from loom.models import to_json
         return {"kind": "train", "model": to_json(self.model), "compile": self.model.get_compile_config(),
-                "signature": _jsonable_signature(signature)}
+                "signature": _jsonable_signature(signature), "threads": torch.get_num_threads()}
 
     def __call__(self, xs: list, ys: list, sws: list | None):
         signature = batch_signature(xs, ys, sws)
