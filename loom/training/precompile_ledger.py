@@ -96,7 +96,8 @@ def remember(step: Any) -> None:
     """Have :func:`record_all` write down ``step``'s eager work: a
     :class:`~loom.training.precompiled_step.PrecompiledStep` or
     :class:`~loom.training.precompiled_predict.PrecompiledPredict`, whose ``pending_overhead()`` says what its
-    eager runs since the last call are expected to have cost, per library key."""
+    eager runs since the last call are expected to have cost, per batch signature (its ``keys`` name the
+    libraries)."""
     _STEPS.add(step)
 
 
@@ -105,14 +106,14 @@ def record_all(build: bool = False) -> None:
     exit), a step whose runs now add up to :data:`BUILD_AFTER_S` starts its builder as the process ends, so the
     next run finds the library."""
     for step in list(_STEPS):
-        for key, spent in step.pending_overhead().items():
+        for signature, spent in step.pending_overhead().items():
             if spent >= RECORD_AFTER_S:
+                key = step.keys[signature]
                 path = ledger_path(key)
                 entry = _read(path)
                 _write(path, {"overhead_s": expected_overhead(entry) + spent,
                               "runs": int(entry.get("runs", 0) or 0) + 1})
                 if build:
-                    signature = next(s for s, k in step.keys.items() if k == key)
                     maybe_build(step, signature, key)
 
 

@@ -167,10 +167,10 @@ class PrecompiledPredict:
         return (not torch.is_grad_enabled() and (self.plan is None or self.plan.shortcuts_allowed())
                 and all(t.dtype == torch.float32 for t in self.function.state if t.is_floating_point()))
 
-    def pending_overhead(self) -> dict[str, float]:
+    def pending_overhead(self) -> dict[tuple, float]:
         """The expected saving (s) a library would have made on the eager batches since the last call, per
-        library key (for the ledger)."""
-        spent = {self.keys[s]: seconds * GAIN_SHARE for s, seconds in self.eager_seconds.items() if seconds}
+        batch signature (for the ledger, which files it under ``keys[signature]``)."""
+        spent = {s: seconds * GAIN_SHARE for s, seconds in self.eager_seconds.items() if seconds}
         self.eager_seconds = dict.fromkeys(self.eager_seconds, 0.0)
         return spent
 

@@ -285,11 +285,12 @@ class PrecompiledStep:
         """How many batch shapes run a precompiled library."""
         return sum(1 for r in self.runners.values() if r is not None)
 
-    def pending_overhead(self) -> dict[str, float]:
-        """The expected overhead (s) of the eager steps since the last call, per library key (for the ledger)."""
+    def pending_overhead(self) -> dict[tuple, float]:
+        """The expected overhead (s) of the eager steps since the last call, per batch signature (for the
+        ledger, which files it under ``keys[signature]``)."""
         from loom.training import auto_jit
         per_step = auto_jit.train_gain_per_step(self.model)
-        spent = {self.keys[s]: n * per_step for s, n in self.eager_counts.items() if n}
+        spent = {s: n * per_step for s, n in self.eager_counts.items() if n}
         self.eager_counts = dict.fromkeys(self.eager_counts, 0)
         return spent
 
