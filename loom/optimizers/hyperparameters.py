@@ -117,11 +117,12 @@ class Hyperparameters:
         Names are the ones given with ``build(model.named_parameters())`` (torch's named param groups) or a
         parameter's ``name`` attribute. Call before the first update.
         """
-        self._no_decay_ids = {id(p) for p in (var_list or ())}
+        self._no_decay_vars = list(var_list or ())  # the tensors, not their ids: copies of the optimizer map them
         self._no_decay_names = tuple(var_names or ())
 
     def _decayed(self, group: dict, params: list) -> list:
-        ids, names = getattr(self, "_no_decay_ids", None), getattr(self, "_no_decay_names", ())
+        ids = {id(p) for p in getattr(self, "_no_decay_vars", ())}
+        names = getattr(self, "_no_decay_names", ())
         if not ids and not names:
             return params
         by_id = dict(zip(map(id, group["params"]), group.get("param_names", ())))

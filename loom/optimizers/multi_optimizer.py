@@ -178,6 +178,12 @@ class MultiOptimizer(Optimizer):
             self._inner[index].build(group)
         super().build(params)
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "_owner" in state:  # which inner optimizer updates a parameter, for the copy's parameters
+            self._owner = {id(p): index for index, optimizer in enumerate(self._inner)
+                           for p in optimizer._flat_params()}
+
     def _apply(self, work: list) -> None:
         by_optimizer: dict[int, tuple[list, list]] = {}
         for _, params, grads in work:

@@ -141,9 +141,11 @@ class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUp
 
     def __getstate__(self) -> dict:
         """Everything (torch's own ``__getstate__`` keeps only its three fields), less the view of the step
-        counter, which ``__setstate__`` makes again over the copied variable (``copy.deepcopy``, pickling)."""
+        counter, which ``__setstate__`` makes again over the copied variable (``copy.deepcopy``, pickling), and
+        the index of the parameters by ``id``, which the copy's parameters do not have."""
         state = self.__dict__.copy()
         del state["_iteration_count"]
+        state["_group_index"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -167,8 +167,7 @@ def decide_for(model: torch.nn.Module, kind: str, steps: int | None) -> None:
 def _precompiled_loaded(model: torch.nn.Module, kind: str) -> bool:
     """Whether ``model``'s ``kind`` step runs a precompiled library for some batch shape."""
     if kind == "predict":
-        slot = model.__dict__.get("_precompiled_predict")
-        step = slot.value if slot is not None else None
+        step = model.__dict__.get("_precompiled_predict")
     else:
         cached = getattr(model, _STEP_CACHES[kind], None)
         step = cached[1] if isinstance(cached, tuple) else None

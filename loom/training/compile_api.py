@@ -4,6 +4,11 @@
 losses, metrics, ``jit_compile`` policy (:mod:`loom.training.auto_jit`) and mixed-precision policy; the plan
 resolved from them (:mod:`loom.training.compile_utils`) is built on the first data the model sees.
 ``get_compile_config`` / ``compile_from_config`` carry the arguments through saving and loading.
+
+The step functions built from them (closures over this model's weights and optimizer, compiled graphs, loaded
+libraries) belong to the model and the process that built them: ``copy.deepcopy``, ``pickle`` and
+``torch.save`` of a model leave them out (:data:`BUILT_STEPS`), so a copy trains, evaluates and predicts with
+its own weights and builds its steps again on its first call.
 """
 
 from __future__ import annotations
@@ -16,8 +21,17 @@ from loom.training.step_builder import AUTOCAST_DTYPES
 from loom.traceback_utils import filter_traceback
 
 
+#: Attributes holding built steps, which copies and pickles of a model start without.
+BUILT_STEPS = ("_train_step_cache", "_test_step_cache", "_predict_cache", "_precompiled_predict")
+
+
 class CompileAPI:
     """``compile`` and the compile configuration of :class:`loom.Model`."""
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()  # torch.nn.Module's: a copy of __dict__
+        state.update(dict.fromkeys((name for name in BUILT_STEPS if name in state), None))
+        return state
 
     @filter_traceback
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,

@@ -18,8 +18,8 @@ processes), and never in the user's run:
 3. A build that fails, or a library whose results differ from the eager step's, leaves ``<key>.failed.json``
    (the reason): that key is not built again.
 
-Everything written is JSON of strings and numbers, written atomically; nothing read from these files is
-executed.
+Everything written is JSON of strings and numbers, written atomically (the ledger's read-add-write under a file
+lock, so runs that exit together all count); nothing read from these files is executed.
 
 Example:
     >>> ledger_path("0123abcd").endswith("loom_precompiled/0123abcd.ledger.json")
@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import subprocess
@@ -87,6 +88,31 @@ def _write(path: str, value: dict) -> None:
     atomic_write(path, json.dumps(value, indent=1).encode())
 
 
+@contextlib.contextmanager
+def _locked(path: str):
+    """Hold an exclusive lock on ``path + ".lock"`` (where the platform has ``fcntl``)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def add_overhead(key: str, spent: float) -> None:
+    """Add one run's ``spent`` seconds of expected eager overhead to ``key``'s ledger."""
+    path = ledger_path(key)
+    with _locked(path):
+        entry = _read(path)
+        _write(path, {"overhead_s": expected_overhead(entry) + spent, "runs": int(entry.get("runs", 0) or 0) + 1})
+
+
 def expected_overhead(entry: dict) -> float:
     value = entry.get("overhead_s", 0.0)
     return float(value) if isinstance(value, (int, float)) else 0.0
@@ -109,10 +135,7 @@ def record_all(build: bool = False) -> None:
         for signature, spent in step.pending_overhead().items():
             if spent >= RECORD_AFTER_S:
                 key = step.keys[signature]
-                path = ledger_path(key)
-                entry = _read(path)
-                _write(path, {"overhead_s": expected_overhead(entry) + spent,
-                              "runs": int(entry.get("runs", 0) or 0) + 1})
+                add_overhead(key, spent)
                 if build:
                     maybe_build(step, signature, key)
 

@@ -78,32 +78,15 @@ def eligible(model: Any) -> bool:
 
 def wrap(model: Any, forward: Callable[[list], list]) -> Callable[[list], list]:
     """What ``predict`` runs: ``forward`` (the model's inference plan), or, where :func:`eligible`, a
-    :class:`PrecompiledPredict` around it (one per plan, kept with the model between calls)."""
+    :class:`PrecompiledPredict` around it (one per plan, kept with the model between calls; copies and pickles
+    of the model start without it, :data:`loom.training.compile_api.BUILT_STEPS`)."""
     plan = getattr(forward, "__self__", None)
     if plan is None or not eligible(model):
         return forward
-    slot = model.__dict__.get("_precompiled_predict")
-    if slot is None:
-        slot = model.__dict__["_precompiled_predict"] = _Slot()
-    if slot.value is None or slot.value.plan is not plan:
-        slot.value = PrecompiledPredict(model, forward)
-    return slot.value
-
-
-class _Slot:
-    """Holds a model's :class:`PrecompiledPredict`; copies and pickles of the model start without one (its
-    loaded libraries belong to this process and its weights to the original)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = None
-
-    def __deepcopy__(self, memo):
-        return _Slot()
-
-    def __reduce__(self):
-        return _Slot, ()
+    current = model.__dict__.get("_precompiled_predict")
+    if current is None or current.plan is not plan:
+        current = model.__dict__["_precompiled_predict"] = PrecompiledPredict(model, forward)
+    return current
 
 
 class PredictFunction:

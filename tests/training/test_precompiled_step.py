@@ -132,6 +132,22 @@ def test_ledger_records_long_eager_runs_and_asks_for_a_build_only_after_enough(p
     assert json.load(open(precompiling / f"{key}.failed.json")) == {"reason": "a test"}
 
 
+def test_runs_that_write_the_ledger_together_all_count(precompiling):
+    import threading
+
+    def run():
+        for _ in range(25):
+            precompile_ledger.add_overhead("together", 0.5)
+
+    writers = [threading.Thread(target=run) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    entry = json.load(open(precompile_ledger.ledger_path("together")))
+    assert entry == {"overhead_s": 50.0, "runs": 100}
+
+
 def test_builder_refuses_a_request_its_rebuilt_model_does_not_match(precompiling):
     x, y = data(32)
     model = mlp()
