@@ -30,7 +30,7 @@ FACTORIES = {
     "tri": lambda: ops.tri(3),
     "linspace": lambda: ops.linspace(0.0, 1.0, 5),
     "logspace": lambda: ops.logspace(0.0, 2.0, 3),
-    "geomspace": lambda: ops.linspace(1.0, 8.0, 4),
+    "geomspace": lambda: ops.geomspace(1.0, 8.0, 4),
     "hamming": lambda: ops.hamming(4),
     "kaiser": lambda: ops.kaiser(4, 0.5),
     "array": lambda: ops.array([1, 2]),

@@ -297,9 +297,10 @@ def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype
     if dtype is None:
         dtype = result_type(_kind(start), _kind(stop), float)
     a, b = (t.to(torch.float64) for t in tensors("geomspace", start, stop))
-    if bool(torch.any(a == 0)) or bool(torch.any(b == 0)) or bool(torch.any(torch.sign(a) != torch.sign(b))):
+    if a.device.type != "meta" and (bool(torch.any(a == 0)) or bool(torch.any(b == 0))  # meta: shapes only
+                                    or bool(torch.any(torch.sign(a) != torch.sign(b)))):
         raise InputError("ops.geomspace: `start` and `stop` must be non-zero and of the same sign.")
-    sign = torch.sign(a)
+    sign = torch.sign(a).unsqueeze(axis)  # at the new axis of the values
     out = sign * torch.exp(_spaced("geomspace", torch.log(a.abs()), torch.log(b.abs()), num, endpoint, axis))
     return cast(out, dtype)
 

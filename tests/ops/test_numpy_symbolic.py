@@ -26,6 +26,18 @@ def test_ops_on_inputs_build_a_model_that_matches_keras():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_geomspace_between_placeholders_builds_a_layer():
+    x = loom.Input((4,))
+    model = loom.Model(x, ops.geomspace(ops.exp(x), ops.exp(x) * 8.0, 4, axis=1))
+    assert model.outputs[0].shape == (None, 4, 4)
+    data = np.random.default_rng(2).normal(size=(3, 4)).astype("float32")
+    want = np.geomspace(np.exp(data), np.exp(data) * 8.0, 4, axis=1)
+    np.testing.assert_allclose(model.predict(data, verbose=0), want, rtol=1e-5)
+    negative = -np.exp(data)  # eagerly, with the signs placed along the new axis
+    np.testing.assert_allclose(ops.geomspace(torch.from_numpy(negative), torch.from_numpy(negative * 3), 5, axis=-1),
+                               np.geomspace(negative, negative * 3, 5, axis=-1), rtol=1e-5)
+
+
 def test_ops_between_layers_train():
     x = loom.Input((4,))
     h = loom.layers.Dense(3)(x)
