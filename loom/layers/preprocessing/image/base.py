@@ -188,7 +188,7 @@ class BaseImagePreprocessingLayer(Layer):
             images = images.to(self._dtype)
         return images
 
-    def _apply(self, key: str, value: torch.Tensor, transformation: Any, training: bool, single: bool) -> Any:
+    def _transform_entry(self, key: str, value: torch.Tensor, transformation: Any, training: bool, single: bool) -> Any:
         method = {"images": self.transform_images, "labels": self.transform_labels,
                   "segmentation_masks": self.transform_segmentation_masks}[key]
         if not isinstance(value, torch.Tensor):
@@ -220,7 +220,7 @@ class BaseImagePreprocessingLayer(Layer):
         result = dict(data, images=out)
         for key in ("labels", "segmentation_masks"):
             if key in data:
-                result[key] = self._apply(key, data[key], transformation, active, single)
+                result[key] = self._transform_entry(key, data[key], transformation, active, single)
         if "bounding_boxes" in data:
             result["bounding_boxes"] = self._boxes(data["bounding_boxes"], transformation, active, single)
         return result
