@@ -180,7 +180,22 @@ class Layer(LayerPolicy, nn.Module):
 
     train._sets_mode_directly = True  # loom.layers.modes.set_mode may set such a layer's subtree itself
 
+    def _apply(self, fn, recurse=True):
+        """torch's ``_apply`` (``.to()``, ``.double()``, ``.half()``...); a float layer whose float weights it
+        converts takes their dtype as its own, so its inputs are cast to it as before."""
+        first = next((t for _, t in self._own_weights() if t.is_floating_point()), None)
+        before = None if first is None else first.dtype
+        result = super()._apply(fn, recurse)
+        if before is not None and before == self._dtype and self._dtype_policy is None:
+            after = next(t for _, t in self._own_weights() if t.is_floating_point()).dtype
+            if after != before:
+                self._dtype = after
+        return result
+
     def forward(self, *args, **kwargs):
+        if args and isinstance(args[0], torch.Tensor) and (args[0].dtype is not torch.float32
+                                                             or self._dtype is not torch.float32):
+            args = (self._input_dtype(args[0]),) + args[1:]  # graph runners call forward directly
         if self._call_takes_training and kwargs.get("training") is None:
             kwargs["training"] = self.training or (self._training_by_default and not self._mode_set)
         if _ADDED_LOSSES.in_use:
@@ -338,7 +353,7 @@ class Layer(LayerPolicy, nn.Module):
         try:  # free unless an error is raised (then loom's frames leave its traceback; see traceback_utils)
             if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
                 x = args[0]
-                if x.dtype is not torch.float32:
+                if x.dtype is not torch.float32 or self._dtype is not torch.float32:
                     x = self._input_dtype(x)
                 if not (eager_masks.STATE.in_use or self._computes_mask):
                     return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert

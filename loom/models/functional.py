@@ -292,7 +292,8 @@ class Model(Trainable, Layer):
             x = backend.to_tensor(x, device=self._device())
             if x.is_floating_point() and spec.torch_dtype.is_floating_point:
                 x = x.to(self._float_dtype() or spec.torch_dtype)
-        if x.dtype != spec.torch_dtype:
+        weights_float = x.is_floating_point() and self._float_dtype()
+        if x.dtype != spec.torch_dtype or weights_float and weights_float != x.dtype:
             x = self._cast_input(spec, x)
         expected = spec.shape
         if x.dim() != len(expected):

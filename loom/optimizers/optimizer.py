@@ -191,6 +191,21 @@ class Optimizer(Hyperparameters, Slots, UpdateArithmetic, MovingAverage, GraphUp
         self._group_index = None
         super().add_param_group(param_group)
 
+    def check_state_matches_weights(self) -> None:
+        """Raise :class:`ConfigError` when a slot (momentum...) no longer has its weight's dtype or device, as
+        after ``model.double()`` or ``model.to(device)`` once training had begun (``fit`` checks it first)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                for slot, value in self.state.get(p, {}).items():
+                    if (isinstance(value, torch.Tensor) and value.shape == p.shape
+                            and (value.dtype != p.dtype or value.device != p.device)):
+                        raise ConfigError(
+                            f"Optimizer '{self.name}': its '{slot}' of weight '{getattr(p, 'path', tuple(p.shape))}' "
+                            f"is {backend.dtype_name(value.dtype)} on {value.device}, the weight "
+                            f"{backend.dtype_name(p.dtype)} on {p.device} (the model was moved or retyped after "
+                            f"training began). Compile again with a new optimizer, e.g. "
+                            f"optimizer='{type(self).__name__}'.")
+
     def _require_built(self, what: str) -> None:
         if not self._built:
             raise ConfigError(f"Optimizer '{self.name}' is not built: call optimizer.build(model.parameters()) "

@@ -138,6 +138,8 @@ class Trainable(CompileAPI, StepBuilder, BatchAPI, DataPreparation, StepAPI):
         train_epochs = EpochIterator(train, batch_size, shuffle, steps_per_epoch)
         auto_jit.decide_for(self, "train", train_epochs.steps and train_epochs.steps * (epochs - initial_epoch))
         step = self._train_step()
+        if self.optimizer is not None and self.optimizer.built:
+            self.optimizer.check_state_matches_weights()
         loss_plan, metric_plan = self._plan
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                  verbose=verbose, epochs=epochs, steps=train_epochs.steps)

@@ -391,3 +391,22 @@ def test_variables_trainable_variables_and_non_trainable_variables_are_keras_nam
             assert model.non_trainable_variables == model.non_trainable_weights
             assert model.variables == model.weights
     assert counts[loom] == counts[keras]
+
+
+def test_layers_cast_their_inputs_to_their_own_dtype_in_graphs_and_calls_as_keras():
+    from tests.keras_oracle import keras
+
+    def build(lib):
+        inputs = lib.Input((4,))
+        wide = lib.layers.Dense(3, dtype="float64", name="wide")(inputs)
+        return lib.Model(inputs, [wide, lib.layers.Dense(2, name="narrow")(wide)])
+
+    theirs, ours = build(keras), build(loom)
+    ours.set_weights(theirs.get_weights())
+    data = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    for got, want in zip(ours.predict(data, verbose=0), theirs.predict(data, verbose=0)):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert [o.dtype for o in ours(torch.from_numpy(data))] == [torch.float64, torch.float32]
+    layer = ours.get_layer("wide")
+    assert layer(torch.from_numpy(data)).dtype == torch.float64  # built: the one-tensor fast path casts too
