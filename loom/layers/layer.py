@@ -352,12 +352,9 @@ class Layer(LayerPolicy, nn.Module):
     def __call__(self, *args, **kwargs):
         try:  # free unless an error is raised (then loom's frames leave its traceback; see traceback_utils)
             if not kwargs and len(args) == 1 and self.built and isinstance(args[0], torch.Tensor):
-                x = args[0]
-                if x.dtype is not torch.float32 or self._dtype is not torch.float32:
-                    x = self._input_dtype(x)
                 if not (eager_masks.STATE.in_use or self._computes_mask):
-                    return nn.Module.__call__(self, x)  # the hot path: one tensor, nothing to convert
-                return self._call_eager((x,), {})
+                    return nn.Module.__call__(self, args[0])  # the hot path: forward casts the one tensor
+                return self._call_eager(args, {})
             if structure.any_leaf(is_symbolic, [args, kwargs]):
                 return self._call_symbolic(args, kwargs)
             if not self.built:

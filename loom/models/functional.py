@@ -290,8 +290,6 @@ class Model(Trainable, Layer):
                 raise InputError(f"Input '{_input_name(spec)}' of model '{self.name}' got None; pass an array "
                                  f"or tensor.")
             x = backend.to_tensor(x, device=self._device())
-            if x.is_floating_point() and spec.torch_dtype.is_floating_point:
-                x = x.to(self._float_dtype() or spec.torch_dtype)
         weights_float = x.is_floating_point() and self._float_dtype()
         if x.dtype != spec.torch_dtype or weights_float and weights_float != x.dtype:
             x = self._cast_input(spec, x)

@@ -33,6 +33,10 @@ class CompileAPI:
         state.update(dict.fromkeys((name for name in BUILT_STEPS if name in state), None))
         return state
 
+    def _forget_built_steps(self) -> None:
+        """Drop the built steps (:data:`BUILT_STEPS`); the next call builds them again."""
+        self.__dict__.update(dict.fromkeys(BUILT_STEPS))
+
     @filter_traceback
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
@@ -80,8 +84,7 @@ class CompileAPI:
         self._policy = policy if policy != "float32" else None
         self._auto_scale_loss = auto_scale_loss
         self._plan = None
-        self._train_step_cache = self._test_step_cache = self._predict_cache = None
-        self.__dict__.pop("_precompiled_predict", None)
+        self._forget_built_steps()
         self.__dict__.pop("_keras_loss_tracker", None)
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly)
